@@ -1,0 +1,53 @@
+# Top-level Makefile: drives meson/ninja in build/ (and build-asan/).
+# Targets: all check check-slow check-asan demo bench lint clean
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+MESON_TEST = meson test -C $(BUILD) --print-errorlogs --num-processes 2
+QUICK ?=
+
+.PHONY: all deps check check-unit check-slow check-asan demo bench lint clean
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(BUILD)/build.ninja:
+	./configure --builddir=$(BUILD) $(CONFIGURE_FLAGS)
+
+$(ASAN_BUILD)/build.ninja:
+	./configure --builddir=$(ASAN_BUILD) --enable-asan $(CONFIGURE_FLAGS)
+
+deps:
+	@scripts/install-deps.sh
+
+check: deps
+	$(MAKE) all
+	$(MESON_TEST) --suite unit --suite qtest --suite interop
+
+check-unit: all
+	$(MESON_TEST) --suite unit
+
+check-slow: deps
+	$(MAKE) all
+	$(MESON_TEST) --suite slow --timeout-multiplier 4
+
+check-asan: deps $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 \
+	    --timeout-multiplier 3 --suite unit --suite qtest
+
+demo: deps
+	$(MAKE) all
+	scripts/demo.sh $(BUILD)
+
+bench: deps
+	$(MAKE) all
+	python3 tests/bench/run.py --build $(BUILD) $(if $(QUICK),--quick,)
+
+lint:
+	@files=$$(git ls-files '*.c' '*.h' | grep -v '^guest/'); \
+	clang-format --dry-run --Werror $$files
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

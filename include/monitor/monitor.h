@@ -1,0 +1,62 @@
+/*
+ * monitor.h: the human monitor (HMP) command table, monitor output, and
+ * the fd table filled by getfd.
+ *
+ * HMP commands receive the words after the command name, split like a
+ * shell splits them (double quotes group, backslash escapes), and print
+ * with monitor_printf.  They run on the main loop thread with the BQL.
+ * A long-running command (HMP "migrate" without -d) calls
+ * monitor_suspend(), returns, and later monitor_resume() when done: the
+ * prompt comes back then, while the main loop keeps running meanwhile.
+ *
+ * Lines printed over HMP end "\r\n" when carried by QMP
+ * human-monitor-command, "\n" on a terminal; monitor_printf takes care.
+ */
+#ifndef MONITOR_MONITOR_H
+#define MONITOR_MONITOR_H
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+
+typedef struct Monitor Monitor;
+
+typedef void HmpCommandFunc(Monitor *mon, int argc, char **argv);
+typedef void HmpInfoFunc(Monitor *mon);
+
+/*
+ * Register "name" with its usage ("migrate [-d] uri") and one-line help.
+ * Static strings.  Main thread at start-up.
+ */
+void hmp_register_command(const char *name, const char *usage,
+                          const char *help, HmpCommandFunc *fn);
+/* Register "info name". */
+void hmp_register_info(const char *name, const char *help, HmpInfoFunc *fn);
+
+void monitor_printf(Monitor *mon, const char *fmt, ...) QEMU_PRINTF(2, 3);
+/* Print "Error: <msg>" the way QEMU's HMP does (hmp_handle_error). */
+void hmp_handle_error(Monitor *mon, Error *err);
+/* The Monitor whose command is being run now (main thread), or NULL. */
+Monitor *monitor_cur(void);
+/* Is this monitor writing to a terminal (progress in place)? */
+bool monitor_is_tty(Monitor *mon);
+void monitor_suspend(Monitor *mon);
+void monitor_resume(Monitor *mon);
+/* Keep mon alive across a suspended command. */
+Monitor *monitor_ref(Monitor *mon);
+void monitor_unref(Monitor *mon);
+
+/*
+ * The fd named name from getfd (its ownership moves to the caller), or a
+ * decimal fd number for fd: URIs when no such name exists and the string is
+ * numeric (QEMU's monitor_fd_param).  -1 with errp:
+ * "File descriptor named 'NAME' has not been found".
+ */
+int monitor_fd_param(const char *name, Error **errp);
+
+/* Start monitors from command-line specs; false with errp on bad spec. */
+bool monitor_init_qmp(const char *spec, Error **errp);
+bool monitor_init_hmp(const char *spec, Error **errp);
+/* Run an HMP command line; returns the output text (caller frees). */
+char *hmp_run_command_line(const char *line);
+
+#endif /* MONITOR_MONITOR_H */

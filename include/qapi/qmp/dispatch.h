@@ -1,0 +1,67 @@
+/*
+ * dispatch.h: the QMP command table and events.
+ *
+ * Commands are plain C functions taking the "arguments" object (json-c,
+ * borrowed, never NULL: an empty object when absent) and returning the
+ * "return" value through *ret (a new reference; NULL means {}).  On error
+ * they set errp and return false; the server sends
+ * {"error": {"class": ..., "desc": ...}}.
+ *
+ * Commands run on the main loop thread with the BQL held.
+ *
+ * Argument helpers give QEMU's error texts:
+ *   "Parameter 'NAME' is missing"
+ *   "Invalid parameter type for 'NAME', expected: string|integer|boolean"
+ *   "Parameter 'NAME' is unexpected"   (qmp_args_check_known)
+ */
+#ifndef QAPI_QMP_DISPATCH_H
+#define QAPI_QMP_DISPATCH_H
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include <json-c/json.h>
+
+typedef bool QmpCommandFunc(json_object *args, json_object **ret,
+                            Error **errp);
+
+typedef enum QmpCommandOptions {
+    QCO_NO_OPTIONS = 0,
+    QCO_ALLOW_PRECONFIG = 1,
+} QmpCommandOptions;
+
+/* Register name (static string) -> fn.  Main thread, at start-up. */
+void qmp_register_command(const char *name, QmpCommandFunc *fn,
+                          QmpCommandOptions options);
+/* Is a command registered? */
+bool qmp_command_exists(const char *name);
+/* Sorted list of names (for query-commands); caller frees the array only. */
+const char **qmp_command_list(size_t *n);
+
+/*
+ * Run one command object {"execute":..., "arguments":..., "id":...} and
+ * return the reply object (new reference), with "id" echoed.  Used by the
+ * QMP server and by tests.  Handles qmp_capabilities negotiation state via
+ * the caller (see monitor/qmp.c).
+ */
+json_object *qmp_dispatch(json_object *request);
+
+/*
+ * Emit event NAME with data (reference stolen; NULL = no "data" member)
+ * to every QMP monitor that finished capabilities negotiation, with a
+ * timestamp.  Any thread: the event is queued and written by the main
+ * loop, in order.
+ */
+void qapi_event_send(const char *name, json_object *data);
+
+/* Argument helpers.  Return false with errp set on a missing/bad arg. */
+bool qmp_arg_str(json_object *args, const char *name, bool required,
+                 const char **out, Error **errp);
+bool qmp_arg_int(json_object *args, const char *name, bool required,
+                 int64_t *out, Error **errp);
+bool qmp_arg_bool(json_object *args, const char *name, bool required,
+                  bool *out, Error **errp);
+/* Every key of args must be in known (NULL-terminated). */
+bool qmp_args_check_known(json_object *args, const char *const *known,
+                          Error **errp);
+
+#endif /* QAPI_QMP_DISPATCH_H */

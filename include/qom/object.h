@@ -1,0 +1,73 @@
+/*
+ * object.h: user-creatable objects (-object, object-add, object-del).
+ *
+ * Much smaller than QEMU's QOM: a registry of object types, each with a
+ * list of property names it accepts, and a table of live objects by id.
+ * Properties arrive as strings in a QemuOpts (from the command line
+ * directly, from QMP object-add after converting JSON values to strings:
+ * true -> "on", numbers in decimal).
+ *
+ * Types register at start-up (type_init-style constructors are not used:
+ * each subsystem has an explicit *_register_types() called from main).
+ * All functions run on the main thread with the BQL held.
+ */
+#ifndef QOM_OBJECT_H
+#define QOM_OBJECT_H
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qemu/option.h"
+
+typedef struct Object Object;
+typedef struct ObjectTypeInfo ObjectTypeInfo;
+
+struct Object {
+    const ObjectTypeInfo *type;
+    char *id;                           /* owned */
+    gint refcount;                      /* atomic */
+};
+
+struct ObjectTypeInfo {
+    const char *name;                   /* "tls-creds-x509" */
+    size_t instance_size;               /* >= sizeof(Object), Object first */
+    /* Property names accepted besides qom-type and id; NULL-terminated. */
+    const char *const *props;
+    /*
+     * Initialise obj (zeroed, type and id set) from props; checks files,
+     * values...  Errors name the bad property or file.  true on success.
+     */
+    bool (*complete)(Object *obj, QemuOpts *props, Error **errp);
+    /* Optional: refuse deletion (e.g. "in use"). */
+    bool (*can_delete)(Object *obj, Error **errp);
+    /* Optional: release what complete() acquired. */
+    void (*finalize)(Object *obj);
+};
+
+/* Register a type (static storage). */
+void object_type_register(const ObjectTypeInfo *info);
+const ObjectTypeInfo *object_type_lookup(const char *name);
+
+/*
+ * Create an object of type typename with id from props (the keys
+ * "qom-type" and "id" in props are ignored).  Errors as QEMU words them:
+ * "invalid object type: T", "Parameter 'id' is missing",
+ * "attempt to add duplicate property 'ID' to object (type 'container')",
+ * "Property 'T.K' not found".  Returns the object (owned by the table).
+ */
+Object *user_creatable_add(const char *typename, const char *id,
+                           QemuOpts *props, Error **errp);
+/* -object / object_add syntax: "type,id=ID,k=v...". */
+Object *user_creatable_add_opts_str(const char *optstr, Error **errp);
+/* Delete by id ("object 'ID' not found"). */
+bool user_creatable_del(const char *id, Error **errp);
+/* Look up by id; NULL if none.  Borrowed. */
+Object *object_resolve_id(const char *id);
+/* Look up by id and check its type name; NULL with errp set otherwise. */
+Object *object_resolve_id_type(const char *id, const char *typename,
+                               Error **errp);
+Object *object_ref(Object *obj);
+void object_unref(Object *obj);
+/* Delete all objects (at exit). */
+void user_creatable_cleanup(void);
+
+#endif /* QOM_OBJECT_H */
