@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""make demo: live-migrate a running guest between two Tern processes.
+
+Generates throwaway TLS certificates, starts a destination
+(`tern -incoming defer`) and a source running the stress guest (KVM when
+/dev/kvm opens, else the soft vCPU), sets TLS up over QMP, migrates while
+the guest dirties memory, shows a live progress line, the final
+`info migrate`, and the guest's own verdict from the destination's serial
+output.  Cleans up everything it made; exits non-zero if anything failed.
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
+sys.path.insert(0, os.path.join(SRC, 'tests', 'qtest'))
+sys.path.insert(0, os.path.join(SRC, 'tests', 'bench'))
+from ternlib import Vm, free_port, have_kvm  # noqa: E402
+from run import make_tls_creds  # noqa: E402
+
+
+def human(n):
+    for unit in ('B', 'KiB', 'MiB', 'GiB'):
+        if abs(n) < 1024 or unit == 'GiB':
+            return f'{n:.1f} {unit}' if unit != 'B' else f'{n} B'
+        n /= 1024
+
+
+def progress_line(info, total):
+    ram = info.get('ram', {})
+    sent = ram.get('transferred', 0)
+    remaining = ram.get('remaining', 0)
+    pct = 100.0 * (total - remaining) / total if total else 0
+    rate_pages = ram.get('dirty-pages-rate', 0)
+    return (f"{info.get('status', '?'):>10} {pct:5.1f}% sent {human(sent):>10} "
+            f"| {ram.get('mbps', 0) / 8 / 1024:6.2f} GiB/s "
+            f"| dirty {rate_pages * 4096 / (1 << 20):7.1f} MiB/s "
+            f"| remaining {human(remaining):>10} "
+            f"| pass {ram.get('dirty-sync-count', 0):3d} "
+            f"| exp. downtime {info.get('expected-downtime', 0)} ms")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('build', nargs='?', default='build')
+    ap.add_argument('--mem', type=int, default=512, help='guest RAM in MiB')
+    ap.add_argument('--rate', type=int, default=64, help='guest dirty rate MiB/s')
+    args = ap.parse_args()
+    build = os.path.abspath(args.build)
+    os.environ['TERN_BUILD_DIR'] = build
+    tern = os.path.join(build, 'tern')
+    guest = os.path.join(build, 'guest', 'stress.elf')
+    accel = 'kvm' if have_kvm() else 'soft'
+    print(f'demo: accelerator {accel}'
+          + ('' if accel == 'kvm' else ' (/dev/kvm cannot be opened: soft vCPU)'))
+
+    tmp = tempfile.mkdtemp(prefix='tern-demo-')
+    src = dst = None
+    ok = False
+    try:
+        creds = make_tls_creds(os.path.join(tmp, 'tls'))
+        print(f'demo: generated throwaway x509 certificates in {creds}')
+        mem = args.mem
+        common = ['-M', 'pc-lite', '-accel', accel, '-m', f'{mem}M',
+                  '-kernel', guest,
+                  '-append', f'mem=16M-{mem - 16}M rate={args.rate} pattern=random']
+        dst = Vm(common + ['-object', f'tls-creds-x509,id=tls0,dir={creds},endpoint=server',
+                           '-incoming', 'defer'], name='dst', tmpdir=tmp)
+        src = Vm(common + ['-object', f'tls-creds-x509,id=tls0,dir={creds},endpoint=client'],
+                 name='src', tmpdir=tmp)
+        print('demo: source booted the stress guest; waiting for its first full pass')
+        src.wait_serial('stress: ok pass=1', timeout=60)
+        for line in src.serial().splitlines()[-2:]:
+            print(f'  source serial | {line}')
+
+        port = free_port()
+        uri = f'tcp:localhost:{port}'
+        dst.cmd('migrate-set-parameters', tls_creds='tls0')
+        dst.cmd('migrate-incoming', uri=uri)
+        src.cmd('migrate-set-capabilities', capabilities=[
+            {'capability': 'events', 'state': True}])
+        src.cmd('migrate-set-parameters', tls_creds='tls0',
+                tls_hostname='localhost', max_bandwidth=10 << 30,
+                downtime_limit=300)
+        print(f'demo: migrating over TLS to {uri} while the guest dirties '
+              f'{args.rate} MiB/s')
+        total = mem << 20
+        src.cmd('migrate', uri=uri)
+        tty = sys.stdout.isatty()
+        last = 0
+        while True:
+            info = src.cmd('query-migrate')
+            st = info.get('status')
+            line = progress_line(info, total)
+            if tty:
+                print('\r' + line, end='', flush=True)
+            elif time.time() - last > 0.5 or st in ('completed', 'failed'):
+                print(line, flush=True)
+                last = time.time()
+            if st in ('completed', 'failed', 'cancelled'):
+                break
+            time.sleep(0.1)
+        if tty:
+            print()
+        print('demo: info migrate on the source:')
+        for line in src.hmp('info migrate').splitlines():
+            print(f'  {line}')
+        if st != 'completed':
+            print(f"demo: migration {st}: {info.get('error-desc')}")
+            return 1
+        mark = len(dst.serial())
+        print('demo: waiting for the guest on the destination to verify its pages')
+        dst.wait_serial('stress: ok', timeout=30, start=mark)
+        time.sleep(1.5)
+        out = dst.serial()[mark:]
+        for line in out.splitlines()[-3:]:
+            print(f'  destination serial | {line}')
+        if 'MISMATCH' in out:
+            print('demo: FAILED: the guest found a corrupted page')
+            return 1
+        print(f"demo: OK: downtime {info.get('downtime')} ms, total "
+              f"{info.get('total-time')} ms, {human(info['ram']['transferred'])} "
+              f"sent; source is {src.cmd('query-status')['status']}, "
+              f"destination is {dst.cmd('query-status')['status']}")
+        ok = True
+        return 0
+    except Exception as e:
+        print(f'\ndemo: FAILED: {e}')
+        for vm in (src, dst):
+            if vm:
+                print(f'--- {vm.name} stderr ---\n{vm.stderr()[-1500:]}')
+        return 1
+    finally:
+        for vm in (src, dst):
+            if vm:
+                vm.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not ok:
+            pass
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,3 @@
+#!/bin/sh
+# demo.sh BUILD: run the live-migration demo (see scripts/demo.py).
+exec python3 "$(dirname "$0")/demo.py" "${1:-build}"

@@ -1,0 +1,504 @@
+#!/usr/bin/env python3
+"""make bench: Tern and Debian's QEMU on the same work, in one run.
+
+Each case runs QEMU -> QEMU and Tern -> Tern alternately (median of N runs
+each) and records total time, throughput, CPU seconds of each side,
+downtime and bytes sent, plus a time series of remaining RAM and
+throughput sampled from query-migrate.  Output:
+  - a markdown table on stdout and in docs/benchmarks.md,
+  - raw results as JSON (docs/bench/results.json),
+  - PNG plots drawn with gnuplot (docs/bench/*.png).
+
+Usage: tests/bench/run.py [--build build] [--quick] [--runs N] [--case NAME...]
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.abspath(os.path.join(HERE, '..', '..'))
+sys.path.insert(0, os.path.join(SRC, 'tests', 'qtest'))
+from ternlib import QMP, free_port, have_kvm  # noqa: E402
+
+QEMU = shutil.which('qemu-system-x86_64')
+CLK_TCK = os.sysconf('SC_CLK_TCK')
+BIG_BW = 100 << 30            # "unlimited" max-bandwidth, bytes/s
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process, in seconds."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    except OSError:
+        return 0.0
+
+
+class Proc:
+    """One VMM process (QEMU or Tern) with a QMP socket."""
+
+    def __init__(self, binary, args, tmp, name):
+        self.qmp_path = os.path.join(tmp, name + '.qmp')
+        self.serial_path = os.path.join(tmp, name + '.serial')
+        self.err_path = os.path.join(tmp, name + '.stderr')
+        cmd = [binary, '-nodefaults', '-display', 'none',
+               '-qmp', f'unix:{self.qmp_path},server=on,wait=off'] + args
+        self.err = open(self.err_path, 'wb')
+        self.p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                  stdout=self.err, stderr=self.err)
+        self.qmp = QMP(self.qmp_path)
+
+    def cmd(self, name, **args):
+        return self.qmp.cmd(name, **args)
+
+    def stderr(self):
+        with open(self.err_path, 'rb') as f:
+            return f.read().decode(errors='replace')
+
+    def close(self):
+        self.qmp.close()
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+        self.err.close()
+
+
+def make_random_file(path, size):
+    """size bytes of random data (cached between runs)."""
+    if os.path.exists(path) and os.path.getsize(path) == size:
+        return
+    chunk = 64 << 20
+    with open(path, 'wb') as f:
+        left = size
+        while left:
+            n = min(chunk, left)
+            f.write(os.urandom(n))
+            left -= n
+
+
+def make_tls_creds(d):
+    """x509 CA, server and client certificates with certtool."""
+    os.makedirs(d, exist_ok=True)
+
+    def certtool(*args, template=None):
+        tpl = os.path.join(d, 'tpl')
+        if template is not None:
+            with open(tpl, 'w') as f:
+                f.write(template)
+        subprocess.run(['certtool'] + list(args) +
+                       (['--template', tpl] if template else []),
+                       check=True, capture_output=True)
+
+    for key in ('ca-key.pem', 'server-key.pem', 'client-key.pem'):
+        certtool('--generate-privkey', '--key-type=ecdsa', '--outfile',
+                 os.path.join(d, key))
+    certtool('--generate-self-signed', '--load-privkey',
+             os.path.join(d, 'ca-key.pem'), '--outfile',
+             os.path.join(d, 'ca-cert.pem'),
+             template='cn = bench CA\nca\ncert_signing_key\nexpiration_days = 2\n')
+    certtool('--generate-certificate', '--load-privkey',
+             os.path.join(d, 'server-key.pem'), '--load-ca-certificate',
+             os.path.join(d, 'ca-cert.pem'), '--load-ca-privkey',
+             os.path.join(d, 'ca-key.pem'), '--outfile',
+             os.path.join(d, 'server-cert.pem'),
+             template='cn = localhost\ndns_name = localhost\n'
+                      'ip_address = 127.0.0.1\ntls_www_server\n'
+                      'encryption_key\nsigning_key\nexpiration_days = 2\n')
+    certtool('--generate-certificate', '--load-privkey',
+             os.path.join(d, 'client-key.pem'), '--load-ca-certificate',
+             os.path.join(d, 'ca-cert.pem'), '--load-ca-privkey',
+             os.path.join(d, 'ca-key.pem'), '--outfile',
+             os.path.join(d, 'client-cert.pem'),
+             template='cn = bench client\ntls_www_client\n'
+                      'encryption_key\nsigning_key\nexpiration_days = 2\n')
+    return d
+
+
+def poll_migration(src, dst, t0, timeout):
+    """Sample query-migrate until both sides finish; returns (info, series)."""
+    series = []
+    info = {}
+    dst_done_at = None
+    src_done_at = None
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        now = time.time() - t0
+        if src_done_at is None:
+            info = src.cmd('query-migrate')
+            st = info.get('status')
+            ram = info.get('ram', {})
+            series.append({'t': now, 'remaining': ram.get('remaining', 0),
+                           'transferred': ram.get('transferred', 0),
+                           'mbps': ram.get('mbps', 0)})
+            if st in ('completed', 'failed', 'cancelled'):
+                src_done_at = now
+                if st != 'completed':
+                    raise RuntimeError(f"source {st}: {info.get('error-desc')}")
+        if dst is not None and dst_done_at is None:
+            if dst.p.poll() is not None:
+                raise RuntimeError('destination exited: ' + dst.stderr()[-500:])
+            dinfo = dst.cmd('query-migrate')
+            if dinfo.get('status') == 'completed':
+                dst_done_at = now
+            elif dinfo.get('status') == 'failed':
+                raise RuntimeError('destination failed')
+        if src_done_at is not None and (dst is None or dst_done_at is not None):
+            return info, series, (dst_done_at or src_done_at)
+        time.sleep(0.05)
+    raise RuntimeError('migration timed out')
+
+
+def set_params(vm, caps, params):
+    if caps:
+        vm.cmd('migrate-set-capabilities', capabilities=[
+            {'capability': k, 'state': v} for k, v in caps.items()])
+    if params:
+        vm.qmp.cmd_raw('migrate-set-parameters', params)
+
+
+def run_ram_case(system, binary, case, ramfile, size, tmp, tls_dir):
+    """RAM-only -M none migration of size bytes of random content."""
+    mb = size >> 20
+    src_args = ['-M', 'none', '-m', f'{mb}M',
+                '-object', f'memory-backend-file,id=mem,size={mb}M,'
+                           f'mem-path={ramfile},share=on',
+                '-machine', 'none,memory-backend=mem']
+    dst_args = ['-M', 'none', '-m', f'{mb}M',
+                '-object', f'memory-backend-ram,id=mem,size={mb}M',
+                '-machine', 'none,memory-backend=mem', '-incoming', 'defer']
+    params = {'max-bandwidth': BIG_BW}
+    if case['transport'] == 'tls':
+        src_args += ['-object', f'tls-creds-x509,id=tls0,dir={tls_dir},endpoint=client']
+        dst_args += ['-object', f'tls-creds-x509,id=tls0,dir={tls_dir},endpoint=server']
+        params.update({'tls-creds': 'tls0', 'tls-hostname': 'localhost'})
+    src = Proc(binary, src_args, tmp, f'{system}-src')
+    dst = None
+    try:
+        if case['transport'] in ('tcp', 'tls'):
+            port = free_port()
+            in_uri = out_uri = f'tcp:127.0.0.1:{port}'
+        elif case['transport'] == 'unix':
+            path = os.path.join(tmp, f'{system}.sock')
+            in_uri = out_uri = f'unix:{path}'
+        else:  # exec to a file: save only
+            out = os.path.join(tmp, f'{system}.save')
+            in_uri = None
+            out_uri = f'exec:cat > {out}'
+        if in_uri:
+            dst = Proc(binary, dst_args, tmp, f'{system}-dst')
+            set_params(dst, {}, {k: v for k, v in params.items()
+                                 if k != 'tls-hostname'})
+            dst.cmd('migrate-incoming', uri=in_uri)
+        set_params(src, {}, params)
+        cpu_s0 = cpu_seconds(src.p.pid)
+        cpu_d0 = cpu_seconds(dst.p.pid) if dst else 0
+        t0 = time.time()
+        src.cmd('migrate', uri=out_uri)
+        info, series, wall = poll_migration(src, dst, t0, 600)
+        res = {
+            'wall_s': wall,
+            'total_time_ms': info.get('total-time'),
+            'bytes': info.get('ram', {}).get('transferred'),
+            'gibs': size / (1 << 30) / wall,
+            'src_cpu_s': cpu_seconds(src.p.pid) - cpu_s0,
+            'dst_cpu_s': (cpu_seconds(dst.p.pid) - cpu_d0) if dst else None,
+            'series': series,
+        }
+        if out_uri.startswith('exec:'):
+            os.unlink(out)
+        return res
+    finally:
+        src.close()
+        if dst:
+            dst.close()
+
+
+def run_stress_case(system, binary, case, tmp, guest):
+    """The stress guest under KVM dirtying at case['rate'] MiB/s."""
+    mem = case['mem_mb']
+    append = f"mem=16M-{mem - 16}M rate={case['rate']} pattern=random"
+    if system == 'qemu':
+        machine = ['-M', 'pc', '-accel', 'kvm', '-m', f'{mem}M', '-vga', 'none',
+                   '-device', 'isa-debug-exit,iobase=0x501,iosize=1']
+    else:
+        machine = ['-M', 'pc-lite', '-accel', 'kvm', '-m', f'{mem}M']
+    common = machine + ['-kernel', guest, '-append', append]
+    src = Proc(binary, common + ['-serial', f'file:{tmp}/{system}-src.serial'],
+               tmp, f'{system}-src')
+    dst = Proc(binary, common + ['-serial', f'file:{tmp}/{system}-dst.serial',
+                                 '-incoming', 'defer'], tmp, f'{system}-dst')
+    try:
+        # let the guest write its whole range once
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            with open(f'{tmp}/{system}-src.serial', 'rb') as f:
+                if b'stress: ok pass=1' in f.read():
+                    break
+            time.sleep(0.2)
+        params = {'max-bandwidth': BIG_BW, 'downtime-limit': 300}
+        set_params(dst, {}, params)
+        set_params(src, {}, params)
+        port = free_port()
+        dst.cmd('migrate-incoming', uri=f'tcp:127.0.0.1:{port}')
+        cpu_s0 = cpu_seconds(src.p.pid)
+        cpu_d0 = cpu_seconds(dst.p.pid)
+        t0 = time.time()
+        src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
+        info, series, wall = poll_migration(src, dst, t0, 300)
+        return {
+            'wall_s': wall,
+            'total_time_ms': info.get('total-time'),
+            'downtime_ms': info.get('downtime'),
+            'bytes': info.get('ram', {}).get('transferred'),
+            'src_cpu_s': cpu_seconds(src.p.pid) - cpu_s0,
+            'dst_cpu_s': cpu_seconds(dst.p.pid) - cpu_d0,
+            'series': series,
+        }
+    finally:
+        src.close()
+        dst.close()
+
+
+def median(vals):
+    vals = [v for v in vals if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def fmt(v, digits=2):
+    if v is None:
+        return '-'
+    if isinstance(v, float):
+        return f'{v:.{digits}f}'
+    return str(v)
+
+
+METRICS = [  # key, label, better
+    ('gibs', 'throughput GiB/s', 'higher'),
+    ('wall_s', 'total s', 'lower'),
+    ('downtime_ms', 'downtime ms', 'lower'),
+    ('bytes', 'bytes sent', 'lower'),
+    ('src_cpu_s', 'src CPU s', 'lower'),
+    ('dst_cpu_s', 'dst CPU s', 'lower'),
+]
+
+
+def summarize(results):
+    rows = []
+    for name, case in results['cases'].items():
+        for key, label, better in METRICS:
+            q = median([r.get(key) for r in case.get('qemu', [])])
+            t = median([r.get(key) for r in case.get('tern', [])])
+            if q is None and t is None:
+                continue
+            ratio = (t / q) if (q and t is not None) else None
+            rows.append((name, label, q, t, ratio, better,
+                         case.get('limit', '')))
+    return rows
+
+
+def markdown(results, rows):
+    lim = results['limits']
+    out = ['# Benchmarks', '',
+           f"Generated by `make bench{' QUICK=1' if results['quick'] else ''}` "
+           f"on {results['date']} ({results['runs']} run(s) per system and case, "
+           'medians; QEMU is Debian\'s qemu-system-x86_64 '
+           f"{results['qemu_version']}).", '',
+           'Machine limits: '
+           f"memcpy {lim.get('memcpy_gibs')} GiB/s, "
+           f"one loopback TCP stream {lim.get('tcp_gibs')} GiB/s, "
+           f"AES-128-GCM {lim.get('aesgcm_gibs')} GiB/s per core.", '',
+           '| case | figure | QEMU | Tern | Tern/QEMU | better | limit |',
+           '|---|---|---|---|---|---|---|']
+    for name, label, q, t, ratio, better, limit in rows:
+        out.append(f'| {name} | {label} | {fmt(q)} | {fmt(t)} | '
+                   f'{fmt(ratio)} | {better} | {limit} |')
+    errs = [(n, s, e) for n, c in results['cases'].items()
+            for s, e in c.get('errors', {}).items()]
+    if errs:
+        out += ['', '## Runs that failed', '']
+        out += [f'- {n} / {s}: {e}' for n, s, e in errs]
+    out += ['', '## Plots', '']
+    for name in results['cases']:
+        if os.path.exists(os.path.join(results['plotdir'], f'{name}.png')):
+            out.append(f'![{name}](bench/{name}.png)')
+    if os.path.exists(os.path.join(results['plotdir'], 'ratios.png')):
+        out.append('![ratios](bench/ratios.png)')
+    return '\n'.join(out) + '\n'
+
+
+def plot(results, plotdir):
+    if not shutil.which('gnuplot'):
+        print('bench: gnuplot not found; no plots', file=sys.stderr)
+        return
+    os.makedirs(plotdir, exist_ok=True)
+    for name, case in results['cases'].items():
+        data = {}
+        for system in ('qemu', 'tern'):
+            runs = case.get(system) or []
+            if not runs:
+                continue
+            path = os.path.join(plotdir, f'{name}-{system}.dat')
+            prev = None
+            with open(path, 'w') as f:
+                for s in runs[0]['series']:
+                    if prev is not None and s['t'] > prev['t']:
+                        rate = ((s['transferred'] - prev['transferred']) /
+                                (s['t'] - prev['t']) / (1 << 30))
+                    else:
+                        rate = 0
+                    f.write(f"{s['t']:.3f} {s['remaining'] / (1 << 20):.1f} {rate:.3f}\n")
+                    prev = s
+            data[system] = path
+        if not data:
+            continue
+        script = [
+            'set terminal pngcairo size 900,420 font ",10"' if _has_cairo()
+            else 'set terminal png size 900,420',
+            f"set output '{os.path.join(plotdir, name + '.png')}'",
+            f"set title '{name}: remaining RAM and throughput'",
+            "set xlabel 'seconds'", "set ylabel 'remaining MiB'",
+            "set y2label 'GiB/s'", 'set y2tics', 'set ytics nomirror',
+            'set key outside right', 'set grid',
+        ]
+        plots = []
+        for system, path in data.items():
+            plots.append(f"'{path}' using 1:2 with lines lw 2 title '{system} remaining'")
+            plots.append(f"'{path}' using 1:3 axes x1y2 with lines dt 2 title '{system} GiB/s'")
+        script.append('plot ' + ', '.join(plots))
+        subprocess.run(['gnuplot'], input='\n'.join(script).encode(), check=False)
+    # bar chart of the main ratio per case
+    rows = [r for r in summarize(results) if r[1] in ('throughput GiB/s', 'total s')
+            and r[4] is not None]
+    if rows:
+        path = os.path.join(plotdir, 'ratios.dat')
+        with open(path, 'w') as f:
+            for i, (name, label, q, t, ratio, better, _) in enumerate(rows):
+                f.write(f'{i} "{name}\\n{label}" {ratio:.3f}\n')
+        script = [
+            'set terminal pngcairo size 900,420 font ",9"' if _has_cairo()
+            else 'set terminal png size 900,420',
+            f"set output '{os.path.join(plotdir, 'ratios.png')}'",
+            "set title 'Tern / QEMU (throughput: higher is better; time: lower)'",
+            'set style fill solid 0.6', 'set boxwidth 0.6', 'set grid ytics',
+            'set yrange [0:*]', 'set xtics rotate by -30',
+            f"plot '{path}' using 1:3:xtic(2) with boxes notitle, 1 with lines dt 2 notitle",
+        ]
+        subprocess.run(['gnuplot'], input='\n'.join(script).encode(), check=False)
+
+
+def _has_cairo():
+    r = subprocess.run(['gnuplot', '-e', 'set terminal'], capture_output=True, text=True)
+    return 'pngcairo' in (r.stdout + r.stderr)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--build', default='build')
+    ap.add_argument('--quick', action='store_true')
+    ap.add_argument('--runs', type=int)
+    ap.add_argument('--case', action='append')
+    ap.add_argument('--out', default=os.path.join(SRC, 'docs'))
+    args = ap.parse_args()
+
+    build = os.path.abspath(args.build)
+    tern = os.path.join(build, 'tern')
+    guest = os.path.join(build, 'guest', 'stress.elf')
+    runs = args.runs or (1 if args.quick else 3)
+    size = (512 << 20) if args.quick else (2 << 30)
+    kvm = have_kvm()
+
+    cases = {
+        'ram-tcp': {'kind': 'ram', 'transport': 'tcp'},
+        'ram-unix': {'kind': 'ram', 'transport': 'unix'},
+        'ram-exec-file': {'kind': 'ram', 'transport': 'exec'},
+        'ram-tls': {'kind': 'ram', 'transport': 'tls'},
+    }
+    for rate in (0, 64, 256):
+        cases[f'stress-kvm-{rate}MiBs'] = {'kind': 'stress', 'rate': rate,
+                                           'mem_mb': 256 if args.quick else 1024}
+    if args.case:
+        cases = {k: v for k, v in cases.items() if k in args.case}
+    if args.quick:
+        cases = {k: v for k, v in cases.items()
+                 if k in ('ram-tcp', 'ram-tls', 'stress-kvm-64MiBs')}
+
+    limits = {}
+    lim_bin = os.path.join(build, 'tests', 'bench', 'bench-limits')
+    if os.path.exists(lim_bin):
+        limits = json.loads(subprocess.run([lim_bin], capture_output=True,
+                                           text=True).stdout)
+    qv = subprocess.run([QEMU, '--version'], capture_output=True,
+                        text=True).stdout.split('\n')[0] if QEMU else 'missing'
+    plotdir = os.path.join(args.out, 'bench')
+    results = {'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
+               'quick': args.quick, 'runs': runs, 'size': size,
+               'limits': limits, 'qemu_version': qv, 'cases': {},
+               'plotdir': plotdir}
+    tmp = tempfile.mkdtemp(prefix='tern-bench-')
+    shm = tempfile.mkdtemp(prefix='tern-bench-', dir='/dev/shm')
+    try:
+        ramfile = os.path.join(shm, 'src.ram')
+        tls_dir = None
+        if any(c.get('transport') == 'tls' for c in cases.values()):
+            tls_dir = make_tls_creds(os.path.join(tmp, 'tls'))
+        if any(c['kind'] == 'ram' for c in cases.values()):
+            make_random_file(ramfile, size)
+        for name, case in cases.items():
+            out = results['cases'][name] = {'qemu': [], 'tern': [], 'errors': {}}
+            if case['kind'] == 'ram':
+                out['limit'] = {'tcp': f"tcp {limits.get('tcp_gibs')} GiB/s",
+                                'unix': f"memcpy {limits.get('memcpy_gibs')} GiB/s",
+                                'exec': f"memcpy {limits.get('memcpy_gibs')} GiB/s",
+                                'tls': f"AES-GCM {limits.get('aesgcm_gibs')} GiB/s/core"
+                                }[case['transport']]
+            if case['kind'] == 'stress' and not kvm:
+                out['errors']['all'] = 'skipped: /dev/kvm cannot be opened'
+                continue
+            for i in range(runs):
+                for system, binary in (('qemu', QEMU), ('tern', tern)):
+                    if system in out['errors']:
+                        continue
+                    print(f'bench: {name} {system} run {i + 1}/{runs}',
+                          file=sys.stderr, flush=True)
+                    try:
+                        if case['kind'] == 'ram':
+                            r = run_ram_case(system, binary, case, ramfile,
+                                             size, tmp, tls_dir)
+                        else:
+                            r = run_stress_case(system, binary, case, tmp, guest)
+                        out[system].append(r)
+                    except Exception as e:  # a failed run is reported, not fatal
+                        out['errors'][system] = str(e)[:300]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(shm, ignore_errors=True)
+
+    os.makedirs(plotdir, exist_ok=True)
+    plot(results, plotdir)
+    rows = summarize(results)
+    md = markdown(results, rows)
+    print(md)
+    with open(os.path.join(args.out, 'benchmarks.md'), 'w') as f:
+        f.write(md)
+    with open(os.path.join(plotdir, 'results.json'), 'w') as f:
+        json.dump(results, f, indent=1)
+    for name in results['cases']:
+        for system in ('qemu', 'tern'):
+            p = os.path.join(plotdir, f'{name}-{system}.dat')
+            if os.path.exists(p):
+                os.unlink(p)
+    rp = os.path.join(plotdir, 'ratios.dat')
+    if os.path.exists(rp):
+        os.unlink(rp)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
