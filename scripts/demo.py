@@ -21,27 +21,8 @@ sys.path.insert(0, os.path.join(SRC, 'tests', 'qtest'))
 sys.path.insert(0, os.path.join(SRC, 'tests', 'bench'))
 from ternlib import Vm, free_port, have_kvm  # noqa: E402
 from run import make_tls_creds  # noqa: E402
-
-
-def human(n):
-    for unit in ('B', 'KiB', 'MiB', 'GiB'):
-        if abs(n) < 1024 or unit == 'GiB':
-            return f'{n:.1f} {unit}' if unit != 'B' else f'{n} B'
-        n /= 1024
-
-
-def progress_line(info, total):
-    ram = info.get('ram', {})
-    sent = ram.get('transferred', 0)
-    remaining = ram.get('remaining', 0)
-    pct = 100.0 * (total - remaining) / total if total else 0
-    rate_pages = ram.get('dirty-pages-rate', 0)
-    return (f"{info.get('status', '?'):>10} {pct:5.1f}% sent {human(sent):>10} "
-            f"| {ram.get('mbps', 0) / 8 / 1024:6.2f} GiB/s "
-            f"| dirty {rate_pages * 4096 / (1 << 20):7.1f} MiB/s "
-            f"| remaining {human(remaining):>10} "
-            f"| pass {ram.get('dirty-sync-count', 0):3d} "
-            f"| exp. downtime {info.get('expected-downtime', 0)} ms")
+sys.path.insert(0, os.path.join(SRC, 'scripts'))
+from ternmigrate import progress_line, summary  # noqa: E402
 
 
 def main():
@@ -88,14 +69,13 @@ def main():
                 downtime_limit=300)
         print(f'demo: migrating over TLS to {uri} while the guest dirties '
               f'{args.rate} MiB/s')
-        total = mem << 20
         src.cmd('migrate', uri=uri)
         tty = sys.stdout.isatty()
         last = 0
         while True:
             info = src.cmd('query-migrate')
             st = info.get('status')
-            line = progress_line(info, total)
+            line = progress_line(info)
             if tty:
                 print('\r' + line, end='', flush=True)
             elif time.time() - last > 0.5 or st in ('completed', 'failed'):
@@ -122,10 +102,9 @@ def main():
         if 'MISMATCH' in out:
             print('demo: FAILED: the guest found a corrupted page')
             return 1
-        print(f"demo: OK: downtime {info.get('downtime')} ms, total "
-              f"{info.get('total-time')} ms, {human(info['ram']['transferred'])} "
-              f"sent; source is {src.cmd('query-status')['status']}, "
-              f"destination is {dst.cmd('query-status')['status']}")
+        print(f"demo: OK: {summary(info)}; source is "
+              f"{src.cmd('query-status')['status']}, destination is "
+              f"{dst.cmd('query-status')['status']}")
         ok = True
         return 0
     except Exception as e:

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""scripts/tern-migrate drives QEMU 7.2 and Tern unchanged.
+
+For each system (QEMU -> QEMU, Tern -> Tern): a -M none source whose RAM is a
+file of known content migrates through tern-migrate over tcp into a
+destination started with -incoming defer; tern-migrate must exit 0 and print
+its summary, and the destination's RAM (a shared file backend) must equal
+the source's byte for byte.  Then a migration to a closed port must make
+tern-migrate exit 1 with the source's error-desc.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'qtest'))
+from ternlib import Vm, free_port, qemu_binary, tern_binary, source_dir, skip, check  # noqa: E402
+
+SIZE_MB = 32
+
+
+def qmp_arg(path):
+    return f'unix:{path},server=on,wait=off'
+
+
+def run(binary, name, tmp):
+    src_ram = os.path.join(tmp, f'{name}-src.ram')
+    dst_ram = os.path.join(tmp, f'{name}-dst.ram')
+    with open(src_ram, 'wb') as f:
+        for i in range(SIZE_MB * 256):
+            # a mix of zero pages and pages of known content
+            f.write(bytes(4096) if i % 3 == 0 else (i.to_bytes(4, 'little') * 1024))
+    with open(dst_ram, 'wb') as f:
+        f.truncate(SIZE_MB << 20)
+    common = ['-M', 'none', '-m', f'{SIZE_MB}M', '-nodefaults',
+              '-machine', 'none,memory-backend=mem']
+    # QMP accepts one client at a time: the Vm keeps no connection open
+    sq, dq = os.path.join(tmp, f'{name}-s.qmp'), os.path.join(tmp, f'{name}-d.qmp')
+    src = Vm(common + ['-object', f'memory-backend-file,id=mem,size={SIZE_MB}M,'
+                       f'mem-path={src_ram},share=on', '-qmp', qmp_arg(sq)],
+             binary=binary, name=f'{name}-src', qmp=False, serial=False, tmpdir=tmp)
+    dst = Vm(common + ['-object', f'memory-backend-file,id=mem,size={SIZE_MB}M,'
+                       f'mem-path={dst_ram},share=on', '-incoming', 'defer',
+                       '-qmp', qmp_arg(dq)],
+             binary=binary, name=f'{name}-dst', qmp=False, serial=False, tmpdir=tmp)
+    tool = os.path.join(source_dir(), 'scripts', 'tern-migrate')
+    try:
+        r = subprocess.run([tool, '--source', f'unix:{sq}',
+                            '--dest', f'unix:{dq}',
+                            '--max-bandwidth', str(1 << 30),
+                            f'tcp:127.0.0.1:{free_port()}'],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, f'{name}: tern-migrate failed: {r.stdout}{r.stderr}')
+        check('completed in' in r.stdout, f'{name}: no summary: {r.stdout}')
+        with open(src_ram, 'rb') as a, open(dst_ram, 'rb') as b:
+            check(a.read() == b.read(), f'{name}: destination RAM differs')
+        print(f'{name}: ok: {r.stdout.strip().splitlines()[-1]}')
+    finally:
+        src.kill()
+        dst.kill()
+
+    # a closed port: tern-migrate reports the error and fails
+    src = Vm(['-M', 'none', '-m', f'{SIZE_MB}M', '-qmp', qmp_arg(sq + '2')],
+             binary=binary, name=f'{name}-src2', qmp=False, serial=False, tmpdir=tmp)
+    dst = Vm(['-M', 'none', '-m', f'{SIZE_MB}M', '-incoming', 'defer',
+              '-qmp', qmp_arg(dq + '2')],
+             binary=binary, name=f'{name}-dst2', qmp=False, serial=False, tmpdir=tmp)
+    try:
+        port = free_port()
+        # nothing listens on port: the source's connection is refused
+        r = subprocess.run([tool, '--source', f'unix:{sq}2',
+                            '--dest', f'unix:{dq}2',
+                            '--dest-uri', f'tcp:127.0.0.1:{free_port()}',
+                            f'tcp:127.0.0.1:{port}'],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 1, f'{name}: expected failure, got {r.returncode}')
+        check('Connection refused' in r.stderr, f'{name}: error-desc not shown: {r.stderr}')
+        print(f'{name}: failure reported: {r.stderr.strip()}')
+    finally:
+        src.kill()
+        dst.kill()
+
+
+def main():
+    if not qemu_binary():
+        skip('qemu-system-x86_64 is not installed')
+    with tempfile.TemporaryDirectory(prefix='tern-tm-') as tmp:
+        run(qemu_binary(), 'qemu', tmp)
+        run(tern_binary(), 'tern', tmp)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
