@@ -23,13 +23,13 @@ typedef struct ObjectTypeInfo ObjectTypeInfo;
 
 struct Object {
     const ObjectTypeInfo *type;
-    char *id;                           /* owned */
-    gint refcount;                      /* atomic */
+    char *id;      /* owned */
+    gint refcount; /* atomic */
 };
 
 struct ObjectTypeInfo {
-    const char *name;                   /* "tls-creds-x509" */
-    size_t instance_size;               /* >= sizeof(Object), Object first */
+    const char *name;     /* "tls-creds-x509" */
+    size_t instance_size; /* >= sizeof(Object), Object first */
     /* Property names accepted besides qom-type and id; NULL-terminated. */
     const char *const *props;
     /*
@@ -39,7 +39,10 @@ struct ObjectTypeInfo {
     bool (*complete)(Object *obj, QemuOpts *props, Error **errp);
     /* Optional: refuse deletion (e.g. "in use"). */
     bool (*can_delete)(Object *obj, Error **errp);
-    /* Optional: release what complete() acquired. */
+    /*
+     * Optional: release what complete() acquired.  Also called when
+     * complete() failed, so it must cope with a partly built object.
+     */
     void (*finalize)(Object *obj);
 };
 
@@ -49,23 +52,43 @@ const ObjectTypeInfo *object_type_lookup(const char *name);
 
 /*
  * Create an object of type typename with id from props (the keys
- * "qom-type" and "id" in props are ignored).  Errors as QEMU words them:
- * "invalid object type: T", "Parameter 'id' is missing",
- * "attempt to add duplicate property 'ID' to object (type 'container')",
- * "Property 'T.K' not found".  Returns the object (owned by the table).
+ * "qom-type" and "id" in props are ignored).  Errors as QEMU 7.2 words
+ * them for QMP object-add and HMP object_add (verified against
+ * qemu-system-x86_64 7.2), checked in this order:
+ *   "Parameter 'qom-type' is missing" (typename NULL),
+ *   "Parameter 'qom-type' does not accept value 'T'" (unknown type),
+ *   "Parameter 'id' is missing", "Parameter 'id' expects an identifier",
+ *   "Parameter 'K' is unexpected" (property the type does not accept),
+ *   "attempt to add duplicate property 'ID' to object (type 'container')",
+ * then whatever the type's complete() says.  Returns the object (the
+ * table owns a reference; take your own with object_ref to keep it).
  */
 Object *user_creatable_add(const char *typename, const char *id,
                            QemuOpts *props, Error **errp);
-/* -object / object_add syntax: "type,id=ID,k=v...". */
+/* object_add (HMP) syntax: "type,id=ID,k=v...", errors as above. */
 Object *user_creatable_add_opts_str(const char *optstr, Error **errp);
-/* Delete by id ("object 'ID' not found"). */
+/*
+ * -object syntax, with QEMU 7.2's command-line wording where it differs:
+ * "Invalid parameter 'K'" and "Duplicate ID 'ID' for object".  The caller
+ * adds the "-object OPTARG: " location prefix.
+ */
+Object *user_creatable_add_cmdline(const char *optarg, Error **errp);
+/*
+ * Delete by id ("object 'ID' not found", or can_delete's error).  The
+ * object is finalized once the last reference is dropped.
+ */
 bool user_creatable_del(const char *id, Error **errp);
 /* Look up by id; NULL if none.  Borrowed. */
 Object *object_resolve_id(const char *id);
-/* Look up by id and check its type name; NULL with errp set otherwise. */
+/*
+ * Look up by id and check its type name; NULL with errp set otherwise
+ * ("object 'ID' not found", "object 'ID' has type 'X', not 'T'").
+ */
 Object *object_resolve_id_type(const char *id, const char *typename,
                                Error **errp);
+/* Take a reference (atomic; any thread).  Returns obj. */
 Object *object_ref(Object *obj);
+/* Drop a reference; the last one calls finalize and frees.  NULL is ok. */
 void object_unref(Object *obj);
 /* Delete all objects (at exit). */
 void user_creatable_cleanup(void);

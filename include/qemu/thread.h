@@ -1,0 +1,49 @@
+/*
+ * thread.h: the two synchronisation objects GLib lacks.
+ *
+ * Use GThread, GMutex, GRecMutex and GCond directly for everything else;
+ * this is not a threading layer.
+ *
+ * QemuSemaphore: a counting semaphore (multifd channel hand-offs,
+ * "thread is ready" signals).  QemuEvent: a manual-reset event that many
+ * threads can wait on.  Both may be used from any thread; neither
+ * allocates after init.
+ */
+#ifndef QEMU_THREAD_H
+#define QEMU_THREAD_H
+
+#include "qemu/osdep.h"
+
+typedef struct QemuSemaphore {
+    GMutex lock; /* protects count */
+    GCond cond;  /* signalled when count goes up */
+    unsigned int count;
+} QemuSemaphore;
+
+void qemu_sem_init(QemuSemaphore *sem, unsigned int init);
+void qemu_sem_destroy(QemuSemaphore *sem);
+/* Increment the count and wake one waiter.  Never blocks. */
+void qemu_sem_post(QemuSemaphore *sem);
+/* Block until the count is positive, then decrement it. */
+void qemu_sem_wait(QemuSemaphore *sem);
+/*
+ * As qemu_sem_wait with a timeout in milliseconds (0: just try).
+ * Returns 0 if decremented, -1 on timeout (QEMU's convention).
+ */
+int qemu_sem_timedwait(QemuSemaphore *sem, int ms);
+
+typedef struct QemuEvent {
+    GMutex lock; /* protects set */
+    GCond cond;  /* broadcast on set */
+    bool set;
+} QemuEvent;
+
+void qemu_event_init(QemuEvent *ev, bool init);
+void qemu_event_destroy(QemuEvent *ev);
+/* Set the event and wake all waiters.  Never blocks. */
+void qemu_event_set(QemuEvent *ev);
+void qemu_event_reset(QemuEvent *ev);
+/* Block until the event is set (returns at once if it already is). */
+void qemu_event_wait(QemuEvent *ev);
+
+#endif /* QEMU_THREAD_H */

@@ -1,0 +1,131 @@
+/*
+ * test-thread.c: QemuSemaphore counts posts exactly and times out;
+ * QemuEvent wakes every waiter and stays set until reset; qatomic_*
+ * read-modify-writes are atomic across two threads.
+ */
+#include "qemu/osdep.h"
+#include "qemu/thread.h"
+#include "qemu/atomic.h"
+
+#define POSTS 10000
+
+static gpointer poster(gpointer opaque)
+{
+    QemuSemaphore *sem = opaque;
+    int i;
+
+    for (i = 0; i < POSTS; i++) {
+        qemu_sem_post(sem);
+    }
+    return NULL;
+}
+
+static void test_sem_counts_every_post(void)
+{
+    QemuSemaphore sem;
+    GThread *t;
+    int i;
+
+    qemu_sem_init(&sem, 1);
+    t = g_thread_new("poster", poster, &sem);
+    for (i = 0; i < POSTS + 1; i++) {
+        qemu_sem_wait(&sem);
+    }
+    g_thread_join(t);
+    g_assert_cmpint(qemu_sem_timedwait(&sem, 0), ==, -1);
+    qemu_sem_destroy(&sem);
+}
+
+static void test_sem_timedwait_times_out_then_succeeds(void)
+{
+    QemuSemaphore sem;
+    gint64 t0;
+
+    qemu_sem_init(&sem, 0);
+    t0 = g_get_monotonic_time();
+    g_assert_cmpint(qemu_sem_timedwait(&sem, 20), ==, -1);
+    g_assert_cmpint(g_get_monotonic_time() - t0, >=, 19000);
+    qemu_sem_post(&sem);
+    g_assert_cmpint(qemu_sem_timedwait(&sem, 1000), ==, 0);
+    qemu_sem_destroy(&sem);
+}
+
+typedef struct EventTest {
+    QemuEvent ev;
+    int woken;
+} EventTest;
+
+static gpointer event_waiter(gpointer opaque)
+{
+    EventTest *e = opaque;
+
+    qemu_event_wait(&e->ev);
+    qatomic_inc(&e->woken);
+    return NULL;
+}
+
+static void test_event_wakes_all_waiters(void)
+{
+    EventTest e = {.woken = 0};
+    GThread *t[3];
+    int i;
+
+    qemu_event_init(&e.ev, false);
+    for (i = 0; i < 3; i++) {
+        t[i] = g_thread_new("waiter", event_waiter, &e);
+    }
+    g_usleep(10000);
+    g_assert_cmpint(qatomic_read(&e.woken), ==, 0);
+    qemu_event_set(&e.ev);
+    for (i = 0; i < 3; i++) {
+        g_thread_join(t[i]);
+    }
+    g_assert_cmpint(e.woken, ==, 3);
+    qemu_event_wait(&e.ev); /* still set: returns at once */
+    qemu_event_reset(&e.ev);
+    g_assert_false(e.ev.set);
+    qemu_event_destroy(&e.ev);
+}
+
+static gpointer adder(gpointer opaque)
+{
+    long *counter = opaque;
+    int i;
+
+    for (i = 0; i < 100000; i++) {
+        qatomic_inc(counter);
+    }
+    return NULL;
+}
+
+static void test_atomic_inc_two_threads(void)
+{
+    long counter = 0, old;
+    GThread *t = g_thread_new("adder", adder, &counter);
+
+    adder(&counter);
+    g_thread_join(t);
+    g_assert_cmpint(qatomic_read(&counter), ==, 200000);
+    old = qatomic_cmpxchg(&counter, 200000, 5);
+    g_assert_cmpint(old, ==, 200000);
+    g_assert_cmpint(counter, ==, 5);
+    old = qatomic_cmpxchg(&counter, 200000, 7);
+    g_assert_cmpint(old, ==, 5);
+    g_assert_cmpint(qatomic_xchg(&counter, 9), ==, 5);
+    g_assert_cmpint(qatomic_fetch_add(&counter, 1), ==, 9);
+    g_assert_cmpint(qatomic_add_fetch(&counter, 1), ==, 11);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/thread/sem/counts-every-post",
+                    test_sem_counts_every_post);
+    g_test_add_func("/thread/sem/timedwait-times-out-then-succeeds",
+                    test_sem_timedwait_times_out_then_succeeds);
+    g_test_add_func("/thread/event/wakes-all-waiters",
+                    test_event_wakes_all_waiters);
+    g_test_add_func("/thread/atomic/inc-two-threads",
+                    test_atomic_inc_two_threads);
+    return g_test_run();
+}

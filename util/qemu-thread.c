@@ -1,0 +1,94 @@
+/*
+ * qemu-thread.c: counting semaphore and manual-reset event on GMutex and
+ * GCond (see qemu/thread.h).
+ */
+#include "qemu/osdep.h"
+#include "qemu/thread.h"
+
+void qemu_sem_init(QemuSemaphore *sem, unsigned int init)
+{
+    g_mutex_init(&sem->lock);
+    g_cond_init(&sem->cond);
+    sem->count = init;
+}
+
+void qemu_sem_destroy(QemuSemaphore *sem)
+{
+    g_cond_clear(&sem->cond);
+    g_mutex_clear(&sem->lock);
+}
+
+void qemu_sem_post(QemuSemaphore *sem)
+{
+    g_mutex_lock(&sem->lock);
+    g_assert(sem->count < UINT_MAX);
+    sem->count++;
+    g_cond_signal(&sem->cond);
+    g_mutex_unlock(&sem->lock);
+}
+
+void qemu_sem_wait(QemuSemaphore *sem)
+{
+    g_mutex_lock(&sem->lock);
+    while (sem->count == 0) {
+        g_cond_wait(&sem->cond, &sem->lock);
+    }
+    sem->count--;
+    g_mutex_unlock(&sem->lock);
+}
+
+int qemu_sem_timedwait(QemuSemaphore *sem, int ms)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)ms * 1000;
+    int ret = 0;
+
+    g_mutex_lock(&sem->lock);
+    while (sem->count == 0) {
+        if (!g_cond_wait_until(&sem->cond, &sem->lock, deadline) &&
+            sem->count == 0) {
+            ret = -1;
+            goto out;
+        }
+    }
+    sem->count--;
+out:
+    g_mutex_unlock(&sem->lock);
+    return ret;
+}
+
+void qemu_event_init(QemuEvent *ev, bool init)
+{
+    g_mutex_init(&ev->lock);
+    g_cond_init(&ev->cond);
+    ev->set = init;
+}
+
+void qemu_event_destroy(QemuEvent *ev)
+{
+    g_cond_clear(&ev->cond);
+    g_mutex_clear(&ev->lock);
+}
+
+void qemu_event_set(QemuEvent *ev)
+{
+    g_mutex_lock(&ev->lock);
+    ev->set = true;
+    g_cond_broadcast(&ev->cond);
+    g_mutex_unlock(&ev->lock);
+}
+
+void qemu_event_reset(QemuEvent *ev)
+{
+    g_mutex_lock(&ev->lock);
+    ev->set = false;
+    g_mutex_unlock(&ev->lock);
+}
+
+void qemu_event_wait(QemuEvent *ev)
+{
+    g_mutex_lock(&ev->lock);
+    while (!ev->set) {
+        g_cond_wait(&ev->cond, &ev->lock);
+    }
+    g_mutex_unlock(&ev->lock);
+}
