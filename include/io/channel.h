@@ -13,6 +13,13 @@
  * refcount is atomic.  I/O on one channel from two threads at once in the
  * same direction is not supported.
  *
+ * A kind's io_finalize releases what the kind owns but does not free the
+ * instance: qio_channel_unref g_free's it (kinds are g_new0'd).
+ *
+ * Vectors: readv/writev hand the caller's iovec straight to the kind,
+ * which passes it to one syscall; at most IOV_MAX elements go per call (a
+ * longer vector gives a short transfer that the *_all helpers continue).
+ *
  * Blocking: a channel starts in blocking mode.  In non-blocking mode
  * readv/writev return QIO_CHANNEL_ERR_BLOCK instead of waiting; the *_all
  * helpers then wait for the fd with qio_channel_wait() and retry, so they
@@ -27,14 +34,17 @@
 typedef struct QIOChannel QIOChannel;
 typedef struct QIOChannelClass QIOChannelClass;
 
+/* Upcast a kind (whose first member is QIOChannel parent) to QIOChannel. */
+#define QIO_CHANNEL(obj) ((QIOChannel *)(obj))
+
 /* Returned by readv/writev when a non-blocking channel would block. */
 #define QIO_CHANNEL_ERR_BLOCK -2
 
 typedef enum QIOChannelFeature {
-    QIO_CHANNEL_FEATURE_FD_PASS,      /* SCM_RIGHTS fd passing */
-    QIO_CHANNEL_FEATURE_SHUTDOWN,     /* io_shutdown is meaningful */
-    QIO_CHANNEL_FEATURE_LISTEN,       /* a listening socket */
-    QIO_CHANNEL_FEATURE_SEEKABLE,     /* preadv/pwritev/seek work */
+    QIO_CHANNEL_FEATURE_FD_PASS,  /* SCM_RIGHTS fd passing */
+    QIO_CHANNEL_FEATURE_SHUTDOWN, /* io_shutdown is meaningful */
+    QIO_CHANNEL_FEATURE_LISTEN,   /* a listening socket */
+    QIO_CHANNEL_FEATURE_SEEKABLE, /* preadv/pwritev/seek work */
     QIO_CHANNEL_FEATURE_READ_MSG_PEEK,
 } QIOChannelFeature;
 
@@ -51,15 +61,13 @@ typedef gboolean (*QIOChannelFunc)(QIOChannel *ioc, GIOCondition condition,
                                    gpointer data);
 
 struct QIOChannelClass {
-    const char *type_name;            /* "qio-channel-socket", ... */
+    const char *type_name; /* "qio-channel-socket", ... */
 
     /* Mandatory */
-    ssize_t (*io_writev)(QIOChannel *ioc, const struct iovec *iov,
-                         size_t niov, int *fds, size_t nfds, int flags,
-                         Error **errp);
-    ssize_t (*io_readv)(QIOChannel *ioc, const struct iovec *iov,
-                        size_t niov, int **fds, size_t *nfds, int flags,
-                        Error **errp);
+    ssize_t (*io_writev)(QIOChannel *ioc, const struct iovec *iov, size_t niov,
+                         int *fds, size_t nfds, int flags, Error **errp);
+    ssize_t (*io_readv)(QIOChannel *ioc, const struct iovec *iov, size_t niov,
+                        int **fds, size_t *nfds, int flags, Error **errp);
     int (*io_close)(QIOChannel *ioc, Error **errp);
     GSource *(*io_create_watch)(QIOChannel *ioc, GIOCondition condition);
     int (*io_set_blocking)(QIOChannel *ioc, bool enabled, Error **errp);
@@ -67,25 +75,23 @@ struct QIOChannelClass {
     void (*io_finalize)(QIOChannel *ioc);
 
     /* Optional */
-    int (*io_shutdown)(QIOChannel *ioc, QIOChannelShutdown how,
-                       Error **errp);
+    int (*io_shutdown)(QIOChannel *ioc, QIOChannelShutdown how, Error **errp);
     void (*io_set_cork)(QIOChannel *ioc, bool enabled);
     void (*io_set_delay)(QIOChannel *ioc, bool enabled);
-    off_t (*io_seek)(QIOChannel *ioc, off_t offset, int whence,
-                     Error **errp);
-    ssize_t (*io_preadv)(QIOChannel *ioc, const struct iovec *iov,
-                         size_t niov, off_t offset, Error **errp);
-    ssize_t (*io_pwritev)(QIOChannel *ioc, const struct iovec *iov,
-                          size_t niov, off_t offset, Error **errp);
+    off_t (*io_seek)(QIOChannel *ioc, off_t offset, int whence, Error **errp);
+    ssize_t (*io_preadv)(QIOChannel *ioc, const struct iovec *iov, size_t niov,
+                         off_t offset, Error **errp);
+    ssize_t (*io_pwritev)(QIOChannel *ioc, const struct iovec *iov, size_t niov,
+                          off_t offset, Error **errp);
     /* The fd behind the channel for poll(), or -1. */
     int (*io_get_fd)(QIOChannel *ioc);
 };
 
 struct QIOChannel {
     const QIOChannelClass *klass;
-    gint refcount;                    /* atomic */
-    unsigned int features;            /* bitmask of 1 << QIOChannelFeature */
-    char *name;                       /* for tracing; owned */
+    gint refcount;         /* atomic */
+    unsigned int features; /* bitmask of 1 << QIOChannelFeature */
+    char *name;            /* for tracing; owned */
 };
 
 /* Initialise the embedded parent of a new channel kind: refcount 1. */
@@ -107,13 +113,13 @@ void qio_channel_set_name(QIOChannel *ioc, const char *name);
  * or -1 with errp set.  EINTR is retried internally.
  */
 ssize_t qio_channel_readv_full(QIOChannel *ioc, const struct iovec *iov,
-                               size_t niov, int **fds, size_t *nfds,
-                               int flags, Error **errp);
+                               size_t niov, int **fds, size_t *nfds, int flags,
+                               Error **errp);
 ssize_t qio_channel_writev_full(QIOChannel *ioc, const struct iovec *iov,
-                                size_t niov, int *fds, size_t nfds,
-                                int flags, Error **errp);
-ssize_t qio_channel_readv(QIOChannel *ioc, const struct iovec *iov,
-                          size_t niov, Error **errp);
+                                size_t niov, int *fds, size_t nfds, int flags,
+                                Error **errp);
+ssize_t qio_channel_readv(QIOChannel *ioc, const struct iovec *iov, size_t niov,
+                          Error **errp);
 ssize_t qio_channel_writev(QIOChannel *ioc, const struct iovec *iov,
                            size_t niov, Error **errp);
 ssize_t qio_channel_read(QIOChannel *ioc, char *buf, size_t buflen,
@@ -129,8 +135,8 @@ ssize_t qio_channel_write(QIOChannel *ioc, const char *buf, size_t buflen,
 int qio_channel_readv_all_eof(QIOChannel *ioc, const struct iovec *iov,
                               size_t niov, Error **errp);
 /* As readv_all_eof, but EOF at any point is an error; returns 0 or -1. */
-int qio_channel_readv_all(QIOChannel *ioc, const struct iovec *iov,
-                          size_t niov, Error **errp);
+int qio_channel_readv_all(QIOChannel *ioc, const struct iovec *iov, size_t niov,
+                          Error **errp);
 int qio_channel_read_all_eof(QIOChannel *ioc, char *buf, size_t buflen,
                              Error **errp);
 int qio_channel_read_all(QIOChannel *ioc, char *buf, size_t buflen,
@@ -150,8 +156,8 @@ ssize_t qio_channel_preadv(QIOChannel *ioc, const struct iovec *iov,
 ssize_t qio_channel_pwritev(QIOChannel *ioc, const struct iovec *iov,
                             size_t niov, off_t offset, Error **errp);
 /* Loop until all is read/written; 0 or -1 (EOF is an error). */
-int qio_channel_pread_all(QIOChannel *ioc, void *buf, size_t len,
-                          off_t offset, Error **errp);
+int qio_channel_pread_all(QIOChannel *ioc, void *buf, size_t len, off_t offset,
+                          Error **errp);
 int qio_channel_pwrite_all(QIOChannel *ioc, const void *buf, size_t len,
                            off_t offset, Error **errp);
 off_t qio_channel_io_seek(QIOChannel *ioc, off_t offset, int whence,
@@ -160,8 +166,7 @@ off_t qio_channel_io_seek(QIOChannel *ioc, off_t offset, int whence,
 int qio_channel_set_blocking(QIOChannel *ioc, bool enabled, Error **errp);
 int qio_channel_close(QIOChannel *ioc, Error **errp);
 /* Shut one or both directions; wakes a thread blocked in I/O. */
-int qio_channel_shutdown(QIOChannel *ioc, QIOChannelShutdown how,
-                         Error **errp);
+int qio_channel_shutdown(QIOChannel *ioc, QIOChannelShutdown how, Error **errp);
 void qio_channel_set_cork(QIOChannel *ioc, bool enabled);
 void qio_channel_set_delay(QIOChannel *ioc, bool enabled);
 /* The fd for poll(), or -1. */
@@ -176,12 +181,48 @@ GSource *qio_channel_create_watch(QIOChannel *ioc, GIOCondition condition);
  */
 guint qio_channel_add_watch_full(QIOChannel *ioc, GIOCondition condition,
                                  QIOChannelFunc func, gpointer data,
-                                 GDestroyNotify notify,
-                                 GMainContext *context);
+                                 GDestroyNotify notify, GMainContext *context);
 guint qio_channel_add_watch(QIOChannel *ioc, GIOCondition condition,
                             QIOChannelFunc func, gpointer data,
                             GDestroyNotify notify);
 /* Block the calling thread until condition holds on the channel. */
 void qio_channel_wait(QIOChannel *ioc, GIOCondition condition);
+
+/*
+ * Helpers for kinds (extensions to the contract, compatible).
+ */
+
+/*
+ * A GSource polling fd for condition (G_IO_HUP/G_IO_ERR always wake it);
+ * the callback (a QIOChannelFunc) gets ioc.  The source holds a reference
+ * on ioc.  Caller owns the returned source.
+ */
+GSource *qio_channel_create_fd_watch(QIOChannel *ioc, int fd,
+                                     GIOCondition condition);
+/*
+ * As qio_channel_create_fd_watch for a channel with separate read and
+ * write fds: G_IO_IN is polled on readfd, G_IO_OUT on writefd (-1 = none).
+ */
+GSource *qio_channel_create_fd_pair_watch(QIOChannel *ioc, int readfd,
+                                          int writefd, GIOCondition condition);
+/* A GSource that is always ready with condition (memory channels). */
+GSource *qio_channel_create_ready_watch(QIOChannel *ioc,
+                                        GIOCondition condition);
+
+/*
+ * Read until the iovec is full, also collecting fds passed on the first
+ * read that carries any (*fds is g_new'd, caller closes and g_free's).
+ * Returns 0, or -1 with errp set (EOF is an error).
+ */
+int qio_channel_readv_full_all(QIOChannel *ioc, const struct iovec *iov,
+                               size_t niov, int **fds, size_t *nfds,
+                               Error **errp);
+
+/*
+ * Block the calling thread until condition holds or timeout_ms passes
+ * (-1 = forever).  Returns true if condition held.
+ */
+bool qio_channel_wait_timeout(QIOChannel *ioc, GIOCondition condition,
+                              int timeout_ms);
 
 #endif /* QIO_CHANNEL_H */
