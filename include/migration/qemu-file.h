@@ -13,11 +13,18 @@
  * unchanged until the next qemu_fflush().  The iovec is written with one
  * writev when it fills up, at qemu_fflush(), and at qemu_fclose().
  *
- * Input: reads fill an internal buffer; qemu_get_buffer_in_place() returns
- * a pointer into that buffer when the bytes are already there (no copy).
+ * Input: a buffer of 32 KiB refilled with one read per refill;
+ * qemu_get_buffer() reads large requests straight into the destination;
+ * qemu_get_buffer_in_place() returns a pointer into that buffer when the
+ * bytes are already there (no copy).
+ *
+ * Blocking: a put blocks in writev when the 64-entry iovec array or the
+ * 32 KiB copy buffer is full; a get blocks in read when the buffer is
+ * empty.  Non-blocking channels are waited on with qio_channel_wait().
  *
  * Threads: a QEMUFile is used by one thread at a time, except
- * qemu_file_shutdown() which any thread may call to wake the user.
+ * qemu_file_shutdown(), qemu_file_get_error*() and qemu_file_set_error*()
+ * which any thread may call (e.g. to wake or fail the user).
  */
 #ifndef MIGRATION_QEMU_FILE_H
 #define MIGRATION_QEMU_FILE_H
@@ -60,11 +67,44 @@ int qemu_get_byte(QEMUFile *f);
 unsigned int qemu_get_be16(QEMUFile *f);
 unsigned int qemu_get_be32(QEMUFile *f);
 uint64_t qemu_get_be64(QEMUFile *f);
-static inline void qemu_get_8s(QEMUFile *f, uint8_t *pv) { *pv = qemu_get_byte(f); }
-static inline void qemu_get_be16s(QEMUFile *f, uint16_t *pv) { *pv = qemu_get_be16(f); }
-static inline void qemu_get_be32s(QEMUFile *f, uint32_t *pv) { *pv = qemu_get_be32(f); }
-static inline void qemu_get_be64s(QEMUFile *f, uint64_t *pv) { *pv = qemu_get_be64(f); }
-/* Read up to size bytes; returns the number read (< size on EOF/error). */
+static inline void qemu_put_8s(QEMUFile *f, const uint8_t *pv)
+{
+    qemu_put_byte(f, *pv);
+}
+static inline void qemu_put_be16s(QEMUFile *f, const uint16_t *pv)
+{
+    qemu_put_be16(f, *pv);
+}
+static inline void qemu_put_be32s(QEMUFile *f, const uint32_t *pv)
+{
+    qemu_put_be32(f, *pv);
+}
+static inline void qemu_put_be64s(QEMUFile *f, const uint64_t *pv)
+{
+    qemu_put_be64(f, *pv);
+}
+static inline void qemu_get_8s(QEMUFile *f, uint8_t *pv)
+{
+    *pv = qemu_get_byte(f);
+}
+static inline void qemu_get_be16s(QEMUFile *f, uint16_t *pv)
+{
+    *pv = qemu_get_be16(f);
+}
+static inline void qemu_get_be32s(QEMUFile *f, uint32_t *pv)
+{
+    *pv = qemu_get_be32(f);
+}
+static inline void qemu_get_be64s(QEMUFile *f, uint64_t *pv)
+{
+    *pv = qemu_get_be64(f);
+}
+/*
+ * Read up to size bytes; returns the number read (< size on EOF/error,
+ * EOF then being recorded as -EIO).  Bytes already buffered are copied;
+ * the rest is read straight into buf (one readv per syscall, which also
+ * refills the internal buffer).  Blocks.
+ */
 size_t qemu_get_buffer(QEMUFile *f, uint8_t *buf, size_t size);
 /*
  * Make size bytes available and point *buf at them: into the file's own
@@ -73,9 +113,14 @@ size_t qemu_get_buffer(QEMUFile *f, uint8_t *buf, size_t size);
  */
 size_t qemu_get_buffer_in_place(QEMUFile *f, uint8_t **buf, size_t size);
 /* Peek without consuming; returns bytes available (<= size). */
-size_t qemu_peek_buffer(QEMUFile *f, uint8_t **buf, size_t size,
-                        size_t offset);
+size_t qemu_peek_buffer(QEMUFile *f, uint8_t **buf, size_t size, size_t offset);
 int qemu_peek_byte(QEMUFile *f, int offset);
+/*
+ * The next byte without consuming it, or -1 at end of input.  Unlike
+ * qemu_peek_byte(), reaching the end is not recorded as an error (a
+ * channel error still is).  Blocks until a byte or EOF arrives.
+ */
+int qemu_file_try_peek_byte(QEMUFile *f);
 void qemu_file_skip(QEMUFile *f, int size);
 /* Read a counted string into buf (NUL-terminated); returns its length. */
 size_t qemu_get_counted_string(QEMUFile *f, char buf[256]);
@@ -108,9 +153,27 @@ void qemu_file_reset_rate_limit(QEMUFile *f);
 void qemu_file_acct_rate_limit(QEMUFile *f, uint64_t len);
 
 /*
+ * Positional I/O for seekable channels (mapped-ram style files).  Errors
+ * (including "not seekable") are recorded in f like any other.
+ *
+ * qemu_get_offset: the stream position as the user sees it (output:
+ * flushes first; input: the channel position minus unread bytes), or -1.
+ * qemu_set_offset: flush (output) or drop read-ahead (input), then seek
+ * the channel (whence as lseek).
+ * qemu_put_buffer_at / qemu_get_buffer_at: pwrite/pread all of len bytes
+ * at pos without moving the stream position; return len or 0 on error.
+ */
+off_t qemu_get_offset(QEMUFile *f);
+void qemu_set_offset(QEMUFile *f, off_t off, int whence);
+size_t qemu_put_buffer_at(QEMUFile *f, const uint8_t *buf, size_t len,
+                          off_t pos);
+size_t qemu_get_buffer_at(QEMUFile *f, uint8_t *buf, size_t len, off_t pos);
+
+/*
  * A second QEMUFile over the same channel in the opposite direction (the
- * postcopy/return-path channel).  Returned once and cached; owned by the
- * caller, who closes it with qemu_fclose (the channel is ref-counted).
+ * postcopy/return-path channel).  Each call makes a new file holding its
+ * own channel reference; the caller owns it and frees it with
+ * qemu_fclose() (which also closes the shared channel).  Never NULL.
  */
 QEMUFile *qemu_file_get_return_path(QEMUFile *f);
 /* Shut the channel both ways and record -EIO; wakes blocked users. */

@@ -20,9 +20,18 @@
 #include "migration/qemu-file.h"
 #include "migration/vmstate.h"
 
+/* instance_id for vmstate_register/register_savevm_live: next free one. */
+#define VMSTATE_INSTANCE_ID_ANY UINT32_MAX
+
+/*
+ * Payloads: savevm writes the section header (type, id, name, instance,
+ * version) and the footer; the handler writes everything in between,
+ * including its own terminator (ram ends each payload with its be64 EOS
+ * word 0x10, as QEMU's ram does).
+ */
 typedef struct SaveVMHandlers {
     /* ---- source side, called in the migration thread ---- */
-    /* Write the START payload (before the EOS).  0 or negative errno. */
+    /* Write the START payload (incl. its EOS).  0 or negative errno. */
     int (*save_setup)(QEMUFile *f, void *opaque, Error **errp);
     /*
      * Write one PART payload's worth of data, honouring the file's rate
@@ -44,13 +53,18 @@ typedef struct SaveVMHandlers {
 
     /* ---- destination side ---- */
     int (*load_setup)(QEMUFile *f, void *opaque, Error **errp);
-    /* Read one START/PART/END/FULL payload.  0 or negative errno. */
-    int (*load_state)(QEMUFile *f, void *opaque, int version_id,
-                      Error **errp);
+    /*
+     * Read one START/PART/END/FULL payload (up to and incl. its EOS, not
+     * the footer).  0 or negative errno with errp set.
+     */
+    int (*load_state)(QEMUFile *f, void *opaque, int version_id, Error **errp);
     int (*load_cleanup)(void *opaque);
 } SaveVMHandlers;
 
-/* Register a live saver; returns its section id (>= 0). */
+/*
+ * Register a live saver; returns its section id (>= 0, in registration
+ * order), or -EEXIST if (idstr, instance_id) is taken.  Main thread.
+ */
 int register_savevm_live(const char *idstr, uint32_t instance_id,
                          int version_id, const SaveVMHandlers *ops,
                          void *opaque);

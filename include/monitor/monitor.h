@@ -27,19 +27,31 @@ typedef void HmpInfoFunc(Monitor *mon);
  * Register "name" with its usage ("migrate [-d] uri") and one-line help.
  * Static strings.  Main thread at start-up.
  */
-void hmp_register_command(const char *name, const char *usage,
-                          const char *help, HmpCommandFunc *fn);
+void hmp_register_command(const char *name, const char *usage, const char *help,
+                          HmpCommandFunc *fn);
 /* Register "info name". */
 void hmp_register_info(const char *name, const char *help, HmpInfoFunc *fn);
 
 void monitor_printf(Monitor *mon, const char *fmt, ...) QEMU_PRINTF(2, 3);
+/*
+ * From an HMP command: complain about its arguments as QEMU does,
+ * "NAME: MSG" then "Try \"help NAME\" for more information".  msg is e.g.
+ * "string expected", "extraneous characters at the end of line".
+ */
+void hmp_usage_error(Monitor *mon, const char *msg);
 /* Print "Error: <msg>" the way QEMU's HMP does (hmp_handle_error). */
 void hmp_handle_error(Monitor *mon, Error *err);
 /* The Monitor whose command is being run now (main thread), or NULL. */
 Monitor *monitor_cur(void);
 /* Is this monitor writing to a terminal (progress in place)? */
 bool monitor_is_tty(Monitor *mon);
-void monitor_suspend(Monitor *mon);
+/*
+ * Stop reading mon's input (no prompt) until monitor_resume.  Returns 0,
+ * or -ENOTTY when mon cannot be suspended (QMP human-monitor-command's
+ * temporary monitor): QEMU's HMP migrate then prints "terminal does not
+ * allow synchronous migration, continuing detached".  Nests.
+ */
+int monitor_suspend(Monitor *mon);
 void monitor_resume(Monitor *mon);
 /* Keep mon alive across a suspended command. */
 Monitor *monitor_ref(Monitor *mon);
@@ -56,6 +68,18 @@ int monitor_fd_param(const char *name, Error **errp);
 /* Start monitors from command-line specs; false with errp on bad spec. */
 bool monitor_init_qmp(const char *spec, Error **errp);
 bool monitor_init_hmp(const char *spec, Error **errp);
+/*
+ * Register the front end's own commands (QMP qmp_capabilities,
+ * query-version, query-status, query-commands, quit, stop, cont,
+ * object-add, object-del, getfd, closefd, human-monitor-command; HMP
+ * help, info, info status/version/name, stop, cont, quit, object_add,
+ * object_del, getfd, closefd).  Main thread, once at start-up.  A
+ * later registration of a name replaces the earlier one (HMP: any
+ * command answering to one of the new names, so "cont|c" replaces "c").
+ */
+void monitor_register_commands(void);
+/* Flush pending output (blocking) and remove unix socket files.  At exit. */
+void monitor_cleanup(void);
 /* Run an HMP command line; returns the output text (caller frees). */
 char *hmp_run_command_line(const char *line);
 

@@ -62,12 +62,24 @@ typedef void VMChangeStateHandler(void *opaque, bool running,
 /* Called (BQL held) on every running <-> stopped change. */
 void qemu_add_vm_change_state_handler(VMChangeStateHandler *cb,
                                       void *opaque);
+/*
+ * Call every change-state handler, in registration order for running,
+ * reverse order for stopping (vm_start/vm_stop do this).  BQL held.
+ */
+void vm_state_notify(bool running, RunState state);
 
 /*
  * Ask the main loop to shut the VM down and exit with status exit_code
  * (guest debug-exit, quit command, fatal error).  Any thread.
  */
 void qemu_system_shutdown_request(int exit_code);
+/*
+ * As qemu_system_shutdown_request, with the SHUTDOWN event's "reason"
+ * ("host-qmp-quit", "host-signal", "guest-shutdown", ...) and "guest".
+ * The first request wins.  Any thread.
+ */
+void qemu_system_shutdown_request_reason(int exit_code, const char *reason,
+                                         bool guest);
 
 /*
  * vCPU throttling for auto-converge: the vCPUs sleep pct% of the time.

@@ -236,3 +236,101 @@ class Vm:
 def check(cond, msg):
     if not cond:
         raise AssertionError(msg)
+
+
+# ---- ELF helpers (MACHINE) ---------------------------------------------
+
+def tiny_multiboot_elf(path, code, load=0x100000):
+    """Write a minimal multiboot v1 ELF32 whose entry runs `code` (bytes,
+    32-bit protected mode, flat segments).  Returns path."""
+    import struct
+    mb = struct.pack('<III', 0x1BADB002, 0, (-0x1BADB002) & 0xffffffff)
+    hdr_len = 52 + 32
+    total = hdr_len + len(mb) + len(code)
+    entry = load + hdr_len + len(mb)
+    eh = b'\x7fELF' + bytes([1, 1, 1, 0]) + bytes(8)
+    eh += struct.pack('<HHIIIIIHHHHHH', 2, 3, 1, entry, 52, 0, 0, 52, 32,
+                      1, 40, 0, 0)
+    ph = struct.pack('<IIIIIIII', 1, 0, load, load, total, total, 7, 0x1000)
+    with open(path, 'wb') as f:
+        f.write(eh + ph + mb + code)
+    return path
+
+
+# Guest code snippets for tiny_multiboot_elf (hand-assembled, 32-bit).
+def code_serial_puts(text):
+    """mov dx, 0x3f8; then for each byte: mov al, c; out dx, al."""
+    out = bytes.fromhex('66baf803')
+    for c in text.encode():
+        out += bytes([0xb0, c, 0xee])
+    return out
+
+
+def code_debug_exit(value):
+    """mov dx, 0x501; mov al, value; out dx, al; then hlt forever."""
+    return bytes.fromhex('66ba0105') + bytes([0xb0, value & 0xff, 0xee]) + \
+        CODE_HLT_LOOP
+
+
+CODE_HLT_LOOP = bytes.fromhex('f4ebfd')      # hlt; jmp hlt
+CODE_UD2 = bytes.fromhex('0f0b')             # #UD with no IDT: triple fault
+
+
+def elf_load_segments(path):
+    """PT_LOAD segments of an ELF32/ELF64 little-endian file as a list of
+    dicts (paddr, vaddr, offset, filesz, memsz), plus the header fields
+    e_type, e_machine.  Raises ValueError on a malformed file."""
+    import struct
+    with open(path, 'rb') as f:
+        data = f.read()
+    if data[:4] != b'\x7fELF' or data[5] != 1:
+        raise ValueError('not a little-endian ELF file')
+    if data[4] == 2:
+        (e_type, e_machine, _, _, e_phoff, _, _, _, e_phentsize,
+         e_phnum) = struct.unpack_from('<HHIQQQIHHH', data, 16)
+        fmt, keys = '<IIQQQQQQ', ('type', 'flags', 'offset', 'vaddr',
+                                  'paddr', 'filesz', 'memsz', 'align')
+    else:
+        (e_type, e_machine, _, _, e_phoff, _, _, _, e_phentsize,
+         e_phnum) = struct.unpack_from('<HHIIIIIHHH', data, 16)
+        fmt, keys = '<IIIIIIII', ('type', 'offset', 'vaddr', 'paddr',
+                                  'filesz', 'memsz', 'flags', 'align')
+    segs = []
+    for i in range(e_phnum):
+        ph = dict(zip(keys, struct.unpack_from(fmt, data,
+                                               e_phoff + i * e_phentsize)))
+        if ph['type'] == 1:
+            segs.append(ph)
+    return {'type': e_type, 'machine': e_machine, 'segments': segs,
+            'size': len(data)}
+
+
+# ---- migration helpers (MIG) ----
+
+def wait_migration(vm, timeout=50.0, want=('completed',)):
+    """Poll query-migrate until its status is in want; raise on
+    failed/cancelled (unless wanted) or timeout.  Returns the info."""
+    deadline = time.time() + timeout
+    info = {}
+    while time.time() < deadline:
+        info = vm.cmd('query-migrate')
+        status = info.get('status')
+        if status in want:
+            return info
+        if status in ('failed', 'cancelled'):
+            raise AssertionError(f'{vm.name}: migration {status}: {info}')
+        time.sleep(0.05)
+    raise AssertionError(f'{vm.name}: migration not {want} after '
+                         f'{timeout}s: {info}')
+
+
+def stress_args(accel='soft', append='mem=16M-48M rate=16 report_ms=250',
+                mem='64M', extra=()):
+    """Command line for a pc-lite stress guest under accel."""
+    return ['-accel', accel, '-M', 'pc-lite', '-m', mem,
+            '-kernel', guest_elf(), '-append', append] + list(extra)
+
+
+def accels():
+    """Accelerators to test: soft always, kvm when /dev/kvm opens."""
+    return ['soft'] + (['kvm'] if have_kvm() else [])

@@ -21,8 +21,7 @@
 #include "qapi/error.h"
 #include <json-c/json.h>
 
-typedef bool QmpCommandFunc(json_object *args, json_object **ret,
-                            Error **errp);
+typedef bool QmpCommandFunc(json_object *args, json_object **ret, Error **errp);
 
 typedef enum QmpCommandOptions {
     QCO_NO_OPTIONS = 0,
@@ -44,6 +43,23 @@ const char **qmp_command_list(size_t *n);
  * the caller (see monitor/qmp.c).
  */
 json_object *qmp_dispatch(json_object *request);
+/*
+ * As qmp_dispatch; with cap_negotiation true only "qmp_capabilities" may
+ * run ("Expecting capabilities negotiation with 'qmp_capabilities'",
+ * class CommandNotFound), with false "qmp_capabilities" is refused
+ * ("Capabilities negotiation is already complete, command ignored").
+ * request may be NULL with parse_err set (JSON syntax error): the reply
+ * is that error.  Reference to request is borrowed.
+ */
+json_object *qmp_dispatch_full(json_object *request, bool cap_negotiation,
+                               const Error *parse_err);
+/*
+ * obj as QEMU formats QMP output: one line, ", " and ": " separators
+ * ({"return": {}, "id": 1}).  Caller frees.
+ */
+char *qmp_json_to_string(json_object *obj);
+/* {"error": {"class": ..., "desc": ...}} (+ "id" if id); new reference. */
+json_object *qmp_error_response(const Error *err, json_object *id);
 
 /*
  * Emit event NAME with data (reference stolen; NULL = no "data" member)
@@ -52,14 +68,39 @@ json_object *qmp_dispatch(json_object *request);
  * loop, in order.
  */
 void qapi_event_send(const char *name, json_object *data);
+/*
+ * Where events go: emit(event) is called on the main thread with the BQL
+ * held for each event object (borrowed) in order.  One sink (the QMP
+ * server); NULL drops events.  Set at start-up.
+ */
+void qapi_event_set_sink(void (*emit)(json_object *event));
+/* Deliver queued events now.  Main thread, BQL held. */
+void qapi_event_flush(void);
+
+/*
+ * JSON framing for QMP input: bytes in, whole JSON values out.  Built on
+ * json-c's streaming tokener, so values may be split over reads and one
+ * read may hold several.  On a syntax error the callback gets obj NULL
+ * and err ("JSON parse error, ..."), then input is skipped up to the next
+ * newline or '{' and parsing resumes: the connection stays usable.
+ */
+typedef void JsonStreamFunc(void *opaque, json_object *obj, Error *err);
+typedef struct JsonStreamParser JsonStreamParser;
+
+/* New parser calling cb(opaque, obj (owned by cb), err (owned by cb)). */
+JsonStreamParser *json_stream_parser_new(JsonStreamFunc *cb, void *opaque);
+void json_stream_parser_feed(JsonStreamParser *p, const char *buf, size_t len);
+/* Does the parser hold the start of an unfinished value? */
+bool json_stream_parser_busy(JsonStreamParser *p);
+void json_stream_parser_free(JsonStreamParser *p);
 
 /* Argument helpers.  Return false with errp set on a missing/bad arg. */
 bool qmp_arg_str(json_object *args, const char *name, bool required,
                  const char **out, Error **errp);
 bool qmp_arg_int(json_object *args, const char *name, bool required,
                  int64_t *out, Error **errp);
-bool qmp_arg_bool(json_object *args, const char *name, bool required,
-                  bool *out, Error **errp);
+bool qmp_arg_bool(json_object *args, const char *name, bool required, bool *out,
+                  Error **errp);
 /* Every key of args must be in known (NULL-terminated). */
 bool qmp_args_check_known(json_object *args, const char *const *known,
                           Error **errp);

@@ -1,0 +1,19 @@
+/*
+ * init.c: start-up of the crypto subsystem.
+ */
+#include "qemu/osdep.h"
+#include <gnutls/gnutls.h>
+#include "crypto/init.h"
+#include "tlscredspriv.h"
+
+void crypto_register_types(void)
+{
+    static bool done;
+
+    if (done) {
+        return;
+    }
+    done = true;
+    qcrypto_tls_creds_register_types();
+    qauthz_register_types();
+}

@@ -1,0 +1,147 @@
+/*
+ * options.h: migration capabilities and parameters (QEMU 7.2's names,
+ * order, defaults and validation texts).
+ *
+ * Capabilities are on/off switches set with migrate-set-capabilities;
+ * parameters are typed values set with migrate-set-parameters.  Both are
+ * global (one MigrationState), read by the migration thread through the
+ * migrate_*() accessors below and changed only on the main thread with the
+ * BQL held.  Capabilities cannot change while a migration runs.
+ *
+ * Accessors are safe from any thread: values are plain words read
+ * atomically; strings are interned.
+ */
+#ifndef MIGRATION_OPTIONS_H
+#define MIGRATION_OPTIONS_H
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include <json-c/json.h>
+
+/* QEMU 7.2's capability list, in its order (query-migrate-capabilities). */
+typedef enum MigrationCapability {
+    MIGRATION_CAPABILITY_XBZRLE,
+    MIGRATION_CAPABILITY_RDMA_PIN_ALL,
+    MIGRATION_CAPABILITY_AUTO_CONVERGE,
+    MIGRATION_CAPABILITY_ZERO_BLOCKS,
+    MIGRATION_CAPABILITY_COMPRESS,
+    MIGRATION_CAPABILITY_EVENTS,
+    MIGRATION_CAPABILITY_POSTCOPY_RAM,
+    MIGRATION_CAPABILITY_X_COLO,
+    MIGRATION_CAPABILITY_RELEASE_RAM,
+    MIGRATION_CAPABILITY_BLOCK,
+    MIGRATION_CAPABILITY_RETURN_PATH,
+    MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER,
+    MIGRATION_CAPABILITY_MULTIFD,
+    MIGRATION_CAPABILITY_DIRTY_BITMAPS,
+    MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME,
+    MIGRATION_CAPABILITY_LATE_BLOCK_ACTIVATE,
+    MIGRATION_CAPABILITY_X_IGNORE_SHARED,
+    MIGRATION_CAPABILITY_VALIDATE_UUID,
+    MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT,
+    MIGRATION_CAPABILITY_ZERO_COPY_SEND,
+    MIGRATION_CAPABILITY_POSTCOPY_PREEMPT,
+    MIGRATION_CAPABILITY__MAX,
+} MigrationCapability;
+
+typedef enum MultiFDCompression {
+    MULTIFD_COMPRESSION_NONE,
+    MULTIFD_COMPRESSION_ZLIB,
+    MULTIFD_COMPRESSION_ZSTD,
+    MULTIFD_COMPRESSION__MAX,
+} MultiFDCompression;
+
+/* "xbzrle", ... */
+const char *migration_capability_name(MigrationCapability cap);
+/* Parse a capability name; false if unknown. */
+bool migration_capability_parse(const char *name, MigrationCapability *cap);
+/* "none", "zlib", "zstd" */
+const char *multifd_compression_name(MultiFDCompression c);
+
+/*
+ * Mark a capability as implemented (a subsystem that implements e.g.
+ * multifd calls this at start-up); others are refused when switched on
+ * with "Capability 'X' is not supported by Tern yet".
+ */
+void migrate_capability_set_supported(MigrationCapability cap, bool on);
+
+/* Current state of a capability.  Any thread. */
+bool migrate_cap(MigrationCapability cap);
+
+/*
+ * Set capabilities from a QMP "capabilities" list
+ * ([{"capability": NAME, "state": BOOL}, ...]).  All or nothing:
+ * validates every entry first.  Errors: "There's a migration process in
+ * progress", "Parameter 'capability' does not accept value 'X'",
+ * "Capability 'X' is not supported by Tern yet".  Main thread, BQL.
+ */
+bool migrate_capabilities_set_json(json_object *list, Error **errp);
+/* Set one capability (HMP migrate_set_capability).  Main thread, BQL. */
+bool migrate_capability_set(const char *name, bool state, Error **errp);
+/* [{"state": B, "capability": N}, ...] in 7.2's order (new reference). */
+json_object *migrate_capabilities_to_json(void);
+
+/*
+ * Apply a migrate-set-parameters arguments object: type checks with
+ * QMP's texts, value checks with QEMU 7.2's texts; nothing changes unless
+ * every member is valid.  Main thread, BQL.
+ */
+bool migrate_parameters_set_json(json_object *args, Error **errp);
+/*
+ * Set one parameter from HMP text (migrate_set_parameter NAME VALUE):
+ * sizes accept k/M/G/T suffixes; max-bandwidth's bare numbers are MiB/s
+ * as in QEMU's HMP.  Main thread, BQL.
+ */
+bool migrate_parameter_set_str(const char *name, const char *value,
+                               Error **errp);
+/* query-migrate-parameters reply (new reference). */
+json_object *migrate_parameters_to_json(void);
+/* The "info migrate_parameters" text (caller frees). */
+char *migrate_parameters_to_hmp(void);
+/* The "info migrate_capabilities" text (caller frees). */
+char *migrate_capabilities_to_hmp(void);
+
+/* Capability shortcuts. */
+bool migrate_auto_converge(void);
+bool migrate_events(void);
+bool migrate_pause_before_switchover(void);
+bool migrate_return_path(void);
+bool migrate_zero_blocks(void);
+bool migrate_multifd(void);
+bool migrate_postcopy_ram(void);
+bool migrate_ignore_shared(void);
+bool migrate_validate_uuid(void);
+
+/* Parameters. */
+uint64_t migrate_max_bandwidth(void);          /* bytes/s; 0 = unlimited */
+uint64_t migrate_max_postcopy_bandwidth(void); /* bytes/s; 0 = unlimited */
+uint64_t migrate_downtime_limit(void);         /* ms */
+int migrate_cpu_throttle_initial(void);
+int migrate_cpu_throttle_increment(void);
+bool migrate_cpu_throttle_tailslow(void);
+int migrate_max_cpu_throttle(void);
+int migrate_throttle_trigger_threshold(void);
+int migrate_multifd_channels(void);
+MultiFDCompression migrate_multifd_compression(void);
+int migrate_multifd_zlib_level(void);
+int migrate_multifd_zstd_level(void);
+uint64_t migrate_xbzrle_cache_size(void);
+uint64_t migrate_announce_initial(void);
+uint64_t migrate_announce_max(void);
+uint64_t migrate_announce_rounds(void);
+uint64_t migrate_announce_step(void);
+uint32_t migrate_checkpoint_delay(void);
+
+/*
+ * TLS parameters: never NULL, "" when unset.  The strings are interned
+ * (g_intern_string): valid forever, never freed by anyone, so any thread
+ * may keep the pointer.
+ */
+const char *migrate_tls_creds(void);
+const char *migrate_tls_hostname(void);
+const char *migrate_tls_authz(void);
+
+/* Back to 7.2's defaults (tests). */
+void migrate_options_reset(void);
+
+#endif /* MIGRATION_OPTIONS_H */

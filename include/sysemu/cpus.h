@@ -1,0 +1,35 @@
+/*
+ * cpus.h: vCPU control shared by the machine and the accelerators:
+ * monitor commands for the machine, and the throttle the vCPU threads
+ * honour (auto-converge).  vm_stop/vm_start and cpu_throttle_set() are
+ * declared in sysemu/runstate.h.
+ *
+ * Throttling: while a percentage pct > 0 is set, a throttle thread wakes
+ * every 10 ms / (1 - pct/100), marks a throttle slice pending and kicks the
+ * vCPUs; each vCPU thread, when it sees the pending slice, sleeps
+ * pct/(100 - pct) * 10 ms (so the vCPU runs (100 - pct)% of the time).
+ */
+#ifndef SYSEMU_CPUS_H
+#define SYSEMU_CPUS_H
+
+#include "qemu/osdep.h"
+
+/*
+ * Register the machine's monitor commands: QMP dump-guest-memory; HMP xp
+ * and dump-guest-memory.  (stop/cont are the monitor's own, FRONT's
+ * monitor/qmp-cmds.c.)  Main thread, once at start-up.
+ */
+void machine_register_commands(void);
+
+/*
+ * vCPU thread: if a throttle slice is pending, sleep this vCPU's share
+ * (returns early when cpu_throttle_wakeup() is called, e.g. to pause).
+ * Cheap when nothing is pending: call it after every exit from guest code.
+ */
+void cpu_throttle_vcpu_sleep(void);
+/* End any throttle sleep now (pause, exit).  Any thread. */
+void cpu_throttle_wakeup(void);
+/* Is a throttle slice pending (the vCPU should call the sleep)? */
+bool cpu_throttle_pending(void);
+
+#endif /* SYSEMU_CPUS_H */

@@ -1,0 +1,81 @@
+/*
+ * file.c: the file: migration transport, "file:PATH[,offset=N]" (QEMU
+ * 8.2+ syntax).  The source creates/truncates PATH (mode 0600) and
+ * writes the stream from byte N; the destination (-incoming file:PATH)
+ * reads it from byte N.  N is a size (suffixes allowed).
+ */
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qemu/cutils.h"
+#include "io/channel-file.h"
+#include "migration.h"
+
+/* Split "PATH[,offset=N]"; *path is new. */
+static bool file_parse(const char *spec, char **path, uint64_t *offset,
+                       Error **errp)
+{
+    const char *opt = strstr(spec, ",offset=");
+
+    *offset = 0;
+    if (!opt) {
+        *path = g_strdup(spec);
+    } else {
+        if (qemu_strtosz(opt + strlen(",offset="), NULL, offset) < 0) {
+            error_setg(errp, "Parameter 'offset' expects a size");
+            return false;
+        }
+        *path = g_strndup(spec, opt - spec);
+    }
+    if (!**path) {
+        error_setg(errp, "Parameter 'uri' expects a valid migration "
+                   "protocol");
+        g_free(*path);
+        return false;
+    }
+    return true;
+}
+
+static QIOChannel *file_open(const char *spec, int flags, Error **errp)
+{
+    QIOChannelFile *fioc;
+    uint64_t offset;
+    char *path;
+
+    if (!file_parse(spec, &path, &offset, errp)) {
+        return NULL;
+    }
+    fioc = qio_channel_file_new_path(path, flags, 0600, errp);
+    g_free(path);
+    if (!fioc) {
+        return NULL;
+    }
+    if (offset &&
+        qio_channel_io_seek(QIO_CHANNEL(fioc), offset, SEEK_SET, errp) < 0) {
+        qio_channel_unref(QIO_CHANNEL(fioc));
+        return NULL;
+    }
+    return QIO_CHANNEL(fioc);
+}
+
+QIOChannel *file_outgoing_open(const char *spec, Error **errp)
+{
+    QIOChannel *ioc = file_open(spec, O_CREAT | O_WRONLY | O_TRUNC, errp);
+
+    if (ioc) {
+        qio_channel_set_name(ioc, "migration-file-outgoing");
+    }
+    return ioc;
+}
+
+bool file_incoming_start(const char *spec, Error **errp)
+{
+    QIOChannel *ioc = file_open(spec, O_RDONLY, errp);
+
+    if (!ioc) {
+        return false;
+    }
+    qio_channel_set_name(ioc, "migration-file-incoming");
+    migration_channel_incoming(ioc);
+    qio_channel_unref(ioc);
+    return true;
+}

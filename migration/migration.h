@@ -1,0 +1,179 @@
+/*
+ * migration.h (private to migration/): the outgoing and incoming
+ * migration state, shared by migration.c, ram.c, the transports, the
+ * return path and the monitor commands.
+ *
+ * Threads and locks:
+ *  - The main thread (BQL held) runs the monitor commands and the
+ *    transports' accept callbacks.
+ *  - The migration thread (one per outgoing migration) writes the stream;
+ *    the return-path thread reads the destination's replies.
+ *  - The incoming load thread reads the stream on the destination.
+ *  - MigrationState.status is read and changed with atomic operations
+ *    (migrate_set_status() is a compare-and-swap), so any thread may look
+ *    at it; MigrationState.lock protects error and the statistics the
+ *    monitor reads while the migration thread updates them.
+ */
+#ifndef MIGRATION_MIGRATION_H
+#define MIGRATION_MIGRATION_H
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "io/channel.h"
+#include "migration/qemu-file.h"
+#include "migration/misc.h"
+#include <json-c/json.h>
+
+typedef struct MigrationState {
+    int status;                     /* MigrationStatus, atomic */
+    GMutex lock;                    /* protects error, stats below */
+    Error *error;                   /* first error (error-desc) */
+
+    char *uri;                      /* the URI given to migrate */
+    int fd;                         /* fd: URI, taken from the monitor */
+    QIOChannel *ioc;                /* transport channel (ref), under lock */
+    QEMUFile *to_dst_file;          /* owned by the migration thread */
+    GThread *thread;
+    bool thread_running;
+
+    /* pause-before-switchover: migrate-continue posts */
+    GMutex pause_lock;
+    GCond pause_cond;
+    bool pause_continue;
+
+    /* return path (source side) */
+    QEMUFile *rp_file;
+    GThread *rp_thread;
+    bool rp_shut_received;
+    int rp_error;                   /* 0 or negative errno */
+    Error *rp_err;
+
+    bool vm_was_running;
+
+    /* timing, ms; written by the migration thread, read under lock */
+    int64_t start_time;             /* realtime ms */
+    int64_t setup_time;
+    int64_t total_time;
+    int64_t downtime;
+    int64_t downtime_start;
+    int64_t expected_downtime;
+    double mbps;
+    uint64_t pages_per_second;
+    uint64_t threshold_size;        /* bytes that fit in downtime-limit */
+    bool rate_limit_changed;        /* max-bandwidth changed meanwhile */
+} MigrationState;
+
+typedef struct MigrationIncomingState {
+    int status;                     /* MigrationStatus, atomic */
+    QEMUFile *from_src_file;
+    QEMUFile *to_src_file;          /* return path, if opened */
+    GMutex rp_lock;                 /* serialises return-path messages */
+    GThread *load_thread;
+    void *listener;                 /* transport's listener (socket.c) */
+    GPtrArray *socket_addresses;    /* SocketAddress *, for query-migrate */
+    bool deferred;                  /* -incoming defer, not started yet */
+    bool started;                   /* incoming URI given */
+    int64_t start_time;
+} MigrationIncomingState;
+
+/* The singletons. */
+MigrationState *migrate_get_current(void);
+MigrationIncomingState *migration_incoming_get_current(void);
+
+/* Realtime clock in ms / ns. */
+int64_t migration_clock_ms(void);
+
+/*
+ * Atomically move *status from old to new; emit MIGRATION when it moved
+ * (source: only with the events capability).  Returns true if it moved.
+ */
+bool migrate_set_status(MigrationState *s, int old_state, int new_state);
+/* Incoming: always emits MIGRATION. */
+void migrate_incoming_set_status(MigrationIncomingState *mis, int new_state);
+
+/* Record the first error of the outgoing migration (copied). */
+void migrate_set_error(MigrationState *s, const Error *err);
+
+/* Is an outgoing migration between setup and its end? (any thread) */
+bool migration_is_running(void);
+/* Options changed: pick up a new max-bandwidth.  Main thread. */
+void migration_parameters_changed(void);
+
+/* MIGRATION_PASS event (events capability), from ram.c's dirty sync. */
+void migration_event_pass(uint64_t pass);
+
+/*
+ * Start an outgoing migration to uri: check it, set status setup and
+ * start the migration thread, which opens the transport itself.
+ * Errors: "There's a migration process in progress", "Parameter 'uri'
+ * expects a valid migration protocol", fd-lookup errors.  Main thread.
+ */
+bool migrate_start(const char *uri, Error **errp);
+/*
+ * QMP/HMP migrate-incoming: only after -incoming defer, once.  Main
+ * thread.
+ */
+bool migrate_incoming_qmp(const char *uri, Error **errp);
+/* migrate_cancel: shut the channel down, status cancelling. */
+void migrate_cancel(void);
+/* migrate-continue STATE. */
+bool migrate_continue(const char *state, Error **errp);
+
+/* QMP query-migrate reply (new reference). */
+json_object *migrate_query(void);
+
+/* ---- transports (each yields a QIOChannel) ---- */
+
+/*
+ * Outgoing: open the transport named by uri, blocking (runs in the
+ * migration thread).  fd is the descriptor taken for an fd: URI (or -1);
+ * ownership moves to the channel.  Returns a channel (owned) or NULL.
+ */
+QIOChannel *socket_outgoing_open(const char *addr, Error **errp);
+QIOChannel *fd_outgoing_open(int fd, Error **errp);
+QIOChannel *exec_outgoing_open(const char *cmd, Error **errp);
+QIOChannel *file_outgoing_open(const char *spec, Error **errp);
+
+/*
+ * Incoming: start listening/spawning/opening on the main thread; when
+ * the channel is ready they call migration_incoming_channel() (main
+ * thread).  false with errp on failure.
+ */
+bool socket_incoming_start(const char *addr, Error **errp);
+void socket_incoming_stop(void);
+bool fd_incoming_start(const char *name, Error **errp);
+bool exec_incoming_start(const char *cmd, Error **errp);
+bool file_incoming_start(const char *spec, Error **errp);
+
+/*
+ * channel.c: a connected channel on the source is maybe TLS-wrapped
+ * (blocking, migration thread); on the destination maybe TLS-wrapped
+ * asynchronously, then loading starts.  hostname is the URI's host for
+ * tcp: (or NULL).
+ */
+QIOChannel *migration_channel_outgoing(QIOChannel *ioc, const char *hostname,
+                                       Error **errp);
+void migration_channel_incoming(QIOChannel *ioc);
+/* Begin loading from ioc (after TLS if any).  Main thread. */
+void migration_incoming_process(QIOChannel *ioc);
+/* A fatal incoming error before loading: report and exit(1). */
+void migration_incoming_fail(Error *err);
+
+/* ---- return path (return-path.c) ---- */
+
+/* Source: open the return path and start the reader thread. */
+bool migrate_rp_start(MigrationState *s, Error **errp);
+/*
+ * Source: wait until the destination sent SHUT (or the return path
+ * failed).  Returns 0 on a clean SHUT 0, negative errno with errp
+ * otherwise.  Joins the reader thread.
+ */
+int migrate_rp_wait_shut(MigrationState *s, Error **errp);
+/* Source: stop the reader (on failure/cancel) and release it. */
+void migrate_rp_cleanup(MigrationState *s);
+
+/* Destination messages. */
+void migrate_send_rp_pong(MigrationIncomingState *mis, uint32_t value);
+void migrate_send_rp_shut(MigrationIncomingState *mis, uint32_t value);
+
+#endif /* MIGRATION_MIGRATION_H */

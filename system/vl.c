@@ -1,0 +1,605 @@
+/*
+ * vl.c: the command line and start-up.
+ *
+ * Start-up order (each step may fail with a one-line error and exit 1):
+ *   1. parse every option (QEMU's syntax: "-opt value", "--opt" too);
+ *   2. -daemonize: fork now, before any thread exists; the parent waits
+ *      for the child to report "ready" (or failure) through a pipe;
+ *   3. take the BQL, own the main loop, register object types and
+ *      monitor/machine/migration commands;
+ *   4. monitors (-qmp, -monitor), so a management tool can connect early;
+ *   5. -object in command-line order, -serial backend;
+ *   6. the machine (machine_class_find(name)->init), the accelerator,
+ *      the vCPUs;
+ *   7. -incoming: state inmigrate and start listening ("defer" waits for
+ *      QMP migrate-incoming); else start the guest unless -S;
+ *   8. main loop until a shutdown request; its code is our exit status.
+ */
+#include "qemu/osdep.h"
+#include <signal.h>
+#include <glib-unix.h>
+#include <sys/stat.h>
+#include "qapi/error.h"
+#include "qapi/version.h"
+#include "qemu/error-report.h"
+#include "qemu/cutils.h"
+#include "qemu/option.h"
+#include "qemu/trace.h"
+#include "qom/object.h"
+#include "monitor/monitor.h"
+#include "sysemu/runstate.h"
+#include "sysemu/main-loop.h"
+#include "sysemu/sysemu.h"
+#include "sysemu/accel.h"
+#include "sysemu/cpus.h"
+#include "sysemu/hostmem.h"
+#include "hw/boards.h"
+#include "hw/serial.h"
+#include "crypto/init.h"
+#include "io/channel-socket.h"
+#include "migration/misc.h"
+
+typedef struct VlConfig {
+    const char *machine_opts; /* -machine */
+    const char *accel;        /* -accel / -enable-kvm */
+    uint64_t ram_size;        /* -m, 0 = machine default */
+    const char *kernel;
+    const char *append;
+    GPtrArray *objects;  /* -object optargs, in order */
+    GPtrArray *qmp;      /* -qmp specs */
+    GPtrArray *monitors; /* -monitor specs */
+    const char *serial;
+    const char *incoming;
+    bool start_paused; /* -S */
+    bool daemonize;
+    const char *pidfile;
+    GPtrArray *trace; /* -trace patterns */
+} VlConfig;
+
+typedef enum VlOpt {
+    OPT_MACHINE,
+    OPT_ACCEL,
+    OPT_ENABLE_KVM,
+    OPT_M,
+    OPT_SMP,
+    OPT_KERNEL,
+    OPT_APPEND,
+    OPT_OBJECT,
+    OPT_QMP,
+    OPT_MONITOR,
+    OPT_SERIAL,
+    OPT_INCOMING,
+    OPT_S,
+    OPT_NAME,
+    OPT_DAEMONIZE,
+    OPT_PIDFILE,
+    OPT_TRACE,
+    OPT_DISPLAY,
+    OPT_NODEFAULTS,
+    OPT_NOGRAPHIC,
+    OPT_UUID,
+    OPT_VERSION,
+    OPT_HELP,
+} VlOpt;
+
+typedef struct VlOptDef {
+    const char *name;
+    VlOpt opt;
+    bool has_arg;
+    const char *help; /* "ARG  text"; NULL = not listed */
+} VlOptDef;
+
+static const VlOptDef vl_options[] = {
+    {"machine", OPT_MACHINE, true,
+     "-machine|-M TYPE[,memory-backend=ID]  machine: none, pc-lite; help "
+     "lists"},
+    {"M", OPT_MACHINE, true, NULL},
+    {"accel", OPT_ACCEL, true, "-accel kvm|soft         accelerator"},
+    {"enable-kvm", OPT_ENABLE_KVM, false,
+     "-enable-kvm             same as -accel kvm"},
+    {"m", OPT_M, true,
+     "-m SIZE                 RAM size (MiB unless suffixed: 128M, 1G)"},
+    {"smp", OPT_SMP, true, "-smp 1                  number of vCPUs (1 only)"},
+    {"kernel", OPT_KERNEL, true,
+     "-kernel FILE            multiboot ELF to boot"},
+    {"append", OPT_APPEND, true, "-append CMDLINE         kernel command line"},
+    {"object", OPT_OBJECT, true, "-object TYPE,id=ID,...  create an object"},
+    {"qmp", OPT_QMP, true,
+     "-qmp unix:PATH,server=on,wait=off | tcp:HOST:PORT,server=on,wait=off | "
+     "stdio"},
+    {"monitor", OPT_MONITOR, true,
+     "-monitor stdio|unix:PATH,server=on,wait=off|none  human monitor"},
+    {"serial", OPT_SERIAL, true, "-serial stdio|file:PATH|none  UART output"},
+    {"incoming", OPT_INCOMING, true,
+     "-incoming URI|defer     wait for a migration"},
+    {"S", OPT_S, false, "-S                      do not start the guest"},
+    {"name", OPT_NAME, true, "-name NAME              VM name"},
+    {"daemonize", OPT_DAEMONIZE, false,
+     "-daemonize              detach once started"},
+    {"pidfile", OPT_PIDFILE, true,
+     "-pidfile FILE           write the process id"},
+    {"trace", OPT_TRACE, true, "-trace PATTERN          enable trace points"},
+    {"display", OPT_DISPLAY, true,
+     "-display none           (no display is ever shown)"},
+    {"nodefaults", OPT_NODEFAULTS, false, "-nodefaults             accepted"},
+    {"nographic", OPT_NOGRAPHIC, false, NULL},
+    {"uuid", OPT_UUID, true,
+     "-uuid UUID              VM UUID (multifd, validate-uuid)"},
+    {"version", OPT_VERSION, false,
+     "-version                print the version"},
+    {"h", OPT_HELP, false, "-h|-help                this text"},
+    {"help", OPT_HELP, false, NULL},
+};
+
+static G_NORETURN_FN void vl_fail(const char *opt, const char *arg,
+                                  const char *fmt, ...) QEMU_PRINTF(3, 4);
+
+/* "tern: -opt arg: message" and exit 1 (command-line parsing only). */
+static void vl_fail(const char *opt, const char *arg, const char *fmt, ...)
+{
+    g_autofree char *msg = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    if (opt && arg) {
+        error_report("%s %s: %s", opt, arg, msg);
+    } else if (opt) {
+        error_report("%s: %s", opt, msg);
+    } else {
+        error_report("%s", msg);
+    }
+    exit(1);
+}
+
+static void vl_fail_err(const char *opt, const char *arg, Error *err)
+{
+    g_autofree char *msg = g_strdup(error_get_pretty(err));
+
+    error_free(err);
+    vl_fail(opt, arg, "%s", msg);
+}
+
+static void vl_print_version(void)
+{
+    printf("Tern emulator version %s (%s)\n", TERN_VERSION, TERN_PKGVERSION);
+    printf("Speaks the QEMU %s migration protocol and QMP "
+           "(compatible with qemu-system-x86_64 %s)\n",
+           TERN_QEMU_COMPAT_VERSION, TERN_QEMU_COMPAT_VERSION);
+}
+
+static void vl_print_help(void)
+{
+    vl_print_version();
+    printf("usage: tern [options]\n\n");
+    for (size_t i = 0; i < ARRAY_SIZE(vl_options); i++) {
+        if (vl_options[i].help) {
+            printf("  %s\n", vl_options[i].help);
+        }
+    }
+}
+
+static uint64_t vl_parse_ram_size(const char *arg)
+{
+    const char *s = arg;
+    uint64_t sz;
+
+    if (g_str_has_prefix(s, "size=")) {
+        s += 5;
+    }
+    if (strchr(s, ',') || qemu_strtosz_MiB(s, NULL, &sz) < 0 || sz == 0) {
+        vl_fail("-m", arg,
+                "Parameter 'size' expects a non-negative number "
+                "below 2^64");
+    }
+    return sz;
+}
+
+static void vl_parse_smp(const char *arg)
+{
+    g_auto(GStrv) parts = g_strsplit(arg, ",", -1);
+
+    for (int i = 0; parts[i]; i++) {
+        const char *p = parts[i];
+        const char *val = p;
+
+        if (i > 0 || strchr(p, '=')) {
+            const char *eq = strchr(p, '=');
+            g_autofree char *key = eq ? g_strndup(p, eq - p) : g_strdup(p);
+
+            if (strcmp(key, "cpus") && strcmp(key, "sockets") &&
+                strcmp(key, "cores") && strcmp(key, "threads") &&
+                strcmp(key, "maxcpus")) {
+                vl_fail(NULL, NULL, "Parameter 'smp.%s' is unexpected", key);
+            }
+            val = eq ? eq + 1 : "";
+        }
+        if (strcmp(val, "1") != 0) {
+            vl_fail("-smp", arg, "only 1 vCPU is supported");
+        }
+    }
+}
+
+static void vl_parse_name(const char *arg)
+{
+    g_auto(GStrv) parts = g_strsplit(arg, ",", -1);
+
+    for (int i = 0; parts[i]; i++) {
+        if (g_str_has_prefix(parts[i], "guest=")) {
+            qemu_set_vm_name(parts[i] + 6);
+        } else if (i == 0 && !strchr(parts[i], '=')) {
+            qemu_set_vm_name(parts[i]);
+        } else if (!g_str_has_prefix(parts[i], "process=") &&
+                   !g_str_has_prefix(parts[i], "debug-threads=")) {
+            vl_fail("-name", arg, "Invalid parameter '%s'", parts[i]);
+        }
+    }
+}
+
+static void vl_parse_args(int argc, char **argv, VlConfig *cfg)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *word = argv[i];
+        const char *name;
+        const VlOptDef *def = NULL;
+        const char *arg = NULL;
+
+        if (word[0] != '-' || word[1] == '\0') {
+            vl_fail(NULL, NULL, "%s: invalid option", word);
+        }
+        name = word + 1;
+        if (name[0] == '-') {
+            name++;
+        }
+        for (size_t k = 0; k < ARRAY_SIZE(vl_options); k++) {
+            if (!strcmp(vl_options[k].name, name)) {
+                def = &vl_options[k];
+                break;
+            }
+        }
+        if (!def) {
+            vl_fail(word, NULL, "invalid option");
+        }
+        if (def->has_arg) {
+            if (i + 1 >= argc) {
+                vl_fail(word, NULL, "requires an argument");
+            }
+            arg = argv[++i];
+        }
+
+        switch (def->opt) {
+        case OPT_MACHINE:
+            cfg->machine_opts = arg;
+            break;
+        case OPT_ACCEL:
+            if (strchr(arg, ',')) {
+                vl_fail("-accel", arg, "Invalid parameter '%s'",
+                        strchr(arg, ',') + 1);
+            }
+            cfg->accel = arg;
+            break;
+        case OPT_ENABLE_KVM:
+            cfg->accel = "kvm";
+            break;
+        case OPT_M:
+            cfg->ram_size = vl_parse_ram_size(arg);
+            break;
+        case OPT_SMP:
+            vl_parse_smp(arg);
+            break;
+        case OPT_KERNEL:
+            cfg->kernel = arg;
+            break;
+        case OPT_APPEND:
+            cfg->append = arg;
+            break;
+        case OPT_OBJECT:
+            g_ptr_array_add(cfg->objects, (gpointer)arg);
+            break;
+        case OPT_QMP:
+            g_ptr_array_add(cfg->qmp, (gpointer)arg);
+            break;
+        case OPT_MONITOR:
+            g_ptr_array_add(cfg->monitors, (gpointer)arg);
+            break;
+        case OPT_SERIAL:
+            cfg->serial = arg;
+            break;
+        case OPT_INCOMING:
+            cfg->incoming = arg;
+            break;
+        case OPT_S:
+            cfg->start_paused = true;
+            break;
+        case OPT_NAME:
+            vl_parse_name(arg);
+            break;
+        case OPT_DAEMONIZE:
+            cfg->daemonize = true;
+            break;
+        case OPT_PIDFILE:
+            cfg->pidfile = arg;
+            break;
+        case OPT_TRACE:
+            g_ptr_array_add(cfg->trace, (gpointer)arg);
+            break;
+        case OPT_DISPLAY:
+            if (strcmp(arg, "none") != 0 && !g_str_has_prefix(arg, "none,")) {
+                vl_fail("-display", arg, "only 'none' is supported");
+            }
+            break;
+        case OPT_NODEFAULTS:
+        case OPT_NOGRAPHIC:
+            break;
+        case OPT_UUID:
+            if (!qemu_uuid_parse(arg, qemu_uuid)) {
+                vl_fail("-uuid", arg,
+                        "failed to parse UUID string: "
+                        "wrong format");
+            }
+            qemu_uuid_set = true;
+            break;
+        case OPT_VERSION:
+            vl_print_version();
+            exit(0);
+        case OPT_HELP:
+            vl_print_help();
+            exit(0);
+        }
+    }
+}
+
+/* -daemonize: the write end of the pipe to the waiting parent, or -1. */
+static int daemon_ready_fd = -1;
+
+/*
+ * Fork; the parent exits with the child's start-up status (0 once the
+ * child says ready, 1 if it fails or dies first).
+ */
+static void vl_daemonize_fork(void)
+{
+    int fds[2];
+    pid_t pid;
+
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        vl_fail("-daemonize", NULL, "pipe: %s", strerror(errno));
+    }
+    pid = fork();
+    if (pid < 0) {
+        vl_fail("-daemonize", NULL, "fork: %s", strerror(errno));
+    }
+    if (pid > 0) {
+        char status = 1;
+        ssize_t n;
+
+        close(fds[1]);
+        do {
+            n = read(fds[0], &status, 1);
+        } while (n < 0 && errno == EINTR);
+        _exit(n == 1 ? status : 1);
+    }
+    close(fds[0]);
+    daemon_ready_fd = fds[1];
+    setsid();
+}
+
+/* Child: start-up done; detach stdio and release the parent. */
+static void vl_daemonize_ready(void)
+{
+    char ok = 0;
+    int null;
+
+    if (daemon_ready_fd < 0) {
+        return;
+    }
+    null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+        if (null > STDERR_FILENO) {
+            close(null);
+        }
+    }
+    if (write(daemon_ready_fd, &ok, 1) < 0) {
+        /* parent gone: nothing to tell */
+    }
+    close(daemon_ready_fd);
+    daemon_ready_fd = -1;
+}
+
+static void vl_write_pidfile(const char *path)
+{
+    g_autofree char *text = g_strdup_printf("%d\n", (int)getpid());
+    GError *gerr = NULL;
+
+    if (!g_file_set_contents(path, text, -1, &gerr)) {
+        error_report("-pidfile %s: %s", path, gerr->message);
+        g_error_free(gerr);
+        exit(1);
+    }
+}
+
+static gboolean vl_on_signal(gpointer opaque)
+{
+    qemu_system_shutdown_request_reason(0, "host-signal", false);
+    return G_SOURCE_CONTINUE;
+}
+
+/* Build the machine from -machine/-m/-kernel/-append and init it. */
+static MachineState *vl_create_machine(VlConfig *cfg)
+{
+    const char *type = NULL, *backend = NULL;
+    const MachineClass *mc;
+    QemuOpts *opts = NULL;
+    MachineState *ms;
+    Error *err = NULL;
+
+    if (cfg->machine_opts) {
+        static const char *const known[] = {"type", "memory-backend", "accel",
+                                            NULL};
+
+        opts = qemu_opts_parse(cfg->machine_opts, "type", &err);
+        if (!opts || !qemu_opts_check_known(opts, known, &err)) {
+            vl_fail_err("-machine", cfg->machine_opts, err);
+        }
+        type = qemu_opt_get(opts, "type");
+        backend = qemu_opt_get(opts, "memory-backend");
+        if (qemu_opt_get(opts, "accel") && !cfg->accel) {
+            cfg->accel = qemu_opt_get(opts, "accel");
+        }
+    }
+    if (type && !strcmp(type, "help")) {
+        machine_class_list(stdout);
+        exit(0);
+    }
+    if (!type) {
+        /* No -M: pc-lite when there is a kernel to boot, else none. */
+        type = cfg->kernel ? "pc-lite" : "none";
+    }
+    mc = machine_class_find(type);
+    if (!mc) {
+        vl_fail("-machine", type,
+                "unsupported machine type (use -machine "
+                "help to list supported machines)");
+    }
+
+    ms = g_new0(MachineState, 1);
+    ms->mc = mc;
+    ms->ram_size = cfg->ram_size;
+    ms->memory_backend = g_strdup(backend);
+    ms->kernel_filename = g_strdup(cfg->kernel);
+    ms->kernel_cmdline = g_strdup(cfg->append ? cfg->append : "");
+    ms->smp = 1;
+    ms->has_vcpu = mc->has_vcpu;
+    qemu_opts_free(opts);
+    set_current_machine(ms);
+    if (!mc->init(ms, &err)) {
+        vl_fail_err(NULL, NULL, err);
+    }
+    return ms;
+}
+
+int qemu_main(int argc, char **argv)
+{
+    VlConfig cfg = {0};
+    MachineState *ms;
+    Error *err = NULL;
+    int status;
+
+    signal(SIGPIPE, SIG_IGN);
+    cfg.objects = g_ptr_array_new();
+    cfg.qmp = g_ptr_array_new();
+    cfg.monitors = g_ptr_array_new();
+    cfg.trace = g_ptr_array_new();
+    vl_parse_args(argc, argv, &cfg);
+
+    if (cfg.daemonize) {
+        bool stdio = cfg.serial && !strcmp(cfg.serial, "stdio");
+
+        for (guint i = 0; i < cfg.qmp->len; i++) {
+            stdio |= !strcmp(cfg.qmp->pdata[i], "stdio");
+        }
+        for (guint i = 0; i < cfg.monitors->len; i++) {
+            stdio |= !strcmp(cfg.monitors->pdata[i], "stdio");
+        }
+        if (stdio) {
+            vl_fail("-daemonize", NULL, "cannot use stdio with -daemonize");
+        }
+        vl_daemonize_fork();
+    }
+    if (cfg.pidfile) {
+        vl_write_pidfile(cfg.pidfile);
+    }
+
+    bql_lock();
+    main_loop_init();
+    g_unix_signal_add(SIGTERM, vl_on_signal, NULL);
+    g_unix_signal_add(SIGINT, vl_on_signal, NULL);
+    g_unix_signal_add(SIGHUP, vl_on_signal, NULL);
+    autostart = !cfg.start_paused;
+
+    /* Types and commands; later registrations replace earlier ones. */
+    crypto_register_types();
+    memory_backend_register_types();
+    /* The front end's stop/cont (autostart while inmigrate) win. */
+    machine_register_commands();
+    monitor_register_commands();
+    migration_init();
+    migration_register_commands();
+    qio_channel_socket_set_fd_resolver(monitor_fd_param);
+    for (guint i = 0; i < cfg.trace->len; i++) {
+        const char *arg = cfg.trace->pdata[i];
+
+        if (!trace_opt_parse(arg, &err)) {
+            vl_fail_err("-trace", arg, err);
+        }
+    }
+
+    for (guint i = 0; i < cfg.qmp->len; i++) {
+        const char *spec = cfg.qmp->pdata[i];
+
+        if (!monitor_init_qmp(spec, &err)) {
+            vl_fail_err("-qmp", spec, err);
+        }
+    }
+    for (guint i = 0; i < cfg.monitors->len; i++) {
+        const char *spec = cfg.monitors->pdata[i];
+
+        if (!strcmp(spec, "none")) {
+            continue;
+        }
+        if (!monitor_init_hmp(spec, &err)) {
+            vl_fail_err("-monitor", spec, err);
+        }
+    }
+
+    for (guint i = 0; i < cfg.objects->len; i++) {
+        const char *optarg = cfg.objects->pdata[i];
+
+        if (!user_creatable_add_cmdline(optarg, &err)) {
+            vl_fail_err("-object", optarg, err);
+        }
+    }
+    if (cfg.serial) {
+        if (!serial_set_backend(cfg.serial, &err)) {
+            vl_fail_err("-serial", cfg.serial, err);
+        }
+    }
+
+    ms = vl_create_machine(&cfg);
+    if (!accel_init(ms, cfg.accel, &err)) {
+        vl_fail_err(cfg.accel ? "-accel" : NULL, cfg.accel, err);
+    }
+    if (ms->has_vcpu && accel_current()->vcpus_create &&
+        !accel_current()->vcpus_create(ms, &err)) {
+        vl_fail_err(NULL, NULL, err);
+    }
+
+    if (cfg.incoming) {
+        runstate_set(RUN_STATE_INMIGRATE);
+        if (strcmp(cfg.incoming, "defer") != 0) {
+            if (!migration_incoming_start(cfg.incoming, &err)) {
+                vl_fail_err("-incoming", cfg.incoming, err);
+            }
+        }
+    } else if (autostart) {
+        vm_start();
+    }
+
+    vl_daemonize_ready();
+    status = main_loop_run();
+
+    if (runstate_is_running() || runstate_get() == RUN_STATE_SHUTDOWN) {
+        if (accel_current() && accel_current()->vcpus_pause) {
+            accel_current()->vcpus_pause();
+        }
+    }
+    monitor_cleanup();
+    if (cfg.pidfile) {
+        unlink(cfg.pidfile);
+    }
+    fflush(stdout);
+    return status;
+}

@@ -1,0 +1,515 @@
+/*
+ * fuzz-loadvm.c: feed arbitrary bytes to qemu_loadvm_state().
+ *
+ * The registry holds what a RAM-only machine has: "timer",
+ * "globalstate", a small "ram" live handler that parses the §2.3 ram
+ * records into 16 pages, and a device with a subsection.  Any input must
+ * end in success or an Error; crashes, hangs and sanitizer reports are
+ * bugs.
+ *
+ * libFuzzer build (not part of the default build):
+ *   clang -g -O1 -fsanitize=fuzzer,address -DCONFIG_LIBFUZZER \
+ *     -Iinclude $(pkg-config --cflags glib-2.0) tests/fuzz/fuzz-loadvm.c \
+ *     migration/{qemu-file,vmstate,vmstate-types,savevm,global_state,timer}.c \
+ *     io/channel.c io/channel-buffer.c util/error.c util/error-report.c \
+ *     $(pkg-config --libs glib-2.0) -o fuzz-loadvm
+ * Plain build (meson, gcc): the main() below
+ *   fuzz-loadvm FILE...      replays each file (e.g. a crash reproducer)
+ *   fuzz-loadvm [--tap] [-n N]
+ *                            built-in corpus plus N (default 20000)
+ *                            deterministic mutations of it
+ */
+#include "qemu/osdep.h"
+#include "io/channel-buffer.h"
+#include "hw/boards.h"
+#include "sysemu/runstate.h"
+#include "migration/global_state.h"
+#include "migration/qemu-file.h"
+#include "migration/register.h"
+#include "migration/savevm.h"
+#include "migration/vmstate.h"
+
+/* ---- stubs for the rest of the VMM ---- */
+
+const char *current_machine_type_name(void)
+{
+    return "none";
+}
+
+static const char *const fuzz_runstates[] = {
+    "debug",      "inmigrate",   "internal-error", "io-error",
+    "paused",     "postmigrate", "prelaunch",      "finish-migrate",
+    "restore-vm", "running",     "save-vm",        "shutdown",
+    "suspended",  "watchdog",    "guest-panicked", "colo",
+};
+
+const char *runstate_name(RunState state)
+{
+    return state < G_N_ELEMENTS(fuzz_runstates) ? fuzz_runstates[state]
+                                                : "unknown";
+}
+
+bool runstate_parse(const char *name, RunState *state)
+{
+    guint i;
+
+    for (i = 0; i < G_N_ELEMENTS(fuzz_runstates); i++) {
+        if (!strcmp(fuzz_runstates[i], name)) {
+            *state = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+RunState runstate_get(void)
+{
+    return RUN_STATE_RUNNING;
+}
+
+bool loadvm_on_open_return_path(QEMUFile *f, Error **errp)
+{
+    return true;
+}
+
+bool loadvm_on_ping(uint32_t value, Error **errp)
+{
+    return true;
+}
+
+/* ---- a small "ram" ---- */
+
+#define FUZZ_PAGES 16
+#define FUZZ_RAM_SIZE (FUZZ_PAGES * 4096)
+
+static uint8_t fuzz_ram[FUZZ_RAM_SIZE];
+static int fuzz_next_page;
+
+static int fuzz_ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
+{
+    fuzz_next_page = 0;
+    qemu_put_be64(f, FUZZ_RAM_SIZE | 0x04);
+    qemu_put_counted_string(f, "ram");
+    qemu_put_be64(f, FUZZ_RAM_SIZE);
+    qemu_put_be64(f, 0x10);
+    return 0;
+}
+
+static int fuzz_ram_iterate(QEMUFile *f, void *opaque)
+{
+    int n;
+
+    for (n = 0; n < 4 && fuzz_next_page < FUZZ_PAGES; n++) {
+        uint64_t cont = n ? 0x20 : 0;
+
+        if (fuzz_next_page % 2) {
+            qemu_put_be64(f, fuzz_next_page * 4096ull | 0x02 | cont);
+            if (!cont) {
+                qemu_put_counted_string(f, "ram");
+            }
+            qemu_put_byte(f, 0);
+        } else {
+            qemu_put_be64(f, fuzz_next_page * 4096ull | 0x08 | cont);
+            if (!cont) {
+                qemu_put_counted_string(f, "ram");
+            }
+            qemu_put_buffer(f, fuzz_ram + fuzz_next_page * 4096, 4096);
+        }
+        fuzz_next_page++;
+    }
+    qemu_put_be64(f, 0x10);
+    return fuzz_next_page == FUZZ_PAGES;
+}
+
+static int fuzz_ram_complete(QEMUFile *f, void *opaque)
+{
+    while (!fuzz_ram_iterate(f, opaque)) {
+        ;
+    }
+    return 0;
+}
+
+static int fuzz_ram_load(QEMUFile *f, void *opaque, int version_id,
+                         Error **errp)
+{
+    static bool have_block;
+    char name[256];
+
+    if (version_id != 4) {
+        error_setg(errp, "unsupported ram version %d", version_id);
+        return -EINVAL;
+    }
+    for (;;) {
+        uint64_t hdr = qemu_get_be64(f);
+        uint64_t addr = hdr & ~0xfffULL;
+        unsigned flags = hdr & 0xfff;
+
+        if (qemu_file_get_error(f)) {
+            return qemu_file_get_error(f);
+        }
+        if (flags == 0x10) {
+            return 0;
+        }
+        if (flags == 0x04) {
+            while (addr > 0) {
+                uint64_t len;
+
+                qemu_get_counted_string(f, name);
+                len = qemu_get_be64(f);
+                if (qemu_file_get_error(f)) {
+                    return qemu_file_get_error(f);
+                }
+                if (strcmp(name, "ram") || len != FUZZ_RAM_SIZE || len > addr) {
+                    error_setg(errp,
+                               "Unknown ramblock \"%s\", cannot "
+                               "accept migration",
+                               name);
+                    return -EINVAL;
+                }
+                addr -= len;
+            }
+            continue;
+        }
+        if ((flags & ~0x20) == 0x02 || (flags & ~0x20) == 0x08) {
+            if (!(flags & 0x20)) {
+                qemu_get_counted_string(f, name);
+                if (strcmp(name, "ram")) {
+                    error_setg(errp, "Unknown ramblock \"%s\"", name);
+                    return -EINVAL;
+                }
+                have_block = true;
+            } else if (!have_block) {
+                error_setg(errp, "Ack, bad migration stream!");
+                return -EINVAL;
+            }
+            if (addr >= FUZZ_RAM_SIZE) {
+                error_setg(errp, "Illegal RAM offset %" PRIx64, addr);
+                return -EINVAL;
+            }
+            if (flags & 0x02) {
+                memset(fuzz_ram + addr, qemu_get_byte(f), 4096);
+            } else {
+                qemu_get_buffer(f, fuzz_ram + addr, 4096);
+            }
+            continue;
+        }
+        error_setg(errp, "Unknown combination of migration flags: 0x%x", flags);
+        return -EINVAL;
+    }
+}
+
+static const SaveVMHandlers fuzz_ram_handlers = {
+    .save_setup = fuzz_ram_save_setup,
+    .save_live_iterate = fuzz_ram_iterate,
+    .save_live_complete_precopy = fuzz_ram_complete,
+    .load_state = fuzz_ram_load,
+};
+
+/* ---- a device with arrays, a struct and a subsection ---- */
+
+typedef struct FuzzInner {
+    uint16_t a;
+    uint64_t b;
+} FuzzInner;
+
+typedef struct FuzzDev {
+    uint32_t count;
+    uint32_t vals[4];
+    FuzzInner inner[2];
+    uint8_t fifo[16];
+    bool extra_on;
+    uint64_t extra;
+} FuzzDev;
+
+static FuzzDev fuzz_dev = {.count = 2, .extra_on = true};
+
+static bool fuzz_dev_extra_needed(void *opaque)
+{
+    return ((FuzzDev *)opaque)->extra_on;
+}
+
+static const VMStateDescription vmstate_fuzz_inner = {
+    .name = "fuzzdev/inner",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields =
+        (const VMStateField[]){
+            VMSTATE_UINT16(a, FuzzInner),
+            VMSTATE_UINT64(b, FuzzInner),
+            VMSTATE_END_OF_LIST(),
+        },
+};
+
+static const VMStateDescription vmstate_fuzz_extra = {
+    .name = "fuzzdev/extra",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = fuzz_dev_extra_needed,
+    .fields =
+        (const VMStateField[]){
+            VMSTATE_UINT64(extra, FuzzDev),
+            VMSTATE_END_OF_LIST(),
+        },
+};
+
+static const VMStateDescription vmstate_fuzz_dev = {
+    .name = "fuzzdev",
+    .version_id = 2,
+    .minimum_version_id = 1,
+    .fields =
+        (const VMStateField[]){
+            VMSTATE_UINT32(count, FuzzDev),
+            VMSTATE_VARRAY_UINT32_V(vals, FuzzDev, count, 4, 0,
+                                    vmstate_info_uint32, uint32_t),
+            VMSTATE_STRUCT_ARRAY(inner, FuzzDev, 2, 1, vmstate_fuzz_inner,
+                                 FuzzInner),
+            VMSTATE_BUFFER_V(fifo, FuzzDev, 2),
+            VMSTATE_END_OF_LIST(),
+        },
+    .subsections =
+        (const VMStateDescription *const[]){
+            &vmstate_fuzz_extra,
+            NULL,
+        },
+};
+
+static void fuzz_setup(void)
+{
+    static bool done;
+
+    if (done) {
+        return;
+    }
+    done = true;
+    timer_state_register();
+    register_savevm_live("ram", 0, 4, &fuzz_ram_handlers, NULL);
+    global_state_register();
+    vmstate_register(0, &vmstate_fuzz_dev, &fuzz_dev);
+}
+
+/* Load one input; the result does not matter, only that it returns. */
+static int fuzz_load(const uint8_t *data, size_t size)
+{
+    QIOChannelBuffer *bioc = qio_channel_buffer_new(size);
+    Error *err = NULL;
+    QEMUFile *f;
+    int ret;
+
+    if (size) {
+        memcpy(bioc->data, data, size);
+    }
+    bioc->usage = size;
+    f = qemu_file_new_input(QIO_CHANNEL(bioc));
+    qio_channel_unref(QIO_CHANNEL(bioc));
+    global_state_reset_received();
+    ret = qemu_loadvm_state(f, &err);
+    if (ret < 0 && !err) {
+        fprintf(stderr, "fuzz-loadvm: failure %d without an Error\n", ret);
+        abort();
+    }
+    if (ret == 0 && err) {
+        fprintf(stderr, "fuzz-loadvm: success with an Error: %s\n",
+                error_get_pretty(err));
+        abort();
+    }
+    error_free(err);
+    qemu_fclose(f);
+    return ret;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fuzz_setup();
+    fuzz_load(data, size);
+    return 0;
+}
+
+#ifndef CONFIG_LIBFUZZER
+
+/* A valid stream from the save side: header, ram, devices, vmdesc. */
+static GByteArray *fuzz_seed_saved(bool with_commands)
+{
+    QIOChannelBuffer *bioc = qio_channel_buffer_new(0);
+    QEMUFile *f = qemu_file_new_output(QIO_CHANNEL(bioc));
+    GByteArray *b = g_byte_array_new();
+    int i;
+
+    for (i = 0; i < FUZZ_RAM_SIZE; i++) {
+        fuzz_ram[i] = i * 13;
+    }
+    qemu_savevm_state_header(f);
+    if (with_commands) {
+        qemu_savevm_send_open_return_path(f);
+        qemu_savevm_send_ping(f, 1);
+    }
+    qemu_savevm_state_setup(f, NULL);
+    while (qemu_savevm_state_iterate(f) == 0) {
+        ;
+    }
+    global_state_store();
+    qemu_savevm_state_complete_precopy(f, NULL);
+    qemu_fflush(f);
+    g_byte_array_append(b, bioc->data, bioc->usage);
+    qemu_fclose(f);
+    qio_channel_unref(QIO_CHANNEL(bioc));
+    return b;
+}
+
+/* A PACKAGED stream with device state inside. */
+static GByteArray *fuzz_seed_packaged(void)
+{
+    static const uint8_t head[] = {
+        'Q', 'E', 'V', 'M',  0,   0,   0,   3,   7,   0,   0,   0,   4,   'n',
+        'o', 'n', 'e', 0x05, 26,  'c', 'o', 'n', 'f', 'i', 'g', 'u', 'r', 'a',
+        't', 'i', 'o', 'n',  '/', 'c', 'a', 'p', 'a', 'b', 'i', 'l', 'i', 't',
+        'i', 'e', 's', 0,    0,   0,   1,   0,   0,   0,   1,   6,   'e', 'v',
+        'e', 'n', 't', 's',  8,   0,   1,   0,   0, /* OPEN_RETURN_PATH */
+        8,   0,   7,   0,    4,                     /* PACKAGED */
+    };
+    static const uint8_t timer[] = {
+        4, 0, 0, 0, 0, 5,    't', 'i', 'm', 'e', 'r', 0, 0, 0, 0, 0, 0, 0, 2,
+        0, 0, 0, 0, 0, 0,    0,   1,   0,   0,   0,   0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 2, 0x7e, 0,   0,   0,   0,   8,   0, 2, 0, 4, 0, 0, 0, 3,
+    };
+    GByteArray *b = g_byte_array_new();
+    uint32_t be = GUINT32_TO_BE(sizeof(timer));
+
+    g_byte_array_append(b, head, sizeof(head));
+    g_byte_array_append(b, (uint8_t *)&be, 4);
+    g_byte_array_append(b, timer, sizeof(timer));
+    g_byte_array_append(b, (const uint8_t *)"\0", 1);
+    return b;
+}
+
+static void fuzz_mutate(GRand *r, GByteArray *b)
+{
+    int n = g_rand_int_range(r, 1, 5);
+
+    while (n-- > 0 && b->len > 0) {
+        guint pos = g_rand_int_range(r, 0, b->len);
+        uint8_t v;
+
+        switch (g_rand_int_range(r, 0, 6)) {
+        case 0: /* flip a bit */
+            b->data[pos] ^= 1 << g_rand_int_range(r, 0, 8);
+            break;
+        case 1: /* random byte */
+            b->data[pos] = g_rand_int_range(r, 0, 256);
+            break;
+        case 2: /* interesting byte */
+        {
+            static const uint8_t interesting[] = {
+                0, 1, 2, 3, 4, 5, 6, 7, 8, 0x10, 0x20, 0x7e, 0x7f, 0x80, 0xff,
+            };
+            b->data[pos] =
+                interesting[g_rand_int_range(r, 0, sizeof(interesting))];
+        } break;
+        case 3: /* truncate */
+            g_byte_array_set_size(b, pos);
+            break;
+        case 4: /* insert */
+            v = g_rand_int_range(r, 0, 256);
+            g_array_insert_val((GArray *)b, pos, v);
+            break;
+        default: /* remove */
+            g_byte_array_remove_index(b, pos);
+            break;
+        }
+    }
+}
+
+static int fuzz_replay_file(const char *path)
+{
+    g_autofree char *data = NULL;
+    gsize len;
+    GError *gerr = NULL;
+
+    if (!g_file_get_contents(path, &data, &len, &gerr)) {
+        fprintf(stderr, "fuzz-loadvm: %s\n", gerr->message);
+        g_error_free(gerr);
+        return 1;
+    }
+    printf("%s: %s\n", path,
+           fuzz_load((uint8_t *)data, len) == 0 ? "loaded" : "rejected");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    bool tap = false;
+    long iterations = 20000;
+    GByteArray *seeds[3];
+    GRand *r;
+    int i, saved_stderr, files = 0, accepted = 0;
+    long it;
+
+    fuzz_setup();
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--tap")) {
+            tap = true;
+        } else if (!strcmp(argv[i], "-n") && i + 1 < argc) {
+            iterations = atol(argv[++i]);
+        } else {
+            files++;
+            if (fuzz_replay_file(argv[i])) {
+                return 1;
+            }
+        }
+    }
+    if (files) {
+        return 0;
+    }
+
+    seeds[0] = fuzz_seed_saved(false);
+    seeds[1] = fuzz_seed_saved(true);
+    seeds[2] = fuzz_seed_packaged();
+    for (i = 0; i < 3; i++) {
+        if (fuzz_load(seeds[i]->data, seeds[i]->len) != 0) {
+            fprintf(stderr, "fuzz-loadvm: seed %d does not load\n", i);
+            return 1;
+        }
+    }
+
+    /* Warnings from mutated inputs are expected noise. */
+    fflush(stderr);
+    saved_stderr = dup(2);
+    if (saved_stderr >= 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+
+        if (devnull >= 0) {
+            dup2(devnull, 2);
+            close(devnull);
+        }
+    }
+    r = g_rand_new_with_seed(0x7e57);
+    for (it = 0; it < iterations; it++) {
+        GByteArray *seed = seeds[it % 3];
+        GByteArray *b = g_byte_array_sized_new(seed->len);
+
+        g_byte_array_append(b, seed->data, seed->len);
+        fuzz_mutate(r, b);
+        if (fuzz_load(b->data, b->len) == 0) {
+            accepted++;
+        }
+        g_byte_array_free(b, true);
+    }
+    g_rand_free(r);
+    if (saved_stderr >= 0) {
+        dup2(saved_stderr, 2);
+        close(saved_stderr);
+    }
+    for (i = 0; i < 3; i++) {
+        g_byte_array_free(seeds[i], true);
+    }
+    if (tap) {
+        printf("1..1\nok 1 /fuzz-loadvm/mutations %ld inputs, %d loaded\n",
+               iterations, accepted);
+    } else {
+        printf("fuzz-loadvm: %ld mutated inputs, %d loaded, no crash\n",
+               iterations, accepted);
+    }
+    return 0;
+}
+
+#endif /* CONFIG_LIBFUZZER */

@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""test-interop-qemu-migration: QEMU 7.2 -> Tern -> QEMU 7.2, RAM compared
+byte for byte.
+
+A Debian qemu-system-x86_64 `-M none` whose 64 MiB of RAM is a shared
+memory-backend-file of known content (random pages, pages of one
+repeated byte, zero pages) migrates into `tern -M none,memory-backend=mem
+-incoming ...` (its RAM also a shared file); the Tern file must equal the
+source file.  Tern then migrates out into a fresh QEMU whose file must
+equal it too.  Done over tcp (with the return-path capability on the
+second hop, so Tern's source waits for QEMU's SHUT and Tern's destination
+answers QEMU's PING/SHUT on the first), and over exec (through files).
+Also checks the run state rule: a -S QEMU source makes the destination
+prelaunch.
+"""
+import os
+import random
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', 'qtest'))
+from ternlib import (Vm, check, free_port, qemu_binary, skip,  # noqa: E402
+                     tern_binary, wait_migration)
+
+SIZE = 64 << 20
+
+
+def make_ram(path, seed):
+    rnd = random.Random(seed)
+    with open(path, 'wb') as f:
+        for i in range(SIZE // 4096):
+            kind = i % 4
+            if kind == 0:
+                f.write(bytes(4096))
+            elif kind == 1:
+                f.write(bytes([i & 0xff or 1]) * 4096)
+            else:
+                f.write(rnd.randbytes(4096))
+
+
+def empty_ram(path):
+    with open(path, 'wb') as f:
+        f.truncate(SIZE)
+
+
+def mem_args(path, binary):
+    obj = ['-object', f'memory-backend-file,id=mem,size={SIZE >> 20}M,'
+           f'mem-path={path},share=on']
+    if binary == 'qemu':
+        return (['-M', 'none,memory-backend=mem', '-m', f'{SIZE >> 20}M',
+                 '-nodefaults'] + obj)
+    return ['-M', 'none,memory-backend=mem', '-m', f'{SIZE >> 20}M'] + obj
+
+
+def same(a, b):
+    with open(a, 'rb') as fa, open(b, 'rb') as fb:
+        while True:
+            x, y = fa.read(1 << 20), fb.read(1 << 20)
+            if x != y:
+                return False
+            if not x:
+                return True
+
+
+def wait_dest(vm, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if vm.cmd('query-migrate').get('status') == 'completed':
+            return
+        check(vm.proc.poll() is None, f'{vm.name} exited:\n{vm.stderr()}')
+        time.sleep(0.05)
+    raise AssertionError(f'{vm.name}: not completed\n{vm.stderr()}')
+
+
+def hop(src, dst_args, binary, uri_src, incoming, name, rp=False):
+    """Migrate src into a new destination; return the destination."""
+    dst = Vm(dst_args + ['-incoming', incoming], name=name,
+             binary=qemu_binary() if binary == 'qemu' else None,
+             serial=False)
+    if rp:
+        src.cmd('migrate-set-capabilities', capabilities=[
+            {'capability': 'return-path', 'state': True}])
+    src.cmd('migrate', uri=uri_src)
+    info = wait_migration(src, 60)
+    wait_dest(dst)
+    return dst, info
+
+
+def run_tcp(tmp):
+    a, b, c = (os.path.join(tmp, f'tcp-{n}.ram') for n in 'abc')
+    make_ram(a, 1)
+    empty_ram(b)
+    empty_ram(c)
+    with Vm(mem_args(a, 'qemu') + ['-S'], binary=qemu_binary(),
+            name='qemu-src', serial=False) as qsrc:
+        port = free_port()
+        tdst, _ = hop(qsrc, mem_args(b, 'tern'), 'tern',
+                      f'tcp:127.0.0.1:{port}', f'tcp:127.0.0.1:{port}',
+                      'tern-dst', rp=True)
+    with tdst:
+        check(same(a, b), 'tcp: QEMU -> Tern RAM differs')
+        status = tdst.cmd('query-status')['status']
+        check(status == 'prelaunch', f'tcp: Tern state {status}')
+        port = free_port()
+        qdst, info = hop(tdst, mem_args(c, 'qemu'), 'qemu',
+                         f'tcp:127.0.0.1:{port}', f'tcp:127.0.0.1:{port}',
+                         'qemu-dst', rp=True)
+        with qdst:
+            check(same(b, c), 'tcp: Tern -> QEMU RAM differs')
+            check(qdst.cmd('query-status')['status'] == 'prelaunch',
+                  'tcp: QEMU state')
+    print(f'tcp: QEMU -> Tern -> QEMU identical (Tern sent '
+          f'{info["ram"]["transferred"] >> 10} KiB, '
+          f'{info["ram"]["duplicate"]} zero pages)')
+
+
+def run_exec(tmp):
+    a, b, c = (os.path.join(tmp, f'exec-{n}.ram') for n in 'abc')
+    s1, s2 = (os.path.join(tmp, f'exec-{n}.mig') for n in '12')
+    make_ram(a, 2)
+    empty_ram(b)
+    empty_ram(c)
+    with Vm(mem_args(a, 'qemu'), binary=qemu_binary(), name='qemu-src',
+            serial=False) as qsrc:
+        qsrc.cmd('migrate', uri=f'exec:cat > {s1}')
+        wait_migration(qsrc, 60)
+    with Vm(mem_args(b, 'tern') + ['-incoming', f'exec:cat {s1}'],
+            name='tern-dst', serial=False) as tdst:
+        wait_dest(tdst)
+        check(same(a, b), 'exec: QEMU -> Tern RAM differs')
+        # QEMU's source ran (no -S): globalstate "running" -> running
+        check(tdst.cmd('query-status')['status'] == 'running',
+              'exec: Tern state')
+        tdst.cmd('migrate', uri=f'exec:cat > {s2}')
+        wait_migration(tdst, 60)
+    with Vm(mem_args(c, 'qemu') + ['-incoming', f'exec:cat {s2}'],
+            binary=qemu_binary(), name='qemu-dst', serial=False) as qdst:
+        wait_dest(qdst)
+        check(same(b, c), 'exec: Tern -> QEMU RAM differs')
+        check(qdst.cmd('query-status')['status'] == 'running',
+              'exec: QEMU state')
+    print('exec: QEMU -> Tern -> QEMU identical')
+
+
+def main():
+    if not qemu_binary():
+        skip('qemu-system-x86_64 is not installed')
+    if not os.path.exists(tern_binary()):
+        skip('tern is not built')
+    with tempfile.TemporaryDirectory(prefix='tern-interop-') as tmp:
+        run_tcp(tmp)
+        run_exec(tmp)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""test-migration-converge: bandwidth limit, non-convergence, auto-converge
+and the downtime limit, with a guest dirtying memory faster than the link.
+
+1. max-bandwidth 4 MiB/s, guest dirtying 16 MiB/s, no auto-converge: the
+   measured send rate (delta of ram.transferred over time while active)
+   stays within the limit + 10%, passes keep coming (dirty-sync-count
+   grows), the migration does not finish, no cpu-throttle-percentage is
+   shown; migrate_cancel ends it and the guest runs on.
+2. Same guest with auto-converge (cpu-throttle-initial 50, increment 25):
+   query-migrate shows cpu-throttle-percentage rising, the migration
+   completes, the destination guest verifies every page, and the
+   reported downtime is compared with downtime-limit (printed; only a
+   generous bound is asserted to keep the test stable on a loaded host).
+"""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ternlib import (Vm, check, free_port, guest_elf, skip,  # noqa
+                     stress_args, tern_binary, wait_migration)
+
+APPEND = 'mem=16M-24M rate=16 pattern=random report_ms=250'
+LIMIT = 4 << 20
+DOWNTIME_LIMIT = 300
+
+
+def vm_args(extra=()):
+    return stress_args('soft', APPEND, '32M', extra)
+
+
+def sample(src, seconds):
+    """(rate bytes/s while active, last info, throttle values seen)."""
+    throttles = []
+    first = None
+    info = {}
+    end = time.time() + seconds
+    while time.time() < end:
+        info = src.cmd('query-migrate')
+        if info.get('status') != 'active':
+            break
+        now = time.time()
+        if first is None:
+            first = (now, info['ram']['transferred'])
+        last = (now, info['ram']['transferred'])
+        if 'cpu-throttle-percentage' in info:
+            throttles.append(info['cpu-throttle-percentage'])
+        time.sleep(0.2)
+    rate = 0
+    if first and last[0] > first[0]:
+        rate = (last[1] - first[1]) / (last[0] - first[0])
+    return rate, info, throttles
+
+
+def no_converge():
+    port = free_port()
+    with Vm(vm_args(), name='src') as src, \
+         Vm(vm_args(['-incoming', f'tcp:127.0.0.1:{port}']),
+            name='dst') as dst:
+        src.wait_serial('stress: ok pass=1', 30)
+        src.cmd('migrate-set-parameters', max_bandwidth=LIMIT,
+                downtime_limit=DOWNTIME_LIMIT)
+        src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
+        wait_migration(src, 10, want=('active',))
+        time.sleep(1)          # skip the first period
+        rate, info, throttles = sample(src, 6)
+        print(f'no auto-converge: {rate / (1 << 20):.2f} MiB/s against '
+              f'{LIMIT >> 20} MiB/s, passes '
+              f'{info["ram"]["dirty-sync-count"]}, status {info["status"]}')
+        check(info['status'] == 'active', f'should not converge: {info}')
+        check(rate <= LIMIT * 1.1, f'rate {rate} above limit {LIMIT}')
+        check(rate >= LIMIT * 0.5, f'rate {rate} far below limit {LIMIT}')
+        check(info['ram']['dirty-sync-count'] >= 3, f'passes: {info}')
+        check(not throttles, f'throttle without auto-converge: {throttles}')
+        src.cmd('migrate_cancel')
+        wait_migration(src, 10, want=('cancelled',))
+        check(src.cmd('query-status')['status'] == 'running', 'source')
+        dst.wait_exit(20)
+
+
+def auto_converge():
+    port = free_port()
+    with Vm(vm_args(), name='src') as src, \
+         Vm(vm_args(['-incoming', f'tcp:127.0.0.1:{port}']),
+            name='dst') as dst:
+        src.wait_serial('stress: ok pass=1', 30)
+        src.cmd('migrate-set-capabilities', capabilities=[
+            {'capability': 'auto-converge', 'state': True}])
+        src.cmd('migrate-set-parameters', max_bandwidth=LIMIT,
+                downtime_limit=DOWNTIME_LIMIT, cpu_throttle_initial=50,
+                cpu_throttle_increment=25)
+        t0 = time.time()
+        src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
+        throttles = []
+        info = {}
+        while time.time() < t0 + 45:
+            info = src.cmd('query-migrate')
+            if 'cpu-throttle-percentage' in info:
+                throttles.append(info['cpu-throttle-percentage'])
+            if info.get('status') not in ('setup', 'active'):
+                break
+            time.sleep(0.2)
+        check(info.get('status') == 'completed', f'not converged: {info}')
+        check(throttles and throttles[0] == 50, f'throttle: {throttles}')
+        check(max(throttles) > 50, f'throttle never raised: {throttles}')
+        check('cpu-throttle-percentage' not in info,
+              'throttle still reported after completion')
+        print(f'auto-converge: completed in {time.time() - t0:.1f}s, '
+              f'throttle {sorted(set(throttles))}, downtime '
+              f'{info["downtime"]} ms (limit {DOWNTIME_LIMIT} ms), passes '
+              f'{info["ram"]["dirty-sync-count"]}')
+        check(info['downtime'] < DOWNTIME_LIMIT * 10,
+              f'downtime {info["downtime"]} ms')
+        out = dst.wait_serial('stress: resume verified', 30)
+        dst.wait_serial('stress: ok', 30, out.index('stress: resume'))
+        check('MISMATCH' not in dst.serial(), dst.serial())
+
+
+def main():
+    if not os.path.exists(tern_binary()) or not os.path.exists(guest_elf()):
+        skip('tern or the stress guest is not built')
+    no_converge()
+    auto_converge()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""test-migration-failures: every way a migration can fail leaves the
+source running, says why in QEMU's words, and a later migration works.
+
+Source side (stress guest, soft vCPU): destination port closed (exact
+error-desc), unresolvable host, the destination killed mid-stream,
+an exec command that exits non-zero, migrate_cancel; after each one the
+source is "running", its guest keeps printing "stress: ok", and the next
+migration to a good destination completes and verifies.
+
+Destination side (tern -incoming, exits 1 like QEMU 7.2): the source
+killed mid-stream, a stream with a bad magic, a truncated stream, a RAM
+size mismatch, an unknown RAM block name and an unknown device section,
+each with QEMU 7.2's message followed by "load of migration failed:
+<strerror>".
+"""
+import os
+import struct
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ternlib import (Vm, check, free_port, guest_elf, skip,  # noqa
+                     stress_args, tern_binary, wait_migration)
+
+APPEND = 'mem=16M-48M rate=16 pattern=random report_ms=250'
+
+
+def vm_args(extra=()):
+    return stress_args('soft', APPEND, '64M', extra)
+
+
+def wait_failed(vm, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        info = vm.cmd('query-migrate')
+        if info.get('status') in ('failed', 'cancelled'):
+            return info
+        check(info.get('status') != 'completed', f'completed: {info}')
+        time.sleep(0.05)
+    raise AssertionError(f'migration did not fail: {info}')
+
+
+def check_source_alive(src, what):
+    check(src.cmd('query-status')['status'] == 'running',
+          f'{what}: source not running')
+    n = src.serial().count('stress: ok')
+    deadline = time.time() + 10
+    while src.serial().count('stress: ok') < n + 2:
+        check(time.time() < deadline, f'{what}: source guest stalled')
+        time.sleep(0.1)
+
+
+def migrate_ok(src, what):
+    """A good migration after a failure completes and verifies."""
+    port = free_port()
+    with Vm(vm_args(['-incoming', f'tcp:127.0.0.1:{port}']),
+            name='dst-ok') as dst:
+        src.cmd('migrate-set-parameters', max_bandwidth=1 << 30)
+        src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
+        wait_migration(src, 40)
+        out = dst.wait_serial('stress: resume verified', 30)
+        dst.wait_serial('stress: ok', 30, out.index('stress: resume verified'))
+        check('MISMATCH' not in dst.serial(), f'{what}: {dst.serial()}')
+    print(f'{what}: source kept running; next migration completed')
+
+
+def source_failures(tmp):
+    with Vm(vm_args(), name='src') as src:
+        src.wait_serial('stress: ok pass=1', 30)
+
+        # 1. Nobody listens on the port.
+        port = free_port()
+        src.cmd('migrate', uri=f'tcp:localhost:{port}')
+        info = wait_failed(src)
+        check(info == {'status': 'failed', 'error-desc':
+                       f"Failed to connect to 'localhost:{port}': "
+                       "Connection refused"}, f'port closed: {info}')
+        check_source_alive(src, 'port closed')
+        hmp = src.hmp('info migrate')
+        check(f"Migration status: failed (Failed to connect to 'localhost:"
+              f"{port}': Connection refused)" in hmp, hmp)
+
+        # 2. A host name that does not resolve.
+        src.cmd('migrate', uri='tcp:nosuchhost.invalid:4444')
+        info = wait_failed(src)
+        check(info['status'] == 'failed' and info['error-desc'].startswith(
+            'address resolution failed for nosuchhost.invalid:4444'),
+            f'unresolvable: {info}')
+        check_source_alive(src, 'unresolvable host')
+
+        # 3. The destination dies in the middle of the stream.
+        port = free_port()
+        dst = Vm(vm_args(['-incoming', f'tcp:127.0.0.1:{port}']),
+                 name='dst-killed')
+        try:
+            src.cmd('migrate-set-parameters', max_bandwidth=4 << 20)
+            src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
+            wait_migration(src, 20, want=('active',))
+            time.sleep(0.5)
+        finally:
+            dst.kill()
+        info = wait_failed(src)
+        check(info['status'] == 'failed' and info.get('error-desc'),
+              f'destination killed: {info}')
+        check_source_alive(src, 'destination killed')
+
+        # 4. exec: command that exits with status 3 without reading.
+        src.cmd('migrate', uri='exec:exit 3')
+        info = wait_failed(src)
+        check(info['status'] == 'failed' and info.get('error-desc'),
+              f'exec exit 3: {info}')
+        print(f"exec exit 3: {info['error-desc']}")
+        check_source_alive(src, 'exec exit 3')
+
+        # 5. Cancel, then retry.
+        port = free_port()
+        with Vm(vm_args(['-incoming', f'tcp:127.0.0.1:{port}']),
+                name='dst-cancel') as dst:
+            src.cmd('migrate-set-parameters', max_bandwidth=4 << 20)
+            src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
+            wait_migration(src, 20, want=('active',))
+            src.cmd('migrate_cancel')
+            info = wait_failed(src)
+            check(info == {'status': 'cancelled'}, f'cancel: {info}')
+            check_source_alive(src, 'cancel')
+            # the destination saw its stream cut: it exits with 1
+            check(dst.wait_exit(20) == 1, 'destination exit status')
+            check('load of migration failed' in dst.stderr(), dst.stderr())
+
+        migrate_ok(src, 'after failures')
+
+
+def dest_fails(tmp, stream, dst_args, expect, what):
+    """Feed stream (bytes) to a destination; check exit 1 and stderr."""
+    path = os.path.join(tmp, what.replace(' ', '-') + '.mig')
+    with open(path, 'wb') as f:
+        f.write(stream)
+    with Vm(dst_args + ['-incoming', f'exec:cat {path}'], name='dst',
+            qmp=False) as dst:
+        rc = dst.wait_exit(20)
+        err = dst.stderr()
+    check(rc == 1, f'{what}: exit status {rc}, stderr:\n{err}')
+    for line in expect:
+        check(line in err, f'{what}: {line!r} not in stderr:\n{err}')
+    print(f'{what}: {err.strip().splitlines()[-1]}')
+
+
+def save_stream(tmp, args):
+    path = os.path.join(tmp, 'good.mig')
+    with Vm(args, name='saver') as vm:
+        vm.cmd('migrate', uri=f'exec:cat > {path}')
+        wait_migration(vm, 30)
+    with open(path, 'rb') as f:
+        return f.read()
+
+
+def section_full(section_id, name, payload):
+    return (b'\x04' + struct.pack('>I', section_id) +
+            bytes([len(name)]) + name.encode() + struct.pack('>II', 0, 1) +
+            payload + b'\x7e' + struct.pack('>I', section_id))
+
+
+def dest_failures(tmp):
+    none64 = ['-M', 'none', '-m', '64M']
+    good = save_stream(tmp, none64 + ['-S'])
+    check(good[:8] == b'QEVM\0\0\0\3', 'saved stream header')
+
+    dest_fails(tmp, b'XXXX' + good[4:], none64,
+               ['tern: Not a migration stream',
+                'tern: load of migration failed: Invalid argument'],
+               'bad magic')
+    dest_fails(tmp, good[:len(good) // 2], none64,
+               ['tern: load of migration failed: Input/output error'],
+               'truncated')
+    dest_fails(tmp, good, ['-M', 'none', '-m', '32M'],
+               ['Size mismatch: ram: 0x4000000 != 0x2000000: '
+                'Invalid argument',
+                'load of migration failed: Invalid argument'],
+               'ram size mismatch')
+    dest_fails(tmp, good, ['-M', 'none', '-object',
+                           'memory-backend-ram,id=mem,size=64M',
+                           '-machine', 'memory-backend=mem'],
+               ['Unknown ramblock "ram", cannot accept migration',
+                'load of migration failed: Invalid argument'],
+               'ram name mismatch')
+    # An unknown device section right after the configuration record.
+    hdr = b'QEVM\0\0\0\3' + b'\x07' + struct.pack('>I', 4) + b'none'
+    bogus = hdr + section_full(9, 'nosuchdev', b'') + good[len(hdr):]
+    dest_fails(tmp, bogus, none64,
+               ["Unknown savevm section or instance 'nosuchdev' 0",
+                'load of migration failed: Invalid argument'],
+               'unknown section')
+
+
+def source_killed(tmp):
+    port = free_port()
+    src = Vm(vm_args(), name='src-killed')
+    with Vm(vm_args(['-incoming', f'tcp:127.0.0.1:{port}']),
+            name='dst') as dst:
+        try:
+            src.wait_serial('stress: ok pass=1', 30)
+            src.cmd('migrate-set-parameters', max_bandwidth=4 << 20)
+            src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
+            wait_migration(src, 20, want=('active',))
+            time.sleep(0.5)
+        finally:
+            src.kill()
+        rc = dst.wait_exit(20)
+        err = dst.stderr()
+        check(rc == 1, f'source killed: destination exit {rc}')
+        check('tern: load of migration failed: ' in err, err)
+        print(f'source killed: {err.strip().splitlines()[-1]}')
+
+
+def main():
+    if not os.path.exists(tern_binary()) or not os.path.exists(guest_elf()):
+        skip('tern or the stress guest is not built')
+    with tempfile.TemporaryDirectory(prefix='tern-migfail-') as tmp:
+        dest_failures(tmp)
+        source_killed(tmp)
+        source_failures(tmp)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
