@@ -735,6 +735,7 @@ static bool rec_open(QCryptoTLSRecordLayer *rl, IovCursor *c, size_t space,
     }
     plen = len - REC_TAG;
     rec_nonce(&rl->rd, nonce);
+
     gnutls_cipher_set_iv(h, nonce, sizeof(nonce));
     if (gnutls_cipher_add_auth(h, rec, REC_HDR) < 0) {
         goto fail;

@@ -22,8 +22,19 @@ static MachineState *the_machine;
 static bool machine_ram_init(MachineState *ms, Error **errp)
 {
     if (ms->memory_backend) {
-        RAMBlock *rb = host_memory_backend_use(ms->memory_backend, 0, errp);
+        uint64_t size = host_memory_backend_size(ms->memory_backend, errp);
+        RAMBlock *rb;
 
+        if (!size) {
+            return false;
+        }
+        /* -m given (non-zero) must agree with the backend, as in QEMU */
+        if (ms->ram_size && ms->ram_size != size) {
+            error_setg(errp, "Machine memory size does not match the size "
+                       "of the memory backend");
+            return false;
+        }
+        rb = host_memory_backend_use(ms->memory_backend, 0, errp);
         if (!rb) {
             return false;
         }

@@ -136,7 +136,9 @@ bool migrate_set_status(MigrationState *s, int old_state, int new_state)
 void migrate_incoming_set_status(MigrationIncomingState *mis, int new_state)
 {
     __atomic_store_n(&mis->status, new_state, __ATOMIC_RELEASE);
-    migration_event_status(new_state);
+    if (migrate_events()) {
+        migration_event_status(new_state);
+    }
 }
 
 void migration_event_pass(uint64_t pass)

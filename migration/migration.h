@@ -88,7 +88,7 @@ int64_t migration_clock_ms(void);
  * (source: only with the events capability).  Returns true if it moved.
  */
 bool migrate_set_status(MigrationState *s, int old_state, int new_state);
-/* Incoming: always emits MIGRATION. */
+/* Incoming: MIGRATION only with the events capability, as 7.2. */
 void migrate_incoming_set_status(MigrationIncomingState *mis, int new_state);
 
 /* Record the first error of the outgoing migration (copied). */

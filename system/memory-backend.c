@@ -45,6 +45,10 @@ static bool host_memory_backend_complete_common(HostMemoryBackend *be,
 {
     Error *err = NULL;
 
+    if (!qemu_opt_has(props, "size")) {
+        error_setg(errp, "Parameter 'size' is missing");
+        return false;
+    }
     be->size = qemu_opt_get_size(props, "size", 0, &err);
     if (!err) {
         be->share = qemu_opt_get_bool(props, "share", be->share, &err);
@@ -57,14 +61,12 @@ static bool host_memory_backend_complete_common(HostMemoryBackend *be,
         return false;
     }
     if (!be->size) {
-        error_setg(errp, "can't create backend with size 0");
+        error_setg(errp, "property 'size' of %s doesn't take value '0'",
+                   be->parent_obj.type->name);
         return false;
     }
-    if (!QEMU_IS_ALIGNED(be->size, TARGET_PAGE_SIZE)) {
-        error_setg(errp, "backend size %" PRIu64 " is not a multiple of "
-                   "the page size", be->size);
-        return false;
-    }
+    /* The block's used length is rounded up to pages, as QEMU's. */
+    be->size = QEMU_ALIGN_UP(be->size, TARGET_PAGE_SIZE);
     return true;
 }
 
@@ -86,7 +88,7 @@ static bool host_memory_backend_file_complete(Object *obj, QemuOpts *props,
         return false;
     }
     if (!path || !*path) {
-        error_setg(errp, "mem-path property not set");
+        error_setg(errp, "Parameter 'mem-path' is missing");
         return false;
     }
     be->mem_path = g_strdup(path);
