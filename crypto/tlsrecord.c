@@ -295,9 +295,14 @@ static size_t iov_total(const struct iovec *iov, size_t niov)
 
 /*
  * Seal n bytes at c (advanced) plus the inner type into out; returns the
- * record's wire length, or -1.  GCM takes whole blocks until the last
- * call, so a piece that is not is gathered with the rest of the record
- * and sealed in place (rare: QEMUFile pages are 4 KiB).
+ * record's wire length, or -1.
+ *
+ * GCM takes whole 16-byte blocks in every call but the last, while a
+ * QEMUFile iovec alternates 8-byte page headers with 4 KiB pages.  Whole
+ * blocks are therefore encrypted straight from the caller's memory, and
+ * the bytes that straddle pieces go through a one-block carry buffer:
+ * [hdr 8][page 4096][hdr 8]... costs two 16-byte carries per page, not a
+ * copy of the page.
  */
 static ssize_t rec_seal(QCryptoTLSRecordLayer *rl, uint8_t *out,
                         IovCursor *c, size_t n, uint8_t type)
@@ -305,7 +310,8 @@ static ssize_t rec_seal(QCryptoTLSRecordLayer *rl, uint8_t *out,
     gnutls_cipher_hd_t h = rl->wr.cipher;
     size_t ctlen = n + 1 + REC_TAG;
     uint8_t nonce[12];
-    uint8_t tmp[32];
+    uint8_t carry[16];
+    size_t clen = 0;
     uint8_t *dst = out + REC_HDR;
     size_t left = n;
 
@@ -319,53 +325,46 @@ static ssize_t rec_seal(QCryptoTLSRecordLayer *rl, uint8_t *out,
     if (gnutls_cipher_add_auth(h, out, REC_HDR) < 0) {
         return -1;
     }
-    for (;;) {
+    while (left) {
         uint8_t *p;
         size_t piece = MIN(cursor_piece(c, &p), left);
+        size_t al;
 
-        if (piece == left) {
-            /* last piece: whole blocks, then tail + type in one call */
-            size_t al = piece & ~(size_t)15;
-            size_t tail = piece - al;
-
-            if (al && gnutls_cipher_encrypt2(h, p, al, dst, al) < 0) {
-                return -1;
-            }
-            memcpy(tmp, p + al, tail);
-            tmp[tail] = type;
-            if (gnutls_cipher_encrypt2(h, tmp, tail + 1, dst + al,
-                                       tail + 1) < 0) {
-                return -1;
-            }
-            cursor_advance(c, piece);
-            dst += piece + 1;
-            break;
-        }
-        if (piece % 16) {
-            /* gather the rest of the record, seal it in place */
-            uint8_t *q = dst;
-
-            while (left) {
-                piece = MIN(cursor_piece(c, &p), left);
-                memcpy(q, p, piece);
-                cursor_advance(c, piece);
-                q += piece;
-                left -= piece;
-            }
-            *q++ = type;
-            if (gnutls_cipher_encrypt(h, dst, q - dst) < 0) {
-                return -1;
-            }
-            dst = q;
-            break;
-        }
-        if (gnutls_cipher_encrypt2(h, p, piece, dst, piece) < 0) {
-            return -1;
-        }
         cursor_advance(c, piece);
-        dst += piece;
         left -= piece;
+        if (clen) {
+            size_t take = MIN(sizeof(carry) - clen, piece);
+
+            memcpy(carry + clen, p, take);
+            clen += take;
+            p += take;
+            piece -= take;
+            if (clen < sizeof(carry)) {
+                continue;               /* piece used up */
+            }
+            /* the type byte always follows: this is never the last call */
+            if (gnutls_cipher_encrypt2(h, carry, clen, dst, clen) < 0) {
+                return -1;
+            }
+            dst += clen;
+            clen = 0;
+        }
+        al = piece & ~(size_t)15;
+        if (al) {
+            if (gnutls_cipher_encrypt2(h, p, al, dst, al) < 0) {
+                return -1;
+            }
+            dst += al;
+        }
+        memcpy(carry, p + al, piece - al);
+        clen = piece - al;
     }
+    /* the last call: what is left of the data, and the type */
+    carry[clen++] = type;
+    if (gnutls_cipher_encrypt2(h, carry, clen, dst, clen) < 0) {
+        return -1;
+    }
+    dst += clen;
     if (gnutls_cipher_tag(h, dst, REC_TAG) < 0) {
         return -1;
     }
@@ -573,6 +572,36 @@ static size_t rec_rx_complete(QCryptoTLSRecordLayer *rl)
     return avail >= wire ? wire : 0;
 }
 
+/*
+ * Check the header at rx_off as soon as it is there, so that a peer
+ * announcing a bogus record is refused before we wait for its body.
+ * false with rl->rerr set if it is bad; true if fine or incomplete.
+ */
+static bool rec_rx_header_ok(QCryptoTLSRecordLayer *rl)
+{
+    const uint8_t *h = rl->rxbuf + rl->rx_off;
+    size_t len;
+
+    if (rl->rx_len - rl->rx_off < REC_HDR) {
+        return true;
+    }
+    len = (h[3] << 8) | h[4];
+    if (h[0] != REC_TYPE_DATA && h[0] != REC_TYPE_CCS) {
+        rec_read_fail(rl, "%s", gnutls_strerror(GNUTLS_E_UNEXPECTED_PACKET));
+        return false;
+    }
+    if (len > REC_MAX_CT) {
+        rec_read_fail(rl, "%s", gnutls_strerror(GNUTLS_E_RECORD_OVERFLOW));
+        return false;
+    }
+    if (h[0] == REC_TYPE_DATA && len < REC_TAG + 1) {
+        rec_read_fail(rl, "%s",
+                      gnutls_strerror(GNUTLS_E_UNEXPECTED_PACKET_LENGTH));
+        return false;
+    }
+    return true;
+}
+
 bool qcrypto_tls_record_readable(QCryptoTLSRecordLayer *rl)
 {
     return rl->p_off < rl->p_len || rl->eof || rl->rerr ||
@@ -679,9 +708,17 @@ static bool rec_handle_plain(QCryptoTLSRecordLayer *rl, size_t plen)
             rl->eof = true;
             return true;
         }
-        rec_read_fail(rl, "%s: %s",
-                      gnutls_strerror(GNUTLS_E_FATAL_ALERT_RECEIVED),
-                      plen == 2 ? gnutls_alert_get_name(rl->pbuf[1]) : "?");
+        if (plen == 2 && rl->pbuf[1] == GNUTLS_A_USER_CANCELED) {
+            return true;                /* close_notify follows */
+        }
+        {
+            const char *name = plen == 2 ?
+                gnutls_alert_get_name(rl->pbuf[1]) : NULL;
+
+            rec_read_fail(rl, "%s: %s",
+                          gnutls_strerror(GNUTLS_E_FATAL_ALERT_RECEIVED),
+                          name ? name : "unknown alert");
+        }
         return false;
     case REC_TYPE_HANDSHAKE:
         return rec_handle_handshake(rl, rl->pbuf, plen);
@@ -706,8 +743,11 @@ static bool rec_tag_ok(gnutls_cipher_hd_t h, const uint8_t *tag)
 }
 
 /*
- * Open the complete record at rx_off.  Data goes straight to c (advanced,
- * *n bytes) when the caller has room for all of it, else to pbuf.
+ * Open the complete record at rx_off.  As much of its data as the caller
+ * has room for (whole blocks, unless all of it fits) is decrypted
+ * straight into c (advanced, *n bytes); the rest goes to pbuf and is
+ * copied out by the next reads.  Control records and padding are
+ * reassembled in pbuf.
  */
 static bool rec_open(QCryptoTLSRecordLayer *rl, IovCursor *c, size_t space,
                      size_t *n)
@@ -716,8 +756,12 @@ static bool rec_open(QCryptoTLSRecordLayer *rl, IovCursor *c, size_t space,
     size_t len = (rec[3] << 8) | rec[4];
     gnutls_cipher_hd_t h = rl->rd.cipher;
     const uint8_t *ct = rec + REC_HDR;
-    size_t plen;
+    size_t plen, dlen, direct, rest, left;
+    bool final_done = false;
     uint8_t nonce[12];
+    uint8_t tmp[32];
+    uint8_t type = 0;
+    IovCursor w = *c;
 
     *n = 0;
     if (rec[0] == REC_TYPE_CCS) {
@@ -733,81 +777,89 @@ static bool rec_open(QCryptoTLSRecordLayer *rl, IovCursor *c, size_t space,
                       gnutls_strerror(GNUTLS_E_UNEXPECTED_PACKET_LENGTH));
         return false;
     }
-    plen = len - REC_TAG;
+    plen = len - REC_TAG;               /* data, type, padding */
+    dlen = plen - 1;
     rec_nonce(&rl->rd, nonce);
-
     gnutls_cipher_set_iv(h, nonce, sizeof(nonce));
     if (gnutls_cipher_add_auth(h, rec, REC_HDR) < 0) {
         goto fail;
     }
 
-    if (plen > 1 && space >= plen - 1 &&
-        cursor_blocks_aligned(*c, plen - 1)) {
-        /* straight into the caller's memory */
-        IovCursor w = *c;
-        size_t left = plen - 1;
-        uint8_t tmp[32];
-        uint8_t type = 0;
+    direct = MIN(dlen, space);
+    if (direct < dlen) {
+        direct &= ~(size_t)15;          /* not the last call: whole blocks */
+    }
+    if (direct && !cursor_blocks_aligned(w, direct)) {
+        direct = 0;
+    }
+    for (left = direct; left;) {
+        uint8_t *p;
+        size_t piece = MIN(cursor_piece(&w, &p), left);
 
-        while (left) {
-            uint8_t *p;
-            size_t piece = MIN(cursor_piece(&w, &p), left);
+        if (piece == left && direct == dlen) {
+            /* the last call: whole blocks, then tail + type together */
+            size_t al = piece & ~(size_t)15;
+            size_t tail = piece - al;
 
-            if (piece == left) {
-                size_t al = piece & ~(size_t)15;
-                size_t tail = piece - al;
-
-                if ((al && gnutls_cipher_decrypt2(h, ct, al, p, al) < 0) ||
-                    gnutls_cipher_decrypt2(h, ct + al, tail + 1, tmp,
-                                           tail + 1) < 0) {
-                    goto fail;
-                }
-                memcpy(p + al, tmp, tail);
-                type = tmp[tail];
-                cursor_advance(&w, piece);
-                break;
-            }
-            if (gnutls_cipher_decrypt2(h, ct, piece, p, piece) < 0) {
+            if ((al && gnutls_cipher_decrypt2(h, ct, al, p, al) < 0) ||
+                gnutls_cipher_decrypt2(h, ct + al, tail + 1, tmp,
+                                       tail + 1) < 0) {
                 goto fail;
             }
+            memcpy(p + al, tmp, tail);
+            type = tmp[tail];
+            final_done = true;
             cursor_advance(&w, piece);
-            ct += piece;
-            left -= piece;
+            break;
         }
-        if (!rec_tag_ok(h, rec + REC_HDR + plen)) {
+        if (gnutls_cipher_decrypt2(h, ct, piece, p, piece) < 0) {
             goto fail;
         }
-        rl->rd.seq++;
-        rl->rx_off += REC_HDR + len;
-        if (type == REC_TYPE_DATA) {
-            *c = w;
-            *n = plen - 1;
-            return true;
-        }
-        /* a control record or padding: take the bytes back */
-        {
-            IovCursor r = *c;
-            size_t got = 0;
-
-            while (got < plen - 1) {
-                uint8_t *p;
-                size_t piece = MIN(cursor_piece(&r, &p), plen - 1 - got);
-
-                memcpy(rl->pbuf + got, p, piece);
-                cursor_advance(&r, piece);
-                got += piece;
-            }
-            rl->pbuf[plen - 1] = type;
-        }
-        return rec_handle_plain(rl, plen);
+        cursor_advance(&w, piece);
+        ct += piece;
+        left -= piece;
     }
-
-    if (gnutls_cipher_decrypt2(h, ct, plen, rl->pbuf, plen) < 0 ||
-        !rec_tag_ok(h, ct + plen)) {
+    rest = plen - direct;               /* includes the type byte */
+    if (!final_done) {
+        if (gnutls_cipher_decrypt2(h, ct, rest, rl->pbuf, rest) < 0) {
+            goto fail;
+        }
+        type = rl->pbuf[rest - 1];
+    }
+    if (!rec_tag_ok(h, rec + REC_HDR + plen)) {
         goto fail;
     }
     rl->rd.seq++;
     rl->rx_off += REC_HDR + len;
+
+    if (type == REC_TYPE_DATA) {
+        *c = w;
+        *n = direct;
+        if (!final_done) {
+            rl->p_off = 0;
+            rl->p_len = rest - 1;
+        }
+        return true;
+    }
+    /* a control record or padding: reassemble the plaintext in pbuf */
+    if (final_done) {
+        rl->pbuf[direct] = type;
+    } else {
+        memmove(rl->pbuf + direct, rl->pbuf, rest);
+    }
+    {
+        IovCursor r = *c;
+        size_t got = 0;
+
+        while (got < direct) {
+            uint8_t *p;
+            size_t piece = MIN(cursor_piece(&r, &p), direct - got);
+
+            memcpy(rl->pbuf + got, p, piece);
+            cursor_advance(&r, piece);
+            got += piece;
+        }
+    }
     return rec_handle_plain(rl, plen);
 
 fail:
@@ -848,6 +900,9 @@ ssize_t qcrypto_tls_record_readv(QCryptoTLSRecordLayer *rl,
         if (!rec_rx_complete(rl)) {
             int r;
 
+            if (!rec_rx_header_ok(rl)) {
+                break;                  /* a bad header: fail now */
+            }
             if (got) {
                 break;                  /* do not wait with data in hand */
             }

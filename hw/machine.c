@@ -87,6 +87,12 @@ static bool machine_pc_lite_init(MachineState *ms, Error **errp)
     return true;
 }
 
+static bool machine_pc_lite_reset(MachineState *ms, Error **errp)
+{
+    /* The kernel may have overwritten itself: load it again. */
+    return multiboot_load(ms, errp);
+}
+
 static const MachineClass machine_classes[] = {
     {
         .name = "none",
@@ -98,6 +104,7 @@ static const MachineClass machine_classes[] = {
         .desc = "RAM, one vCPU, 16550 UART, isa-debug-exit, multiboot",
         .has_vcpu = true,
         .init = machine_pc_lite_init,
+        .reset = machine_pc_lite_reset,
     },
 };
 

@@ -20,6 +20,13 @@
 #define MB_MEM_LOWER_END 0x9fc00u   /* 639 KiB of conventional memory */
 #define MB_HIGH_START 0x100000u
 
+/* Flat 4 GiB segments: null, 0x08 code (exec/read), 0x10 data (r/w). */
+static const uint8_t multiboot_gdt[24] = {
+    0, 0, 0, 0, 0, 0, 0, 0,
+    0xff, 0xff, 0x00, 0x00, 0x00, 0x9b, 0xcf, 0x00,
+    0xff, 0xff, 0x00, 0x00, 0x00, 0x93, 0xcf, 0x00,
+};
+
 static uint32_t ldl_le(const uint8_t *p)
 {
     return p[0] | (p[1] << 8) | (p[2] << 16) | ((uint32_t)p[3] << 24);
@@ -193,6 +200,7 @@ bool multiboot_load_image(MachineState *ms, const char *name,
     size_t off, hdr_off = SIZE_MAX, cmdline_len;
     uint32_t flags = 0, entry = 0;
     uint64_t kernel_end = 0, ram_end, info_gpa, mmap_gpa, cmd_gpa, end;
+    uint64_t gdt_gpa;
     uint8_t *info, *mm;
     RAMBlock *rb;
 
@@ -246,7 +254,8 @@ bool multiboot_load_image(MachineState *ms, const char *name,
     cmdline = multiboot_cmdline(ms, name);
     cmdline_len = strlen(cmdline) + 1;
     info_gpa = QEMU_ALIGN_UP(kernel_end, 4096);
-    mmap_gpa = info_gpa + MB_INFO_SIZE;
+    gdt_gpa = info_gpa + MB_INFO_SIZE;
+    mmap_gpa = gdt_gpa + sizeof(multiboot_gdt);
     cmd_gpa = mmap_gpa + 3 * MB_MMAP_ENTRY_SIZE;
     end = cmd_gpa + cmdline_len;
     if (end > ram_end || end > UINT32_MAX ||
@@ -274,6 +283,7 @@ bool multiboot_load_image(MachineState *ms, const char *name,
     stl_le(mm + 20, 1);
 
     memcpy(info + (cmd_gpa - info_gpa), cmdline, cmdline_len);
+    memcpy(info + (gdt_gpa - info_gpa), multiboot_gdt, sizeof(multiboot_gdt));
 
     stl_le(info + 0, MULTIBOOT_INFO_MEMORY | MULTIBOOT_INFO_CMDLINE |
                      MULTIBOOT_INFO_MEM_MAP);
@@ -288,6 +298,8 @@ bool multiboot_load_image(MachineState *ms, const char *name,
     ms->boot.entry = entry;
     ms->boot.eax = MULTIBOOT_BOOTLOADER_MAGIC;
     ms->boot.ebx = info_gpa;
+    ms->boot.gdt_base = gdt_gpa;
+    ms->boot.gdt_limit = sizeof(multiboot_gdt) - 1;
     return true;
 }
 

@@ -24,7 +24,10 @@ struct QIOChannelTLS {
     bool fast;                          /* Tern's record layer took over */
     bool closed;
 
-    /* Writer's state (one writer at a time). */
+    /*
+     * Writer's state (one writer at a time; the record layer's write lock
+     * also covers a reader answering a KeyUpdate through push).
+     */
     Error *push_err;                    /* master's error during a push */
     char *wbuf;                         /* record staging, record_max */
     size_t wpending;                    /* record GnuTLS holds after BLOCK */

@@ -45,8 +45,7 @@ static void migration_channel_tls_done(QIOChannel *tls, Error *err,
 void migration_channel_incoming(QIOChannel *ioc)
 {
     if (*migrate_tls_creds()) {
-        migration_tls_server_wrap_async(ioc, migration_channel_tls_done,
-                                        NULL);
+        migration_tls_server_wrap_async(ioc, migration_channel_tls_done, NULL);
         return;
     }
     migration_incoming_process(ioc);

@@ -11,7 +11,7 @@
 
 static QIOChannel *exec_spawn(const char *cmd, int flags, Error **errp)
 {
-    const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+    const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
     QIOChannelCommand *cioc;
 
     cioc = qio_channel_command_new_spawn(argv, flags, errp);

@@ -18,8 +18,7 @@ static QIOChannel *fd_channel_new(int fd, Error **errp)
     struct stat st;
 
     if (fstat(fd, &st) < 0) {
-        error_setg_errno(errp, errno, "Unable to stat file descriptor %d",
-                         fd);
+        error_setg_errno(errp, errno, "Unable to stat file descriptor %d", fd);
         close(fd);
         return NULL;
     }

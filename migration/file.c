@@ -28,7 +28,7 @@ static bool file_parse(const char *spec, char **path, uint64_t *offset,
     }
     if (!**path) {
         error_setg(errp, "Parameter 'uri' expects a valid migration "
-                   "protocol");
+                         "protocol");
         g_free(*path);
         return false;
     }

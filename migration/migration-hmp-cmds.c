@@ -185,7 +185,7 @@ static void hmp_info_migrate_parameters(Monitor *mon)
 typedef struct HMPMigrationStatus {
     Monitor *mon;
     bool tty;
-    bool printed;           /* a progress line is on screen (tty) */
+    bool printed; /* a progress line is on screen (tty) */
 } HMPMigrationStatus;
 
 static char *hmp_size(uint64_t bytes)
@@ -215,14 +215,14 @@ static void hmp_migrate_progress(HMPMigrationStatus *st, json_object *info)
     dirty = jget_u64(ram, "dirty-pages-rate") * jget_u64(ram, "page-size");
     rem = hmp_size(remaining);
     dirty_s = hmp_size(dirty);
-    monitor_printf(st->mon, "%s%3" PRIu64 "%% of RAM sent, %.1f mbps, "
+    monitor_printf(st->mon,
+                   "%s%3" PRIu64 "%% of RAM sent, %.1f mbps, "
                    "dirty %s/s, remaining %s, pass %" PRIu64
                    ", expected downtime %" PRIu64 " ms%s",
                    st->tty ? "\r" : "", pct,
                    mbps ? json_object_get_double(mbps) : 0.0, dirty_s, rem,
                    jget_u64(ram, "dirty-sync-count"),
-                   jget_u64(info, "expected-downtime"),
-                   st->tty ? "   " : "\n");
+                   jget_u64(info, "expected-downtime"), st->tty ? "   " : "\n");
     st->printed = st->tty;
     g_free(rem);
     g_free(dirty_s);
@@ -235,11 +235,10 @@ static gboolean hmp_migrate_status_cb(gpointer opaque)
     const char *status = jget_str(info, "status");
     json_object *ram = NULL;
 
-    if (status && (!strcmp(status, "active") ||
-                   !strcmp(status, "setup") ||
-                   !strcmp(status, "pre-switchover") ||
-                   !strcmp(status, "device") ||
-                   !strcmp(status, "cancelling"))) {
+    if (status &&
+        (!strcmp(status, "active") || !strcmp(status, "setup") ||
+         !strcmp(status, "pre-switchover") || !strcmp(status, "device") ||
+         !strcmp(status, "cancelling"))) {
         if (!strcmp(status, "active")) {
             hmp_migrate_progress(st, info);
         }
@@ -256,7 +255,8 @@ static gboolean hmp_migrate_status_cb(gpointer opaque)
         char *sent = hmp_size(jget_u64(ram, "transferred"));
 
         json_object_object_get_ex(ram, "mbps", &mbps);
-        monitor_printf(st->mon, "Migration completed in %" PRIu64 " ms: "
+        monitor_printf(st->mon,
+                       "Migration completed in %" PRIu64 " ms: "
                        "%s sent, %.1f mbps, downtime %" PRIu64 " ms, "
                        "%" PRIu64 " passes\n",
                        jget_u64(info, "total-time"), sent,
@@ -307,7 +307,7 @@ static void hmp_migrate(Monitor *mon, int argc, char **argv)
                     monitor_printf(mon, "migrate: unsupported option -%c\n",
                                    *c);
                     monitor_printf(mon, "Try \"help migrate\" for more "
-                                   "information\n");
+                                        "information\n");
                     return;
                 }
             }
@@ -315,7 +315,7 @@ static void hmp_migrate(Monitor *mon, int argc, char **argv)
             uri = a;
         } else {
             hmp_usage_error(mon, "extraneous characters at the "
-                            "end of line");
+                                 "end of line");
             return;
         }
     }
@@ -393,7 +393,7 @@ static void hmp_migrate_set_capability(Monitor *mon, int argc, char **argv)
     if (argc < 2 || (strcmp(argv[1], "on") && strcmp(argv[1], "off"))) {
         monitor_printf(mon, "Expected 'on' or 'off'\n");
         monitor_printf(mon, "Try \"help migrate_set_capability\" for more "
-                       "information\n");
+                            "information\n");
         return;
     }
     state = !strcmp(argv[1], "on");
@@ -419,29 +419,29 @@ void migration_register_hmp_commands(void)
 {
     hmp_register_command("migrate", "migrate [-d] [-b] [-i] [-r] uri",
                          "migrate to URI (using -d to not wait for "
-                         "completion)", hmp_migrate);
+                         "completion)",
+                         hmp_migrate);
     hmp_register_command("migrate_cancel", "migrate_cancel",
-                         "cancel the current VM migration",
-                         hmp_migrate_cancel);
+                         "cancel the current VM migration", hmp_migrate_cancel);
     hmp_register_command("migrate_continue", "migrate_continue state",
                          "Continue migration from the given paused state",
                          hmp_migrate_continue);
     hmp_register_command("migrate_incoming", "migrate_incoming uri",
                          "Continue an incoming migration from an -incoming "
-                         "defer", hmp_migrate_incoming);
+                         "defer",
+                         hmp_migrate_incoming);
     hmp_register_command("migrate_set_capability",
                          "migrate_set_capability capability state",
                          "Enable/Disable the usage of a capability for "
-                         "migration", hmp_migrate_set_capability);
-    hmp_register_command("migrate_set_parameter",
-                         "migrate_set_parameter parameter value",
-                         "Set the parameter for migration",
-                         hmp_migrate_set_parameter);
+                         "migration",
+                         hmp_migrate_set_capability);
+    hmp_register_command(
+        "migrate_set_parameter", "migrate_set_parameter parameter value",
+        "Set the parameter for migration", hmp_migrate_set_parameter);
     hmp_register_info("migrate", "show migration status", hmp_info_migrate);
     hmp_register_info("migrate_capabilities",
                       "show current migration capabilities",
                       hmp_info_migrate_capabilities);
-    hmp_register_info("migrate_parameters",
-                      "show current migration parameters",
+    hmp_register_info("migrate_parameters", "show current migration parameters",
                       hmp_info_migrate_parameters);
 }

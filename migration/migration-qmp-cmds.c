@@ -17,9 +17,8 @@ void migration_register_hmp_commands(void);
 
 static bool qmp_migrate(json_object *args, json_object **ret, Error **errp)
 {
-    static const char *const known[] = {
-        "uri", "blk", "inc", "detach", "resume", NULL
-    };
+    static const char *const known[] = {"uri",    "blk",    "inc",
+                                        "detach", "resume", NULL};
     const char *uri;
     bool blk = false, inc = false, detach = false, resume = false;
 
@@ -45,7 +44,7 @@ static bool qmp_migrate(json_object *args, json_object **ret, Error **errp)
 static bool qmp_migrate_cancel(json_object *args, json_object **ret,
                                Error **errp)
 {
-    static const char *const known[] = { NULL };
+    static const char *const known[] = {NULL};
 
     if (!qmp_args_check_known(args, known, errp)) {
         return false;
@@ -57,7 +56,7 @@ static bool qmp_migrate_cancel(json_object *args, json_object **ret,
 static bool qmp_migrate_continue(json_object *args, json_object **ret,
                                  Error **errp)
 {
-    static const char *const known[] = { "state", NULL };
+    static const char *const known[] = {"state", NULL};
     const char *state;
 
     if (!qmp_args_check_known(args, known, errp) ||
@@ -70,7 +69,7 @@ static bool qmp_migrate_continue(json_object *args, json_object **ret,
 static bool qmp_migrate_incoming(json_object *args, json_object **ret,
                                  Error **errp)
 {
-    static const char *const known[] = { "uri", NULL };
+    static const char *const known[] = {"uri", NULL};
     const char *uri;
 
     if (!qmp_args_check_known(args, known, errp) ||
@@ -83,7 +82,7 @@ static bool qmp_migrate_incoming(json_object *args, json_object **ret,
 static bool qmp_migrate_set_capabilities(json_object *args, json_object **ret,
                                          Error **errp)
 {
-    static const char *const known[] = { "capabilities", NULL };
+    static const char *const known[] = {"capabilities", NULL};
     json_object *list;
 
     if (!qmp_args_check_known(args, known, errp)) {
@@ -105,7 +104,7 @@ static bool qmp_migrate_set_parameters(json_object *args, json_object **ret,
 static bool qmp_query_migrate(json_object *args, json_object **ret,
                               Error **errp)
 {
-    static const char *const known[] = { NULL };
+    static const char *const known[] = {NULL};
 
     if (!qmp_args_check_known(args, known, errp)) {
         return false;
@@ -114,10 +113,10 @@ static bool qmp_query_migrate(json_object *args, json_object **ret,
     return true;
 }
 
-static bool qmp_query_migrate_capabilities(json_object *args,
-                                           json_object **ret, Error **errp)
+static bool qmp_query_migrate_capabilities(json_object *args, json_object **ret,
+                                           Error **errp)
 {
-    static const char *const known[] = { NULL };
+    static const char *const known[] = {NULL};
 
     if (!qmp_args_check_known(args, known, errp)) {
         return false;
@@ -126,10 +125,10 @@ static bool qmp_query_migrate_capabilities(json_object *args,
     return true;
 }
 
-static bool qmp_query_migrate_parameters(json_object *args,
-                                         json_object **ret, Error **errp)
+static bool qmp_query_migrate_parameters(json_object *args, json_object **ret,
+                                         Error **errp)
 {
-    static const char *const known[] = { NULL };
+    static const char *const known[] = {NULL};
 
     if (!qmp_args_check_known(args, known, errp)) {
         return false;
@@ -146,8 +145,8 @@ void migration_register_commands(void)
     qmp_register_command("migrate-incoming", qmp_migrate_incoming, 0);
     qmp_register_command("migrate-set-capabilities",
                          qmp_migrate_set_capabilities, 0);
-    qmp_register_command("migrate-set-parameters",
-                         qmp_migrate_set_parameters, 0);
+    qmp_register_command("migrate-set-parameters", qmp_migrate_set_parameters,
+                         0);
     qmp_register_command("query-migrate", qmp_query_migrate, 0);
     qmp_register_command("query-migrate-capabilities",
                          qmp_query_migrate_capabilities, 0);

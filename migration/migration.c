@@ -45,8 +45,8 @@
 #include "ram.h"
 
 /* Rate-limit and measurement period. */
-#define BUFFER_DELAY_MS      100
-#define XFER_LIMIT_RATIO     (1000 / BUFFER_DELAY_MS)
+#define BUFFER_DELAY_MS 100
+#define XFER_LIMIT_RATIO (1000 / BUFFER_DELAY_MS)
 
 static const char *const status_names[MIGRATION_STATUS__MAX] = {
     [MIGRATION_STATUS_NONE] = "none",
@@ -272,7 +272,7 @@ static QIOChannel *migrate_transport_open(MigrationState *s, Error **errp)
         ioc = file_outgoing_open(uri + 5, errp);
     } else {
         error_setg(errp, "Parameter 'uri' expects a valid migration "
-                   "protocol");
+                         "protocol");
         return NULL;
     }
     if (!ioc) {
@@ -308,7 +308,7 @@ static void migration_update_counters(MigrationState *s, QEMUFile *f,
     if (spent <= 0) {
         spent = 1;
     }
-    bandwidth = (double)transferred / spent;            /* bytes per ms */
+    bandwidth = (double)transferred / spent; /* bytes per ms */
     g_mutex_lock(&s->lock);
     s->threshold_size = bandwidth * migrate_downtime_limit();
     s->mbps = transferred * 8.0 / (spent / 1000.0) / 1e6;
@@ -318,10 +318,8 @@ static void migration_update_counters(MigrationState *s, QEMUFile *f,
     }
     g_mutex_unlock(&s->lock);
 
-    if (__atomic_exchange_n(&s->rate_limit_changed, false,
-                            __ATOMIC_ACQ_REL)) {
-        qemu_file_set_rate_limit(f, migrate_max_bandwidth() /
-                                 XFER_LIMIT_RATIO);
+    if (__atomic_exchange_n(&s->rate_limit_changed, false, __ATOMIC_ACQ_REL)) {
+        qemu_file_set_rate_limit(f, migrate_max_bandwidth() / XFER_LIMIT_RATIO);
     }
     qemu_file_reset_rate_limit(f);
     p->start_ms = now;
@@ -494,7 +492,7 @@ static gpointer migration_thread(gpointer opaque)
     g_mutex_unlock(&s->lock);
     if (!migrate_set_status(s, MIGRATION_STATUS_SETUP,
                             MIGRATION_STATUS_ACTIVE)) {
-        goto fail;      /* cancelled */
+        goto fail; /* cancelled */
     }
 
     period.start_ms = migration_clock_ms();
@@ -647,12 +645,12 @@ bool migrate_start(const char *uri, Error **errp)
     }
     if (runstate_get() == RUN_STATE_POSTMIGRATE) {
         error_setg(errp, "Can't migrate the vm that was paused due to "
-                   "previous migration");
+                         "previous migration");
         return false;
     }
     if (!migrate_uri_valid(uri)) {
         error_setg(errp, "Parameter 'uri' expects a valid migration "
-                   "protocol");
+                         "protocol");
         return false;
     }
     if (g_str_has_prefix(uri, "fd:")) {
@@ -725,8 +723,7 @@ bool migrate_continue(const char *state, Error **errp)
     int cur = migration_status();
 
     if (!migration_status_parse(state, &want)) {
-        error_setg(errp, "Parameter 'state' does not accept value '%s'",
-                   state);
+        error_setg(errp, "Parameter 'state' does not accept value '%s'", state);
         return false;
     }
     if (cur != (int)want) {
@@ -764,8 +761,9 @@ static void migrate_query_source(json_object *info)
                                json_object_new_string(status_names[status]));
         g_mutex_lock(&s->lock);
         if (s->error) {
-            json_object_object_add(info, "error-desc", json_object_new_string(
-                                       error_get_pretty(s->error)));
+            json_object_object_add(
+                info, "error-desc",
+                json_object_new_string(error_get_pretty(s->error)));
         }
         g_mutex_unlock(&s->lock);
         return;
@@ -784,8 +782,9 @@ static void migrate_query_source(json_object *info)
         json_object_object_add(info, "downtime",
                                json_object_new_int64(s->downtime));
     } else {
-        json_object_object_add(info, "total-time", json_object_new_int64(
-                                   migration_clock_ms() - s->start_time));
+        json_object_object_add(
+            info, "total-time",
+            json_object_new_int64(migration_clock_ms() - s->start_time));
         json_object_object_add(info, "expected-downtime",
                                json_object_new_int64(s->expected_downtime));
     }
@@ -797,9 +796,9 @@ static void migrate_query_source(json_object *info)
     g_mutex_unlock(&s->lock);
     json_object_object_add(info, "ram", ram);
     if (cpu_throttle_active()) {
-        json_object_object_add(info, "cpu-throttle-percentage",
-                               json_object_new_int64(
-                                   cpu_throttle_get_percentage()));
+        json_object_object_add(
+            info, "cpu-throttle-percentage",
+            json_object_new_int64(cpu_throttle_get_percentage()));
     }
 }
 
@@ -848,8 +847,7 @@ static void migrate_query_destination(json_object *info)
             default:
                 json_object_object_add(o, "str",
                                        json_object_new_string(a->fd_name));
-                json_object_object_add(o, "type",
-                                       json_object_new_string("fd"));
+                json_object_object_add(o, "type", json_object_new_string("fd"));
                 break;
             }
             json_object_array_add(list, o);
@@ -956,8 +954,8 @@ void migration_incoming_process(QIOChannel *ioc)
     global_state_reset_received();
     mis->start_time = migration_clock_ms();
     migrate_incoming_set_status(mis, MIGRATION_STATUS_ACTIVE);
-    mis->load_thread = g_thread_new("mig/dst/load", migration_incoming_thread,
-                                    mis);
+    mis->load_thread =
+        g_thread_new("mig/dst/load", migration_incoming_thread, mis);
 }
 
 void migration_incoming_fail(Error *err)
@@ -1008,7 +1006,7 @@ bool migrate_incoming_qmp(const char *uri, Error **errp)
     }
     if (runstate_get() != RUN_STATE_INMIGRATE) {
         error_setg(errp, "'-incoming' was not specified on the command "
-                   "line");
+                         "line");
         return false;
     }
     return migration_incoming_start(uri, errp);
@@ -1025,53 +1023,4 @@ void migration_init(void)
     s->fd = -1;
     g_mutex_init(&mis->rp_lock);
     migrate_options_reset();
-}
-
-/*
- * Transports whose channel kinds are not in the tree yet fall back to
- * these (fd.c, exec.c and file.c replace them when built).
- */
-__attribute__((weak))
-QIOChannel *fd_outgoing_open(int fd, Error **errp)
-{
-    error_setg(errp, "fd: migration is not available in this build");
-    if (fd >= 0) {
-        close(fd);
-    }
-    return NULL;
-}
-
-__attribute__((weak))
-QIOChannel *exec_outgoing_open(const char *cmd, Error **errp)
-{
-    error_setg(errp, "exec: migration is not available in this build");
-    return NULL;
-}
-
-__attribute__((weak))
-QIOChannel *file_outgoing_open(const char *spec, Error **errp)
-{
-    error_setg(errp, "file: migration is not available in this build");
-    return NULL;
-}
-
-__attribute__((weak))
-bool fd_incoming_start(const char *name, Error **errp)
-{
-    error_setg(errp, "fd: migration is not available in this build");
-    return false;
-}
-
-__attribute__((weak))
-bool exec_incoming_start(const char *cmd, Error **errp)
-{
-    error_setg(errp, "exec: migration is not available in this build");
-    return false;
-}
-
-__attribute__((weak))
-bool file_incoming_start(const char *spec, Error **errp)
-{
-    error_setg(errp, "file: migration is not available in this build");
-    return false;
 }

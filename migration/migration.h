@@ -25,14 +25,14 @@
 #include <json-c/json.h>
 
 typedef struct MigrationState {
-    int status;                     /* MigrationStatus, atomic */
-    GMutex lock;                    /* protects error, stats below */
-    Error *error;                   /* first error (error-desc) */
+    int status;   /* MigrationStatus, atomic */
+    GMutex lock;  /* protects error, stats below */
+    Error *error; /* first error (error-desc) */
 
-    char *uri;                      /* the URI given to migrate */
-    int fd;                         /* fd: URI, taken from the monitor */
-    QIOChannel *ioc;                /* transport channel (ref), under lock */
-    QEMUFile *to_dst_file;          /* owned by the migration thread */
+    char *uri;             /* the URI given to migrate */
+    int fd;                /* fd: URI, taken from the monitor */
+    QIOChannel *ioc;       /* transport channel (ref), under lock */
+    QEMUFile *to_dst_file; /* owned by the migration thread */
     GThread *thread;
     bool thread_running;
 
@@ -45,13 +45,13 @@ typedef struct MigrationState {
     QEMUFile *rp_file;
     GThread *rp_thread;
     bool rp_shut_received;
-    int rp_error;                   /* 0 or negative errno */
+    int rp_error; /* 0 or negative errno */
     Error *rp_err;
 
     bool vm_was_running;
 
     /* timing, ms; written by the migration thread, read under lock */
-    int64_t start_time;             /* realtime ms */
+    int64_t start_time; /* realtime ms */
     int64_t setup_time;
     int64_t total_time;
     int64_t downtime;
@@ -59,20 +59,20 @@ typedef struct MigrationState {
     int64_t expected_downtime;
     double mbps;
     uint64_t pages_per_second;
-    uint64_t threshold_size;        /* bytes that fit in downtime-limit */
-    bool rate_limit_changed;        /* max-bandwidth changed meanwhile */
+    uint64_t threshold_size; /* bytes that fit in downtime-limit */
+    bool rate_limit_changed; /* max-bandwidth changed meanwhile */
 } MigrationState;
 
 typedef struct MigrationIncomingState {
-    int status;                     /* MigrationStatus, atomic */
+    int status; /* MigrationStatus, atomic */
     QEMUFile *from_src_file;
-    QEMUFile *to_src_file;          /* return path, if opened */
-    GMutex rp_lock;                 /* serialises return-path messages */
+    QEMUFile *to_src_file; /* return path, if opened */
+    GMutex rp_lock;        /* serialises return-path messages */
     GThread *load_thread;
-    void *listener;                 /* transport's listener (socket.c) */
-    GPtrArray *socket_addresses;    /* SocketAddress *, for query-migrate */
-    bool deferred;                  /* -incoming defer, not started yet */
-    bool started;                   /* incoming URI given */
+    void *listener;              /* transport's listener (socket.c) */
+    GPtrArray *socket_addresses; /* SocketAddress *, for query-migrate */
+    bool deferred;               /* -incoming defer, not started yet */
+    bool started;                /* incoming URI given */
     int64_t start_time;
 } MigrationIncomingState;
 

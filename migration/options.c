@@ -30,8 +30,8 @@ typedef struct MigrationParameters {
     uint64_t cpu_throttle_initial;
     uint64_t cpu_throttle_increment;
     bool cpu_throttle_tailslow;
-    const char *tls_creds;            /* interned */
-    const char *tls_hostname;         /* interned */
+    const char *tls_creds;    /* interned */
+    const char *tls_hostname; /* interned */
     uint64_t max_bandwidth;
     uint64_t downtime_limit;
     uint64_t x_checkpoint_delay;
@@ -40,32 +40,35 @@ typedef struct MigrationParameters {
     uint64_t xbzrle_cache_size;
     uint64_t max_postcopy_bandwidth;
     uint64_t max_cpu_throttle;
-    uint64_t multifd_compression;     /* MultiFDCompression */
+    uint64_t multifd_compression; /* MultiFDCompression */
     uint64_t multifd_zlib_level;
     uint64_t multifd_zstd_level;
-    const char *tls_authz;            /* interned */
+    const char *tls_authz; /* interned */
 } MigrationParameters;
 
 /* Value kinds, with the QMP/HMP parsing rules of each. */
 typedef enum ParamKind {
-    PK_U8,          /* uint8 */
-    PK_U32,         /* uint32 */
-    PK_U64,         /* uint64 */
-    PK_SIZE,        /* uint64, HMP suffixes */
-    PK_BW,          /* size, HMP bare number = MiB/s */
+    PK_U8,   /* uint8 */
+    PK_U32,  /* uint32 */
+    PK_U64,  /* uint64 */
+    PK_SIZE, /* uint64, HMP suffixes */
+    PK_BW,   /* size, HMP bare number = MiB/s */
     PK_BOOL,
     PK_STR,         /* string or null */
     PK_COMPRESSION, /* enum */
 } ParamKind;
 
 typedef struct ParamDesc {
-    const char *name;         /* QMP name, "max-bandwidth" */
+    const char *name; /* QMP name, "max-bandwidth" */
     ParamKind kind;
     size_t offset;
-    const char *hmp_unit;     /* suffix in info migrate_parameters */
+    const char *hmp_unit; /* suffix in info migrate_parameters */
 } ParamDesc;
 
-#define P(n, k, f, u) { n, k, offsetof(MigrationParameters, f), u }
+#define P(n, k, f, u)                                                          \
+    {                                                                          \
+        n, k, offsetof(MigrationParameters, f), u                              \
+    }
 
 /* In QEMU 7.2's "info migrate_parameters" order. */
 static const ParamDesc param_descs[] = {
@@ -125,7 +128,9 @@ static const char *const capability_names[MIGRATION_CAPABILITY__MAX] = {
 };
 
 static const char *const compression_names[MULTIFD_COMPRESSION__MAX] = {
-    "none", "zlib", "zstd",
+    "none",
+    "zlib",
+    "zstd",
 };
 
 /*
@@ -233,8 +238,7 @@ bool migrate_cap(MigrationCapability cap)
 }
 
 /* Validate one requested change; new_caps is the state being built. */
-static bool caps_check_one(MigrationCapability cap, bool state,
-                           Error **errp)
+static bool caps_check_one(MigrationCapability cap, bool state, Error **errp)
 {
     if (state && !cap_supported[cap]) {
         error_setg(errp, "Capability '%s' is not supported by Tern yet",
@@ -260,7 +264,7 @@ bool migrate_capabilities_set_json(json_object *list, Error **errp)
 
     if (!list || !json_object_is_type(list, json_type_array)) {
         error_setg(errp, "Invalid parameter type for 'capabilities', "
-                   "expected: array");
+                         "expected: array");
         return false;
     }
     if (!caps_can_change(errp)) {
@@ -276,18 +280,24 @@ bool migrate_capabilities_set_json(json_object *list, Error **errp)
         bool state;
 
         if (!json_object_is_type(ent, json_type_object)) {
-            error_setg(errp, "Invalid parameter type for 'capabilities[%zu]', "
-                       "expected: object", i);
+            error_setg(errp,
+                       "Invalid parameter type for 'capabilities[%zu]', "
+                       "expected: object",
+                       i);
             return false;
         }
         if (!json_object_object_get_ex(ent, "capability", &jname)) {
-            error_setg(errp, "Parameter 'capabilities[%zu].capability' "
-                       "is missing", i);
+            error_setg(errp,
+                       "Parameter 'capabilities[%zu].capability' "
+                       "is missing",
+                       i);
             return false;
         }
         if (!json_object_is_type(jname, json_type_string)) {
-            error_setg(errp, "Invalid parameter type for "
-                       "'capabilities[%zu].capability', expected: string", i);
+            error_setg(errp,
+                       "Invalid parameter type for "
+                       "'capabilities[%zu].capability', expected: string",
+                       i);
             return false;
         }
         if (!json_object_object_get_ex(ent, "state", &jstate)) {
@@ -296,23 +306,30 @@ bool migrate_capabilities_set_json(json_object *list, Error **errp)
             return false;
         }
         if (!json_object_is_type(jstate, json_type_boolean)) {
-            error_setg(errp, "Invalid parameter type for "
-                       "'capabilities[%zu].state', expected: boolean", i);
+            error_setg(errp,
+                       "Invalid parameter type for "
+                       "'capabilities[%zu].state', expected: boolean",
+                       i);
             return false;
         }
-        json_object_object_foreach(ent, key, val) {
+        json_object_object_foreach(ent, key, val)
+        {
             (void)val;
             if (strcmp(key, "capability") && strcmp(key, "state")) {
-                error_setg(errp, "Parameter 'capabilities[%zu].%s' is "
-                           "unexpected", i, key);
+                error_setg(errp,
+                           "Parameter 'capabilities[%zu].%s' is "
+                           "unexpected",
+                           i, key);
                 return false;
             }
         }
         name = json_object_get_string(jname);
         state = json_object_get_boolean(jstate);
         if (!migration_capability_parse(name, &cap)) {
-            error_setg(errp, "Parameter 'capability' does not accept "
-                       "value '%s'", name);
+            error_setg(errp,
+                       "Parameter 'capability' does not accept "
+                       "value '%s'",
+                       name);
             return false;
         }
         if (!caps_check_one(cap, state, errp)) {
@@ -407,8 +424,7 @@ static bool params_check(const MigrationParameters *p, Error **errp)
         return false;
     }
     if (p->compress_threads < 1 || p->compress_threads > 255) {
-        error_setg(errp, fmt, "compress_threads",
-                   "a value between 1 and 255");
+        error_setg(errp, fmt, "compress_threads", "a value between 1 and 255");
         return false;
     }
     if (p->decompress_threads < 1 || p->decompress_threads > 255) {
@@ -438,18 +454,15 @@ static bool params_check(const MigrationParameters *p, Error **errp)
         return false;
     }
     if (p->multifd_channels < 1) {
-        error_setg(errp, fmt, "multifd_channels",
-                   "a value between 1 and 255");
+        error_setg(errp, fmt, "multifd_channels", "a value between 1 and 255");
         return false;
     }
     if (p->multifd_zlib_level > 9) {
-        error_setg(errp, fmt, "multifd_zlib_level",
-                   "a value between 0 and 9");
+        error_setg(errp, fmt, "multifd_zlib_level", "a value between 0 and 9");
         return false;
     }
     if (p->multifd_zstd_level > 20) {
-        error_setg(errp, fmt, "multifd_zstd_level",
-                   "a value between 0 and 20");
+        error_setg(errp, fmt, "multifd_zstd_level", "a value between 0 and 20");
         return false;
     }
     if (p->xbzrle_cache_size < TARGET_PAGE_SIZE ||
@@ -518,8 +531,10 @@ static bool param_set_json(MigrationParameters *p, const ParamDesc *d,
     switch (d->kind) {
     case PK_BOOL:
         if (!json_object_is_type(val, json_type_boolean)) {
-            error_setg(errp, "Invalid parameter type for '%s', "
-                       "expected: boolean", d->name);
+            error_setg(errp,
+                       "Invalid parameter type for '%s', "
+                       "expected: boolean",
+                       d->name);
             return false;
         }
         *param_bool(p, d) = json_object_get_boolean(val);
@@ -530,8 +545,10 @@ static bool param_set_json(MigrationParameters *p, const ParamDesc *d,
             return true;
         }
         if (!json_object_is_type(val, json_type_string)) {
-            error_setg(errp, "Invalid parameter type for '%s', "
-                       "expected: string", d->name);
+            error_setg(errp,
+                       "Invalid parameter type for '%s', "
+                       "expected: string",
+                       d->name);
             return false;
         }
         *param_str(p, d) = g_intern_string(json_object_get_string(val));
@@ -540,8 +557,10 @@ static bool param_set_json(MigrationParameters *p, const ParamDesc *d,
         const char *s;
 
         if (!json_object_is_type(val, json_type_string)) {
-            error_setg(errp, "Invalid parameter type for '%s', "
-                       "expected: string", d->name);
+            error_setg(errp,
+                       "Invalid parameter type for '%s', "
+                       "expected: string",
+                       d->name);
             return false;
         }
         s = json_object_get_string(val);
@@ -551,8 +570,8 @@ static bool param_set_json(MigrationParameters *p, const ParamDesc *d,
                 return true;
             }
         }
-        error_setg(errp, "Parameter '%s' does not accept value '%s'",
-                   d->name, s);
+        error_setg(errp, "Parameter '%s' does not accept value '%s'", d->name,
+                   s);
         return false;
     }
     default: {
@@ -561,15 +580,16 @@ static bool param_set_json(MigrationParameters *p, const ParamDesc *d,
 
         if (!json_object_is_type(val, json_type_int)) {
             error_setg(errp, "Parameter '%s' expects %s", d->name,
-                       d->kind == PK_U8 ? "uint8_t" :
-                       d->kind == PK_U32 ? "uint32_t" : "uint64");
+                       d->kind == PK_U8    ? "uint8_t"
+                       : d->kind == PK_U32 ? "uint32_t"
+                                           : "uint64");
             return false;
         }
         sv = json_object_get_int64(val);
         if (sv == INT64_MAX) {
             v = json_object_get_uint64(val);
         } else {
-            v = (uint64_t)sv;   /* negative wraps, as QEMU's visitor */
+            v = (uint64_t)sv; /* negative wraps, as QEMU's visitor */
         }
         if ((d->kind == PK_U8 && (sv < 0 || v > UINT8_MAX)) ||
             (d->kind == PK_U32 && (sv < 0 || v > UINT32_MAX))) {
@@ -592,7 +612,8 @@ bool migrate_parameters_set_json(json_object *args, Error **errp)
         return false;
     }
     if (args) {
-        json_object_object_foreach(args, key, val) {
+        json_object_object_foreach(args, key, val)
+        {
             const ParamDesc *d = param_find(key);
 
             if (!d) {
@@ -729,10 +750,12 @@ bool migrate_parameter_set_str(const char *name, const char *value,
         break;
     case PK_SIZE:
         if (!parse_size(value, 1, &v)) {
-            error_setg(errp, "Parameter '%s' expects a non-negative number "
+            error_setg(errp,
+                       "Parameter '%s' expects a non-negative number "
                        "below 2^64\nOptional suffix k, M, G, T, P or E "
                        "means kilo-, mega-, giga-, tera-, peta-\n"
-                       "and exabytes, respectively.", d->name);
+                       "and exabytes, respectively.",
+                       d->name);
             return false;
         }
         *param_u64(&tmp, d) = v;
@@ -824,8 +847,8 @@ char *migrate_parameters_to_hmp(void)
 
 /* ---- accessors ---- */
 
-#define PARAM_U64(field) \
-    __atomic_load_n(&((MigrationParameters *)params_get())->field, \
+#define PARAM_U64(field)                                                       \
+    __atomic_load_n(&((MigrationParameters *)params_get())->field,             \
                     __ATOMIC_RELAXED)
 
 bool migrate_auto_converge(void)
@@ -971,9 +994,8 @@ const char *migrate_tls_creds(void)
 
 const char *migrate_tls_hostname(void)
 {
-    return __atomic_load_n(
-        &((MigrationParameters *)params_get())->tls_hostname,
-        __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&((MigrationParameters *)params_get())->tls_hostname,
+                           __ATOMIC_ACQUIRE);
 }
 
 const char *migrate_tls_authz(void)

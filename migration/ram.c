@@ -45,38 +45,38 @@
 #include "migration.h"
 #include "ram.h"
 
-#define RAM_SAVE_FLAG_FULL           0x01
-#define RAM_SAVE_FLAG_ZERO           0x02
-#define RAM_SAVE_FLAG_MEM_SIZE       0x04
-#define RAM_SAVE_FLAG_PAGE           0x08
-#define RAM_SAVE_FLAG_EOS            0x10
-#define RAM_SAVE_FLAG_CONTINUE       0x20
-#define RAM_SAVE_FLAG_XBZRLE         0x40
-#define RAM_SAVE_FLAG_HOOK           0x80
-#define RAM_SAVE_FLAG_COMPRESS_PAGE  0x100
+#define RAM_SAVE_FLAG_FULL 0x01
+#define RAM_SAVE_FLAG_ZERO 0x02
+#define RAM_SAVE_FLAG_MEM_SIZE 0x04
+#define RAM_SAVE_FLAG_PAGE 0x08
+#define RAM_SAVE_FLAG_EOS 0x10
+#define RAM_SAVE_FLAG_CONTINUE 0x20
+#define RAM_SAVE_FLAG_XBZRLE 0x40
+#define RAM_SAVE_FLAG_HOOK 0x80
+#define RAM_SAVE_FLAG_COMPRESS_PAGE 0x100
 
 /* An iteration (one PART) stops after this long even below the limit. */
-#define RAM_ITERATE_MAX_NS           (50 * 1000 * 1000)
+#define RAM_ITERATE_MAX_NS (50 * 1000 * 1000)
 /* Period over which dirty rate and auto-converge are evaluated. */
-#define RAM_SYNC_PERIOD_MS           1000
+#define RAM_SYNC_PERIOD_MS 1000
 
 typedef struct RAMStats {
-    uint64_t transferred;          /* ram bytes put on the stream */
-    uint64_t duplicate;            /* ZERO records */
-    uint64_t normal;               /* PAGE records */
+    uint64_t transferred; /* ram bytes put on the stream */
+    uint64_t duplicate;   /* ZERO records */
+    uint64_t normal;      /* PAGE records */
     uint64_t precopy_bytes;
     uint64_t downtime_bytes;
     uint64_t dirty_sync_count;
-    uint64_t dirty_pages_rate;     /* pages/s over the last sync period */
-    uint64_t remaining_pages;      /* bits set in the bitmaps */
+    uint64_t dirty_pages_rate; /* pages/s over the last sync period */
+    uint64_t remaining_pages;  /* bits set in the bitmaps */
 } RAMStats;
 
 typedef struct RAMState {
     QEMUFile *f;
-    RAMBlock *cur_block;           /* scan cursor */
+    RAMBlock *cur_block; /* scan cursor */
     uint64_t cur_page;
-    RAMBlock *last_sent_block;     /* CONTINUE applies to this block */
-    bool in_downtime;              /* bytes count as downtime bytes */
+    RAMBlock *last_sent_block; /* CONTINUE applies to this block */
+    bool in_downtime;          /* bytes count as downtime bytes */
 
     /* dirty-rate / auto-converge period */
     int64_t period_start_ms;
@@ -91,12 +91,11 @@ static RAMStats ram_stats;
 /* Incoming: block of the previous page record (CONTINUE). */
 static RAMBlock *last_recv_block;
 
-#define STAT_ADD(field, v) \
+#define STAT_ADD(field, v)                                                     \
     __atomic_fetch_add(&ram_stats.field, (v), __ATOMIC_RELAXED)
-#define STAT_SET(field, v) \
+#define STAT_SET(field, v)                                                     \
     __atomic_store_n(&ram_stats.field, (v), __ATOMIC_RELAXED)
-#define STAT_GET(field) \
-    __atomic_load_n(&ram_stats.field, __ATOMIC_RELAXED)
+#define STAT_GET(field) __atomic_load_n(&ram_stats.field, __ATOMIC_RELAXED)
 
 /* True if the 4 KiB page at p holds only zero bytes (SIMD check). */
 static inline bool ram_page_is_zero(const uint8_t *p)
@@ -140,8 +139,9 @@ void ram_stats_to_json(json_object *ram, bool completed)
 
     json_object_object_add(ram, "transferred",
                            json_object_new_uint64(STAT_GET(transferred)));
-    json_object_object_add(ram, "remaining", json_object_new_uint64(
-                               completed ? 0 : ram_bytes_remaining()));
+    json_object_object_add(
+        ram, "remaining",
+        json_object_new_uint64(completed ? 0 : ram_bytes_remaining()));
     json_object_object_add(ram, "total",
                            json_object_new_uint64(ram_bytes_total()));
     json_object_object_add(ram, "duplicate",
@@ -150,12 +150,12 @@ void ram_stats_to_json(json_object *ram, bool completed)
     json_object_object_add(ram, "normal", json_object_new_uint64(normal));
     json_object_object_add(ram, "normal-bytes",
                            json_object_new_uint64(normal * TARGET_PAGE_SIZE));
-    json_object_object_add(ram, "dirty-pages-rate", json_object_new_uint64(
-                               completed ? 0 : STAT_GET(dirty_pages_rate)));
+    json_object_object_add(
+        ram, "dirty-pages-rate",
+        json_object_new_uint64(completed ? 0 : STAT_GET(dirty_pages_rate)));
     json_object_object_add(ram, "dirty-sync-count",
                            json_object_new_uint64(STAT_GET(dirty_sync_count)));
-    json_object_object_add(ram, "postcopy-requests",
-                           json_object_new_uint64(0));
+    json_object_object_add(ram, "postcopy-requests", json_object_new_uint64(0));
     json_object_object_add(ram, "page-size",
                            json_object_new_uint64(TARGET_PAGE_SIZE));
     json_object_object_add(ram, "multifd-bytes", json_object_new_uint64(0));
@@ -174,7 +174,8 @@ static void ram_bitmaps_free(void)
 {
     RAMBlock *rb;
 
-    RAMBLOCK_FOREACH(rb) {
+    RAMBLOCK_FOREACH(rb)
+    {
         g_free(rb->bmap);
         rb->bmap = NULL;
     }
@@ -188,8 +189,8 @@ static void ram_bitmaps_free(void)
 static void ram_throttle_check(RAMState *rs, uint64_t bytes_dirty_period,
                                uint64_t bytes_xfer_period)
 {
-    uint64_t threshold = bytes_xfer_period *
-                         migrate_throttle_trigger_threshold() / 100;
+    uint64_t threshold =
+        bytes_xfer_period * migrate_throttle_trigger_threshold() / 100;
     int pct_max = migrate_max_cpu_throttle();
     int now, inc;
 
@@ -221,10 +222,20 @@ static void ram_throttle_check(RAMState *rs, uint64_t bytes_dirty_period,
 static void ram_bitmap_sync(RAMState *rs)
 {
     uint64_t newly = ram_dirty_log_sync();
-    uint64_t pass;
+    uint64_t pass, dirty = 0;
     int64_t now;
+    RAMBlock *rb;
 
-    STAT_ADD(remaining_pages, newly);
+    /*
+     * Recount rather than trust a running total: the count decides when
+     * to switch over, so an accelerator that misreports "newly set" must
+     * not make it drift.  (A popcount of one bit per page: cheap.)
+     */
+    RAMBLOCK_FOREACH(rb)
+    {
+        dirty += bitmap_count_one(rb->bmap, ram_block_pages(rb));
+    }
+    STAT_SET(remaining_pages, dirty);
     rs->period_dirty_pages += newly;
     pass = STAT_ADD(dirty_sync_count, 1) + 1;
 
@@ -232,10 +243,9 @@ static void ram_bitmap_sync(RAMState *rs)
     if (now > rs->period_start_ms + RAM_SYNC_PERIOD_MS) {
         uint64_t xfer = qemu_file_transferred(rs->f) - rs->period_start_bytes;
 
-        STAT_SET(dirty_pages_rate, rs->period_dirty_pages * 1000 /
-                 (now - rs->period_start_ms));
-        ram_throttle_check(rs, rs->period_dirty_pages * TARGET_PAGE_SIZE,
-                           xfer);
+        STAT_SET(dirty_pages_rate,
+                 rs->period_dirty_pages * 1000 / (now - rs->period_start_ms));
+        ram_throttle_check(rs, rs->period_dirty_pages * TARGET_PAGE_SIZE, xfer);
         rs->period_start_ms = now;
         rs->period_dirty_pages = 0;
         rs->period_start_bytes = qemu_file_transferred(rs->f);
@@ -253,7 +263,8 @@ static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
     rs->f = f;
     last_recv_block = NULL;
 
-    RAMBLOCK_FOREACH(rb) {
+    RAMBLOCK_FOREACH(rb)
+    {
         uint64_t pages = ram_block_pages(rb);
 
         g_free(rb->bmap);
@@ -274,7 +285,8 @@ static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
     ram_bitmap_sync(rs);
 
     qemu_put_be64(f, ram_bytes_total() | RAM_SAVE_FLAG_MEM_SIZE);
-    RAMBLOCK_FOREACH(rb) {
+    RAMBLOCK_FOREACH(rb)
+    {
         qemu_put_counted_string(f, rb->idstr);
         qemu_put_be64(f, rb->used_length);
     }
@@ -283,8 +295,8 @@ static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
 }
 
 /* Write the header word and, unless CONTINUE applies, the block name. */
-static size_t ram_put_page_header(RAMState *rs, RAMBlock *rb,
-                                  uint64_t offset, uint64_t flags)
+static size_t ram_put_page_header(RAMState *rs, RAMBlock *rb, uint64_t offset,
+                                  uint64_t flags)
 {
     QEMUFile *f = rs->f;
 
@@ -424,8 +436,7 @@ static void ram_state_pending_estimate(void *opaque, uint64_t *must,
     *must += ram_bytes_remaining();
 }
 
-static void ram_state_pending_exact(void *opaque, uint64_t *must,
-                                    uint64_t *can)
+static void ram_state_pending_exact(void *opaque, uint64_t *must, uint64_t *can)
 {
     RAMState *rs = opaque;
 
@@ -461,16 +472,16 @@ static void ram_save_cleanup(void *opaque)
  * Populating a page the load thread is writing at the same moment is
  * harmless: populate never changes the content of a present page.
  */
-#define RAM_PREFAULT_CHUNK   (2 * MiB)
-#define RAM_PREFAULT_AHEAD   (32 * MiB)
+#define RAM_PREFAULT_CHUNK (2 * MiB)
+#define RAM_PREFAULT_AHEAD (32 * MiB)
 
 typedef struct RAMPrefault {
     GThread *thread;
-    GMutex lock;                  /* protects the fields below */
+    GMutex lock; /* protects the fields below */
     GCond cond;
-    RAMBlock *block;              /* block PAGE data lands in */
-    uint64_t chunk;               /* chunk index it lands in */
-    GHashTable *done;             /* RAMBlock * -> unsigned long * bitmap */
+    RAMBlock *block;  /* block PAGE data lands in */
+    uint64_t chunk;   /* chunk index it lands in */
+    GHashTable *done; /* RAMBlock * -> unsigned long * bitmap */
     bool quit;
     /* load thread only: last chunk reported, to signal only on change */
     RAMBlock *last_block;
@@ -500,8 +511,8 @@ static gpointer ram_prefault_thread(gpointer opaque)
             g_hash_table_insert(pf->done, rb, done);
         }
         first = pf->chunk + 1;
-        last = MIN(nchunks, pf->chunk + RAM_PREFAULT_AHEAD /
-                   RAM_PREFAULT_CHUNK + 1);
+        last = MIN(nchunks,
+                   pf->chunk + RAM_PREFAULT_AHEAD / RAM_PREFAULT_CHUNK + 1);
         c = first < last ? find_next_zero_bit(done, last, first) : last;
         if (c >= last) {
             g_cond_wait(&pf->cond, &pf->lock);
@@ -588,6 +599,7 @@ static int ram_load_setup(QEMUFile *f, void *opaque, Error **errp)
 
 static int ram_load_cleanup(void *opaque)
 {
+    _mm_sfence(); /* whatever path ended the load: stores are visible */
     last_recv_block = NULL;
     ram_prefault_stop();
     return 0;
@@ -627,7 +639,8 @@ static void ram_load_page(QEMUFile *f, uint8_t *host)
     uint8_t *src = host;
 
     if (qemu_get_buffer_in_place(f, &src, TARGET_PAGE_SIZE) ==
-        TARGET_PAGE_SIZE && src != host) {
+            TARGET_PAGE_SIZE &&
+        src != host) {
         ram_copy_page_nt(host, src);
     }
 }
@@ -647,18 +660,23 @@ static int ram_load_block_list(QEMUFile *f, uint64_t total, Error **errp)
         }
         rb = ram_block_by_name(id);
         if (!rb) {
-            error_setg(errp, "Unknown ramblock \"%s\", cannot accept "
-                       "migration", id);
+            error_setg(errp,
+                       "Unknown ramblock \"%s\", cannot accept "
+                       "migration",
+                       id);
             return -EINVAL;
         }
         if (length != rb->used_length) {
-            error_setg_errno(errp, EINVAL, "Size mismatch: %s: 0x%" PRIx64
-                             " != 0x%" PRIx64, id, length, rb->used_length);
+            error_setg_errno(errp, EINVAL,
+                             "Size mismatch: %s: 0x%" PRIx64 " != 0x%" PRIx64,
+                             id, length, rb->used_length);
             return -EINVAL;
         }
         if (length > total) {
-            error_setg(errp, "RAM block list longer than its total size "
-                       "0x%" PRIx64, total);
+            error_setg(errp,
+                       "RAM block list longer than its total size "
+                       "0x%" PRIx64,
+                       total);
             return -EINVAL;
         }
         total -= length;

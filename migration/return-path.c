@@ -37,15 +37,14 @@ enum {
 };
 
 static const char *const rp_msg_names[MIG_RP_MSG_MAX] = {
-    "INVALID", "SHUT", "PONG", "REQ_PAGES_ID", "REQ_PAGES", "RECV_BITMAP",
-    "RESUME_ACK", "SWITCHOVER_ACK",
+    "INVALID",   "SHUT",        "PONG",       "REQ_PAGES_ID",
+    "REQ_PAGES", "RECV_BITMAP", "RESUME_ACK", "SWITCHOVER_ACK",
 };
 
 /* ---------------- destination ---------------- */
 
-static void migrate_send_rp_message(MigrationIncomingState *mis,
-                                    uint16_t type, uint16_t len,
-                                    const uint8_t *data)
+static void migrate_send_rp_message(MigrationIncomingState *mis, uint16_t type,
+                                    uint16_t len, const uint8_t *data)
 {
     g_mutex_lock(&mis->rp_lock);
     if (mis->to_src_file) {
@@ -85,7 +84,7 @@ bool loadvm_on_open_return_path(QEMUFile *f, Error **errp)
     QEMUFile *rp;
 
     if (mis->to_src_file) {
-        return true;        /* already open */
+        return true; /* already open */
     }
     if (!qemu_file_is_writable(f) &&
         !qio_channel_has_feature(qemu_file_get_ioc(f),
@@ -135,35 +134,37 @@ static gpointer migrate_rp_thread(gpointer opaque)
         }
         if (type >= MIG_RP_MSG_MAX || type == MIG_RP_MSG_INVALID ||
             len > sizeof(buf)) {
-            error_setg(&err, "RP: Received invalid message 0x%04x length "
-                       "0x%04x", type, len);
+            error_setg(&err,
+                       "RP: Received invalid message 0x%04x length "
+                       "0x%04x",
+                       type, len);
             break;
         }
         if (qemu_get_buffer(rp, buf, len) != len) {
             break;
         }
-        if ((type == MIG_RP_MSG_SHUT || type == MIG_RP_MSG_PONG) &&
-            len != 4) {
-            error_setg(&err, "RP: Received '%s' message (0x%04x) with "
+        if ((type == MIG_RP_MSG_SHUT || type == MIG_RP_MSG_PONG) && len != 4) {
+            error_setg(&err,
+                       "RP: Received '%s' message (0x%04x) with "
                        "incorrect length %d expecting %d",
                        rp_msg_names[type], type, len, 4);
             break;
         }
         switch (type) {
         case MIG_RP_MSG_SHUT:
-            value = ((uint32_t)buf[0] << 24) | (buf[1] << 16) |
-                    (buf[2] << 8) | buf[3];
+            value = ((uint32_t)buf[0] << 24) | (buf[1] << 16) | (buf[2] << 8) |
+                    buf[3];
             if (value) {
                 error_setg(&err, "RP: Sibling indicated error %d", value);
             } else {
-                __atomic_store_n(&s->rp_shut_received, true,
-                                 __ATOMIC_RELEASE);
+                __atomic_store_n(&s->rp_shut_received, true, __ATOMIC_RELEASE);
             }
             goto out;
         case MIG_RP_MSG_PONG:
             break;
         default:
-            error_setg(&err, "RP: Received '%s' message (0x%04x), not "
+            error_setg(&err,
+                       "RP: Received '%s' message (0x%04x), not "
                        "expected in a precopy migration",
                        rp_msg_names[type], type);
             goto out;
@@ -213,7 +214,7 @@ int migrate_rp_wait_shut(MigrationState *s, Error **errp)
             s->rp_err = NULL;
         } else {
             error_setg(errp, "Return path closed before the destination "
-                       "finished");
+                             "finished");
         }
         return -EIO;
     }

@@ -17,6 +17,7 @@
 #include "hw/boards.h"
 #include "migration/register.h"
 #include "migration/savevm.h"
+#include "sysemu/runstate.h"
 #include "migration/vmstate.h"
 
 typedef struct SaveStateEntry {
@@ -964,7 +965,21 @@ static int loadvm_load_entry(QEMUFile *f, SaveStateEntry *se, int version_id,
     int ret;
 
     if (se->vmsd) {
+        /*
+         * Device models (serial, cpu, globalstate) are shared with the main
+         * loop, which may be serving the monitor meanwhile: load them under
+         * the BQL.  Live sections (ram) are loaded without it, so the
+         * monitor stays responsive during the bulk of the transfer.
+         */
+        bool locked = bql_locked();
+
+        if (!locked) {
+            bql_lock();
+        }
         ret = vmstate_load_state(f, se->vmsd, se->opaque, version_id, errp);
+        if (!locked) {
+            bql_unlock();
+        }
     } else if (se->ops && se->ops->load_state) {
         ret = se->ops->load_state(f, se->opaque, version_id, errp);
     } else {

@@ -24,7 +24,7 @@ struct Monitor {
     int fd_out;      /* stdio: 1, else -1 */
     bool is_stdio;   /* don't close 0/1; blocking writes */
     bool tty;
-    guint in_watch; /* g_unix_fd_add source id, 0 if none */
+    guint in_watch; /* input watch source id, 0 if none */
     guint out_watch;
     GString *outbuf;  /* bytes not yet written */
     bool fd_out_full; /* client stopped reading: drop output */

@@ -62,6 +62,38 @@ static size_t json_stream_skip(JsonStreamParser *p, const char *buf, size_t len)
     return len;
 }
 
+/*
+ * The error for a syntax error at buf[pos], in QEMU's words where they
+ * map: a bare word is "invalid keyword 'WORD'", a character where a
+ * value should start is "expecting value"; else json-c's description.
+ */
+static void json_stream_error(Error **errp, enum json_tokener_error jerr,
+                              const char *buf, size_t len, size_t pos)
+{
+    size_t start, end;
+
+    if (pos < len && g_ascii_isalpha(buf[pos])) {
+        end = pos;
+    } else if (pos > 0 && pos <= len && g_ascii_isalpha(buf[pos - 1])) {
+        end = pos - 1;
+    } else if (jerr == json_tokener_error_parse_unexpected) {
+        error_setg(errp, "JSON parse error, expecting value");
+        return;
+    } else {
+        error_setg(errp, "JSON parse error, %s", json_tokener_error_desc(jerr));
+        return;
+    }
+    start = end;
+    while (start > 0 && g_ascii_isalpha(buf[start - 1])) {
+        start--;
+    }
+    while (end < len && g_ascii_isalnum(buf[end])) {
+        end++;
+    }
+    error_setg(errp, "JSON parse error, invalid keyword '%.*s'",
+               (int)(end - start), buf + start);
+}
+
 void json_stream_parser_feed(JsonStreamParser *p, const char *buf, size_t len)
 {
     while (len > 0) {
@@ -117,22 +149,7 @@ void json_stream_parser_feed(JsonStreamParser *p, const char *buf, size_t len)
             Error *err = NULL;
             size_t skip;
 
-            if (used < len && g_ascii_isalpha(buf[used])) {
-                /* QEMU's wording for a bare word: invalid keyword 'w' */
-                size_t start = used, end = used;
-
-                while (start > 0 && g_ascii_isalpha(buf[start - 1])) {
-                    start--;
-                }
-                while (end < len && g_ascii_isalnum(buf[end])) {
-                    end++;
-                }
-                error_setg(&err, "JSON parse error, invalid keyword '%.*s'",
-                           (int)(end - start), buf + start);
-            } else {
-                error_setg(&err, "JSON parse error, %s",
-                           json_tokener_error_desc(jerr));
-            }
+            json_stream_error(&err, jerr, buf, len, used);
             /* Drop at least the offending byte. */
             if (used < len) {
                 used++;

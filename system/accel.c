@@ -3,7 +3,9 @@
  */
 #include "qemu/osdep.h"
 #include "qemu/error-report.h"
+#include "qemu/option.h"
 #include "sysemu/accel.h"
+#include "sysemu/kvm.h"
 
 /*
  * soft_accel_ops lives in accel/soft (another area); a weak reference
@@ -42,10 +44,64 @@ static int accel_kvm_probe(void)
     return 0;
 }
 
-bool accel_init(MachineState *ms, const char *name, Error **errp)
+/*
+ * Options after the name ("kvm,dirty-ring-size=4096", QEMU's syntax).
+ * Only kvm has one.  false with errp on an unknown key or a bad value.
+ */
+static bool accel_apply_options(const char *name, QemuOpts *opts,
+                                Error **errp)
 {
+    static const char *const kvm_known[] = { "accel", "dirty-ring-size",
+                                             NULL };
+    static const char *const none_known[] = { "accel", NULL };
+    Error *err = NULL;
+    uint64_t entries;
+
+    if (!qemu_opts_check_known(opts, strcmp(name, "kvm") ? none_known :
+                               kvm_known, errp)) {
+        return false;
+    }
+    if (strcmp(name, "kvm") || !qemu_opt_has(opts, "dirty-ring-size")) {
+        return true;
+    }
+    entries = qemu_opt_get_number(opts, "dirty-ring-size", 0, &err);
+    if (err) {
+        error_propagate(errp, err);
+        return false;
+    }
+    if (entries && (entries & (entries - 1) || entries > 65536 ||
+                    entries < 1024)) {
+        error_setg(errp, "Invalid value for dirty-ring-size (%" PRIu64
+                   "): must be a power of two between 1024 and 65536",
+                   entries);
+        return false;
+    }
+    kvm_set_dirty_ring_size(entries);
+    return true;
+}
+
+bool accel_init(MachineState *ms, const char *spec, Error **errp)
+{
+    g_autoptr(GString) namebuf = NULL;
+    QemuOpts *opts = NULL;
+    const char *name = spec;
     const AccelOps *ops;
+    bool ok;
     int err;
+
+    if (spec && strchr(spec, ',')) {
+        opts = qemu_opts_parse(spec, "accel", errp);
+        if (!opts) {
+            return false;
+        }
+        namebuf = g_string_new(qemu_opt_get(opts, "accel"));
+        name = namebuf->str;
+        ok = accel_apply_options(name, opts, errp);
+        qemu_opts_free(opts);
+        if (!ok) {
+            return false;
+        }
+    }
 
     if (!name) {
         err = accel_kvm_probe();

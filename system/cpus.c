@@ -5,6 +5,7 @@
 #include "qemu/osdep.h"
 #include "qapi/qmp/dispatch.h"
 #include "monitor/monitor.h"
+#include "hw/boards.h"
 #include "sysemu/accel.h"
 #include "sysemu/cpus.h"
 #include "sysemu/dump.h"
@@ -193,6 +194,73 @@ void cpu_throttle_wakeup(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* system_reset                                                         */
+
+/*
+ * Reset as QEMU does: vCPUs paused, the machine and the vCPUs back to
+ * power-on, RESET event, vCPUs resumed; a VM that was not running (e.g.
+ * after a guest triple fault, internal-error) is left in prelaunch so
+ * that cont starts it again.
+ */
+static bool machine_system_reset(Error **errp)
+{
+    MachineState *ms = current_machine();
+    const AccelOps *ops = accel_current();
+    RunState s = runstate_get();
+    json_object *data;
+
+    if (!ms) {
+        error_setg(errp, "no machine to reset");
+        return false;
+    }
+    if (s == RUN_STATE_INMIGRATE || s == RUN_STATE_FINISH_MIGRATE ||
+        s == RUN_STATE_SAVE_VM) {
+        error_setg(errp, "system_reset is not possible while the VM "
+                   "state is '%s'", runstate_name(s));
+        return false;
+    }
+    if (ms->has_vcpu && (!ops || !ops->vcpus_reset)) {
+        error_setg(errp, "system_reset is not supported with -accel %s",
+                   ops ? ops->name : "none");
+        return false;
+    }
+    vcpus_pause();
+    if ((ms->mc->reset && !ms->mc->reset(ms, errp)) ||
+        (ms->has_vcpu && !ops->vcpus_reset(ms, errp))) {
+        if (runstate_is_running()) {
+            vcpus_resume();
+        }
+        return false;
+    }
+    data = json_object_new_object();
+    json_object_object_add(data, "guest", json_object_new_boolean(false));
+    json_object_object_add(data, "reason",
+                           json_object_new_string("host-qmp-system-reset"));
+    qapi_event_send("RESET", data);
+    if (runstate_is_running()) {
+        vcpus_resume();
+    } else {
+        runstate_set(RUN_STATE_PRELAUNCH);
+    }
+    return true;
+}
+
+static bool qmp_system_reset(json_object *args, json_object **ret,
+                             Error **errp)
+{
+    return machine_system_reset(errp);
+}
+
+static void hmp_system_reset(Monitor *mon, int argc, char **argv)
+{
+    Error *err = NULL;
+
+    if (!machine_system_reset(&err)) {
+        hmp_handle_error(mon, err);
+    }
+}
+
+/* ------------------------------------------------------------------ */
 /* xp /fmt addr                                                         */
 
 /* Last format, as QEMU's monitor remembers it between x/xp commands. */
@@ -237,8 +305,8 @@ static bool xp_parse_format(const char *s, int *count, int *format,
                 *size = 8;
                 break;
             case 'i':
-                error_setg(errp, "format 'i' (disassembly) is not supported");
-                return false;
+                *format = *s;
+                break;
             default:
                 error_setg(errp, "invalid char in format: '%c'", *s);
                 return false;
@@ -365,35 +433,189 @@ static bool parse_u64(const char *s, uint64_t *out)
     return errno == 0 && *end == '\0';
 }
 
+/*
+ * A small version of the monitor's expression language: numbers (C
+ * bases), + - * / % & | ^ ~, unary minus, parentheses.  No registers.
+ */
+typedef struct XpExpr {
+    const char *p;
+    Error *err;
+} XpExpr;
+
+static uint64_t xp_expr_sum(XpExpr *e);
+
+static void xp_expr_skip(XpExpr *e)
+{
+    while (*e->p == ' ' || *e->p == '\t') {
+        e->p++;
+    }
+}
+
+static uint64_t xp_expr_unary(XpExpr *e)
+{
+    uint64_t v;
+    char *end;
+
+    xp_expr_skip(e);
+    switch (*e->p) {
+    case '+':
+        e->p++;
+        return xp_expr_unary(e);
+    case '-':
+        e->p++;
+        return -xp_expr_unary(e);
+    case '~':
+        e->p++;
+        return ~xp_expr_unary(e);
+    case '(':
+        e->p++;
+        v = xp_expr_sum(e);
+        xp_expr_skip(e);
+        if (*e->p != ')') {
+            if (!e->err) {
+                error_setg(&e->err, "')' expected");
+            }
+            return 0;
+        }
+        e->p++;
+        return v;
+    case '\0':
+        if (!e->err) {
+            error_setg(&e->err, "unexpected end of expression");
+        }
+        return 0;
+    default:
+        if (!g_ascii_isdigit(*e->p)) {
+            if (!e->err) {
+                error_setg(&e->err, "invalid char '%c' in expression",
+                           *e->p);
+            }
+            return 0;
+        }
+        errno = 0;
+        v = strtoull(e->p, &end, 0);
+        if (errno == ERANGE && !e->err) {
+            error_setg(&e->err, "number too large");
+        }
+        e->p = end;
+        return v;
+    }
+}
+
+static uint64_t xp_expr_prod(XpExpr *e)
+{
+    uint64_t v = xp_expr_unary(e), w;
+
+    for (;;) {
+        char op;
+
+        xp_expr_skip(e);
+        op = *e->p;
+        if (op != '*' && op != '/' && op != '%') {
+            return v;
+        }
+        e->p++;
+        w = xp_expr_unary(e);
+        if (op == '*') {
+            v *= w;
+        } else if (w == 0) {
+            if (!e->err) {
+                error_setg(&e->err, "division by zero");
+            }
+            return 0;
+        } else {
+            v = op == '/' ? v / w : v % w;
+        }
+    }
+}
+
+static uint64_t xp_expr_logic(XpExpr *e)
+{
+    uint64_t v = xp_expr_prod(e);
+
+    for (;;) {
+        char op;
+
+        xp_expr_skip(e);
+        op = *e->p;
+        if (op != '&' && op != '|' && op != '^') {
+            return v;
+        }
+        e->p++;
+        if (op == '&') {
+            v &= xp_expr_prod(e);
+        } else if (op == '|') {
+            v |= xp_expr_prod(e);
+        } else {
+            v ^= xp_expr_prod(e);
+        }
+    }
+}
+
+static uint64_t xp_expr_sum(XpExpr *e)
+{
+    uint64_t v = xp_expr_logic(e);
+
+    for (;;) {
+        char op;
+
+        xp_expr_skip(e);
+        op = *e->p;
+        if (op != '+' && op != '-') {
+            return v;
+        }
+        e->p++;
+        if (op == '+') {
+            v += xp_expr_logic(e);
+        } else {
+            v -= xp_expr_logic(e);
+        }
+    }
+}
+
 static void hmp_xp(Monitor *mon, int argc, char **argv)
 {
     Error *err = NULL;
     int count, format, size, argi = 0;
     const char *fmt = "";
+    g_autofree char *line = NULL;
+    XpExpr e = { 0 };
     uint64_t addr;
 
     if (argc > 0 && argv[0][0] == '/') {
         fmt = argv[argi++];
     }
-    if (argi >= argc) {
-        monitor_printf(mon, "xp: missing address\n");
-        return;
-    }
-    if (argc - argi > 1) {
-        monitor_printf(mon, "xp: extraneous characters at the end of line\n");
-        return;
-    }
-    if (!parse_u64(argv[argi], &addr)) {
-        monitor_printf(mon, "invalid char '%s' in expression\n", argv[argi]);
-        return;
-    }
     if (!xp_parse_format(fmt, &count, &format, &size, &err)) {
-        monitor_printf(mon, "%s\nTry \"help xp\" for more information\n",
-                       error_get_pretty(err));
+        goto err;
+    }
+    if (format == 'i') {
+        MachineState *ms = current_machine();
+
+        error_setg(&err, ms && ms->has_vcpu ?
+                   "format 'i' (disassembly) is not supported" :
+                   "Can not dump without CPU");
+        monitor_printf(mon, "%s\n", error_get_pretty(err));
         error_free(err);
         return;
     }
+    line = g_strjoinv(" ", argv + argi);
+    e.p = line;
+    addr = xp_expr_sum(&e);
+    xp_expr_skip(&e);
+    if (!e.err && *e.p) {
+        error_setg(&e.err, "xp: extraneous characters at the end of line");
+    }
+    if (e.err) {
+        err = e.err;
+        goto err;
+    }
     xp_dump(mon, count, format, size, addr);
+    return;
+
+err:
+    monitor_printf(mon, "%s\nTry \"help xp\" for more information\n",
+                   error_get_pretty(err));
+    error_free(err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -420,6 +642,10 @@ static bool dump_open_protocol(const char *protocol, int *fd, Error **errp)
     return false;
 }
 
+/* The last dump, for query-dump (main thread). */
+static const char *dump_last_status = "none";
+static uint64_t dump_last_total;
+
 /* Stop the VM around the dump, as QEMU does, and write the file. */
 static bool dump_run(int fd, bool has_range, uint64_t begin,
                      uint64_t length, Error **errp)
@@ -438,6 +664,8 @@ static bool dump_run(int fd, bool has_range, uint64_t begin,
         vm_start();
     }
 
+    dump_last_status = ok ? "completed" : "failed";
+    dump_last_total = total;
     result = json_object_new_object();
     json_object_object_add(result, "total", json_object_new_int64(total));
     json_object_object_add(result, "status",
@@ -501,6 +729,32 @@ static bool qmp_dump_guest_memory(json_object *args, json_object **ret,
     }
     /* detach: the dump is synchronous and quick; the event still follows */
     return dump_run(fd, has_begin, begin, length, errp);
+}
+
+static bool qmp_query_dump(json_object *args, json_object **ret,
+                           Error **errp)
+{
+    bool done = !strcmp(dump_last_status, "completed");
+
+    *ret = json_object_new_object();
+    json_object_object_add(*ret, "status",
+                           json_object_new_string(dump_last_status));
+    json_object_object_add(*ret, "completed",
+                           json_object_new_int64(done ? dump_last_total : 0));
+    json_object_object_add(*ret, "total",
+                           json_object_new_int64(dump_last_total));
+    return true;
+}
+
+static bool qmp_query_dump_capability(json_object *args, json_object **ret,
+                                      Error **errp)
+{
+    json_object *formats = json_object_new_array();
+
+    json_object_array_add(formats, json_object_new_string("elf"));
+    *ret = json_object_new_object();
+    json_object_object_add(*ret, "formats", formats);
+    return true;
 }
 
 static void hmp_dump_guest_memory(Monitor *mon, int argc, char **argv)
@@ -597,7 +851,13 @@ void machine_register_commands(void)
     hmp_register_info("ramblock", "Display system RAMBlock information",
                       hmp_info_ramblock);
     qmp_register_command("dump-guest-memory", qmp_dump_guest_memory, 0);
-    hmp_register_command("xp", "xp /fmt addr",
+    qmp_register_command("query-dump", qmp_query_dump, 0);
+    qmp_register_command("query-dump-guest-memory-capability",
+                         qmp_query_dump_capability, 0);
+    qmp_register_command("system_reset", qmp_system_reset, 0);
+    hmp_register_command("system_reset", "system_reset", "reset the system",
+                         hmp_system_reset);
+    hmp_register_command("xp", "xp /fmt [addr]",
                          "physical memory dump starting at 'addr'", hmp_xp);
     hmp_register_command("dump-guest-memory",
                          "dump-guest-memory [-p] [-d] [-z] [-l] [-s] [-w] "

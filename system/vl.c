@@ -591,10 +591,9 @@ int qemu_main(int argc, char **argv)
     vl_daemonize_ready();
     status = main_loop_run();
 
-    if (runstate_is_running() || runstate_get() == RUN_STATE_SHUTDOWN) {
-        if (accel_current() && accel_current()->vcpus_pause) {
-            accel_current()->vcpus_pause();
-        }
+    /* No guest code runs while we tear down (state is now shutdown). */
+    if (accel_current() && accel_current()->vcpus_pause) {
+        accel_current()->vcpus_pause();
     }
     monitor_cleanup();
     if (cfg.pidfile) {

@@ -25,7 +25,6 @@
 #include "sysemu/ramblock.h"
 #include "kvm-int.h"
 
-#include <linux/kvm.h>
 #include <sys/ioctl.h>
 
 #define KVM_TSS_ADDR 0xfeffd000u
@@ -39,11 +38,23 @@ typedef struct KVMSlot {
     uint32_t slot;
     uint32_t flags;
     uint64_t npages;
-    uint64_t *dirty;            /* KVM_GET_DIRTY_LOG buffer */
+    /*
+     * Pages seen dirty and not yet merged into rb->bmap: the
+     * KVM_GET_DIRTY_LOG buffer, or what ring harvests collected.
+     */
+    uint64_t *dirty;
 } KVMSlot;
 
-/* Serialises slot flag changes against syncs (migration vs monitor). */
+/*
+ * Protects the slots' flags and dirty bitmaps: slot flag changes
+ * (migration start/stop), syncs (migration thread) and ring harvests
+ * (vCPU thread).
+ */
 static GMutex kvm_slots_lock;
+/* Slot id -> KVMSlot, for dirty ring entries (read-only after init). */
+static GPtrArray *kvm_slot_table;
+/* Entries were lost: syncs must report everything (kvm_slots_lock). */
+static bool kvm_dirty_ring_overflowed;
 
 bool kvm_enabled(void)
 {
@@ -86,6 +97,8 @@ static bool kvm_map_ram(Error **errp)
     uint32_t n = 0;
     int max = kvm_check_extension(kvm_state.fd, KVM_CAP_NR_MEMSLOTS);
 
+    kvm_slot_table = g_ptr_array_new();
+
     RAMBLOCK_FOREACH(rb) {
         KVMSlot *s = g_new0(KVMSlot, 1);
         int ret;
@@ -97,6 +110,7 @@ static bool kvm_map_ram(Error **errp)
             return false;
         }
         s->slot = n++;
+        g_ptr_array_add(kvm_slot_table, s);
         s->npages = ram_block_pages(rb);
         s->dirty = g_new0(uint64_t, DIV_ROUND_UP(s->npages, 64));
         rb->accel_priv = s;
@@ -179,12 +193,86 @@ static uint64_t kvm_dirty_merge(RAMBlock *rb, KVMSlot *s)
     return fresh;
 }
 
+uint32_t kvm_dirty_ring_harvest(struct kvm_dirty_gfn *ring, uint32_t *fetch)
+{
+    uint32_t mask = kvm_state.dirty_ring_entries - 1, n = 0;
+
+    g_mutex_lock(&kvm_slots_lock);
+    for (;;) {
+        struct kvm_dirty_gfn *e = &ring[*fetch & mask];
+        uint32_t flags = __atomic_load_n(&e->flags, __ATOMIC_ACQUIRE);
+        uint32_t id = e->slot & 0xffff;     /* high half: address space */
+        KVMSlot *s;
+
+        if (!(flags & KVM_DIRTY_GFN_F_DIRTY)) {
+            break;
+        }
+        s = id < kvm_slot_table->len ?
+            g_ptr_array_index(kvm_slot_table, id) : NULL;
+        if (s && e->offset < s->npages) {
+            s->dirty[e->offset / 64] |= 1ULL << (e->offset % 64);
+        }
+        __atomic_store_n(&e->flags, KVM_DIRTY_GFN_F_RESET,
+                         __ATOMIC_RELEASE);
+        (*fetch)++;
+        n++;
+    }
+    /*
+     * KVM exits with KVM_EXIT_DIRTY_RING_FULL before the ring fills (it
+     * keeps entries in reserve), so a completely full ring means entries
+     * were overwritten: from now on every sync reports all of RAM dirty.
+     */
+    if (n >= kvm_state.dirty_ring_entries && !kvm_dirty_ring_overflowed) {
+        kvm_dirty_ring_overflowed = true;
+        error_report("kvm: the dirty ring overflowed (host KVM bug); "
+                     "treating all guest RAM as dirty - use the dirty "
+                     "bitmap (no dirty-ring-size)");
+    }
+    if (n && kvm_vm_ioctl(KVM_RESET_DIRTY_RINGS, NULL) < 0) {
+        error_report("kvm: KVM_RESET_DIRTY_RINGS failed: %s",
+                     strerror(errno));
+    }
+    g_mutex_unlock(&kvm_slots_lock);
+    return n;
+}
+
+/* Ring mode: flush the vCPU's ring, then merge what was collected. */
+static uint64_t kvm_dirty_ring_sync(void)
+{
+    uint64_t nwords, fresh = 0;
+    RAMBlock *rb;
+
+    kvm_vcpu_dirty_ring_flush();
+    g_mutex_lock(&kvm_slots_lock);
+    RAMBLOCK_FOREACH(rb) {
+        KVMSlot *s = rb->accel_priv;
+
+        if (!s || !(s->flags & KVM_MEM_LOG_DIRTY_PAGES)) {
+            continue;
+        }
+        nwords = DIV_ROUND_UP(s->npages, 64);
+        if (kvm_dirty_ring_overflowed) {
+            memset(s->dirty, 0xff, nwords * sizeof(uint64_t));
+            if (s->npages % 64) {
+                s->dirty[nwords - 1] = (1ULL << (s->npages % 64)) - 1;
+            }
+        }
+        fresh += kvm_dirty_merge(rb, s);
+        memset(s->dirty, 0, nwords * sizeof(uint64_t));
+    }
+    g_mutex_unlock(&kvm_slots_lock);
+    return fresh;
+}
+
 static uint64_t kvm_dirty_log_sync(void)
 {
     RAMBlock *rb;
     uint64_t fresh = 0;
 
     G_STATIC_ASSERT(sizeof(unsigned long) == sizeof(uint64_t));
+    if (kvm_state.dirty_ring_entries) {
+        return kvm_dirty_ring_sync();
+    }
     g_mutex_lock(&kvm_slots_lock);
     RAMBLOCK_FOREACH(rb) {
         KVMSlot *s = rb->accel_priv;
@@ -259,6 +347,45 @@ static void kvm_enable_manual_dirty_log(void)
     }
 }
 
+void kvm_set_dirty_ring_size(uint32_t entries)
+{
+    kvm_state.dirty_ring_entries = entries;
+}
+
+static bool kvm_enable_dirty_ring(Error **errp)
+{
+    uint64_t bytes = (uint64_t)kvm_state.dirty_ring_entries *
+                     sizeof(struct kvm_dirty_gfn);
+    int cap = KVM_CAP_DIRTY_LOG_RING_ACQ_REL;
+    int max = kvm_check_extension(kvm_state.vm_fd, cap);
+    struct kvm_enable_cap ec = { 0 };
+    int ret;
+
+    if (!max) {
+        cap = KVM_CAP_DIRTY_LOG_RING;
+        max = kvm_check_extension(kvm_state.vm_fd, cap);
+    }
+    if (!max) {
+        error_setg(errp, "kvm: dirty ring not supported by this host "
+                   "(KVM_CAP_DIRTY_LOG_RING) - drop dirty-ring-size");
+        return false;
+    }
+    if (bytes > (uint64_t)max) {
+        error_setg(errp, "kvm: dirty-ring-size %u is too large (host "
+                   "maximum %u)", kvm_state.dirty_ring_entries,
+                   (unsigned)(max / sizeof(struct kvm_dirty_gfn)));
+        return false;
+    }
+    ec.cap = cap;
+    ec.args[0] = bytes;
+    ret = kvm_vm_ioctl(KVM_ENABLE_CAP, &ec);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "kvm: cannot enable the dirty ring");
+        return false;
+    }
+    return true;
+}
+
 static bool kvm_init(MachineState *ms, Error **errp)
 {
     int ret;
@@ -315,7 +442,13 @@ static bool kvm_init(MachineState *ms, Error **errp)
             goto err_close_vm;
         }
     }
-    kvm_enable_manual_dirty_log();
+    if (kvm_state.dirty_ring_entries) {
+        if (!kvm_enable_dirty_ring(errp)) {
+            goto err_close_vm;
+        }
+    } else {
+        kvm_enable_manual_dirty_log();
+    }
     if (!kvm_map_ram(errp)) {
         goto err_close_vm;
     }
@@ -346,6 +479,10 @@ static void kvm_cleanup(void)
 
     kvm_vcpu_destroy();
     ram_dirty_log_set_ops(NULL);
+    if (kvm_slot_table) {
+        g_ptr_array_free(kvm_slot_table, true);
+        kvm_slot_table = NULL;
+    }
     RAMBLOCK_FOREACH(rb) {
         KVMSlot *s = rb->accel_priv;
 
@@ -374,6 +511,7 @@ const AccelOps kvm_accel_ops = {
     .vcpus_pause = kvm_vcpu_pause,
     .vcpus_kick = kvm_vcpu_kick,
     .cleanup = kvm_cleanup,
+    .vcpus_reset = kvm_vcpu_reset,
 };
 
 /* ---- TSC frequency ------------------------------------------------ */

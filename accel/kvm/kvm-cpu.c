@@ -23,6 +23,7 @@
 #include "qemu/error-report.h"
 #include "hw/ioport.h"
 #include "migration/register.h"
+#include "monitor/monitor.h"
 #include "migration/vmstate.h"
 #include "sysemu/cpus.h"
 #include "sysemu/main-loop.h"
@@ -165,6 +166,10 @@ typedef struct KVMCPU {
     bool work_done;
     GMutex work_serial;         /* one run_on request at a time */
 
+    /* Dirty ring (kvm_state.dirty_ring_entries != 0); vCPU thread only. */
+    struct kvm_dirty_gfn *ring;
+    uint32_t ring_fetch;
+
     KVMCPUState st;             /* the migration image */
     int state_ret;              /* result of the last get/set */
     char state_msg[160];        /* what failed when state_ret < 0 */
@@ -278,6 +283,8 @@ static bool kvm_vcpu_set_boot_state(KVMCPU *cpu, const BootState *boot,
     sregs.ldt.type = 0x2;
     sregs.ldt.present = 1;
     sregs.ldt.unusable = 1;
+    sregs.gdt.base = boot->gdt_base;
+    sregs.gdt.limit = boot->gdt_limit;
     sregs.cr0 = 0x11;                           /* PE | ET */
     sregs.cr4 = 0;
     sregs.efer = 0;
@@ -382,11 +389,9 @@ static struct kvm_segment *kvm_sregs_seg(struct kvm_sregs *sr, int i)
         return;                                                         \
     } while (0)
 
-/* vCPU thread: read every register group into cpu->st. */
-static void kvm_cpu_get_state(void *opaque)
+/* vCPU thread: read every register group into st. */
+static void kvm_cpu_read_state(KVMCPU *cpu, KVMCPUState *st)
 {
-    KVMCPU *cpu = opaque;
-    KVMCPUState *st = &cpu->st;
     struct kvm_regs regs;
     struct kvm_sregs sregs;
     struct kvm_vcpu_events ev;
@@ -536,6 +541,14 @@ static void kvm_cpu_get_state(void *opaque)
     g_mutex_lock(&cpu->lock);
     st->halted = cpu->halted;
     g_mutex_unlock(&cpu->lock);
+}
+
+/* vCPU thread: read every register group into cpu->st. */
+static void kvm_cpu_get_state(void *opaque)
+{
+    KVMCPU *cpu = opaque;
+
+    kvm_cpu_read_state(cpu, &cpu->st);
 }
 
 /* vCPU thread: write cpu->st back into the vCPU. */
@@ -923,6 +936,15 @@ static void kvm_vcpu_handle_exit(KVMCPU *cpu)
         break;
     case KVM_EXIT_INTR:
         break;
+    case KVM_EXIT_DIRTY_RING_FULL:
+        if (!cpu->ring ||
+            !kvm_dirty_ring_harvest(cpu->ring, &cpu->ring_fetch)) {
+            /* full yet nothing to harvest: KVM lost track of the ring */
+            kvm_vcpu_fail(cpu, "dirty ring stuck full (host KVM "
+                          "overflowed it) - use the dirty bitmap (no "
+                          "dirty-ring-size)");
+        }
+        break;
     case KVM_EXIT_SHUTDOWN:
         kvm_vcpu_fail(cpu, "guest triple fault (KVM_EXIT_SHUTDOWN)");
         break;
@@ -1001,6 +1023,106 @@ static void *kvm_vcpu_thread_fn(void *arg)
     }
 }
 
+/* ---- HMP info registers ------------------------------------------- */
+
+typedef struct KVMDumpWork {
+    KVMCPU *cpu;
+    KVMCPUState st;
+} KVMDumpWork;
+
+static void kvm_cpu_dump_work(void *opaque)
+{
+    KVMDumpWork *w = opaque;
+
+    w->cpu->state_ret = 0;
+    kvm_cpu_read_state(w->cpu, &w->st);
+}
+
+/* The descriptor-cache flags word as QEMU prints it (type at bit 8). */
+static uint32_t kvm_seg_flags(const KVMSegState *sg)
+{
+    return (sg->type << 8) | (sg->s << 12) | (sg->dpl << 13) |
+           (sg->present << 15) | (sg->avl << 20) | (sg->l << 21) |
+           (sg->db << 22) | (sg->g << 23);
+}
+
+/*
+ * QEMU's 32-bit register layout (general, segment, descriptor tables,
+ * control and debug registers), then FPU control words and XMM0-7 from
+ * the XSAVE area.  The TSC is left out (it keeps counting while paused).
+ */
+static void hmp_info_registers(Monitor *mon)
+{
+    static const char *const seg_names[] = {
+        "CS ", "DS ", "ES ", "FS ", "GS ", "SS ", "TR ", "LDT",
+    };
+    static const int seg_order[] = { 2, 0, 5, 1, 3, 4, 7, 6 };
+    g_autofree KVMDumpWork *w = g_new0(KVMDumpWork, 1);
+    const KVMCPUState *st = &w->st;
+    uint64_t fl;
+    int i;
+
+    if (!kvm_cpu) {
+        monitor_printf(mon, "No CPU available\n");
+        return;
+    }
+    w->cpu = kvm_cpu;
+    kvm_vcpu_run_on(kvm_cpu, kvm_cpu_dump_work, w);
+    if (kvm_cpu->state_ret < 0) {
+        monitor_printf(mon, "kvm: %s\n", kvm_cpu->state_msg);
+        return;
+    }
+    fl = st->regs[17];
+    monitor_printf(mon, "EAX=%08x EBX=%08x ECX=%08x EDX=%08x\n"
+                   "ESI=%08x EDI=%08x EBP=%08x ESP=%08x\n",
+                   (uint32_t)st->regs[0], (uint32_t)st->regs[1],
+                   (uint32_t)st->regs[2], (uint32_t)st->regs[3],
+                   (uint32_t)st->regs[4], (uint32_t)st->regs[5],
+                   (uint32_t)st->regs[7], (uint32_t)st->regs[6]);
+    monitor_printf(mon, "EIP=%08x EFL=%08x [%c%c%c%c%c%c%c] CPL=%d II=%d "
+                   "A20=1 SMM=%d HLT=%d\n",
+                   (uint32_t)st->regs[16], (uint32_t)fl,
+                   fl & 0x400 ? 'D' : '-', fl & 0x800 ? 'O' : '-',
+                   fl & 0x80 ? 'S' : '-', fl & 0x40 ? 'Z' : '-',
+                   fl & 0x10 ? 'A' : '-', fl & 0x4 ? 'P' : '-',
+                   fl & 0x1 ? 'C' : '-', st->segs[5].dpl,
+                   st->int_shadow ? 1 : 0, st->smi_smm, st->halted);
+    for (i = 0; i < KVM_CPU_NR_SEGS; i++) {
+        const KVMSegState *sg = &st->segs[seg_order[i]];
+
+        monitor_printf(mon, "%s=%04x %08x %08x %08x\n",
+                       seg_names[seg_order[i]], sg->selector,
+                       (uint32_t)sg->base, sg->limit, kvm_seg_flags(sg));
+    }
+    monitor_printf(mon, "GDT=     %08x %08x\nIDT=     %08x %08x\n",
+                   (uint32_t)st->gdt_base, st->gdt_limit,
+                   (uint32_t)st->idt_base, st->idt_limit);
+    monitor_printf(mon, "CR0=%08x CR2=%08x CR3=%08x CR4=%08x\n",
+                   (uint32_t)st->cr0, (uint32_t)st->cr2, (uint32_t)st->cr3,
+                   (uint32_t)st->cr4);
+    monitor_printf(mon, "DR0=%08x DR1=%08x DR2=%08x DR3=%08x\n"
+                   "DR6=%08x DR7=%08x\n",
+                   (uint32_t)st->dr[0], (uint32_t)st->dr[1],
+                   (uint32_t)st->dr[2], (uint32_t)st->dr[3],
+                   (uint32_t)st->dr6, (uint32_t)st->dr7);
+    monitor_printf(mon, "EFER=%016" PRIx64 " XCR0=%016" PRIx64 "\n",
+                   st->efer, st->xcr0);
+    monitor_printf(mon, "FCW=%04x FSW=%04x MXCSR=%08x\n",
+                   st->xsave[0] | (st->xsave[1] << 8),
+                   st->xsave[2] | (st->xsave[3] << 8),
+                   (uint32_t)(st->xsave[24] | (st->xsave[25] << 8) |
+                              (st->xsave[26] << 16) |
+                              ((uint32_t)st->xsave[27] << 24)));
+    for (i = 0; i < 8; i++) {
+        uint64_t lo, hi;
+
+        memcpy(&lo, st->xsave + 160 + i * 16, 8);
+        memcpy(&hi, st->xsave + 168 + i * 16, 8);
+        monitor_printf(mon, "XMM%02d=%016" PRIx64 "%016" PRIx64 "%s", i, hi,
+                       lo, (i & 1) ? "\n" : " ");
+    }
+}
+
 /* ---- AccelOps hooks ------------------------------------------------ */
 
 bool kvm_vcpu_create(MachineState *ms, Error **errp)
@@ -1032,6 +1154,18 @@ bool kvm_vcpu_create(MachineState *ms, Error **errp)
         error_setg_errno(errp, errno, "kvm: cannot map the vCPU run area");
         goto err_close_vcpu;
     }
+    if (kvm_state.dirty_ring_entries) {
+        size_t bytes = (size_t)kvm_state.dirty_ring_entries *
+                       sizeof(struct kvm_dirty_gfn);
+
+        cpu->ring = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+                         cpu->fd, getpagesize() * KVM_DIRTY_LOG_PAGE_OFFSET);
+        if (cpu->ring == MAP_FAILED) {
+            cpu->ring = NULL;
+            error_setg_errno(errp, errno, "kvm: cannot map the dirty ring");
+            goto err_unmap;
+        }
+    }
     if (!kvm_vcpu_set_cpuid(cpu, errp) ||
         !kvm_vcpu_set_boot_state(cpu, &ms->boot, errp)) {
         goto err_unmap;
@@ -1056,9 +1190,15 @@ bool kvm_vcpu_create(MachineState *ms, Error **errp)
     cpu->thread_started = true;
     kvm_cpu = cpu;
     vmstate_register(0, &vmstate_kvm_cpu, cpu);
+    hmp_register_info("registers", "show the cpu registers",
+                      hmp_info_registers);
     return true;
 
 err_unmap:
+    if (cpu->ring) {
+        munmap(cpu->ring, (size_t)kvm_state.dirty_ring_entries *
+                          sizeof(struct kvm_dirty_gfn));
+    }
     munmap(cpu->run, kvm_state.vcpu_mmap_size);
 err_close_vcpu:
     close(cpu->fd);
@@ -1120,6 +1260,110 @@ uint32_t kvm_vcpu_tsc_khz(void)
     return khz;
 }
 
+typedef struct KVMResetWork {
+    KVMCPU *cpu;
+    const BootState *boot;
+    Error *err;
+} KVMResetWork;
+
+/*
+ * vCPU thread: power-on state.  The register groups the boot state does
+ * not set (FPU/SSE, XCR0, SYSENTER/SYSCALL MSRs, PAT, pending events,
+ * debug registers) get their architectural reset values through the same
+ * path as a migration load; the TSC keeps counting (it is not reset).
+ */
+static void kvm_vcpu_reset_work(void *opaque)
+{
+    KVMResetWork *w = opaque;
+    KVMCPU *cpu = w->cpu;
+    KVMCPUState *st = &cpu->st;
+    int i;
+
+    kvm_cpu_get_state(cpu);
+    if (cpu->state_ret < 0) {
+        error_setg(&w->err, "kvm: reset: %s", cpu->state_msg);
+        return;
+    }
+    memset(st->xsave, 0, sizeof(st->xsave));
+    st->xsave[0] = 0x7f;                /* FCW 0x037f */
+    st->xsave[1] = 0x03;
+    st->xsave[24] = 0x80;               /* MXCSR 0x1f80 */
+    st->xsave[25] = 0x1f;
+    st->xcr0 = 1;
+    st->cr4 = 0;                        /* before XCR0 may drop AVX */
+    for (i = 0; i < KVM_CPU_NR_MSRS; i++) {
+        switch (kvm_cpu_msrs[i]) {
+        case MSR_IA32_TSC:
+        case MSR_IA32_TSC_ADJUST:
+        case MSR_IA32_MISC_ENABLE:
+            st->msr_valid &= ~(1u << i);
+            break;
+        case MSR_IA32_CR_PAT:
+            st->msr_value[i] = 0x0007040600070406ULL;
+            break;
+        default:
+            st->msr_value[i] = 0;
+            break;
+        }
+    }
+    st->exc_injected = st->exc_pending = st->exc_has_payload = 0;
+    st->int_injected = st->int_shadow = 0;
+    st->nmi_injected = st->nmi_pending = st->nmi_masked = 0;
+    st->smi_smm = st->smi_pending = st->smi_inside_nmi = 0;
+    st->smi_latched_init = 0;
+    st->mp_state = KVM_MP_STATE_RUNNABLE;
+    memset(st->dr, 0, sizeof(st->dr));
+    st->dr6 = 0xffff0ff0;
+    st->dr7 = 0x400;
+    st->tsc_khz = 0;
+    st->halted = 0;
+    memset(st->interrupt_bitmap, 0, sizeof(st->interrupt_bitmap));
+    kvm_cpu_set_state(cpu);
+    if (cpu->state_ret < 0) {
+        error_setg(&w->err, "kvm: reset: %s", cpu->state_msg);
+        return;
+    }
+    if (!kvm_vcpu_set_boot_state(cpu, w->boot, &w->err)) {
+        return;
+    }
+    g_mutex_lock(&cpu->lock);
+    cpu->halted = false;
+    cpu->failed = false;
+    g_mutex_unlock(&cpu->lock);
+}
+
+bool kvm_vcpu_reset(MachineState *ms, Error **errp)
+{
+    KVMResetWork w = { .cpu = kvm_cpu, .boot = &ms->boot };
+
+    if (!kvm_cpu) {
+        return true;
+    }
+    kvm_vcpu_run_on(kvm_cpu, kvm_vcpu_reset_work, &w);
+    if (w.err) {
+        error_propagate(errp, w.err);
+        return false;
+    }
+    return true;
+}
+
+static void kvm_vcpu_harvest_work(void *opaque)
+{
+    KVMCPU *cpu = opaque;
+
+    kvm_dirty_ring_harvest(cpu->ring, &cpu->ring_fetch);
+}
+
+void kvm_vcpu_dirty_ring_flush(void)
+{
+    KVMCPU *cpu = kvm_cpu;
+
+    if (cpu && cpu->ring) {
+        /* run_on kicks the vCPU out of KVM_RUN: that flushes PML first */
+        kvm_vcpu_run_on(cpu, kvm_vcpu_harvest_work, cpu);
+    }
+}
+
 void kvm_vcpu_destroy(void)
 {
     KVMCPU *cpu = kvm_cpu;
@@ -1135,6 +1379,10 @@ void kvm_vcpu_destroy(void)
     cpu_throttle_wakeup();
     pthread_join(cpu->thread, NULL);
     kvm_cpu = NULL;
+    if (cpu->ring) {
+        munmap(cpu->ring, (size_t)kvm_state.dirty_ring_entries *
+                          sizeof(struct kvm_dirty_gfn));
+    }
     munmap(cpu->run, kvm_state.vcpu_mmap_size);
     close(cpu->fd);
     g_free(cpu);

@@ -20,6 +20,13 @@ typedef struct BootState {
     uint32_t entry;          /* EIP, 32-bit protected mode, flat segments */
     uint32_t eax;            /* multiboot magic 0x2BADB002 */
     uint32_t ebx;            /* guest-physical address of multiboot info */
+    /*
+     * GDTR: a flat GDT (null, 0x08 code, 0x10 data) the loader wrote to
+     * guest RAM, so that the segment registers' descriptor caches match a
+     * real table (as after QEMU's multiboot option ROM).  0/0 = none.
+     */
+    uint32_t gdt_base;
+    uint16_t gdt_limit;
 } BootState;
 
 typedef struct MachineClass MachineClass;
@@ -41,6 +48,11 @@ struct MachineClass {
     bool has_vcpu;
     /* Create RAM, devices, load the kernel.  Main thread, BQL held. */
     bool (*init)(MachineState *ms, Error **errp);
+    /*
+     * Optional: put devices and the boot image back as at power-on
+     * (system_reset); vCPUs are paused.  Main thread, BQL held.
+     */
+    bool (*reset)(MachineState *ms, Error **errp);
 };
 
 const MachineClass *machine_class_find(const char *name);

@@ -4,7 +4,8 @@
  * Layout built in guest RAM (all guest-physical):
  *   kernel PT_LOAD segments at their p_paddr
  *   multiboot info (struct below) at the first 4 KiB boundary after the
- *   kernel, followed by the memory map and the command line
+ *   kernel, followed by a flat GDT (null, 0x08 code, 0x10 data; the
+ *   vCPU's GDTR points at it), the memory map and the command line
  * The vCPU starts at the ELF entry in 32-bit protected mode with
  * EAX = 0x2BADB002 and EBX = the info's address (BootState).
  *

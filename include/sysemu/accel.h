@@ -34,6 +34,12 @@ typedef struct AccelOps {
     void (*vcpus_kick)(void);
     /* Tear down at exit (vCPUs paused). */
     void (*cleanup)(void);
+    /*
+     * Optional: put the (paused) vCPUs back in their power-on state at
+     * ms->boot, clearing halted/failed (system_reset).  NULL = the
+     * accelerator cannot reset.  Main thread, BQL held.
+     */
+    bool (*vcpus_reset)(MachineState *ms, Error **errp);
 } AccelOps;
 
 /* The accelerators built in; lookup by name ("kvm", "soft"). */
@@ -45,6 +51,7 @@ const AccelOps *accel_current(void);
  * say so once on stderr).  Errors tell the user what to do, e.g.
  * "/dev/kvm: No such file or directory - enable KVM or use -accel soft".
  */
+/* name may carry options: "kvm,dirty-ring-size=4096" (KVM dirty ring). */
 bool accel_init(MachineState *ms, const char *name, Error **errp);
 
 extern const AccelOps kvm_accel_ops;

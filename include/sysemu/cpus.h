@@ -15,8 +15,8 @@
 #include "qemu/osdep.h"
 
 /*
- * Register the machine's monitor commands: QMP dump-guest-memory; HMP xp
- * and dump-guest-memory.  (stop/cont are the monitor's own, FRONT's
+ * Register the machine's monitor commands: QMP dump-guest-memory,
+ * system_reset; HMP xp, dump-guest-memory, system_reset, info ramblock.  (stop/cont are the monitor's own, FRONT's
  * monitor/qmp-cmds.c.)  Main thread, once at start-up.
  */
 void machine_register_commands(void);

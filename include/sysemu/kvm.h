@@ -16,4 +16,10 @@ bool kvm_enabled(void);
  */
 uint32_t kvm_host_tsc_khz(void);
 
+/*
+ * Use the KVM dirty ring with this many entries per vCPU (a power of 2)
+ * instead of the dirty bitmap; 0 = bitmap (default).  Before accel_init.
+ */
+void kvm_set_dirty_ring_size(uint32_t entries);
+
 #endif /* SYSEMU_KVM_H */

@@ -62,6 +62,24 @@ bool runstate_parse(const char *name, RunState *state)
     return false;
 }
 
+/* The BQL: this program is single-threaded. */
+static bool test_bql_held;
+
+void bql_lock(void)
+{
+    test_bql_held = true;
+}
+
+void bql_unlock(void)
+{
+    test_bql_held = false;
+}
+
+bool bql_locked(void)
+{
+    return test_bql_held;
+}
+
 RunState runstate_get(void)
 {
     return RUN_STATE_RUNNING;

@@ -14,6 +14,7 @@ Proves, with one real tern process each:
   5. a guest writing v to the debug-exit port 0x501 ends tern with status
      (v << 1) | 1;
   6. a guest triple fault stops the VM in internal-error with a message;
+     system_reset (QMP and HMP) restarts the guest from its entry point;
   7. a bad -kernel (missing, not multiboot, truncated) is a clear error.
 Skipped (exit 77) when /dev/kvm cannot be opened or the guest is not built.
 """
@@ -151,6 +152,33 @@ def test_triple_fault(tmp):
         check('triple fault' in vm.stderr(), f'stderr: {vm.stderr()!r}')
         err = vm.qmp.cmd_raw('cont')
         check('error' in err, 'cont after internal-error accepted')
+        # system_reset: prelaunch, then cont runs the guest again
+        vm.cmd('system_reset')
+        vm.qmp.wait_event('RESET', timeout=10)
+        check(vm.cmd('query-status')['status'] == 'prelaunch',
+              'not prelaunch after reset')
+        vm.cmd('cont')
+        deadline = time.time() + 15
+        while vm.cmd('query-status')['status'] != 'internal-error':
+            check(time.time() < deadline, 'no second internal-error')
+            time.sleep(0.1)
+        check(vm.stderr().count('triple fault') == 2,
+              f'second triple fault not reported: {vm.stderr()!r}')
+
+
+def test_system_reset(tmp):
+    elf = tiny_multiboot_elf(os.path.join(tmp, 'hi.elf'),
+                             code_serial_puts('hi\n') + CODE_HLT_LOOP)
+    with Vm(['-accel', 'kvm', '-M', 'pc-lite', '-m', '16M', '-kernel', elf],
+            name='reset') as vm:
+        vm.wait_serial('hi\n', timeout=15)
+        vm.cmd('system_reset')
+        vm.qmp.wait_event('RESET', timeout=10)
+        vm.wait_serial('hi\nhi\n', timeout=15)
+        check(vm.cmd('query-status')['status'] == 'running', 'not running')
+        out = vm.hmp('system_reset')
+        check(out == '', f'HMP system_reset said {out!r}')
+        vm.wait_serial('hi\nhi\nhi\n', timeout=15)
 
 
 def run_tern_fail(args):
@@ -201,6 +229,7 @@ def main():
         test_debug_exit(tmp)
         test_bad_kernel(tmp)
         test_triple_fault(tmp)
+        test_system_reset(tmp)
         if have_guest:
             test_stress_boot_stop_cont_dump_xp(tmp)
         else:

@@ -8,17 +8,21 @@ vCPU events) is saved and restored: the destination continues the SAME
 guest run (it never prints 'stress: start', its verified-page counter keeps
 growing from where the source was) and finds no MISMATCH; the "serial"
 section carries the UART registers.  Also checks that the destination's
-guest survives a stop/cont after the migration.
+guest survives a stop/cont after the migration, and (with a tiny guest that
+sets distinctive general, SSE, x87 and MSR values and spins) that HMP
+'info registers' is identical on both sides after the migration.
 Skipped (exit 77) when /dev/kvm cannot be opened or the guest is missing.
 """
 import os
 import re
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import (Vm, check, free_port, guest_elf, have_kvm,  # noqa
-                     skip, tern_binary)
+from ternlib import (Vm, check, code_serial_puts, free_port,  # noqa
+                     guest_elf, have_kvm, skip, tern_binary,
+                     tiny_multiboot_elf)
 
 
 def last_verified(text):
@@ -36,6 +40,87 @@ def wait_migration(vm, timeout=60):
     raise TimeoutError('migration did not finish')
 
 
+def register_guest(path):
+    """A guest that prints 'R', sets distinctive values in the general,
+    SSE and x87 control registers and the SYSENTER MSRs, then spins
+    (`jmp .`) so that every register stays constant."""
+    import struct
+    load, entry = 0x100000, 0x100000 + 84 + 12
+    code = code_serial_puts('R\n')
+    # Paging on (PAE, identity 2 MiB page at 0; page directory at 0x101000,
+    # PDPT at 0x102000): some KVMs emulate paging-off guests and their
+    # emulator lacks x87 instructions.  CR4 |= PAE | OSFXSR | OSXMMEXCPT.
+    code += bytes.fromhex('0f20e0' '0d20060000' '0f22e0')
+    code += bytes.fromhex('b800201000' '0f22d8')          # cr3 = PDPT
+    code += bytes.fromhex('0f20c0' '0d00000080' '0f22c0')  # cr0 |= PG
+    data_at = None
+    fix = []                         # offsets of 32-bit data addresses
+
+    def ins(prefix, data_off):
+        nonlocal code
+        code += bytes.fromhex(prefix)
+        fix.append((len(code), data_off))
+        code += b'\0\0\0\0'
+    ins('f30f6f05', 0)               # movdqu xmm0, [data]
+    ins('f30f6f0d', 16)              # movdqu xmm1, [data+16]
+    ins('f30f6f3d', 16)              # movdqu xmm7, [data+16]
+    code += bytes.fromhex('dbe3')    # fninit
+    ins('d92d', 32)                  # fldcw [data+32]
+    # wrmsr SYSENTER_CS/ESP/EIP
+    for msr, val in ((0x174, 0x10), (0x175, 0x9000), (0x176, 0xabcdef)):
+        code += b'\xb9' + struct.pack('<I', msr) + b'\xb8' + \
+            struct.pack('<I', val) + bytes.fromhex('31d2' '0f30')
+    for op, val in ((0xb8, 0x11111111), (0xbb, 0x22222222),
+                    (0xb9, 0x33333333), (0xba, 0x44444444),
+                    (0xbe, 0x55555555), (0xbf, 0x66666666),
+                    (0xbd, 0x77777777), (0xbc, 0x00090000)):
+        code += bytes([op]) + struct.pack('<I', val)
+    code += bytes.fromhex('f9' 'ebfe')   # stc; jmp .
+    data_at = entry + len(code)
+    for off, doff in fix:
+        code = code[:off] + struct.pack('<I', data_at + doff) + \
+            code[off + 4:]
+    code += bytes(range(1, 17)) + bytes(range(0xf0, 0x100)) + \
+        struct.pack('<H', 0x027f)
+    # pad the image so that the tables land at 0x101000 and 0x102000
+    image_start = entry - load            # code offset in the file
+    pad = 0x1000 - (image_start + len(code))
+    check(pad >= 0, 'register guest too large')
+    code += bytes(pad)
+    code += struct.pack('<Q', 0x83) + bytes(4096 - 8)     # PDE 0: 2 MiB
+    code += struct.pack('<Q', 0x101001) + bytes(24)       # PDPTE 0
+    return tiny_multiboot_elf(path, code, load=load)
+
+
+def test_registers_survive(tmp):
+    elf = register_guest(os.path.join(tmp, 'regs.elf'))
+    args = ['-accel', 'kvm', '-M', 'pc-lite', '-m', '16M', '-kernel', elf]
+    port = free_port()
+    with Vm(args, name='rsrc') as src, \
+            Vm(args + ['-incoming', f'tcp:127.0.0.1:{port}'],
+               name='rdst') as dst:
+        src.wait_serial('R\n', timeout=20)
+        time.sleep(0.3)
+        before = src.hmp('info registers')
+        check('EAX=11111111' in before and 'XMM00=100f0e0d0c0b0a090807060504'
+              '030201' in before and 'FCW=027f' in before,
+              f'guest did not set its registers:\n{before}')
+        src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
+        info = wait_migration(src)
+        check(info['status'] == 'completed', f'migration failed: {info}')
+        src_regs = src.hmp('info registers')
+        deadline = time.time() + 20
+        while dst.cmd('query-status')['status'] != 'running':
+            check(time.time() < deadline, 'destination did not start')
+            time.sleep(0.1)
+        dst_regs = dst.hmp('info registers')
+        check(src_regs == dst_regs,
+              f'registers differ after migration:\nsource:\n{src_regs}\n'
+              f'destination:\n{dst_regs}')
+        check('R\n' not in dst.serial(),
+              'destination guest restarted from its entry point')
+
+
 def main():
     if not have_kvm():
         skip('/dev/kvm cannot be opened (no KVM on this host)')
@@ -43,6 +128,9 @@ def main():
         skip(f'{tern_binary()} is not built')
     if not os.path.exists(guest_elf()):
         skip(f'{guest_elf()} is not built')
+
+    with tempfile.TemporaryDirectory(prefix='test-kvm-migrate-') as tmp:
+        test_registers_survive(tmp)
 
     args = ['-accel', 'kvm', '-M', 'pc-lite', '-m', '128M',
             '-kernel', guest_elf(), '-append', 'mem=16M-112M rate=64']

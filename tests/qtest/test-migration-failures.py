@@ -11,6 +11,8 @@ migration to a good destination completes and verifies.
 Destination side (tern -incoming, exits 1 like QEMU 7.2): the source
 killed mid-stream, a stream with a bad magic, a truncated stream, a RAM
 size mismatch, an unknown RAM block name and an unknown device section,
+crafted ram records (a page beyond the block, an unknown flag, CONTINUE
+with no block yet, an unknown block name) and an unknown device section,
 each with QEMU 7.2's message followed by "load of migration failed:
 <strerror>".
 """
@@ -162,6 +164,18 @@ def section_full(section_id, name, payload):
             payload + b'\x7e' + struct.pack('>I', section_id))
 
 
+def ram_stream(records):
+    """header, configuration "none", ram START (block "ram" 16 MiB) whose
+    payload continues with records (bytes) then EOS, and an EOF."""
+    be64 = lambda v: struct.pack('>Q', v)  # noqa: E731
+    payload = (be64((16 << 20) | 0x04) + b'\x03ram' + be64(16 << 20) +
+               records + be64(0x10))
+    return (b'QEVM\0\0\0\3' + b'\x07' + struct.pack('>I', 4) + b'none' +
+            b'\x01' + struct.pack('>I', 2) + b'\x03ram' +
+            struct.pack('>II', 0, 4) + payload + b'\x7e' +
+            struct.pack('>I', 2) + b'\x00')
+
+
 def dest_failures(tmp):
     none64 = ['-M', 'none', '-m', '64M']
     good = save_stream(tmp, none64 + ['-S'])
@@ -185,6 +199,27 @@ def dest_failures(tmp):
                ['Unknown ramblock "ram", cannot accept migration',
                 'load of migration failed: Invalid argument'],
                'ram name mismatch')
+    be64 = lambda v: struct.pack('>Q', v)  # noqa: E731
+    none16 = ['-M', 'none', '-m', '16M']
+    dest_fails(tmp, ram_stream(be64(0x1000000 | 0x08) + b'\x03ram' +
+                               bytes(4096)), none16,
+               ['Illegal RAM offset 1000000',
+                'load of migration failed: Invalid argument'],
+               'page beyond the block')
+    dest_fails(tmp, ram_stream(be64(0x1000 | 0x400)), none16,
+               ['Unknown combination of migration flags: 0x400',
+                'load of migration failed: Invalid argument'],
+               'unknown ram flag')
+    dest_fails(tmp, ram_stream(be64(0x1000 | 0x20 | 0x02) + b'\x00'),
+               none16,
+               ['tern: Ack, bad migration stream!', 'Illegal RAM offset 1000',
+                'load of migration failed: Invalid argument'],
+               'continue without a block')
+    dest_fails(tmp, ram_stream(be64(0x2000 | 0x02) + b'\x06nosuch\x00'),
+               none16,
+               ["tern: Can't find block nosuch", 'Illegal RAM offset 2000',
+                'load of migration failed: Invalid argument'],
+               'page in an unknown block')
     # An unknown device section right after the configuration record.
     hdr = b'QEVM\0\0\0\3' + b'\x07' + struct.pack('>I', 4) + b'none'
     bogus = hdr + section_full(9, 'nosuchdev', b'') + good[len(hdr):]

@@ -9,6 +9,7 @@ tcp) at once, quit emits SHUTDOWN and exits 0.
 """
 import json
 import os
+import signal
 import socket
 import sys
 import time
@@ -244,6 +245,17 @@ def test_autostart():
     check(status == 'paused', f'dst after stop+migration: {status}')
 
 
+def test_sigterm():
+    """SIGTERM: SHUTDOWN (host-signal), exit status 0, socket file gone."""
+    with Vm(['-M', 'none'], name='sigterm') as vm:
+        vm.proc.send_signal(signal.SIGTERM)
+        ev = vm.qmp.wait_event('SHUTDOWN', timeout=10)
+        check(ev['data'] == {'guest': False, 'reason': 'host-signal'},
+              f'SHUTDOWN on SIGTERM: {ev}')
+        check(vm.wait_exit(10) == 0, 'exit status after SIGTERM')
+        check(not os.path.exists(vm.qmp_path), 'QMP socket left behind')
+
+
 def main():
     if not os.path.exists(tern_binary()):
         skip(f'{tern_binary()} not built')
@@ -251,6 +263,7 @@ def main():
     test_getfd()
     test_start_states()
     test_autostart()
+    test_sigterm()
     print('test-qmp: ok')
 
 

@@ -18,8 +18,9 @@ Credentials are made per run by tests/tls-certs.sh (certtool).  Checked:
   * TLS on the source only: "TLS handshake failed: The TLS connection was
     non-properly terminated.";
   * missing creds object: "No TLS credentials with id 'nope'".
-With --interop (suite 'interop'): QEMU 7.2 -> Tern (x509, authz) then
-that Tern -> QEMU 7.2 (PSK), RAM compared byte for byte at each hop.
+With --interop (suite 'interop'): QEMU 7.2 -> Tern (PSK, authz-list),
+QEMU 7.2 -> Tern (x509, authz) then that Tern -> QEMU 7.2 (PSK), RAM
+compared byte for byte at each hop.
 """
 import os
 import random
@@ -265,6 +266,22 @@ def run_interop(tmp, certs):
             print('tern-to-qemu-psk: ok')
 
 
+def run_interop_psk(tmp, certs):
+    """QEMU -PSK-> Tern with tls-authz on the PSK username."""
+    psk = f'{certs}/psk'
+    a, b = (os.path.join(tmp, f'p{n}.ram') for n in 'ab')
+    make_ram(a, 3)
+    empty_ram(b)
+    alist = ['-object', 'authz-list,id=auth0,policy=deny,'
+             'rules.0.match=qemu,rules.0.policy=allow']
+    expect_ok(tmp, 'qemu-to-tern-psk', 'tcp',
+              mem_args(a, True) + creds('psk', psk, 'client'),
+              mem_args(b) + creds('psk', psk, 'server') + alist,
+              {'tls-creds': 'tls0'},
+              {'tls-creds': 'tls0', 'tls-authz': 'auth0'}, ram=(a, b),
+              src_binary=qemu_binary())
+
+
 def main():
     interop = '--interop' in sys.argv
     if not os.path.exists(tern_binary()):
@@ -279,6 +296,7 @@ def main():
             skip('certtool (gnutls-bin) is not installed')
         check(r.returncode == 0, 'tls-certs.sh failed')
         if interop:
+            run_interop_psk(tmp, certs)
             run_interop(tmp, certs)
         else:
             run_tern(tmp, certs)

@@ -127,7 +127,9 @@ static void test_garbage_then_valid(void)
     /* Garbage with no newline, the next request in a later read. */
     feed(p, "{\"execute\": ]");
     g_assert_cmpuint(s->lines->len, ==, 3);
-    g_assert_true(strstr(line(s, 2), "JSON parse error") != NULL);
+    g_assert_cmpstr(line(s, 2), ==,
+                    "{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                    "\"JSON parse error, expecting value\"}}");
     feed(p, "{\"execute\":\"test-echo\",\"id\":\"x\"}");
     g_assert_cmpuint(s->lines->len, ==, 4);
     g_assert_cmpstr(line(s, 3), ==, "{\"return\": \"none\", \"id\": \"x\"}");
