@@ -266,7 +266,7 @@ bool multiboot_load_image(MachineState *ms, const char *name,
     }
     memset(info, 0, end - info_gpa);
 
-    mm = info + MB_INFO_SIZE;
+    mm = info + (mmap_gpa - info_gpa);
     stl_le(mm, 20);
     stq_le(mm + 4, 0);
     stq_le(mm + 12, MIN(ram_end, (uint64_t)MB_MEM_LOWER_END));

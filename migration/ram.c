@@ -103,6 +103,25 @@ static inline bool ram_page_is_zero(const uint8_t *p)
     return buffer_is_zero(p, TARGET_PAGE_SIZE);
 }
 
+/*
+ * Source side: the same answer, cheaper for data pages.  Guest RAM being
+ * sent is cold; buffer_is_zero() starts by loading the first and the last
+ * 32 bytes, i.e. two cache misses in a row per page, and the source's
+ * profile showed it at 7% of the migration thread (2 GiB of random pages
+ * over TCP).  A non-zero first word answers "not zero" after one line;
+ * the caller also prefetches that line a few pages ahead.
+ */
+static inline bool ram_page_is_zero_src(const uint8_t *p)
+{
+    uint64_t first;
+
+    memcpy(&first, p, sizeof(first));
+    return first == 0 && buffer_is_zero(p, TARGET_PAGE_SIZE);
+}
+
+/* Pages ahead of the one being sent whose first line is prefetched. */
+#define RAM_PREFETCH_PAGES 4
+
 static void ram_account(RAMState *rs, uint64_t bytes)
 {
     STAT_ADD(transferred, bytes);
@@ -317,7 +336,10 @@ static void ram_save_page(RAMState *rs, RAMBlock *rb, uint64_t page)
     uint8_t *host = rb->host + offset;
     size_t bytes;
 
-    if (ram_page_is_zero(host)) {
+    if (page + RAM_PREFETCH_PAGES < ram_block_pages(rb)) {
+        __builtin_prefetch(host + RAM_PREFETCH_PAGES * TARGET_PAGE_SIZE);
+    }
+    if (ram_page_is_zero_src(host)) {
         bytes = ram_put_page_header(rs, rb, offset, RAM_SAVE_FLAG_ZERO);
         qemu_put_byte(rs->f, 0);
         STAT_ADD(duplicate, 1);

@@ -204,6 +204,9 @@ static const char *const savevm_known_caps[] = {
     NULL,
 };
 
+/* More capability names than any QEMU sends (about 25 exist). */
+#define SAVEVM_MAX_CAPS 256
+
 /* Capabilities whose state must match on both sides. */
 static const char *const savevm_validated_caps[] = {
     "x-ignore-shared",
@@ -240,6 +243,12 @@ static int get_capabilities(QEMUFile *f, void *pv, size_t size,
     SaveState *s = container_of(pv, SaveState, caps);
     uint32_t i;
 
+    /* Names are unique and few; don't let a peer make us store millions. */
+    if (s->caps_count > SAVEVM_MAX_CAPS) {
+        error_report("Received %" PRIu32 " capabilities, at most %d are "
+                     "known", s->caps_count, SAVEVM_MAX_CAPS);
+        return -EINVAL;
+    }
     for (i = 0; i < s->caps_count && !qemu_file_get_error(f); i++) {
         char name[256];
 
@@ -912,8 +921,15 @@ static LoadSection *loadvm_find_section(uint32_t section_id)
     return NULL;
 }
 
-static void loadvm_add_section(uint32_t section_id, SaveStateEntry *se,
-                               int version_id)
+/*
+ * Section ids a stream may open.  A real stream opens one per registered
+ * entry; the bound keeps a hostile one from growing the table (and its
+ * linear lookups) without end.
+ */
+#define LOADVM_MAX_SECTIONS 4096
+
+static bool loadvm_add_section(uint32_t section_id, SaveStateEntry *se,
+                               int version_id, Error **errp)
 {
     LoadSection *ls = loadvm_find_section(section_id);
     LoadSection n = {
@@ -927,9 +943,14 @@ static void loadvm_add_section(uint32_t section_id, SaveStateEntry *se,
     }
     if (ls) {
         *ls = n;
+    } else if (loadvm.sections->len >= LOADVM_MAX_SECTIONS) {
+        error_setg(errp, "Too many savevm sections (more than %d)",
+                   LOADVM_MAX_SECTIONS);
+        return false;
     } else {
         g_array_append_val(loadvm.sections, n);
     }
+    return true;
 }
 
 static int loadvm_check_footer(QEMUFile *f, SaveStateEntry *se,
@@ -1023,7 +1044,9 @@ static int loadvm_section_start_full(QEMUFile *f, Error **errp)
                    version_id, idstr, se->version_id);
         return -EINVAL;
     }
-    loadvm_add_section(section_id, se, version_id);
+    if (!loadvm_add_section(section_id, se, version_id, errp)) {
+        return -EINVAL;
+    }
 
     ret = loadvm_load_entry(f, se, version_id, &local_err);
     if (ret < 0) {

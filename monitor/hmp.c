@@ -422,10 +422,39 @@ static void monitor_hmp_run_lines(Monitor *mon)
     }
 }
 
+/*
+ * Longest HMP line we keep (QEMU's readline stops at 4 KiB; object_add
+ * lines with long paths need more).  A longer line is dropped whole,
+ * with a message, rather than run cut short or buffered without end.
+ */
+#define HMP_LINE_MAX 65536
+
 void monitor_hmp_input(Monitor *mon, const char *buf, size_t len)
 {
+    const char *nl, *last_nl;
+    size_t tail;
+
+    if (mon->line_too_long) {
+        nl = memchr(buf, '\n', len);
+        if (!nl) {
+            return;
+        }
+        mon->line_too_long = false;
+        len -= nl + 1 - buf;
+        buf = nl + 1;
+        monitor_printf(mon, "line too long (more than %d bytes), ignored\n",
+                       HMP_LINE_MAX);
+        monitor_hmp_prompt(mon);
+    }
     g_string_append_len(mon->linebuf, buf, len);
     monitor_hmp_run_lines(mon);
+    /* What follows the last newline is one partial line. */
+    last_nl = memrchr(mon->linebuf->str, '\n', mon->linebuf->len);
+    tail = mon->linebuf->len - (last_nl ? last_nl + 1 - mon->linebuf->str : 0);
+    if (tail > HMP_LINE_MAX) {
+        g_string_truncate(mon->linebuf, mon->linebuf->len - tail);
+        mon->line_too_long = true;
+    }
 }
 
 int monitor_suspend(Monitor *mon)

@@ -39,6 +39,7 @@ struct Monitor {
     GString *linebuf; /* partial input line */
     int suspend_cnt;
     bool prompt_pending; /* print the prompt on resume */
+    bool line_too_long;  /* dropping input up to the next newline */
 
     /* fds: received by SCM_RIGHTS but not claimed, then named by getfd */
     GQueue recv_fds; /* GINT_TO_POINTER(fd) */

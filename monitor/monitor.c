@@ -21,6 +21,8 @@ typedef struct MonitorListener {
 
 /* Pending output beyond this means the client stopped reading. */
 #define MONITOR_OUTBUF_MAX (64 * MiB)
+/* fds received and not yet claimed by a command, per connection */
+#define MONITOR_RECV_FDS_MAX 64
 
 static GList *monitors;  /* Monitor *, live connections */
 static GList *listeners; /* MonitorListener * */
@@ -384,6 +386,11 @@ static bool monitor_read_some(Monitor *mon)
         n = qio_channel_readv_full(mon->ioc, &iov, 1, fd_pass ? &fds : NULL,
                                    fd_pass ? &nfds : NULL, 0, NULL);
         for (size_t i = 0; i < nfds; i++) {
+            if (g_queue_get_length(&mon->recv_fds) >= MONITOR_RECV_FDS_MAX) {
+                /* unclaimed fds must not exhaust our descriptor table */
+                close(fds[i]);
+                continue;
+            }
             g_queue_push_tail(&mon->recv_fds, GINT_TO_POINTER(fds[i]));
         }
         g_free(fds);

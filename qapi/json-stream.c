@@ -27,6 +27,8 @@ JsonStreamParser *json_stream_parser_new(JsonStreamFunc *cb, void *opaque)
     JsonStreamParser *p = g_new0(JsonStreamParser, 1);
 
     p->tok = json_tokener_new();
+    /* QMP input is UTF-8; QEMU refuses anything else, and so do we. */
+    json_tokener_set_flags(p->tok, JSON_TOKENER_VALIDATE_UTF8);
     p->cb = cb;
     p->opaque = opaque;
     return p;
@@ -72,6 +74,10 @@ static void json_stream_error(Error **errp, enum json_tokener_error jerr,
 {
     size_t start, end;
 
+    if (jerr == json_tokener_error_parse_utf8_string) {
+        error_setg(errp, "JSON parse error, invalid UTF-8 sequence in string");
+        return;
+    }
     if (pos < len && g_ascii_isalpha(buf[pos])) {
         end = pos;
     } else if (pos > 0 && pos <= len && g_ascii_isalpha(buf[pos - 1])) {
@@ -92,6 +98,38 @@ static void json_stream_error(Error **errp, enum json_tokener_error jerr,
     }
     error_setg(errp, "JSON parse error, invalid keyword '%.*s'",
                (int)(end - start), buf + start);
+}
+
+/*
+ * Does v hold a string with a NUL inside?  Commands read C strings, so
+ * "a\u0000b" would silently become "a"; QEMU refuses it at parse time.
+ */
+static bool json_stream_has_nul(json_object *v)
+{
+    switch (json_object_get_type(v)) {
+    case json_type_string:
+        return strlen(json_object_get_string(v)) !=
+               (size_t)json_object_get_string_len(v);
+    case json_type_array:
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            if (json_stream_has_nul(json_object_array_get_idx(v, i))) {
+                return true;
+            }
+        }
+        return false;
+    case json_type_object: {
+        json_object_object_foreach(v, key, val)
+        {
+            (void)key;
+            if (json_stream_has_nul(val)) {
+                return true;
+            }
+        }
+        return false;
+    }
+    default:
+        return false;
+    }
 }
 
 void json_stream_parser_feed(JsonStreamParser *p, const char *buf, size_t len)
@@ -164,6 +202,14 @@ void json_stream_parser_feed(JsonStreamParser *p, const char *buf, size_t len)
         }
         buf += used;
         len -= used;
+        if (obj && json_stream_has_nul(obj)) {
+            Error *err = NULL;
+
+            json_object_put(obj);
+            error_setg(&err, "JSON parse error, \\u0000 is not supported");
+            p->cb(p->opaque, NULL, err);
+            continue;
+        }
         /* json-c yields NULL for the literal null: not an object either. */
         p->cb(p->opaque, obj, NULL);
     }

@@ -293,6 +293,77 @@ bool qmp_args_check_known(json_object *args, const char *const *known,
     return true;
 }
 
+/*
+ * A JSON string as QEMU writes it: ASCII printable characters as they
+ * are, the usual short escapes, every other character as \uXXXX
+ * (upper-case hex; a surrogate pair beyond the BMP); bytes that are not
+ * UTF-8 as \uFFFD.  So the output is always valid (ASCII) JSON, whatever
+ * bytes an error message or a file name carried.
+ */
+static void qmp_json_append_str(GString *out, const char *s, size_t len)
+{
+    const char *end = s + len;
+
+    g_string_append_c(out, '"');
+    while (s < end) {
+        unsigned char c = *s;
+        gunichar u;
+
+        switch (c) {
+        case '"':
+            g_string_append(out, "\\\"");
+            s++;
+            continue;
+        case '\\':
+            g_string_append(out, "\\\\");
+            s++;
+            continue;
+        case '\b':
+            g_string_append(out, "\\b");
+            s++;
+            continue;
+        case '\f':
+            g_string_append(out, "\\f");
+            s++;
+            continue;
+        case '\n':
+            g_string_append(out, "\\n");
+            s++;
+            continue;
+        case '\r':
+            g_string_append(out, "\\r");
+            s++;
+            continue;
+        case '\t':
+            g_string_append(out, "\\t");
+            s++;
+            continue;
+        default:
+            break;
+        }
+        if (c >= 0x20 && c < 0x7f) {
+            g_string_append_c(out, c);
+            s++;
+            continue;
+        }
+        u = g_utf8_get_char_validated(s, end - s);
+        if (c < 0x80 || u == (gunichar)-1 || u == (gunichar)-2) {
+            u = c < 0x80 ? c : 0xfffd;
+            s++;
+        } else {
+            s = g_utf8_next_char(s);
+        }
+        if (u > 0xffff) {
+            g_string_append_printf(out, "\\u%04X\\u%04X",
+                                   0xd800 + ((u - 0x10000) >> 10),
+                                   0xdc00 + ((u - 0x10000) & 0x3ff));
+        } else {
+            g_string_append_printf(out, "\\u%04X", u);
+        }
+    }
+    g_string_append_c(out, '"');
+}
+
 static void qmp_json_append(GString *out, json_object *v)
 {
     int flags = JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE;
@@ -303,15 +374,12 @@ static void qmp_json_append(GString *out, json_object *v)
         g_string_append_c(out, '{');
         json_object_object_foreach(v, key, val)
         {
-            json_object *k = json_object_new_string(key);
-
             if (!first) {
                 g_string_append(out, ", ");
             }
             first = false;
-            g_string_append(out, json_object_to_json_string_ext(k, flags));
+            qmp_json_append_str(out, key, strlen(key));
             g_string_append(out, ": ");
-            json_object_put(k);
             qmp_json_append(out, val);
         }
         g_string_append_c(out, '}');
@@ -326,8 +394,12 @@ static void qmp_json_append(GString *out, json_object *v)
         }
         g_string_append_c(out, ']');
         break;
+    case json_type_string:
+        qmp_json_append_str(out, json_object_get_string(v),
+                            json_object_get_string_len(v));
+        break;
     default:
-        /* null, booleans, numbers, strings (json-c escapes them) */
+        /* null, booleans, numbers */
         g_string_append(out, json_object_to_json_string_ext(v, flags));
         break;
     }

@@ -137,7 +137,7 @@ static G_NORETURN_FN void vl_fail(const char *opt, const char *arg,
 /* "tern: -opt arg: message" and exit 1 (command-line parsing only). */
 static void vl_fail(const char *opt, const char *arg, const char *fmt, ...)
 {
-    g_autofree char *msg = NULL;
+    char *msg;
     va_list ap;
 
     va_start(ap, fmt);
@@ -150,15 +150,21 @@ static void vl_fail(const char *opt, const char *arg, const char *fmt, ...)
     } else {
         error_report("%s", msg);
     }
+    g_free(msg); /* exit() runs no g_autofree cleanup */
     exit(1);
 }
 
 static void vl_fail_err(const char *opt, const char *arg, Error *err)
 {
-    g_autofree char *msg = g_strdup(error_get_pretty(err));
-
+    if (opt && arg) {
+        error_report("%s %s: %s", opt, arg, error_get_pretty(err));
+    } else if (opt) {
+        error_report("%s: %s", opt, error_get_pretty(err));
+    } else {
+        error_report("%s", error_get_pretty(err));
+    }
     error_free(err);
-    vl_fail(opt, arg, "%s", msg);
+    exit(1);
 }
 
 static void vl_print_version(void)

@@ -3,10 +3,11 @@
  *
  * Threading (one vCPU):
  *  - The vCPU thread owns the vCPU fd.  Every vCPU ioctl (KVM_RUN, the
- *    register get/set for migration, KVM_GET_TSC_KHZ) runs IN THE vCPU
- *    THREAD: other threads hand it a work item (kvm_vcpu_run_on()) and
- *    wait.  The only exception is vcpus_create, which sets the boot
- *    registers before the thread exists.
+ *    register get/set for migration, system_reset, info registers,
+ *    KVM_GET_TSC_KHZ, dirty-ring harvests) runs IN THE vCPU THREAD: other
+ *    threads hand it a work item (kvm_vcpu_run_on()), which kicks it out
+ *    of guest code if needed, and wait.  The only exception is
+ *    vcpus_create, which sets the boot registers before the thread exists.
  *  - cpu->lock protects the control flags (want_run, quit, halted, failed,
  *    parked, work); cpu->cond signals every change of them.
  *  - Kick: set a flag under the lock, then run->immediate_exit = 1, then
@@ -23,8 +24,8 @@
 #include "qemu/error-report.h"
 #include "hw/ioport.h"
 #include "migration/register.h"
-#include "monitor/monitor.h"
 #include "migration/vmstate.h"
+#include "monitor/monitor.h"
 #include "sysemu/cpus.h"
 #include "sysemu/main-loop.h"
 #include "sysemu/runstate.h"
@@ -77,6 +78,7 @@ static const uint32_t kvm_cpu_msrs[] = {
 };
 #define KVM_CPU_NR_MSRS ((int)ARRAY_SIZE(kvm_cpu_msrs))
 #define KVM_CPU_MSR_SLOTS 16
+G_STATIC_ASSERT(ARRAY_SIZE(kvm_cpu_msrs) <= KVM_CPU_MSR_SLOTS);
 
 #define KVM_CPU_NR_SEGS 8        /* cs ds es fs gs ss tr ldt */
 #define KVM_XSAVE_SIZE 4096
@@ -1107,6 +1109,11 @@ static void hmp_info_registers(Monitor *mon)
                    (uint32_t)st->dr6, (uint32_t)st->dr7);
     monitor_printf(mon, "EFER=%016" PRIx64 " XCR0=%016" PRIx64 "\n",
                    st->efer, st->xcr0);
+    /* kvm_cpu_msrs[1..4]: SYSENTER_CS/ESP/EIP, PAT */
+    monitor_printf(mon, "SYSENTER_CS=%08x SYSENTER_ESP=%08x "
+                   "SYSENTER_EIP=%08x PAT=%016" PRIx64 "\n",
+                   (uint32_t)st->msr_value[1], (uint32_t)st->msr_value[2],
+                   (uint32_t)st->msr_value[3], st->msr_value[4]);
     monitor_printf(mon, "FCW=%04x FSW=%04x MXCSR=%08x\n",
                    st->xsave[0] | (st->xsave[1] << 8),
                    st->xsave[2] | (st->xsave[3] << 8),

@@ -15,6 +15,8 @@
  *     $(pkg-config --libs glib-2.0) -o fuzz-loadvm
  * Plain build (meson, gcc): the main() below
  *   fuzz-loadvm FILE...      replays each file (e.g. a crash reproducer)
+ *   fuzz-loadvm --write-seeds DIR
+ *                            writes the built-in corpus (libFuzzer seeds)
  *   fuzz-loadvm [--tap] [-n N]
  *                            built-in corpus plus N (default 20000)
  *                            deterministic mutations of it
@@ -400,6 +402,86 @@ static GByteArray *fuzz_seed_packaged(void)
     return b;
 }
 
+/*
+ * Regression inputs that must be refused with a given message: a
+ * capability count of 2^32-1, and thousands of sections opened (the
+ * table of open sections is bounded).  Returns false if one loads or
+ * gives another error.
+ */
+static bool fuzz_check_one(const char *what, GByteArray *b, const char *want)
+{
+    QIOChannelBuffer *bioc = qio_channel_buffer_new(b->len);
+    Error *err = NULL;
+    QEMUFile *f;
+    bool ok;
+
+    memcpy(bioc->data, b->data, b->len);
+    bioc->usage = b->len;
+    f = qemu_file_new_input(QIO_CHANNEL(bioc));
+    qio_channel_unref(QIO_CHANNEL(bioc));
+    global_state_reset_received();
+    ok = qemu_loadvm_state(f, &err) < 0 && err &&
+         strstr(error_get_pretty(err), want);
+    if (!ok) {
+        fprintf(stderr, "fuzz-loadvm: %s: got '%s', want '%s'\n", what,
+                err ? error_get_pretty(err) : "success", want);
+    }
+    error_free(err);
+    qemu_fclose(f);
+    return ok;
+}
+
+static bool fuzz_regressions(GByteArray *saved)
+{
+    static const uint8_t caps[] = {
+        'Q', 'E', 'V', 'M', 0, 0, 0, 3, 7, 0, 0, 0, 4, 'n', 'o', 'n', 'e',
+        0x05, 26, 'c', 'o', 'n', 'f', 'i', 'g', 'u', 'r', 'a', 't', 'i', 'o',
+        'n', '/', 'c', 'a', 'p', 'a', 'b', 'i', 'l', 'i', 't', 'i', 'e', 's',
+        0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0,
+    };
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    const uint8_t *timer = NULL;
+    size_t start, end, i;
+    bool ok;
+
+    g_byte_array_append(b, caps, sizeof(caps));
+    ok = fuzz_check_one("huge capability count", b,
+                        "Failed to load configuration/capabilities");
+
+    /* the saved stream's "timer" section, opened 5000 times */
+    for (i = 5; i + 6 < saved->len; i++) {
+        if (saved->data[i - 5] == 4 && !memcmp(saved->data + i, "\x05timer",
+                                                6)) {
+            timer = saved->data + i - 5;
+            break;
+        }
+    }
+    if (!timer) {
+        fprintf(stderr, "fuzz-loadvm: no timer section in the seed\n");
+        return false;
+    }
+    start = timer - saved->data;
+    for (end = start + 11; end + 5 <= saved->len; end++) {
+        if (saved->data[end] == 0x7e &&
+            !memcmp(saved->data + end + 1, timer + 1, 4)) {
+            break;
+        }
+    }
+    g_byte_array_set_size(b, 0);
+    g_byte_array_append(b, saved->data, start);
+    for (i = 0; i < 5000; i++) {
+        uint32_t id = GUINT32_TO_BE(1000 + i);
+
+        g_byte_array_append(b, timer, 1);
+        g_byte_array_append(b, (uint8_t *)&id, 4);
+        g_byte_array_append(b, timer + 5, end + 1 - (start + 5));
+        g_byte_array_append(b, (uint8_t *)&id, 4);
+    }
+    g_byte_array_append(b, timer, saved->len - start);
+    ok &= fuzz_check_one("5000 sections", b, "Too many savevm sections");
+    return ok;
+}
+
 static void fuzz_mutate(GRand *r, GByteArray *b)
 {
     int n = g_rand_int_range(r, 1, 5);
@@ -456,6 +538,7 @@ static int fuzz_replay_file(const char *path)
 int main(int argc, char **argv)
 {
     bool tap = false;
+    const char *seed_dir = NULL;
     long iterations = 20000;
     GByteArray *seeds[3];
     GRand *r;
@@ -468,6 +551,8 @@ int main(int argc, char **argv)
             tap = true;
         } else if (!strcmp(argv[i], "-n") && i + 1 < argc) {
             iterations = atol(argv[++i]);
+        } else if (!strcmp(argv[i], "--write-seeds") && i + 1 < argc) {
+            seed_dir = argv[++i];
         } else {
             files++;
             if (fuzz_replay_file(argv[i])) {
@@ -487,6 +572,22 @@ int main(int argc, char **argv)
             fprintf(stderr, "fuzz-loadvm: seed %d does not load\n", i);
             return 1;
         }
+        if (seed_dir) {
+            g_autofree char *name = g_strdup_printf("%s/builtin-%d", seed_dir,
+                                                    i);
+
+            if (!g_file_set_contents(name, (char *)seeds[i]->data,
+                                     seeds[i]->len, NULL)) {
+                fprintf(stderr, "fuzz-loadvm: cannot write %s\n", name);
+                return 1;
+            }
+        }
+    }
+    if (seed_dir) {
+        return 0;
+    }
+    if (!fuzz_regressions(seeds[0])) {
+        return 1;
     }
 
     /* Warnings from mutated inputs are expected noise. */

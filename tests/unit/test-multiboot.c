@@ -123,6 +123,11 @@ static void test_multiboot_valid(void)
     g_assert_cmpuint(rd32(rd32(info + 48) + 2 * 24 + 4), ==, 1 * MiB);
     g_assert_cmpuint(rd32(rd32(info + 48) + 2 * 24 + 12), ==,
                      RAM_SIZE - 1 * MiB);
+    /* a flat GDT for the vCPU's GDTR: 0x08 code, 0x10 data */
+    g_assert_cmpuint(ms.boot.gdt_limit, ==, 23);
+    g_assert_cmphex(rd32(ms.boot.gdt_base + 8), ==, 0x0000ffff);
+    g_assert_cmphex(rd32(ms.boot.gdt_base + 12), ==, 0x00cf9b00);
+    g_assert_cmphex(rd32(ms.boot.gdt_base + 20), ==, 0x00cf9300);
 }
 
 static void test_multiboot_tsc_khz_given(void)
