@@ -100,17 +100,25 @@ static ssize_t qio_channel_buffer_writev(QIOChannel *ioc,
     return n;
 }
 
+/* A positioned transfer needs @offset >= 0; @what is "read from"/"write to". */
+static bool qio_channel_buffer_check_offset(off_t offset, const char *what,
+                                            Error **errp)
+{
+    if (offset < 0) {
+        error_setg_errno(errp, EINVAL, "Unable to %s buffer at offset %lld",
+                         what, (long long)offset);
+        return false;
+    }
+    return true;
+}
+
 static ssize_t qio_channel_buffer_preadv(QIOChannel *ioc,
                                          const struct iovec *iov, size_t niov,
                                          off_t offset, Error **errp)
 {
     QIOChannelBuffer *bioc = QIO_CHANNEL_BUFFER(ioc);
 
-    if (offset < 0) {
-        error_setg_errno(errp, EINVAL,
-                         "Unable to read from buffer at "
-                         "offset %lld",
-                         (long long)offset);
+    if (!qio_channel_buffer_check_offset(offset, "read from", errp)) {
         return -1;
     }
     return qio_channel_buffer_copy_out(bioc, iov, niov, offset);
@@ -122,11 +130,7 @@ static ssize_t qio_channel_buffer_pwritev(QIOChannel *ioc,
 {
     QIOChannelBuffer *bioc = QIO_CHANNEL_BUFFER(ioc);
 
-    if (offset < 0) {
-        error_setg_errno(errp, EINVAL,
-                         "Unable to write to buffer at "
-                         "offset %lld",
-                         (long long)offset);
+    if (!qio_channel_buffer_check_offset(offset, "write to", errp)) {
         return -1;
     }
     return qio_channel_buffer_copy_in(bioc, iov, niov, offset);
@@ -149,21 +153,19 @@ static off_t qio_channel_buffer_seek(QIOChannel *ioc, off_t offset, int whence,
         base = bioc->usage;
         break;
     default:
-        error_setg_errno(errp, EINVAL,
-                         "Unable to seek to offset %lld "
-                         "whence %d in buffer",
-                         (long long)offset, whence);
-        return -1;
+        goto invalid;
     }
     if (base + offset < 0) {
-        error_setg_errno(errp, EINVAL,
-                         "Unable to seek to offset %lld "
-                         "whence %d in buffer",
-                         (long long)offset, whence);
-        return -1;
+        goto invalid;
     }
     bioc->offset = base + offset;
     return bioc->offset;
+
+invalid:
+    error_setg_errno(errp, EINVAL,
+                     "Unable to seek to offset %lld whence %d in buffer",
+                     (long long)offset, whence);
+    return -1;
 }
 
 static int qio_channel_buffer_set_blocking(QIOChannel *ioc, bool enabled,

@@ -179,6 +179,18 @@ static ssize_t qio_channel_command_readv(QIOChannel *ioc,
     return ret;
 }
 
+/* writev, restarted when a signal interrupts it. */
+static ssize_t qio_command_writev_retry(int fd, const struct iovec *iov,
+                                        size_t niov)
+{
+    ssize_t ret;
+
+    do {
+        ret = writev(fd, iov, niov);
+    } while (ret < 0 && errno == EINTR);
+    return ret;
+}
+
 /* writev without SIGPIPE reaching the process (see the header). */
 static ssize_t qio_command_writev_nosigpipe(int fd, const struct iovec *iov,
                                             size_t niov)
@@ -190,10 +202,7 @@ static ssize_t qio_command_writev_nosigpipe(int fd, const struct iovec *iov,
     int saved_errno;
 
     if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN) {
-        do {
-            ret = writev(fd, iov, niov);
-        } while (ret < 0 && errno == EINTR);
-        return ret;
+        return qio_command_writev_retry(fd, iov, niov);
     }
 
     sigemptyset(&pipe_set);
@@ -201,9 +210,7 @@ static ssize_t qio_command_writev_nosigpipe(int fd, const struct iovec *iov,
     pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
     sigpending(&pending);
     was_pending = sigismember(&pending, SIGPIPE);
-    do {
-        ret = writev(fd, iov, niov);
-    } while (ret < 0 && errno == EINTR);
+    ret = qio_command_writev_retry(fd, iov, niov);
     saved_errno = errno;
     if (ret < 0 && saved_errno == EPIPE && !was_pending) {
         static const struct timespec zero = {0, 0};

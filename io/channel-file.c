@@ -34,89 +34,68 @@ QIOChannelFile *qio_channel_file_new_path(const char *path, int flags,
     return qio_channel_file_new_fd(fd);
 }
 
-static ssize_t qio_channel_file_readv(QIOChannel *ioc, const struct iovec *iov,
-                                      size_t niov, int **fds, size_t *nfds,
-                                      int flags, Error **errp)
+/*
+ * One readv/writev (or, when @positioned, preadv/pwritev at @offset) on
+ * the descriptor, restarted after EINTR.  QIO_CHANNEL_ERR_BLOCK when it
+ * would block.
+ */
+static ssize_t qio_channel_file_io(QIOChannel *ioc, bool is_write,
+                                   bool positioned, const struct iovec *iov,
+                                   size_t niov, off_t offset, Error **errp)
 {
     QIOChannelFile *fioc = QIO_CHANNEL_FILE(ioc);
+    const char *what = is_write ? "write to" : "read from";
     ssize_t ret;
 
     do {
-        ret = readv(fioc->fd, iov, niov);
+        if (positioned) {
+            ret = is_write ? pwritev(fioc->fd, iov, niov, offset)
+                           : preadv(fioc->fd, iov, niov, offset);
+        } else {
+            ret = is_write ? writev(fioc->fd, iov, niov)
+                           : readv(fioc->fd, iov, niov);
+        }
     } while (ret < 0 && errno == EINTR);
     if (ret < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
             return QIO_CHANNEL_ERR_BLOCK;
         }
-        error_setg_errno(errp, errno, "Unable to read from file");
+        if (positioned) {
+            error_setg_errno(errp, errno, "Unable to %s file at offset %lld",
+                             what, (long long)offset);
+        } else {
+            error_setg_errno(errp, errno, "Unable to %s file", what);
+        }
         return -1;
     }
     return ret;
+}
+
+static ssize_t qio_channel_file_readv(QIOChannel *ioc, const struct iovec *iov,
+                                      size_t niov, int **fds, size_t *nfds,
+                                      int flags, Error **errp)
+{
+    return qio_channel_file_io(ioc, false, false, iov, niov, 0, errp);
 }
 
 static ssize_t qio_channel_file_writev(QIOChannel *ioc, const struct iovec *iov,
                                        size_t niov, int *fds, size_t nfds,
                                        int flags, Error **errp)
 {
-    QIOChannelFile *fioc = QIO_CHANNEL_FILE(ioc);
-    ssize_t ret;
-
-    do {
-        ret = writev(fioc->fd, iov, niov);
-    } while (ret < 0 && errno == EINTR);
-    if (ret < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return QIO_CHANNEL_ERR_BLOCK;
-        }
-        error_setg_errno(errp, errno, "Unable to write to file");
-        return -1;
-    }
-    return ret;
+    return qio_channel_file_io(ioc, true, false, iov, niov, 0, errp);
 }
 
 static ssize_t qio_channel_file_preadv(QIOChannel *ioc, const struct iovec *iov,
                                        size_t niov, off_t offset, Error **errp)
 {
-    QIOChannelFile *fioc = QIO_CHANNEL_FILE(ioc);
-    ssize_t ret;
-
-    do {
-        ret = preadv(fioc->fd, iov, niov, offset);
-    } while (ret < 0 && errno == EINTR);
-    if (ret < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return QIO_CHANNEL_ERR_BLOCK;
-        }
-        error_setg_errno(errp, errno,
-                         "Unable to read from file at offset "
-                         "%lld",
-                         (long long)offset);
-        return -1;
-    }
-    return ret;
+    return qio_channel_file_io(ioc, false, true, iov, niov, offset, errp);
 }
 
 static ssize_t qio_channel_file_pwritev(QIOChannel *ioc,
                                         const struct iovec *iov, size_t niov,
                                         off_t offset, Error **errp)
 {
-    QIOChannelFile *fioc = QIO_CHANNEL_FILE(ioc);
-    ssize_t ret;
-
-    do {
-        ret = pwritev(fioc->fd, iov, niov, offset);
-    } while (ret < 0 && errno == EINTR);
-    if (ret < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return QIO_CHANNEL_ERR_BLOCK;
-        }
-        error_setg_errno(errp, errno,
-                         "Unable to write to file at offset "
-                         "%lld",
-                         (long long)offset);
-        return -1;
-    }
-    return ret;
+    return qio_channel_file_io(ioc, true, true, iov, niov, offset, errp);
 }
 
 static off_t qio_channel_file_seek(QIOChannel *ioc, off_t offset, int whence,

@@ -61,17 +61,23 @@ void qio_channel_set_name(QIOChannel *ioc, const char *name)
     ioc->name = g_strdup(name);
 }
 
+/* Whether @ioc may carry file descriptors; sets @errp when it may not. */
+static bool qio_channel_check_fd_pass(QIOChannel *ioc, Error **errp)
+{
+    if (!qio_channel_has_feature(ioc, QIO_CHANNEL_FEATURE_FD_PASS)) {
+        error_setg_errno(errp, EINVAL,
+                         "Channel does not support file descriptor passing");
+        return false;
+    }
+    return true;
+}
+
 ssize_t qio_channel_readv_full(QIOChannel *ioc, const struct iovec *iov,
                                size_t niov, int **fds, size_t *nfds, int flags,
                                Error **errp)
 {
-    if (fds || nfds) {
-        if (!qio_channel_has_feature(ioc, QIO_CHANNEL_FEATURE_FD_PASS)) {
-            error_setg_errno(errp, EINVAL,
-                             "Channel does not support file descriptor "
-                             "passing");
-            return -1;
-        }
+    if ((fds || nfds) && !qio_channel_check_fd_pass(ioc, errp)) {
+        return -1;
     }
     if ((flags & QIO_CHANNEL_READ_FLAG_MSG_PEEK) &&
         !qio_channel_has_feature(ioc, QIO_CHANNEL_FEATURE_READ_MSG_PEEK)) {
@@ -88,13 +94,8 @@ ssize_t qio_channel_writev_full(QIOChannel *ioc, const struct iovec *iov,
                                 size_t niov, int *fds, size_t nfds, int flags,
                                 Error **errp)
 {
-    if (fds || nfds) {
-        if (!qio_channel_has_feature(ioc, QIO_CHANNEL_FEATURE_FD_PASS)) {
-            error_setg_errno(errp, EINVAL,
-                             "Channel does not support file descriptor "
-                             "passing");
-            return -1;
-        }
+    if ((fds || nfds) && !qio_channel_check_fd_pass(ioc, errp)) {
+        return -1;
     }
     if (niov > IOV_MAX) {
         niov = IOV_MAX; /* a short write; callers loop */
@@ -166,6 +167,15 @@ static struct iovec *qio_iov_copy(const struct iovec *iov, size_t niov,
     return copy;
 }
 
+/* Close the @nfds descriptors in @fds and free the array. */
+static void qio_fds_close_free(int *fds, size_t nfds)
+{
+    for (size_t i = 0; i < nfds; i++) {
+        close(fds[i]);
+    }
+    g_free(fds);
+}
+
 /*
  * Returns 1 when all was read, 0 on EOF before the first byte, -1 on error
  * (including EOF after some bytes).
@@ -204,10 +214,7 @@ static int qio_channel_readv_full_all_eof(QIOChannel *ioc,
                 *nfds = nrfds;
             } else {
                 /* Only the first batch is kept; close extras. */
-                for (size_t i = 0; i < nrfds; i++) {
-                    close(rfds[i]);
-                }
-                g_free(rfds);
+                qio_fds_close_free(rfds, nrfds);
             }
         }
         if (len == 0) {
@@ -226,10 +233,7 @@ static int qio_channel_readv_full_all_eof(QIOChannel *ioc,
 
 out:
     if (ret < 0 && fds && *fds) {
-        for (size_t i = 0; i < *nfds; i++) {
-            close((*fds)[i]);
-        }
-        g_free(*fds);
+        qio_fds_close_free(*fds, *nfds);
         *fds = NULL;
         *nfds = 0;
     }
@@ -328,53 +332,61 @@ int qio_channel_write_all(QIOChannel *ioc, const char *buf, size_t buflen,
     return qio_channel_writev_all(ioc, &iov, 1, errp);
 }
 
-ssize_t qio_channel_preadv(QIOChannel *ioc, const struct iovec *iov,
-                           size_t niov, off_t offset, Error **errp)
+/*
+ * Positioned I/O on a seekable channel: one call of the kind's
+ * io_pwritev (@is_write) or io_preadv, at most IOV_MAX elements.
+ */
+static ssize_t qio_channel_pio(QIOChannel *ioc, bool is_write,
+                               const struct iovec *iov, size_t niov,
+                               off_t offset, Error **errp)
 {
     if (!qio_channel_has_feature(ioc, QIO_CHANNEL_FEATURE_SEEKABLE) ||
-        !ioc->klass->io_preadv) {
+        !(is_write ? ioc->klass->io_pwritev : ioc->klass->io_preadv)) {
         error_setg_errno(errp, EINVAL,
-                         "Requested channel does not support preadv");
+                         "Requested channel does not support %s",
+                         is_write ? "pwritev" : "preadv");
         return -1;
     }
     if (niov > IOV_MAX) {
         niov = IOV_MAX;
     }
+    if (is_write) {
+        return ioc->klass->io_pwritev(ioc, iov, niov, offset, errp);
+    }
     return ioc->klass->io_preadv(ioc, iov, niov, offset, errp);
+}
+
+ssize_t qio_channel_preadv(QIOChannel *ioc, const struct iovec *iov,
+                           size_t niov, off_t offset, Error **errp)
+{
+    return qio_channel_pio(ioc, false, iov, niov, offset, errp);
 }
 
 ssize_t qio_channel_pwritev(QIOChannel *ioc, const struct iovec *iov,
                             size_t niov, off_t offset, Error **errp)
 {
-    if (!qio_channel_has_feature(ioc, QIO_CHANNEL_FEATURE_SEEKABLE) ||
-        !ioc->klass->io_pwritev) {
-        error_setg_errno(errp, EINVAL,
-                         "Requested channel does not support pwritev");
-        return -1;
-    }
-    if (niov > IOV_MAX) {
-        niov = IOV_MAX;
-    }
-    return ioc->klass->io_pwritev(ioc, iov, niov, offset, errp);
+    return qio_channel_pio(ioc, true, iov, niov, offset, errp);
 }
 
-int qio_channel_pread_all(QIOChannel *ioc, void *buf, size_t len, off_t offset,
-                          Error **errp)
+/*
+ * Transfer all @len bytes at @offset, waiting when the channel would
+ * block.  A read that meets end-of-file first fails.  0 or -1.
+ */
+static int qio_channel_pio_all(QIOChannel *ioc, bool is_write, char *p,
+                               size_t len, off_t offset, Error **errp)
 {
-    char *p = buf;
-
     while (len > 0) {
         struct iovec iov = {.iov_base = p, .iov_len = len};
-        ssize_t n = qio_channel_preadv(ioc, &iov, 1, offset, errp);
+        ssize_t n = qio_channel_pio(ioc, is_write, &iov, 1, offset, errp);
 
         if (n == QIO_CHANNEL_ERR_BLOCK) {
-            qio_channel_wait(ioc, G_IO_IN);
+            qio_channel_wait(ioc, is_write ? G_IO_OUT : G_IO_IN);
             continue;
         }
         if (n < 0) {
             return -1;
         }
-        if (n == 0) {
+        if (n == 0 && !is_write) {
             error_setg(errp, "Unexpected end-of-file before all data were "
                              "read");
             return -1;
@@ -386,27 +398,16 @@ int qio_channel_pread_all(QIOChannel *ioc, void *buf, size_t len, off_t offset,
     return 0;
 }
 
+int qio_channel_pread_all(QIOChannel *ioc, void *buf, size_t len, off_t offset,
+                          Error **errp)
+{
+    return qio_channel_pio_all(ioc, false, buf, len, offset, errp);
+}
+
 int qio_channel_pwrite_all(QIOChannel *ioc, const void *buf, size_t len,
                            off_t offset, Error **errp)
 {
-    const char *p = buf;
-
-    while (len > 0) {
-        struct iovec iov = {.iov_base = (char *)p, .iov_len = len};
-        ssize_t n = qio_channel_pwritev(ioc, &iov, 1, offset, errp);
-
-        if (n == QIO_CHANNEL_ERR_BLOCK) {
-            qio_channel_wait(ioc, G_IO_OUT);
-            continue;
-        }
-        if (n < 0) {
-            return -1;
-        }
-        p += n;
-        len -= n;
-        offset += n;
-    }
-    return 0;
+    return qio_channel_pio_all(ioc, true, (char *)buf, len, offset, errp);
 }
 
 off_t qio_channel_io_seek(QIOChannel *ioc, off_t offset, int whence,

@@ -6,9 +6,9 @@
  * channel in TLS (handshake done before returning); the hostname checked
  * is tls-hostname, else the tcp: URI's host.
  * Destination (main thread): if tls-creds is set, wrap asynchronously
- * (the handshake runs on the main loop), then start loading; a failed
- * handshake is reported and the destination exits as QEMU does when the
- * stream then turns out not to be a migration stream.
+ * (the handshake runs on the main loop), then start loading.  A failed
+ * handshake is reported; a socket listener keeps waiting for another
+ * client (as QEMU 7.2 does), other transports exit 1.
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
@@ -30,14 +30,30 @@ QIOChannel *migration_channel_outgoing(QIOChannel *ioc, const char *hostname,
     return tioc;
 }
 
+/* Has a channel passed its handshake and started loading?  Main thread. */
+static bool channel_incoming_started;
+
 static void migration_channel_tls_done(QIOChannel *tls, Error *err,
                                        void *opaque)
 {
     if (err) {
-        /* 7.2 keeps listening after a denied client; we only had one. */
-        error_report_err(err);
+        if (socket_incoming_listening()) {
+            /* as 7.2: report, and wait for a client that gets it right */
+            error_report_err(err);
+            return;
+        }
+        /* fd:, exec:, file: get no second channel: give up (exit 1) */
+        migration_incoming_fail(err);
         return;
     }
+    if (channel_incoming_started) {
+        /* a second client finished its handshake after the first one */
+        warn_report("migration: dropping a second incoming connection");
+        qio_channel_unref(tls);
+        return;
+    }
+    channel_incoming_started = true;
+    socket_incoming_stop();
     migration_incoming_process(tls);
     qio_channel_unref(tls);
 }

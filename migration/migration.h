@@ -141,6 +141,8 @@ QIOChannel *file_outgoing_open(const char *spec, Error **errp);
  */
 bool socket_incoming_start(const char *addr, Error **errp);
 void socket_incoming_stop(void);
+/* Is the socket transport still accepting clients (TLS handshakes)? */
+bool socket_incoming_listening(void);
 bool fd_incoming_start(const char *name, Error **errp);
 bool exec_incoming_start(const char *cmd, Error **errp);
 bool file_incoming_start(const char *spec, Error **errp);

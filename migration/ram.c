@@ -38,6 +38,7 @@
 #include "qemu/bitmap.h"
 #include "qemu/bitops.h"
 #include "qemu/buffer-zero.h"
+#include "qemu/trace.h"
 #include "migration/register.h"
 #include "migration/options.h"
 #include "sysemu/ramblock.h"
@@ -83,6 +84,9 @@ typedef struct RAMState {
     uint64_t period_dirty_pages;
     uint64_t period_start_bytes;
     int dirty_rate_high_cnt;
+
+    /* Cost of the last dirty-log sync (the final one costs about as much). */
+    int64_t last_sync_us;
 } RAMState;
 
 static RAMState ram_state;
@@ -237,9 +241,15 @@ static void ram_throttle_check(RAMState *rs, uint64_t bytes_dirty_period,
     cpu_throttle_set(MIN(now + inc, pct_max));
 }
 
+int64_t ram_last_sync_us(void)
+{
+    return __atomic_load_n(&ram_state.last_sync_us, __ATOMIC_RELAXED);
+}
+
 /* Sync the dirty log into the bitmaps: one pass. */
 static void ram_bitmap_sync(RAMState *rs)
 {
+    int64_t t0 = g_get_monotonic_time();
     uint64_t newly = ram_dirty_log_sync();
     uint64_t pass, dirty = 0;
     int64_t now;
@@ -257,6 +267,11 @@ static void ram_bitmap_sync(RAMState *rs)
     STAT_SET(remaining_pages, dirty);
     rs->period_dirty_pages += newly;
     pass = STAT_ADD(dirty_sync_count, 1) + 1;
+    __atomic_store_n(&rs->last_sync_us, g_get_monotonic_time() - t0,
+                     __ATOMIC_RELAXED);
+    TRACE("migration_ram_sync",
+          "pass %" PRIu64 " newly %" PRIu64 " dirty %" PRIu64 " us %" PRId64,
+          pass, newly, dirty, rs->last_sync_us);
 
     now = migration_clock_ms();
     if (now > rs->period_start_ms + RAM_SYNC_PERIOD_MS) {
@@ -442,13 +457,17 @@ static int ram_save_complete(QEMUFile *f, void *opaque)
 {
     RAMState *rs = opaque;
 
+    uint64_t pages;
+
     rs->f = f;
     rs->in_downtime = true;
     /* vCPUs are stopped: this last pass is final. */
     ram_bitmap_sync(rs);
+    pages = STAT_GET(remaining_pages);
     ram_send_dirty(rs, false, 0);
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     ram_account(rs, 8);
+    TRACE("migration_ram_complete", "pages %" PRIu64 " queued", pages);
     return qemu_file_get_error(f);
 }
 

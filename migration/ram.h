@@ -23,5 +23,7 @@ uint64_t ram_bytes_remaining(void);
 uint64_t ram_pages_sent(void);
 /* Count what is sent from now on as downtime bytes (VM stopped). */
 void ram_stats_set_downtime_phase(bool in_downtime);
+/* Microseconds the last dirty-log sync took (0 before the first). */
+int64_t ram_last_sync_us(void);
 
 #endif /* MIGRATION_RAM_H */

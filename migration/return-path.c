@@ -175,7 +175,11 @@ out:
         if (!err) {
             int ret = qemu_file_get_error_obj(rp, &err);
 
-            if (!err) {
+            /* say which channel died: a bare "Input/output error" doesn't */
+            if (err) {
+                error_prepend(&err, "Return path closed before the "
+                                    "destination finished: ");
+            } else {
                 error_setg_errno(&err, ret ? -ret : EIO,
                                  "Return path closed before the "
                                  "destination finished");

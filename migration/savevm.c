@@ -246,7 +246,8 @@ static int get_capabilities(QEMUFile *f, void *pv, size_t size,
     /* Names are unique and few; don't let a peer make us store millions. */
     if (s->caps_count > SAVEVM_MAX_CAPS) {
         error_report("Received %" PRIu32 " capabilities, at most %d are "
-                     "known", s->caps_count, SAVEVM_MAX_CAPS);
+                     "known",
+                     s->caps_count, SAVEVM_MAX_CAPS);
         return -EINVAL;
     }
     for (i = 0; i < s->caps_count && !qemu_file_get_error(f); i++) {

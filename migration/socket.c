@@ -10,6 +10,7 @@
  * resolves to (port 0: the kernel picks; query-migrate shows the real
  * one); the first connection accepted on the main loop is the migration:
  * listening stops and the channel goes to migration_channel_incoming().
+ * With TLS, listening goes on until a client's handshake succeeds.
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
@@ -17,6 +18,7 @@
 #include "qemu/sockets.h"
 #include "io/channel-socket.h"
 #include "io/net-listener.h"
+#include "migration/options.h"
 #include "migration.h"
 
 /* The listener of the incoming side while it waits (main thread). */
@@ -53,13 +55,25 @@ void socket_incoming_stop(void)
     qio_net_listener_unref(listener);
 }
 
-/* Main loop: the first client is the migration; stop listening. */
+bool socket_incoming_listening(void)
+{
+    return socket_listener != NULL;
+}
+
+/*
+ * Main loop: without TLS the first client is the migration; stop
+ * listening.  With TLS it is the first client whose handshake succeeds
+ * (channel.c stops listening then), as in QEMU 7.2: a port scanner or a
+ * client with the wrong credentials must not use up the only chance.
+ */
 static void socket_accept_incoming(QIONetListener *listener,
                                    QIOChannelSocket *sioc, gpointer opaque)
 {
     QIOChannel *ioc = qio_channel_ref(QIO_CHANNEL(sioc));
 
-    socket_incoming_stop();
+    if (!*migrate_tls_creds()) {
+        socket_incoming_stop();
+    }
     qio_channel_set_name(ioc, "migration-socket-incoming");
     qio_channel_set_blocking(ioc, true, NULL);
     migration_channel_incoming(ioc);

@@ -341,37 +341,73 @@ static bool kvm_vcpu_set_cpuid(KVMCPU *cpu, Error **errp)
 
 /* ---- migration state: get (pre_save) / set (post_load) ------------- */
 
+/*
+ * The state each direction copies: KVMCPUState and KVMSegState use the
+ * kernel's field names where they can, so one list serves get and set.
+ * X(kvm_struct_member, state_member).
+ */
+#define KVM_SEG_FIELDS(X)                                               \
+    X(base, base) X(limit, limit) X(selector, selector) X(type, type)   \
+    X(present, present) X(dpl, dpl) X(db, db) X(s, s) X(l, l) X(g, g)   \
+    X(avl, avl) X(unusable, unusable)
+
+/* struct kvm_regs members in KVMCPUState.regs[] order. */
+static const size_t kvm_cpu_regs_offsets[] = {
+    offsetof(struct kvm_regs, rax), offsetof(struct kvm_regs, rbx),
+    offsetof(struct kvm_regs, rcx), offsetof(struct kvm_regs, rdx),
+    offsetof(struct kvm_regs, rsi), offsetof(struct kvm_regs, rdi),
+    offsetof(struct kvm_regs, rsp), offsetof(struct kvm_regs, rbp),
+    offsetof(struct kvm_regs, r8),  offsetof(struct kvm_regs, r9),
+    offsetof(struct kvm_regs, r10), offsetof(struct kvm_regs, r11),
+    offsetof(struct kvm_regs, r12), offsetof(struct kvm_regs, r13),
+    offsetof(struct kvm_regs, r14), offsetof(struct kvm_regs, r15),
+    offsetof(struct kvm_regs, rip), offsetof(struct kvm_regs, rflags),
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(kvm_cpu_regs_offsets) ==
+                G_N_ELEMENTS(((KVMCPUState *)0)->regs));
+
+static uint64_t *kvm_regs_slot(struct kvm_regs *regs, size_t i)
+{
+    return (uint64_t *)((char *)regs + kvm_cpu_regs_offsets[i]);
+}
+
+/* struct kvm_sregs scalars (the segments and the bitmap go apart). */
+#define KVM_SREGS_FIELDS(X)                                             \
+    X(gdt.base, gdt_base) X(gdt.limit, gdt_limit)                       \
+    X(idt.base, idt_base) X(idt.limit, idt_limit)                       \
+    X(cr0, cr0) X(cr2, cr2) X(cr3, cr3) X(cr4, cr4) X(cr8, cr8)         \
+    X(efer, efer) X(apic_base, apic_base)
+
+/*
+ * struct kvm_vcpu_events members restored as they were saved (the
+ * payload and the flags are handled apart on the way back).
+ */
+#define KVM_EVENTS_FIELDS(X)                                            \
+    X(exception.injected, exc_injected) X(exception.nr, exc_nr)         \
+    X(exception.has_error_code, exc_has_error_code)                     \
+    X(exception.pending, exc_pending)                                   \
+    X(exception.error_code, exc_error_code)                             \
+    X(interrupt.injected, int_injected) X(interrupt.nr, int_nr)         \
+    X(interrupt.soft, int_soft) X(interrupt.shadow, int_shadow)         \
+    X(nmi.injected, nmi_injected) X(nmi.pending, nmi_pending)           \
+    X(nmi.masked, nmi_masked) X(sipi_vector, sipi_vector)               \
+    X(smi.smm, smi_smm) X(smi.pending, smi_pending)                     \
+    X(smi.smm_inside_nmi, smi_inside_nmi)                               \
+    X(smi.latched_init, smi_latched_init)
+
 static void kvm_seg_save(KVMSegState *d, const struct kvm_segment *s)
 {
-    d->base = s->base;
-    d->limit = s->limit;
-    d->selector = s->selector;
-    d->type = s->type;
-    d->present = s->present;
-    d->dpl = s->dpl;
-    d->db = s->db;
-    d->s = s->s;
-    d->l = s->l;
-    d->g = s->g;
-    d->avl = s->avl;
-    d->unusable = s->unusable;
+#define KVM_GET_FIELD(k, m) d->m = s->k;
+    KVM_SEG_FIELDS(KVM_GET_FIELD)
+#undef KVM_GET_FIELD
 }
 
 static void kvm_seg_load(struct kvm_segment *d, const KVMSegState *s)
 {
     memset(d, 0, sizeof(*d));
-    d->base = s->base;
-    d->limit = s->limit;
-    d->selector = s->selector;
-    d->type = s->type;
-    d->present = s->present;
-    d->dpl = s->dpl;
-    d->db = s->db;
-    d->s = s->s;
-    d->l = s->l;
-    d->g = s->g;
-    d->avl = s->avl;
-    d->unusable = s->unusable;
+#define KVM_SET_FIELD(k, m) d->k = s->m;
+    KVM_SEG_FIELDS(KVM_SET_FIELD)
+#undef KVM_SET_FIELD
 }
 
 static struct kvm_segment *kvm_sregs_seg(struct kvm_sregs *sr, int i)
@@ -409,24 +445,9 @@ static void kvm_cpu_read_state(KVMCPU *cpu, KVMCPUState *st)
     if (ret < 0) {
         KVM_CPU_FAIL("KVM_GET_REGS", ret);
     }
-    st->regs[0] = regs.rax;
-    st->regs[1] = regs.rbx;
-    st->regs[2] = regs.rcx;
-    st->regs[3] = regs.rdx;
-    st->regs[4] = regs.rsi;
-    st->regs[5] = regs.rdi;
-    st->regs[6] = regs.rsp;
-    st->regs[7] = regs.rbp;
-    st->regs[8] = regs.r8;
-    st->regs[9] = regs.r9;
-    st->regs[10] = regs.r10;
-    st->regs[11] = regs.r11;
-    st->regs[12] = regs.r12;
-    st->regs[13] = regs.r13;
-    st->regs[14] = regs.r14;
-    st->regs[15] = regs.r15;
-    st->regs[16] = regs.rip;
-    st->regs[17] = regs.rflags;
+    for (i = 0; i < (int)G_N_ELEMENTS(st->regs); i++) {
+        st->regs[i] = *kvm_regs_slot(&regs, i);
+    }
 
     ret = kvm_vcpu_ioctl(cpu, KVM_GET_SREGS, &sregs);
     if (ret < 0) {
@@ -435,17 +456,9 @@ static void kvm_cpu_read_state(KVMCPU *cpu, KVMCPUState *st)
     for (i = 0; i < KVM_CPU_NR_SEGS; i++) {
         kvm_seg_save(&st->segs[i], kvm_sregs_seg(&sregs, i));
     }
-    st->gdt_base = sregs.gdt.base;
-    st->gdt_limit = sregs.gdt.limit;
-    st->idt_base = sregs.idt.base;
-    st->idt_limit = sregs.idt.limit;
-    st->cr0 = sregs.cr0;
-    st->cr2 = sregs.cr2;
-    st->cr3 = sregs.cr3;
-    st->cr4 = sregs.cr4;
-    st->cr8 = sregs.cr8;
-    st->efer = sregs.efer;
-    st->apic_base = sregs.apic_base;
+#define KVM_GET_FIELD(k, m) st->m = sregs.k;
+    KVM_SREGS_FIELDS(KVM_GET_FIELD)
+#undef KVM_GET_FIELD
     memcpy(st->interrupt_bitmap, sregs.interrupt_bitmap,
            sizeof(st->interrupt_bitmap));
 
@@ -498,26 +511,12 @@ static void kvm_cpu_read_state(KVMCPU *cpu, KVMCPUState *st)
     if (ret < 0) {
         KVM_CPU_FAIL("KVM_GET_VCPU_EVENTS", ret);
     }
-    st->exc_injected = ev.exception.injected;
-    st->exc_nr = ev.exception.nr;
-    st->exc_has_error_code = ev.exception.has_error_code;
-    st->exc_pending = ev.exception.pending;
-    st->exc_error_code = ev.exception.error_code;
+#define KVM_GET_FIELD(k, m) st->m = ev.k;
+    KVM_EVENTS_FIELDS(KVM_GET_FIELD)
+#undef KVM_GET_FIELD
     st->exc_has_payload = ev.exception_has_payload;
     st->exc_payload = ev.exception_payload;
-    st->int_injected = ev.interrupt.injected;
-    st->int_nr = ev.interrupt.nr;
-    st->int_soft = ev.interrupt.soft;
-    st->int_shadow = ev.interrupt.shadow;
-    st->nmi_injected = ev.nmi.injected;
-    st->nmi_pending = ev.nmi.pending;
-    st->nmi_masked = ev.nmi.masked;
-    st->sipi_vector = ev.sipi_vector;
     st->events_flags = ev.flags;
-    st->smi_smm = ev.smi.smm;
-    st->smi_pending = ev.smi.pending;
-    st->smi_inside_nmi = ev.smi.smm_inside_nmi;
-    st->smi_latched_init = ev.smi.latched_init;
 
     ret = kvm_vcpu_ioctl(cpu, KVM_GET_MP_STATE, &mp);
     st->mp_state = ret < 0 ? KVM_MP_STATE_RUNNABLE : mp.mp_state;
@@ -588,17 +587,9 @@ static void kvm_cpu_set_state(void *opaque)
     for (i = 0; i < KVM_CPU_NR_SEGS; i++) {
         kvm_seg_load(kvm_sregs_seg(&sregs, i), &st->segs[i]);
     }
-    sregs.gdt.base = st->gdt_base;
-    sregs.gdt.limit = st->gdt_limit;
-    sregs.idt.base = st->idt_base;
-    sregs.idt.limit = st->idt_limit;
-    sregs.cr0 = st->cr0;
-    sregs.cr2 = st->cr2;
-    sregs.cr3 = st->cr3;
-    sregs.cr4 = st->cr4;
-    sregs.cr8 = st->cr8;
-    sregs.efer = st->efer;
-    sregs.apic_base = st->apic_base;
+#define KVM_SET_FIELD(k, m) sregs.k = st->m;
+    KVM_SREGS_FIELDS(KVM_SET_FIELD)
+#undef KVM_SET_FIELD
     memcpy(sregs.interrupt_bitmap, st->interrupt_bitmap,
            sizeof(sregs.interrupt_bitmap));
 
@@ -621,24 +612,10 @@ static void kvm_cpu_set_state(void *opaque)
                      "stream)", ret);
     }
 
-    regs.rax = st->regs[0];
-    regs.rbx = st->regs[1];
-    regs.rcx = st->regs[2];
-    regs.rdx = st->regs[3];
-    regs.rsi = st->regs[4];
-    regs.rdi = st->regs[5];
-    regs.rsp = st->regs[6];
-    regs.rbp = st->regs[7];
-    regs.r8 = st->regs[8];
-    regs.r9 = st->regs[9];
-    regs.r10 = st->regs[10];
-    regs.r11 = st->regs[11];
-    regs.r12 = st->regs[12];
-    regs.r13 = st->regs[13];
-    regs.r14 = st->regs[14];
-    regs.r15 = st->regs[15];
-    regs.rip = st->regs[16];
-    regs.rflags = st->regs[17] | 0x2;
+    for (i = 0; i < (int)G_N_ELEMENTS(st->regs); i++) {
+        *kvm_regs_slot(&regs, i) = st->regs[i];
+    }
+    regs.rflags |= 0x2;
     ret = kvm_vcpu_ioctl(cpu, KVM_SET_REGS, &regs);
     if (ret < 0) {
         KVM_CPU_FAIL("KVM_SET_REGS", ret);
@@ -675,23 +652,9 @@ static void kvm_cpu_set_state(void *opaque)
     }
 
     memset(&ev, 0, sizeof(ev));
-    ev.exception.injected = st->exc_injected;
-    ev.exception.nr = st->exc_nr;
-    ev.exception.has_error_code = st->exc_has_error_code;
-    ev.exception.pending = st->exc_pending;
-    ev.exception.error_code = st->exc_error_code;
-    ev.interrupt.injected = st->int_injected;
-    ev.interrupt.nr = st->int_nr;
-    ev.interrupt.soft = st->int_soft;
-    ev.interrupt.shadow = st->int_shadow;
-    ev.nmi.injected = st->nmi_injected;
-    ev.nmi.pending = st->nmi_pending;
-    ev.nmi.masked = st->nmi_masked;
-    ev.sipi_vector = st->sipi_vector;
-    ev.smi.smm = st->smi_smm;
-    ev.smi.pending = st->smi_pending;
-    ev.smi.smm_inside_nmi = st->smi_inside_nmi;
-    ev.smi.latched_init = st->smi_latched_init;
+#define KVM_SET_FIELD(k, m) ev.k = st->m;
+    KVM_EVENTS_FIELDS(KVM_SET_FIELD)
+#undef KVM_SET_FIELD
     ev.flags = KVM_VCPUEVENT_VALID_NMI_PENDING |
                KVM_VCPUEVENT_VALID_SIPI_VECTOR |
                KVM_VCPUEVENT_VALID_SHADOW;

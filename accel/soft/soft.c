@@ -360,22 +360,24 @@ static bool soft_vcpus_create(MachineState *ms, Error **errp)
     return true;
 }
 
-static void soft_vcpus_resume(void)
+/* Ask the vCPU thread to run (@run) or to stop, and wake it. */
+static void soft_vcpus_request(bool run)
 {
     g_mutex_lock(&soft.lock);
-    soft.want_run = true;
-    qatomic_store_release(&soft.stop_req, 0);
+    soft.want_run = run;
+    qatomic_store_release(&soft.stop_req, run ? 0 : 1);
     g_cond_broadcast(&soft.cond);
     g_mutex_unlock(&soft.lock);
 }
 
+static void soft_vcpus_resume(void)
+{
+    soft_vcpus_request(true);
+}
+
 static void soft_vcpus_pause(void)
 {
-    g_mutex_lock(&soft.lock);
-    soft.want_run = false;
-    qatomic_store_release(&soft.stop_req, 1);
-    g_cond_broadcast(&soft.cond);
-    g_mutex_unlock(&soft.lock);
+    soft_vcpus_request(false);
     /* end a throttle sleep that began before stop_req was seen */
     cpu_throttle_wakeup();
     g_mutex_lock(&soft.lock);

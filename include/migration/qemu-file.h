@@ -13,13 +13,13 @@
  * unchanged until the next qemu_fflush().  The iovec is written with one
  * writev when it fills up, at qemu_fflush(), and at qemu_fclose().
  *
- * Input: a buffer of 32 KiB refilled with one read per refill;
+ * Input: a buffer of 256 KiB refilled with one read per refill;
  * qemu_get_buffer() reads large requests straight into the destination;
  * qemu_get_buffer_in_place() returns a pointer into that buffer when the
  * bytes are already there (no copy).
  *
- * Blocking: a put blocks in writev when the 64-entry iovec array or the
- * 32 KiB copy buffer is full; a get blocks in read when the buffer is
+ * Blocking: a put blocks in writev when the IOV_MAX-entry iovec array or
+ * the 32 KiB copy buffer is full; a get blocks in read when the buffer is
  * empty.  Non-blocking channels are waited on with qio_channel_wait().
  *
  * Threads: a QEMUFile is used by one thread at a time, except

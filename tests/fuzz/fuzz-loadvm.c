@@ -12,6 +12,7 @@
  *     -Iinclude $(pkg-config --cflags glib-2.0) tests/fuzz/fuzz-loadvm.c \
  *     migration/{qemu-file,vmstate,vmstate-types,savevm,global_state,timer}.c \
  *     io/channel.c io/channel-buffer.c util/error.c util/error-report.c \
+ *     system/runstate-names.c tests/unit/stubs-runstate.c \
  *     $(pkg-config --libs glib-2.0) -o fuzz-loadvm
  * Plain build (meson, gcc): the main() below
  *   fuzz-loadvm FILE...      replays each file (e.g. a crash reproducer)
@@ -30,61 +31,14 @@
 #include "migration/register.h"
 #include "migration/savevm.h"
 #include "migration/vmstate.h"
+#include "../unit/stubs-runstate.h"
+#include "fuzz-stderr.h"
 
 /* ---- stubs for the rest of the VMM ---- */
 
 const char *current_machine_type_name(void)
 {
     return "none";
-}
-
-static const char *const fuzz_runstates[] = {
-    "debug",      "inmigrate",   "internal-error", "io-error",
-    "paused",     "postmigrate", "prelaunch",      "finish-migrate",
-    "restore-vm", "running",     "save-vm",        "shutdown",
-    "suspended",  "watchdog",    "guest-panicked", "colo",
-};
-
-const char *runstate_name(RunState state)
-{
-    return state < G_N_ELEMENTS(fuzz_runstates) ? fuzz_runstates[state]
-                                                : "unknown";
-}
-
-bool runstate_parse(const char *name, RunState *state)
-{
-    guint i;
-
-    for (i = 0; i < G_N_ELEMENTS(fuzz_runstates); i++) {
-        if (!strcmp(fuzz_runstates[i], name)) {
-            *state = i;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* The BQL: this program is single-threaded. */
-static bool test_bql_held;
-
-void bql_lock(void)
-{
-    test_bql_held = true;
-}
-
-void bql_unlock(void)
-{
-    test_bql_held = false;
-}
-
-bool bql_locked(void)
-{
-    return test_bql_held;
-}
-
-RunState runstate_get(void)
-{
-    return RUN_STATE_RUNNING;
 }
 
 bool loadvm_on_open_return_path(QEMUFile *f, Error **errp)
@@ -434,10 +388,11 @@ static bool fuzz_check_one(const char *what, GByteArray *b, const char *want)
 static bool fuzz_regressions(GByteArray *saved)
 {
     static const uint8_t caps[] = {
-        'Q', 'E', 'V', 'M', 0, 0, 0, 3, 7, 0, 0, 0, 4, 'n', 'o', 'n', 'e',
-        0x05, 26, 'c', 'o', 'n', 'f', 'i', 'g', 'u', 'r', 'a', 't', 'i', 'o',
-        'n', '/', 'c', 'a', 'p', 'a', 'b', 'i', 'l', 'i', 't', 'i', 'e', 's',
-        0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0,
+        'Q', 'E',  'V',  'M',  0,    0,    0,   3,   7,   0,   0,   0,
+        4,   'n',  'o',  'n',  'e',  0x05, 26,  'c', 'o', 'n', 'f', 'i',
+        'g', 'u',  'r',  'a',  't',  'i',  'o', 'n', '/', 'c', 'a', 'p',
+        'a', 'b',  'i',  'l',  'i',  't',  'i', 'e', 's', 0,   0,   0,
+        1,   0xff, 0xff, 0xff, 0xff, 0,    0,   0,   0,
     };
     g_autoptr(GByteArray) b = g_byte_array_new();
     const uint8_t *timer = NULL;
@@ -450,8 +405,8 @@ static bool fuzz_regressions(GByteArray *saved)
 
     /* the saved stream's "timer" section, opened 5000 times */
     for (i = 5; i + 6 < saved->len; i++) {
-        if (saved->data[i - 5] == 4 && !memcmp(saved->data + i, "\x05timer",
-                                                6)) {
+        if (saved->data[i - 5] == 4 &&
+            !memcmp(saved->data + i, "\x05timer", 6)) {
             timer = saved->data + i - 5;
             break;
         }
@@ -573,8 +528,8 @@ int main(int argc, char **argv)
             return 1;
         }
         if (seed_dir) {
-            g_autofree char *name = g_strdup_printf("%s/builtin-%d", seed_dir,
-                                                    i);
+            g_autofree char *name =
+                g_strdup_printf("%s/builtin-%d", seed_dir, i);
 
             if (!g_file_set_contents(name, (char *)seeds[i]->data,
                                      seeds[i]->len, NULL)) {
@@ -591,16 +546,7 @@ int main(int argc, char **argv)
     }
 
     /* Warnings from mutated inputs are expected noise. */
-    fflush(stderr);
-    saved_stderr = dup(2);
-    if (saved_stderr >= 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-
-        if (devnull >= 0) {
-            dup2(devnull, 2);
-            close(devnull);
-        }
-    }
+    saved_stderr = fuzz_stderr_silence();
     r = g_rand_new_with_seed(0x7e57);
     for (it = 0; it < iterations; it++) {
         GByteArray *seed = seeds[it % 3];
@@ -614,10 +560,7 @@ int main(int argc, char **argv)
         g_byte_array_free(b, true);
     }
     g_rand_free(r);
-    if (saved_stderr >= 0) {
-        dup2(saved_stderr, 2);
-        close(saved_stderr);
-    }
+    fuzz_stderr_restore(saved_stderr);
     for (i = 0; i < 3; i++) {
         g_byte_array_free(seeds[i], true);
     }

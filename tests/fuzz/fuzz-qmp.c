@@ -23,7 +23,7 @@
  *   (add whatever libraries util/ and io/ need at the time, see meson).
  * Plain build (meson): the main() below
  *   fuzz-qmp FILE...          replays each file
- *   fuzz-qmp [--tap] [-n N]   regression inputs plus N (default 20000)
+ *   fuzz-qmp [--tap] [-n N]   regression inputs plus N (default 5000)
  *                             deterministic mutations of a small corpus
  */
 #include "qemu/osdep.h"
@@ -31,6 +31,7 @@
 #include "monitor/monitor.h"
 #include "migration/options.h"
 #include "../../migration/migration.h"
+#include "fuzz-stderr.h"
 
 /* ---- stubs for what options.c needs from migration.c ---- */
 
@@ -167,19 +168,15 @@ static void fuzz_setup(void)
     qmp_register_command("fuzz-echo", fuzz_qmp_echo, 0);
     qmp_register_command("migrate-set-parameters", fuzz_qmp_set_params, 0);
     qmp_register_command("migrate-set-capabilities", fuzz_qmp_set_caps, 0);
-    qmp_register_command("query-migrate-parameters", fuzz_qmp_query_params,
-                         0);
-    qmp_register_command("query-migrate-capabilities", fuzz_qmp_query_caps,
-                         0);
+    qmp_register_command("query-migrate-parameters", fuzz_qmp_query_params, 0);
+    qmp_register_command("query-migrate-capabilities", fuzz_qmp_query_caps, 0);
     qmp_register_command("human-monitor-command", fuzz_qmp_hmp, 0);
     hmp_register_command("migrate_set_parameter",
                          "migrate_set_parameter parameter value",
-                         "Set the parameter for migration",
-                         fuzz_hmp_set_param);
-    hmp_register_command("migrate_set_capability",
-                         "migrate_set_capability capability state",
-                         "Enable/Disable the usage of a capability",
-                         fuzz_hmp_set_cap);
+                         "Set the parameter for migration", fuzz_hmp_set_param);
+    hmp_register_command(
+        "migrate_set_capability", "migrate_set_capability capability state",
+        "Enable/Disable the usage of a capability", fuzz_hmp_set_cap);
     hmp_register_command("echo", "echo [args...]", "print the arguments",
                          fuzz_hmp_echo);
     hmp_register_info("migrate_parameters", "show migration parameters",
@@ -310,9 +307,26 @@ static const char *const fuzz_corpus[] = {
 static void fuzz_mutate(GRand *r, GByteArray *b)
 {
     static const char *const tokens[] = {
-        "{", "}", "[", "]", "\"", ",", ":", "\n", "\\u0000", "\\", "null",
-        "true", "1e999", "-0", "18446744073709551616", "\"execute\"",
-        "\"arguments\"", "\"id\"", "\xff", "\xc3",
+        "{",
+        "}",
+        "[",
+        "]",
+        "\"",
+        ",",
+        ":",
+        "\n",
+        "\\u0000",
+        "\\",
+        "null",
+        "true",
+        "1e999",
+        "-0",
+        "18446744073709551616",
+        "\"execute\"",
+        "\"arguments\"",
+        "\"id\"",
+        "\xff",
+        "\xc3",
     };
     int n = g_rand_int_range(r, 1, 5);
 
@@ -359,7 +373,7 @@ static int fuzz_replay_file(const char *path)
 int main(int argc, char **argv)
 {
     bool tap = false;
-    long iterations = 20000, it;
+    long iterations = 5000, it;
     int i, files = 0, saved_stderr;
     size_t ncorpus = G_N_ELEMENTS(fuzz_corpus);
     GRand *r;
@@ -389,16 +403,7 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    fflush(stderr);
-    saved_stderr = dup(2);
-    if (saved_stderr >= 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-
-        if (devnull >= 0) {
-            dup2(devnull, 2);
-            close(devnull);
-        }
-    }
+    saved_stderr = fuzz_stderr_silence();
     r = g_rand_new_with_seed(0x9e37);
     for (it = 0; it < iterations; it++) {
         const char *c = fuzz_corpus[it % ncorpus];
@@ -411,10 +416,7 @@ int main(int argc, char **argv)
         g_byte_array_free(b, true);
     }
     g_rand_free(r);
-    if (saved_stderr >= 0) {
-        dup2(saved_stderr, 2);
-        close(saved_stderr);
-    }
+    fuzz_stderr_restore(saved_stderr);
     if (tap) {
         printf("1..1\nok 1 /fuzz-qmp/mutations %zu inputs + %ld mutations\n",
                ncorpus, iterations);

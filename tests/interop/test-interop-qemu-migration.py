@@ -21,8 +21,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'qtest'))
-from ternlib import (Vm, check, free_port, qemu_binary, skip,  # noqa: E402
-                     tern_binary, wait_migration)
+from ternlib import (check, free_port, qemu_binary, skip,  # noqa: E402
+                     skip_unless_built, Vm, wait_migration)
 
 SIZE = 64 << 20
 
@@ -147,8 +147,7 @@ def run_exec(tmp):
 def main():
     if not qemu_binary():
         skip('qemu-system-x86_64 is not installed')
-    if not os.path.exists(tern_binary()):
-        skip('tern is not built')
+    skip_unless_built()
     with tempfile.TemporaryDirectory(prefix='tern-interop-') as tmp:
         run_tcp(tmp)
         run_exec(tmp)

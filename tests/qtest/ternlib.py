@@ -56,6 +56,14 @@ def skip(reason):
     sys.exit(SKIP)
 
 
+def skip_unless_built(guest=False):
+    """Skip (exit 77) unless build/tern exists and, with guest, the
+    stress guest ELF too."""
+    for path in [tern_binary()] + ([guest_elf()] if guest else []):
+        if not os.path.exists(path):
+            skip(f'{path} is not built')
+
+
 def free_port():
     s = socket.socket()
     s.bind(('127.0.0.1', 0))

@@ -25,9 +25,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import (Vm, check, code_debug_exit, code_serial_puts,  # noqa
-                     CODE_HLT_LOOP, CODE_UD2, elf_load_segments, guest_elf,
-                     have_kvm, skip, tern_binary, tiny_multiboot_elf)
+from ternlib import (check, code_debug_exit, CODE_HLT_LOOP,  # noqa
+                     code_serial_puts, CODE_UD2, elf_load_segments, guest_elf,
+                     have_kvm, skip, skip_unless_built, stress_args,
+                     tern_binary, tiny_multiboot_elf, Vm)
 import subprocess  # noqa: E402
 
 RAM = 128 << 20
@@ -59,8 +60,7 @@ def read_dump(path, gpa, length):
 
 def test_stress_boot_stop_cont_dump_xp(tmp):
     elf = guest_elf()
-    args = ['-accel', 'kvm', '-M', 'pc-lite', '-m', '128M', '-kernel', elf,
-            '-append', 'mem=16M-112M rate=64']
+    args = stress_args('kvm', 'mem=16M-112M rate=64', '128M')
     with Vm(args, name='boot') as vm:
         vm.wait_serial('stress: ok', timeout=30)
         check(vm.cmd('query-status')['status'] == 'running', 'not running')
@@ -222,8 +222,7 @@ def test_bad_kernel(tmp):
 def main():
     if not have_kvm():
         skip('/dev/kvm cannot be opened (no KVM on this host)')
-    if not os.path.exists(tern_binary()):
-        skip(f'{tern_binary()} is not built')
+    skip_unless_built()
     have_guest = os.path.exists(guest_elf())
     with tempfile.TemporaryDirectory(prefix='test-boot-kvm-') as tmp:
         test_debug_exit(tmp)

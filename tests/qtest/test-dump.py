@@ -19,8 +19,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import (Vm, check, elf_load_segments, qemu_binary,  # noqa
-                     skip, tern_binary)
+from ternlib import (check, elf_load_segments, qemu_binary,  # noqa
+                     skip_unless_built, tern_binary, Vm)
 
 SIZE = 32 << 20
 
@@ -169,8 +169,7 @@ def test_xp_matches_qemu(tmp):
 
 
 def main():
-    if not os.path.exists(tern_binary()):
-        skip(f'{tern_binary()} is not built')
+    skip_unless_built()
     with tempfile.TemporaryDirectory(prefix='test-dump-') as tmp:
         test_file_backend(tmp)
         test_default_ram_and_memfd(tmp)

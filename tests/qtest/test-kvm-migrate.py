@@ -20,24 +20,14 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import (Vm, check, code_serial_puts, free_port,  # noqa
-                     guest_elf, have_kvm, skip, tern_binary,
-                     tiny_multiboot_elf)
+from ternlib import (check, code_serial_puts, free_port, have_kvm,  # noqa
+                     skip, skip_unless_built, stress_args, tiny_multiboot_elf,
+                     Vm, wait_migration)
 
 
 def last_verified(text):
     found = re.findall(r'stress: ok .*verified=(\d+)', text)
     return int(found[-1]) if found else None
-
-
-def wait_migration(vm, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        info = vm.cmd('query-migrate')
-        if info.get('status') in ('completed', 'failed', 'cancelled'):
-            return info
-        time.sleep(0.1)
-    raise TimeoutError('migration did not finish')
 
 
 def register_guest(path):
@@ -95,7 +85,7 @@ def test_registers_survive(tmp):
               in before and 'SYSENTER_EIP=00abcdef' in before,
               f'guest did not set its registers:\n{before}')
         src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
-        info = wait_migration(src)
+        info = wait_migration(src, 60)
         check(info['status'] == 'completed', f'migration failed: {info}')
         src_regs = src.hmp('info registers')
         deadline = time.time() + 20
@@ -113,16 +103,12 @@ def test_registers_survive(tmp):
 def main():
     if not have_kvm():
         skip('/dev/kvm cannot be opened (no KVM on this host)')
-    if not os.path.exists(tern_binary()):
-        skip(f'{tern_binary()} is not built')
-    if not os.path.exists(guest_elf()):
-        skip(f'{guest_elf()} is not built')
+    skip_unless_built(guest=True)
 
     with tempfile.TemporaryDirectory(prefix='test-kvm-migrate-') as tmp:
         test_registers_survive(tmp)
 
-    args = ['-accel', 'kvm', '-M', 'pc-lite', '-m', '128M',
-            '-kernel', guest_elf(), '-append', 'mem=16M-112M rate=64']
+    args = stress_args('kvm', 'mem=16M-112M rate=64', '128M')
     port = free_port()
     with Vm(args, name='src') as src, \
             Vm(args + ['-incoming', f'tcp:127.0.0.1:{port}'],
@@ -134,7 +120,7 @@ def main():
               'destination not in inmigrate')
 
         src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
-        info = wait_migration(src)
+        info = wait_migration(src, 60)
         check(info['status'] == 'completed', f'migration failed: {info}')
         before = last_verified(src.serial())
         check(src.cmd('query-status')['status'] == 'postmigrate',

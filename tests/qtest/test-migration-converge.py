@@ -18,8 +18,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import (Vm, check, free_port, guest_elf, skip,  # noqa
-                     stress_args, tern_binary, wait_migration)
+from ternlib import (check, free_port, skip, skip_unless_built,  # noqa
+                     stress_args, Vm, wait_migration)
 
 APPEND = 'mem=16M-24M rate=16 pattern=random report_ms=250'
 LIMIT = 4 << 20
@@ -118,8 +118,7 @@ def auto_converge():
 
 
 def main():
-    if not os.path.exists(tern_binary()) or not os.path.exists(guest_elf()):
-        skip('tern or the stress guest is not built')
+    skip_unless_built(guest=True)
     no_converge()
     auto_converge()
     return 0

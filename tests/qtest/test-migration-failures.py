@@ -23,8 +23,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import (Vm, check, free_port, guest_elf, skip,  # noqa
-                     stress_args, tern_binary, wait_migration)
+from ternlib import (check, free_port, skip_unless_built, stress_args,  # noqa
+                     Vm, wait_migration)
 
 APPEND = 'mem=16M-48M rate=16 pattern=random report_ms=250'
 
@@ -42,6 +42,13 @@ def wait_failed(vm, timeout=30):
         check(info.get('status') != 'completed', f'completed: {info}')
         time.sleep(0.05)
     raise AssertionError(f'migration did not fail: {info}')
+
+
+def migrate_slowly(src, port):
+    """Start a 4 MiB/s migration to tcp port; return once it is active."""
+    src.cmd('migrate-set-parameters', max_bandwidth=4 << 20)
+    src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
+    wait_migration(src, 20, want=('active',))
 
 
 def check_source_alive(src, what):
@@ -97,9 +104,7 @@ def source_failures(tmp):
         dst = Vm(vm_args(['-incoming', f'tcp:127.0.0.1:{port}']),
                  name='dst-killed')
         try:
-            src.cmd('migrate-set-parameters', max_bandwidth=4 << 20)
-            src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
-            wait_migration(src, 20, want=('active',))
+            migrate_slowly(src, port)
             time.sleep(0.5)
         finally:
             dst.kill()
@@ -120,9 +125,7 @@ def source_failures(tmp):
         port = free_port()
         with Vm(vm_args(['-incoming', f'tcp:127.0.0.1:{port}']),
                 name='dst-cancel') as dst:
-            src.cmd('migrate-set-parameters', max_bandwidth=4 << 20)
-            src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
-            wait_migration(src, 20, want=('active',))
+            migrate_slowly(src, port)
             src.cmd('migrate_cancel')
             info = wait_failed(src)
             check(info == {'status': 'cancelled'}, f'cancel: {info}')
@@ -236,9 +239,7 @@ def source_killed(tmp):
             name='dst') as dst:
         try:
             src.wait_serial('stress: ok pass=1', 30)
-            src.cmd('migrate-set-parameters', max_bandwidth=4 << 20)
-            src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
-            wait_migration(src, 20, want=('active',))
+            migrate_slowly(src, port)
             time.sleep(0.5)
         finally:
             src.kill()
@@ -250,8 +251,7 @@ def source_killed(tmp):
 
 
 def main():
-    if not os.path.exists(tern_binary()) or not os.path.exists(guest_elf()):
-        skip('tern or the stress guest is not built')
+    skip_unless_built(guest=True)
     with tempfile.TemporaryDirectory(prefix='tern-migfail-') as tmp:
         dest_failures(tmp)
         source_killed(tmp)

@@ -17,8 +17,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import (QMPError, Vm, check, free_port, skip,  # noqa
-                     tern_binary, wait_migration)
+from ternlib import (check, free_port, QMPError, skip_unless_built, Vm,  # noqa
+                     wait_migration)
 
 CAPS = ['xbzrle', 'rdma-pin-all', 'auto-converge', 'zero-blocks',
         'compress', 'events', 'postcopy-ram', 'x-colo', 'release-ram',
@@ -319,8 +319,7 @@ def test_no_events_without_cap():
 
 
 def main():
-    if not os.path.exists(tern_binary()):
-        skip('tern is not built')
+    skip_unless_built()
     with Vm(['-M', 'none', '-m', '16M'], name='cmds') as vm:
         test_capabilities(vm)
         test_parameters(vm)

@@ -22,8 +22,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import (Vm, check, free_port, guest_elf, skip,  # noqa
-                     stress_args, tern_binary, wait_migration)
+from ternlib import (check, free_port, skip_unless_built, stress_args,  # noqa
+                     Vm, wait_migration)
 
 APPEND = 'mem=16M-48M rate=16 pattern=random report_ms=250'
 
@@ -141,8 +141,7 @@ def test_cancel_at_switchover():
 
 
 def main():
-    if not os.path.exists(tern_binary()) or not os.path.exists(guest_elf()):
-        skip('tern or the stress guest is not built')
+    skip_unless_built(guest=True)
     with tempfile.TemporaryDirectory(prefix='tern-migrp-') as tmp:
         test_rp_ok()
         test_rp_reject()

@@ -21,8 +21,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import (Vm, check, free_port, guest_elf, have_kvm,  # noqa
-                     skip, stress_args, tern_binary, wait_migration)
+from ternlib import (check, free_port, have_kvm, skip,  # noqa
+                     skip_unless_built, stress_args, Vm, wait_migration)
 
 ACCEL = os.environ.get('TERN_TEST_ACCEL', 'soft')
 APPEND = 'mem=16M-48M rate=16 pattern=random report_ms=250'
@@ -142,8 +142,7 @@ def test_file(tmp):
 
 
 def main():
-    if not os.path.exists(tern_binary()) or not os.path.exists(guest_elf()):
-        skip('tern or the stress guest is not built')
+    skip_unless_built(guest=True)
     if ACCEL == 'kvm' and not have_kvm():
         skip('/dev/kvm cannot be opened')
     only = sys.argv[1:] or ['tcp', 'unix', 'exec', 'fd', 'file']

@@ -15,7 +15,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from ternlib import Vm, QMP, QMPError, check, free_port, tern_binary, skip  # noqa: E402
+from ternlib import (check, free_port, QMP, QMPError,  # noqa: E402
+                     skip_unless_built, Vm)
 
 
 def expect_error(qmp, name, args, cls, desc):
@@ -257,8 +258,7 @@ def test_sigterm():
 
 
 def main():
-    if not os.path.exists(tern_binary()):
-        skip(f'{tern_binary()} not built')
+    skip_unless_built()
     test_basics()
     test_getfd()
     test_start_states()

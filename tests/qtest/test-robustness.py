@@ -184,6 +184,55 @@ def destination(tmp):
         print(f'{what}: {last}')
 
 
+def tls_destination(tmp):
+    """A TLS (PSK) destination: clients sending garbage instead of a
+    handshake are refused one by one, the destination keeps listening
+    (as QEMU 7.2 does) and a real source then migrates."""
+    psk = os.path.join(tmp, 'psk')
+    os.makedirs(psk, exist_ok=True)
+    with open(os.path.join(psk, 'keys.psk'), 'w') as f:
+        f.write('qemu:' + '0123456789abcdef' * 4 + '\n')
+    rnd = random.Random(3)
+    feeds = [
+        ('garbage', bytes(rnd.getrandbits(8) for _ in range(65536))),
+        ('a huge record', b'\x16\x03\x01\xff\xff' + b'\x01' * 100),
+        ('a plain stream', b'QEVM\0\0\0\3' + b'\0' * 100),
+        ('nothing', b''),
+    ]
+    port = free_port()
+    tls = ['-object', f'tls-creds-psk,id=tls0,dir={psk},endpoint=']
+    with Vm(MACHINE + tls[:1] + [tls[1] + 'server', '-incoming', 'defer'],
+            name='tls-dst', tmpdir=tmp) as dst:
+        dst.cmd('migrate-set-parameters', tls_creds='tls0')
+        dst.cmd('migrate-incoming', uri=f'tcp:127.0.0.1:{port}')
+        for what, data in feeds:
+            c = socket.create_connection(('127.0.0.1', port), timeout=10)
+            try:
+                c.sendall(data)
+                c.shutdown(socket.SHUT_WR)
+                while c.recv(4096):
+                    pass
+            except OSError:
+                pass
+            c.close()
+            time.sleep(0.2)
+            check(dst.proc.poll() is None, f'tls {what}: destination died')
+            check(dst.cmd('query-status')['status'] == 'inmigrate',
+                  f'tls {what}: not waiting any more')
+            print(f'TLS destination fed {what}: refused, still listening')
+        no_sanitizer_report(dst.stderr(), 'tls destination')
+        with Vm(MACHINE + tls[:1] + [tls[1] + 'client'], name='tls-src',
+                tmpdir=tmp) as src:
+            src.cmd('migrate-set-parameters', tls_creds='tls0')
+            src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
+            wait_migration(src, 30)
+        deadline = time.time() + 10
+        while dst.cmd('query-status')['status'] != 'running':
+            check(time.time() < deadline, 'tls destination not running')
+            time.sleep(0.05)
+        print('TLS destination: the real source then migrated')
+
+
 def qmp_raw(vm):
     """A fresh raw QMP socket past negotiation."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -321,7 +370,13 @@ def monitor(tmp):
         s.sendall(b'"fds"}\n')
         while json.loads(f.readline()).get('id') != 'fds':
             pass
-        after = len(os.listdir(f'/proc/{vm.proc.pid}/fd'))
+        # the reply goes out before the unclaimed fds are closed
+        deadline = time.time() + 10
+        while True:
+            after = len(os.listdir(f'/proc/{vm.proc.pid}/fd'))
+            if after <= before + 1 or time.time() > deadline:
+                break
+            time.sleep(0.05)
         check(after <= before + 1, f'fds kept: {before} -> {after}')
         os.close(r)
         os.close(w)
@@ -412,6 +467,17 @@ class BadPeer(threading.Thread):
                                  struct.pack('ii', 1, 0))
                     c.close()
                     continue
+                if self.mode == 'sink':
+                    # reads the whole stream, closes without a SHUT
+                    c.settimeout(10)
+                    data = b''
+                    while not data.endswith(b'}') and len(data) < 1 << 26:
+                        chunk = c.recv(1 << 20)
+                        if not chunk:
+                            break
+                        data = (data + chunk)[-64:]
+                    time.sleep(0.2)
+                    continue
                 if self.mode == 'silent':
                     # a dead peer: holds the connection, reads nothing
                     while not self.stop:
@@ -448,10 +514,10 @@ def wait_done(vm, timeout=30):
 
 def source(tmp):
     with Vm(MACHINE, name='src', tmpdir=tmp) as vm:
-        for mode in ('close', 'rst', 'garbage'):
+        for mode in ('close', 'rst', 'garbage', 'sink'):
             peer = BadPeer(mode)
             try:
-                if mode == 'garbage':
+                if mode in ('garbage', 'sink'):
                     vm.cmd('migrate-set-capabilities', capabilities=[
                         {'capability': 'return-path', 'state': True}])
                 vm.cmd('migrate', uri=f'tcp:127.0.0.1:{peer.port}')
@@ -577,6 +643,7 @@ def main():
         t0 = time.time()
         if 'destination' in which:
             destination(tmp)
+            tls_destination(tmp)
         if 'monitor' in which:
             monitor(tmp)
         if 'source' in which:

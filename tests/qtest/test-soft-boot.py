@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import Vm, check, guest_elf, skip, tern_binary  # noqa
+from ternlib import (check, skip_unless_built, stress_args, Vm)  # noqa
 
 EXIT_DONE = 1       # debug-exit value 0x00
 EXIT_BADARG = 35    # debug-exit value 0x11
@@ -22,8 +22,7 @@ STATE_ADDR = 16 << 20
 
 
 def soft_args(append, mem='128M'):
-    return ['-accel', 'soft', '-M', 'pc-lite', '-m', mem,
-            '-kernel', guest_elf(), '-append', append]
+    return stress_args('soft', append, mem)
 
 
 def ok_lines(text):
@@ -102,10 +101,7 @@ def test_bad_arg():
 
 
 def main():
-    if not os.path.exists(tern_binary()):
-        skip(f'{tern_binary()} not built')
-    if not os.path.exists(guest_elf()):
-        skip(f'{guest_elf()} not built')
+    skip_unless_built(guest=True)
     test_boot_stop_cont()
     test_rate()
     test_passes_exit()

@@ -19,29 +19,14 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import (QMPError, Vm, check, free_port, guest_elf,  # noqa
-                     skip, tern_binary)
+from ternlib import (check, free_port, QMPError, skip,  # noqa
+                     skip_unless_built, stress_args, Vm, wait_migration)
 
 APPEND = 'mem=16M-80M rate=32 pattern=random report_ms=250'
 
 
 def soft_args(extra=(), append=APPEND):
-    return ['-accel', 'soft', '-M', 'pc-lite', '-m', '96M',
-            '-kernel', guest_elf(), '-append', append] + list(extra)
-
-
-def wait_migration(vm, timeout=50):
-    deadline = time.time() + timeout
-    info = {}
-    while time.time() < deadline:
-        info = vm.cmd('query-migrate')
-        status = info.get('status')
-        if status == 'completed':
-            return info
-        if status in ('failed', 'cancelled'):
-            raise AssertionError(f'migration {status}: {info}')
-        time.sleep(0.1)
-    raise AssertionError(f'migration did not complete: {info}')
+    return stress_args('soft', append, '96M', extra)
 
 
 def check_resumed(src, dst, info):
@@ -110,10 +95,7 @@ def test_auto_converge():
 
 
 def main():
-    if not os.path.exists(tern_binary()):
-        skip(f'{tern_binary()} not built')
-    if not os.path.exists(guest_elf()):
-        skip(f'{guest_elf()} not built')
+    skip_unless_built(guest=True)
     test_precopy()
     test_auto_converge()
 

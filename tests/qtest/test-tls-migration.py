@@ -30,8 +30,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import (Vm, check, free_port, qemu_binary, skip,  # noqa
-                     source_dir, tern_binary)
+from ternlib import (check, free_port, qemu_binary, skip,  # noqa
+                     skip_unless_built, source_dir, Vm)
 
 SIZE = 32 << 20
 DN = 'C=GB,O=Wire Test,CN=migration-client'
@@ -284,8 +284,7 @@ def run_interop_psk(tmp, certs):
 
 def main():
     interop = '--interop' in sys.argv
-    if not os.path.exists(tern_binary()):
-        skip('tern is not built')
+    skip_unless_built()
     if interop and not qemu_binary():
         skip('qemu-system-x86_64 is not installed')
     with tempfile.TemporaryDirectory(prefix='tern-tls-') as tmp:

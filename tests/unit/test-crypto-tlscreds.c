@@ -59,6 +59,22 @@ static char *dir_file(const char *dir, const char *name)
     return g_build_filename(dir, name, NULL);
 }
 
+/* The error for a credentials file @path that does not exist (g_free). */
+static char *creds_missing_msg(const char *path)
+{
+    return g_strdup_printf("Unable to access credentials %s: "
+                           "No such file or directory", path);
+}
+
+/* Remove @name from @dir; returns creds_missing_msg() for it (g_free). */
+static char *dir_unlink(const char *dir, const char *name)
+{
+    g_autofree char *p = dir_file(dir, name);
+
+    unlink(p);
+    return creds_missing_msg(p);
+}
+
 static void test_x509_good(void)
 {
     char *dir = test_tls_dir_new(&ca, NULL);
@@ -98,41 +114,30 @@ static void test_x509_missing_files(void)
                      creds_try("tls-creds-x509,id=x,dir=%s,endpoint=both",
                                dir));
 
-    p = dir_file(dir, "server-key.pem");
-    unlink(p);
-    expect = g_strdup_printf("Unable to access credentials %s: "
-                             "No such file or directory", p);
+    expect = dir_unlink(dir, "server-key.pem");
     assert_creds_err(expect, creds_try("tls-creds-x509,id=x,dir=%s,"
                                        "endpoint=server", dir));
     /* the client does not need the server's key */
     assert_creds_ok("tls-creds-x509,id=x,dir=%s,endpoint=client", dir);
     g_free(expect);
-    g_free(p);
 
-    p = dir_file(dir, "client-key.pem");
-    unlink(p);
-    expect = g_strdup_printf("Unable to access credentials %s: "
-                             "No such file or directory", p);
+    expect = dir_unlink(dir, "client-key.pem");
     assert_creds_err(expect, creds_try("tls-creds-x509,id=x,dir=%s,"
                                        "endpoint=client", dir));
     g_free(expect);
-    g_free(p);
 
-    p = dir_file(dir, "ca-cert.pem");
-    unlink(p);
-    expect = g_strdup_printf("Unable to access credentials %s: "
-                             "No such file or directory", p);
+    expect = dir_unlink(dir, "ca-cert.pem");
     assert_creds_err(expect, creds_try("tls-creds-x509,id=x,dir=%s,"
                                        "endpoint=client", dir));
     g_free(expect);
-    g_free(p);
 
     test_tls_dir_remove(dir);
-    expect = g_strdup_printf("Unable to access credentials %s/ca-cert.pem: "
-                             "No such file or directory", dir);
+    p = dir_file(dir, "ca-cert.pem");
+    expect = creds_missing_msg(p);
     assert_creds_err(expect, creds_try("tls-creds-x509,id=x,dir=%s,"
                                        "endpoint=server", dir));
     g_free(expect);
+    g_free(p);
     g_free(dir);
 }
 
@@ -214,7 +219,7 @@ static void test_x509_sanity(void)
 static void test_psk(void)
 {
     char *dir = test_tls_dir_new(&ca, NULL);
-    char *expect, *p;
+    char *expect;
 
     assert_creds_ok("tls-creds-psk,id=p0,dir=%s,endpoint=server", dir);
     assert_creds_ok("tls-creds-psk,id=p1,dir=%s,endpoint=client", dir);
@@ -228,14 +233,10 @@ static void test_psk(void)
     assert_creds_err("Missing 'dir' property value",
                      creds_try("tls-creds-psk,id=p4,endpoint=client"));
 
-    p = dir_file(dir, "keys.psk");
-    unlink(p);
-    expect = g_strdup_printf("Unable to access credentials %s: "
-                             "No such file or directory", p);
+    expect = dir_unlink(dir, "keys.psk");
     assert_creds_err(expect, creds_try("tls-creds-psk,id=p5,dir=%s,"
                                        "endpoint=server", dir));
     g_free(expect);
-    g_free(p);
     test_tls_dir_remove(dir);
     g_free(dir);
 }

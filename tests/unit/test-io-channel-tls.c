@@ -308,6 +308,21 @@ static void test_wrong_endpoint(void)
 }
 
 /*
+ * Run @tioc's blocking handshake while the thread @peer plays a plain
+ * (non-TLS) peer on @peer_ioc; the handshake must fail.  Returns its error.
+ */
+static Error *handshake_with_plain_peer(QIOChannelTLS *tioc, GThreadFunc peer,
+                                        QIOChannel *peer_ioc)
+{
+    GThread *th = g_thread_new("plain", peer, peer_ioc);
+    Error *err = NULL;
+
+    g_assert_false(qio_channel_tls_handshake_sync(tioc, &err));
+    g_thread_join(th);
+    return err;
+}
+
+/*
  * A plain peer that reads the ClientHello (as a QEMUFile's 32 KiB buffer
  * would) then hangs up, like a destination without TLS.
  */
@@ -326,14 +341,11 @@ static void test_peer_closes_in_handshake(void)
     Object *cc = obj_new("tls-creds-x509,dir=%s,endpoint=client", dir);
     QIOChannel *a, *b;
     QIOChannelTLS *tioc;
-    GThread *th;
-    Error *err = NULL;
+    Error *err;
 
     socket_pair(&a, &b);
     tioc = qio_channel_tls_new_client(a, cc, "localhost", &error_abort);
-    th = g_thread_new("plain", plain_peer_hangup, b);
-    g_assert_false(qio_channel_tls_handshake_sync(tioc, &err));
-    g_thread_join(th);
+    err = handshake_with_plain_peer(tioc, plain_peer_hangup, b);
     assert_err(err, "TLS handshake failed: The TLS connection was "
                "non-properly terminated.");
     error_free(err);
@@ -358,14 +370,11 @@ static void test_tls_one_side_only(void)
     Object *sc = obj_new("tls-creds-x509,dir=%s,endpoint=server", dir);
     QIOChannel *a, *b;
     QIOChannelTLS *tioc;
-    GThread *th;
-    Error *err = NULL;
+    Error *err;
 
     socket_pair(&a, &b);
     tioc = qio_channel_tls_new_server(b, sc, NULL, &error_abort);
-    th = g_thread_new("plain", plain_peer_qevm, a);
-    g_assert_false(qio_channel_tls_handshake_sync(tioc, &err));
-    g_thread_join(th);
+    err = handshake_with_plain_peer(tioc, plain_peer_qevm, a);
     assert_err_prefix(err, "TLS handshake failed: ");
     error_free(err);
     qio_channel_unref(QIO_CHANNEL(tioc));

@@ -16,76 +16,16 @@
 #include "migration/register.h"
 #include "migration/savevm.h"
 #include "migration/vmstate.h"
+#include "stubs-runstate.h"
 
 /* ------------------------------------------------------------------ */
 /* Stubs for what MACHINE / FRONT / MIG provide in the real binary */
 
 static const char *machine_name = "none";
-static RunState current_runstate = RUN_STATE_RUNNING;
 
 const char *current_machine_type_name(void)
 {
     return machine_name;
-}
-
-static const char *const runstate_names[RUN_STATE__MAX] = {
-    [RUN_STATE_DEBUG] = "debug",
-    [RUN_STATE_INMIGRATE] = "inmigrate",
-    [RUN_STATE_INTERNAL_ERROR] = "internal-error",
-    [RUN_STATE_IO_ERROR] = "io-error",
-    [RUN_STATE_PAUSED] = "paused",
-    [RUN_STATE_POSTMIGRATE] = "postmigrate",
-    [RUN_STATE_PRELAUNCH] = "prelaunch",
-    [RUN_STATE_FINISH_MIGRATE] = "finish-migrate",
-    [RUN_STATE_RESTORE_VM] = "restore-vm",
-    [RUN_STATE_RUNNING] = "running",
-    [RUN_STATE_SAVE_VM] = "save-vm",
-    [RUN_STATE_SHUTDOWN] = "shutdown",
-    [RUN_STATE_SUSPENDED] = "suspended",
-    [RUN_STATE_WATCHDOG] = "watchdog",
-    [RUN_STATE_GUEST_PANICKED] = "guest-panicked",
-    [RUN_STATE_COLO] = "colo",
-};
-
-const char *runstate_name(RunState state)
-{
-    return state < RUN_STATE__MAX ? runstate_names[state] : "unknown";
-}
-
-bool runstate_parse(const char *name, RunState *state)
-{
-    int i;
-
-    for (i = 0; i < RUN_STATE__MAX; i++) {
-        if (!strcmp(runstate_names[i], name)) {
-            *state = i;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* The BQL: this program is single-threaded. */
-static bool test_bql_held;
-
-void bql_lock(void)
-{
-    test_bql_held = true;
-}
-
-void bql_unlock(void)
-{
-    test_bql_held = false;
-}
-
-bool bql_locked(void)
-{
-    return test_bql_held;
-}
-
-RunState runstate_get(void)
-{
-    return current_runstate;
 }
 
 /* MIG's return-path hooks, simulated. */
@@ -492,6 +432,14 @@ static void b_footer(GByteArray *b, uint32_t id)
     b_be32(b, id);
 }
 
+/* A QEMU_VM_COMMAND record's head: command @cmd, @len payload bytes. */
+static void b_command(GByteArray *b, uint16_t cmd, uint16_t len)
+{
+    b_u8(b, 0x08);
+    b_be16(b, cmd);
+    b_be16(b, len);
+}
+
 /* ram START: block list "ram" then EOS. */
 static void b_ram_start(GByteArray *b, uint32_t id)
 {
@@ -584,7 +532,7 @@ static void test_save_load(void)
     memcpy(dev.fifo, "fifo-contents-16", 16);
     dev.extra_needed = true;
     dev.extra = 77;
-    current_runstate = RUN_STATE_RUNNING;
+    stub_runstate = RUN_STATE_RUNNING;
 
     data = save_stream(&len);
     g_assert_cmpint(ram.iterations, >=, 2);
@@ -657,7 +605,7 @@ static void test_vmdesc_qemu_shape(void)
     unregister_savevm("ram", &ram);
     vmstate_unregister(&vmstate_fake_dev, &dev);
     timer_state_set(0, 0);
-    current_runstate = RUN_STATE_PRELAUNCH;
+    stub_runstate = RUN_STATE_PRELAUNCH;
     global_state_store();
 
     g_assert_cmpint(qemu_savevm_state_setup(f, &error_abort), ==, 0);
@@ -760,12 +708,8 @@ static void test_tolerated(void)
     fake_rp_available = true;
     g_array_set_size(pings_seen, 0);
     b_header(b, "none");
-    b_u8(b, 0x08);
-    b_be16(b, MIG_CMD_OPEN_RETURN_PATH);
-    b_be16(b, 0);
-    b_u8(b, 0x08);
-    b_be16(b, MIG_CMD_PING);
-    b_be16(b, 4);
+    b_command(b, MIG_CMD_OPEN_RETURN_PATH, 0);
+    b_command(b, MIG_CMD_PING, 4);
     b_be32(b, 0x1234);
     b_eof_vmdesc(b);
     g_assert_cmpint(load_bytes(b->data, b->len, &error_abort), ==, 0);
@@ -781,9 +725,7 @@ static void test_tolerated(void)
         b_timer(pkg, 0, 5, 6);
         b_globalstate(pkg, 4, "postmigrate");
         b_header(b, "none");
-        b_u8(b, 0x08);
-        b_be16(b, MIG_CMD_PACKAGED);
-        b_be16(b, 4);
+        b_command(b, MIG_CMD_PACKAGED, 4);
         b_be32(b, pkg->len);
         g_byte_array_append(b, pkg->data, pkg->len);
         b_eof_vmdesc(b);
@@ -1080,60 +1022,44 @@ static void test_malformed_commands(void)
     g_autoptr(GByteArray) b = g_byte_array_new();
 
     b_header(b, "none");
-    b_u8(b, 0x08);
-    b_be16(b, MIG_CMD_PING);
-    b_be16(b, 4);
+    b_command(b, MIG_CMD_PING, 4);
     b_be32(b, 1);
     expect_error(b, -EPERM, "CMD_PING (0x1) received with no return path");
 
     b_header(b, "none");
-    b_u8(b, 0x08);
-    b_be16(b, MIG_CMD_PING);
-    b_be16(b, 0);
+    b_command(b, MIG_CMD_PING, 0);
     expect_error(b, -ERANGE,
                  "PING received with bad length - expecting 4, got 0");
 
     b_header(b, "none");
-    b_u8(b, 0x08);
-    b_be16(b, 0xb);
-    b_be16(b, 0);
+    b_command(b, 0xb, 0);
     expect_error(b, -EINVAL, "MIG_CMD 0xb unknown (len 0x0)");
 
     b_header(b, "none");
-    b_u8(b, 0x08);
-    b_be16(b, 0);
-    b_be16(b, 7);
+    b_command(b, 0, 7);
     expect_error(b, -EINVAL, "MIG_CMD 0x0 unknown (len 0x7)");
 
     /* With no MIG, OPEN_RETURN_PATH fails like a missing return path. */
     b_header(b, "none");
-    b_u8(b, 0x08);
-    b_be16(b, MIG_CMD_OPEN_RETURN_PATH);
-    b_be16(b, 0);
+    b_command(b, MIG_CMD_OPEN_RETURN_PATH, 0);
     expect_error(b, -EPERM, "CMD_OPEN_RETURN_PATH failed");
 
     /* Postcopy commands are rejected by the default hook. */
     b_header(b, "none");
-    b_u8(b, 0x08);
-    b_be16(b, MIG_CMD_POSTCOPY_ADVISE);
-    b_be16(b, 16);
+    b_command(b, MIG_CMD_POSTCOPY_ADVISE, 16);
     b_be64(b, 0x1000);
     b_be64(b, 0x1000);
     expect_error(b, -ENOTSUP,
                  "Migration command POSTCOPY_ADVISE (0x3) is not supported");
 
     b_header(b, "none");
-    b_u8(b, 0x08);
-    b_be16(b, MIG_CMD_POSTCOPY_LISTEN);
-    b_be16(b, 1);
+    b_command(b, MIG_CMD_POSTCOPY_LISTEN, 1);
     expect_error(b, -ERANGE,
                  "POSTCOPY_LISTEN received with bad length - "
                  "expecting 0, got 1");
 
     b_header(b, "none");
-    b_u8(b, 0x08);
-    b_be16(b, MIG_CMD_PACKAGED);
-    b_be16(b, 4);
+    b_command(b, MIG_CMD_PACKAGED, 4);
     b_be32(b, 0x2000000);
     expect_error(b, -EINVAL,
                  "loadvm_handle_cmd_packaged: Unreasonably "
@@ -1141,18 +1067,14 @@ static void test_malformed_commands(void)
 
     /* A package shorter than announced. */
     b_header(b, "none");
-    b_u8(b, 0x08);
-    b_be16(b, MIG_CMD_PACKAGED);
-    b_be16(b, 4);
+    b_command(b, MIG_CMD_PACKAGED, 4);
     b_be32(b, 100);
     b_be32(b, 0);
     expect_error(b, -EIO, "Input/output error");
 
     /* Garbage inside a package. */
     b_header(b, "none");
-    b_u8(b, 0x08);
-    b_be16(b, MIG_CMD_PACKAGED);
-    b_be16(b, 4);
+    b_command(b, MIG_CMD_PACKAGED, 4);
     b_be32(b, 1);
     b_u8(b, 0x99);
     b_u8(b, 0);
@@ -1217,7 +1139,7 @@ static void test_postcopy_shape(void)
     memcpy(copy, ram.mem, RAM_SIZE);
     ram.pages_per_iter = 3;
     timer_state_set(11, 22);
-    current_runstate = RUN_STATE_RUNNING;
+    stub_runstate = RUN_STATE_RUNNING;
     global_state_store();
     data = save_postcopy_stream(&len);
     g_assert_cmpint(data[len - 1], ==, 0x00); /* EOF, no vmdesc */

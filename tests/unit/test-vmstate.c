@@ -154,6 +154,17 @@ static QEMUFile *input_from(const uint8_t *data, size_t len)
     return f;
 }
 
+/* Load @len bytes of @data into @dst as @version_id; the load's result. */
+static int load_dev(const uint8_t *data, size_t len, Dev *dst, int version_id,
+                    Error **errp)
+{
+    QEMUFile *f = input_from(data, len);
+    int ret = vmstate_load_state(f, &vmstate_dev, dst, version_id, errp);
+
+    qemu_fclose(f);
+    return ret;
+}
+
 /* Save d, return the bytes (caller g_free's). */
 static uint8_t *save_bytes(Dev *d, size_t *len, GString *vmdesc)
 {
@@ -176,7 +187,6 @@ static void test_roundtrip(void)
     Dev src, dst;
     size_t len;
     g_autofree uint8_t *data = NULL;
-    QEMUFile *f;
 
     dev_fill(&src);
     src.sub_needed = false;
@@ -187,10 +197,7 @@ static void test_roundtrip(void)
     g_assert_cmpint(data[4], ==, 0xd0);
 
     memset(&dst, 0, sizeof(dst));
-    f = input_from(data, len);
-    g_assert_cmpint(vmstate_load_state(f, &vmstate_dev, &dst, 2, &error_abort),
-                    ==, 0);
-    qemu_fclose(f);
+    g_assert_cmpint(load_dev(data, len, &dst, 2, &error_abort), ==, 0);
     g_assert_cmpint(dst.post_load_calls, ==, 1);
     dst.post_load_calls = 0;
     src.sub_val = 0;
@@ -227,16 +234,13 @@ static void test_older_version(void)
     Dev src, dst;
     size_t len;
     g_autofree uint8_t *data = NULL;
-    QEMUFile *f;
 
     dev_fill(&src);
     data = save_bytes(&src, &len, NULL);
     /* Drop the last 4 bytes (v2_only): what a v1 source sends. */
     memset(&dst, 0, sizeof(dst));
-    f = input_from(data, DEV_WIRE_SIZE - 4);
-    g_assert_cmpint(vmstate_load_state(f, &vmstate_dev, &dst, 1, &error_abort),
+    g_assert_cmpint(load_dev(data, DEV_WIRE_SIZE - 4, &dst, 1, &error_abort),
                     ==, 0);
-    qemu_fclose(f);
     g_assert_cmpuint(dst.v2_only, ==, 0);
     g_assert_cmpuint(dst.varr[2], ==, 30);
 }
@@ -276,11 +280,10 @@ static void test_truncated(void)
     data = save_bytes(&src, &len, NULL);
     for (cut = 0; cut < len; cut++) {
         Error *err = NULL;
-        QEMUFile *f = input_from(data, cut);
         int ret;
 
         memset(&dst, 0, sizeof(dst));
-        ret = vmstate_load_state(f, &vmstate_dev, &dst, 2, &err);
+        ret = load_dev(data, cut, &dst, 2, &err);
         if (cut == DEV_WIRE_SIZE) {
             /* Exactly the fields: valid, the subsection is optional. */
             g_assert_cmpint(ret, ==, 0);
@@ -291,7 +294,6 @@ static void test_truncated(void)
             g_assert_cmpint(dst.post_load_calls, ==, 0);
             error_free(err);
         }
-        qemu_fclose(f);
     }
 }
 
@@ -307,12 +309,10 @@ static void test_unknown_subsection(void)
     src.sub_needed = true;
     data = save_bytes(&src, &len, NULL);
     memcpy(data + DEV_WIRE_SIZE + 2, "dev/xtrax", 9);
-    f = input_from(data, len);
-    g_assert_cmpint(vmstate_load_state(f, &vmstate_dev, &dst, 2, &err), <, 0);
+    g_assert_cmpint(load_dev(data, len, &dst, 2, &err), <, 0);
     g_assert_cmpstr(error_get_pretty(err), ==,
                     "Unknown subsection 'dev/xtrax' for 'dev'");
     error_free(err);
-    qemu_fclose(f);
 
     /* Another prefix is not ours: left in the stream for the caller. */
     memcpy(data + DEV_WIRE_SIZE + 2, "abc/extra", 9);
@@ -329,18 +329,14 @@ static void test_post_load_error(void)
     size_t len;
     g_autofree uint8_t *data = NULL;
     Error *err = NULL;
-    QEMUFile *f;
 
     dev_fill(&src);
     data = save_bytes(&src, &len, NULL);
     memset(&dst, 0, sizeof(dst));
     dst.post_load_ret = -EINVAL;
-    f = input_from(data, len);
-    g_assert_cmpint(vmstate_load_state(f, &vmstate_dev, &dst, 2, &err), ==,
-                    -EINVAL);
+    g_assert_cmpint(load_dev(data, len, &dst, 2, &err), ==, -EINVAL);
     g_assert_cmpstr(error_get_pretty(err), ==, "dev refuses: 2");
     error_free(err);
-    qemu_fclose(f);
 }
 
 /* A received element count above the array capacity is refused. */
@@ -350,18 +346,15 @@ static void test_varray_overflow(void)
     size_t len;
     g_autofree uint8_t *data = NULL;
     Error *err = NULL;
-    QEMUFile *f;
     size_t count_off = DEV_WIRE_SIZE - 4 - 24 - 4;
 
     dev_fill(&src);
     data = save_bytes(&src, &len, NULL);
     g_assert_cmpint(data[count_off + 3], ==, 3);
     data[count_off + 3] = 200;
-    f = input_from(data, len);
-    g_assert_cmpint(vmstate_load_state(f, &vmstate_dev, &dst, 2, &err), <, 0);
+    g_assert_cmpint(load_dev(data, len, &dst, 2, &err), <, 0);
     g_assert_nonnull(strstr(error_get_pretty(err), "exceeds the capacity"));
     error_free(err);
-    qemu_fclose(f);
 }
 
 static void test_vmdesc(void)
