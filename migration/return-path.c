@@ -185,6 +185,12 @@ out:
                                  "destination finished");
             }
         }
+        /*
+         * Record it as the migration's error now (the first one wins):
+         * the migration thread may notice rp_error in its loop and fail
+         * before it asks us why.
+         */
+        migrate_set_error(s, err);
         s->rp_err = err;
         __atomic_store_n(&s->rp_error, -EIO, __ATOMIC_RELEASE);
     }
