@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <linux/vm_sockets.h>
 #include "io/channel-socket.h"
+#include "qemu/trace.h"
 
 /* Most fds accepted in one SCM_RIGHTS message. */
 #define QIO_SOCKET_MAX_FDS 16
@@ -23,39 +24,31 @@ static const QIOChannelClass qio_channel_socket_class;
 
 static QIOChannelSocketFdResolver qio_socket_fd_resolver;
 
+/* A NULL-safe string for trace output. */
+static const char *qio_socket_trace_str(const char *s)
+{
+    return s ? s : "";
+}
+
+#define QIO_SOCKET_TRACE_ADDR(name_, ioc_, addr_)                             \
+    TRACE(name_, "ioc=%p type=%d host=%s port=%s path=%s fd=%s cid=%s",       \
+          (void *)(ioc_), (int)(addr_)->type,                                \
+          qio_socket_trace_str((addr_)->host),                               \
+          qio_socket_trace_str((addr_)->port),                               \
+          qio_socket_trace_str((addr_)->path),                               \
+          qio_socket_trace_str((addr_)->fd_name),                            \
+          qio_socket_trace_str((addr_)->cid))
+
 void qio_channel_socket_set_fd_resolver(QIOChannelSocketFdResolver fn)
 {
     qio_socket_fd_resolver = fn;
 }
 
-/* ---- SocketAddress helpers (kept local so io/ needs nothing else) ---- */
+/* ---- SocketAddress helpers (dup/free come from util/qemu-sockets.c) ---- */
 
 void qio_socket_address_free(SocketAddress *addr)
 {
-    if (!addr) {
-        return;
-    }
-    g_free(addr->host);
-    g_free(addr->port);
-    g_free(addr->path);
-    g_free(addr->cid);
-    g_free(addr->fd_name);
-    g_free(addr);
-}
-
-static SocketAddress *qio_socket_address_dup(const SocketAddress *addr)
-{
-    SocketAddress *copy = g_new0(SocketAddress, 1);
-
-    copy->type = addr->type;
-    copy->host = g_strdup(addr->host);
-    copy->port = g_strdup(addr->port);
-    copy->ipv4_only = addr->ipv4_only;
-    copy->ipv6_only = addr->ipv6_only;
-    copy->path = g_strdup(addr->path);
-    copy->cid = g_strdup(addr->cid);
-    copy->fd_name = g_strdup(addr->fd_name);
-    return copy;
+    socket_address_free(addr);
 }
 
 /* A SocketAddress for a kernel address (numeric host/port or a path). */
@@ -303,18 +296,34 @@ static bool qio_socket_unix_sockaddr(const SocketAddress *addr,
     return true;
 }
 
-static int qio_socket_unix_connect(const SocketAddress *addr, Error **errp)
+/*
+ * Parse a unix address into *un / *len and open an unbound stream socket
+ * for it; -1 with errp set on failure.
+ */
+static int qio_socket_unix_open(const SocketAddress *addr,
+                                struct sockaddr_un *un, socklen_t *len,
+                                Error **errp)
 {
-    struct sockaddr_un un;
-    socklen_t len;
     int fd;
 
-    if (!qio_socket_unix_sockaddr(addr, &un, &len, errp)) {
+    if (!qio_socket_unix_sockaddr(addr, un, len, errp)) {
         return -1;
     }
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         error_setg_errno(errp, errno, "Failed to create Unix socket");
+        return -1;
+    }
+    return fd;
+}
+
+static int qio_socket_unix_connect(const SocketAddress *addr, Error **errp)
+{
+    struct sockaddr_un un;
+    socklen_t len;
+    int fd = qio_socket_unix_open(addr, &un, &len, errp);
+
+    if (fd < 0) {
         return -1;
     }
     if (qio_socket_do_connect(fd, (struct sockaddr *)&un, len) < 0) {
@@ -401,17 +410,32 @@ static bool qio_socket_vsock_sockaddr(const SocketAddress *addr,
     return true;
 }
 
-static int qio_socket_vsock_connect(const SocketAddress *addr, Error **errp)
+/*
+ * Parse a vsock address into *svm and open an unbound stream socket for
+ * it; -1 with errp set on failure.
+ */
+static int qio_socket_vsock_open(const SocketAddress *addr,
+                                 struct sockaddr_vm *svm, Error **errp)
 {
-    struct sockaddr_vm svm;
     int fd;
 
-    if (!qio_socket_vsock_sockaddr(addr, &svm, errp)) {
+    if (!qio_socket_vsock_sockaddr(addr, svm, errp)) {
         return -1;
     }
     fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         error_setg_errno(errp, errno, "Failed to create socket");
+        return -1;
+    }
+    return fd;
+}
+
+static int qio_socket_vsock_connect(const SocketAddress *addr, Error **errp)
+{
+    struct sockaddr_vm svm;
+    int fd = qio_socket_vsock_open(addr, &svm, errp);
+
+    if (fd < 0) {
         return -1;
     }
     if (qio_socket_do_connect(fd, (struct sockaddr *)&svm, sizeof(svm)) < 0) {
@@ -426,14 +450,9 @@ static int qio_socket_vsock_listen(const SocketAddress *addr, int num,
                                    Error **errp)
 {
     struct sockaddr_vm svm;
-    int fd;
+    int fd = qio_socket_vsock_open(addr, &svm, errp);
 
-    if (!qio_socket_vsock_sockaddr(addr, &svm, errp)) {
-        return -1;
-    }
-    fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        error_setg_errno(errp, errno, "Failed to create socket");
         return -1;
     }
     if (bind(fd, (struct sockaddr *)&svm, sizeof(svm)) < 0) {
@@ -458,6 +477,7 @@ int qio_channel_socket_connect_sync(QIOChannelSocket *ioc, SocketAddress *addr,
         error_setg(errp, "Socket channel is already connected");
         return -1;
     }
+    QIO_SOCKET_TRACE_ADDR("io_channel_socket_connect", ioc, addr);
     switch (addr->type) {
     case SOCKET_ADDRESS_TYPE_INET:
         fd = qio_socket_inet_connect(addr, errp);
@@ -477,12 +497,16 @@ int qio_channel_socket_connect_sync(QIOChannelSocket *ioc, SocketAddress *addr,
         break;
     }
     if (fd < 0) {
+        TRACE("io_channel_socket_connect_fail", "ioc=%p", (void *)ioc);
         return -1;
     }
     if (qio_channel_socket_set_fd(ioc, fd, errp) < 0) {
+        TRACE("io_channel_socket_connect_fail", "ioc=%p", (void *)ioc);
         close(fd);
         return -1;
     }
+    TRACE("io_channel_socket_connect_complete", "ioc=%p fd=%d",
+          (void *)ioc, fd);
     return 0;
 }
 
@@ -509,7 +533,7 @@ void qio_channel_socket_connect_async(QIOChannelSocket *ioc,
     QIOTask *task = qio_task_new(QIO_CHANNEL(ioc), callback, opaque, destroy);
 
     qio_task_run_in_thread(task, qio_channel_socket_connect_worker,
-                           qio_socket_address_dup(addr),
+                           socket_address_dup(addr),
                            qio_socket_address_destroy, context);
 }
 
@@ -599,14 +623,9 @@ static int qio_socket_unix_listen(const SocketAddress *addr, int num,
     struct sockaddr_un un;
     struct stat st;
     socklen_t len;
-    int fd;
+    int fd = qio_socket_unix_open(addr, &un, &len, errp);
 
-    if (!qio_socket_unix_sockaddr(addr, &un, &len, errp)) {
-        return -1;
-    }
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        error_setg_errno(errp, errno, "Failed to create Unix socket");
         return -1;
     }
     /* A socket file left by a previous run: remove it (never a file). */
@@ -646,6 +665,7 @@ int qio_channel_socket_listen_sync(QIOChannelSocket *ioc, SocketAddress *addr,
     if (num <= 0) {
         num = SOMAXCONN;
     }
+    QIO_SOCKET_TRACE_ADDR("io_channel_socket_listen", ioc, addr);
     switch (addr->type) {
     case SOCKET_ADDRESS_TYPE_INET:
         fd = qio_socket_inet_listen(addr, num, errp);
@@ -679,6 +699,8 @@ int qio_channel_socket_listen_sync(QIOChannelSocket *ioc, SocketAddress *addr,
     if (addr->type == SOCKET_ADDRESS_TYPE_UNIX) {
         ioc->unlink_path = g_strdup(addr->path);
     }
+    TRACE("io_channel_socket_listen_complete", "ioc=%p fd=%d",
+          (void *)ioc, fd);
     return 0;
 }
 
@@ -713,7 +735,7 @@ void qio_channel_socket_listen_async(QIOChannelSocket *ioc, SocketAddress *addr,
     QIOTask *task = qio_task_new(QIO_CHANNEL(ioc), callback, opaque, destroy);
     QIOSocketListenData *data = g_new0(QIOSocketListenData, 1);
 
-    data->addr = qio_socket_address_dup(addr);
+    data->addr = socket_address_dup(addr);
     data->num = num;
     qio_task_run_in_thread(task, qio_channel_socket_listen_worker, data,
                            qio_socket_listen_data_free, context);
@@ -728,7 +750,7 @@ int qio_socket_address_resolve(SocketAddress *addr, SocketAddress ***addrs,
 
     if (addr->type != SOCKET_ADDRESS_TYPE_INET) {
         *addrs = g_new0(SocketAddress *, 1);
-        (*addrs)[0] = qio_socket_address_dup(addr);
+        (*addrs)[0] = socket_address_dup(addr);
         return 1;
     }
     res = qio_socket_inet_resolve(addr, true, errp);
@@ -788,6 +810,7 @@ QIOChannelSocket *qio_channel_socket_accept(QIOChannelSocket *ioc, Error **errp)
     } while (fd < 0 && errno == EINTR);
     if (fd < 0) {
         error_setg_errno(errp, errno, "Unable to accept connection");
+        TRACE("io_channel_socket_accept_fail", "ioc=%p", (void *)ioc);
         return NULL;
     }
     cioc = qio_channel_socket_new();
@@ -797,6 +820,8 @@ QIOChannelSocket *qio_channel_socket_accept(QIOChannelSocket *ioc, Error **errp)
         return NULL;
     }
     qio_socket_set_nodelay(fd, cioc->localAddr.ss_family);
+    TRACE("io_channel_socket_accept", "ioc=%p fd=%d cioc=%p",
+          (void *)ioc, fd, (void *)cioc);
     return cioc;
 }
 

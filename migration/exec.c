@@ -14,6 +14,14 @@ static QIOChannel *exec_spawn(const char *cmd, int flags, Error **errp)
     const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
     QIOChannelCommand *cioc;
 
+    /*
+     * "sh -c ''" exits 0 at once: depending on timing the stream would
+     * vanish into a pipe nobody reads and the migration "complete".
+     */
+    if (!cmd[strspn(cmd, " \t\n")]) {
+        error_setg(errp, "exec: migration needs a command to run");
+        return NULL;
+    }
     cioc = qio_channel_command_new_spawn(argv, flags, errp);
     if (!cioc) {
         return NULL;

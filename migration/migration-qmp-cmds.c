@@ -101,40 +101,35 @@ static bool qmp_migrate_set_parameters(json_object *args, json_object **ret,
     return migrate_parameters_set_json(args, errp);
 }
 
-static bool qmp_query_migrate(json_object *args, json_object **ret,
-                              Error **errp)
+/* A query command without arguments: *ret = query(). */
+static bool qmp_query_noargs(json_object *args, json_object **ret,
+                             json_object *(*query)(void), Error **errp)
 {
     static const char *const known[] = {NULL};
 
     if (!qmp_args_check_known(args, known, errp)) {
         return false;
     }
-    *ret = migrate_query();
+    *ret = query();
     return true;
+}
+
+static bool qmp_query_migrate(json_object *args, json_object **ret,
+                              Error **errp)
+{
+    return qmp_query_noargs(args, ret, migrate_query, errp);
 }
 
 static bool qmp_query_migrate_capabilities(json_object *args, json_object **ret,
                                            Error **errp)
 {
-    static const char *const known[] = {NULL};
-
-    if (!qmp_args_check_known(args, known, errp)) {
-        return false;
-    }
-    *ret = migrate_capabilities_to_json();
-    return true;
+    return qmp_query_noargs(args, ret, migrate_capabilities_to_json, errp);
 }
 
 static bool qmp_query_migrate_parameters(json_object *args, json_object **ret,
                                          Error **errp)
 {
-    static const char *const known[] = {NULL};
-
-    if (!qmp_args_check_known(args, known, errp)) {
-        return false;
-    }
-    *ret = migrate_parameters_to_json();
-    return true;
+    return qmp_query_noargs(args, ret, migrate_parameters_to_json, errp);
 }
 
 void migration_register_commands(void)

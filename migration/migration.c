@@ -305,10 +305,11 @@ static QIOChannel *migrate_transport_open(MigrationState *s, Error **errp)
  * dirty, so the link was idle) say nothing about the link and keep the
  * previous estimate (until there is one, the last period is all we
  * have).  Even smoothed, consecutive periods differ by 10-15% on a
- * loaded 2-core box, and the final pass ran up to 15% slower than the
+ * loaded 2-core box, and the final pass ran 15-25% slower than the
  * periods before it (1 GiB RAM-only, 300 ms limit: 322 and 340 ms with
- * the plain estimate), so only MIGRATION_BW_SAFETY of it is counted;
- * with a single sample (the first period, ramp-up included) only half.
+ * the plain estimate, up to 332 ms with 80% of it), so only
+ * MIGRATION_BW_SAFETY of it is counted; with a single sample (the first
+ * period, ramp-up included) only half.
  *
  * Fixed cost: the switch-over also stops the vCPUs, syncs the dirty log
  * once more, saves the device state and waits for the return path,
@@ -319,7 +320,7 @@ static QIOChannel *migrate_transport_open(MigrationState *s, Error **errp)
  */
 #define MIGRATION_BW_EWMA_WEIGHT 0.25
 #define MIGRATION_BW_MIN_SAMPLE (512 * KiB)
-#define MIGRATION_BW_SAFETY 0.8
+#define MIGRATION_BW_SAFETY 0.7
 #define MIGRATION_SWITCHOVER_BASE_MS 10
 
 typedef struct MigrationPeriod {

@@ -257,6 +257,29 @@ static bool caps_can_change(Error **errp)
     return true;
 }
 
+/*
+ * Fetch member key of capabilities[i] into *out; false with errp set
+ * (QEMU's texts) if it is missing or not of json type (named type_name).
+ */
+static bool caps_entry_member(json_object *ent, size_t i, const char *key,
+                              json_type type, const char *type_name,
+                              json_object **out, Error **errp)
+{
+    if (!json_object_object_get_ex(ent, key, out)) {
+        error_setg(errp, "Parameter 'capabilities[%zu].%s' is missing", i,
+                   key);
+        return false;
+    }
+    if (!json_object_is_type(*out, type)) {
+        error_setg(errp,
+                   "Invalid parameter type for 'capabilities[%zu].%s', "
+                   "expected: %s",
+                   i, key, type_name);
+        return false;
+    }
+    return true;
+}
+
 bool migrate_capabilities_set_json(json_object *list, Error **errp)
 {
     bool new_caps[MIGRATION_CAPABILITY__MAX];
@@ -286,30 +309,10 @@ bool migrate_capabilities_set_json(json_object *list, Error **errp)
                        i);
             return false;
         }
-        if (!json_object_object_get_ex(ent, "capability", &jname)) {
-            error_setg(errp,
-                       "Parameter 'capabilities[%zu].capability' "
-                       "is missing",
-                       i);
-            return false;
-        }
-        if (!json_object_is_type(jname, json_type_string)) {
-            error_setg(errp,
-                       "Invalid parameter type for "
-                       "'capabilities[%zu].capability', expected: string",
-                       i);
-            return false;
-        }
-        if (!json_object_object_get_ex(ent, "state", &jstate)) {
-            error_setg(errp, "Parameter 'capabilities[%zu].state' is missing",
-                       i);
-            return false;
-        }
-        if (!json_object_is_type(jstate, json_type_boolean)) {
-            error_setg(errp,
-                       "Invalid parameter type for "
-                       "'capabilities[%zu].state', expected: boolean",
-                       i);
+        if (!caps_entry_member(ent, i, "capability", json_type_string,
+                               "string", &jname, errp) ||
+            !caps_entry_member(ent, i, "state", json_type_boolean, "boolean",
+                               &jstate, errp)) {
             return false;
         }
         json_object_object_foreach(ent, key, val)

@@ -21,6 +21,7 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qemu/error-report.h"
+#include "qemu/trace.h"
 #include "migration/savevm.h"
 #include "migration.h"
 
@@ -48,6 +49,8 @@ static void migrate_send_rp_message(MigrationIncomingState *mis, uint16_t type,
 {
     g_mutex_lock(&mis->rp_lock);
     if (mis->to_src_file) {
+        TRACE("migration_rp_send", "%s (0x%04x) len %u",
+              type < MIG_RP_MSG_MAX ? rp_msg_names[type] : "?", type, len);
         qemu_put_be16(mis->to_src_file, type);
         qemu_put_be16(mis->to_src_file, len);
         qemu_put_buffer(mis->to_src_file, data, len);
@@ -56,7 +59,9 @@ static void migrate_send_rp_message(MigrationIncomingState *mis, uint16_t type,
     g_mutex_unlock(&mis->rp_lock);
 }
 
-void migrate_send_rp_pong(MigrationIncomingState *mis, uint32_t value)
+/* Send a message whose data is one be32 (SHUT, PONG). */
+static void migrate_send_rp_u32(MigrationIncomingState *mis, uint16_t type,
+                                uint32_t value)
 {
     uint8_t buf[4];
 
@@ -64,18 +69,17 @@ void migrate_send_rp_pong(MigrationIncomingState *mis, uint32_t value)
     buf[1] = value >> 16;
     buf[2] = value >> 8;
     buf[3] = value;
-    migrate_send_rp_message(mis, MIG_RP_MSG_PONG, 4, buf);
+    migrate_send_rp_message(mis, type, sizeof(buf), buf);
+}
+
+void migrate_send_rp_pong(MigrationIncomingState *mis, uint32_t value)
+{
+    migrate_send_rp_u32(mis, MIG_RP_MSG_PONG, value);
 }
 
 void migrate_send_rp_shut(MigrationIncomingState *mis, uint32_t value)
 {
-    uint8_t buf[4];
-
-    buf[0] = value >> 24;
-    buf[1] = value >> 16;
-    buf[2] = value >> 8;
-    buf[3] = value;
-    migrate_send_rp_message(mis, MIG_RP_MSG_SHUT, 4, buf);
+    migrate_send_rp_u32(mis, MIG_RP_MSG_SHUT, value);
 }
 
 bool loadvm_on_open_return_path(QEMUFile *f, Error **errp)
@@ -132,6 +136,8 @@ static gpointer migrate_rp_thread(gpointer opaque)
         if (qemu_file_get_error(rp)) {
             break;
         }
+        TRACE("migration_rp_recv", "%s (0x%04x) len %u",
+              type < MIG_RP_MSG_MAX ? rp_msg_names[type] : "?", type, len);
         if (type >= MIG_RP_MSG_MAX || type == MIG_RP_MSG_INVALID ||
             len > sizeof(buf)) {
             error_setg(&err,
@@ -154,6 +160,7 @@ static gpointer migrate_rp_thread(gpointer opaque)
         case MIG_RP_MSG_SHUT:
             value = ((uint32_t)buf[0] << 24) | (buf[1] << 16) | (buf[2] << 8) |
                     buf[3];
+            TRACE("migration_rp_recv_shut", "value %u", value);
             if (value) {
                 error_setg(&err, "RP: Sibling indicated error %d", value);
             } else {

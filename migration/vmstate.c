@@ -12,6 +12,7 @@
 #include "qemu/osdep.h"
 #include "qemu/error-report.h"
 #include "migration/vmstate.h"
+#include "qemu/trace.h"
 
 #define QEMU_VM_SUBSECTION 0x05
 
@@ -87,29 +88,31 @@ static bool vmstate_field_present(const VMStateField *field, void *opaque,
 }
 
 /*
- * Number of elements of field in opaque; for VMS_VARRAY_UINT32 a count
+ * Number of times field's element is saved/loaded: its element count
+ * (1 for a VMS_BUFFER, handled as one blob); for VMS_VARRAY_UINT32 a count
  * above the capacity is an error (-1 with errp set).
  */
 static int64_t vmstate_n_elems(const VMStateDescription *vmsd,
                                const VMStateField *field, void *opaque,
                                Error **errp)
 {
-    if (field->flags & VMS_VARRAY_UINT32) {
-        uint32_t n = *(uint32_t *)((uint8_t *)opaque + field->num_offset);
+    int64_t n = 1;
 
-        if (n > (uint32_t)field->num) {
+    if (field->flags & VMS_VARRAY_UINT32) {
+        uint32_t count = *(uint32_t *)((uint8_t *)opaque + field->num_offset);
+
+        if (count > (uint32_t)field->num) {
             error_setg(errp,
                        "%s:%s: element count %" PRIu32
                        " exceeds the capacity %d",
-                       vmsd->name, field->name, n, field->num);
+                       vmsd->name, field->name, count, field->num);
             return -1;
         }
-        return n;
+        n = count;
+    } else if (field->flags & VMS_ARRAY) {
+        n = field->num;
     }
-    if (field->flags & VMS_ARRAY) {
-        return field->num;
-    }
-    return 1;
+    return (field->flags & VMS_BUFFER) ? 1 : n;
 }
 
 /* Compressible arrays are described once, with "array_len". */
@@ -183,9 +186,6 @@ static int vmstate_save_field(QEMUFile *f, const VMStateDescription *vmsd,
     if (n < 0) {
         return -EINVAL;
     }
-    if (field->flags & VMS_BUFFER) {
-        n = 1;
-    }
     for (i = 0; i < n; i++) {
         uint8_t *elem = base + field->size * i;
         GString *desc = vmdesc;
@@ -240,6 +240,8 @@ int vmstate_save_state(QEMUFile *f, const VMStateDescription *vmsd,
     const VMStateField *field;
     int ret = 0;
 
+    TRACE("vmstate_save_state", "%s version %d", vmsd->name,
+          vmsd->version_id);
     if (vmsd->pre_save) {
         ret = vmsd->pre_save(opaque);
         if (ret < 0) {
@@ -274,6 +276,7 @@ int vmstate_save_state(QEMUFile *f, const VMStateDescription *vmsd,
     if (ret == 0 && qemu_file_get_error(f)) {
         ret = qemu_file_get_error_obj(f, errp);
     }
+    TRACE("vmstate_save_state_end", "%s ret %d", vmsd->name, ret);
     return ret;
 }
 
@@ -355,9 +358,6 @@ static int vmstate_load_field(QEMUFile *f, const VMStateDescription *vmsd,
     if (n < 0) {
         return -EINVAL;
     }
-    if (field->flags & VMS_BUFFER) {
-        n = 1;
-    }
     for (i = 0; i < n && ret == 0; i++) {
         uint8_t *elem = base + field->size * i;
 
@@ -392,6 +392,8 @@ int vmstate_load_state(QEMUFile *f, const VMStateDescription *vmsd,
     const VMStateField *field;
     int ret;
 
+    TRACE("vmstate_load_state", "%s version %d (ours %d)", vmsd->name,
+          version_id, vmsd->version_id);
     if (version_id > vmsd->version_id) {
         error_setg(errp,
                    "%s: incoming version_id %d is greater than our "
@@ -447,5 +449,6 @@ int vmstate_load_state(QEMUFile *f, const VMStateDescription *vmsd,
                        strerror(-ret));
         }
     }
+    TRACE("vmstate_load_state_end", "%s ret %d", vmsd->name, ret < 0 ? ret : 0);
     return ret < 0 ? ret : 0;
 }

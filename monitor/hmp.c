@@ -262,7 +262,17 @@ char **hmp_split_line(const char *line, int *argc, Error **errp)
         }
         w = g_string_new(NULL);
         while (*p && (quote || !g_ascii_isspace(*p))) {
-            char c = *p++;
+            char c;
+
+            /*
+             * The command name ends at '/' too, as in QEMU: "xp/4xw 0x10"
+             * is "xp" "/4xw" "0x10" (a line starting with '/' has an
+             * empty command name).
+             */
+            if (words->len == 0 && !quote && *p == '/') {
+                break;
+            }
+            c = *p++;
 
             if (quote && c == quote) {
                 quote = 0;

@@ -85,6 +85,8 @@ void monitor_qmp_greet(Monitor *mon);
 void monitor_qmp_send(Monitor *mon, json_object *obj);
 /* The event sink: every QMP monitor in command mode. */
 void monitor_qmp_broadcast_event(json_object *event);
+/* {"qemu": {"micro", "minor", "major"}, "package"}: a new reference. */
+json_object *monitor_qmp_version_info(void);
 
 /* hmp.c */
 void monitor_hmp_input(Monitor *mon, const char *buf, size_t len);
@@ -93,7 +95,9 @@ void monitor_hmp_greet(Monitor *mon);
  * Split a command line like a shell: blanks separate words, "..." and
  * '...' group, backslash escapes the next character (\n \r \t inside
  * quotes too).  Returns a NULL-terminated vector (g_strfreev) or NULL
- * with errp set ("unterminated string literal").
+ * with errp set ("unterminated string literal").  The first word (the
+ * command name) also ends before an unquoted '/', as in QEMU, so
+ * "xp/4xw 0x10" gives "xp" "/4xw" "0x10".
  */
 char **hmp_split_line(const char *line, int *argc, Error **errp);
 /* Run one line on mon (output via monitor_printf). */

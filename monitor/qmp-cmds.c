@@ -4,7 +4,6 @@
  */
 #include "qemu/osdep.h"
 #include "monitor-internal.h"
-#include "qapi/version.h"
 #include "qemu/option.h"
 #include "qom/object.h"
 #include "sysemu/runstate.h"
@@ -16,23 +15,10 @@ static const char *const no_args[] = {NULL};
 static bool qmp_query_version(json_object *args, json_object **ret,
                               Error **errp)
 {
-    json_object *v, *qemu;
-
     if (!qmp_args_check_known(args, no_args, errp)) {
         return false;
     }
-    qemu = json_object_new_object();
-    json_object_object_add(qemu, "micro",
-                           json_object_new_int(TERN_VERSION_MICRO));
-    json_object_object_add(qemu, "minor",
-                           json_object_new_int(TERN_VERSION_MINOR));
-    json_object_object_add(qemu, "major",
-                           json_object_new_int(TERN_VERSION_MAJOR));
-    v = json_object_new_object();
-    json_object_object_add(v, "qemu", qemu);
-    json_object_object_add(v, "package",
-                           json_object_new_string(TERN_PKGVERSION));
-    *ret = v;
+    *ret = monitor_qmp_version_info();
     return true;
 }
 
@@ -275,23 +261,6 @@ static bool qmp_closefd(json_object *args, json_object **ret, Error **errp)
     return qmp_args_check_known(args, known, errp) &&
            qmp_arg_str(args, "fdname", true, &name, errp) &&
            qmp_closefd_cmd(monitor_cur(), name, errp);
-}
-
-static bool qmp_human_monitor_command(json_object *args, json_object **ret,
-                                      Error **errp)
-{
-    static const char *const known[] = {"command-line", "cpu-index", NULL};
-    const char *line;
-    char *out;
-
-    if (!qmp_args_check_known(args, known, errp) ||
-        !qmp_arg_str(args, "command-line", true, &line, errp)) {
-        return false;
-    }
-    out = hmp_run_command_line(line);
-    *ret = json_object_new_string(out);
-    g_free(out);
-    return true;
 }
 
 void monitor_register_qmp_commands(void)

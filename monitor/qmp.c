@@ -55,13 +55,10 @@ void monitor_qmp_input(Monitor *mon, const char *buf, size_t len)
     }
 }
 
-void monitor_qmp_greet(Monitor *mon)
+json_object *monitor_qmp_version_info(void)
 {
-    json_object *greeting, *qmp, *version, *qemu, *caps;
+    json_object *version, *qemu;
 
-    if (!mon->parser) {
-        mon->parser = json_stream_parser_new(monitor_qmp_handle, mon);
-    }
     qemu = json_object_new_object();
     json_object_object_add(qemu, "micro",
                            json_object_new_int(TERN_VERSION_MICRO));
@@ -73,6 +70,34 @@ void monitor_qmp_greet(Monitor *mon)
     json_object_object_add(version, "qemu", qemu);
     json_object_object_add(version, "package",
                            json_object_new_string(TERN_PKGVERSION));
+    return version;
+}
+
+bool qmp_human_monitor_command(json_object *args, json_object **ret,
+                               Error **errp)
+{
+    static const char *const known[] = {"command-line", "cpu-index", NULL};
+    const char *line;
+    char *out;
+
+    if (!qmp_args_check_known(args, known, errp) ||
+        !qmp_arg_str(args, "command-line", true, &line, errp)) {
+        return false;
+    }
+    out = hmp_run_command_line(line);
+    *ret = json_object_new_string(out);
+    g_free(out);
+    return true;
+}
+
+void monitor_qmp_greet(Monitor *mon)
+{
+    json_object *greeting, *qmp, *version, *caps;
+
+    if (!mon->parser) {
+        mon->parser = json_stream_parser_new(monitor_qmp_handle, mon);
+    }
+    version = monitor_qmp_version_info();
     caps = json_object_new_array();
     json_object_array_add(caps, json_object_new_string("oob"));
     qmp = json_object_new_object();

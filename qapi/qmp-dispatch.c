@@ -4,6 +4,7 @@
  */
 #include "qemu/osdep.h"
 #include "qapi/qmp/dispatch.h"
+#include "qemu/trace.h"
 
 typedef struct QmpCommand {
     const char *name;
@@ -165,10 +166,13 @@ json_object *qmp_dispatch_full(json_object *request, bool cap_negotiation,
         args = json_object_new_object();
         own_args = true;
     }
+    TRACE("qmp_dispatch", "%s args %s", name,
+          json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN));
     if (!cmd->fn(args, &ret, &err)) {
         if (!err) {
             error_setg(&err, "Command %s failed", name);
         }
+        TRACE("qmp_dispatch_error", "%s: %s", name, error_get_pretty(err));
         json_object_put(ret);
         if (own_args) {
             json_object_put(args);
@@ -178,6 +182,7 @@ json_object *qmp_dispatch_full(json_object *request, bool cap_negotiation,
     if (own_args) {
         json_object_put(args);
     }
+    TRACE("qmp_dispatch_done", "%s", name);
     resp = json_object_new_object();
     json_object_object_add(resp, "return",
                            ret ? ret : json_object_new_object());
@@ -197,74 +202,75 @@ json_object *qmp_dispatch(json_object *request)
     return qmp_dispatch_full(request, false, NULL);
 }
 
-/* The member name of args or NULL if absent (JSON null counts absent). */
-static json_object *qmp_arg_get(json_object *args, const char *name,
-                                bool required, Error **errp, bool *absent)
+/*
+ * Look up member name of args into *v and check it is of json type
+ * (named type_name in the error).  An absent member (JSON null counts
+ * absent) gives *v = NULL: true if optional, false with errp set if
+ * required; a member of another type: false with errp set.
+ */
+static bool qmp_arg_get(json_object *args, const char *name, bool required,
+                        json_type type, const char *type_name,
+                        json_object **v, Error **errp)
 {
-    json_object *v = NULL;
-
-    *absent = false;
-    if (!args || !json_object_object_get_ex(args, name, &v) || !v) {
-        *absent = true;
+    *v = NULL;
+    if (!args || !json_object_object_get_ex(args, name, v) || !*v) {
+        *v = NULL;
         if (required) {
             error_setg(errp, "Parameter '%s' is missing", name);
+            return false;
         }
-        return NULL;
+        return true;
     }
-    return v;
+    if (!json_object_is_type(*v, type)) {
+        error_setg(errp, "Invalid parameter type for '%s', expected: %s",
+                   name, type_name);
+        return false;
+    }
+    return true;
 }
 
 bool qmp_arg_str(json_object *args, const char *name, bool required,
                  const char **out, Error **errp)
 {
-    bool absent;
-    json_object *v = qmp_arg_get(args, name, required, errp, &absent);
+    json_object *v;
 
-    if (absent) {
-        return !required;
-    }
-    if (!json_object_is_type(v, json_type_string)) {
-        error_setg(errp, "Invalid parameter type for '%s', expected: string",
-                   name);
+    if (!qmp_arg_get(args, name, required, json_type_string, "string", &v,
+                     errp)) {
         return false;
     }
-    *out = json_object_get_string(v);
+    if (v) {
+        *out = json_object_get_string(v);
+    }
     return true;
 }
 
 bool qmp_arg_int(json_object *args, const char *name, bool required,
                  int64_t *out, Error **errp)
 {
-    bool absent;
-    json_object *v = qmp_arg_get(args, name, required, errp, &absent);
+    json_object *v;
 
-    if (absent) {
-        return !required;
-    }
-    if (!json_object_is_type(v, json_type_int)) {
-        error_setg(errp, "Invalid parameter type for '%s', expected: integer",
-                   name);
+    if (!qmp_arg_get(args, name, required, json_type_int, "integer", &v,
+                     errp)) {
         return false;
     }
-    *out = json_object_get_int64(v);
+    if (v) {
+        *out = json_object_get_int64(v);
+    }
     return true;
 }
 
 bool qmp_arg_bool(json_object *args, const char *name, bool required, bool *out,
                   Error **errp)
 {
-    bool absent;
-    json_object *v = qmp_arg_get(args, name, required, errp, &absent);
+    json_object *v;
 
-    if (absent) {
-        return !required;
-    }
-    if (!json_object_is_type(v, json_type_boolean)) {
-        error_setg(errp, "Invalid parameter type for '%s', expected: boolean",
-                   name);
+    if (!qmp_arg_get(args, name, required, json_type_boolean, "boolean", &v,
+                     errp)) {
         return false;
     }
-    *out = json_object_get_boolean(v);
+    if (v) {
+        *out = json_object_get_boolean(v);
+    }
     return true;
 }
 

@@ -86,49 +86,50 @@ typedef struct VlOptDef {
     const char *name;
     VlOpt opt;
     bool has_arg;
-    const char *help; /* "ARG  text"; NULL = not listed */
+    /*
+     * -h prints "-NAME ARGS  HELP" on one line; NULL help = an alias
+     * listed in another entry's ARGS (e.g. -M in "-machine|-M").
+     */
+    const char *args;
+    const char *help;
 } VlOptDef;
 
 static const VlOptDef vl_options[] = {
-    {"machine", OPT_MACHINE, true,
-     "-machine|-M TYPE[,memory-backend=ID]  machine: none, pc-lite; help "
-     "lists"},
-    {"M", OPT_MACHINE, true, NULL},
-    {"accel", OPT_ACCEL, true, "-accel kvm|soft         accelerator"},
-    {"enable-kvm", OPT_ENABLE_KVM, false,
-     "-enable-kvm             same as -accel kvm"},
-    {"m", OPT_M, true,
-     "-m SIZE                 RAM size (MiB unless suffixed: 128M, 1G)"},
-    {"smp", OPT_SMP, true, "-smp 1                  number of vCPUs (1 only)"},
-    {"kernel", OPT_KERNEL, true,
-     "-kernel FILE            multiboot ELF to boot"},
-    {"append", OPT_APPEND, true, "-append CMDLINE         kernel command line"},
-    {"object", OPT_OBJECT, true, "-object TYPE,id=ID,...  create an object"},
-    {"qmp", OPT_QMP, true,
-     "-qmp unix:PATH,server=on,wait=off | tcp:HOST:PORT,server=on,wait=off | "
-     "stdio"},
+    {"machine", OPT_MACHINE, true, "|-M TYPE[,memory-backend=ID]",
+     "machine: none, pc-lite, help"},
+    {"M", OPT_MACHINE, true, NULL, NULL},
+    {"accel", OPT_ACCEL, true, " kvm[,dirty-ring-size=N]|soft|help",
+     "accelerator"},
+    {"enable-kvm", OPT_ENABLE_KVM, false, "", "same as -accel kvm"},
+    {"m", OPT_M, true, " [size=]SIZE",
+     "RAM size (MiB unless suffixed: 128M, 1G)"},
+    {"smp", OPT_SMP, true, " 1", "number of vCPUs (1 only)"},
+    {"kernel", OPT_KERNEL, true, " FILE", "multiboot ELF to boot"},
+    {"append", OPT_APPEND, true, " CMDLINE", "kernel command line"},
+    {"object", OPT_OBJECT, true, " TYPE,id=ID,...", "create an object"},
+    {"qmp", OPT_QMP, true, " unix:PATH|tcp:HOST:PORT[,server=on,wait=off]|"
+     "stdio", "QMP monitor"},
     {"monitor", OPT_MONITOR, true,
-     "-monitor stdio|unix:PATH,server=on,wait=off|none  human monitor"},
-    {"serial", OPT_SERIAL, true, "-serial stdio|file:PATH|none  UART output"},
-    {"incoming", OPT_INCOMING, true,
-     "-incoming URI|defer     wait for a migration"},
-    {"S", OPT_S, false, "-S                      do not start the guest"},
-    {"name", OPT_NAME, true, "-name NAME              VM name"},
-    {"daemonize", OPT_DAEMONIZE, false,
-     "-daemonize              detach once started"},
-    {"pidfile", OPT_PIDFILE, true,
-     "-pidfile FILE           write the process id"},
-    {"trace", OPT_TRACE, true, "-trace PATTERN          enable trace points"},
-    {"display", OPT_DISPLAY, true,
-     "-display none           (no display is ever shown)"},
-    {"nodefaults", OPT_NODEFAULTS, false, "-nodefaults             accepted"},
-    {"nographic", OPT_NOGRAPHIC, false, NULL},
-    {"uuid", OPT_UUID, true,
-     "-uuid UUID              VM UUID (multifd, validate-uuid)"},
-    {"version", OPT_VERSION, false,
-     "-version                print the version"},
-    {"h", OPT_HELP, false, "-h|-help                this text"},
-    {"help", OPT_HELP, false, NULL},
+     " stdio|unix:PATH,server=on,wait=off|none", "human monitor (HMP)"},
+    {"serial", OPT_SERIAL, true, " stdio|file:PATH|none", "UART output"},
+    {"incoming", OPT_INCOMING, true, " URI|defer",
+     "wait for an incoming migration"},
+    {"S", OPT_S, false, "", "do not start the guest"},
+    {"name", OPT_NAME, true, " [guest=]NAME", "VM name"},
+    {"daemonize", OPT_DAEMONIZE, false, "",
+     "detach once started"},
+    {"pidfile", OPT_PIDFILE, true, " FILE",
+     "write the process id (removed at exit)"},
+    {"trace", OPT_TRACE, true, " PATTERN", "enable trace points"},
+    {"display", OPT_DISPLAY, true, " none", "no display is ever shown"},
+    {"nodefaults", OPT_NODEFAULTS, false, "",
+     "accepted (there are no default devices)"},
+    {"nographic", OPT_NOGRAPHIC, false, "",
+     "accepted (there is no graphics)"},
+    {"uuid", OPT_UUID, true, " UUID", "VM UUID (multifd, validate-uuid)"},
+    {"version", OPT_VERSION, false, "", "print the version and exit"},
+    {"h", OPT_HELP, false, "|-help", "print this help and exit"},
+    {"help", OPT_HELP, false, NULL, NULL},
 };
 
 static G_NORETURN_FN void vl_fail(const char *opt, const char *arg,
@@ -170,20 +171,27 @@ static void vl_fail_err(const char *opt, const char *arg, Error *err)
 static void vl_print_version(void)
 {
     printf("Tern emulator version %s (%s)\n", TERN_VERSION, TERN_PKGVERSION);
-    printf("Speaks the QEMU %s migration protocol and QMP "
-           "(compatible with qemu-system-x86_64 %s)\n",
+    printf("Tern speaks QEMU %s's migration stream and QMP "
+           "(peer: qemu-system-x86_64 %s)\n",
            TERN_QEMU_COMPAT_VERSION, TERN_QEMU_COMPAT_VERSION);
 }
 
+/* -h: every option on one line, "  -NAME ARGS  description". */
 static void vl_print_help(void)
 {
     vl_print_version();
     printf("usage: tern [options]\n\n");
     for (size_t i = 0; i < ARRAY_SIZE(vl_options); i++) {
-        if (vl_options[i].help) {
-            printf("  %s\n", vl_options[i].help);
+        const VlOptDef *d = &vl_options[i];
+        g_autofree char *usage = NULL;
+
+        if (!d->help) {
+            continue;
         }
+        usage = g_strdup_printf("-%s%s", d->name, d->args);
+        printf("  %-24s  %s\n", usage, d->help);
     }
+    printf("\nOptions may also be spelt --NAME.\n");
 }
 
 static uint64_t vl_parse_ram_size(const char *arg)
@@ -243,6 +251,30 @@ static void vl_parse_name(const char *arg)
     }
 }
 
+/*
+ * -accel NAME[,opt=val...]: "help" lists the accelerators; an unknown
+ * name fails now.  The options themselves ("kvm,dirty-ring-size=4096")
+ * are checked by accel_init(), which gets the whole string.
+ */
+static void vl_check_accel(const char *arg)
+{
+    g_autofree char *name = g_strndup(arg, strcspn(arg, ","));
+
+    if (!strcmp(name, "help")) {
+        printf("Accelerators supported in tern binary:\n");
+        if (accel_find("kvm")) {
+            printf("kvm\n");
+        }
+        if (accel_find("soft")) {
+            printf("soft\n");
+        }
+        exit(0);
+    }
+    if (!accel_find(name)) {
+        vl_fail("-accel", arg, "invalid accelerator %s", name);
+    }
+}
+
 static void vl_parse_args(int argc, char **argv, VlConfig *cfg)
 {
     for (int i = 1; i < argc; i++) {
@@ -279,10 +311,7 @@ static void vl_parse_args(int argc, char **argv, VlConfig *cfg)
             cfg->machine_opts = arg;
             break;
         case OPT_ACCEL:
-            if (strchr(arg, ',')) {
-                vl_fail("-accel", arg, "Invalid parameter '%s'",
-                        strchr(arg, ',') + 1);
-            }
+            vl_check_accel(arg);
             cfg->accel = arg;
             break;
         case OPT_ENABLE_KVM:
@@ -415,6 +444,23 @@ static void vl_daemonize_ready(void)
     daemon_ready_fd = -1;
 }
 
+/* -pidfile: the path this process wrote, removed by exit() in any case. */
+static char *vl_pidfile_path;
+static pid_t vl_pidfile_pid;
+
+static void vl_unlink_pidfile(void)
+{
+    if (vl_pidfile_path && getpid() == vl_pidfile_pid) {
+        unlink(vl_pidfile_path);
+    }
+    g_free(vl_pidfile_path);
+    vl_pidfile_path = NULL;
+}
+
+/*
+ * Write our pid to path (exit 1 on failure).  The file goes away when
+ * this process exits, also through a start-up error (as QEMU's does).
+ */
 static void vl_write_pidfile(const char *path)
 {
     g_autofree char *text = g_strdup_printf("%d\n", (int)getpid());
@@ -425,6 +471,9 @@ static void vl_write_pidfile(const char *path)
         g_error_free(gerr);
         exit(1);
     }
+    vl_pidfile_path = g_strdup(path);
+    vl_pidfile_pid = getpid();
+    atexit(vl_unlink_pidfile);
 }
 
 static gboolean vl_on_signal(gpointer opaque)
@@ -602,9 +651,7 @@ int qemu_main(int argc, char **argv)
         accel_current()->vcpus_pause();
     }
     monitor_cleanup();
-    if (cfg.pidfile) {
-        unlink(cfg.pidfile);
-    }
+    vl_unlink_pidfile();
     fflush(stdout);
     return status;
 }

@@ -17,6 +17,7 @@
 
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "qapi/qmp/dispatch.h"
 
 typedef struct Monitor Monitor;
 
@@ -82,5 +83,12 @@ void monitor_register_commands(void);
 void monitor_cleanup(void);
 /* Run an HMP command line; returns the output text (caller frees). */
 char *hmp_run_command_line(const char *line);
+/*
+ * The QMP command human-monitor-command (QmpCommandFunc shape): runs
+ * args' "command-line" with hmp_run_command_line, *ret = its output as a
+ * JSON string.  false with errp set on bad arguments.
+ */
+bool qmp_human_monitor_command(json_object *args, json_object **ret,
+                               Error **errp);
 
 #endif /* MONITOR_MONITOR_H */

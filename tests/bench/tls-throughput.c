@@ -111,21 +111,28 @@ static gpointer bench_server_handshake(gpointer opaque)
     return NULL;
 }
 
-static gpointer bench_writer(gpointer opaque)
+/*
+ * Move s->pages pages of s->buf (cycling over BUF_PAGES) through s->ioc,
+ * IOV_PAGES at a time: written if write, else read.  Sets s->cpu_s and
+ * s->ok on success.
+ */
+static gpointer bench_pump(BenchSide *s, bool write)
 {
-    BenchSide *s = opaque;
     struct iovec iov[IOV_PAGES];
     uint64_t page = 0;
     double c0 = thread_cpu_s();
 
     while (page < s->pages) {
         size_t n = MIN(IOV_PAGES, s->pages - page);
+        int ret;
 
         for (size_t i = 0; i < n; i++) {
             iov[i].iov_base = s->buf + ((page + i) % BUF_PAGES) * 4096;
             iov[i].iov_len = 4096;
         }
-        if (qio_channel_writev_all(s->ioc, iov, n, &error_abort) < 0) {
+        ret = write ? qio_channel_writev_all(s->ioc, iov, n, &error_abort)
+                    : qio_channel_readv_all(s->ioc, iov, n, &error_abort);
+        if (ret < 0) {
             return NULL;
         }
         page += n;
@@ -135,28 +142,14 @@ static gpointer bench_writer(gpointer opaque)
     return NULL;
 }
 
+static gpointer bench_writer(gpointer opaque)
+{
+    return bench_pump(opaque, true);
+}
+
 static gpointer bench_reader(gpointer opaque)
 {
-    BenchSide *s = opaque;
-    struct iovec iov[IOV_PAGES];
-    uint64_t page = 0;
-    double c0 = thread_cpu_s();
-
-    while (page < s->pages) {
-        size_t n = MIN(IOV_PAGES, s->pages - page);
-
-        for (size_t i = 0; i < n; i++) {
-            iov[i].iov_base = s->buf + ((page + i) % BUF_PAGES) * 4096;
-            iov[i].iov_len = 4096;
-        }
-        if (qio_channel_readv_all(s->ioc, iov, n, &error_abort) < 0) {
-            return NULL;
-        }
-        page += n;
-    }
-    s->cpu_s = thread_cpu_s() - c0;
-    s->ok = true;
-    return NULL;
+    return bench_pump(opaque, false);
 }
 
 /*

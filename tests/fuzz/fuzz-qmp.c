@@ -100,22 +100,6 @@ static bool fuzz_qmp_query_caps(json_object *args, json_object **ret,
     return true;
 }
 
-static bool fuzz_qmp_hmp(json_object *args, json_object **ret, Error **errp)
-{
-    static const char *const known[] = {"command-line", "cpu-index", NULL};
-    const char *line;
-    char *out;
-
-    if (!qmp_args_check_known(args, known, errp) ||
-        !qmp_arg_str(args, "command-line", true, &line, errp)) {
-        return false;
-    }
-    out = hmp_run_command_line(line);
-    *ret = json_object_new_string(out);
-    g_free(out);
-    return true;
-}
-
 static void fuzz_hmp_set_param(Monitor *mon, int argc, char **argv)
 {
     Error *err = NULL;
@@ -170,7 +154,8 @@ static void fuzz_setup(void)
     qmp_register_command("migrate-set-capabilities", fuzz_qmp_set_caps, 0);
     qmp_register_command("query-migrate-parameters", fuzz_qmp_query_params, 0);
     qmp_register_command("query-migrate-capabilities", fuzz_qmp_query_caps, 0);
-    qmp_register_command("human-monitor-command", fuzz_qmp_hmp, 0);
+    qmp_register_command("human-monitor-command", qmp_human_monitor_command,
+                         0);
     hmp_register_command("migrate_set_parameter",
                          "migrate_set_parameter parameter value",
                          "Set the parameter for migration", fuzz_hmp_set_param);

@@ -8,6 +8,20 @@
 #include "crypto/authz.h"
 #include "qom/object.h"
 #include "crypto-tls-certs.h"
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/lsan_interface.h>
+/*
+ * GnuTLS 3.7.9 leaks a gnutls_x509_crt_t (and its ASN.1 tree) when
+ * gnutls_certificate_set_x509_key_file() meets a broken PEM certificate
+ * (reproduced outside tern with a 10-line program).  Only that one call
+ * is hidden from LeakSanitizer; every other leak is still reported.
+ */
+#define TEST_LIBRARY_LEAKS_BEGIN() __lsan_disable()
+#define TEST_LIBRARY_LEAKS_END() __lsan_enable()
+#else
+#define TEST_LIBRARY_LEAKS_BEGIN() do { } while (0)
+#define TEST_LIBRARY_LEAKS_END() do { } while (0)
+#endif
 
 static TestTLSCA ca;
 
@@ -78,6 +92,7 @@ static char *dir_unlink(const char *dir, const char *name)
 static void test_x509_good(void)
 {
     char *dir = test_tls_dir_new(&ca, NULL);
+    g_autofree char *optstr = NULL;
     QCryptoTLSCreds *creds;
     Object *obj;
 
@@ -87,8 +102,9 @@ static void test_x509_good(void)
     assert_creds_ok("tls-creds-x509,id=c2,dir=%s,endpoint=client,"
                     "verify-peer=off,priority=NORMAL", dir);
 
-    obj = user_creatable_add_opts_str(g_strdup_printf(
-        "tls-creds-x509,id=s1,dir=%s,endpoint=server", dir), &error_abort);
+    optstr = g_strdup_printf("tls-creds-x509,id=s1,dir=%s,endpoint=server",
+                             dir);
+    obj = user_creatable_add_opts_str(optstr, &error_abort);
     creds = qcrypto_tls_creds_lookup("s1", &error_abort);
     g_assert_true(qcrypto_tls_creds_object(creds) == obj);
     g_assert_cmpint(qcrypto_tls_creds_get_endpoint(creds), ==,
@@ -154,8 +170,10 @@ static void test_x509_bad_pem(void)
                                        "endpoint=server", dir));
     g_free(expect);
     /* without sanity checks GnuTLS itself refuses it */
+    TEST_LIBRARY_LEAKS_BEGIN();
     expect = creds_try("tls-creds-x509,id=x,dir=%s,endpoint=server,"
                        "sanity-check=off", dir);
+    TEST_LIBRARY_LEAKS_END();
     g_assert_nonnull(expect);
     g_assert_true(g_str_has_prefix(expect, "Cannot load certificate '"));
     g_free(expect);

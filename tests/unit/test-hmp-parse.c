@@ -47,6 +47,24 @@ static void test_split(void)
     check_split("x \"\"", e5);
 }
 
+/* The command name ends at '/' (QEMU: "xp/4xw ADDR" == "xp /4xw ADDR"). */
+static void test_split_slash(void)
+{
+    static const char *const e0[] = {"xp", "/4xw", "0x1000", NULL};
+    static const char *const e1[] = {"xp", "/", "0x1000", NULL};
+    static const char *const e2[] = {"", "/4xw", NULL};
+    static const char *const e3[] = {"xp/4xw", "0", NULL};
+    static const char *const e4[] = {"migrate", "unix:/tmp/a/b", NULL};
+
+    check_split("xp/4xw 0x1000", e0);
+    check_split("xp /4xw 0x1000", e0);
+    check_split("  xp/4xw\t0x1000 ", e0);
+    check_split("xp/ 0x1000", e1);
+    check_split("/4xw", e2);
+    check_split("\"xp/4xw\" 0", e3);
+    check_split("migrate unix:/tmp/a/b", e4);
+}
+
 static void test_split_unterminated(void)
 {
     Error *err = NULL;
@@ -92,6 +110,12 @@ static void test_unknown_command(void)
 
 static void test_dispatch_and_alias(void)
 {
+    check_output("record/4xw 0x10", "got 2\r\nline2\r\n");
+    g_assert_cmpstr(last_args, ==, "/4xw|0x10");
+    check_output("rec/x a", "got 2\r\nline2\r\n");
+    g_assert_cmpstr(last_args, ==, "/x|a");
+    check_output("/4xw", "unknown command: ''\r\n");
+    check_output("nope/4xw 1", "unknown command: 'nope'\r\n");
     check_output("record a", "got 1\r\nline2\r\n");
     g_assert_cmpstr(last_args, ==, "a");
     check_output("rec -f \"x y\" z", "got 3\r\nline2\r\n");
@@ -229,6 +253,7 @@ int main(int argc, char **argv)
     main_loop_init();
     g_test_add_func("/hmp/split/words-quotes-escapes", test_split);
     g_test_add_func("/hmp/split/unterminated", test_split_unterminated);
+    g_test_add_func("/hmp/split/command-name-slash", test_split_slash);
     g_test_add_func("/hmp/dispatch/unknown-command", test_unknown_command);
     g_test_add_func("/hmp/dispatch/alias-and-info", test_dispatch_and_alias);
     g_test_add_func("/hmp/dispatch/bad-args", test_bad_args);
