@@ -19,23 +19,22 @@ typedef struct QAuthZRule {
 } QAuthZRule;
 
 struct QAuthZ {
-    Object parent;                  /* must be first */
+    Object parent; /* must be first */
     QAuthZKind kind;
-    char *identity;                 /* simple */
-    bool default_allow;             /* list */
-    QAuthZRule *rules;              /* list; owned */
+    char *identity;     /* simple */
+    bool default_allow; /* list */
+    QAuthZRule *rules;  /* list; owned */
     size_t nrules;
 };
 
-static const char *const qauthz_simple_props[] = { "identity", NULL };
+static const char *const qauthz_simple_props[] = {"identity", NULL};
 /* "policy" then rules.N.{match,policy,format}, filled at registration */
 static const char *qauthz_list_props[1 + 3 * QAUTHZ_LIST_MAX_RULES + 1];
 
 static const ObjectTypeInfo qauthz_simple_info;
 static const ObjectTypeInfo qauthz_list_info;
 
-static bool qauthz_simple_complete(Object *obj, QemuOpts *props,
-                                   Error **errp)
+static bool qauthz_simple_complete(Object *obj, QemuOpts *props, Error **errp)
 {
     QAuthZ *authz = (QAuthZ *)obj;
     const char *identity = qemu_opt_get(props, "identity");
@@ -50,8 +49,8 @@ static bool qauthz_simple_complete(Object *obj, QemuOpts *props,
 }
 
 /* "allow"/"deny" -> *allow; otherwise QEMU's enum error naming key. */
-static bool qauthz_parse_policy(const char *key, const char *value,
-                                bool *allow, Error **errp)
+static bool qauthz_parse_policy(const char *key, const char *value, bool *allow,
+                                Error **errp)
 {
     if (g_str_equal(value, "allow")) {
         *allow = true;
@@ -73,8 +72,8 @@ static bool qauthz_list_complete(Object *obj, QemuOpts *props, Error **errp)
 
     authz->kind = QAUTHZ_KIND_LIST;
     authz->default_allow = false;
-    if (policy && !qauthz_parse_policy("policy", policy,
-                                       &authz->default_allow, errp)) {
+    if (policy &&
+        !qauthz_parse_policy("policy", policy, &authz->default_allow, errp)) {
         return false;
     }
 
@@ -144,8 +143,8 @@ bool qauthz_is_allowed(QAuthZ *authz, const char *identity)
     }
     for (size_t i = 0; i < authz->nrules; i++) {
         QAuthZRule *rule = &authz->rules[i];
-        bool hit = rule->glob ? fnmatch(rule->match, identity, 0) == 0 :
-                                g_str_equal(rule->match, identity);
+        bool hit = rule->glob ? fnmatch(rule->match, identity, 0) == 0
+                              : g_str_equal(rule->match, identity);
         if (hit) {
             return rule->allow;
         }
@@ -187,15 +186,15 @@ static const ObjectTypeInfo qauthz_list_info = {
 
 void qauthz_register_types(void)
 {
-    static const char *const fields[] = { "match", "policy", "format" };
+    static const char *const fields[] = {"match", "policy", "format"};
     size_t n = 0;
 
     qauthz_list_props[n++] = "policy";
     for (size_t i = 0; i < QAUTHZ_LIST_MAX_RULES; i++) {
         for (size_t j = 0; j < ARRAY_SIZE(fields); j++) {
             /* static for the process lifetime, like the type itself */
-            qauthz_list_props[n++] = g_strdup_printf("rules.%zu.%s", i,
-                                                     fields[j]);
+            qauthz_list_props[n++] =
+                g_strdup_printf("rules.%zu.%s", i, fields[j]);
         }
     }
     qauthz_list_props[n] = NULL;

@@ -13,12 +13,11 @@
 #include "qemu/error-report.h"
 
 static const char *const tls_creds_x509_props[] = {
-    "dir", "endpoint", "verify-peer", "priority", "sanity-check", "loaded",
-    NULL,
+    "dir",          "endpoint", "verify-peer", "priority",
+    "sanity-check", "loaded",   NULL,
 };
 static const char *const tls_creds_psk_props[] = {
-    "dir", "endpoint", "verify-peer", "priority", "username", "loaded",
-    NULL,
+    "dir", "endpoint", "verify-peer", "priority", "username", "loaded", NULL,
 };
 static const char *const tls_creds_anon_props[] = {
     "dir", "endpoint", "verify-peer", "priority", "loaded", NULL,
@@ -67,8 +66,8 @@ static bool tls_creds_load_dh(QCryptoTLSCreds *creds, Error **errp)
     if (!creds->dir) {
         return true;
     }
-    if (!tls_creds_get_path(creds, QCRYPTO_TLS_CREDS_DH_PARAMS, false,
-                            &path, errp)) {
+    if (!tls_creds_get_path(creds, QCRYPTO_TLS_CREDS_DH_PARAMS, false, &path,
+                            errp)) {
         return false;
     }
     if (!path) {
@@ -114,13 +113,14 @@ static bool tls_creds_parse_common(QCryptoTLSCreds *creds, QemuOpts *props,
         if (g_str_equal(endpoint, "server")) {
             creds->endpoint = QCRYPTO_TLS_CREDS_ENDPOINT_SERVER;
         } else if (!g_str_equal(endpoint, "client")) {
-            error_setg(errp, "Parameter 'endpoint' does not accept value "
-                       "'%s'", endpoint);
+            error_setg(errp,
+                       "Parameter 'endpoint' does not accept value "
+                       "'%s'",
+                       endpoint);
             return false;
         }
     }
-    creds->verify_peer = qemu_opt_get_bool(props, "verify-peer", true,
-                                           &err);
+    creds->verify_peer = qemu_opt_get_bool(props, "verify-peer", true, &err);
     if (err) {
         error_propagate(errp, err);
         return false;
@@ -150,8 +150,7 @@ static bool tls_creds_parse_common(QCryptoTLSCreds *creds, QemuOpts *props,
 
 /* x509 ------------------------------------------------------------------ */
 
-static bool tls_creds_x509_complete(Object *obj, QemuOpts *props,
-                                    Error **errp)
+static bool tls_creds_x509_complete(Object *obj, QemuOpts *props, Error **errp)
 {
     QCryptoTLSCreds *creds = (QCryptoTLSCreds *)obj;
     bool server;
@@ -161,12 +160,11 @@ static bool tls_creds_x509_complete(Object *obj, QemuOpts *props,
     int ret;
 
     creds->kind = QCRYPTO_TLS_CREDS_KIND_X509;
-    if (!tls_creds_parse_common(creds, props, true,
-                                QCRYPTO_TLS_PRIORITY_X509, errp)) {
+    if (!tls_creds_parse_common(creds, props, true, QCRYPTO_TLS_PRIORITY_X509,
+                                errp)) {
         return false;
     }
-    creds->sanity_check = qemu_opt_get_bool(props, "sanity-check", true,
-                                            &err);
+    creds->sanity_check = qemu_opt_get_bool(props, "sanity-check", true, &err);
     if (err) {
         error_propagate(errp, err);
         return false;
@@ -175,31 +173,32 @@ static bool tls_creds_x509_complete(Object *obj, QemuOpts *props,
 
     if (!tls_creds_get_path(creds, QCRYPTO_TLS_CREDS_X509_CA_CERT, true,
                             &cacert, errp) ||
-        !tls_creds_get_path(creds, QCRYPTO_TLS_CREDS_X509_CA_CRL, false,
-                            &cacrl, errp)) {
+        !tls_creds_get_path(creds, QCRYPTO_TLS_CREDS_X509_CA_CRL, false, &cacrl,
+                            errp)) {
         goto out;
     }
     if (server) {
-        if (!tls_creds_get_path(creds, QCRYPTO_TLS_CREDS_X509_SERVER_CERT,
-                                true, &cert, errp) ||
-            !tls_creds_get_path(creds, QCRYPTO_TLS_CREDS_X509_SERVER_KEY,
-                                true, &key, errp)) {
+        if (!tls_creds_get_path(creds, QCRYPTO_TLS_CREDS_X509_SERVER_CERT, true,
+                                &cert, errp) ||
+            !tls_creds_get_path(creds, QCRYPTO_TLS_CREDS_X509_SERVER_KEY, true,
+                                &key, errp)) {
             goto out;
         }
     } else {
         /* A client certificate is optional: servers may not ask for one */
         if (!tls_creds_get_path(creds, QCRYPTO_TLS_CREDS_X509_CLIENT_CERT,
                                 false, &cert, errp) ||
-            !tls_creds_get_path(creds, QCRYPTO_TLS_CREDS_X509_CLIENT_KEY,
-                                false, &key, errp)) {
+            !tls_creds_get_path(creds, QCRYPTO_TLS_CREDS_X509_CLIENT_KEY, false,
+                                &key, errp)) {
             goto out;
         }
         if (!cert != !key) {
             /* half a pair: name the missing file */
-            char *p = g_build_filename(creds->dir, cert ?
-                                       QCRYPTO_TLS_CREDS_X509_CLIENT_KEY :
-                                       QCRYPTO_TLS_CREDS_X509_CLIENT_CERT,
-                                       NULL);
+            char *p =
+                g_build_filename(creds->dir,
+                                 cert ? QCRYPTO_TLS_CREDS_X509_CLIENT_KEY
+                                      : QCRYPTO_TLS_CREDS_X509_CLIENT_CERT,
+                                 NULL);
             error_setg_errno(errp, ENOENT, "Unable to access credentials %s",
                              p);
             g_free(p);
@@ -301,8 +300,7 @@ static char *tls_creds_psk_find_key(const char *path, const char *username,
     return key;
 }
 
-static bool tls_creds_psk_complete(Object *obj, QemuOpts *props,
-                                   Error **errp)
+static bool tls_creds_psk_complete(Object *obj, QemuOpts *props, Error **errp)
 {
     QCryptoTLSCreds *creds = (QCryptoTLSCreds *)obj;
     const char *username = qemu_opt_get(props, "username");
@@ -313,8 +311,8 @@ static bool tls_creds_psk_complete(Object *obj, QemuOpts *props,
     int ret;
 
     creds->kind = QCRYPTO_TLS_CREDS_KIND_PSK;
-    if (!tls_creds_parse_common(creds, props, true,
-                                QCRYPTO_TLS_PRIORITY_PSK, errp)) {
+    if (!tls_creds_parse_common(creds, props, true, QCRYPTO_TLS_PRIORITY_PSK,
+                                errp)) {
         return false;
     }
     if (!tls_creds_get_path(creds, QCRYPTO_TLS_CREDS_PSKFILE, true, &path,
@@ -325,7 +323,7 @@ static bool tls_creds_psk_complete(Object *obj, QemuOpts *props,
     if (creds->endpoint == QCRYPTO_TLS_CREDS_ENDPOINT_SERVER) {
         if (username) {
             error_setg(errp, "username should not be set when "
-                       "endpoint=server");
+                             "endpoint=server");
             goto out;
         }
         ret = gnutls_psk_allocate_server_credentials(&creds->psk_server);
@@ -334,8 +332,7 @@ static bool tls_creds_psk_complete(Object *obj, QemuOpts *props,
                        gnutls_strerror(ret));
             goto out;
         }
-        ret = gnutls_psk_set_server_credentials_file(creds->psk_server,
-                                                     path);
+        ret = gnutls_psk_set_server_credentials_file(creds->psk_server, path);
         if (ret < 0) {
             error_setg(errp, "Cannot load PSK file %s: %s", path,
                        gnutls_strerror(ret));
@@ -352,8 +349,9 @@ static bool tls_creds_psk_complete(Object *obj, QemuOpts *props,
                                                   GNUTLS_SEC_PARAM_MEDIUM);
         }
     } else {
-        creds->username = g_strdup(username && *username ? username :
-                                   QCRYPTO_TLS_CREDS_PSK_DEFAULT_USERNAME);
+        creds->username = g_strdup(
+            username && *username ? username
+                                  : QCRYPTO_TLS_CREDS_PSK_DEFAULT_USERNAME);
         hexkey = tls_creds_psk_find_key(path, creds->username, errp);
         if (!hexkey) {
             goto out;
@@ -366,9 +364,8 @@ static bool tls_creds_psk_complete(Object *obj, QemuOpts *props,
         }
         key.data = (unsigned char *)hexkey;
         key.size = strlen(hexkey);
-        ret = gnutls_psk_set_client_credentials(creds->psk_client,
-                                                creds->username, &key,
-                                                GNUTLS_PSK_KEY_HEX);
+        ret = gnutls_psk_set_client_credentials(
+            creds->psk_client, creds->username, &key, GNUTLS_PSK_KEY_HEX);
         if (ret < 0) {
             error_setg(errp, "Cannot set PSK client credentials from %s: %s",
                        path, gnutls_strerror(ret));
@@ -387,15 +384,14 @@ out:
 
 /* anon ------------------------------------------------------------------ */
 
-static bool tls_creds_anon_complete(Object *obj, QemuOpts *props,
-                                    Error **errp)
+static bool tls_creds_anon_complete(Object *obj, QemuOpts *props, Error **errp)
 {
     QCryptoTLSCreds *creds = (QCryptoTLSCreds *)obj;
     int ret;
 
     creds->kind = QCRYPTO_TLS_CREDS_KIND_ANON;
-    if (!tls_creds_parse_common(creds, props, false,
-                                QCRYPTO_TLS_PRIORITY_ANON, errp)) {
+    if (!tls_creds_parse_common(creds, props, false, QCRYPTO_TLS_PRIORITY_ANON,
+                                errp)) {
         return false;
     }
     if (creds->endpoint == QCRYPTO_TLS_CREDS_ENDPOINT_SERVER) {
@@ -486,11 +482,9 @@ void qcrypto_tls_creds_register_types(void)
 
 QCryptoTLSCreds *qcrypto_tls_creds_from_object(Object *obj, Error **errp)
 {
-    if (obj->type != &tls_creds_x509_info &&
-        obj->type != &tls_creds_psk_info &&
+    if (obj->type != &tls_creds_x509_info && obj->type != &tls_creds_psk_info &&
         obj->type != &tls_creds_anon_info) {
-        error_setg(errp, "Object with id '%s' is not TLS credentials",
-                   obj->id);
+        error_setg(errp, "Object with id '%s' is not TLS credentials", obj->id);
         return NULL;
     }
     return (QCryptoTLSCreds *)obj;
@@ -518,8 +512,8 @@ bool qcrypto_tls_creds_check_endpoint(QCryptoTLSCreds *creds,
 {
     if (creds->endpoint != endpoint) {
         error_setg(errp, "Expected TLS credentials for a %s endpoint",
-                   endpoint == QCRYPTO_TLS_CREDS_ENDPOINT_CLIENT ?
-                   "client" : "server");
+                   endpoint == QCRYPTO_TLS_CREDS_ENDPOINT_CLIENT ? "client"
+                                                                 : "server");
         return false;
     }
     return true;

@@ -28,28 +28,28 @@
 #define QCRYPTO_TLS_PRIORITY_ANON "NORMAL:+ANON-ECDH:+ANON-DH"
 
 struct QCryptoTLSCreds {
-    Object parent;                      /* must be first */
+    Object parent; /* must be first */
     QCryptoTLSCredsKind kind;
     QCryptoTLSCredsEndpoint endpoint;
-    char *dir;                          /* owned; NULL for anon */
-    char *priority;                     /* owned; effective string */
-    bool user_priority;                 /* priority= was given */
+    char *dir;          /* owned; NULL for anon */
+    char *priority;     /* owned; effective string */
+    bool user_priority; /* priority= was given */
     bool verify_peer;
     bool sanity_check;
-    char *username;                     /* PSK client; owned */
+    char *username; /* PSK client; owned */
 
     gnutls_certificate_credentials_t x509;
     gnutls_psk_client_credentials_t psk_client;
     gnutls_psk_server_credentials_t psk_server;
     gnutls_anon_client_credentials_t anon_client;
     gnutls_anon_server_credentials_t anon_server;
-    gnutls_dh_params_t dh_params;       /* from dh-params.pem, or NULL */
+    gnutls_dh_params_t dh_params; /* from dh-params.pem, or NULL */
 };
 
 /* Sanity checks of our own certificate and CA (tlscredsx509.c). */
 bool qcrypto_tls_creds_x509_sanity_check(QCryptoTLSCreds *creds,
-                                         const char *cacert,
-                                         const char *cert, Error **errp);
+                                         const char *cacert, const char *cert,
+                                         Error **errp);
 
 /* Why a chain failed, from a verification status (QEMU's phrases). */
 const char *qcrypto_tls_x509_status_reason(unsigned int status);

@@ -59,26 +59,29 @@ static bool x509_check_basic_constraints(gnutls_x509_crt_t cert,
                                          const char *file, CertRole role,
                                          Error **errp)
 {
-    int status = gnutls_x509_crt_get_basic_constraints(cert, NULL, NULL,
-                                                       NULL);
+    int status = gnutls_x509_crt_get_basic_constraints(cert, NULL, NULL, NULL);
 
     if (status > 0) {
         if (role != CERT_ROLE_CA) {
-            error_setg(errp, "The certificate %s basic constraints show a "
-                       "CA, but we need one for a %s", file,
-                       cert_role_name(role));
+            error_setg(errp,
+                       "The certificate %s basic constraints show a "
+                       "CA, but we need one for a %s",
+                       file, cert_role_name(role));
             return false;
         }
-    } else if (status == 0 ||
-               status == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
+    } else if (status == 0 || status == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
         if (role == CERT_ROLE_CA) {
-            error_setg(errp, "The certificate %s basic constraints do not "
-                       "show a CA", file);
+            error_setg(errp,
+                       "The certificate %s basic constraints do not "
+                       "show a CA",
+                       file);
             return false;
         }
     } else {
-        error_setg(errp, "Unable to query certificate %s basic constraints: "
-                   "%s", file, gnutls_strerror(status));
+        error_setg(errp,
+                   "Unable to query certificate %s basic constraints: "
+                   "%s",
+                   file, gnutls_strerror(status));
         return false;
     }
     return true;
@@ -95,21 +98,20 @@ static bool x509_check_key_usage(gnutls_x509_crt_t cert, const char *file,
         const char *what;
         bool wanted;
     } need[] = {
-        { GNUTLS_KEY_KEY_CERT_SIGN, "certificate signing",
-          role == CERT_ROLE_CA },
-        { GNUTLS_KEY_DIGITAL_SIGNATURE, "digital signature",
-          role != CERT_ROLE_CA },
-        { GNUTLS_KEY_KEY_ENCIPHERMENT, "key encipherment",
-          role != CERT_ROLE_CA &&
-          gnutls_x509_crt_get_pk_algorithm(cert, NULL) == GNUTLS_PK_RSA },
+        {GNUTLS_KEY_KEY_CERT_SIGN, "certificate signing", role == CERT_ROLE_CA},
+        {GNUTLS_KEY_DIGITAL_SIGNATURE, "digital signature",
+         role != CERT_ROLE_CA},
+        {GNUTLS_KEY_KEY_ENCIPHERMENT, "key encipherment",
+         role != CERT_ROLE_CA &&
+             gnutls_x509_crt_get_pk_algorithm(cert, NULL) == GNUTLS_PK_RSA},
     };
 
     if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
-        return true;        /* no extension: any usage */
+        return true; /* no extension: any usage */
     }
     if (ret < 0) {
-        error_setg(errp, "Unable to query certificate %s key usage: %s",
-                   file, gnutls_strerror(ret));
+        error_setg(errp, "Unable to query certificate %s key usage: %s", file,
+                   gnutls_strerror(ret));
         return false;
     }
     for (size_t i = 0; i < ARRAY_SIZE(need); i++) {
@@ -117,8 +119,8 @@ static bool x509_check_key_usage(gnutls_x509_crt_t cert, const char *file,
             continue;
         }
         if (critical) {
-            error_setg(errp, "Certificate %s usage does not permit %s",
-                       file, need[i].what);
+            error_setg(errp, "Certificate %s usage does not permit %s", file,
+                       need[i].what);
             return false;
         }
         warn_report("Certificate %s usage does not permit %s", file,
@@ -130,8 +132,8 @@ static bool x509_check_key_usage(gnutls_x509_crt_t cert, const char *file,
 static bool x509_check_key_purpose(gnutls_x509_crt_t cert, const char *file,
                                    CertRole role, Error **errp)
 {
-    const char *want = role == CERT_ROLE_SERVER ? GNUTLS_KP_TLS_WWW_SERVER :
-                                                  GNUTLS_KP_TLS_WWW_CLIENT;
+    const char *want = role == CERT_ROLE_SERVER ? GNUTLS_KP_TLS_WWW_SERVER
+                                                : GNUTLS_KP_TLS_WWW_CLIENT;
     bool any = false;
     bool found = false;
     unsigned int critical = 0;
@@ -140,14 +142,16 @@ static bool x509_check_key_purpose(gnutls_x509_crt_t cert, const char *file,
         char oid[256];
         size_t size = sizeof(oid);
         unsigned int crit = 0;
-        int ret = gnutls_x509_crt_get_key_purpose_oid(cert, i, oid, &size,
-                                                      &crit);
+        int ret =
+            gnutls_x509_crt_get_key_purpose_oid(cert, i, oid, &size, &crit);
         if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
             break;
         }
         if (ret < 0) {
-            error_setg(errp, "Unable to query certificate %s key purpose: "
-                       "%s", file, gnutls_strerror(ret));
+            error_setg(errp,
+                       "Unable to query certificate %s key purpose: "
+                       "%s",
+                       file, gnutls_strerror(ret));
             return false;
         }
         any = true;
@@ -160,12 +164,14 @@ static bool x509_check_key_purpose(gnutls_x509_crt_t cert, const char *file,
         return true;
     }
     if (critical) {
-        error_setg(errp, "Certificate %s purpose does not allow use with a "
-                   "TLS %s", file, cert_role_name(role));
+        error_setg(errp,
+                   "Certificate %s purpose does not allow use with a "
+                   "TLS %s",
+                   file, cert_role_name(role));
         return false;
     }
-    warn_report("Certificate %s purpose does not allow use with a TLS %s",
-                file, cert_role_name(role));
+    warn_report("Certificate %s purpose does not allow use with a TLS %s", file,
+                cert_role_name(role));
     return true;
 }
 
@@ -188,13 +194,11 @@ static bool x509_import_list(const char *file, CertRole role,
     }
     data.data = (unsigned char *)contents;
     data.size = len;
-    ret = gnutls_x509_crt_list_import2(certs, n, &data, GNUTLS_X509_FMT_PEM,
-                                       0);
+    ret = gnutls_x509_crt_list_import2(certs, n, &data, GNUTLS_X509_FMT_PEM, 0);
     g_free(contents);
     if (ret < 0 || *n == 0) {
         if (role == CERT_ROLE_CA) {
-            error_setg(errp, "Unable to import CA certificate list %s",
-                       file);
+            error_setg(errp, "Unable to import CA certificate list %s", file);
         } else {
             error_setg(errp, "Unable to import %s certificate %s",
                        cert_role_name(role), file);
@@ -233,11 +237,12 @@ const char *qcrypto_tls_x509_status_reason(unsigned int status)
 }
 
 bool qcrypto_tls_creds_x509_sanity_check(QCryptoTLSCreds *creds,
-                                         const char *cacert,
-                                         const char *cert, Error **errp)
+                                         const char *cacert, const char *cert,
+                                         Error **errp)
 {
-    CertRole role = creds->endpoint == QCRYPTO_TLS_CREDS_ENDPOINT_SERVER ?
-                    CERT_ROLE_SERVER : CERT_ROLE_CLIENT;
+    CertRole role = creds->endpoint == QCRYPTO_TLS_CREDS_ENDPOINT_SERVER
+                        ? CERT_ROLE_SERVER
+                        : CERT_ROLE_CLIENT;
     gnutls_x509_crt_t *cas = NULL, *own = NULL;
     unsigned int ncas = 0, nown = 0;
     unsigned int status = 0;
@@ -249,8 +254,7 @@ bool qcrypto_tls_creds_x509_sanity_check(QCryptoTLSCreds *creds,
     }
     for (unsigned int i = 0; i < ncas; i++) {
         if (!x509_check_times(cas[i], cacert, CERT_ROLE_CA, errp) ||
-            !x509_check_basic_constraints(cas[i], cacert, CERT_ROLE_CA,
-                                          errp) ||
+            !x509_check_basic_constraints(cas[i], cacert, CERT_ROLE_CA, errp) ||
             !x509_check_key_usage(cas[i], cacert, CERT_ROLE_CA, errp)) {
             goto out;
         }
@@ -268,17 +272,18 @@ bool qcrypto_tls_creds_x509_sanity_check(QCryptoTLSCreds *creds,
         !x509_check_key_purpose(own[0], cert, role, errp)) {
         goto out;
     }
-    ret = gnutls_x509_crt_list_verify(own, nown, cas, ncas, NULL, 0, 0,
-                                      &status);
+    ret =
+        gnutls_x509_crt_list_verify(own, nown, cas, ncas, NULL, 0, 0, &status);
     if (ret < 0) {
-        error_setg(errp, "Unable to verify certificate %s against %s: %s",
-                   cert, cacert, gnutls_strerror(ret));
+        error_setg(errp, "Unable to verify certificate %s against %s: %s", cert,
+                   cacert, gnutls_strerror(ret));
         goto out;
     }
     if (status) {
-        error_setg(errp, "Our own certificate %s failed validation against "
-                   "%s: %s", cert, cacert,
-                   qcrypto_tls_x509_status_reason(status));
+        error_setg(errp,
+                   "Our own certificate %s failed validation against "
+                   "%s: %s",
+                   cert, cacert, qcrypto_tls_x509_status_reason(status));
         goto out;
     }
     ok = true;

@@ -9,7 +9,7 @@
 #define REC_HDR 5
 #define REC_TAG 16
 #define REC_MAX_PLAIN QCRYPTO_TLS_RECORD_MAX
-#define REC_MAX_CT (REC_MAX_PLAIN + 256)            /* RFC 8446 limit */
+#define REC_MAX_CT (REC_MAX_PLAIN + 256) /* RFC 8446 limit */
 #define REC_MAX_WIRE (REC_HDR + REC_MAX_CT)
 #define REC_SEAL_WIRE (REC_HDR + REC_MAX_PLAIN + 1 + REC_TAG)
 /* Records sealed before one push. */
@@ -44,7 +44,7 @@ typedef struct TLSRecordDir {
 
 struct QCryptoTLSRecordLayer {
     gnutls_cipher_algorithm_t alg;
-    gnutls_mac_algorithm_t mac;         /* the HKDF hash */
+    gnutls_mac_algorithm_t mac; /* the HKDF hash */
     size_t key_len;
     QCryptoTLSSessionPushFunc push;
     QCryptoTLSSessionPullFunc pull;
@@ -54,18 +54,18 @@ struct QCryptoTLSRecordLayer {
     GMutex wlock;
     TLSRecordDir wr;
     uint8_t *sbuf;
-    size_t s_off, s_len;                /* unsent: sbuf[s_off..s_len) */
-    size_t s_plain;                     /* caller bytes sealed, unreported */
+    size_t s_off, s_len; /* unsent: sbuf[s_off..s_len) */
+    size_t s_plain;      /* caller bytes sealed, unreported */
     bool wbroken;
 
     /* Reader's state. */
     TLSRecordDir rd;
     uint8_t *rxbuf;
-    size_t rx_off, rx_len;              /* unparsed: rxbuf[rx_off..rx_len) */
-    uint8_t *pbuf;                      /* opened, unread plaintext */
+    size_t rx_off, rx_len; /* unparsed: rxbuf[rx_off..rx_len) */
+    uint8_t *pbuf;         /* opened, unread plaintext */
     size_t p_off, p_len;
-    bool eof;                           /* close_notify received */
-    Error *rerr;                        /* sticky: the session is dead */
+    bool eof;    /* close_notify received */
+    Error *rerr; /* sticky: the session is dead */
 };
 
 /* ---- keys ---- */
@@ -77,8 +77,8 @@ static bool rec_hkdf_label(gnutls_mac_algorithm_t mac, const uint8_t *secret,
 {
     uint8_t info[2 + 1 + 6 + 32 + 1];
     size_t llen = strlen(label);
-    gnutls_datum_t key = { (unsigned char *)secret, slen };
-    gnutls_datum_t inf = { info, 4 + 6 + llen };
+    gnutls_datum_t key = {(unsigned char *)secret, slen};
+    gnutls_datum_t inf = {info, 4 + 6 + llen};
 
     g_assert(llen <= 32);
     info[0] = outlen >> 8;
@@ -86,7 +86,7 @@ static bool rec_hkdf_label(gnutls_mac_algorithm_t mac, const uint8_t *secret,
     info[2] = 6 + llen;
     memcpy(info + 3, "tls13 ", 6);
     memcpy(info + 9, label, llen);
-    info[9 + llen] = 0;                 /* empty context */
+    info[9 + llen] = 0; /* empty context */
     return gnutls_hkdf_expand(mac, &key, &inf, out, outlen) == 0;
 }
 
@@ -95,8 +95,8 @@ static bool rec_dir_set_secret(QCryptoTLSRecordLayer *rl, TLSRecordDir *d,
                                const uint8_t *secret, size_t len)
 {
     uint8_t key[32];
-    gnutls_datum_t k = { key, rl->key_len };
-    gnutls_datum_t iv = { d->iv, sizeof(d->iv) };
+    gnutls_datum_t k = {key, rl->key_len};
+    gnutls_datum_t iv = {d->iv, sizeof(d->iv)};
     int ret;
 
     if (len > sizeof(d->secret)) {
@@ -105,8 +105,7 @@ static bool rec_dir_set_secret(QCryptoTLSRecordLayer *rl, TLSRecordDir *d,
     memmove(d->secret, secret, len);
     d->secret_len = len;
     if (!rec_hkdf_label(rl->mac, d->secret, len, "key", key, rl->key_len) ||
-        !rec_hkdf_label(rl->mac, d->secret, len, "iv", d->iv,
-                        sizeof(d->iv))) {
+        !rec_hkdf_label(rl->mac, d->secret, len, "iv", d->iv, sizeof(d->iv))) {
         return false;
     }
     if (d->cipher) {
@@ -123,8 +122,8 @@ static bool rec_dir_set_secret(QCryptoTLSRecordLayer *rl, TLSRecordDir *d,
 static bool rec_dir_update(QCryptoTLSRecordLayer *rl, TLSRecordDir *d)
 {
     uint8_t next[64];
-    bool ok = rec_hkdf_label(rl->mac, d->secret, d->secret_len,
-                             "traffic upd", next, d->secret_len) &&
+    bool ok = rec_hkdf_label(rl->mac, d->secret, d->secret_len, "traffic upd",
+                             next, d->secret_len) &&
               rec_dir_set_secret(rl, d, next, d->secret_len);
 
     memset(next, 0, sizeof(next));
@@ -143,7 +142,7 @@ static void rec_nonce(const TLSRecordDir *d, uint8_t nonce[12])
 static bool rec_dir_matches(QCryptoTLSRecordLayer *rl, TLSRecordDir *d,
                             gnutls_session_t handle, bool read)
 {
-    gnutls_datum_t iv = { NULL, 0 }, key = { NULL, 0 };
+    gnutls_datum_t iv = {NULL, 0}, key = {NULL, 0};
     unsigned char seq[8];
     uint8_t mykey[32];
 
@@ -166,14 +165,11 @@ static bool rec_dir_matches(QCryptoTLSRecordLayer *rl, TLSRecordDir *d,
     return true;
 }
 
-QCryptoTLSRecordLayer *qcrypto_tls_record_new(gnutls_session_t handle,
-                                              const uint8_t *wsecret,
-                                              size_t wsecret_len,
-                                              const uint8_t *rsecret,
-                                              size_t rsecret_len,
-                                              QCryptoTLSSessionPushFunc push,
-                                              QCryptoTLSSessionPullFunc pull,
-                                              void *opaque)
+QCryptoTLSRecordLayer *
+qcrypto_tls_record_new(gnutls_session_t handle, const uint8_t *wsecret,
+                       size_t wsecret_len, const uint8_t *rsecret,
+                       size_t rsecret_len, QCryptoTLSSessionPushFunc push,
+                       QCryptoTLSSessionPullFunc pull, void *opaque)
 {
     QCryptoTLSRecordLayer *rl;
     gnutls_cipher_algorithm_t alg = gnutls_cipher_get(handle);
@@ -304,8 +300,8 @@ static size_t iov_total(const struct iovec *iov, size_t niov)
  * [hdr 8][page 4096][hdr 8]... costs two 16-byte carries per page, not a
  * copy of the page.
  */
-static ssize_t rec_seal(QCryptoTLSRecordLayer *rl, uint8_t *out,
-                        IovCursor *c, size_t n, uint8_t type)
+static ssize_t rec_seal(QCryptoTLSRecordLayer *rl, uint8_t *out, IovCursor *c,
+                        size_t n, uint8_t type)
 {
     gnutls_cipher_hd_t h = rl->wr.cipher;
     size_t ctlen = n + 1 + REC_TAG;
@@ -340,7 +336,7 @@ static ssize_t rec_seal(QCryptoTLSRecordLayer *rl, uint8_t *out,
             p += take;
             piece -= take;
             if (clen < sizeof(carry)) {
-                continue;               /* piece used up */
+                continue; /* piece used up */
             }
             /* the type byte always follows: this is never the last call */
             if (gnutls_cipher_encrypt2(h, carry, clen, dst, clen) < 0) {
@@ -403,8 +399,8 @@ static int rec_flush(QCryptoTLSRecordLayer *rl, Error **errp)
 static bool rec_seal_control(QCryptoTLSRecordLayer *rl, const uint8_t *msg,
                              size_t len, uint8_t type, Error **errp)
 {
-    struct iovec v = { .iov_base = (void *)msg, .iov_len = len };
-    IovCursor c = { &v, 1, 0, 0 };
+    struct iovec v = {.iov_base = (void *)msg, .iov_len = len};
+    IovCursor c = {&v, 1, 0, 0};
     ssize_t w;
 
     g_assert(len <= 8);
@@ -433,7 +429,7 @@ static bool rec_seal_control(QCryptoTLSRecordLayer *rl, const uint8_t *msg,
 static bool rec_key_update_locked(QCryptoTLSRecordLayer *rl, bool request,
                                   Error **errp)
 {
-    uint8_t msg[5] = { HS_KEY_UPDATE, 0, 0, 1, request ? 1 : 0 };
+    uint8_t msg[5] = {HS_KEY_UPDATE, 0, 0, 1, request ? 1 : 0};
 
     if (!rec_seal_control(rl, msg, sizeof(msg), REC_TYPE_HANDSHAKE, errp)) {
         return false;
@@ -446,8 +442,8 @@ static bool rec_key_update_locked(QCryptoTLSRecordLayer *rl, bool request,
     return rec_flush(rl, errp) >= 0;
 }
 
-bool qcrypto_tls_record_key_update(QCryptoTLSRecordLayer *rl,
-                                   bool request_peer, Error **errp)
+bool qcrypto_tls_record_key_update(QCryptoTLSRecordLayer *rl, bool request_peer,
+                                   Error **errp)
 {
     bool ok;
 
@@ -461,7 +457,7 @@ ssize_t qcrypto_tls_record_writev(QCryptoTLSRecordLayer *rl,
                                   const struct iovec *iov, size_t niov,
                                   Error **errp)
 {
-    IovCursor c = { iov, niov, 0, 0 };
+    IovCursor c = {iov, niov, 0, 0};
     size_t total = iov_total(iov, niov);
     size_t done = 0;
     ssize_t ret = -1;
@@ -491,15 +487,14 @@ ssize_t qcrypto_tls_record_writev(QCryptoTLSRecordLayer *rl,
             !rec_key_update_locked(rl, false, errp)) {
             goto out;
         }
-        while (done + batch < total &&
-               rl->s_len + REC_SEAL_WIRE <= REC_SBUF) {
+        while (done + batch < total && rl->s_len + REC_SEAL_WIRE <= REC_SBUF) {
             size_t n = MIN(total - done - batch, REC_MAX_PLAIN);
-            ssize_t w = rec_seal(rl, rl->sbuf + rl->s_len, &c, n,
-                                 REC_TYPE_DATA);
+            ssize_t w =
+                rec_seal(rl, rl->sbuf + rl->s_len, &c, n, REC_TYPE_DATA);
             if (w < 0) {
                 rl->wbroken = true;
                 error_setg(errp, "Cannot write to TLS channel: "
-                           "encryption failed");
+                                 "encryption failed");
                 goto out;
             }
             rl->s_len += w;
@@ -525,13 +520,12 @@ out:
 
 int qcrypto_tls_record_bye(QCryptoTLSRecordLayer *rl, Error **errp)
 {
-    static const uint8_t close_notify[2] = { 1, 0 };   /* warning, 0 */
+    static const uint8_t close_notify[2] = {1, 0}; /* warning, 0 */
     int r = -1;
 
     g_mutex_lock(&rl->wlock);
-    if (!rl->wbroken &&
-        rec_seal_control(rl, close_notify, sizeof(close_notify),
-                         REC_TYPE_ALERT, errp)) {
+    if (!rl->wbroken && rec_seal_control(rl, close_notify, sizeof(close_notify),
+                                         REC_TYPE_ALERT, errp)) {
         r = rec_flush(rl, errp);
     }
     g_mutex_unlock(&rl->wlock);
@@ -625,8 +619,8 @@ static int rec_rx_fill(QCryptoTLSRecordLayer *rl, bool premature_is_eof)
         rl->rx_off = 0;
     }
     do {
-        r = rl->pull((char *)rl->rxbuf + rl->rx_len,
-                     REC_RXBUF - rl->rx_len, rl->opaque);
+        r = rl->pull((char *)rl->rxbuf + rl->rx_len, REC_RXBUF - rl->rx_len,
+                     rl->opaque);
     } while (r < 0 && errno == EINTR);
     if (r < 0) {
         if (errno == EAGAIN) {
@@ -659,7 +653,7 @@ static bool rec_handle_handshake(QCryptoTLSRecordLayer *rl, const uint8_t *p,
         }
         switch (p[0]) {
         case HS_NEW_SESSION_TICKET:
-            break;                      /* we never resume sessions */
+            break; /* we never resume sessions */
         case HS_KEY_UPDATE:
             if (ml != 1 || p[4] > 1 || !rec_dir_update(rl, &rl->rd)) {
                 rec_read_fail(rl, "bad TLS KeyUpdate");
@@ -691,7 +685,7 @@ static bool rec_handle_plain(QCryptoTLSRecordLayer *rl, size_t plen)
     uint8_t type;
 
     while (plen && rl->pbuf[plen - 1] == 0) {
-        plen--;                         /* padding */
+        plen--; /* padding */
     }
     if (!plen) {
         rec_read_fail(rl, "TLS record without content type");
@@ -709,11 +703,11 @@ static bool rec_handle_plain(QCryptoTLSRecordLayer *rl, size_t plen)
             return true;
         }
         if (plen == 2 && rl->pbuf[1] == GNUTLS_A_USER_CANCELED) {
-            return true;                /* close_notify follows */
+            return true; /* close_notify follows */
         }
         {
-            const char *name = plen == 2 ?
-                gnutls_alert_get_name(rl->pbuf[1]) : NULL;
+            const char *name =
+                plen == 2 ? gnutls_alert_get_name(rl->pbuf[1]) : NULL;
 
             rec_read_fail(rl, "%s: %s",
                           gnutls_strerror(GNUTLS_E_FATAL_ALERT_RECEIVED),
@@ -737,7 +731,7 @@ static bool rec_tag_ok(gnutls_cipher_hd_t h, const uint8_t *tag)
         return false;
     }
     for (int i = 0; i < REC_TAG; i++) {
-        diff |= calc[i] ^ tag[i];       /* constant time */
+        diff |= calc[i] ^ tag[i]; /* constant time */
     }
     return diff == 0;
 }
@@ -765,7 +759,7 @@ static bool rec_open(QCryptoTLSRecordLayer *rl, IovCursor *c, size_t space,
 
     *n = 0;
     if (rec[0] == REC_TYPE_CCS) {
-        rl->rx_off += REC_HDR + len;     /* middlebox compatibility noise */
+        rl->rx_off += REC_HDR + len; /* middlebox compatibility noise */
         return true;
     }
     if (rec[0] != REC_TYPE_DATA) {
@@ -777,7 +771,7 @@ static bool rec_open(QCryptoTLSRecordLayer *rl, IovCursor *c, size_t space,
                       gnutls_strerror(GNUTLS_E_UNEXPECTED_PACKET_LENGTH));
         return false;
     }
-    plen = len - REC_TAG;               /* data, type, padding */
+    plen = len - REC_TAG; /* data, type, padding */
     dlen = plen - 1;
     rec_nonce(&rl->rd, nonce);
     gnutls_cipher_set_iv(h, nonce, sizeof(nonce));
@@ -787,7 +781,7 @@ static bool rec_open(QCryptoTLSRecordLayer *rl, IovCursor *c, size_t space,
 
     direct = MIN(dlen, space);
     if (direct < dlen) {
-        direct &= ~(size_t)15;          /* not the last call: whole blocks */
+        direct &= ~(size_t)15; /* not the last call: whole blocks */
     }
     if (direct && !cursor_blocks_aligned(w, direct)) {
         direct = 0;
@@ -802,8 +796,8 @@ static bool rec_open(QCryptoTLSRecordLayer *rl, IovCursor *c, size_t space,
             size_t tail = piece - al;
 
             if ((al && gnutls_cipher_decrypt2(h, ct, al, p, al) < 0) ||
-                gnutls_cipher_decrypt2(h, ct + al, tail + 1, tmp,
-                                       tail + 1) < 0) {
+                gnutls_cipher_decrypt2(h, ct + al, tail + 1, tmp, tail + 1) <
+                    0) {
                 goto fail;
             }
             memcpy(p + al, tmp, tail);
@@ -819,7 +813,7 @@ static bool rec_open(QCryptoTLSRecordLayer *rl, IovCursor *c, size_t space,
         ct += piece;
         left -= piece;
     }
-    rest = plen - direct;               /* includes the type byte */
+    rest = plen - direct; /* includes the type byte */
     if (!final_done) {
         if (gnutls_cipher_decrypt2(h, ct, rest, rl->pbuf, rest) < 0) {
             goto fail;
@@ -871,7 +865,7 @@ ssize_t qcrypto_tls_record_readv(QCryptoTLSRecordLayer *rl,
                                  const struct iovec *iov, size_t niov,
                                  bool premature_is_eof, Error **errp)
 {
-    IovCursor c = { iov, niov, 0, 0 };
+    IovCursor c = {iov, niov, 0, 0};
     size_t total = iov_total(iov, niov);
     size_t got = 0;
 
@@ -901,10 +895,10 @@ ssize_t qcrypto_tls_record_readv(QCryptoTLSRecordLayer *rl,
             int r;
 
             if (!rec_rx_header_ok(rl)) {
-                break;                  /* a bad header: fail now */
+                break; /* a bad header: fail now */
             }
             if (got) {
-                break;                  /* do not wait with data in hand */
+                break; /* do not wait with data in hand */
             }
             r = rec_rx_fill(rl, premature_is_eof);
             if (r == QCRYPTO_TLS_SESSION_ERR_BLOCK) {
@@ -913,14 +907,14 @@ ssize_t qcrypto_tls_record_readv(QCryptoTLSRecordLayer *rl,
             if (r == 0) {
                 return 0;
             }
-            continue;                   /* or fail below */
+            continue; /* or fail below */
         }
         if (rec_open(rl, &c, total - got, &n)) {
             got += n;
         }
     }
     if (got) {
-        return got;                     /* an error waits for the next call */
+        return got; /* an error waits for the next call */
     }
     if (rl->rerr) {
         error_propagate(errp, error_copy(rl->rerr));

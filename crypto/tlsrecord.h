@@ -47,14 +47,11 @@ typedef struct QCryptoTLSRecordLayer QCryptoTLSRecordLayer;
  * the peer's application traffic secrets.  NULL when the session does
  * not qualify (not TLS 1.3 AES-GCM, keys not matching GnuTLS's).
  */
-QCryptoTLSRecordLayer *qcrypto_tls_record_new(gnutls_session_t handle,
-                                              const uint8_t *wsecret,
-                                              size_t wsecret_len,
-                                              const uint8_t *rsecret,
-                                              size_t rsecret_len,
-                                              QCryptoTLSSessionPushFunc push,
-                                              QCryptoTLSSessionPullFunc pull,
-                                              void *opaque);
+QCryptoTLSRecordLayer *
+qcrypto_tls_record_new(gnutls_session_t handle, const uint8_t *wsecret,
+                       size_t wsecret_len, const uint8_t *rsecret,
+                       size_t rsecret_len, QCryptoTLSSessionPushFunc push,
+                       QCryptoTLSSessionPullFunc pull, void *opaque);
 void qcrypto_tls_record_free(QCryptoTLSRecordLayer *rl);
 
 /* As qcrypto_tls_session_writev/readv/readable. */
@@ -68,7 +65,7 @@ bool qcrypto_tls_record_readable(QCryptoTLSRecordLayer *rl);
 /* Send close_notify: 1 sent, 0 would block, -1 error. */
 int qcrypto_tls_record_bye(QCryptoTLSRecordLayer *rl, Error **errp);
 /* Send a KeyUpdate and switch our write key. */
-bool qcrypto_tls_record_key_update(QCryptoTLSRecordLayer *rl,
-                                   bool request_peer, Error **errp);
+bool qcrypto_tls_record_key_update(QCryptoTLSRecordLayer *rl, bool request_peer,
+                                   Error **errp);
 
 #endif /* CRYPTO_TLSRECORD_H */

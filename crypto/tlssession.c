@@ -12,12 +12,12 @@
 #include "tlsrecord.h"
 
 struct QCryptoTLSSession {
-    QCryptoTLSCreds *creds;         /* holds a reference */
+    QCryptoTLSCreds *creds; /* holds a reference */
     gnutls_session_t handle;
     QCryptoTLSCredsEndpoint endpoint;
-    char *hostname;                 /* owned; clients */
-    char *authzid;                  /* owned; servers */
-    char *peername;                 /* owned; after check_credentials */
+    char *hostname; /* owned; clients */
+    char *authzid;  /* owned; servers */
+    char *peername; /* owned; after check_credentials */
     bool handshake_done;
     QCryptoTLSSessionPushFunc push;
     QCryptoTLSSessionPullFunc pull;
@@ -26,7 +26,7 @@ struct QCryptoTLSSession {
     /* TLS 1.3 traffic secrets from the key log, for our record layer */
     uint8_t client_secret[64], server_secret[64];
     size_t client_secret_len, server_secret_len;
-    QCryptoTLSRecordLayer *rl;          /* non-NULL once it took over */
+    QCryptoTLSRecordLayer *rl; /* non-NULL once it took over */
 };
 
 /* GnuTLS hands us each secret as it derives it (SSLKEYLOGFILE hook). */
@@ -105,9 +105,8 @@ QCryptoTLSSession *qcrypto_tls_session_new(QCryptoTLSCreds *creds,
      * No session tickets: migration never resumes sessions, and a TLS 1.3
      * ticket is a post-handshake record a write-only client never reads.
      */
-    ret = gnutls_init(&sess->handle,
-                      (server ? GNUTLS_SERVER : GNUTLS_CLIENT) |
-                      GNUTLS_NO_TICKETS);
+    ret = gnutls_init(&sess->handle, (server ? GNUTLS_SERVER : GNUTLS_CLIENT) |
+                                         GNUTLS_NO_TICKETS);
     if (ret < 0) {
         error_setg(errp, "Cannot initialize TLS session: %s",
                    gnutls_strerror(ret));
@@ -137,21 +136,20 @@ QCryptoTLSSession *qcrypto_tls_session_new(QCryptoTLSCreds *creds,
         ret = gnutls_credentials_set(sess->handle, GNUTLS_CRD_CERTIFICATE,
                                      creds->x509);
         if (ret >= 0 && server) {
-            gnutls_certificate_server_set_request(sess->handle,
-                                                  creds->verify_peer ?
-                                                  GNUTLS_CERT_REQUEST :
-                                                  GNUTLS_CERT_IGNORE);
+            gnutls_certificate_server_set_request(
+                sess->handle,
+                creds->verify_peer ? GNUTLS_CERT_REQUEST : GNUTLS_CERT_IGNORE);
         }
         break;
     case QCRYPTO_TLS_CREDS_KIND_PSK:
         ret = gnutls_credentials_set(sess->handle, GNUTLS_CRD_PSK,
-                                     server ? (void *)creds->psk_server :
-                                              (void *)creds->psk_client);
+                                     server ? (void *)creds->psk_server
+                                            : (void *)creds->psk_client);
         break;
     default:
         ret = gnutls_credentials_set(sess->handle, GNUTLS_CRD_ANON,
-                                     server ? (void *)creds->anon_server :
-                                              (void *)creds->anon_client);
+                                     server ? (void *)creds->anon_server
+                                            : (void *)creds->anon_client);
         break;
     }
     if (ret < 0) {
@@ -163,8 +161,7 @@ QCryptoTLSSession *qcrypto_tls_session_new(QCryptoTLSCreds *creds,
     gnutls_session_set_ptr(sess->handle, sess);
     gnutls_session_set_keylog_function(sess->handle, tls_session_keylog);
     gnutls_transport_set_ptr(sess->handle, sess);
-    gnutls_transport_set_vec_push_function(sess->handle,
-                                           tls_session_vec_push);
+    gnutls_transport_set_vec_push_function(sess->handle, tls_session_vec_push);
     gnutls_transport_set_pull_function(sess->handle, tls_session_pull);
     g_free(prio_full);
     return sess;
@@ -225,8 +222,8 @@ GIOCondition qcrypto_tls_session_get_direction(QCryptoTLSSession *sess)
 }
 
 /* Check the authz object (if any) against the peer's identity. */
-static bool tls_session_check_authz(QCryptoTLSSession *sess,
-                                    const char *what, Error **errp)
+static bool tls_session_check_authz(QCryptoTLSSession *sess, const char *what,
+                                    Error **errp)
 {
     int ret;
 
@@ -245,8 +242,7 @@ static bool tls_session_check_authz(QCryptoTLSSession *sess,
     return true;
 }
 
-static bool tls_session_check_certificate(QCryptoTLSSession *sess,
-                                          Error **errp)
+static bool tls_session_check_certificate(QCryptoTLSSession *sess, Error **errp)
 {
     unsigned int status = 0;
     const gnutls_datum_t *certs;
@@ -277,8 +273,7 @@ static bool tls_session_check_certificate(QCryptoTLSSession *sess,
             error_setg(errp, "Cannot initialize certificate");
             return false;
         }
-        if (gnutls_x509_crt_import(cert, &certs[i],
-                                   GNUTLS_X509_FMT_DER) < 0) {
+        if (gnutls_x509_crt_import(cert, &certs[i], GNUTLS_X509_FMT_DER) < 0) {
             error_setg(errp, "Cannot import certificate");
             goto next_error;
         }
@@ -291,11 +286,11 @@ static bool tls_session_check_certificate(QCryptoTLSSession *sess,
             goto next_error;
         }
         if (i == 0) {
-            gnutls_datum_t dn = { NULL, 0 };
+            gnutls_datum_t dn = {NULL, 0};
 
             /* most-significant RDN first, as QEMU 7.2 prints it */
-            ret = gnutls_x509_crt_get_dn3(cert, &dn,
-                                          GNUTLS_X509_DN_FLAG_COMPAT);
+            ret =
+                gnutls_x509_crt_get_dn3(cert, &dn, GNUTLS_X509_DN_FLAG_COMPAT);
             if (ret < 0) {
                 error_setg(errp, "Cannot get client distinguished name: %s",
                            gnutls_strerror(ret));
@@ -308,19 +303,21 @@ static bool tls_session_check_certificate(QCryptoTLSSession *sess,
             if (sess->endpoint == QCRYPTO_TLS_CREDS_ENDPOINT_CLIENT) {
                 if (!sess->hostname) {
                     error_setg(errp, "No hostname for certificate "
-                               "validation");
+                                     "validation");
                     goto next_error;
                 }
                 if (!gnutls_x509_crt_check_hostname(cert, sess->hostname)) {
-                    error_setg(errp, "Certificate does not match the "
-                               "hostname %s", sess->hostname);
+                    error_setg(errp,
+                               "Certificate does not match the "
+                               "hostname %s",
+                               sess->hostname);
                     goto next_error;
                 }
             }
         }
         gnutls_x509_crt_deinit(cert);
         continue;
-next_error:
+    next_error:
         gnutls_x509_crt_deinit(cert);
         return false;
     }
@@ -376,14 +373,12 @@ ssize_t qcrypto_tls_session_write(QCryptoTLSSession *sess, const char *buf,
     if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED) {
         return QCRYPTO_TLS_SESSION_ERR_BLOCK;
     }
-    error_setg(errp, "Cannot write to TLS channel: %s",
-               gnutls_strerror(ret));
+    error_setg(errp, "Cannot write to TLS channel: %s", gnutls_strerror(ret));
     return -1;
 }
 
-ssize_t qcrypto_tls_session_read(QCryptoTLSSession *sess, char *buf,
-                                 size_t len, bool premature_is_eof,
-                                 Error **errp)
+ssize_t qcrypto_tls_session_read(QCryptoTLSSession *sess, char *buf, size_t len,
+                                 bool premature_is_eof, Error **errp)
 {
     ssize_t ret;
 
@@ -408,7 +403,7 @@ ssize_t qcrypto_tls_session_read(QCryptoTLSSession *sess, char *buf,
             continue;
         default:
             if (!gnutls_error_is_fatal(ret)) {
-                continue;           /* e.g. a warning alert */
+                continue; /* e.g. a warning alert */
             }
             break;
         }
@@ -440,8 +435,7 @@ int qcrypto_tls_session_bye(QCryptoTLSSession *sess, Error **errp)
     if (ret == GNUTLS_E_AGAIN || ret == GNUTLS_E_INTERRUPTED) {
         return 0;
     }
-    error_setg(errp, "Cannot terminate TLS session: %s",
-               gnutls_strerror(ret));
+    error_setg(errp, "Cannot terminate TLS session: %s", gnutls_strerror(ret));
     return -1;
 }
 
@@ -481,12 +475,11 @@ bool qcrypto_tls_session_enable_fast_records(QCryptoTLSSession *sess)
         return false;
     }
     sess->rl = qcrypto_tls_record_new(
-        sess->handle,
-        client ? sess->client_secret : sess->server_secret,
+        sess->handle, client ? sess->client_secret : sess->server_secret,
         client ? sess->client_secret_len : sess->server_secret_len,
         client ? sess->server_secret : sess->client_secret,
-        client ? sess->server_secret_len : sess->client_secret_len,
-        sess->push, sess->pull, sess->opaque);
+        client ? sess->server_secret_len : sess->client_secret_len, sess->push,
+        sess->pull, sess->opaque);
     /* the secrets are no longer needed here */
     memset(sess->client_secret, 0, sizeof(sess->client_secret));
     memset(sess->server_secret, 0, sizeof(sess->server_secret));

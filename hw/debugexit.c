@@ -6,8 +6,7 @@
 #include "hw/ioport.h"
 #include "sysemu/runstate.h"
 
-static void debugexit_write(void *opaque, uint16_t port, uint32_t val,
-                            int size)
+static void debugexit_write(void *opaque, uint16_t port, uint32_t val, int size)
 {
     if (size < 4) {
         val &= (1u << (size * 8)) - 1;

@@ -25,8 +25,11 @@ void ioport_register(uint16_t base, uint16_t len, const IOPortOps *ops,
     /* Programming errors: the machine registers a fixed handful. */
     g_assert(ioport_nr_ranges < IOPORT_MAX_RANGES);
     g_assert(len > 0 && (uint32_t)base + len <= 0x10000);
-    ioport_ranges[ioport_nr_ranges++] = (IOPortRange) {
-        .base = base, .len = len, .ops = ops, .opaque = opaque,
+    ioport_ranges[ioport_nr_ranges++] = (IOPortRange){
+        .base = base,
+        .len = len,
+        .ops = ops,
+        .opaque = opaque,
     };
 }
 

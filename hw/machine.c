@@ -31,7 +31,7 @@ static bool machine_ram_init(MachineState *ms, Error **errp)
         /* -m given (non-zero) must agree with the backend, as in QEMU */
         if (ms->ram_size && ms->ram_size != size) {
             error_setg(errp, "Machine memory size does not match the size "
-                       "of the memory backend");
+                             "of the memory backend");
             return false;
         }
         rb = host_memory_backend_use(ms->memory_backend, 0, errp);
@@ -42,7 +42,7 @@ static bool machine_ram_init(MachineState *ms, Error **errp)
         return true;
     }
     if (ms->ram_size == 0) {
-        return true;            /* -M none without -m: no RAM, as QEMU */
+        return true; /* -M none without -m: no RAM, as QEMU */
     }
     return ram_block_add("ram", ms->ram_size, NULL, errp) != NULL;
 }
@@ -67,7 +67,7 @@ static bool machine_pc_lite_init(MachineState *ms, Error **errp)
     }
     if (!ms->kernel_filename) {
         error_setg(errp, "machine pc-lite needs a multiboot kernel: use "
-                   "-kernel FILE");
+                         "-kernel FILE");
         return false;
     }
     if (!machine_ram_init(ms, errp)) {
@@ -99,7 +99,8 @@ static const MachineClass machine_classes[] = {
         .desc = "empty machine",
         .has_vcpu = false,
         .init = machine_none_init,
-    }, {
+    },
+    {
         .name = "pc-lite",
         .desc = "RAM, one vCPU, 16550 UART, isa-debug-exit, multiboot",
         .has_vcpu = true,

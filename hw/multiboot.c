@@ -15,16 +15,15 @@
 /* Multiboot header flag: the load addresses are in the header. */
 #define MULTIBOOT_AOUT_KLUDGE 0x00010000u
 
-#define MB_INFO_SIZE 128            /* struct multiboot_info is 88..116 */
-#define MB_MMAP_ENTRY_SIZE 24       /* u32 size, u64 base, u64 len, u32 type */
-#define MB_MEM_LOWER_END 0x9fc00u   /* 639 KiB of conventional memory */
+#define MB_INFO_SIZE 128          /* struct multiboot_info is 88..116 */
+#define MB_MMAP_ENTRY_SIZE 24     /* u32 size, u64 base, u64 len, u32 type */
+#define MB_MEM_LOWER_END 0x9fc00u /* 639 KiB of conventional memory */
 #define MB_HIGH_START 0x100000u
 
 /* Flat 4 GiB segments: null, 0x08 code (exec/read), 0x10 data (r/w). */
 static const uint8_t multiboot_gdt[24] = {
-    0, 0, 0, 0, 0, 0, 0, 0,
-    0xff, 0xff, 0x00, 0x00, 0x00, 0x9b, 0xcf, 0x00,
-    0xff, 0xff, 0x00, 0x00, 0x00, 0x93, 0xcf, 0x00,
+    0,    0,    0,    0,    0,    0,    0,    0,    0xff, 0xff, 0x00, 0x00,
+    0x00, 0x9b, 0xcf, 0x00, 0xff, 0xff, 0x00, 0x00, 0x00, 0x93, 0xcf, 0x00,
 };
 
 static uint32_t ldl_le(const uint8_t *p)
@@ -47,9 +46,8 @@ static void stq_le(uint8_t *p, uint64_t v)
 }
 
 /* Copy filesz bytes and zero up to memsz at guest-physical gpa. */
-static bool multiboot_place(const char *name, uint64_t gpa,
-                            const uint8_t *src, uint64_t filesz,
-                            uint64_t memsz, Error **errp)
+static bool multiboot_place(const char *name, uint64_t gpa, const uint8_t *src,
+                            uint64_t filesz, uint64_t memsz, Error **errp)
 {
     uint8_t *dst;
 
@@ -58,8 +56,10 @@ static bool multiboot_place(const char *name, uint64_t gpa,
     }
     if (filesz > memsz || gpa + memsz < gpa ||
         !(dst = ram_gpa_to_host(gpa, memsz))) {
-        error_setg(errp, "kernel '%s': segment at 0x%" PRIx64 " of %" PRIu64
-                   " bytes does not fit in guest RAM", name, gpa, memsz);
+        error_setg(errp,
+                   "kernel '%s': segment at 0x%" PRIx64 " of %" PRIu64
+                   " bytes does not fit in guest RAM",
+                   name, gpa, memsz);
         return false;
     }
     memcpy(dst, src, filesz);
@@ -81,10 +81,11 @@ static bool multiboot_load_elf(const char *name, const uint8_t *image,
     }
     memcpy(&ehdr, eh, sizeof(ehdr));
     if (ehdr.e_ident[EI_CLASS] != ELFCLASS32 ||
-        ehdr.e_ident[EI_DATA] != ELFDATA2LSB ||
-        ehdr.e_machine != EM_386) {
-        error_setg(errp, "kernel '%s': not an ELF32 i386 image (64-bit "
-                   "multiboot kernels are not supported)", name);
+        ehdr.e_ident[EI_DATA] != ELFDATA2LSB || ehdr.e_machine != EM_386) {
+        error_setg(errp,
+                   "kernel '%s': not an ELF32 i386 image (64-bit "
+                   "multiboot kernels are not supported)",
+                   name);
         return false;
     }
     if (ehdr.e_phentsize != sizeof(Elf32_Phdr) || ehdr.e_phnum == 0 ||
@@ -103,12 +104,14 @@ static bool multiboot_load_elf(const char *name, const uint8_t *image,
             continue;
         }
         if (ph.p_offset > size || ph.p_filesz > size - ph.p_offset) {
-            error_setg(errp, "kernel '%s': segment %u lies beyond the end "
-                       "of the file", name, i);
+            error_setg(errp,
+                       "kernel '%s': segment %u lies beyond the end "
+                       "of the file",
+                       name, i);
             return false;
         }
-        if (!multiboot_place(name, ph.p_paddr, image + ph.p_offset,
-                             ph.p_filesz, ph.p_memsz, errp)) {
+        if (!multiboot_place(name, ph.p_paddr, image + ph.p_offset, ph.p_filesz,
+                             ph.p_memsz, errp)) {
             return false;
         }
         *kernel_end = MAX(*kernel_end, (uint64_t)ph.p_paddr + ph.p_memsz);
@@ -124,9 +127,8 @@ static bool multiboot_load_elf(const char *name, const uint8_t *image,
 
 /* The a.out kludge: addresses from the multiboot header itself. */
 static bool multiboot_load_kludge(const char *name, const uint8_t *image,
-                                  size_t size, size_t hdr_off,
-                                  uint32_t *entry, uint64_t *kernel_end,
-                                  Error **errp)
+                                  size_t size, size_t hdr_off, uint32_t *entry,
+                                  uint64_t *kernel_end, Error **errp)
 {
     const uint8_t *h = image + hdr_off;
     uint32_t header_addr, load_addr, load_end, bss_end;
@@ -143,8 +145,10 @@ static bool multiboot_load_kludge(const char *name, const uint8_t *image,
     *entry = ldl_le(h + 28);
 
     if (header_addr < load_addr || header_addr - load_addr > hdr_off) {
-        error_setg(errp, "kernel '%s': inconsistent multiboot load "
-                   "addresses", name);
+        error_setg(errp,
+                   "kernel '%s': inconsistent multiboot load "
+                   "addresses",
+                   name);
         return false;
     }
     file_off = hdr_off - (header_addr - load_addr);
@@ -160,8 +164,7 @@ static bool multiboot_load_kludge(const char *name, const uint8_t *image,
     memsz = filesz;
     if (bss_end) {
         if (bss_end < load_addr + filesz) {
-            error_setg(errp, "kernel '%s': bss_end_addr below the image",
-                       name);
+            error_setg(errp, "kernel '%s': bss_end_addr below the image", name);
             return false;
         }
         memsz = (uint64_t)bss_end - load_addr;
@@ -204,8 +207,7 @@ bool multiboot_load_image(MachineState *ms, const char *name,
     uint8_t *info, *mm;
     RAMBlock *rb;
 
-    for (off = 0; off + 12 <= MIN(size, (size_t)MULTIBOOT_SEARCH);
-         off += 4) {
+    for (off = 0; off + 12 <= MIN(size, (size_t)MULTIBOOT_SEARCH); off += 4) {
         uint32_t magic = ldl_le(image + off);
 
         flags = ldl_le(image + off + 4);
@@ -216,15 +218,15 @@ bool multiboot_load_image(MachineState *ms, const char *name,
         }
     }
     if (hdr_off == SIZE_MAX) {
-        error_setg(errp, "kernel '%s': no multiboot header in the first "
-                   "%u bytes (not a multiboot kernel)", name,
-                   MULTIBOOT_SEARCH);
+        error_setg(errp,
+                   "kernel '%s': no multiboot header in the first "
+                   "%u bytes (not a multiboot kernel)",
+                   name, MULTIBOOT_SEARCH);
         return false;
     }
 
     if (size >= SELFMAG && !memcmp(image, ELFMAG, SELFMAG)) {
-        if (!multiboot_load_elf(name, image, size, &entry, &kernel_end,
-                                errp)) {
+        if (!multiboot_load_elf(name, image, size, &entry, &kernel_end, errp)) {
             return false;
         }
     } else if (flags & MULTIBOOT_AOUT_KLUDGE) {
@@ -233,14 +235,17 @@ bool multiboot_load_image(MachineState *ms, const char *name,
             return false;
         }
     } else {
-        error_setg(errp, "kernel '%s': multiboot image is neither ELF nor "
-                   "has load addresses in its header", name);
+        error_setg(errp,
+                   "kernel '%s': multiboot image is neither ELF nor "
+                   "has load addresses in its header",
+                   name);
         return false;
     }
 
     /* The RAM that starts at 0 (pc-lite's). */
     rb = NULL;
-    RAMBLOCK_FOREACH(rb) {
+    RAMBLOCK_FOREACH(rb)
+    {
         if (rb->gpa == 0) {
             break;
         }
@@ -260,8 +265,10 @@ bool multiboot_load_image(MachineState *ms, const char *name,
     end = cmd_gpa + cmdline_len;
     if (end > ram_end || end > UINT32_MAX ||
         !(info = ram_gpa_to_host(info_gpa, end - info_gpa))) {
-        error_setg(errp, "kernel '%s': no room for the multiboot "
-                   "information after the kernel (RAM too small)", name);
+        error_setg(errp,
+                   "kernel '%s': no room for the multiboot "
+                   "information after the kernel (RAM too small)",
+                   name);
         return false;
     }
     memset(info, 0, end - info_gpa);
@@ -286,10 +293,10 @@ bool multiboot_load_image(MachineState *ms, const char *name,
     memcpy(info + (gdt_gpa - info_gpa), multiboot_gdt, sizeof(multiboot_gdt));
 
     stl_le(info + 0, MULTIBOOT_INFO_MEMORY | MULTIBOOT_INFO_CMDLINE |
-                     MULTIBOOT_INFO_MEM_MAP);
+                         MULTIBOOT_INFO_MEM_MAP);
     stl_le(info + 4, 640);
-    stl_le(info + 8, ram_end > MB_HIGH_START ?
-                     (ram_end - MB_HIGH_START) / 1024 : 0);
+    stl_le(info + 8,
+           ram_end > MB_HIGH_START ? (ram_end - MB_HIGH_START) / 1024 : 0);
     stl_le(info + 16, cmd_gpa);
     stl_le(info + 44, 3 * MB_MMAP_ENTRY_SIZE);
     stl_le(info + 48, mmap_gpa);
@@ -310,16 +317,18 @@ bool multiboot_load(MachineState *ms, Error **errp)
     gsize size;
 
     if (!ms->kernel_filename) {
-        error_setg(errp, "machine %s needs a multiboot kernel: use -kernel "
-                   "FILE", ms->mc ? ms->mc->name : "pc-lite");
+        error_setg(errp,
+                   "machine %s needs a multiboot kernel: use -kernel "
+                   "FILE",
+                   ms->mc ? ms->mc->name : "pc-lite");
         return false;
     }
     if (!g_file_get_contents(ms->kernel_filename, &image, &size, &gerr)) {
-        error_setg(errp, "could not load kernel '%s': %s",
-                   ms->kernel_filename, gerr->message);
+        error_setg(errp, "could not load kernel '%s': %s", ms->kernel_filename,
+                   gerr->message);
         g_error_free(gerr);
         return false;
     }
-    return multiboot_load_image(ms, ms->kernel_filename,
-                                (const uint8_t *)image, size, errp);
+    return multiboot_load_image(ms, ms->kernel_filename, (const uint8_t *)image,
+                                size, errp);
 }

@@ -99,7 +99,7 @@ void serial_backend_write(const uint8_t *buf, size_t len)
             continue;
         }
         if (n <= 0) {
-            break;          /* a full disk must not stop the guest */
+            break; /* a full disk must not stop the guest */
         }
         buf += n;
         len -= n;
@@ -179,9 +179,9 @@ static void serial_ioport_write(void *opaque, uint16_t port, uint32_t val,
         s->mcr = v & 0x1f;
         break;
     case 5:
-        break;              /* LSR is read-only */
+        break; /* LSR is read-only */
     case 6:
-        break;              /* MSR is read-only */
+        break; /* MSR is read-only */
     case 7:
         s->scr = v;
         break;
@@ -228,8 +228,7 @@ static const VMStateField vmstate_serial_fields[] = {
     VMSTATE_UINT8(msr, SerialState),
     VMSTATE_UINT8(scr, SerialState),
     VMSTATE_UINT8(fcr, SerialState),
-    VMSTATE_END_OF_LIST()
-};
+    VMSTATE_END_OF_LIST()};
 
 static const VMStateDescription vmstate_serial = {
     .name = "serial",
@@ -245,7 +244,7 @@ void serial_init(uint16_t base)
     SerialState *s = &serial_state;
 
     g_mutex_init(&s->lock);
-    s->divider = 12;                        /* 9600 baud */
+    s->divider = 12; /* 9600 baud */
     s->lsr = UART_LSR_THRE | UART_LSR_TEMT;
     s->iir = UART_IIR_NO_INT;
     s->msr = UART_MSR_DCD | UART_MSR_DSR | UART_MSR_CTS;

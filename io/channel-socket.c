@@ -30,13 +30,13 @@ static const char *qio_socket_trace_str(const char *s)
     return s ? s : "";
 }
 
-#define QIO_SOCKET_TRACE_ADDR(name_, ioc_, addr_)                             \
-    TRACE(name_, "ioc=%p type=%d host=%s port=%s path=%s fd=%s cid=%s",       \
-          (void *)(ioc_), (int)(addr_)->type,                                \
-          qio_socket_trace_str((addr_)->host),                               \
-          qio_socket_trace_str((addr_)->port),                               \
-          qio_socket_trace_str((addr_)->path),                               \
-          qio_socket_trace_str((addr_)->fd_name),                            \
+#define QIO_SOCKET_TRACE_ADDR(name_, ioc_, addr_)                              \
+    TRACE(name_, "ioc=%p type=%d host=%s port=%s path=%s fd=%s cid=%s",        \
+          (void *)(ioc_), (int)(addr_)->type,                                  \
+          qio_socket_trace_str((addr_)->host),                                 \
+          qio_socket_trace_str((addr_)->port),                                 \
+          qio_socket_trace_str((addr_)->path),                                 \
+          qio_socket_trace_str((addr_)->fd_name),                              \
           qio_socket_trace_str((addr_)->cid))
 
 void qio_channel_socket_set_fd_resolver(QIOChannelSocketFdResolver fn)
@@ -505,8 +505,8 @@ int qio_channel_socket_connect_sync(QIOChannelSocket *ioc, SocketAddress *addr,
         close(fd);
         return -1;
     }
-    TRACE("io_channel_socket_connect_complete", "ioc=%p fd=%d",
-          (void *)ioc, fd);
+    TRACE("io_channel_socket_connect_complete", "ioc=%p fd=%d", (void *)ioc,
+          fd);
     return 0;
 }
 
@@ -533,8 +533,8 @@ void qio_channel_socket_connect_async(QIOChannelSocket *ioc,
     QIOTask *task = qio_task_new(QIO_CHANNEL(ioc), callback, opaque, destroy);
 
     qio_task_run_in_thread(task, qio_channel_socket_connect_worker,
-                           socket_address_dup(addr),
-                           qio_socket_address_destroy, context);
+                           socket_address_dup(addr), qio_socket_address_destroy,
+                           context);
 }
 
 /* ---- listen ---- */
@@ -699,8 +699,7 @@ int qio_channel_socket_listen_sync(QIOChannelSocket *ioc, SocketAddress *addr,
     if (addr->type == SOCKET_ADDRESS_TYPE_UNIX) {
         ioc->unlink_path = g_strdup(addr->path);
     }
-    TRACE("io_channel_socket_listen_complete", "ioc=%p fd=%d",
-          (void *)ioc, fd);
+    TRACE("io_channel_socket_listen_complete", "ioc=%p fd=%d", (void *)ioc, fd);
     return 0;
 }
 
@@ -820,8 +819,8 @@ QIOChannelSocket *qio_channel_socket_accept(QIOChannelSocket *ioc, Error **errp)
         return NULL;
     }
     qio_socket_set_nodelay(fd, cioc->localAddr.ss_family);
-    TRACE("io_channel_socket_accept", "ioc=%p fd=%d cioc=%p",
-          (void *)ioc, fd, (void *)cioc);
+    TRACE("io_channel_socket_accept", "ioc=%p fd=%d cioc=%p", (void *)ioc, fd,
+          (void *)cioc);
     return cioc;
 }
 

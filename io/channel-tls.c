@@ -14,29 +14,29 @@
 #define QIO_CHANNEL_TLS_READAHEAD (4 * KiB)
 
 struct QIOChannelTLS {
-    QIOChannel parent;                  /* must be first */
-    QIOChannel *master;                 /* holds a reference */
-    QCryptoTLSSession *session;         /* owned */
-    gint shutdown;                      /* QIOChannelShutdown bits, atomic */
-    unsigned int opts;                  /* QIO_CHANNEL_TLS_OPT_* */
-    size_t record_max;                  /* after the handshake */
+    QIOChannel parent;          /* must be first */
+    QIOChannel *master;         /* holds a reference */
+    QCryptoTLSSession *session; /* owned */
+    gint shutdown;              /* QIOChannelShutdown bits, atomic */
+    unsigned int opts;          /* QIO_CHANNEL_TLS_OPT_* */
+    size_t record_max;          /* after the handshake */
     bool handshake_done;
-    bool fast;                          /* Tern's record layer took over */
+    bool fast; /* Tern's record layer took over */
     bool closed;
 
     /*
      * Writer's state (one writer at a time; the record layer's write lock
      * also covers a reader answering a KeyUpdate through push).
      */
-    Error *push_err;                    /* master's error during a push */
-    char *wbuf;                         /* record staging, record_max */
-    size_t wpending;                    /* record GnuTLS holds after BLOCK */
+    Error *push_err; /* master's error during a push */
+    char *wbuf;      /* record staging, record_max */
+    size_t wpending; /* record GnuTLS holds after BLOCK */
 
     /* Reader's state (one reader at a time). */
-    Error *pull_err;                    /* master's error during a pull */
-    Error *read_err;                    /* error to report on next readv */
-    char *rbuf;                         /* read-ahead bytes */
-    size_t roff, rlen;                  /* unread part: rbuf[roff..rlen) */
+    Error *pull_err;   /* master's error during a pull */
+    Error *read_err;   /* error to report on next readv */
+    char *rbuf;        /* read-ahead bytes */
+    size_t roff, rlen; /* unread part: rbuf[roff..rlen) */
 };
 
 static unsigned int qio_channel_tls_default_opts =
@@ -90,8 +90,8 @@ static ssize_t qio_channel_tls_pull(char *buf, size_t len, void *opaque)
 
     if (tioc->rbuf && !tioc->fast) {
         struct iovec iov[2] = {
-            { .iov_base = buf, .iov_len = len },
-            { .iov_base = tioc->rbuf, .iov_len = QIO_CHANNEL_TLS_READAHEAD },
+            {.iov_base = buf, .iov_len = len},
+            {.iov_base = tioc->rbuf, .iov_len = QIO_CHANNEL_TLS_READAHEAD},
         };
         ret = qio_channel_readv(tioc->master, iov, 2, &err);
         if (ret > (ssize_t)len) {
@@ -124,8 +124,7 @@ static bool qio_channel_tls_readable(QIOChannelTLS *tioc)
     size_t avail = tioc->rlen - tioc->roff;
     const unsigned char *hdr = (const unsigned char *)tioc->rbuf + tioc->roff;
 
-    if (tioc->handshake_done &&
-        qcrypto_tls_session_readable(tioc->session)) {
+    if (tioc->handshake_done && qcrypto_tls_session_readable(tioc->session)) {
         return true;
     }
     return avail >= 5 && avail >= 5u + ((hdr[3] << 8) | hdr[4]);
@@ -148,8 +147,7 @@ static QIOChannelTLS *qio_channel_tls_new(QIOChannel *master, Object *obj,
     if (!creds) {
         return NULL;
     }
-    session = qcrypto_tls_session_new(creds, hostname, authzid, endpoint,
-                                      errp);
+    session = qcrypto_tls_session_new(creds, hostname, authzid, endpoint, errp);
     if (!session) {
         return NULL;
     }
@@ -171,16 +169,14 @@ static QIOChannelTLS *qio_channel_tls_new(QIOChannel *master, Object *obj,
 }
 
 QIOChannelTLS *qio_channel_tls_new_client(QIOChannel *master, Object *creds,
-                                          const char *hostname,
-                                          Error **errp)
+                                          const char *hostname, Error **errp)
 {
     return qio_channel_tls_new(master, creds, hostname, NULL,
                                QCRYPTO_TLS_CREDS_ENDPOINT_CLIENT, errp);
 }
 
 QIOChannelTLS *qio_channel_tls_new_server(QIOChannel *master, Object *creds,
-                                          const char *authzid,
-                                          Error **errp)
+                                          const char *authzid, Error **errp)
 {
     return qio_channel_tls_new(master, creds, NULL, authzid,
                                QCRYPTO_TLS_CREDS_ENDPOINT_SERVER, errp);
@@ -276,8 +272,8 @@ static void qio_channel_tls_handshake_task(QIOChannelTLSHandshakeData *data)
 
     if (ret == 0) {
         qio_channel_add_watch_full(data->tioc->master, cond,
-                                   qio_channel_tls_handshake_io, data,
-                                   NULL, data->context);
+                                   qio_channel_tls_handshake_io, data, NULL,
+                                   data->context);
         return;
     }
     if (ret < 0) {
@@ -305,14 +301,13 @@ void qio_channel_tls_handshake(QIOChannelTLS *ioc, QIOTaskFunc func,
 
 /* ---- data ---- */
 
-static ssize_t qio_channel_tls_writev(QIOChannel *ioc,
-                                      const struct iovec *iov, size_t niov,
-                                      int *fds, size_t nfds, int flags,
-                                      Error **errp)
+static ssize_t qio_channel_tls_writev(QIOChannel *ioc, const struct iovec *iov,
+                                      size_t niov, int *fds, size_t nfds,
+                                      int flags, Error **errp)
 {
     QIOChannelTLS *tioc = QIO_CHANNEL_TLS(ioc);
     size_t done = 0;
-    size_t idx = 0, off = 0;            /* cursor into iov */
+    size_t idx = 0, off = 0; /* cursor into iov */
     Error *err = NULL;
     ssize_t ret;
 
@@ -362,8 +357,8 @@ static ssize_t qio_channel_tls_writev(QIOChannel *ioc,
 
                 n = 0;
                 while (i < niov && n < tioc->record_max) {
-                    size_t chunk = MIN(iov[i].iov_len - o,
-                                       tioc->record_max - n);
+                    size_t chunk =
+                        MIN(iov[i].iov_len - o, tioc->record_max - n);
                     memcpy(tioc->wbuf + n, (const char *)iov[i].iov_base + o,
                            chunk);
                     n += chunk;
@@ -415,10 +410,9 @@ fail:
     return -1;
 }
 
-static ssize_t qio_channel_tls_readv(QIOChannel *ioc,
-                                     const struct iovec *iov, size_t niov,
-                                     int **fds, size_t *nfds, int flags,
-                                     Error **errp)
+static ssize_t qio_channel_tls_readv(QIOChannel *ioc, const struct iovec *iov,
+                                     size_t niov, int **fds, size_t *nfds,
+                                     int flags, Error **errp)
 {
     QIOChannelTLS *tioc = QIO_CHANNEL_TLS(ioc);
     size_t got = 0;
@@ -437,11 +431,11 @@ static ssize_t qio_channel_tls_readv(QIOChannel *ioc,
         return -1;
     }
     if (tioc->fast) {
-        bool shut = g_atomic_int_get(&tioc->shutdown) &
-                    QIO_CHANNEL_SHUTDOWN_READ;
+        bool shut =
+            g_atomic_int_get(&tioc->shutdown) & QIO_CHANNEL_SHUTDOWN_READ;
         Error *err = NULL;
-        ssize_t ret = qcrypto_tls_session_readv(tioc->session, iov, niov,
-                                                shut, &err);
+        ssize_t ret =
+            qcrypto_tls_session_readv(tioc->session, iov, niov, shut, &err);
 
         if (ret == QCRYPTO_TLS_SESSION_ERR_BLOCK) {
             return QIO_CHANNEL_ERR_BLOCK;
@@ -460,8 +454,8 @@ static ssize_t qio_channel_tls_readv(QIOChannel *ioc,
         size_t off = 0;
 
         while (off < iov[i].iov_len) {
-            bool shut = g_atomic_int_get(&tioc->shutdown) &
-                        QIO_CHANNEL_SHUTDOWN_READ;
+            bool shut =
+                g_atomic_int_get(&tioc->shutdown) & QIO_CHANNEL_SHUTDOWN_READ;
             Error *err = NULL;
             ssize_t ret;
 
@@ -486,14 +480,14 @@ static ssize_t qio_channel_tls_readv(QIOChannel *ioc,
                     tioc->pull_err = NULL;
                 }
                 if (got) {
-                    tioc->read_err = err;   /* report it next time */
+                    tioc->read_err = err; /* report it next time */
                     return got;
                 }
                 error_propagate(errp, err);
                 return -1;
             }
             if (ret == 0) {
-                return got;                 /* EOF */
+                return got; /* EOF */
             }
             off += ret;
             got += ret;
@@ -570,7 +564,7 @@ static void qio_channel_tls_finalize(QIOChannel *ioc)
  */
 typedef struct QIOChannelTLSSource {
     GSource parent;
-    QIOChannelTLS *tioc;                /* holds a reference */
+    QIOChannelTLS *tioc; /* holds a reference */
     GIOCondition condition;
     gpointer fd_tag;
 } QIOChannelTLSSource;
@@ -589,8 +583,7 @@ static GIOCondition qio_channel_tls_source_ready(QIOChannelTLSSource *s)
     return rev;
 }
 
-static gboolean qio_channel_tls_source_prepare(GSource *source,
-                                               gint *timeout)
+static gboolean qio_channel_tls_source_prepare(GSource *source, gint *timeout)
 {
     QIOChannelTLSSource *s = (QIOChannelTLSSource *)source;
 
@@ -613,8 +606,7 @@ static gboolean qio_channel_tls_source_dispatch(GSource *source,
     if (!func) {
         return G_SOURCE_REMOVE;
     }
-    return func(&s->tioc->parent, qio_channel_tls_source_ready(s),
-                user_data);
+    return func(&s->tioc->parent, qio_channel_tls_source_ready(s), user_data);
 }
 
 static void qio_channel_tls_source_finalize(GSource *source)

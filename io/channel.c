@@ -342,8 +342,7 @@ static ssize_t qio_channel_pio(QIOChannel *ioc, bool is_write,
 {
     if (!qio_channel_has_feature(ioc, QIO_CHANNEL_FEATURE_SEEKABLE) ||
         !(is_write ? ioc->klass->io_pwritev : ioc->klass->io_preadv)) {
-        error_setg_errno(errp, EINVAL,
-                         "Requested channel does not support %s",
+        error_setg_errno(errp, EINVAL, "Requested channel does not support %s",
                          is_write ? "pwritev" : "preadv");
         return -1;
     }

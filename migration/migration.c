@@ -327,10 +327,10 @@ typedef struct MigrationPeriod {
     int64_t start_ms;
     uint64_t start_bytes;
     uint64_t start_pages;
-    double bw_ewma;    /* bytes per ms; 0: no sample yet */
-    double bw_last;    /* last period with a sample */
-    double bw_raw;     /* last period, sample or not */
-    unsigned samples;  /* periods that gave a sample */
+    double bw_ewma;   /* bytes per ms; 0: no sample yet */
+    double bw_last;   /* last period with a sample */
+    double bw_raw;    /* last period, sample or not */
+    unsigned samples; /* periods that gave a sample */
 } MigrationPeriod;
 
 /* Estimated fixed cost of the switch-over in ms (see above). */
@@ -378,9 +378,10 @@ static void migration_update_counters(MigrationState *s, QEMUFile *f,
     if (transferred >= MIGRATION_BW_MIN_SAMPLE) {
         p->samples++;
         p->bw_last = bandwidth;
-        p->bw_ewma = p->bw_ewma == 0 ? bandwidth
-                                     : p->bw_ewma * (1 - MIGRATION_BW_EWMA_WEIGHT)
-                                           + bandwidth * MIGRATION_BW_EWMA_WEIGHT;
+        p->bw_ewma = p->bw_ewma == 0
+                         ? bandwidth
+                         : p->bw_ewma * (1 - MIGRATION_BW_EWMA_WEIGHT) +
+                               bandwidth * MIGRATION_BW_EWMA_WEIGHT;
     }
     estimate = migration_bandwidth_estimate(p);
     g_mutex_lock(&s->lock);
@@ -388,8 +389,8 @@ static void migration_update_counters(MigrationState *s, QEMUFile *f,
     s->mbps = transferred * 8.0 / (spent / 1000.0) / 1e6;
     s->pages_per_second = pages * 1000.0 / spent;
     if (estimate > 0) {
-        s->expected_downtime = ram_bytes_remaining() / estimate +
-                               migration_switchover_fixed_ms();
+        s->expected_downtime =
+            ram_bytes_remaining() / estimate + migration_switchover_fixed_ms();
     }
     g_mutex_unlock(&s->lock);
     TRACE("migration_period",
@@ -693,8 +694,8 @@ static gpointer migration_thread(gpointer opaque)
         }
         if (must + can == 0 || must + can < threshold) {
             TRACE("migration_switchover",
-                  "pending %" PRIu64 " threshold %" PRIu64
-                  " fixed %" PRId64 " ms",
+                  "pending %" PRIu64 " threshold %" PRIu64 " fixed %" PRId64
+                  " ms",
                   must + can, threshold, migration_switchover_fixed_ms());
             break;
         }

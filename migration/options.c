@@ -266,8 +266,7 @@ static bool caps_entry_member(json_object *ent, size_t i, const char *key,
                               json_object **out, Error **errp)
 {
     if (!json_object_object_get_ex(ent, key, out)) {
-        error_setg(errp, "Parameter 'capabilities[%zu].%s' is missing", i,
-                   key);
+        error_setg(errp, "Parameter 'capabilities[%zu].%s' is missing", i, key);
         return false;
     }
     if (!json_object_is_type(*out, type)) {
@@ -309,8 +308,8 @@ bool migrate_capabilities_set_json(json_object *list, Error **errp)
                        i);
             return false;
         }
-        if (!caps_entry_member(ent, i, "capability", json_type_string,
-                               "string", &jname, errp) ||
+        if (!caps_entry_member(ent, i, "capability", json_type_string, "string",
+                               &jname, errp) ||
             !caps_entry_member(ent, i, "state", json_type_boolean, "boolean",
                                &jstate, errp)) {
             return false;

@@ -19,11 +19,10 @@
 static Object *migration_tls_get_creds(QCryptoTLSCredsEndpoint endpoint,
                                        Error **errp)
 {
-    QCryptoTLSCreds *creds = qcrypto_tls_creds_lookup(migrate_tls_creds(),
-                                                      errp);
+    QCryptoTLSCreds *creds =
+        qcrypto_tls_creds_lookup(migrate_tls_creds(), errp);
 
-    if (!creds ||
-        !qcrypto_tls_creds_check_endpoint(creds, endpoint, errp)) {
+    if (!creds || !qcrypto_tls_creds_check_endpoint(creds, endpoint, errp)) {
         return NULL;
     }
     return qcrypto_tls_creds_object(creds);
@@ -63,7 +62,7 @@ QIOChannel *migration_tls_client_wrap(QIOChannel *ioc, const char *hostname,
 }
 
 typedef struct MigrationTLSIncoming {
-    QIOChannelTLS *tioc;                /* our reference */
+    QIOChannelTLS *tioc; /* our reference */
     MigrationTLSDoneFunc done;
     void *opaque;
 } MigrationTLSIncoming;
@@ -81,11 +80,10 @@ static void migration_tls_incoming_handshake(QIOTask *task, gpointer opaque)
     }
     /* the load thread reads blocking */
     qio_channel_set_blocking(tls, true, NULL);
-    in->done(tls, NULL, in->opaque);      /* our reference goes to done */
+    in->done(tls, NULL, in->opaque); /* our reference goes to done */
 }
 
-void migration_tls_server_wrap_async(QIOChannel *ioc,
-                                     MigrationTLSDoneFunc done,
+void migration_tls_server_wrap_async(QIOChannel *ioc, MigrationTLSDoneFunc done,
                                      void *opaque)
 {
     const char *authz = migrate_tls_authz();
@@ -99,8 +97,7 @@ void migration_tls_server_wrap_async(QIOChannel *ioc,
         done(NULL, err, opaque);
         return;
     }
-    tioc = qio_channel_tls_new_server(ioc, creds, *authz ? authz : NULL,
-                                      &err);
+    tioc = qio_channel_tls_new_server(ioc, creds, *authz ? authz : NULL, &err);
     if (!tioc) {
         done(NULL, err, opaque);
         return;

@@ -240,8 +240,7 @@ int vmstate_save_state(QEMUFile *f, const VMStateDescription *vmsd,
     const VMStateField *field;
     int ret = 0;
 
-    TRACE("vmstate_save_state", "%s version %d", vmsd->name,
-          vmsd->version_id);
+    TRACE("vmstate_save_state", "%s version %d", vmsd->name, vmsd->version_id);
     if (vmsd->pre_save) {
         ret = vmsd->pre_save(opaque);
         if (ret < 0) {

@@ -209,8 +209,8 @@ json_object *qmp_dispatch(json_object *request)
  * required; a member of another type: false with errp set.
  */
 static bool qmp_arg_get(json_object *args, const char *name, bool required,
-                        json_type type, const char *type_name,
-                        json_object **v, Error **errp)
+                        json_type type, const char *type_name, json_object **v,
+                        Error **errp)
 {
     *v = NULL;
     if (!args || !json_object_object_get_ex(args, name, v) || !*v) {
@@ -222,8 +222,8 @@ static bool qmp_arg_get(json_object *args, const char *name, bool required,
         return true;
     }
     if (!json_object_is_type(*v, type)) {
-        error_setg(errp, "Invalid parameter type for '%s', expected: %s",
-                   name, type_name);
+        error_setg(errp, "Invalid parameter type for '%s', expected: %s", name,
+                   type_name);
         return false;
     }
     return true;

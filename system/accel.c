@@ -48,17 +48,15 @@ static int accel_kvm_probe(void)
  * Options after the name ("kvm,dirty-ring-size=4096", QEMU's syntax).
  * Only kvm has one.  false with errp on an unknown key or a bad value.
  */
-static bool accel_apply_options(const char *name, QemuOpts *opts,
-                                Error **errp)
+static bool accel_apply_options(const char *name, QemuOpts *opts, Error **errp)
 {
-    static const char *const kvm_known[] = { "accel", "dirty-ring-size",
-                                             NULL };
-    static const char *const none_known[] = { "accel", NULL };
+    static const char *const kvm_known[] = {"accel", "dirty-ring-size", NULL};
+    static const char *const none_known[] = {"accel", NULL};
     Error *err = NULL;
     uint64_t entries;
 
-    if (!qemu_opts_check_known(opts, strcmp(name, "kvm") ? none_known :
-                               kvm_known, errp)) {
+    if (!qemu_opts_check_known(
+            opts, strcmp(name, "kvm") ? none_known : kvm_known, errp)) {
         return false;
     }
     if (strcmp(name, "kvm") || !qemu_opt_has(opts, "dirty-ring-size")) {
@@ -69,9 +67,10 @@ static bool accel_apply_options(const char *name, QemuOpts *opts,
         error_propagate(errp, err);
         return false;
     }
-    if (entries && (entries & (entries - 1) || entries > 65536 ||
-                    entries < 1024)) {
-        error_setg(errp, "Invalid value for dirty-ring-size (%" PRIu64
+    if (entries &&
+        (entries & (entries - 1) || entries > 65536 || entries < 1024)) {
+        error_setg(errp,
+                   "Invalid value for dirty-ring-size (%" PRIu64
                    "): must be a power of two between 1024 and 65536",
                    entries);
         return false;

@@ -81,8 +81,8 @@ int vm_start(void)
  * without it by the vCPU threads.
  */
 static GMutex throttle_lock;
-static GCond throttle_cond;          /* throttle thread: pct changed */
-static GCond throttle_sleep_cond;    /* vCPU sleepers: wake up early */
+static GCond throttle_cond;       /* throttle thread: pct changed */
+static GCond throttle_sleep_cond; /* vCPU sleepers: wake up early */
 static GThread *throttle_thread;
 static gint throttle_pct;
 static gint throttle_pending;
@@ -124,14 +124,14 @@ void cpu_throttle_set(int pct)
     g_mutex_lock(&throttle_lock);
     g_atomic_int_set(&throttle_pct, pct);
     if (!throttle_thread) {
-        throttle_thread = g_thread_new("cpu-throttle", cpu_throttle_thread_fn,
-                                       NULL);
+        throttle_thread =
+            g_thread_new("cpu-throttle", cpu_throttle_thread_fn, NULL);
         old = throttle_thread;
     }
     g_cond_broadcast(&throttle_cond);
     g_mutex_unlock(&throttle_lock);
     if (old) {
-        g_thread_unref(old);    /* detached: it clears throttle_thread */
+        g_thread_unref(old); /* detached: it clears throttle_thread */
     }
 }
 
@@ -178,8 +178,7 @@ void cpu_throttle_vcpu_sleep(void)
     g_mutex_lock(&throttle_lock);
     gen = throttle_wake_gen;
     while (gen == throttle_wake_gen &&
-           g_cond_wait_until(&throttle_sleep_cond, &throttle_lock,
-                             deadline)) {
+           g_cond_wait_until(&throttle_sleep_cond, &throttle_lock, deadline)) {
         /* woken: recheck the generation (spurious wake-ups) */
     }
     g_mutex_unlock(&throttle_lock);
@@ -215,8 +214,10 @@ static bool machine_system_reset(Error **errp)
     }
     if (s == RUN_STATE_INMIGRATE || s == RUN_STATE_FINISH_MIGRATE ||
         s == RUN_STATE_SAVE_VM) {
-        error_setg(errp, "system_reset is not possible while the VM "
-                   "state is '%s'", runstate_name(s));
+        error_setg(errp,
+                   "system_reset is not possible while the VM "
+                   "state is '%s'",
+                   runstate_name(s));
         return false;
     }
     if (ms->has_vcpu && (!ops || !ops->vcpus_reset)) {
@@ -245,8 +246,7 @@ static bool machine_system_reset(Error **errp)
     return true;
 }
 
-static bool qmp_system_reset(json_object *args, json_object **ret,
-                             Error **errp)
+static bool qmp_system_reset(json_object *args, json_object **ret, Error **errp)
 {
     return machine_system_reset(errp);
 }
@@ -267,8 +267,8 @@ static void hmp_system_reset(Monitor *mon, int argc, char **argv)
 static int xp_last_format = 'x';
 static int xp_last_size = 4;
 
-static bool xp_parse_format(const char *s, int *count, int *format,
-                            int *size, Error **errp)
+static bool xp_parse_format(const char *s, int *count, int *format, int *size,
+                            Error **errp)
 {
     *count = 1;
     *format = xp_last_format;
@@ -288,7 +288,11 @@ static bool xp_parse_format(const char *s, int *count, int *format,
         }
         for (; *s; s++) {
             switch (*s) {
-            case 'o': case 'x': case 'd': case 'u': case 'c':
+            case 'o':
+            case 'x':
+            case 'd':
+            case 'u':
+            case 'c':
                 *format = *s;
                 break;
             case 'b':
@@ -329,7 +333,7 @@ static uint64_t xp_load(const uint8_t *p, int size)
     int i;
 
     for (i = size - 1; i >= 0; i--) {
-        v = (v << 8) | p[i];            /* little-endian guest */
+        v = (v << 8) | p[i]; /* little-endian guest */
     }
     return v;
 }
@@ -487,8 +491,7 @@ static uint64_t xp_expr_unary(XpExpr *e)
     default:
         if (!g_ascii_isdigit(*e->p)) {
             if (!e->err) {
-                error_setg(&e->err, "invalid char '%c' in expression",
-                           *e->p);
+                error_setg(&e->err, "invalid char '%c' in expression", *e->p);
             }
             return 0;
         }
@@ -579,7 +582,7 @@ static void hmp_xp(Monitor *mon, int argc, char **argv)
     int count, format, size, argi = 0;
     const char *fmt = "";
     g_autofree char *line = NULL;
-    XpExpr e = { 0 };
+    XpExpr e = {0};
     uint64_t addr;
 
     if (argc > 0 && argv[0][0] == '/') {
@@ -591,9 +594,9 @@ static void hmp_xp(Monitor *mon, int argc, char **argv)
     if (format == 'i') {
         MachineState *ms = current_machine();
 
-        error_setg(&err, ms && ms->has_vcpu ?
-                   "format 'i' (disassembly) is not supported" :
-                   "Can not dump without CPU");
+        error_setg(&err, ms && ms->has_vcpu
+                             ? "format 'i' (disassembly) is not supported"
+                             : "Can not dump without CPU");
         monitor_printf(mon, "%s\n", error_get_pretty(err));
         error_free(err);
         return;
@@ -638,7 +641,7 @@ static bool dump_open_protocol(const char *protocol, int *fd, Error **errp)
         return *fd >= 0;
     }
     error_setg(errp, "Parameter 'protocol' expects protocol starting with "
-               "'file:' or 'fd:'");
+                     "'file:' or 'fd:'");
     return false;
 }
 
@@ -647,8 +650,8 @@ static const char *dump_last_status = "none";
 static uint64_t dump_last_total;
 
 /* Stop the VM around the dump, as QEMU does, and write the file. */
-static bool dump_run(int fd, bool has_range, uint64_t begin,
-                     uint64_t length, Error **errp)
+static bool dump_run(int fd, bool has_range, uint64_t begin, uint64_t length,
+                     Error **errp)
 {
     bool was_running = runstate_is_running();
     uint64_t total = 0;
@@ -669,8 +672,7 @@ static bool dump_run(int fd, bool has_range, uint64_t begin,
     result = json_object_new_object();
     json_object_object_add(result, "total", json_object_new_int64(total));
     json_object_object_add(result, "status",
-                           json_object_new_string(ok ? "completed" :
-                                                  "failed"));
+                           json_object_new_string(ok ? "completed" : "failed"));
     json_object_object_add(result, "completed",
                            json_object_new_int64(ok ? total : 0));
     data = json_object_new_object();
@@ -682,9 +684,8 @@ static bool dump_run(int fd, bool has_range, uint64_t begin,
 static bool qmp_dump_guest_memory(json_object *args, json_object **ret,
                                   Error **errp)
 {
-    static const char *const known[] = {
-        "paging", "protocol", "detach", "begin", "length", "format", NULL
-    };
+    static const char *const known[] = {"paging", "protocol", "detach", "begin",
+                                        "length", "format",   NULL};
     const char *protocol = NULL, *format = NULL;
     bool paging = false, detach = false;
     int64_t begin = 0, length = 0;
@@ -711,13 +712,15 @@ static bool qmp_dump_guest_memory(json_object *args, json_object **ret,
         return false;
     }
     if (format && strcmp(format, "elf")) {
-        error_setg(errp, "dump-guest-memory: format '%s' is not supported "
-                   "(only elf)", format);
+        error_setg(errp,
+                   "dump-guest-memory: format '%s' is not supported "
+                   "(only elf)",
+                   format);
         return false;
     }
     if (paging) {
         error_setg(errp, "dump-guest-memory: paging=true is not supported; "
-                   "use paging=false");
+                         "use paging=false");
         return false;
     }
     if (has_begin && (begin < 0 || length <= 0)) {
@@ -731,8 +734,7 @@ static bool qmp_dump_guest_memory(json_object *args, json_object **ret,
     return dump_run(fd, has_begin, begin, length, errp);
 }
 
-static bool qmp_query_dump(json_object *args, json_object **ret,
-                           Error **errp)
+static bool qmp_query_dump(json_object *args, json_object **ret, Error **errp)
 {
     bool done = !strcmp(dump_last_status, "completed");
 
@@ -775,7 +777,7 @@ static void hmp_dump_guest_memory(Monitor *mon, int argc, char **argv)
             switch (a[1]) {
             case 'p':
                 monitor_printf(mon, "Error: dump-guest-memory: paging (-p) "
-                               "is not supported\n");
+                                    "is not supported\n");
                 return;
             case 'd':
                 continue;
@@ -784,7 +786,7 @@ static void hmp_dump_guest_memory(Monitor *mon, int argc, char **argv)
             case 's':
             case 'w':
                 monitor_printf(mon, "Error: dump-guest-memory: only the "
-                               "ELF format is supported\n");
+                                    "ELF format is supported\n");
                 return;
             default:
                 break;
@@ -792,7 +794,7 @@ static void hmp_dump_guest_memory(Monitor *mon, int argc, char **argv)
         }
         if (nargs == 3) {
             monitor_printf(mon, "dump-guest-memory: extraneous characters "
-                           "at the end of line\n");
+                                "at the end of line\n");
             return;
         }
         rest[nargs++] = a;
@@ -810,7 +812,7 @@ static void hmp_dump_guest_memory(Monitor *mon, int argc, char **argv)
         if (!parse_u64(rest[1], &begin) || !parse_u64(rest[2], &length) ||
             length == 0) {
             monitor_printf(mon, "Error: dump-guest-memory: invalid begin or "
-                           "length\n");
+                                "length\n");
             return;
         }
         has_range = true;
@@ -832,16 +834,18 @@ static void hmp_info_ramblock(Monitor *mon)
 
     monitor_printf(mon, "%24s %8s  %18s %18s %18s\n", "Block Name", "PSize",
                    "Offset", "Used", "Total");
-    RAMBLOCK_FOREACH(rb) {
+    RAMBLOCK_FOREACH(rb)
+    {
         uint64_t ps = rb->page_size;
         g_autofree char *psize =
-            ps >= GiB ? g_strdup_printf("%" PRIu64 " GiB", ps >> 30) :
-            ps >= MiB ? g_strdup_printf("%" PRIu64 " MiB", ps >> 20) :
-                        g_strdup_printf("%" PRIu64 " KiB", ps >> 10);
+            ps >= GiB   ? g_strdup_printf("%" PRIu64 " GiB", ps >> 30)
+            : ps >= MiB ? g_strdup_printf("%" PRIu64 " MiB", ps >> 20)
+                        : g_strdup_printf("%" PRIu64 " KiB", ps >> 10);
 
-        monitor_printf(mon, "%24s %8s  0x%016" PRIx64 " 0x%016" PRIx64
-                       " 0x%016" PRIx64 "\n", rb->idstr, psize, offset,
-                       rb->used_length, rb->used_length);
+        monitor_printf(
+            mon,
+            "%24s %8s  0x%016" PRIx64 " 0x%016" PRIx64 " 0x%016" PRIx64 "\n",
+            rb->idstr, psize, offset, rb->used_length, rb->used_length);
         offset += rb->used_length;
     }
 }

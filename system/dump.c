@@ -44,7 +44,8 @@ static GArray *dump_collect(bool has_range, uint64_t begin, uint64_t length)
     if (has_range && end < begin) {
         end = UINT64_MAX;
     }
-    RAMBLOCK_FOREACH(rb) {
+    RAMBLOCK_FOREACH(rb)
+    {
         uint64_t s = rb->gpa, e = rb->gpa + rb->used_length;
         DumpSegment seg;
 
@@ -75,8 +76,9 @@ bool dump_guest_memory_elf(int fd, bool has_range, uint64_t begin,
 
     *total = 0;
     if (has_range && segs->len == 0) {
-        error_setg(errp, "dump: no guest memory in the range 0x%" PRIx64
-                   "+0x%" PRIx64, begin, length);
+        error_setg(
+            errp, "dump: no guest memory in the range 0x%" PRIx64 "+0x%" PRIx64,
+            begin, length);
         return false;
     }
     if (segs->len >= PN_XNUM) {

@@ -13,35 +13,31 @@
 typedef struct HostMemoryBackend {
     Object parent_obj;
     uint64_t size;
-    char *mem_path;           /* file backend only */
+    char *mem_path; /* file backend only */
     bool share;
     bool prealloc;
     bool memfd;
-    RAMBlock *rb;             /* set once a machine uses the backend */
+    RAMBlock *rb; /* set once a machine uses the backend */
 } HostMemoryBackend;
 
 /*
  * Properties QEMU accepts that Tern parses but does not act on (NUMA
  * policy, dumps, merge hints): accepted so that QEMU command lines work.
  */
-#define BACKEND_COMMON_PROPS \
-    "size", "share", "prealloc", "prealloc-threads", "merge", "dump", \
-    "reserve", "policy", "host-nodes", "x-use-canonical-path-for-ramblock-id"
+#define BACKEND_COMMON_PROPS                                                   \
+    "size", "share", "prealloc", "prealloc-threads", "merge", "dump",          \
+        "reserve", "policy", "host-nodes",                                     \
+        "x-use-canonical-path-for-ramblock-id"
 
-static const char *const ram_props[] = {
-    BACKEND_COMMON_PROPS, NULL
-};
+static const char *const ram_props[] = {BACKEND_COMMON_PROPS, NULL};
 static const char *const file_props[] = {
     BACKEND_COMMON_PROPS, "mem-path", "align", "discard-data", "pmem",
-    "readonly", NULL
-};
-static const char *const memfd_props[] = {
-    BACKEND_COMMON_PROPS, "hugetlb", "hugetlbsize", "seal", NULL
-};
+    "readonly",           NULL};
+static const char *const memfd_props[] = {BACKEND_COMMON_PROPS, "hugetlb",
+                                          "hugetlbsize", "seal", NULL};
 
 static bool host_memory_backend_complete_common(HostMemoryBackend *be,
-                                                QemuOpts *props,
-                                                Error **errp)
+                                                QemuOpts *props, Error **errp)
 {
     Error *err = NULL;
 
@@ -102,7 +98,7 @@ static bool host_memory_backend_memfd_complete(Object *obj, QemuOpts *props,
     Error *err = NULL;
 
     be->memfd = true;
-    be->share = true;            /* memfd's default, as QEMU's */
+    be->share = true; /* memfd's default, as QEMU's */
     if (!host_memory_backend_complete_common(be, props, errp)) {
         return false;
     }
@@ -122,8 +118,7 @@ static bool host_memory_backend_can_delete(Object *obj, Error **errp)
     HostMemoryBackend *be = (HostMemoryBackend *)obj;
 
     if (be->rb) {
-        error_setg(errp, "object '%s' is in use, can not be deleted",
-                   obj->id);
+        error_setg(errp, "object '%s' is in use, can not be deleted", obj->id);
         return false;
     }
     return true;
@@ -171,8 +166,7 @@ void memory_backend_register_types(void)
     object_type_register(&memory_backend_memfd_info);
 }
 
-static HostMemoryBackend *host_memory_backend_find(const char *id,
-                                                   Error **errp)
+static HostMemoryBackend *host_memory_backend_find(const char *id, Error **errp)
 {
     Object *obj = object_resolve_id(id);
 
@@ -184,7 +178,7 @@ static HostMemoryBackend *host_memory_backend_find(const char *id,
         obj->type != &memory_backend_file_info &&
         obj->type != &memory_backend_memfd_info) {
         error_setg(errp, "Invalid parameter type for 'memory-backend', "
-                   "expected: memory-backend");
+                         "expected: memory-backend");
         return NULL;
     }
     return (HostMemoryBackend *)obj;
@@ -197,11 +191,10 @@ uint64_t host_memory_backend_size(const char *id, Error **errp)
     return be ? be->size : 0;
 }
 
-RAMBlock *host_memory_backend_use(const char *id, uint64_t gpa,
-                                  Error **errp)
+RAMBlock *host_memory_backend_use(const char *id, uint64_t gpa, Error **errp)
 {
     HostMemoryBackend *be = host_memory_backend_find(id, errp);
-    RAMBlockOptions opts = { 0 };
+    RAMBlockOptions opts = {0};
 
     if (!be) {
         return NULL;

@@ -53,8 +53,8 @@ static int ram_file_open(const char *path, const char *idstr, uint64_t size,
     int fd;
 
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        g_autofree char *tmpl = g_strdup_printf("%s/tern_back_mem.%s.XXXXXX",
-                                                path, idstr);
+        g_autofree char *tmpl =
+            g_strdup_printf("%s/tern_back_mem.%s.XXXXXX", path, idstr);
         char *p;
 
         /* mkstemp refuses '/' in the template's file part */
@@ -66,8 +66,7 @@ static int ram_file_open(const char *path, const char *idstr, uint64_t size,
         fd = mkstemp(tmpl);
         if (fd < 0) {
             error_setg_errno(errp, errno,
-                             "can't open backing store %s for guest RAM",
-                             path);
+                             "can't open backing store %s for guest RAM", path);
             return -1;
         }
         unlink(tmpl);
@@ -79,8 +78,7 @@ static int ram_file_open(const char *path, const char *idstr, uint64_t size,
         }
         if (fd < 0) {
             error_setg_errno(errp, errno,
-                             "can't open backing store %s for guest RAM",
-                             path);
+                             "can't open backing store %s for guest RAM", path);
             return -1;
         }
     }
@@ -93,7 +91,8 @@ static int ram_file_open(const char *path, const char *idstr, uint64_t size,
         if (ftruncate(fd, size) < 0) {
             error_setg_errno(errp, errno,
                              "can't extend backing store %s to %" PRIu64
-                             " bytes", path, size);
+                             " bytes",
+                             path, size);
             goto err_close;
         }
     }
@@ -114,7 +113,8 @@ static bool ram_prealloc(RAMBlock *rb, Error **errp)
     if (errno != EINVAL) {
         error_setg_errno(errp, errno,
                          "os_mem_prealloc: preallocating memory for '%s' "
-                         "failed", rb->idstr);
+                         "failed",
+                         rb->idstr);
         return false;
     }
     /* Older kernels: write each page (reading first keeps file content). */
@@ -150,8 +150,10 @@ RAMBlock *ram_block_add(const char *idstr, uint64_t size,
     }
     if (!QEMU_IS_ALIGNED(size, TARGET_PAGE_SIZE) ||
         !QEMU_IS_ALIGNED(opts->gpa, TARGET_PAGE_SIZE)) {
-        error_setg(errp, "RAM block '%s': size and address must be "
-                   "multiples of %u", idstr, TARGET_PAGE_SIZE);
+        error_setg(errp,
+                   "RAM block '%s': size and address must be "
+                   "multiples of %u",
+                   idstr, TARGET_PAGE_SIZE);
         return NULL;
     }
 
@@ -177,8 +179,8 @@ RAMBlock *ram_block_add(const char *idstr, uint64_t size,
             goto err_free;
         }
         if (ftruncate(fd, size) < 0) {
-            error_setg_errno(errp, errno, "failed to resize memfd to %"
-                             PRIu64, size);
+            error_setg_errno(errp, errno, "failed to resize memfd to %" PRIu64,
+                             size);
             goto err_close;
         }
         rb->shared = true;
@@ -189,7 +191,8 @@ RAMBlock *ram_block_add(const char *idstr, uint64_t size,
                 (opts->share ? MAP_SHARED : MAP_PRIVATE);
     }
     if (!QEMU_IS_ALIGNED(size, rb->page_size)) {
-        error_setg(errp, "RAM block '%s': size %" PRIu64 " is not a "
+        error_setg(errp,
+                   "RAM block '%s': size %" PRIu64 " is not a "
                    "multiple of the backing page size %" PRIu64,
                    idstr, size, rb->page_size);
         goto err_close;
@@ -198,8 +201,10 @@ RAMBlock *ram_block_add(const char *idstr, uint64_t size,
     host = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, 0);
     if (host == MAP_FAILED) {
         if (opts->mem_path) {
-            error_setg_errno(errp, errno, "unable to map backing store %s "
-                             "for guest RAM", opts->mem_path);
+            error_setg_errno(errp, errno,
+                             "unable to map backing store %s "
+                             "for guest RAM",
+                             opts->mem_path);
         } else {
             error_setg_errno(errp, errno, "cannot set up guest memory '%s'",
                              idstr);
@@ -241,7 +246,8 @@ RAMBlock *ram_block_by_name(const char *name)
 {
     RAMBlock *rb;
 
-    RAMBLOCK_FOREACH(rb) {
+    RAMBLOCK_FOREACH(rb)
+    {
         if (!strcmp(rb->idstr, name)) {
             return rb;
         }
@@ -254,7 +260,8 @@ uint64_t ram_bytes_total(void)
     RAMBlock *rb;
     uint64_t total = 0;
 
-    RAMBLOCK_FOREACH(rb) {
+    RAMBLOCK_FOREACH(rb)
+    {
         total += rb->used_length;
     }
     return total;
@@ -264,7 +271,8 @@ void *ram_gpa_to_host(uint64_t gpa, uint64_t len)
 {
     RAMBlock *rb;
 
-    RAMBLOCK_FOREACH(rb) {
+    RAMBLOCK_FOREACH(rb)
+    {
         if (gpa >= rb->gpa && gpa - rb->gpa < rb->used_length &&
             len <= rb->used_length - (gpa - rb->gpa)) {
             return rb->host + (gpa - rb->gpa);

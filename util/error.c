@@ -36,8 +36,8 @@ const char *error_class_name(ErrorClass cls)
 static void error_handle_special(Error **errp, Error *err)
 {
     if (errp == &error_abort) {
-        fprintf(stderr, "Unexpected error in %s() at %s:%d:\n",
-                err->func, err->src, err->line);
+        fprintf(stderr, "Unexpected error in %s() at %s:%d:\n", err->func,
+                err->src, err->line);
         error_report("%s", err->msg);
         abort();
     }
@@ -48,8 +48,8 @@ static void error_handle_special(Error **errp, Error *err)
 }
 
 static void error_setv(Error **errp, const char *src, int line,
-                       const char *func, ErrorClass cls,
-                       const char *fmt, va_list ap, const char *suffix)
+                       const char *func, ErrorClass cls, const char *fmt,
+                       va_list ap, const char *suffix)
 {
     Error *err;
     char *msg;
@@ -82,14 +82,13 @@ void error_setg_internal(Error **errp, const char *src, int line,
     va_list ap;
 
     va_start(ap, fmt);
-    error_setv(errp, src, line, func, ERROR_CLASS_GENERIC_ERROR, fmt, ap,
-               NULL);
+    error_setv(errp, src, line, func, ERROR_CLASS_GENERIC_ERROR, fmt, ap, NULL);
     va_end(ap);
 }
 
 void error_setg_errno_internal(Error **errp, const char *src, int line,
-                               const char *func, int os_errno,
-                               const char *fmt, ...)
+                               const char *func, int os_errno, const char *fmt,
+                               ...)
 {
     va_list ap;
     int saved = errno;
@@ -102,8 +101,7 @@ void error_setg_errno_internal(Error **errp, const char *src, int line,
 }
 
 void error_set_internal(Error **errp, const char *src, int line,
-                        const char *func, ErrorClass cls,
-                        const char *fmt, ...)
+                        const char *func, ErrorClass cls, const char *fmt, ...)
 {
     va_list ap;
 

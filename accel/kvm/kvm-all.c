@@ -30,7 +30,7 @@
 #define KVM_TSS_ADDR 0xfeffd000u
 #define KVM_IDENTITY_MAP_ADDR 0xfeffc000u
 
-KVMState kvm_state = { .fd = -1, .vm_fd = -1 };
+KVMState kvm_state = {.fd = -1, .vm_fd = -1};
 static bool kvm_active;
 
 /* Per RAM block (rb->accel_priv).  Dirty bitmap owned by the slot. */
@@ -99,13 +99,13 @@ static bool kvm_map_ram(Error **errp)
 
     kvm_slot_table = g_ptr_array_new();
 
-    RAMBLOCK_FOREACH(rb) {
+    RAMBLOCK_FOREACH(rb)
+    {
         KVMSlot *s = g_new0(KVMSlot, 1);
         int ret;
 
         if (max > 0 && n >= (uint32_t)max) {
-            error_setg(errp, "kvm: too many RAM blocks (%d memory slots)",
-                       max);
+            error_setg(errp, "kvm: too many RAM blocks (%d memory slots)", max);
             g_free(s);
             return false;
         }
@@ -116,8 +116,10 @@ static bool kvm_map_ram(Error **errp)
         rb->accel_priv = s;
         ret = kvm_slot_set(rb, s);
         if (ret < 0) {
-            error_setg_errno(errp, -ret, "kvm: cannot map RAM block '%s' at "
-                             "0x%" PRIx64, rb->idstr, rb->gpa);
+            error_setg_errno(errp, -ret,
+                             "kvm: cannot map RAM block '%s' at "
+                             "0x%" PRIx64,
+                             rb->idstr, rb->gpa);
             return false;
         }
     }
@@ -132,7 +134,8 @@ static int kvm_slots_set_logging(bool on)
     int ret = 0;
 
     g_mutex_lock(&kvm_slots_lock);
-    RAMBLOCK_FOREACH(rb) {
+    RAMBLOCK_FOREACH(rb)
+    {
         KVMSlot *s = rb->accel_priv;
 
         if (!s) {
@@ -201,19 +204,18 @@ uint32_t kvm_dirty_ring_harvest(struct kvm_dirty_gfn *ring, uint32_t *fetch)
     for (;;) {
         struct kvm_dirty_gfn *e = &ring[*fetch & mask];
         uint32_t flags = __atomic_load_n(&e->flags, __ATOMIC_ACQUIRE);
-        uint32_t id = e->slot & 0xffff;     /* high half: address space */
+        uint32_t id = e->slot & 0xffff; /* high half: address space */
         KVMSlot *s;
 
         if (!(flags & KVM_DIRTY_GFN_F_DIRTY)) {
             break;
         }
-        s = id < kvm_slot_table->len ?
-            g_ptr_array_index(kvm_slot_table, id) : NULL;
+        s = id < kvm_slot_table->len ? g_ptr_array_index(kvm_slot_table, id)
+                                     : NULL;
         if (s && e->offset < s->npages) {
             s->dirty[e->offset / 64] |= 1ULL << (e->offset % 64);
         }
-        __atomic_store_n(&e->flags, KVM_DIRTY_GFN_F_RESET,
-                         __ATOMIC_RELEASE);
+        __atomic_store_n(&e->flags, KVM_DIRTY_GFN_F_RESET, __ATOMIC_RELEASE);
         (*fetch)++;
         n++;
     }
@@ -229,8 +231,7 @@ uint32_t kvm_dirty_ring_harvest(struct kvm_dirty_gfn *ring, uint32_t *fetch)
                      "bitmap (no dirty-ring-size)");
     }
     if (n && kvm_vm_ioctl(KVM_RESET_DIRTY_RINGS, NULL) < 0) {
-        error_report("kvm: KVM_RESET_DIRTY_RINGS failed: %s",
-                     strerror(errno));
+        error_report("kvm: KVM_RESET_DIRTY_RINGS failed: %s", strerror(errno));
     }
     g_mutex_unlock(&kvm_slots_lock);
     return n;
@@ -244,7 +245,8 @@ static uint64_t kvm_dirty_ring_sync(void)
 
     kvm_vcpu_dirty_ring_flush();
     g_mutex_lock(&kvm_slots_lock);
-    RAMBLOCK_FOREACH(rb) {
+    RAMBLOCK_FOREACH(rb)
+    {
         KVMSlot *s = rb->accel_priv;
 
         if (!s || !(s->flags & KVM_MEM_LOG_DIRTY_PAGES)) {
@@ -274,9 +276,10 @@ static uint64_t kvm_dirty_log_sync(void)
         return kvm_dirty_ring_sync();
     }
     g_mutex_lock(&kvm_slots_lock);
-    RAMBLOCK_FOREACH(rb) {
+    RAMBLOCK_FOREACH(rb)
+    {
         KVMSlot *s = rb->accel_priv;
-        struct kvm_dirty_log log = { 0 };
+        struct kvm_dirty_log log = {0};
         int ret;
 
         if (!s || !(s->flags & KVM_MEM_LOG_DIRTY_PAGES)) {
@@ -288,8 +291,8 @@ static uint64_t kvm_dirty_log_sync(void)
         if (ret < 0) {
             /* Losing track of writes would corrupt the destination. */
             error_report("kvm: KVM_GET_DIRTY_LOG failed for '%s': %s - "
-                         "marking the whole block dirty", rb->idstr,
-                         strerror(-ret));
+                         "marking the whole block dirty",
+                         rb->idstr, strerror(-ret));
             memset(s->dirty, 0xff, DIV_ROUND_UP(s->npages, 64) * 8);
             if (s->npages % 64) {
                 s->dirty[s->npages / 64] = (1ULL << (s->npages % 64)) - 1;
@@ -325,10 +328,10 @@ static const RAMDirtyLogOps kvm_dirty_log_ops = {
 
 static void kvm_enable_manual_dirty_log(void)
 {
-    int caps = kvm_check_extension(kvm_state.vm_fd,
-                                   KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
-    uint64_t want = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE |
-                    KVM_DIRTY_LOG_INITIALLY_SET;
+    int caps =
+        kvm_check_extension(kvm_state.vm_fd, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
+    uint64_t want =
+        KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET;
     struct kvm_enable_cap cap = {
         .cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
     };
@@ -354,11 +357,11 @@ void kvm_set_dirty_ring_size(uint32_t entries)
 
 static bool kvm_enable_dirty_ring(Error **errp)
 {
-    uint64_t bytes = (uint64_t)kvm_state.dirty_ring_entries *
-                     sizeof(struct kvm_dirty_gfn);
+    uint64_t bytes =
+        (uint64_t)kvm_state.dirty_ring_entries * sizeof(struct kvm_dirty_gfn);
     int cap = KVM_CAP_DIRTY_LOG_RING_ACQ_REL;
     int max = kvm_check_extension(kvm_state.vm_fd, cap);
-    struct kvm_enable_cap ec = { 0 };
+    struct kvm_enable_cap ec = {0};
     int ret;
 
     if (!max) {
@@ -367,12 +370,14 @@ static bool kvm_enable_dirty_ring(Error **errp)
     }
     if (!max) {
         error_setg(errp, "kvm: dirty ring not supported by this host "
-                   "(KVM_CAP_DIRTY_LOG_RING) - drop dirty-ring-size");
+                         "(KVM_CAP_DIRTY_LOG_RING) - drop dirty-ring-size");
         return false;
     }
     if (bytes > (uint64_t)max) {
-        error_setg(errp, "kvm: dirty-ring-size %u is too large (host "
-                   "maximum %u)", kvm_state.dirty_ring_entries,
+        error_setg(errp,
+                   "kvm: dirty-ring-size %u is too large (host "
+                   "maximum %u)",
+                   kvm_state.dirty_ring_entries,
                    (unsigned)(max / sizeof(struct kvm_dirty_gfn)));
         return false;
     }
@@ -392,14 +397,17 @@ static bool kvm_init(MachineState *ms, Error **errp)
 
     kvm_state.fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (kvm_state.fd < 0) {
-        error_setg_errno(errp, errno, "/dev/kvm: cannot open - enable KVM "
+        error_setg_errno(errp, errno,
+                         "/dev/kvm: cannot open - enable KVM "
                          "or use -accel soft");
         return false;
     }
     ret = ioctl(kvm_state.fd, KVM_GET_API_VERSION, 0);
     if (ret != KVM_API_VERSION) {
-        error_setg(errp, "kvm: API version %d, expected %d - use -accel "
-                   "soft", ret, KVM_API_VERSION);
+        error_setg(errp,
+                   "kvm: API version %d, expected %d - use -accel "
+                   "soft",
+                   ret, KVM_API_VERSION);
         goto err_close_kvm;
     }
     do {
@@ -410,18 +418,16 @@ static bool kvm_init(MachineState *ms, Error **errp)
         goto err_close_kvm;
     }
     (void)fcntl(kvm_state.vm_fd, F_SETFD, FD_CLOEXEC);
-    kvm_state.vcpu_mmap_size = ioctl(kvm_state.fd, KVM_GET_VCPU_MMAP_SIZE,
-                                     0);
+    kvm_state.vcpu_mmap_size = ioctl(kvm_state.fd, KVM_GET_VCPU_MMAP_SIZE, 0);
     if (kvm_state.vcpu_mmap_size < (int)sizeof(struct kvm_run)) {
         error_setg(errp, "kvm: bad KVM_GET_VCPU_MMAP_SIZE");
         goto err_close_vm;
     }
     kvm_state.xsave = kvm_check_extension(kvm_state.fd, KVM_CAP_XSAVE);
     kvm_state.xcrs = kvm_check_extension(kvm_state.fd, KVM_CAP_XCRS);
-    kvm_state.debugregs = kvm_check_extension(kvm_state.fd,
-                                              KVM_CAP_DEBUGREGS);
-    kvm_state.tsc_control = kvm_check_extension(kvm_state.fd,
-                                                KVM_CAP_TSC_CONTROL);
+    kvm_state.debugregs = kvm_check_extension(kvm_state.fd, KVM_CAP_DEBUGREGS);
+    kvm_state.tsc_control =
+        kvm_check_extension(kvm_state.fd, KVM_CAP_TSC_CONTROL);
 
     /*
      * Real-mode support areas for hosts without unrestricted guest; placed
@@ -483,7 +489,8 @@ static void kvm_cleanup(void)
         g_ptr_array_free(kvm_slot_table, true);
         kvm_slot_table = NULL;
     }
-    RAMBLOCK_FOREACH(rb) {
+    RAMBLOCK_FOREACH(rb)
+    {
         KVMSlot *s = rb->accel_priv;
 
         if (s) {

@@ -15,15 +15,15 @@
 #include <linux/kvm.h>
 
 typedef struct KVMState {
-    int fd;                     /* /dev/kvm */
+    int fd; /* /dev/kvm */
     int vm_fd;
     int vcpu_mmap_size;
     /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 flags enabled (0 = classic). */
     uint64_t manual_dirty_log;
-    bool xsave;                 /* KVM_CAP_XSAVE */
-    bool xcrs;                  /* KVM_CAP_XCRS */
-    bool debugregs;             /* KVM_CAP_DEBUGREGS */
-    bool tsc_control;           /* KVM_CAP_TSC_CONTROL */
+    bool xsave;       /* KVM_CAP_XSAVE */
+    bool xcrs;        /* KVM_CAP_XCRS */
+    bool debugregs;   /* KVM_CAP_DEBUGREGS */
+    bool tsc_control; /* KVM_CAP_TSC_CONTROL */
     /* Dirty ring entries per vCPU (power of 2), 0 = dirty bitmap. */
     uint32_t dirty_ring_entries;
 } KVMState;

@@ -32,8 +32,8 @@ typedef struct QCryptoTLSSession QCryptoTLSSession;
 /* Largest plaintext carried by one TLS record. */
 #define QCRYPTO_TLS_RECORD_MAX 16384
 
-typedef ssize_t (*QCryptoTLSSessionPushFunc)(const struct iovec *iov,
-                                             int niov, void *opaque);
+typedef ssize_t (*QCryptoTLSSessionPushFunc)(const struct iovec *iov, int niov,
+                                             void *opaque);
 typedef ssize_t (*QCryptoTLSSessionPullFunc)(char *buf, size_t len,
                                              void *opaque);
 
@@ -99,9 +99,8 @@ ssize_t qcrypto_tls_session_write(QCryptoTLSSession *sess, const char *buf,
  * premature_is_eof), ERR_BLOCK, or -1 with errp set ("Cannot read from
  * TLS channel: The TLS connection was non-properly terminated.").
  */
-ssize_t qcrypto_tls_session_read(QCryptoTLSSession *sess, char *buf,
-                                 size_t len, bool premature_is_eof,
-                                 Error **errp);
+ssize_t qcrypto_tls_session_read(QCryptoTLSSession *sess, char *buf, size_t len,
+                                 bool premature_is_eof, Error **errp);
 
 /* Plaintext bytes already decrypted and waiting (read will not block). */
 size_t qcrypto_tls_session_check_pending(QCryptoTLSSession *sess);

@@ -17,9 +17,9 @@
 /* Where the vCPU starts (filled by the multiboot loader). */
 typedef struct BootState {
     bool valid;
-    uint32_t entry;          /* EIP, 32-bit protected mode, flat segments */
-    uint32_t eax;            /* multiboot magic 0x2BADB002 */
-    uint32_t ebx;            /* guest-physical address of multiboot info */
+    uint32_t entry; /* EIP, 32-bit protected mode, flat segments */
+    uint32_t eax;   /* multiboot magic 0x2BADB002 */
+    uint32_t ebx;   /* guest-physical address of multiboot info */
     /*
      * GDTR: a flat GDT (null, 0x08 code, 0x10 data) the loader wrote to
      * guest RAM, so that the segment registers' descriptor caches match a
@@ -33,17 +33,17 @@ typedef struct MachineClass MachineClass;
 
 typedef struct MachineState {
     const MachineClass *mc;
-    uint64_t ram_size;               /* -m, bytes */
-    char *memory_backend;            /* -machine memory-backend=ID or NULL */
-    char *kernel_filename;           /* -kernel */
-    char *kernel_cmdline;            /* -append */
-    int smp;                         /* 1 */
+    uint64_t ram_size;     /* -m, bytes */
+    char *memory_backend;  /* -machine memory-backend=ID or NULL */
+    char *kernel_filename; /* -kernel */
+    char *kernel_cmdline;  /* -append */
+    int smp;               /* 1 */
     BootState boot;
-    bool has_vcpu;                   /* false for none */
+    bool has_vcpu; /* false for none */
 } MachineState;
 
 struct MachineClass {
-    const char *name;                /* sent in the CONFIGURATION record */
+    const char *name; /* sent in the CONFIGURATION record */
     const char *desc;
     bool has_vcpu;
     /* Create RAM, devices, load the kernel.  Main thread, BQL held. */

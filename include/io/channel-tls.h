@@ -55,16 +55,14 @@ typedef struct QIOChannelTLS QIOChannelTLS;
  * Takes a reference on master.  No I/O yet.  NULL with errp set on error.
  */
 QIOChannelTLS *qio_channel_tls_new_client(QIOChannel *master, Object *creds,
-                                          const char *hostname,
-                                          Error **errp);
+                                          const char *hostname, Error **errp);
 
 /*
  * A TLS server over master; authzid (may be NULL) names an authz object
  * the client's identity must pass.  As new_client otherwise.
  */
 QIOChannelTLS *qio_channel_tls_new_server(QIOChannel *master, Object *creds,
-                                          const char *authzid,
-                                          Error **errp);
+                                          const char *authzid, Error **errp);
 
 /*
  * Run the handshake and peer validation on context's main loop (NULL =

@@ -36,8 +36,7 @@ QIOChannel *migration_tls_client_wrap(QIOChannel *ioc, const char *hostname,
  * new TLS channel in blocking mode whose reference the callback owns and
  * err is NULL; on failure tls is NULL and the callback owns err.
  */
-typedef void (*MigrationTLSDoneFunc)(QIOChannel *tls, Error *err,
-                                     void *opaque);
+typedef void (*MigrationTLSDoneFunc)(QIOChannel *tls, Error *err, void *opaque);
 
 /*
  * Destination side, on the main thread (BQL held): wrap ioc in a TLS

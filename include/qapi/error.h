@@ -37,27 +37,24 @@ const char *error_class_name(ErrorClass cls);
  * Set *errp (if errp is not NULL and *errp is NULL) to a new error.
  * If *errp is already set the new error is dropped: the first one wins.
  */
-#define error_setg(errp, ...) \
+#define error_setg(errp, ...)                                                  \
     error_setg_internal((errp), __FILE__, __LINE__, __func__, __VA_ARGS__)
 /* As error_setg, with ": <strerror(os_errno)>" appended. */
-#define error_setg_errno(errp, os_errno, ...) \
-    error_setg_errno_internal((errp), __FILE__, __LINE__, __func__, \
+#define error_setg_errno(errp, os_errno, ...)                                  \
+    error_setg_errno_internal((errp), __FILE__, __LINE__, __func__,            \
                               (os_errno), __VA_ARGS__)
 /* As error_setg with an explicit class (QMP "class" member). */
-#define error_set(errp, cls, ...) \
-    error_set_internal((errp), __FILE__, __LINE__, __func__, (cls), \
-                       __VA_ARGS__)
+#define error_set(errp, cls, ...)                                              \
+    error_set_internal((errp), __FILE__, __LINE__, __func__, (cls), __VA_ARGS__)
 
 void error_setg_internal(Error **errp, const char *src, int line,
                          const char *func, const char *fmt, ...)
     QEMU_PRINTF(5, 6);
 void error_setg_errno_internal(Error **errp, const char *src, int line,
-                               const char *func, int os_errno,
-                               const char *fmt, ...)
-    QEMU_PRINTF(6, 7);
+                               const char *func, int os_errno, const char *fmt,
+                               ...) QEMU_PRINTF(6, 7);
 void error_set_internal(Error **errp, const char *src, int line,
-                        const char *func, ErrorClass cls,
-                        const char *fmt, ...)
+                        const char *func, ErrorClass cls, const char *fmt, ...)
     QEMU_PRINTF(6, 7);
 
 /* The message, owned by err. */

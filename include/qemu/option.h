@@ -39,8 +39,7 @@ void qemu_opt_unset(QemuOpts *opts, const char *key);
  * size" (k/M/G/T suffixes, powers of 1024), "Parameter 'KEY' expects a
  * number".  bool accepts on/off/yes/no/true/false.
  */
-bool qemu_opt_get_bool(QemuOpts *opts, const char *key, bool def,
-                       Error **errp);
+bool qemu_opt_get_bool(QemuOpts *opts, const char *key, bool def, Error **errp);
 uint64_t qemu_opt_get_number(QemuOpts *opts, const char *key, uint64_t def,
                              Error **errp);
 uint64_t qemu_opt_get_size(QemuOpts *opts, const char *key, uint64_t def,

@@ -31,17 +31,17 @@
 #endif
 
 #define QEMU_ALIGN_DOWN(n, m) ((n) / (m) * (m))
-#define QEMU_ALIGN_UP(n, m) QEMU_ALIGN_DOWN((n) + (m) - 1, (m))
+#define QEMU_ALIGN_UP(n, m) QEMU_ALIGN_DOWN((n) + (m)-1, (m))
 #define QEMU_IS_ALIGNED(n, m) (((n) % (m)) == 0)
-#define DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
+#define DIV_ROUND_UP(n, d) (((n) + (d)-1) / (d))
 
 #define QEMU_PACKED __attribute__((packed))
 #define QEMU_UNUSED __attribute__((unused))
 #define G_NORETURN_FN __attribute__((noreturn))
 #define QEMU_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
-#define container_of(ptr, type, member) \
-    ((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member)                                        \
+    ((type *)((char *)(ptr)-offsetof(type, member)))
 
 #define KiB (1ULL << 10)
 #define MiB (1ULL << 20)

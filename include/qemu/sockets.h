@@ -25,14 +25,14 @@ typedef enum SocketAddressType {
 typedef struct SocketAddress {
     SocketAddressType type;
     /* inet */
-    char *host;           /* without brackets */
-    char *port;           /* service name or number */
-    bool ipv4_only;       /* ipv4=on */
-    bool ipv6_only;       /* ipv6=on */
+    char *host;     /* without brackets */
+    char *port;     /* service name or number */
+    bool ipv4_only; /* ipv4=on */
+    bool ipv6_only; /* ipv6=on */
     /* unix */
     char *path;
     /* vsock */
-    char *cid;            /* also uses port */
+    char *cid; /* also uses port */
     /* fd */
     char *fd_name;
 } SocketAddress;

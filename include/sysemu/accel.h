@@ -15,7 +15,7 @@
 typedef struct MachineState MachineState;
 
 typedef struct AccelOps {
-    const char *name;                       /* "kvm", "soft" */
+    const char *name; /* "kvm", "soft" */
     /* Open the hypervisor, map all RAM blocks, install dirty-log ops. */
     bool (*init)(MachineState *ms, Error **errp);
     /*

@@ -16,8 +16,9 @@
 
 /*
  * Register the machine's monitor commands: QMP dump-guest-memory,
- * system_reset; HMP xp, dump-guest-memory, system_reset, info ramblock.  (stop/cont are the monitor's own, FRONT's
- * monitor/qmp-cmds.c.)  Main thread, once at start-up.
+ * system_reset; HMP xp, dump-guest-memory, system_reset, info ramblock.
+ * (stop/cont are the monitor's own, FRONT's monitor/qmp-cmds.c.)  Main thread,
+ * once at start-up.
  */
 void machine_register_commands(void);
 

@@ -30,8 +30,7 @@ void memory_backend_register_types(void);
  * used, mapping failures (naming the file).  Returns the block (owned by
  * the RAM list) or NULL.  Main thread.
  */
-RAMBlock *host_memory_backend_use(const char *id, uint64_t gpa,
-                                  Error **errp);
+RAMBlock *host_memory_backend_use(const char *id, uint64_t gpa, Error **errp);
 /* Size of backend id in bytes, or 0 with errp set. */
 uint64_t host_memory_backend_size(const char *id, Error **errp);
 

@@ -22,12 +22,12 @@ typedef struct RAMBlock RAMBlock;
 
 struct RAMBlock {
     char idstr[256];
-    uint8_t *host;              /* mapping of used_length bytes */
-    uint64_t used_length;       /* bytes */
-    uint64_t page_size;         /* host page size backing the block */
-    uint64_t gpa;               /* guest-physical base address */
-    int fd;                     /* backing fd (file/memfd) or -1 */
-    bool shared;                /* MAP_SHARED */
+    uint8_t *host;        /* mapping of used_length bytes */
+    uint64_t used_length; /* bytes */
+    uint64_t page_size;   /* host page size backing the block */
+    uint64_t gpa;         /* guest-physical base address */
+    int fd;               /* backing fd (file/memfd) or -1 */
+    bool shared;          /* MAP_SHARED */
     /* Migration dirty bitmap, owned by ram.c during a migration. */
     unsigned long *bmap;
     /* Accelerator's private dirty state (soft vCPU bitmap, KVM slot...). */
@@ -37,10 +37,10 @@ struct RAMBlock {
 
 /* Options for ram_block_add(). */
 typedef struct RAMBlockOptions {
-    const char *mem_path;       /* file backend path, or NULL */
-    bool memfd;                 /* memfd backend */
-    bool share;                 /* MAP_SHARED */
-    bool prealloc;              /* touch every page at creation */
+    const char *mem_path; /* file backend path, or NULL */
+    bool memfd;           /* memfd backend */
+    bool share;           /* MAP_SHARED */
+    bool prealloc;        /* touch every page at creation */
     uint64_t gpa;
 } RAMBlockOptions;
 
@@ -53,7 +53,7 @@ RAMBlock *ram_block_add(const char *idstr, uint64_t size,
                         const RAMBlockOptions *opts, Error **errp);
 /* First block, then ->next; NULL-terminated. */
 RAMBlock *ram_block_first(void);
-#define RAMBLOCK_FOREACH(rb) \
+#define RAMBLOCK_FOREACH(rb)                                                   \
     for ((rb) = ram_block_first(); (rb); (rb) = (rb)->next)
 /* Block by id string, or NULL. */
 RAMBlock *ram_block_by_name(const char *name);

@@ -57,11 +57,9 @@ void vm_stop_force_state(RunState state);
 /* Resume the vCPUs, state running, emit RESUME.  Caller holds the BQL. */
 int vm_start(void);
 
-typedef void VMChangeStateHandler(void *opaque, bool running,
-                                  RunState state);
+typedef void VMChangeStateHandler(void *opaque, bool running, RunState state);
 /* Called (BQL held) on every running <-> stopped change. */
-void qemu_add_vm_change_state_handler(VMChangeStateHandler *cb,
-                                      void *opaque);
+void qemu_add_vm_change_state_handler(VMChangeStateHandler *cb, void *opaque);
 /*
  * Call every change-state handler, in registration order for running,
  * reverse order for stopping (vm_start/vm_stop do this).  BQL held.

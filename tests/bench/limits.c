@@ -64,10 +64,10 @@ static gpointer tcp_writer(gpointer opaque)
 
 static double measure_tcp(void)
 {
-    struct sockaddr_in sa = { .sin_family = AF_INET };
+    struct sockaddr_in sa = {.sin_family = AF_INET};
     socklen_t len = sizeof(sa);
     int lfd, cfd, sfd, one = 1;
-    WriterArgs w = { .total = 4 * GiB };
+    WriterArgs w = {.total = 4 * GiB};
     uint8_t *buf = g_malloc(CHUNK);
     uint64_t got = 0;
     GThread *th;
@@ -107,8 +107,8 @@ static double measure_tcp(void)
 static double measure_aesgcm(void)
 {
     gnutls_aead_cipher_hd_t h;
-    uint8_t keybuf[16] = { 1 }, nonce[12] = { 0 };
-    gnutls_datum_t key = { keybuf, sizeof(keybuf) };
+    uint8_t keybuf[16] = {1}, nonce[12] = {0};
+    gnutls_datum_t key = {keybuf, sizeof(keybuf)};
     size_t rec = 16 * KiB, outlen;
     uint8_t *in = g_malloc0(rec), *out = g_malloc(rec + 16);
     uint64_t done = 0;
@@ -121,8 +121,8 @@ static double measure_aesgcm(void)
     while (done < 2 * GiB) {
         outlen = rec + 16;
         nonce[0]++;
-        gnutls_aead_cipher_encrypt(h, nonce, sizeof(nonce), NULL, 0, 16,
-                                   in, rec, out, &outlen);
+        gnutls_aead_cipher_encrypt(h, nonce, sizeof(nonce), NULL, 0, 16, in,
+                                   rec, out, &outlen);
         done += rec;
     }
     t = now_s() - t0;

@@ -39,26 +39,27 @@
 #include "qom/object.h"
 #include "../unit/crypto-tls-certs.h"
 
-#define BUF_PAGES (16384)               /* 64 MiB of source pages */
+#define BUF_PAGES (16384) /* 64 MiB of source pages */
 #define IOV_PAGES 64
 
 typedef struct BenchMode {
     const char *name;
     bool tls;
-    unsigned int opts;                  /* QIO_CHANNEL_TLS_OPT_* */
-    const char *priority;               /* NULL = Tern's default */
+    unsigned int opts;    /* QIO_CHANNEL_TLS_OPT_* */
+    const char *priority; /* NULL = Tern's default */
 } BenchMode;
 
 static const BenchMode modes[] = {
-    { "plain", false, 0, NULL },
-    { "qemu", true, 0, "NORMAL" },
-    { "gather", true, QIO_CHANNEL_TLS_OPT_GATHER, "NORMAL" },
-    { "gather-aes128", true, QIO_CHANNEL_TLS_OPT_GATHER, NULL },
-    { "readahead", true,
-      QIO_CHANNEL_TLS_OPT_GATHER | QIO_CHANNEL_TLS_OPT_READAHEAD, NULL },
-    { "tern", true,
-      QIO_CHANNEL_TLS_OPT_GATHER | QIO_CHANNEL_TLS_OPT_READAHEAD |
-      QIO_CHANNEL_TLS_OPT_RECORDS, NULL },
+    {"plain", false, 0, NULL},
+    {"qemu", true, 0, "NORMAL"},
+    {"gather", true, QIO_CHANNEL_TLS_OPT_GATHER, "NORMAL"},
+    {"gather-aes128", true, QIO_CHANNEL_TLS_OPT_GATHER, NULL},
+    {"readahead", true,
+     QIO_CHANNEL_TLS_OPT_GATHER | QIO_CHANNEL_TLS_OPT_READAHEAD, NULL},
+    {"tern", true,
+     QIO_CHANNEL_TLS_OPT_GATHER | QIO_CHANNEL_TLS_OPT_READAHEAD |
+         QIO_CHANNEL_TLS_OPT_RECORDS,
+     NULL},
 };
 
 typedef struct BenchSide {
@@ -67,7 +68,7 @@ typedef struct BenchSide {
     uint64_t pages;
     QIOChannelTLS *tls;
     bool ok;
-    double cpu_s;                       /* thread CPU time of the transfer */
+    double cpu_s; /* thread CPU time of the transfer */
 } BenchSide;
 
 static double thread_cpu_s(void)
@@ -80,7 +81,7 @@ static double thread_cpu_s(void)
 
 static void tcp_pair(int *a, int *b)
 {
-    struct sockaddr_in addr = { .sin_family = AF_INET };
+    struct sockaddr_in addr = {.sin_family = AF_INET};
     socklen_t len = sizeof(addr);
     int one = 1;
     int l = socket(AF_INET, SOCK_STREAM, 0);
@@ -160,8 +161,8 @@ static double bench_run(const BenchMode *m, const char *dir, uint64_t pages,
                         uint8_t *src, uint8_t *dst, char **cipher,
                         double *cpu_w, double *cpu_r)
 {
-    BenchSide w = { .buf = src, .pages = pages };
-    BenchSide r = { .buf = dst, .pages = pages };
+    BenchSide w = {.buf = src, .pages = pages};
+    BenchSide r = {.buf = dst, .pages = pages};
     QIOChannel *cm, *sm;
     Object *cc = NULL, *sc = NULL;
     GThread *tw, *tr;
@@ -176,8 +177,8 @@ static double bench_run(const BenchMode *m, const char *dir, uint64_t pages,
     *cipher = g_strdup("-");
 
     if (m->tls) {
-        char *prio = m->priority ? g_strdup_printf(",priority=%s",
-                                                   m->priority) : g_strdup("");
+        char *prio = m->priority ? g_strdup_printf(",priority=%s", m->priority)
+                                 : g_strdup("");
         char *s;
         GThread *th;
 
@@ -192,8 +193,7 @@ static double bench_run(const BenchMode *m, const char *dir, uint64_t pages,
         g_free(prio);
 
         qio_channel_tls_set_default_opts(m->opts);
-        w.tls = qio_channel_tls_new_client(cm, cc, "localhost",
-                                           &error_abort);
+        w.tls = qio_channel_tls_new_client(cm, cc, "localhost", &error_abort);
         r.tls = qio_channel_tls_new_server(sm, sc, NULL, &error_abort);
         th = g_thread_new("hs", bench_server_handshake, &r);
         if (!qio_channel_tls_handshake_sync(w.tls, &error_abort)) {
@@ -244,17 +244,18 @@ static double bench_run(const BenchMode *m, const char *dir, uint64_t pages,
 static void bench_ciphers(void)
 {
     static const gnutls_cipher_algorithm_t algs[] = {
-        GNUTLS_CIPHER_AES_128_GCM, GNUTLS_CIPHER_AES_256_GCM,
+        GNUTLS_CIPHER_AES_128_GCM,
+        GNUTLS_CIPHER_AES_256_GCM,
         GNUTLS_CIPHER_CHACHA20_POLY1305,
     };
-    uint8_t key[32] = { 1 }, iv[12] = { 2 }, tag[16];
+    uint8_t key[32] = {1}, iv[12] = {2}, tag[16];
     uint8_t *buf = g_malloc(16384);
 
     memset(buf, 0x5a, 16384);
     for (size_t i = 0; i < ARRAY_SIZE(algs); i++) {
         gnutls_cipher_hd_t h;
-        gnutls_datum_t k = { key, gnutls_cipher_get_key_size(algs[i]) };
-        gnutls_datum_t v = { iv, 12 };
+        gnutls_datum_t k = {key, gnutls_cipher_get_key_size(algs[i])};
+        gnutls_datum_t v = {iv, 12};
         gint64 t0;
         size_t n = 0;
 
@@ -294,9 +295,9 @@ static void bench_ciphers(void)
                 n += 64;
             }
             printf("%-20s %6.2f GiB/s  gnutls_aead_cipher_encrypt "
-                   "(one shot)\n", gnutls_cipher_get_name(algs[i]),
-                   n * 16384.0 / GiB /
-                   ((g_get_monotonic_time() - t0) / 1e6));
+                   "(one shot)\n",
+                   gnutls_cipher_get_name(algs[i]),
+                   n * 16384.0 / GiB / ((g_get_monotonic_time() - t0) / 1e6));
             gnutls_aead_cipher_deinit(a);
             g_free(out);
         }
@@ -311,15 +312,15 @@ int main(int argc, char **argv)
     gboolean json = FALSE;
     gboolean ciphers = FALSE;
     GOptionEntry entries[] = {
-        { "gib", 0, 0, G_OPTION_ARG_DOUBLE, &gib, "GiB per mode", "N" },
-        { "mode", 0, 0, G_OPTION_ARG_STRING_ARRAY, &want,
-          "plain|qemu|gather|gather-aes128|readahead|tern "
-          "(repeatable; default all)",
-          "M" },
-        { "json", 0, 0, G_OPTION_ARG_NONE, &json, "JSON output", NULL },
-        { "ciphers", 0, 0, G_OPTION_ARG_NONE, &ciphers,
-          "only compare the AEAD ciphers on one core", NULL },
-        { NULL },
+        {"gib", 0, 0, G_OPTION_ARG_DOUBLE, &gib, "GiB per mode", "N"},
+        {"mode", 0, 0, G_OPTION_ARG_STRING_ARRAY, &want,
+         "plain|qemu|gather|gather-aes128|readahead|tern "
+         "(repeatable; default all)",
+         "M"},
+        {"json", 0, 0, G_OPTION_ARG_NONE, &json, "JSON output", NULL},
+        {"ciphers", 0, 0, G_OPTION_ARG_NONE, &ciphers,
+         "only compare the AEAD ciphers on one core", NULL},
+        {NULL},
     };
     GOptionContext *octx = g_option_context_new("- TLS channel throughput");
     GError *gerr = NULL;
@@ -347,7 +348,7 @@ int main(int argc, char **argv)
     src = g_malloc((size_t)BUF_PAGES * 4096);
     dst = g_malloc((size_t)BUF_PAGES * 4096);
     {
-        uint64_t x = g_random_int() | 1;    /* xorshift64: fast, random */
+        uint64_t x = g_random_int() | 1; /* xorshift64: fast, random */
 
         for (size_t i = 0; i < (size_t)BUF_PAGES * 4096; i += 8) {
             x ^= x << 13;
@@ -365,8 +366,8 @@ int main(int argc, char **argv)
         char *cipher = NULL;
         double r, cw = 0, cr = 0, est;
 
-        if (want && !g_strv_contains((const char *const *)want,
-                                     modes[i].name)) {
+        if (want &&
+            !g_strv_contains((const char *const *)want, modes[i].name)) {
             continue;
         }
         r = bench_run(&modes[i], dir, pages, src, dst, &cipher, &cw, &cr);

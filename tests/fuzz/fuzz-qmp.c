@@ -154,8 +154,7 @@ static void fuzz_setup(void)
     qmp_register_command("migrate-set-capabilities", fuzz_qmp_set_caps, 0);
     qmp_register_command("query-migrate-parameters", fuzz_qmp_query_params, 0);
     qmp_register_command("query-migrate-capabilities", fuzz_qmp_query_caps, 0);
-    qmp_register_command("human-monitor-command", qmp_human_monitor_command,
-                         0);
+    qmp_register_command("human-monitor-command", qmp_human_monitor_command, 0);
     hmp_register_command("migrate_set_parameter",
                          "migrate_set_parameter parameter value",
                          "Set the parameter for migration", fuzz_hmp_set_param);

@@ -17,9 +17,9 @@ static void test_tls_write_file(const char *path, const gnutls_datum_t *d)
 static void test_tls_key_new(gnutls_x509_privkey_t *key)
 {
     CHECK(gnutls_x509_privkey_init(key));
-    CHECK(gnutls_x509_privkey_generate(*key, GNUTLS_PK_ECDSA,
-                                       GNUTLS_CURVE_TO_BITS(
-                                           GNUTLS_ECC_CURVE_SECP256R1), 0));
+    CHECK(gnutls_x509_privkey_generate(
+        *key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1),
+        0));
 }
 
 static void test_tls_crt_common(gnutls_x509_crt_t crt,
@@ -34,13 +34,11 @@ static void test_tls_crt_common(gnutls_x509_crt_t crt,
     sn[0] = serial >> 24;
     sn[1] = serial >> 16;
     sn[2] = serial >> 8;
-    sn[3] = serial | 1;     /* positive, non-zero */
+    sn[3] = serial | 1; /* positive, non-zero */
     CHECK(gnutls_x509_crt_set_version(crt, 3));
     CHECK(gnutls_x509_crt_set_serial(crt, sn, sizeof(sn)));
-    CHECK(gnutls_x509_crt_set_activation_time(crt,
-                                              now + start_days * 86400L));
-    CHECK(gnutls_x509_crt_set_expiration_time(crt,
-                                              now + expire_days * 86400L));
+    CHECK(gnutls_x509_crt_set_activation_time(crt, now + start_days * 86400L));
+    CHECK(gnutls_x509_crt_set_expiration_time(crt, now + expire_days * 86400L));
     CHECK(gnutls_x509_crt_set_key(crt, key));
 }
 
@@ -49,13 +47,13 @@ void test_tls_ca_init(TestTLSCA *ca, const char *cn)
     test_tls_key_new(&ca->key);
     CHECK(gnutls_x509_crt_init(&ca->crt));
     test_tls_crt_common(ca->crt, ca->key, -1, 3650);
-    CHECK(gnutls_x509_crt_set_dn_by_oid(ca->crt, GNUTLS_OID_X520_COMMON_NAME,
-                                        0, cn, strlen(cn)));
+    CHECK(gnutls_x509_crt_set_dn_by_oid(ca->crt, GNUTLS_OID_X520_COMMON_NAME, 0,
+                                        cn, strlen(cn)));
     CHECK(gnutls_x509_crt_set_basic_constraints(ca->crt, 1, -1));
     CHECK(gnutls_x509_crt_set_key_usage(ca->crt, GNUTLS_KEY_KEY_CERT_SIGN |
-                                        GNUTLS_KEY_CRL_SIGN));
-    CHECK(gnutls_x509_crt_sign2(ca->crt, ca->crt, ca->key,
-                                GNUTLS_DIG_SHA256, 0));
+                                                     GNUTLS_KEY_CRL_SIGN));
+    CHECK(
+        gnutls_x509_crt_sign2(ca->crt, ca->crt, ca->key, GNUTLS_DIG_SHA256, 0));
 }
 
 void test_tls_ca_deinit(TestTLSCA *ca)
@@ -96,10 +94,9 @@ void test_tls_cert_issue(TestTLSCA *ca, const TestTLSCertSpec *spec,
     CHECK(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0,
                                         spec->cn, strlen(spec->cn)));
     if (spec->dns_name) {
-        CHECK(gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME,
-                                                   spec->dns_name,
-                                                   strlen(spec->dns_name),
-                                                   GNUTLS_FSAN_APPEND));
+        CHECK(gnutls_x509_crt_set_subject_alt_name(
+            crt, GNUTLS_SAN_DNSNAME, spec->dns_name, strlen(spec->dns_name),
+            GNUTLS_FSAN_APPEND));
     }
     if (spec->ip) {
         unsigned char ip[4];
@@ -111,15 +108,14 @@ void test_tls_cert_issue(TestTLSCA *ca, const TestTLSCertSpec *spec,
         ip[2] = c;
         ip[3] = e;
         CHECK(gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS,
-                                                   ip, 4,
-                                                   GNUTLS_FSAN_APPEND));
+                                                   ip, 4, GNUTLS_FSAN_APPEND));
     }
     CHECK(gnutls_x509_crt_set_basic_constraints(crt, 0, -1));
     CHECK(gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE |
-                                        GNUTLS_KEY_KEY_ENCIPHERMENT));
-    CHECK(gnutls_x509_crt_set_key_purpose_oid(crt, spec->server ?
-                                              GNUTLS_KP_TLS_WWW_SERVER :
-                                              GNUTLS_KP_TLS_WWW_CLIENT, 0));
+                                                 GNUTLS_KEY_KEY_ENCIPHERMENT));
+    CHECK(gnutls_x509_crt_set_key_purpose_oid(
+        crt, spec->server ? GNUTLS_KP_TLS_WWW_SERVER : GNUTLS_KP_TLS_WWW_CLIENT,
+        0));
     CHECK(gnutls_x509_crt_sign2(crt, ca->crt, ca->key, GNUTLS_DIG_SHA256, 0));
 
     CHECK(gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &d));
@@ -164,12 +160,19 @@ char *test_tls_dir_new(TestTLSCA *ca, const TestTLSDirOpts *opts)
     char *p1, *p2;
     const char *scn;
     TestTLSCertSpec server = {
-        .org = "Wire Test", .ip = "127.0.0.1", .server = true,
-        .start_days = -1, .expire_days = 365,
+        .org = "Wire Test",
+        .ip = "127.0.0.1",
+        .server = true,
+        .start_days = -1,
+        .expire_days = 365,
     };
     TestTLSCertSpec client = {
-        .country = "GB", .org = "Wire Test", .cn = "migration-client",
-        .server = false, .start_days = -1, .expire_days = 365,
+        .country = "GB",
+        .org = "Wire Test",
+        .cn = "migration-client",
+        .server = false,
+        .start_days = -1,
+        .expire_days = 365,
     };
 
     g_assert_no_error(gerr);

@@ -26,22 +26,22 @@ typedef struct TestTLSCA {
 } TestTLSCA;
 
 typedef struct TestTLSCertSpec {
-    const char *country;            /* NULL = none */
+    const char *country; /* NULL = none */
     const char *org;
     const char *cn;
-    const char *dns_name;           /* subjectAltName DNS, NULL = none */
-    const char *ip;                 /* subjectAltName IP, NULL = none */
-    bool server;                    /* TLS WWW server purpose, else client */
-    int start_days;                 /* activation, days from now (-1) */
-    int expire_days;                /* expiry, days from now (365) */
+    const char *dns_name; /* subjectAltName DNS, NULL = none */
+    const char *ip;       /* subjectAltName IP, NULL = none */
+    bool server;          /* TLS WWW server purpose, else client */
+    int start_days;       /* activation, days from now (-1) */
+    int expire_days;      /* expiry, days from now (365) */
 } TestTLSCertSpec;
 
 /* Variations of the standard directory. */
 typedef struct TestTLSDirOpts {
-    bool server_expired;            /* server cert expired yesterday */
+    bool server_expired; /* server cert expired yesterday */
     bool client_expired;
     bool server_not_yet_active;
-    const char *server_cn;          /* default "localhost" (also DNS) */
+    const char *server_cn; /* default "localhost" (also DNS) */
 } TestTLSDirOpts;
 
 /* A self-signed CA named cn. */
@@ -60,8 +60,7 @@ void test_tls_cert_issue(TestTLSCA *ca, const TestTLSCertSpec *spec,
  */
 char *test_tls_dir_new(TestTLSCA *ca, const TestTLSDirOpts *opts);
 /* Write dir/keys.psk with one line user:hexkey (hexkey NULL = random). */
-void test_tls_psk_write(const char *dir, const char *user,
-                        const char *hexkey);
+void test_tls_psk_write(const char *dir, const char *user, const char *hexkey);
 /* Remove the files and the directory. */
 void test_tls_dir_remove(const char *dir);
 

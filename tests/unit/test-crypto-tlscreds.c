@@ -19,8 +19,12 @@
 #define TEST_LIBRARY_LEAKS_BEGIN() __lsan_disable()
 #define TEST_LIBRARY_LEAKS_END() __lsan_enable()
 #else
-#define TEST_LIBRARY_LEAKS_BEGIN() do { } while (0)
-#define TEST_LIBRARY_LEAKS_END() do { } while (0)
+#define TEST_LIBRARY_LEAKS_BEGIN()                                             \
+    do {                                                                       \
+    } while (0)
+#define TEST_LIBRARY_LEAKS_END()                                               \
+    do {                                                                       \
+    } while (0)
 #endif
 
 static TestTLSCA ca;
@@ -51,13 +55,14 @@ static char *creds_try(const char *fmt, ...)
     return msg;
 }
 
-#define assert_creds_ok(...) do { \
-    char *m_ = creds_try(__VA_ARGS__); \
-    if (m_) { \
-        g_printerr("unexpected error: %s\n", m_); \
-    } \
-    g_assert_null(m_); \
-} while (0)
+#define assert_creds_ok(...)                                                   \
+    do {                                                                       \
+        char *m_ = creds_try(__VA_ARGS__);                                     \
+        if (m_) {                                                              \
+            g_printerr("unexpected error: %s\n", m_);                          \
+        }                                                                      \
+        g_assert_null(m_);                                                     \
+    } while (0)
 
 static void assert_creds_err(const char *expect, char *msg)
 {
@@ -77,7 +82,8 @@ static char *dir_file(const char *dir, const char *name)
 static char *creds_missing_msg(const char *path)
 {
     return g_strdup_printf("Unable to access credentials %s: "
-                           "No such file or directory", path);
+                           "No such file or directory",
+                           path);
 }
 
 /* Remove @name from @dir; returns creds_missing_msg() for it (g_free). */
@@ -100,10 +106,11 @@ static void test_x509_good(void)
     assert_creds_ok("tls-creds-x509,id=c0,dir=%s,endpoint=client", dir);
     assert_creds_ok("tls-creds-x509,id=c1,dir=%s", dir);
     assert_creds_ok("tls-creds-x509,id=c2,dir=%s,endpoint=client,"
-                    "verify-peer=off,priority=NORMAL", dir);
+                    "verify-peer=off,priority=NORMAL",
+                    dir);
 
-    optstr = g_strdup_printf("tls-creds-x509,id=s1,dir=%s,endpoint=server",
-                             dir);
+    optstr =
+        g_strdup_printf("tls-creds-x509,id=s1,dir=%s,endpoint=server", dir);
     obj = user_creatable_add_opts_str(optstr, &error_abort);
     creds = qcrypto_tls_creds_lookup("s1", &error_abort);
     g_assert_true(qcrypto_tls_creds_object(creds) == obj);
@@ -126,32 +133,36 @@ static void test_x509_missing_files(void)
 
     assert_creds_err("Missing 'dir' property value",
                      creds_try("tls-creds-x509,id=x,endpoint=server"));
-    assert_creds_err("Parameter 'endpoint' does not accept value 'both'",
-                     creds_try("tls-creds-x509,id=x,dir=%s,endpoint=both",
-                               dir));
+    assert_creds_err(
+        "Parameter 'endpoint' does not accept value 'both'",
+        creds_try("tls-creds-x509,id=x,dir=%s,endpoint=both", dir));
 
     expect = dir_unlink(dir, "server-key.pem");
     assert_creds_err(expect, creds_try("tls-creds-x509,id=x,dir=%s,"
-                                       "endpoint=server", dir));
+                                       "endpoint=server",
+                                       dir));
     /* the client does not need the server's key */
     assert_creds_ok("tls-creds-x509,id=x,dir=%s,endpoint=client", dir);
     g_free(expect);
 
     expect = dir_unlink(dir, "client-key.pem");
     assert_creds_err(expect, creds_try("tls-creds-x509,id=x,dir=%s,"
-                                       "endpoint=client", dir));
+                                       "endpoint=client",
+                                       dir));
     g_free(expect);
 
     expect = dir_unlink(dir, "ca-cert.pem");
     assert_creds_err(expect, creds_try("tls-creds-x509,id=x,dir=%s,"
-                                       "endpoint=client", dir));
+                                       "endpoint=client",
+                                       dir));
     g_free(expect);
 
     test_tls_dir_remove(dir);
     p = dir_file(dir, "ca-cert.pem");
     expect = creds_missing_msg(p);
     assert_creds_err(expect, creds_try("tls-creds-x509,id=x,dir=%s,"
-                                       "endpoint=server", dir));
+                                       "endpoint=server",
+                                       dir));
     g_free(expect);
     g_free(p);
     g_free(dir);
@@ -163,16 +174,20 @@ static void test_x509_bad_pem(void)
     char *p, *expect;
 
     p = dir_file(dir, "server-cert.pem");
-    g_file_set_contents(p, "-----BEGIN CERTIFICATE-----\nbad\n"
-                        "-----END CERTIFICATE-----\n", -1, NULL);
+    g_file_set_contents(p,
+                        "-----BEGIN CERTIFICATE-----\nbad\n"
+                        "-----END CERTIFICATE-----\n",
+                        -1, NULL);
     expect = g_strdup_printf("Unable to import server certificate %s", p);
     assert_creds_err(expect, creds_try("tls-creds-x509,id=x,dir=%s,"
-                                       "endpoint=server", dir));
+                                       "endpoint=server",
+                                       dir));
     g_free(expect);
     /* without sanity checks GnuTLS itself refuses it */
     TEST_LIBRARY_LEAKS_BEGIN();
     expect = creds_try("tls-creds-x509,id=x,dir=%s,endpoint=server,"
-                       "sanity-check=off", dir);
+                       "sanity-check=off",
+                       dir);
     TEST_LIBRARY_LEAKS_END();
     g_assert_nonnull(expect);
     g_assert_true(g_str_has_prefix(expect, "Cannot load certificate '"));
@@ -183,7 +198,8 @@ static void test_x509_bad_pem(void)
     g_file_set_contents(p, "not a certificate\n", -1, NULL);
     expect = g_strdup_printf("Unable to import CA certificate list %s", p);
     assert_creds_err(expect, creds_try("tls-creds-x509,id=x,dir=%s,"
-                                       "endpoint=client", dir));
+                                       "endpoint=client",
+                                       dir));
     g_free(expect);
     g_free(p);
     test_tls_dir_remove(dir);
@@ -192,27 +208,32 @@ static void test_x509_bad_pem(void)
 
 static void test_x509_sanity(void)
 {
-    TestTLSDirOpts expired = { .server_expired = true };
-    TestTLSDirOpts future = { .server_not_yet_active = true };
+    TestTLSDirOpts expired = {.server_expired = true};
+    TestTLSDirOpts future = {.server_not_yet_active = true};
     TestTLSCA other;
     char *dir, *expect, *p;
 
     dir = test_tls_dir_new(&ca, &expired);
     expect = g_strdup_printf("The server certificate %s/server-cert.pem "
-                             "has expired", dir);
+                             "has expired",
+                             dir);
     assert_creds_err(expect, creds_try("tls-creds-x509,id=x,dir=%s,"
-                                       "endpoint=server", dir));
+                                       "endpoint=server",
+                                       dir));
     g_free(expect);
     assert_creds_ok("tls-creds-x509,id=x,dir=%s,endpoint=server,"
-                    "sanity-check=off", dir);
+                    "sanity-check=off",
+                    dir);
     test_tls_dir_remove(dir);
     g_free(dir);
 
     dir = test_tls_dir_new(&ca, &future);
     expect = g_strdup_printf("The server certificate %s/server-cert.pem "
-                             "is not yet active", dir);
+                             "is not yet active",
+                             dir);
     assert_creds_err(expect, creds_try("tls-creds-x509,id=x,dir=%s,"
-                                       "endpoint=server", dir));
+                                       "endpoint=server",
+                                       dir));
     g_free(expect);
     test_tls_dir_remove(dir);
     g_free(dir);
@@ -224,9 +245,11 @@ static void test_x509_sanity(void)
     test_tls_ca_write(&other, p);
     expect = g_strdup_printf("Our own certificate %s/server-cert.pem failed "
                              "validation against %s: The certificate hasn't "
-                             "got a known issuer", dir, p);
+                             "got a known issuer",
+                             dir, p);
     assert_creds_err(expect, creds_try("tls-creds-x509,id=x,dir=%s,"
-                                       "endpoint=server", dir));
+                                       "endpoint=server",
+                                       dir));
     g_free(expect);
     g_free(p);
     test_tls_ca_deinit(&other);
@@ -242,18 +265,22 @@ static void test_psk(void)
     assert_creds_ok("tls-creds-psk,id=p0,dir=%s,endpoint=server", dir);
     assert_creds_ok("tls-creds-psk,id=p1,dir=%s,endpoint=client", dir);
     assert_creds_ok("tls-creds-psk,id=p2,dir=%s,endpoint=client,"
-                    "username=qemu", dir);
+                    "username=qemu",
+                    dir);
     expect = g_strdup_printf("Username bob not found in PSK file "
-                             "%s/keys.psk", dir);
+                             "%s/keys.psk",
+                             dir);
     assert_creds_err(expect, creds_try("tls-creds-psk,id=p3,dir=%s,"
-                                       "endpoint=client,username=bob", dir));
+                                       "endpoint=client,username=bob",
+                                       dir));
     g_free(expect);
     assert_creds_err("Missing 'dir' property value",
                      creds_try("tls-creds-psk,id=p4,endpoint=client"));
 
     expect = dir_unlink(dir, "keys.psk");
     assert_creds_err(expect, creds_try("tls-creds-psk,id=p5,dir=%s,"
-                                       "endpoint=server", dir));
+                                       "endpoint=server",
+                                       dir));
     g_free(expect);
     test_tls_dir_remove(dir);
     g_free(dir);
@@ -290,10 +317,12 @@ static void test_authz(void)
     user_creatable_add_opts_str("authz-simple,id=as,identity="
                                 "C=GB,,O=Wire Test,,CN=migration-client",
                                 &error_abort);
-    g_assert_cmpint(qauthz_is_allowed_by_id("as", TEST_TLS_CLIENT_DN,
-                                            &error_abort), ==, 1);
-    g_assert_cmpint(qauthz_is_allowed_by_id(
-        "as", "CN=migration-client,O=Wire Test,C=GB", &error_abort), ==, 0);
+    g_assert_cmpint(
+        qauthz_is_allowed_by_id("as", TEST_TLS_CLIENT_DN, &error_abort), ==, 1);
+    g_assert_cmpint(
+        qauthz_is_allowed_by_id("as", "CN=migration-client,O=Wire Test,C=GB",
+                                &error_abort),
+        ==, 0);
 
     user_creatable_add_opts_str("authz-list,id=al,policy=deny,"
                                 "rules.0.match=bob,rules.0.policy=allow,"
@@ -302,18 +331,16 @@ static void test_authz(void)
                                 "rules.2.match=eve,rules.2.policy=deny",
                                 &error_abort);
     g_assert_cmpint(qauthz_is_allowed_by_id("al", "bob", &error_abort), ==, 1);
-    g_assert_cmpint(qauthz_is_allowed_by_id("al", TEST_TLS_CLIENT_DN,
-                                            &error_abort), ==, 1);
+    g_assert_cmpint(
+        qauthz_is_allowed_by_id("al", TEST_TLS_CLIENT_DN, &error_abort), ==, 1);
     g_assert_cmpint(qauthz_is_allowed_by_id("al", "eve", &error_abort), ==, 0);
-    g_assert_cmpint(qauthz_is_allowed_by_id("al", "CN=other", &error_abort),
-                    ==, 0);
+    g_assert_cmpint(qauthz_is_allowed_by_id("al", "CN=other", &error_abort), ==,
+                    0);
     user_creatable_add_opts_str("authz-list,id=al2,policy=allow,"
                                 "rules.0.match=eve,rules.0.policy=deny",
                                 &error_abort);
-    g_assert_cmpint(qauthz_is_allowed_by_id("al2", "bob", &error_abort), ==,
-                    1);
-    g_assert_cmpint(qauthz_is_allowed_by_id("al2", "eve", &error_abort), ==,
-                    0);
+    g_assert_cmpint(qauthz_is_allowed_by_id("al2", "bob", &error_abort), ==, 1);
+    g_assert_cmpint(qauthz_is_allowed_by_id("al2", "eve", &error_abort), ==, 0);
 
     g_assert_cmpint(qauthz_is_allowed_by_id("none", "bob", &err), ==, -1);
     g_assert_cmpstr(error_get_pretty(err), ==,

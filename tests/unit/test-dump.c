@@ -17,7 +17,7 @@ static char *dump_path;
 
 static void blocks_setup(void)
 {
-    RAMBlockOptions o = { .gpa = BLOCK1_GPA };
+    RAMBlockOptions o = {.gpa = BLOCK1_GPA};
     RAMBlock *a, *b;
     uint64_t i;
 
@@ -48,8 +48,8 @@ static GByteArray *dump(bool has_range, uint64_t begin, uint64_t length,
     blocks_setup();
     fd = open(dump_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     g_assert_cmpint(fd, >=, 0);
-    g_assert_true(dump_guest_memory_elf(fd, has_range, begin, length,
-                                        &total, &error_abort));
+    g_assert_true(dump_guest_memory_elf(fd, has_range, begin, length, &total,
+                                        &error_abort));
     close(fd);
     g_assert_cmpuint(total, ==, expect_total);
     g_assert_true(g_file_get_contents(dump_path, &data, &len, NULL));
@@ -86,8 +86,7 @@ static void check_segment(GByteArray *f, int i, uint64_t gpa, uint64_t len)
     g_assert_cmpuint(ph.p_memsz, ==, len);
     g_assert_cmpuint(ph.p_offset % TARGET_PAGE_SIZE, ==, 0);
     g_assert_cmpuint(ph.p_offset + len, <=, f->len);
-    g_assert_cmpmem(f->data + ph.p_offset, len, ram_gpa_to_host(gpa, len),
-                    len);
+    g_assert_cmpmem(f->data + ph.p_offset, len, ram_gpa_to_host(gpa, len), len);
 }
 
 static void test_dump_all(void)
@@ -111,8 +110,8 @@ static void test_dump_range_inside(void)
 static void test_dump_range_spanning(void)
 {
     /* from 1 MiB into block 0 to 4 KiB into block 1, across the hole */
-    g_autoptr(GByteArray) f = dump(true, MiB, BLOCK1_GPA + 0x1000 - MiB,
-                                   BLOCK0 - MiB + 0x1000);
+    g_autoptr(GByteArray) f =
+        dump(true, MiB, BLOCK1_GPA + 0x1000 - MiB, BLOCK0 - MiB + 0x1000);
 
     g_assert_cmpint(((Elf64_Ehdr *)f->data)->e_phnum, ==, 2);
     check_segment(f, 0, MiB, BLOCK0 - MiB);
@@ -127,8 +126,7 @@ static void test_dump_range_empty(void)
 
     blocks_setup();
     /* the hole between the blocks holds no RAM */
-    g_assert_false(dump_guest_memory_elf(fd, true, 8 * MiB, MiB, &total,
-                                         &err));
+    g_assert_false(dump_guest_memory_elf(fd, true, 8 * MiB, MiB, &total, &err));
     g_assert_nonnull(err);
     error_free(err);
     /* a range that wraps past 2^64 is clamped, not an overflow */

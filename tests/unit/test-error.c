@@ -43,7 +43,7 @@ static void test_error_propagate_prepend(void)
     g_assert_cmpstr(error_get_pretty(dst), ==, "outer: inner");
     local = NULL;
     error_setg(&local, "later");
-    error_propagate(&dst, local);       /* dropped: dst already set */
+    error_propagate(&dst, local); /* dropped: dst already set */
     g_assert_cmpstr(error_get_pretty(dst), ==, "outer: inner");
     error_prepend(&dst, "%s ", "top:");
     g_assert_cmpstr(error_get_pretty(dst), ==, "top: outer: inner");
@@ -54,7 +54,8 @@ static void test_error_class_names(void)
 {
     Error *err = NULL;
 
-    error_set(&err, ERROR_CLASS_COMMAND_NOT_FOUND, "The command x has not been found");
+    error_set(&err, ERROR_CLASS_COMMAND_NOT_FOUND,
+              "The command x has not been found");
     g_assert_cmpstr(error_class_name(error_get_class(err)), ==,
                     "CommandNotFound");
     error_free(err);

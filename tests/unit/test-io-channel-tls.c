@@ -14,7 +14,7 @@
 #include "crypto-tls-certs.h"
 
 static TestTLSCA ca;
-static char *dir;                   /* standard x509 + PSK files */
+static char *dir; /* standard x509 + PSK files */
 static unsigned int obj_counter;
 
 /* Create an object from a printf'd -object string; returns it. */
@@ -33,8 +33,8 @@ static Object *obj_new(const char *fmt, ...)
         char *comma = strchr(body, ',');
         if (comma) {
             *comma = '\0';
-            str = g_strdup_printf("%s,id=o%u,%s", body, ++obj_counter,
-                                  comma + 1);
+            str =
+                g_strdup_printf("%s,id=o%u,%s", body, ++obj_counter, comma + 1);
         } else {
             str = g_strdup_printf("%s,id=o%u", body, ++obj_counter);
         }
@@ -73,7 +73,7 @@ static void hs_done(QIOTask *task, gpointer opaque)
 }
 
 typedef struct Pair {
-    QIOChannel *cm, *sm;            /* masters */
+    QIOChannel *cm, *sm; /* masters */
     QIOChannelTLS *client, *server;
     HSResult cr, sr;
 } Pair;
@@ -87,10 +87,10 @@ static void pair_handshake(Pair *p, Object *ccreds, const char *hostname,
 {
     memset(p, 0, sizeof(*p));
     socket_pair(&p->cm, &p->sm);
-    p->client = qio_channel_tls_new_client(p->cm, ccreds, hostname,
-                                           &error_abort);
-    p->server = qio_channel_tls_new_server(p->sm, screds, authzid,
-                                           &error_abort);
+    p->client =
+        qio_channel_tls_new_client(p->cm, ccreds, hostname, &error_abort);
+    p->server =
+        qio_channel_tls_new_server(p->sm, screds, authzid, &error_abort);
     p->cr.master = p->cm;
     p->sr.master = p->sm;
     qio_channel_set_blocking(p->cm, false, &error_abort);
@@ -142,12 +142,12 @@ static void pair_exchange(Pair *p)
     g_assert_null(p->sr.err);
     qio_channel_set_blocking(c, true, &error_abort);
     qio_channel_set_blocking(s, true, &error_abort);
-    g_assert_cmpint(qio_channel_write_all(c, "hello server", 12,
-                                          &error_abort), ==, 0);
+    g_assert_cmpint(qio_channel_write_all(c, "hello server", 12, &error_abort),
+                    ==, 0);
     g_assert_cmpint(qio_channel_read_all(s, buf, 12, &error_abort), ==, 0);
     g_assert_cmpint(memcmp(buf, "hello server", 12), ==, 0);
-    g_assert_cmpint(qio_channel_write_all(s, "hello client", 12,
-                                          &error_abort), ==, 0);
+    g_assert_cmpint(qio_channel_write_all(s, "hello client", 12, &error_abort),
+                    ==, 0);
     g_assert_cmpint(qio_channel_read_all(c, buf, 12, &error_abort), ==, 0);
     g_assert_cmpint(memcmp(buf, "hello client", 12), ==, 0);
 }
@@ -164,8 +164,8 @@ static void test_x509(void)
     pair_handshake(&p, cc, "localhost", sc, az->id);
     pair_exchange(&p);
     g_assert_cmpstr(qcrypto_tls_session_get_peer_name(
-                        qio_channel_tls_get_session(p.server)), ==,
-                    TEST_TLS_CLIENT_DN);
+                        qio_channel_tls_get_session(p.server)),
+                    ==, TEST_TLS_CLIENT_DN);
     desc = qcrypto_tls_session_get_cipher_desc(
         qio_channel_tls_get_session(p.client));
     g_assert_cmpstr(desc, ==, "TLS1.3 AES-128-GCM");
@@ -192,7 +192,8 @@ static void test_psk(void)
     pair_handshake(&p, cc, NULL, sc, NULL);
     pair_exchange(&p);
     g_assert_cmpstr(qcrypto_tls_session_get_peer_name(
-                        qio_channel_tls_get_session(p.server)), ==, "qemu");
+                        qio_channel_tls_get_session(p.server)),
+                    ==, "qemu");
     pair_free(&p);
 
     pair_handshake(&p, cc, NULL, sc, deny->id);
@@ -205,7 +206,7 @@ static void test_psk(void)
 
 static void test_psk_mismatch(void)
 {
-    char *d2 = test_tls_dir_new(&ca, NULL);     /* another random key */
+    char *d2 = test_tls_dir_new(&ca, NULL); /* another random key */
     Object *cc = obj_new("tls-creds-psk,dir=%s,endpoint=client", d2);
     Object *sc = obj_new("tls-creds-psk,dir=%s,endpoint=server", dir);
     Pair p;
@@ -238,7 +239,7 @@ static void test_anon(void)
 static void test_x509_failures(void)
 {
     TestTLSCA other;
-    TestTLSDirOpts expired = { .server_expired = true };
+    TestTLSDirOpts expired = {.server_expired = true};
     char *dother, *dexp;
     Object *cc = obj_new("tls-creds-x509,dir=%s,endpoint=client", dir);
     Object *sc = obj_new("tls-creds-x509,dir=%s,endpoint=server", dir);
@@ -264,7 +265,8 @@ static void test_x509_failures(void)
     /* expired server certificate (loaded without sanity checks) */
     dexp = test_tls_dir_new(&ca, &expired);
     sc_exp = obj_new("tls-creds-x509,dir=%s,endpoint=server,"
-                     "sanity-check=off", dexp);
+                     "sanity-check=off",
+                     dexp);
     pair_handshake(&p, cc, "localhost", sc_exp, NULL);
     assert_err(p.cr.err, "The certificate has expired");
     pair_free(&p);
@@ -274,7 +276,7 @@ static void test_x509_failures(void)
                    "O=Wire Test,,C=GB");
     pair_handshake(&p, cc, "localhost", sc, deny->id);
     assert_err(p.sr.err, "TLS x509 authz check for "
-               "C=GB,O=Wire Test,CN=migration-client is denied");
+                         "C=GB,O=Wire Test,CN=migration-client is denied");
     pair_free(&p);
     pair_handshake(&p, cc, "localhost", sc, "noauthz");
     assert_err(p.sr.err, "Cannot find QAuthZ object ID noauthz");
@@ -347,7 +349,7 @@ static void test_peer_closes_in_handshake(void)
     tioc = qio_channel_tls_new_client(a, cc, "localhost", &error_abort);
     err = handshake_with_plain_peer(tioc, plain_peer_hangup, b);
     assert_err(err, "TLS handshake failed: The TLS connection was "
-               "non-properly terminated.");
+                    "non-properly terminated.");
     error_free(err);
     qio_channel_unref(QIO_CHANNEL(tioc));
     qio_channel_unref(a);
@@ -389,7 +391,7 @@ typedef struct Bulk {
     QIOChannel *ioc;
     uint8_t *data;
     size_t len;
-    size_t page;            /* iovec element size */
+    size_t page; /* iovec element size */
     bool close_after;
 } Bulk;
 
@@ -405,9 +407,9 @@ static gpointer bulk_writer(gpointer opaque)
     }
     /* 64 elements per writev, as QEMUFile does */
     for (size_t i = 0; i < n; i += 64) {
-        g_assert_cmpint(qio_channel_writev_all(b->ioc, iov + i,
-                                               MIN(64, n - i),
-                                               &error_abort), ==, 0);
+        g_assert_cmpint(qio_channel_writev_all(b->ioc, iov + i, MIN(64, n - i),
+                                               &error_abort),
+                        ==, 0);
     }
     if (b->close_after) {
         qio_channel_close(b->ioc, &error_abort);
@@ -445,8 +447,8 @@ static void large_writev(void)
 {
     Object *cc, *sc;
     Pair p;
-    size_t len = 8 * MiB + 1234;         /* not a whole number of records */
-    Bulk b = { .len = len, .page = 4096, .close_after = true };
+    size_t len = 8 * MiB + 1234; /* not a whole number of records */
+    Bulk b = {.len = len, .page = 4096, .close_after = true};
     uint8_t *in = g_malloc(len + 1);
     GThread *th;
     size_t got = 0;
@@ -460,11 +462,10 @@ static void large_writev(void)
     while (got < len) {
         size_t want = MIN(len - got, 1 + (got * 7919) % 70000);
         struct iovec iov[2] = {
-            { in + got, want / 2 },
-            { in + got + want / 2, want - want / 2 },
+            {in + got, want / 2},
+            {in + got + want / 2, want - want / 2},
         };
-        ret = qio_channel_readv(QIO_CHANNEL(p.server), iov, 2,
-                                &error_abort);
+        ret = qio_channel_readv(QIO_CHANNEL(p.server), iov, 2, &error_abort);
         g_assert_cmpint(ret, >, 0);
         got += ret;
     }
@@ -485,24 +486,24 @@ static void large_writev(void)
 static void test_odd_iovecs(void)
 {
     /* elements larger than a record and odd sizes, both directions */
-    static const size_t pages[] = { 1, 100, 5000, 16384, 16385, 40000 };
+    static const size_t pages[] = {1, 100, 5000, 16384, 16385, 40000};
     Object *cc, *sc;
     Pair p;
 
     x509_pair_blocking(&p, &cc, &sc);
     for (size_t k = 0; k < ARRAY_SIZE(pages); k++) {
         size_t len = 300000 + k;
-        Bulk b = { .len = len, .page = pages[k] };
+        Bulk b = {.len = len, .page = pages[k]};
         uint8_t *in = g_malloc(len);
         GThread *th;
 
         b.ioc = QIO_CHANNEL(k & 1 ? p.server : p.client);
         b.data = random_bytes(len);
         th = g_thread_new("writer", bulk_writer, &b);
-        g_assert_cmpint(qio_channel_read_all(QIO_CHANNEL(k & 1 ? p.client :
-                                                         p.server),
-                                             (char *)in, len, &error_abort),
-                        ==, 0);
+        g_assert_cmpint(
+            qio_channel_read_all(QIO_CHANNEL(k & 1 ? p.client : p.server),
+                                 (char *)in, len, &error_abort),
+            ==, 0);
         g_thread_join(th);
         g_assert_cmpint(memcmp(in, b.data, len), ==, 0);
         g_free(in);
@@ -552,15 +553,14 @@ static void nonblocking(void)
             } else {
                 g_assert_cmpint(ret, >, 0);
                 if ((size_t)ret < MIN(len - sent, n * 4096)) {
-                    blocks_w++;     /* stopped at a record that blocked */
+                    blocks_w++; /* stopped at a record that blocked */
                 }
                 sent += ret;
             }
         }
         for (;;) {
             ssize_t ret = qio_channel_read(s, (char *)in + got,
-                                           MIN(len - got, 10000),
-                                           &error_abort);
+                                           MIN(len - got, 10000), &error_abort);
             if (ret == QIO_CHANNEL_ERR_BLOCK) {
                 blocks_r++;
                 break;
@@ -578,8 +578,8 @@ static void nonblocking(void)
     g_assert_cmpuint(blocks_r, >, 0);
 
     /* a watch fires for data GnuTLS already decrypted */
-    g_assert_cmpint(qio_channel_write_all(c, "0123456789", 10,
-                                          &error_abort), ==, 0);
+    g_assert_cmpint(qio_channel_write_all(c, "0123456789", 10, &error_abort),
+                    ==, 0);
     qio_channel_wait(s, G_IO_IN);
     g_assert_cmpint(qio_channel_read(s, (char *)in, 3, &error_abort), ==, 3);
     g_assert_true(qio_channel_wait_timeout(s, G_IO_IN, 1000));
@@ -597,7 +597,7 @@ static void nonblocking(void)
 static const unsigned int opt_sets[] = {
     /* Tern's record layer */
     QIO_CHANNEL_TLS_OPT_GATHER | QIO_CHANNEL_TLS_OPT_READAHEAD |
-    QIO_CHANNEL_TLS_OPT_RECORDS,
+        QIO_CHANNEL_TLS_OPT_RECORDS,
     /* GnuTLS records, gathered */
     QIO_CHANNEL_TLS_OPT_GATHER | QIO_CHANNEL_TLS_OPT_READAHEAD,
     /* GnuTLS records, one per iovec element */
@@ -633,12 +633,12 @@ static void test_premature_close(void)
     qio_channel_write_all(QIO_CHANNEL(p.client), "abc", 3, &error_abort);
     /* the client's transport goes away without close_notify */
     qio_channel_close(p.cm, &error_abort);
-    g_assert_cmpint(qio_channel_read(QIO_CHANNEL(p.server), buf, 8,
-                                     &error_abort), ==, 3);
-    g_assert_cmpint(qio_channel_read(QIO_CHANNEL(p.server), buf, 8, &err),
-                    ==, -1);
+    g_assert_cmpint(
+        qio_channel_read(QIO_CHANNEL(p.server), buf, 8, &error_abort), ==, 3);
+    g_assert_cmpint(qio_channel_read(QIO_CHANNEL(p.server), buf, 8, &err), ==,
+                    -1);
     assert_err(err, "Cannot read from TLS channel: The TLS connection was "
-               "non-properly terminated.");
+                    "non-properly terminated.");
     error_free(err);
     pair_free(&p);
     user_creatable_del(cc->id, &error_abort);
@@ -729,8 +729,7 @@ static void run_interop(unsigned int copts, unsigned int sopts)
     memset(&p, 0, sizeof(p));
     socket_pair(&p.cm, &p.sm);
     qio_channel_tls_set_default_opts(copts);
-    p.client = qio_channel_tls_new_client(p.cm, cc, "localhost",
-                                          &error_abort);
+    p.client = qio_channel_tls_new_client(p.cm, cc, "localhost", &error_abort);
     qio_channel_tls_set_default_opts(sopts);
     p.server = qio_channel_tls_new_server(p.sm, sc, NULL, &error_abort);
     qio_channel_tls_set_default_opts(QIO_CHANNEL_TLS_OPT_GATHER |
@@ -755,7 +754,7 @@ static void run_interop(unsigned int copts, unsigned int sopts)
 
     for (int round = 0; round < 4; round++) {
         bool c2s = !(round & 1);
-        Bulk b = { .len = len, .page = round < 2 ? 4096 : 1000 };
+        Bulk b = {.len = len, .page = round < 2 ? 4096 : 1000};
         QIOChannel *rd = QIO_CHANNEL(c2s ? p.server : p.client);
         GThread *th;
 
@@ -773,13 +772,14 @@ static void run_interop(unsigned int copts, unsigned int sopts)
              * time: GnuTLS refuses a request while its own is pending).
              */
             g_assert_cmpint(qcrypto_tls_session_request_key_update(
-                                c2s ? cs : ss, &error_abort), ==, 0);
+                                c2s ? cs : ss, &error_abort),
+                            ==, 0);
         }
         b.ioc = QIO_CHANNEL(c2s ? p.client : p.server);
         b.data = random_bytes(len);
         th = g_thread_new("writer", bulk_writer, &b);
-        g_assert_cmpint(qio_channel_read_all(rd, (char *)in, len,
-                                             &error_abort), ==, 0);
+        g_assert_cmpint(qio_channel_read_all(rd, (char *)in, len, &error_abort),
+                        ==, 0);
         g_thread_join(th);
         g_assert_cmpint(memcmp(in, b.data, len), ==, 0);
         g_free(b.data);
@@ -789,14 +789,14 @@ static void run_interop(unsigned int copts, unsigned int sopts)
 
     /* padded records (TLS 1.3 allows them; GnuTLS sends them on demand) */
     if (!(sopts & QIO_CHANNEL_TLS_OPT_RECORDS)) {
-        static const size_t sizes[] = { 1, 15, 16, 4095, 16000 };
+        static const size_t sizes[] = {1, 15, 16, 4095, 16000};
         char *msg = g_malloc(16384);
 
         memset(msg, 'p', 16384);
         for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
-            g_assert_cmpint(qcrypto_tls_session_write_padded(
-                                ss, msg, sizes[i], 300, &error_abort), ==,
-                            sizes[i]);
+            g_assert_cmpint(qcrypto_tls_session_write_padded(ss, msg, sizes[i],
+                                                             300, &error_abort),
+                            ==, sizes[i]);
             /*
              * Odd records: a large buffer (opened in place, then the
              * padding found); even ones: 100-byte reads (split between
@@ -805,10 +805,9 @@ static void run_interop(unsigned int copts, unsigned int sopts)
             size_t got = 0;
 
             while (got < sizes[i]) {
-                ssize_t r = qio_channel_read(QIO_CHANNEL(p.client),
-                                             (char *)in + got,
-                                             i & 1 ? 65536 : 100,
-                                             &error_abort);
+                ssize_t r =
+                    qio_channel_read(QIO_CHANNEL(p.client), (char *)in + got,
+                                     i & 1 ? 65536 : 100, &error_abort);
                 g_assert_cmpint(r, >, 0);
                 got += r;
             }
@@ -820,8 +819,9 @@ static void run_interop(unsigned int copts, unsigned int sopts)
 
     /* close_notify reaches the reader as a clean EOF */
     qio_channel_close(QIO_CHANNEL(p.client), &error_abort);
-    g_assert_cmpint(qio_channel_read(QIO_CHANNEL(p.server), (char *)in, 1,
-                                     &error_abort), ==, 0);
+    g_assert_cmpint(
+        qio_channel_read(QIO_CHANNEL(p.server), (char *)in, 1, &error_abort),
+        ==, 0);
     g_free(in);
     pair_free(&p);
     user_creatable_del(cc->id, &error_abort);
@@ -833,13 +833,13 @@ static void test_interop_records(void)
     unsigned int fast = QIO_CHANNEL_TLS_OPT_GATHER |
                         QIO_CHANNEL_TLS_OPT_READAHEAD |
                         QIO_CHANNEL_TLS_OPT_RECORDS;
-    unsigned int gnutls = QIO_CHANNEL_TLS_OPT_GATHER |
-                          QIO_CHANNEL_TLS_OPT_READAHEAD;
+    unsigned int gnutls =
+        QIO_CHANNEL_TLS_OPT_GATHER | QIO_CHANNEL_TLS_OPT_READAHEAD;
 
     run_interop(fast, gnutls);
     run_interop(gnutls, fast);
     run_interop(fast, fast);
-    run_interop(0, 0);                  /* QEMU's way: a record per page */
+    run_interop(0, 0); /* QEMU's way: a record per page */
 }
 
 /* Anonymous DH negotiates TLS 1.2: GnuTLS keeps the record layer. */
@@ -852,7 +852,7 @@ static void test_anon_tls12_fallback(void)
     pair_handshake(&p, cc, NULL, sc, NULL);
     pair_exchange(&p);
     g_assert_false(qcrypto_tls_session_has_fast_records(
-                       qio_channel_tls_get_session(p.client)));
+        qio_channel_tls_get_session(p.client)));
     pair_free(&p);
     user_creatable_del(cc->id, &error_abort);
     user_creatable_del(sc->id, &error_abort);
@@ -874,11 +874,13 @@ static void forged(unsigned int opts, const uint8_t *bytes, size_t len,
     qio_channel_tls_set_default_opts(opts);
     x509_pair_blocking(&p, &cc, &sc);
     qio_channel_tls_set_default_opts(opt_sets[0]);
-    g_assert_cmpint(qio_channel_write_all(p.cm, (const char *)bytes, len,
-                                          &error_abort), ==, 0);
+    g_assert_cmpint(
+        qio_channel_write_all(p.cm, (const char *)bytes, len, &error_abort), ==,
+        0);
     qio_channel_shutdown(p.cm, QIO_CHANNEL_SHUTDOWN_WRITE, &error_abort);
-    g_assert_cmpint(qio_channel_read(QIO_CHANNEL(p.server), buf,
-                                     sizeof(buf), &err), ==, -1);
+    g_assert_cmpint(
+        qio_channel_read(QIO_CHANNEL(p.server), buf, sizeof(buf), &err), ==,
+        -1);
     assert_err(err, expect);
     error_free(err);
     pair_free(&p);
@@ -888,10 +890,9 @@ static void forged(unsigned int opts, const uint8_t *bytes, size_t len,
 
 static void test_forged_records(void)
 {
-    uint8_t garbage[5 + 48] = { 0x17, 0x03, 0x03, 0x00, 48 };
-    static const uint8_t too_long[5] = { 0x17, 0x03, 0x03, 0x48, 0x00 };
-    static const uint8_t plain_hs[9] = { 0x16, 0x03, 0x03, 0x00, 4,
-                                         1, 0, 0, 0 };
+    uint8_t garbage[5 + 48] = {0x17, 0x03, 0x03, 0x00, 48};
+    static const uint8_t too_long[5] = {0x17, 0x03, 0x03, 0x48, 0x00};
+    static const uint8_t plain_hs[9] = {0x16, 0x03, 0x03, 0x00, 4, 1, 0, 0, 0};
 
     for (size_t i = 5; i < sizeof(garbage); i++) {
         garbage[i] = i * 37;
@@ -904,8 +905,8 @@ static void test_forged_records(void)
                "invalid length was received.");
         /* GnuTLS calls this one a decryption failure, Tern what it is */
         forged(opt_sets[i], plain_hs, sizeof(plain_hs),
-               i ? "Cannot read from TLS channel: Decryption has failed." :
-                   "Cannot read from TLS channel: An unexpected TLS packet "
+               i ? "Cannot read from TLS channel: Decryption has failed."
+                 : "Cannot read from TLS channel: An unexpected TLS packet "
                    "was received.");
     }
 }

@@ -19,17 +19,16 @@ uint32_t kvm_host_tsc_khz(void)
     return 1234567;
 }
 
-static const uint8_t test_code[] = { 0xf4, 0xeb, 0xfd };   /* hlt; jmp */
+static const uint8_t test_code[] = {0xf4, 0xeb, 0xfd}; /* hlt; jmp */
 
 /* A minimal multiboot ELF32: ehdr, one phdr, mb header, code. */
 static GByteArray *make_elf(uint32_t paddr, uint32_t extra_bss)
 {
     GByteArray *img = g_byte_array_new();
-    Elf32_Ehdr eh = { 0 };
-    Elf32_Phdr ph = { 0 };
-    uint32_t mb[3] = { MULTIBOOT_HEADER_MAGIC, 0, -MULTIBOOT_HEADER_MAGIC };
-    uint32_t total = sizeof(eh) + sizeof(ph) + sizeof(mb) +
-                     sizeof(test_code);
+    Elf32_Ehdr eh = {0};
+    Elf32_Phdr ph = {0};
+    uint32_t mb[3] = {MULTIBOOT_HEADER_MAGIC, 0, -MULTIBOOT_HEADER_MAGIC};
+    uint32_t total = sizeof(eh) + sizeof(ph) + sizeof(mb) + sizeof(test_code);
 
     memcpy(eh.e_ident, ELFMAG, SELFMAG);
     eh.e_ident[EI_CLASS] = ELFCLASS32;
@@ -111,8 +110,9 @@ static void test_multiboot_valid(void)
     g_assert_cmpuint(info % 4096, ==, 0);
     g_assert_cmpuint(info, >=, LOAD_ADDR + img->len + 4096);
     flags = rd32(info);
-    g_assert_cmphex(flags, ==, MULTIBOOT_INFO_MEMORY |
-                    MULTIBOOT_INFO_CMDLINE | MULTIBOOT_INFO_MEM_MAP);
+    g_assert_cmphex(flags, ==,
+                    MULTIBOOT_INFO_MEMORY | MULTIBOOT_INFO_CMDLINE |
+                        MULTIBOOT_INFO_MEM_MAP);
     g_assert_cmpuint(rd32(info + 4), ==, 640);
     g_assert_cmpuint(rd32(info + 8), ==, (RAM_SIZE - 1 * MiB) / 1024);
     cmdline = ram_gpa_to_host(rd32(info + 16), 1);
@@ -165,7 +165,7 @@ static void test_multiboot_no_header(void)
 {
     g_autoptr(GByteArray) img = make_elf(LOAD_ADDR, 0);
 
-    img->data[52 + 32] ^= 0xff;             /* break the magic */
+    img->data[52 + 32] ^= 0xff; /* break the magic */
     expect_error(img, "no multiboot header");
 }
 
@@ -264,11 +264,11 @@ static void test_multiboot_aout_kludge(void)
     hdr[0] = MULTIBOOT_HEADER_MAGIC;
     hdr[1] = 0x00010000;
     hdr[2] = -(hdr[0] + hdr[1]);
-    hdr[3] = LOAD_ADDR;                     /* header_addr */
-    hdr[4] = LOAD_ADDR;                     /* load_addr */
-    hdr[5] = 0;                             /* load_end: whole file */
-    hdr[6] = LOAD_ADDR + 0x2000;            /* bss_end */
-    hdr[7] = LOAD_ADDR + sizeof(hdr);       /* entry */
+    hdr[3] = LOAD_ADDR;               /* header_addr */
+    hdr[4] = LOAD_ADDR;               /* load_addr */
+    hdr[5] = 0;                       /* load_end: whole file */
+    hdr[6] = LOAD_ADDR + 0x2000;      /* bss_end */
+    hdr[7] = LOAD_ADDR + sizeof(hdr); /* entry */
     g_byte_array_append(img, (uint8_t *)hdr, sizeof(hdr));
     g_byte_array_append(img, test_code, sizeof(test_code));
     ram_setup();
@@ -277,7 +277,7 @@ static void test_multiboot_aout_kludge(void)
     g_assert_cmpmem(ram_gpa_to_host(ms.boot.entry, 3), 3, test_code, 3);
     g_assert_cmpuint(ms.boot.ebx, >=, LOAD_ADDR + 0x2000);
 
-    hdr[6] = LOAD_ADDR + 4;                 /* bss_end inside the image */
+    hdr[6] = LOAD_ADDR + 4; /* bss_end inside the image */
     memcpy(img->data, hdr, sizeof(hdr));
     expect_error(img, "bss_end_addr");
 }
@@ -331,10 +331,8 @@ int main(int argc, char **argv)
                     test_multiboot_filesz_over_memsz);
     g_test_add_func("/multiboot/no-room-for-info",
                     test_multiboot_no_room_for_info);
-    g_test_add_func("/multiboot/truncated-file",
-                    test_multiboot_truncated_file);
+    g_test_add_func("/multiboot/truncated-file", test_multiboot_truncated_file);
     g_test_add_func("/multiboot/aout-kludge", test_multiboot_aout_kludge);
-    g_test_add_func("/multiboot/corrupt-random",
-                    test_multiboot_corrupt_random);
+    g_test_add_func("/multiboot/corrupt-random", test_multiboot_corrupt_random);
     return g_test_run();
 }

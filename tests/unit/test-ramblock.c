@@ -12,7 +12,7 @@ static char *tmpdir;
 
 static void test_ramblock_anon(void)
 {
-    RAMBlockOptions o = { .gpa = 0x100000 };
+    RAMBlockOptions o = {.gpa = 0x100000};
     RAMBlock *rb = ram_block_add("anon", 2 * MiB, &o, &error_abort);
 
     g_assert_nonnull(rb);
@@ -34,9 +34,9 @@ static void test_ramblock_anon(void)
 static void test_ramblock_errors(void)
 {
     Error *err = NULL;
-    RAMBlockOptions o = { 0 };
+    RAMBlockOptions o = {0};
 
-    g_assert_null(ram_block_add("anon", 4096, NULL, &err));   /* duplicate */
+    g_assert_null(ram_block_add("anon", 4096, NULL, &err)); /* duplicate */
     g_assert_nonnull(strstr(error_get_pretty(err), "already exists"));
     error_free_or_abort(&err);
     g_assert_null(ram_block_add("odd", 4097, NULL, &err));
@@ -46,8 +46,7 @@ static void test_ramblock_errors(void)
 
     o.mem_path = "/nonexistent-dir/ram.img";
     g_assert_null(ram_block_add("badfile", MiB, &o, &err));
-    g_assert_nonnull(strstr(error_get_pretty(err),
-                            "/nonexistent-dir/ram.img"));
+    g_assert_nonnull(strstr(error_get_pretty(err), "/nonexistent-dir/ram.img"));
     error_free_or_abort(&err);
 }
 
@@ -55,7 +54,7 @@ static void test_ramblock_errors(void)
 static void test_ramblock_file_share(void)
 {
     g_autofree char *path = g_build_filename(tmpdir, "mem.img", NULL);
-    RAMBlockOptions o = { .mem_path = path, .share = true, .gpa = 16 * MiB };
+    RAMBlockOptions o = {.mem_path = path, .share = true, .gpa = 16 * MiB};
     g_autofree gchar *content = NULL;
     gsize len;
     RAMBlock *rb;
@@ -75,16 +74,16 @@ static void test_ramblock_file_share(void)
     o.gpa = 32 * MiB;
     rb = ram_block_add("fprivate", MiB, &o, &error_abort);
     g_assert_false(rb->shared);
-    g_assert_cmpmem(rb->host + 4096, 5, "hello", 5);    /* file content */
+    g_assert_cmpmem(rb->host + 4096, 5, "hello", 5); /* file content */
     memcpy(rb->host + 4096, "world", 5);
     g_assert_true(g_file_get_contents(path, &content, &len, NULL));
-    g_assert_cmpmem(content + 4096, 5, "hello", 5);     /* unchanged */
+    g_assert_cmpmem(content + 4096, 5, "hello", 5); /* unchanged */
 }
 
 static void test_ramblock_dir_and_memfd(void)
 {
-    RAMBlockOptions o = { .mem_path = tmpdir, .share = true,
-                          .prealloc = true, .gpa = 48 * MiB };
+    RAMBlockOptions o = {
+        .mem_path = tmpdir, .share = true, .prealloc = true, .gpa = 48 * MiB};
     RAMBlock *rb;
 
     rb = ram_block_add("indir", MiB, &o, &error_abort);
@@ -108,7 +107,8 @@ static void test_ramblock_list(void)
     uint64_t total = 0;
     int n = 0;
 
-    RAMBLOCK_FOREACH(rb) {
+    RAMBLOCK_FOREACH(rb)
+    {
         total += rb->used_length;
         n++;
     }
