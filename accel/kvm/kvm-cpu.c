@@ -752,26 +752,16 @@ static const VMStateDescription vmstate_kvm_seg = {
 };
 
 #define CPU_F(f) offsetof(KVMCPU, st) + offsetof(KVMCPUState, f)
-#define CPU_U8(f)                                                              \
+/* One VMS_SINGLE field of KVMCPUState; the wire width is the info's. */
+#define CPU_SINGLE(f, bytes, inf)                                              \
     {                                                                          \
-        .name = #f, .offset = CPU_F(f), .size = 1,                             \
-        .info = &vmstate_info_uint8, .flags = VMS_SINGLE                       \
+        .name = #f, .offset = CPU_F(f), .size = (bytes), .info = &(inf),       \
+        .flags = VMS_SINGLE                                                    \
     }
-#define CPU_U16(f)                                                             \
-    {                                                                          \
-        .name = #f, .offset = CPU_F(f), .size = 2,                             \
-        .info = &vmstate_info_uint16, .flags = VMS_SINGLE                      \
-    }
-#define CPU_U32(f)                                                             \
-    {                                                                          \
-        .name = #f, .offset = CPU_F(f), .size = 4,                             \
-        .info = &vmstate_info_uint32, .flags = VMS_SINGLE                      \
-    }
-#define CPU_U64(f)                                                             \
-    {                                                                          \
-        .name = #f, .offset = CPU_F(f), .size = 8,                             \
-        .info = &vmstate_info_uint64, .flags = VMS_SINGLE                      \
-    }
+#define CPU_U8(f) CPU_SINGLE(f, 1, vmstate_info_uint8)
+#define CPU_U16(f) CPU_SINGLE(f, 2, vmstate_info_uint16)
+#define CPU_U32(f) CPU_SINGLE(f, 4, vmstate_info_uint32)
+#define CPU_U64(f) CPU_SINGLE(f, 8, vmstate_info_uint64)
 #define CPU_U64_ARRAY(f, n)                                                    \
     {                                                                          \
         .name = #f, .offset = CPU_F(f), .size = 8, .num = (n),                 \
