@@ -12,8 +12,12 @@
 #define REC_MAX_CT (REC_MAX_PLAIN + 256) /* RFC 8446 limit */
 #define REC_MAX_WIRE (REC_HDR + REC_MAX_CT)
 #define REC_SEAL_WIRE (REC_HDR + REC_MAX_PLAIN + 1 + REC_TAG)
-/* Records sealed before one push. */
-#define REC_SEND_BATCH 4
+/*
+ * Records sealed before one push (256 KiB).  Measured, 2 GiB of random
+ * RAM over loopback TLS, medians of 4 in one run: 4 records 1.28, 8
+ * 1.33, 16 1.36, 32 1.35 GiB/s.
+ */
+#define REC_SEND_BATCH 16
 #define REC_SBUF (REC_SEND_BATCH * REC_SEAL_WIRE)
 /*
  * Room kept behind the data records for control records (KeyUpdate

@@ -20,11 +20,11 @@
  * Why it is faster than gnutls_record_send/recv (numbers in
  * tests/bench/tls-throughput.c and the TLS notes):
  *   1. sealing reads the caller's pages directly (no gather copy, no
- *      per-record allocation) into a send buffer of four records that
+ *      per-record allocation) into a send buffer of sixteen records that
  *      goes out in one push;
  *   2. opening writes the plaintext directly into the caller's iovec
  *      (GnuTLS decrypts into its own buffer then copies), from a receive
- *      buffer filled ~64 KiB per pull instead of two pulls per record;
+ *      buffer filled up to 256 KiB per pull instead of two pulls per record;
  *   3. the tag is checked after the plaintext was written, so on failure
  *      the caller's buffer holds garbage, but the read fails and the
  *      session is dead: nothing unauthenticated is ever reported as read.

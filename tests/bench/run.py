@@ -121,38 +121,60 @@ def make_tls_creds(d):
     return d
 
 
+def _event_time(ev):
+    ts = ev['timestamp']
+    return ts['seconds'] + ts['microseconds'] / 1e6
+
+
+def _take_event(qmp, status, timeout):
+    """The MIGRATION event with this status, or None within timeout s."""
+    try:
+        return qmp.wait_event('MIGRATION', timeout=timeout,
+                              pred=lambda e: e['data']['status'] == status)
+    except (TimeoutError, OSError):
+        return None
+
+
 def poll_migration(src, dst, t0, timeout):
-    """Sample query-migrate until both sides finish; returns (info, series)."""
+    """Sample query-migrate until both sides finish.
+
+    Returns (info, series, wall).  wall is measured from the QMP event
+    timestamps both processes put on their MIGRATION events (one host, one
+    clock): from the source's "setup" to the destination's "completed"
+    (the source's "completed" when there is no destination), so neither
+    the 0.1 s polling period nor QMP latency is in it.  Only the source is
+    queried while it runs; the destination is only listened to.
+    """
     series = []
     info = {}
-    dst_done_at = None
-    src_done_at = None
     deadline = time.time() + timeout
     while time.time() < deadline:
         now = time.time() - t0
-        if src_done_at is None:
-            info = src.cmd('query-migrate')
-            st = info.get('status')
-            ram = info.get('ram', {})
-            series.append({'t': now, 'remaining': ram.get('remaining', 0),
-                           'transferred': ram.get('transferred', 0),
-                           'mbps': ram.get('mbps', 0)})
-            if st in ('completed', 'failed', 'cancelled'):
-                src_done_at = now
-                if st != 'completed':
-                    raise RuntimeError(f"source {st}: {info.get('error-desc')}")
-        if dst is not None and dst_done_at is None:
-            if dst.p.poll() is not None:
-                raise RuntimeError('destination exited: ' + dst.stderr()[-500:])
-            dinfo = dst.cmd('query-migrate')
-            if dinfo.get('status') == 'completed':
-                dst_done_at = now
-            elif dinfo.get('status') == 'failed':
-                raise RuntimeError('destination failed')
-        if src_done_at is not None and (dst is None or dst_done_at is not None):
-            return info, series, (dst_done_at or src_done_at)
-        time.sleep(0.05)
-    raise RuntimeError('migration timed out')
+        info = src.cmd('query-migrate')
+        st = info.get('status')
+        ram = info.get('ram', {})
+        series.append({'t': now, 'remaining': ram.get('remaining', 0),
+                       'transferred': ram.get('transferred', 0),
+                       'mbps': ram.get('mbps', 0)})
+        if st in ('failed', 'cancelled'):
+            raise RuntimeError(f"source {st}: {info.get('error-desc')}")
+        if st == 'completed':
+            break
+        if dst is not None and dst.p.poll() is not None:
+            raise RuntimeError('destination exited: ' + dst.stderr()[-500:])
+        time.sleep(0.1)
+    else:
+        raise RuntimeError('migration timed out')
+    start = _take_event(src.qmp, 'setup', 5)
+    end = _take_event(src.qmp, 'completed', 5)
+    if dst is not None:
+        dend = _take_event(dst.qmp, 'completed', max(1, deadline - time.time()))
+        if dend is None:
+            raise RuntimeError('destination did not complete: ' + dst.stderr()[-500:])
+        end = dend
+    if start is None or end is None:
+        raise RuntimeError('MIGRATION events missing')
+    return info, series, _event_time(end) - _event_time(start)
 
 
 def set_params(vm, caps, params):
@@ -193,10 +215,10 @@ def run_ram_case(system, binary, case, ramfile, size, tmp, tls_dir):
             out_uri = f'exec:cat > {out}'
         if in_uri:
             dst = Proc(binary, dst_args, tmp, f'{system}-dst')
-            set_params(dst, {}, {k: v for k, v in params.items()
-                                 if k != 'tls-hostname'})
+            set_params(dst, {'events': True},
+                       {k: v for k, v in params.items() if k != 'tls-hostname'})
             dst.cmd('migrate-incoming', uri=in_uri)
-        set_params(src, {}, params)
+        set_params(src, {'events': True}, params)
         cpu_s0 = cpu_seconds(src.p.pid)
         cpu_d0 = cpu_seconds(dst.p.pid) if dst else 0
         t0 = time.time()
@@ -205,8 +227,8 @@ def run_ram_case(system, binary, case, ramfile, size, tmp, tls_dir):
         res = {
             'wall_s': wall,
             'total_time_ms': info.get('total-time'),
-            'bytes': info.get('ram', {}).get('transferred'),
             'gibs': size / (1 << 30) / wall,
+            **ram_counts(info),
             'src_cpu_s': cpu_seconds(src.p.pid) - cpu_s0,
             'dst_cpu_s': (cpu_seconds(dst.p.pid) - cpu_d0) if dst else None,
             'series': series,
@@ -244,8 +266,8 @@ def run_stress_case(system, binary, case, tmp, guest):
                     break
             time.sleep(0.2)
         params = {'max-bandwidth': BIG_BW, 'downtime-limit': 300}
-        set_params(dst, {}, params)
-        set_params(src, {}, params)
+        set_params(dst, {'events': True}, params)
+        set_params(src, {'events': True}, params)
         port = free_port()
         dst.cmd('migrate-incoming', uri=f'tcp:127.0.0.1:{port}')
         cpu_s0 = cpu_seconds(src.p.pid)
@@ -258,7 +280,7 @@ def run_stress_case(system, binary, case, tmp, guest):
             'guest_rate': guest_rate(f'{tmp}/{system}-src.serial'),
             'total_time_ms': info.get('total-time'),
             'downtime_ms': info.get('downtime'),
-            'bytes': info.get('ram', {}).get('transferred'),
+            **ram_counts(info),
             'src_cpu_s': cpu_seconds(src.p.pid) - cpu_s0,
             'dst_cpu_s': cpu_seconds(dst.p.pid) - cpu_d0,
             'series': series,
@@ -266,6 +288,23 @@ def run_stress_case(system, binary, case, tmp, guest):
     finally:
         src.close()
         dst.close()
+
+
+def ram_counts(info):
+    """Byte and page counters of a completed query-migrate.
+
+    bytes: everything sent.  overhead_bytes: bytes minus page payloads
+    (headers, zero-page flags, block names, device state), which does not
+    depend on how much of its memory the guest happened to have written
+    before the switch-over, so it compares the two formats.
+    """
+    ram = info.get('ram', {})
+    out = {'bytes': ram.get('transferred'),
+           'normal_pages': ram.get('normal'),
+           'zero_pages': ram.get('duplicate')}
+    if ram.get('transferred') is not None and ram.get('normal-bytes') is not None:
+        out['overhead_bytes'] = ram['transferred'] - ram['normal-bytes']
+    return out
 
 
 def guest_rate(serial_path):
@@ -300,6 +339,9 @@ METRICS = [  # key, label, better
     ('downtime_ms', 'downtime ms', 'lower'),
     ('guest_rate', 'guest dirty MiB/s', 'context'),
     ('bytes', 'bytes sent', 'lower'),
+    ('normal_pages', 'pages sent with data', 'context'),
+    ('zero_pages', 'zero pages', 'context'),
+    ('overhead_bytes', 'bytes sent besides page data', 'lower'),
     ('src_cpu_s', 'src CPU s', 'lower'),
     ('dst_cpu_s', 'dst CPU s', 'lower'),
 ]
@@ -323,7 +365,9 @@ def markdown(results, rows):
     lim = results['limits']
     out = ['# Benchmarks', '',
            f"Generated by `make bench{' QUICK=1' if results['quick'] else ''}` "
-           f"on {results['date']} ({results['runs']} run(s) per system and case, "
+           f"on {results['date']} ({results.get('ram_runs', results['runs'])} "
+           f"run(s) per system for the ram cases, {results['runs']} for the "
+           "stress cases, "
            'medians; QEMU is Debian\'s qemu-system-x86_64 '
            f"{results['qemu_version']}).", '',
            'Machine limits: '
@@ -335,6 +379,15 @@ def markdown(results, rows):
     for name, label, q, t, ratio, better, limit in rows:
         out.append(f'| {name} | {label} | {fmt(q)} | {fmt(t)} | '
                    f'{fmt(ratio)} | {better} | {limit} |')
+    tcp = results['cases'].get('ram-tcp', {})
+    tls = results['cases'].get('ram-tls', {})
+    for system in ('qemu', 'tern'):
+        a = median([r.get('gibs') for r in tls.get(system, [])])
+        b = median([r.get('gibs') for r in tcp.get(system, [])])
+        if a and b:
+            out.append('')
+            out.append(f'{system}: TLS throughput is {100 * a / b:.0f}% '
+                       'of plain tcp in this run.')
     errs = [(n, s, e) for n, c in results['cases'].items()
             for s, e in c.get('errors', {}).items()]
     if errs:
@@ -426,7 +479,9 @@ def main():
     build = os.path.abspath(args.build)
     tern = os.path.join(build, 'tern')
     guest = os.path.join(build, 'guest', 'stress.elf')
+    # RAM cases are short (about a second) and noisy: more runs each
     runs = args.runs or (1 if args.quick else 3)
+    ram_runs = args.runs or (1 if args.quick else 5)
     size = (512 << 20) if args.quick else (2 << 30)
     kvm = have_kvm()
 
@@ -454,7 +509,8 @@ def main():
                         text=True).stdout.split('\n')[0] if QEMU else 'missing'
     plotdir = os.path.join(args.out, 'bench')
     results = {'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
-               'quick': args.quick, 'runs': runs, 'size': size,
+               'quick': args.quick, 'runs': runs, 'ram_runs': ram_runs,
+               'size': size,
                'limits': limits, 'qemu_version': qv, 'cases': {},
                'plotdir': plotdir}
     tmp = tempfile.mkdtemp(prefix='tern-bench-')
@@ -477,11 +533,12 @@ def main():
             if case['kind'] == 'stress' and not kvm:
                 out['errors']['all'] = 'skipped: /dev/kvm cannot be opened'
                 continue
-            for i in range(runs):
+            n_runs = ram_runs if case['kind'] == 'ram' else runs
+            for i in range(n_runs):
                 for system, binary in (('qemu', QEMU), ('tern', tern)):
                     if system in out['errors']:
                         continue
-                    print(f'bench: {name} {system} run {i + 1}/{runs}',
+                    print(f'bench: {name} {system} run {i + 1}/{n_runs}',
                           file=sys.stderr, flush=True)
                     try:
                         if case['kind'] == 'ram':
