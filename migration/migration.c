@@ -754,6 +754,28 @@ fail:
     return NULL;
 }
 
+/*
+ * rdma: URIs.  There is no RDMA transport yet; with tls-creds set the
+ * answer says first that TLS cannot be had over RDMA at all (RDMA moves
+ * pages by remote DMA, outside any TLS session).  Returns true (errp
+ * set) for an rdma: URI.
+ */
+static bool migrate_rdma_refuse(const char *uri, Error **errp)
+{
+    const char *creds = migrate_tls_creds();
+
+    if (!g_str_has_prefix(uri, "rdma:")) {
+        return false;
+    }
+    if (creds && *creds) {
+        error_setg(errp, "TLS is not supported with RDMA migration "
+                         "(tls-creds is set)");
+    } else {
+        error_setg(errp, "RDMA migration is not supported by Tern yet");
+    }
+    return true;
+}
+
 static bool migrate_uri_valid(const char *uri)
 {
     static const char *const prefixes[] = {
@@ -784,6 +806,9 @@ bool migrate_start(const char *uri, Error **errp)
     if (runstate_get() == RUN_STATE_POSTMIGRATE) {
         error_setg(errp, "Can't migrate the vm that was paused due to "
                          "previous migration");
+        return false;
+    }
+    if (migrate_rdma_refuse(uri, errp)) {
         return false;
     }
     if (!migrate_uri_valid(uri)) {
@@ -1115,6 +1140,9 @@ bool migration_incoming_start(const char *uri, Error **errp)
     if (!strcmp(uri, "defer")) {
         mis->deferred = true;
         return true;
+    }
+    if (migrate_rdma_refuse(uri, errp)) {
+        return false;
     }
     migration_event_status(MIGRATION_STATUS_SETUP);
     if (g_str_has_prefix(uri, "tcp:")) {

@@ -31,7 +31,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ternlib import (check, free_port, qemu_binary, skip,  # noqa
-                     skip_unless_built, source_dir, Vm)
+                     skip_unless_built, source_dir, QMPError, Vm)
 
 SIZE = 32 << 20
 DN = 'C=GB,O=Wire Test,CN=migration-client'
@@ -215,6 +215,20 @@ def run_tern(tmp, certs):
         check(query(dst).get('status') != 'completed',
               'x509-authz-deny: destination completed')
     print('x509-authz-deny: destination refused the DN')
+
+    # RDMA cannot carry TLS: refused at once, the source keeps running
+    with Vm(plain_args() + creds('x509', x509, 'client'), name='rdma-src',
+            serial=False) as vm:
+        vm.cmd('migrate-set-parameters', **{'tls-creds': 'tls0'})
+        try:
+            vm.cmd('migrate', uri='rdma:127.0.0.1:4444')
+            check(False, 'rdma with TLS: migrate accepted')
+        except QMPError as e:
+            check('TLS is not supported with RDMA' in str(e),
+                  f'rdma with TLS: {e}')
+        check(vm.cmd('query-status')['status'] == 'running',
+              'rdma with TLS: source not running')
+    print('rdma-tls: refused as expected')
 
 
 def run_interop(tmp, certs):
