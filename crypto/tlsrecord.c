@@ -34,7 +34,6 @@
 #define REC_TYPE_ALERT 21
 #define REC_TYPE_HANDSHAKE 22
 #define REC_TYPE_DATA 23
-#define REC_TYPE_CCS 20
 #define HS_NEW_SESSION_TICKET 4
 #define HS_KEY_UPDATE 24
 
@@ -584,7 +583,11 @@ static bool rec_rx_header_ok(QCryptoTLSRecordLayer *rl)
         return true;
     }
     len = (h[3] << 8) | h[4];
-    if (h[0] != REC_TYPE_DATA && h[0] != REC_TYPE_CCS) {
+    /*
+     * change_cipher_spec is only legal during the handshake (RFC 8446
+     * section 5), which GnuTLS finished before this layer took over.
+     */
+    if (h[0] != REC_TYPE_DATA) {
         rec_read_fail(rl, "%s", gnutls_strerror(GNUTLS_E_UNEXPECTED_PACKET));
         return false;
     }
@@ -592,7 +595,7 @@ static bool rec_rx_header_ok(QCryptoTLSRecordLayer *rl)
         rec_read_fail(rl, "%s", gnutls_strerror(GNUTLS_E_RECORD_OVERFLOW));
         return false;
     }
-    if (h[0] == REC_TYPE_DATA && len < REC_TAG + 1) {
+    if (len < REC_TAG + 1) {
         rec_read_fail(rl, "%s",
                       gnutls_strerror(GNUTLS_E_UNEXPECTED_PACKET_LENGTH));
         return false;
@@ -762,10 +765,6 @@ static bool rec_open(QCryptoTLSRecordLayer *rl, IovCursor *c, size_t space,
     IovCursor w = *c;
 
     *n = 0;
-    if (rec[0] == REC_TYPE_CCS) {
-        rl->rx_off += REC_HDR + len; /* middlebox compatibility noise */
-        return true;
-    }
     if (rec[0] != REC_TYPE_DATA) {
         rec_read_fail(rl, "%s", gnutls_strerror(GNUTLS_E_UNEXPECTED_PACKET));
         return false;

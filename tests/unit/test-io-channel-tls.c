@@ -2,10 +2,12 @@
  * test-io-channel-tls.c: QIOChannelTLS over a socketpair: handshakes
  * (x509, PSK, anon; async and blocking), every peer check failing with
  * QEMU's words, data both ways, large gathered writes, non-blocking
- * resumption of half-sent records, clean and premature close, shutdown.
+ * resumption of half-sent records, clean and premature close, shutdown,
+ * forged and damaged records.
  */
 #include "qemu/osdep.h"
 #include <sys/socket.h>
+#include <poll.h>
 #include "crypto/init.h"
 #include "crypto/tlscreds.h"
 #include "io/channel-tls.h"
@@ -893,6 +895,8 @@ static void test_forged_records(void)
     uint8_t garbage[5 + 48] = {0x17, 0x03, 0x03, 0x00, 48};
     static const uint8_t too_long[5] = {0x17, 0x03, 0x03, 0x48, 0x00};
     static const uint8_t plain_hs[9] = {0x16, 0x03, 0x03, 0x00, 4, 1, 0, 0, 0};
+    /* change_cipher_spec after the handshake: RFC 8446 forbids it */
+    static const uint8_t late_ccs[6] = {0x14, 0x03, 0x03, 0x00, 1, 1};
 
     for (size_t i = 5; i < sizeof(garbage); i++) {
         garbage[i] = i * 37;
@@ -904,11 +908,479 @@ static void test_forged_records(void)
                "Cannot read from TLS channel: A TLS record packet with "
                "invalid length was received.");
         /* GnuTLS calls this one a decryption failure, Tern what it is */
+        forged(opt_sets[i], late_ccs, sizeof(late_ccs),
+               "Cannot read from TLS channel: An unexpected TLS packet "
+               "was received.");
         forged(opt_sets[i], plain_hs, sizeof(plain_hs),
                i ? "Cannot read from TLS channel: Decryption has failed."
                  : "Cannot read from TLS channel: An unexpected TLS packet "
                    "was received.");
     }
+}
+
+/* ---- mutated records ---- */
+
+/*
+ * A migration stream (8-byte headers and 4 KiB pages, a KeyUpdate half
+ * way, close_notify) is captured as ciphertext off the wire, damaged, and
+ * fed to the reader of the same session: it must fail or see EOF, never
+ * crash, and never report a byte that differs from what was sent.
+ */
+#define MUT_PAGES 64
+#define MUT_LEN (MUT_PAGES * (8 + 4096))
+#define MUT_MAX_RECS (2 * MUT_PAGES + 3)
+#define MUT_KEY_UPDATE (5 + 1 + 16) /* its record's length field */
+
+typedef struct MutWriter {
+    QIOChannel *ioc;
+    const uint8_t *data;
+    int done;
+} MutWriter;
+
+static gpointer mut_tls_writer(gpointer opaque)
+{
+    MutWriter *w = opaque;
+    QCryptoTLSSession *sess =
+        qio_channel_tls_get_session(QIO_CHANNEL_TLS(w->ioc));
+    struct iovec iov[2 * MUT_PAGES];
+
+    for (size_t i = 0; i < MUT_PAGES; i++) {
+        uint8_t *hdr = (uint8_t *)w->data + i * (8 + 4096);
+
+        iov[2 * i] = (struct iovec){hdr, 8};
+        iov[2 * i + 1] = (struct iovec){hdr + 8, 4096};
+    }
+    /* 64 elements per writev, as QEMUFile does */
+    g_assert_cmpint(qio_channel_writev_all(w->ioc, iov, 64, &error_abort), ==,
+                    0);
+    /* the reader is asked to rotate its keys too */
+    g_assert_cmpint(qcrypto_tls_session_request_key_update(sess, &error_abort),
+                    ==, 0);
+    g_assert_cmpint(qio_channel_writev_all(w->ioc, iov + 64, 64, &error_abort),
+                    ==, 0);
+    /* close_notify, the master stays open */
+    g_assert_cmpint(qcrypto_tls_session_bye(sess, &error_abort), ==, 1);
+    g_atomic_int_set(&w->done, 1);
+    return NULL;
+}
+
+/* Have the client send data; return its ciphertext, read off sm raw. */
+static uint8_t *mut_capture(Pair *p, const uint8_t *data, size_t *lenp)
+{
+    MutWriter w = {QIO_CHANNEL(p->client), data, 0};
+    int fd = qio_channel_get_fd(p->sm);
+    size_t cap = 2 * MUT_LEN, len = 0;
+    uint8_t *ct = g_malloc(cap);
+    GThread *th;
+
+    qio_channel_set_blocking(p->sm, false, &error_abort);
+    th = g_thread_new("writer", mut_tls_writer, &w);
+    for (;;) {
+        /* a unix socket has all the bytes queued once write returns */
+        bool fin = g_atomic_int_get(&w.done);
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        ssize_t r;
+
+        if (len == cap) {
+            cap *= 2;
+            ct = g_realloc(ct, cap);
+        }
+        r = read(fd, ct + len, cap - len);
+        if (r > 0) {
+            len += r;
+            continue;
+        }
+        g_assert_cmpint(r, <, 0);
+        if (errno == EINTR) {
+            continue;
+        }
+        g_assert_cmpint(errno, ==, EAGAIN);
+        if (fin) {
+            break;
+        }
+        poll(&pfd, 1, 10);
+    }
+    g_thread_join(th);
+    qio_channel_set_blocking(p->sm, true, &error_abort);
+    *lenp = len;
+    return ct;
+}
+
+/*
+ * Split ct into records: rec[k] is where record k starts (rec[n] = len),
+ * plain[k] the payload bytes in records before k.  Returns n.
+ */
+static size_t mut_records(const uint8_t *ct, size_t len, size_t *rec,
+                          size_t *plain)
+{
+    size_t n = 0, off = 0, key_updates = 0;
+
+    plain[0] = 0;
+    while (off < len) {
+        size_t rlen;
+
+        g_assert_cmpuint(len - off, >=, 5);
+        g_assert_cmpuint(n, <, MUT_MAX_RECS);
+        g_assert_cmpuint(ct[off], ==, 23);
+        rlen = (ct[off + 3] << 8) | ct[off + 4];
+        g_assert_cmpuint(rlen, >, 17);
+        rec[n++] = off;
+        /* no data record is 5 bytes long here; none is padded */
+        if (rlen == MUT_KEY_UPDATE) {
+            key_updates++;
+            plain[n] = plain[n - 1];
+        } else {
+            plain[n] = plain[n - 1] + rlen - 17;
+        }
+        off += 5 + rlen;
+    }
+    g_assert_cmpuint(off, ==, len);
+    g_assert_cmpuint(key_updates, ==, 1);
+    rec[n] = len;
+    /* the last record is the close_notify alert */
+    g_assert_cmpuint(len - rec[n - 1], ==, 5 + 2 + 1 + 16);
+    plain[n] = plain[n - 1];
+    g_assert_cmpuint(plain[n], ==, MUT_LEN);
+    return n;
+}
+
+static size_t rand_below(GRand *r, size_t n)
+{
+    return g_rand_int_range(r, 0, n);
+}
+
+/*
+ * Damage a copy of ct as kind (0..6) says, -1 not at all.  *first: the
+ * stream is intact before it.
+ */
+static GByteArray *mut_apply(GRand *r, int kind, const uint8_t *ct, size_t len,
+                             const size_t *rec, size_t nrec, size_t *first,
+                             char *desc, size_t desc_len)
+{
+    static const uint8_t types[] = {0, 20, 21, 22, 24, 0xff};
+    GByteArray *m = g_byte_array_sized_new(len + len / 2);
+    size_t a, b, q, k;
+
+    switch (kind) {
+    case -1:
+        g_byte_array_append(m, ct, len);
+        *first = len;
+        snprintf(desc, desc_len, "none");
+        break;
+    case 0: /* flip a bit */
+        a = rand_below(r, len);
+        g_byte_array_append(m, ct, len);
+        m->data[a] ^= 1 << rand_below(r, 8);
+        *first = a;
+        snprintf(desc, desc_len, "flip a bit at %zu", a);
+        break;
+    case 1: /* truncate */
+        a = rand_below(r, len);
+        g_byte_array_append(m, ct, a);
+        *first = a;
+        snprintf(desc, desc_len, "truncate at %zu", a);
+        break;
+    case 2: /* duplicate [a, b) at q */
+    case 3: /* delete [a, b) */
+        if (g_rand_boolean(r)) {
+            /* whole records: a replay, a drop */
+            k = rand_below(r, nrec);
+            b = k + 1 + rand_below(r, 3);
+            a = rec[k];
+            b = rec[MIN(b, nrec)];
+            q = rec[rand_below(r, nrec + 1)];
+        } else {
+            static const size_t spans[] = {16, 5000, 40000};
+
+            a = rand_below(r, len);
+            b = spans[rand_below(r, 3)];
+            b = a + 1 + rand_below(r, MIN(len - a, b));
+            q = rand_below(r, len + 1);
+        }
+        if (kind == 2) {
+            g_byte_array_append(m, ct, q);
+            g_byte_array_append(m, ct + a, b - a);
+            g_byte_array_append(m, ct + q, len - q);
+            *first = q;
+        } else {
+            g_byte_array_append(m, ct, a);
+            g_byte_array_append(m, ct + b, len - b);
+            *first = a;
+        }
+        snprintf(desc, desc_len, "%s [%zu, %zu) at %zu",
+                 kind == 2 ? "duplicate" : "delete", a, b, kind == 2 ? q : a);
+        break;
+    case 4: /* a record header's length */
+        k = rand_below(r, nrec);
+        a = rec[k] + 3 + rand_below(r, 2);
+        g_byte_array_append(m, ct, len);
+        m->data[a] ^= 1 + rand_below(r, 255);
+        *first = rec[k];
+        snprintf(desc, desc_len, "record %zu length %02x%02x", k,
+                 m->data[rec[k] + 3], m->data[rec[k] + 4]);
+        break;
+    case 5: /* a record header's type */
+        k = rand_below(r, nrec);
+        g_byte_array_append(m, ct, len);
+        m->data[rec[k]] = types[rand_below(r, ARRAY_SIZE(types))];
+        *first = rec[k];
+        snprintf(desc, desc_len, "record %zu type %u", k, m->data[rec[k]]);
+        break;
+    default: { /* a record of the attacker's between two */
+        uint8_t forged[5 + 40] = {20 + rand_below(r, 4), 3, 3, 0};
+
+        forged[4] = 1 + rand_below(r, 40);
+        for (size_t i = 5; i < sizeof(forged); i++) {
+            forged[i] = forged[0] == 20 ? 1 : g_rand_int(r);
+        }
+        k = rand_below(r, nrec + 1);
+        g_byte_array_append(m, ct, rec[k]);
+        g_byte_array_append(m, forged, 5 + forged[4]);
+        g_byte_array_append(m, ct + rec[k], len - rec[k]);
+        *first = rec[k];
+        snprintf(desc, desc_len, "type %u length %u record before %zu",
+                 forged[0], forged[4], k);
+        break;
+    }
+    }
+    return m;
+}
+
+/* Read buffers as callers shape them: QEMUFile's, pages, odd sizes. */
+static size_t mut_iov(GRand *r, struct iovec *iov)
+{
+    size_t n;
+
+    switch (rand_below(r, 3)) {
+    case 0:
+        n = 1;
+        iov[0].iov_len = 32768;
+        break;
+    case 1:
+        n = 2 * (1 + rand_below(r, 4));
+        for (size_t i = 0; i < n; i++) {
+            iov[i].iov_len = i & 1 ? 4096 : 8;
+        }
+        break;
+    default:
+        n = 1 + rand_below(r, 4);
+        for (size_t i = 0; i < n; i++) {
+            iov[i].iov_len = 1 + rand_below(r, 20000);
+        }
+        break;
+    }
+    /* each its own allocation, so that ASan sees any overrun */
+    for (size_t i = 0; i < n; i++) {
+        iov[i].iov_base = g_malloc(iov[i].iov_len);
+    }
+    return n;
+}
+
+typedef struct RawWriter {
+    int fd;
+    const uint8_t *buf;
+    size_t len;
+    size_t chunk; /* write at most this much at a time, 0 all */
+    guint32 seed;
+} RawWriter;
+
+/* Write the (damaged) stream behind TLS's back, then hang up. */
+static gpointer raw_writer(gpointer opaque)
+{
+    RawWriter *w = opaque;
+    GRand *rand = g_rand_new_with_seed(w->seed);
+    size_t off = 0;
+
+    while (off < w->len) {
+        size_t n = w->len - off;
+        ssize_t r;
+
+        if (w->chunk) {
+            size_t c = 1 + rand_below(rand, w->chunk);
+
+            n = MIN(n, c);
+        }
+        r = write(w->fd, w->buf + off, n);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        g_assert_cmpint(r, >, 0);
+        off += r;
+    }
+    g_assert_cmpint(shutdown(w->fd, SHUT_WR), ==, 0);
+    g_rand_free(rand);
+    return NULL;
+}
+
+/*
+ * Read until an error or EOF; every byte reported must be the payload's
+ * at that offset, and at least min_good of them must come (the records
+ * before the damage).  A non-blocking reader waits as QEMUFile would.
+ */
+static void mut_read(QIOChannel *ioc, bool fast, bool nonblock, GRand *r,
+                     const uint8_t *data, size_t min_good, const char *desc)
+{
+    size_t got = 0;
+    unsigned int blocks = 0;
+    Error *err = NULL;
+    ssize_t ret;
+
+    for (;;) {
+        struct iovec iov[8];
+        size_t n = mut_iov(r, iov);
+        size_t off = 0;
+
+        ret = qio_channel_readv(ioc, iov, n, &err);
+        if (ret > 0 && got + ret > MUT_LEN) {
+            g_printerr("%s: %zu bytes read past the end\n", desc,
+                       got + ret - MUT_LEN);
+            g_assert_cmpuint(got + ret, <=, MUT_LEN);
+        }
+        for (size_t i = 0; i < n; i++) {
+            size_t len = MIN(iov[i].iov_len, ret > 0 ? ret - off : 0);
+
+            if (memcmp(iov[i].iov_base, data + got + off, len)) {
+                g_printerr("%s: wrong data at %zu\n", desc, got + off);
+                g_assert_not_reached();
+            }
+            off += len;
+            g_free(iov[i].iov_base);
+        }
+        if (ret == QIO_CHANNEL_ERR_BLOCK && nonblock) {
+            qio_channel_wait(ioc, G_IO_IN);
+            continue;
+        }
+        if (ret == QIO_CHANNEL_ERR_BLOCK && !fast && blocks++ < 3) {
+            /*
+             * GnuTLS says EAGAIN once for a record cut short by EOF,
+             * blocking transport or not; qio_channel_read_all() waits
+             * and retries, as here.
+             */
+            qio_channel_wait(ioc, G_IO_IN);
+            continue;
+        }
+        if (ret <= 0) {
+            break;
+        }
+        blocks = 0;
+        got += ret;
+    }
+
+    if (got < min_good) {
+        g_printerr("%s: %zu bytes read, %zu were intact\n", desc, got,
+                   min_good);
+    }
+    g_assert_cmpuint(got, >=, min_good);
+    if (ret == 0) {
+        /* a clean EOF only after all the data */
+        g_assert_null(err);
+        g_assert_cmpuint(got, ==, MUT_LEN);
+        return;
+    }
+    g_assert_cmpint(ret, ==, -1);
+    if (!err || !g_str_has_prefix(error_get_pretty(err),
+                                  "Cannot read from TLS channel: ")) {
+        g_printerr("%s: ", desc);
+    }
+    assert_err_prefix(err, "Cannot read from TLS channel: ");
+    error_free(err);
+    err = NULL;
+
+    /* the session stays failed */
+    {
+        char buf[64];
+
+        g_assert_cmpint(qio_channel_read(ioc, buf, sizeof(buf), &err), ==, -1);
+        assert_err_prefix(err, "Cannot read from TLS channel: ");
+        error_free(err);
+    }
+}
+
+static void mutated(unsigned int opts, unsigned int iters, GRand *r, Object *cc,
+                    Object *sc, const uint8_t *data)
+{
+    for (unsigned int i = 0; i < iters; i++) {
+        size_t rec[MUT_MAX_RECS + 1], plain[MUT_MAX_RECS + 1];
+        size_t len, nrec, first, k;
+        uint8_t *ct;
+        GByteArray *m;
+        RawWriter w;
+        GThread *th;
+        GRand *rr;
+        Pair p;
+        static const size_t chunks[] = {0, 0, 64, 1000, 20000};
+        char desc[160], sink[65536];
+        int sfd;
+
+        qio_channel_tls_set_default_opts(opts);
+        pair_handshake(&p, cc, "localhost", sc, NULL);
+        qio_channel_tls_set_default_opts(opt_sets[0]);
+        g_assert_null(p.cr.err);
+        g_assert_null(p.sr.err);
+        g_assert_cmpint(qcrypto_tls_session_has_fast_records(
+                            qio_channel_tls_get_session(p.server)),
+                        ==, !!(opts & QIO_CHANNEL_TLS_OPT_RECORDS));
+        qio_channel_set_blocking(p.cm, true, &error_abort);
+        qio_channel_set_blocking(p.sm, true, &error_abort);
+
+        ct = mut_capture(&p, data, &len);
+        nrec = mut_records(ct, len, rec, plain);
+        /* the first one undamaged: the harness itself works */
+        m = mut_apply(r, i ? (int)rand_below(r, 7) : -1, ct, len, rec, nrec,
+                      &first, desc, sizeof(desc));
+        k = strlen(desc);
+        snprintf(desc + k, sizeof(desc) - k, " (opts %u, iteration %u)", opts,
+                 i);
+        /* the records wholly before the damage must all be read */
+        for (k = 0; k < nrec && rec[k + 1] <= first; k++) {
+        }
+
+        /* in one go, or dribbled: records and headers split up */
+        w = (RawWriter){qio_channel_get_fd(p.cm), m->data, m->len,
+                        chunks[rand_below(r, ARRAY_SIZE(chunks))], i};
+        th = g_thread_new("raw", raw_writer, &w);
+        /*
+         * Read shapes from their own generator (how much a read returns
+         * varies with timing); every other reader is non-blocking.
+         */
+        rr = g_rand_new_with_seed(i);
+        qio_channel_set_blocking(p.sm, !(i & 1), &error_abort);
+        mut_read(QIO_CHANNEL(p.server), opts & QIO_CHANNEL_TLS_OPT_RECORDS,
+                 i & 1, rr, data, plain[k], desc);
+        g_rand_free(rr);
+        /* let the writer finish */
+        qio_channel_set_blocking(p.sm, true, &error_abort);
+        sfd = qio_channel_get_fd(p.sm);
+        for (;;) {
+            ssize_t n = read(sfd, sink, sizeof(sink));
+
+            if (n == 0 || (n < 0 && errno != EINTR)) {
+                break;
+            }
+        }
+        g_thread_join(th);
+
+        g_byte_array_unref(m);
+        g_free(ct);
+        pair_free(&p);
+    }
+}
+
+static void test_mutated_records(void)
+{
+    Object *cc = obj_new("tls-creds-x509,dir=%s,endpoint=client", dir);
+    Object *sc = obj_new("tls-creds-x509,dir=%s,endpoint=server", dir);
+    GRand *r = g_rand_new_with_seed(0x7e4e);
+    uint8_t *data = random_bytes(MUT_LEN);
+
+    /* mostly Tern's record layer; GnuTLS's as the reference */
+    mutated(opt_sets[0], 240, r, cc, sc, data);
+    mutated(opt_sets[1], 30, r, cc, sc, data);
+    mutated(opt_sets[2], 30, r, cc, sc, data);
+    g_free(data);
+    g_rand_free(r);
+    user_creatable_del(cc->id, &error_abort);
+    user_creatable_del(sc->id, &error_abort);
 }
 
 int main(int argc, char **argv)
@@ -939,6 +1411,7 @@ int main(int argc, char **argv)
                     test_shutdown_wakes_reader);
     g_test_add_func("/io/channel/tls/interop-records", test_interop_records);
     g_test_add_func("/io/channel/tls/forged-records", test_forged_records);
+    g_test_add_func("/io/channel/tls/mutated-records", test_mutated_records);
     g_test_add_func("/io/channel/tls/anon-tls12-fallback",
                     test_anon_tls12_fallback);
     ret = g_test_run();
