@@ -765,14 +765,8 @@ static bool rec_open(QCryptoTLSRecordLayer *rl, IovCursor *c, size_t space,
     IovCursor w = *c;
 
     *n = 0;
-    if (rec[0] != REC_TYPE_DATA) {
-        rec_read_fail(rl, "%s", gnutls_strerror(GNUTLS_E_UNEXPECTED_PACKET));
-        return false;
-    }
-    if (len < REC_TAG + 1 || len > REC_MAX_CT) {
-        rec_read_fail(rl, "%s",
-                      gnutls_strerror(GNUTLS_E_UNEXPECTED_PACKET_LENGTH));
-        return false;
+    if (!rec_rx_header_ok(rl)) {
+        return false; /* the same checks, whether or not the body waited */
     }
     plen = len - REC_TAG; /* data, type, padding */
     dlen = plen - 1;
