@@ -87,6 +87,11 @@ typedef struct RAMState {
 
     /* Cost of the last dirty-log sync (the final one costs about as much). */
     int64_t last_sync_us;
+
+    /* Dirty-rate estimate between the last two syncs (see ram_dirty_rate) */
+    int64_t prev_sync_end_us; /* 0: no sync yet */
+    uint64_t prev_dirty;      /* bits set right after that sync */
+    double dirty_rate;        /* bytes per ms; < 0: unknown */
 } RAMState;
 
 static RAMState ram_state;
@@ -122,6 +127,9 @@ static inline bool ram_page_is_zero_src(const uint8_t *p)
     memcpy(&first, p, sizeof(first));
     return first == 0 && buffer_is_zero(p, TARGET_PAGE_SIZE);
 }
+
+/* Bitmap fill above which one sync cannot tell the dirty rate. */
+#define RAM_DIRTY_RATE_MAX_FILL 0.9
 
 /* Pages ahead of the one being sent whose first line is prefetched. */
 #define RAM_PREFETCH_PAGES 4
@@ -246,13 +254,45 @@ int64_t ram_last_sync_us(void)
     return __atomic_load_n(&ram_state.last_sync_us, __ATOMIC_RELAXED);
 }
 
+double ram_dirty_rate(void)
+{
+    return ram_state.dirty_rate;
+}
+
+/*
+ * Estimate how fast the guest writes, from one sync: newly is the pages
+ * that became dirty in the bitmap since the previous sync.  A page the
+ * guest wrote while its bit was still set (not yet sent) is not in it,
+ * so newly is scaled by the fraction of the bitmap that was clear, taken
+ * as the mean of its value after the previous sync and just before this
+ * one.  Nearly full bitmaps (the start of the first pass) say nothing:
+ * the rate is then unknown.
+ */
+static void ram_dirty_rate_update(RAMState *rs, uint64_t newly, uint64_t dirty,
+                                  int64_t now_us)
+{
+    uint64_t pages = ram_bytes_total() / TARGET_PAGE_SIZE;
+    double fill, ms;
+
+    rs->dirty_rate = -1;
+    if (rs->prev_sync_end_us && pages && now_us > rs->prev_sync_end_us) {
+        fill = (rs->prev_dirty + (dirty - newly)) / 2.0 / pages;
+        ms = (now_us - rs->prev_sync_end_us) / 1000.0;
+        if (fill < RAM_DIRTY_RATE_MAX_FILL) {
+            rs->dirty_rate = newly * (double)TARGET_PAGE_SIZE / (1 - fill) / ms;
+        }
+    }
+    rs->prev_sync_end_us = now_us;
+    rs->prev_dirty = dirty;
+}
+
 /* Sync the dirty log into the bitmaps: one pass. */
 static void ram_bitmap_sync(RAMState *rs)
 {
     int64_t t0 = g_get_monotonic_time();
     uint64_t newly = ram_dirty_log_sync();
     uint64_t pass, dirty = 0;
-    int64_t now;
+    int64_t now, now_us;
     RAMBlock *rb;
 
     /*
@@ -267,11 +307,13 @@ static void ram_bitmap_sync(RAMState *rs)
     STAT_SET(remaining_pages, dirty);
     rs->period_dirty_pages += newly;
     pass = STAT_ADD(dirty_sync_count, 1) + 1;
-    __atomic_store_n(&rs->last_sync_us, g_get_monotonic_time() - t0,
-                     __ATOMIC_RELAXED);
+    now_us = g_get_monotonic_time();
+    __atomic_store_n(&rs->last_sync_us, now_us - t0, __ATOMIC_RELAXED);
+    ram_dirty_rate_update(rs, newly, dirty, now_us);
     TRACE("migration_ram_sync",
-          "pass %" PRIu64 " newly %" PRIu64 " dirty %" PRIu64 " us %" PRId64,
-          pass, newly, dirty, rs->last_sync_us);
+          "pass %" PRIu64 " newly %" PRIu64 " dirty %" PRIu64 " us %" PRId64
+          " rate %.0f B/ms",
+          pass, newly, dirty, rs->last_sync_us, rs->dirty_rate);
 
     now = migration_clock_ms();
     if (now > rs->period_start_ms + RAM_SYNC_PERIOD_MS) {
@@ -294,6 +336,7 @@ static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
     RAMBlock *rb;
 
     memset(rs, 0, sizeof(*rs));
+    rs->dirty_rate = -1;
     rs->f = f;
     last_recv_block = NULL;
 

@@ -25,5 +25,11 @@ uint64_t ram_pages_sent(void);
 void ram_stats_set_downtime_phase(bool in_downtime);
 /* Microseconds the last dirty-log sync took (0 before the first). */
 int64_t ram_last_sync_us(void);
+/*
+ * Bytes per ms the guest wrote between the last two dirty-log syncs
+ * (pages still waiting to be sent included, see ram.c); negative when
+ * unknown (one sync so far, or a nearly full bitmap).  Migration thread.
+ */
+double ram_dirty_rate(void);
 
 #endif /* MIGRATION_RAM_H */
