@@ -76,7 +76,12 @@ def test_rate():
         lines = ok_lines(vm.serial())
         check(len(lines) >= 5, vm.serial())
         rates = [int(r[2]) for r in lines[1:]]
-        check(all(8 <= r <= 20 for r in rates), f'rate=16 gave {rates}')
+        # The guest paces itself by the clock and catches up after a
+        # stall (a loaded host gave 33, 13, 7, 19), so only the mean over
+        # the reports is checked: it must follow rate=, not run free
+        # (hundreds of MiB/s unpaced).
+        mean = sum(rates) / len(rates)
+        check(8 <= mean <= 24, f'rate=16 gave {rates} (mean {mean:.1f})')
         print('rate=16: reported', rates)
 
 
