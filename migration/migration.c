@@ -50,6 +50,7 @@
 #include "sysemu/sysemu.h"
 #include "migration.h"
 #include "ram.h"
+#include "shrink.h"
 
 /* Rate-limit and measurement period. */
 #define BUFFER_DELAY_MS 100
@@ -408,58 +409,6 @@ static void migration_update_counters(MigrationState *s, QEMUFile *f,
     p->start_pages = ram_pages_sent();
 }
 
-/*
- * Shrink passes.  downtime-limit is the most downtime the user accepts.
- * QEMU stops the guest at the first check where the pending RAM fits in
- * it, so with a fast link and a 300 ms limit it stops with up to 300 ms
- * of pages left, often mostly the rest of the first pass, which the
- * guest has not written again.  When the guest writes at less than half
- * the rate the link sends, sending the pending pages while it still runs
- * leaves at most half as many to send once it is stopped.  Each pass at
- * least halves what is left, so all of them add to the total time about
- * the downtime they save at most (P/2 + P/4 + ... of the P pending when
- * they start), and the pages they send had to be sent anyway.  So once
- * the pending RAM fits in the limit, the migration goes on sending (no
- * dirty-log sync until the pages pending are all sent) as long as
- *   - sending what is pending would take more than MIGRATION_SHRINK_MIN_MS,
- *   - the guest's dirty rate is known and under half the bandwidth,
- *   - the previous extra pass at least halved the pending bytes, and
- *   - fewer than MIGRATION_SHRINK_MAX_PASSES extra passes were made.
- * The limit is honoured as before: the guest is only stopped at a check
- * where the pending RAM fits in it.
- */
-#define MIGRATION_SHRINK_MIN_MS 2.0
-#define MIGRATION_SHRINK_MAX_PASSES 8
-
-typedef struct MigrationShrink {
-    bool active;           /* sending the pending set of the last check */
-    unsigned passes;       /* extra passes started */
-    uint64_t last_pending; /* pending bytes when the last one started */
-} MigrationShrink;
-
-/*
- * pending fits in the limit: true to go on with one more pass instead of
- * switching over (see above).  bw is the bandwidth estimate in bytes/ms.
- */
-static bool migration_shrink_continue(MigrationShrink *sh, uint64_t pending,
-                                      double bw)
-{
-    double rate = ram_dirty_rate();
-    bool go = bw > 0 && pending / bw > MIGRATION_SHRINK_MIN_MS && rate >= 0 &&
-              rate * 2 < bw && sh->passes < MIGRATION_SHRINK_MAX_PASSES &&
-              (sh->passes == 0 || pending * 2 <= sh->last_pending);
-
-    TRACE("migration_shrink",
-          "pending %" PRIu64 " bw %.0f rate %.0f B/ms passes %u: %s", pending,
-          bw, rate, sh->passes, go ? "one more pass" : "switch over");
-    sh->active = go;
-    if (go) {
-        sh->passes++;
-        sh->last_pending = pending;
-    }
-    return go;
-}
-
 /* pause-before-switchover: wait for migrate-continue or cancel. */
 static bool migration_maybe_pause(MigrationState *s)
 {
@@ -715,8 +664,8 @@ static gpointer migration_thread(gpointer opaque)
             if (must + can == 0 ||
                 (must + can < threshold &&
                  !migration_shrink_continue(
-                     &shrink, must + can,
-                     migration_bandwidth_estimate(&period)))) {
+                     &shrink, must + can, migration_bandwidth_estimate(&period),
+                     ram_dirty_rate()))) {
                 TRACE("migration_switchover",
                       "pending %" PRIu64 " threshold %" PRIu64 " fixed %" PRId64
                       " ms",

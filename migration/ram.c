@@ -45,6 +45,7 @@
 #include "sysemu/runstate.h"
 #include "migration.h"
 #include "ram.h"
+#include "shrink.h"
 
 #define RAM_SAVE_FLAG_FULL 0x01
 #define RAM_SAVE_FLAG_ZERO 0x02
@@ -90,7 +91,6 @@ typedef struct RAMState {
 
     /* Dirty-rate estimate between the last two syncs (see ram_dirty_rate) */
     int64_t prev_sync_end_us; /* 0: no sync yet */
-    uint64_t prev_dirty;      /* bits set right after that sync */
     double dirty_rate;        /* bytes per ms; < 0: unknown */
 } RAMState;
 
@@ -127,9 +127,6 @@ static inline bool ram_page_is_zero_src(const uint8_t *p)
     memcpy(&first, p, sizeof(first));
     return first == 0 && buffer_is_zero(p, TARGET_PAGE_SIZE);
 }
-
-/* Bitmap fill above which one sync cannot tell the dirty rate. */
-#define RAM_DIRTY_RATE_MAX_FILL 0.9
 
 /* Pages ahead of the one being sent whose first line is prefetched. */
 #define RAM_PREFETCH_PAGES 4
@@ -259,31 +256,17 @@ double ram_dirty_rate(void)
     return ram_state.dirty_rate;
 }
 
-/*
- * Estimate how fast the guest writes, from one sync: newly is the pages
- * that became dirty in the bitmap since the previous sync.  A page the
- * guest wrote while its bit was still set (not yet sent) is not in it,
- * so newly is scaled by the fraction of the bitmap that was clear, taken
- * as the mean of its value after the previous sync and just before this
- * one.  Nearly full bitmaps (the start of the first pass) say nothing:
- * the rate is then unknown.
- */
+/* Dirty rate from this sync and the previous one (see shrink.h). */
 static void ram_dirty_rate_update(RAMState *rs, uint64_t newly, uint64_t dirty,
                                   int64_t now_us)
 {
-    uint64_t pages = ram_bytes_total() / TARGET_PAGE_SIZE;
-    double fill, ms;
-
     rs->dirty_rate = -1;
-    if (rs->prev_sync_end_us && pages && now_us > rs->prev_sync_end_us) {
-        fill = (rs->prev_dirty + (dirty - newly)) / 2.0 / pages;
-        ms = (now_us - rs->prev_sync_end_us) / 1000.0;
-        if (fill < RAM_DIRTY_RATE_MAX_FILL) {
-            rs->dirty_rate = newly * (double)TARGET_PAGE_SIZE / (1 - fill) / ms;
-        }
+    if (rs->prev_sync_end_us) {
+        rs->dirty_rate = migration_dirty_rate_estimate(
+            newly, dirty, ram_bytes_total() / TARGET_PAGE_SIZE,
+            (now_us - rs->prev_sync_end_us) / 1000.0);
     }
     rs->prev_sync_end_us = now_us;
-    rs->prev_dirty = dirty;
 }
 
 /* Sync the dirty log into the bitmaps: one pass. */

@@ -27,7 +27,7 @@ void ram_stats_set_downtime_phase(bool in_downtime);
 int64_t ram_last_sync_us(void);
 /*
  * Bytes per ms the guest wrote between the last two dirty-log syncs
- * (pages still waiting to be sent included, see ram.c); negative when
+ * (pages still waiting to be sent included, see shrink.c); negative when
  * unknown (one sync so far, or a nearly full bitmap).  Migration thread.
  */
 double ram_dirty_rate(void);
