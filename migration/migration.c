@@ -659,6 +659,7 @@ static gpointer migration_thread(gpointer opaque)
         if (shrink.active && must + can > 0) {
             /* an extra pass: send what the last check found first */
         } else if (must + can <= threshold) {
+            shrink.active = false; /* migration_shrink_continue() decides */
             must = can = 0;
             qemu_savevm_state_pending_exact(&must, &can);
             if (must + can == 0 ||
@@ -671,9 +672,6 @@ static gpointer migration_thread(gpointer opaque)
                       " ms",
                       must + can, threshold, migration_switchover_fixed_ms());
                 break;
-            }
-            if (must + can >= threshold) {
-                shrink.active = false;
             }
         }
         if (qemu_savevm_state_iterate(f) < 0) {

@@ -62,6 +62,13 @@ def sample(src, seconds):
     return rate, info, throttles
 
 
+def check_verified(dst):
+    """The destination guest re-verified every page and goes on writing."""
+    out = dst.wait_serial('stress: resume verified', 30)
+    dst.wait_serial('stress: ok', 30, out.index('stress: resume'))
+    check('MISMATCH' not in dst.serial(), dst.serial())
+
+
 def no_converge():
     port = free_port()
     with Vm(vm_args(), name='src') as src, \
@@ -121,9 +128,7 @@ def auto_converge():
               f'{info["ram"]["dirty-sync-count"]}')
         check(info['downtime'] < DOWNTIME_LIMIT * 10,
               f'downtime {info["downtime"]} ms')
-        out = dst.wait_serial('stress: resume verified', 30)
-        dst.wait_serial('stress: ok', 30, out.index('stress: resume'))
-        check('MISMATCH' not in dst.serial(), dst.serial())
+        check_verified(dst)
 
 
 def shrink_passes():
@@ -149,9 +154,7 @@ def shrink_passes():
         check(ram['dirty-sync-count'] > 2, f'passes: {ram}')
         check(ram['downtime-bytes'] < 16 << 20,
               f'downtime-bytes {ram["downtime-bytes"]}')
-        out = dst.wait_serial('stress: resume verified', 30)
-        dst.wait_serial('stress: ok', 30, out.index('stress: resume'))
-        check('MISMATCH' not in dst.serial(), dst.serial())
+        check_verified(dst)
 
 
 def main():
