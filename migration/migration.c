@@ -45,11 +45,14 @@
 #include "migration/options.h"
 #include "migration/savevm.h"
 #include "migration/global_state.h"
+#include "sysemu/ramblock.h"
 #include "sysemu/runstate.h"
 #include "sysemu/main-loop.h"
 #include "sysemu/sysemu.h"
 #include "migration.h"
 #include "ram.h"
+#include "migration-stats.h"
+#include "rate-limit.h"
 #include "shrink.h"
 
 /* Rate-limit and measurement period. */
@@ -367,7 +370,7 @@ static void migration_update_counters(MigrationState *s, QEMUFile *f,
                                       MigrationPeriod *p, int64_t now)
 {
     uint64_t transferred = qemu_file_transferred(f) - p->start_bytes;
-    uint64_t pages = ram_pages_sent() - p->start_pages;
+    uint64_t pages = migration_stats_pages_sent() - p->start_pages;
     int64_t spent = now - p->start_ms;
     double bandwidth, estimate;
 
@@ -390,23 +393,23 @@ static void migration_update_counters(MigrationState *s, QEMUFile *f,
     s->mbps = transferred * 8.0 / (spent / 1000.0) / 1e6;
     s->pages_per_second = pages * 1000.0 / spent;
     if (estimate > 0) {
-        s->expected_downtime =
-            ram_bytes_remaining() / estimate + migration_switchover_fixed_ms();
+        s->expected_downtime = migration_stats_bytes_remaining() / estimate +
+                               migration_switchover_fixed_ms();
     }
     g_mutex_unlock(&s->lock);
     TRACE("migration_period",
           "bytes %" PRIu64 " ms %" PRId64 " bw %.0f est %.0f B/ms "
           "threshold %" PRIu64 " remaining %" PRIu64,
           transferred, spent, bandwidth, estimate, s->threshold_size,
-          ram_bytes_remaining());
+          migration_stats_bytes_remaining());
 
     if (__atomic_exchange_n(&s->rate_limit_changed, false, __ATOMIC_ACQ_REL)) {
-        qemu_file_set_rate_limit(f, migrate_max_bandwidth() / XFER_LIMIT_RATIO);
+        migration_rate_set(migrate_max_bandwidth() / XFER_LIMIT_RATIO);
     }
-    qemu_file_reset_rate_limit(f);
+    migration_rate_reset();
     p->start_ms = now;
     p->start_bytes = qemu_file_transferred(f);
-    p->start_pages = ram_pages_sent();
+    p->start_pages = migration_stats_pages_sent();
 }
 
 /* pause-before-switchover: wait for migrate-continue or cancel. */
@@ -462,8 +465,8 @@ static bool migration_completion(MigrationState *s, QEMUFile *f,
         error_setg(errp, "Migration cancelled before switchover");
         return false;
     }
-    qemu_file_set_rate_limit(f, 0);
-    ram_stats_set_downtime_phase(true);
+    migration_rate_set(0);
+    migration_stats_set_phase(MIGRATION_PHASE_DOWNTIME);
     ret = qemu_savevm_state_complete_precopy(f, errp);
     bql_unlock();
     TRACE("migration_completion_saved", "ret %d bytes %" PRIu64, ret,
@@ -592,7 +595,7 @@ static gpointer migration_thread(gpointer opaque)
     f = qemu_file_new_output(ioc);
     qio_channel_unref(ioc);
     s->to_dst_file = f;
-    qemu_file_set_rate_limit(f, migrate_max_bandwidth() / XFER_LIMIT_RATIO);
+    migration_rate_set(migrate_max_bandwidth() / XFER_LIMIT_RATIO);
     __atomic_store_n(&s->rate_limit_changed, false, __ATOMIC_RELEASE);
 
     qemu_savevm_state_header(f);
@@ -605,7 +608,7 @@ static gpointer migration_thread(gpointer opaque)
     }
     bql_lock();
     setup_done = true;
-    ram_stats_set_downtime_phase(false);
+    migration_stats_set_phase(MIGRATION_PHASE_PRECOPY);
     if (qemu_savevm_state_setup(f, &err) < 0) {
         bql_unlock();
         goto fail;
@@ -624,7 +627,7 @@ static gpointer migration_thread(gpointer opaque)
     memset(&shrink, 0, sizeof(shrink));
     period.start_ms = migration_clock_ms();
     period.start_bytes = qemu_file_transferred(f);
-    period.start_pages = ram_pages_sent();
+    period.start_pages = migration_stats_pages_sent();
 
     for (;;) {
         uint64_t must = 0, can = 0, threshold;
@@ -642,7 +645,7 @@ static gpointer migration_thread(gpointer opaque)
         }
         if (now >= period.start_ms + BUFFER_DELAY_MS) {
             migration_update_counters(s, f, &period, now);
-        } else if (qemu_file_rate_limit(f)) {
+        } else if (migration_rate_exceeded()) {
             /* Budget spent: push out what is queued, sleep to the end. */
             qemu_fflush(f);
             now = migration_clock_ms();
@@ -758,7 +761,7 @@ fail:
         bql_unlock();
     }
     error_free(err);
-    ram_stats_set_downtime_phase(false);
+    migration_stats_set_phase(MIGRATION_PHASE_PRECOPY);
     __atomic_store_n(&s->thread_running, false, __ATOMIC_RELEASE);
     main_loop_schedule(migration_thread_join_bh, s);
     return NULL;
@@ -854,7 +857,7 @@ bool migrate_start(const char *uri, Error **errp)
     s->rp_shut_received = false;
     s->pause_continue = false;
     g_mutex_unlock(&s->lock);
-    ram_stats_reset();
+    migration_stats_reset();
     ram_mig_init();
 
     __atomic_store_n(&s->status, MIGRATION_STATUS_NONE, __ATOMIC_RELEASE);
@@ -913,6 +916,53 @@ bool migrate_continue(const char *state, Error **errp)
 
 /* ---------------- query-migrate ---------------- */
 
+/* The query-migrate "ram" members (completed: remaining and rate read 0). */
+static void migration_stats_to_json(json_object *ram, bool completed)
+{
+    uint64_t normal = stat64_get(&mig_stats.normal_pages);
+    uint64_t remaining = migration_stats_bytes_remaining();
+    uint64_t rate = stat64_get(&mig_stats.dirty_pages_rate);
+
+    json_object_object_add(
+        ram, "transferred",
+        json_object_new_uint64(stat64_get(&mig_stats.transferred)));
+    json_object_object_add(ram, "remaining",
+                           json_object_new_uint64(completed ? 0 : remaining));
+    json_object_object_add(ram, "total",
+                           json_object_new_uint64(ram_bytes_total()));
+    json_object_object_add(
+        ram, "duplicate",
+        json_object_new_uint64(stat64_get(&mig_stats.zero_pages)));
+    json_object_object_add(ram, "skipped", json_object_new_uint64(0));
+    json_object_object_add(ram, "normal", json_object_new_uint64(normal));
+    json_object_object_add(ram, "normal-bytes",
+                           json_object_new_uint64(normal * TARGET_PAGE_SIZE));
+    json_object_object_add(ram, "dirty-pages-rate",
+                           json_object_new_uint64(completed ? 0 : rate));
+    json_object_object_add(
+        ram, "dirty-sync-count",
+        json_object_new_uint64(stat64_get(&mig_stats.dirty_sync_count)));
+    json_object_object_add(
+        ram, "postcopy-requests",
+        json_object_new_uint64(stat64_get(&mig_stats.postcopy_requests)));
+    json_object_object_add(ram, "page-size",
+                           json_object_new_uint64(TARGET_PAGE_SIZE));
+    json_object_object_add(
+        ram, "multifd-bytes",
+        json_object_new_uint64(stat64_get(&mig_stats.multifd_bytes)));
+    json_object_object_add(
+        ram, "precopy-bytes",
+        json_object_new_uint64(stat64_get(&mig_stats.precopy_bytes)));
+    json_object_object_add(
+        ram, "downtime-bytes",
+        json_object_new_uint64(stat64_get(&mig_stats.downtime_bytes)));
+    json_object_object_add(
+        ram, "postcopy-bytes",
+        json_object_new_uint64(stat64_get(&mig_stats.postcopy_bytes)));
+    json_object_object_add(ram, "dirty-sync-missed-zero-copy",
+                           json_object_new_uint64(0));
+}
+
 static void migrate_query_source(json_object *info)
 {
     MigrationState *s = migrate_get_current();
@@ -962,7 +1012,7 @@ static void migrate_query_source(json_object *info)
                                json_object_new_int64(s->expected_downtime));
     }
     ram = json_object_new_object();
-    ram_stats_to_json(ram, completed);
+    migration_stats_to_json(ram, completed);
     json_object_object_add(ram, "mbps", json_object_new_double(s->mbps));
     json_object_object_add(ram, "pages-per-second",
                            json_object_new_uint64(s->pages_per_second));

@@ -63,10 +63,6 @@ struct QEMUFile {
     /* Bytes put (output, incl. queued) or consumed (input). */
     uint64_t total_transferred;
 
-    /* Rate limiting (output): bytes allowed and used this period. */
-    uint64_t rate_limit_max;
-    uint64_t rate_limit_used;
-
     /*
      * First error: read lock-free (atomic) on every put/get; written once
      * under err_lock together with last_error_obj.
@@ -214,7 +210,6 @@ static inline uint8_t *qemu_file_put_reserve(QEMUFile *f, size_t n)
     qemu_file_add_iov(f, p, n);
     f->buf_index += n;
     f->total_transferred += n;
-    f->rate_limit_used += n;
     return p;
 }
 
@@ -271,7 +266,6 @@ void qemu_put_buffer(QEMUFile *f, const uint8_t *buf, size_t size)
         qemu_file_add_iov(f, f->buf + f->buf_index, l);
         f->buf_index += l;
         f->total_transferred += l;
-        f->rate_limit_used += l;
         buf += l;
         size -= l;
     }
@@ -288,7 +282,6 @@ void qemu_put_buffer_async(QEMUFile *f, const uint8_t *buf, size_t size,
     }
     qemu_file_add_iov(f, buf, size);
     f->total_transferred += size;
-    f->rate_limit_used += size;
     if (f->iovcnt == MAX_IOV) {
         /*
          * Send now rather than at the next put: the caller may modify buf
@@ -310,34 +303,6 @@ void qemu_put_counted_string(QEMUFile *f, const char *name)
 
 /* ------------------------------------------------------------------ */
 /* Rate limiting */
-
-void qemu_file_set_rate_limit(QEMUFile *f, uint64_t limit)
-{
-    f->rate_limit_max = limit;
-}
-
-uint64_t qemu_file_get_rate_limit(QEMUFile *f)
-{
-    return f->rate_limit_max;
-}
-
-bool qemu_file_rate_limit(QEMUFile *f)
-{
-    if (qemu_file_get_error(f)) {
-        return true; /* stop producing; the caller sees the error */
-    }
-    return f->rate_limit_max && f->rate_limit_used >= f->rate_limit_max;
-}
-
-void qemu_file_reset_rate_limit(QEMUFile *f)
-{
-    f->rate_limit_used = 0;
-}
-
-void qemu_file_acct_rate_limit(QEMUFile *f, uint64_t len)
-{
-    f->rate_limit_used += len;
-}
 
 uint64_t qemu_file_transferred(QEMUFile *f)
 {

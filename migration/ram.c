@@ -44,6 +44,8 @@
 #include "sysemu/ramblock.h"
 #include "sysemu/runstate.h"
 #include "migration.h"
+#include "migration-stats.h"
+#include "rate-limit.h"
 #include "ram.h"
 #include "shrink.h"
 
@@ -62,23 +64,11 @@
 /* Period over which dirty rate and auto-converge are evaluated. */
 #define RAM_SYNC_PERIOD_MS 1000
 
-typedef struct RAMStats {
-    uint64_t transferred; /* ram bytes put on the stream */
-    uint64_t duplicate;   /* ZERO records */
-    uint64_t normal;      /* PAGE records */
-    uint64_t precopy_bytes;
-    uint64_t downtime_bytes;
-    uint64_t dirty_sync_count;
-    uint64_t dirty_pages_rate; /* pages/s over the last sync period */
-    uint64_t remaining_pages;  /* bits set in the bitmaps */
-} RAMStats;
-
 typedef struct RAMState {
     QEMUFile *f;
     RAMBlock *cur_block; /* scan cursor */
     uint64_t cur_page;
     RAMBlock *last_sent_block; /* CONTINUE applies to this block */
-    bool in_downtime;          /* bytes count as downtime bytes */
 
     /* dirty-rate / auto-converge period */
     int64_t period_start_ms;
@@ -95,16 +85,9 @@ typedef struct RAMState {
 } RAMState;
 
 static RAMState ram_state;
-static RAMStats ram_stats;
 
 /* Incoming: block of the previous page record (CONTINUE). */
 static RAMBlock *last_recv_block;
-
-#define STAT_ADD(field, v)                                                     \
-    __atomic_fetch_add(&ram_stats.field, (v), __ATOMIC_RELAXED)
-#define STAT_SET(field, v)                                                     \
-    __atomic_store_n(&ram_stats.field, (v), __ATOMIC_RELAXED)
-#define STAT_GET(field) __atomic_load_n(&ram_stats.field, __ATOMIC_RELAXED)
 
 /* True if the 4 KiB page at p holds only zero bytes (SIMD check). */
 static inline bool ram_page_is_zero(const uint8_t *p)
@@ -133,67 +116,7 @@ static inline bool ram_page_is_zero_src(const uint8_t *p)
 
 static void ram_account(RAMState *rs, uint64_t bytes)
 {
-    STAT_ADD(transferred, bytes);
-    if (rs->in_downtime) {
-        STAT_ADD(downtime_bytes, bytes);
-    } else {
-        STAT_ADD(precopy_bytes, bytes);
-    }
-}
-
-void ram_stats_reset(void)
-{
-    memset(&ram_stats, 0, sizeof(ram_stats));
-}
-
-void ram_stats_set_downtime_phase(bool in_downtime)
-{
-    ram_state.in_downtime = in_downtime;
-}
-
-uint64_t ram_bytes_remaining(void)
-{
-    return STAT_GET(remaining_pages) * TARGET_PAGE_SIZE;
-}
-
-uint64_t ram_pages_sent(void)
-{
-    return STAT_GET(duplicate) + STAT_GET(normal);
-}
-
-void ram_stats_to_json(json_object *ram, bool completed)
-{
-    uint64_t normal = STAT_GET(normal);
-
-    json_object_object_add(ram, "transferred",
-                           json_object_new_uint64(STAT_GET(transferred)));
-    json_object_object_add(
-        ram, "remaining",
-        json_object_new_uint64(completed ? 0 : ram_bytes_remaining()));
-    json_object_object_add(ram, "total",
-                           json_object_new_uint64(ram_bytes_total()));
-    json_object_object_add(ram, "duplicate",
-                           json_object_new_uint64(STAT_GET(duplicate)));
-    json_object_object_add(ram, "skipped", json_object_new_uint64(0));
-    json_object_object_add(ram, "normal", json_object_new_uint64(normal));
-    json_object_object_add(ram, "normal-bytes",
-                           json_object_new_uint64(normal * TARGET_PAGE_SIZE));
-    json_object_object_add(
-        ram, "dirty-pages-rate",
-        json_object_new_uint64(completed ? 0 : STAT_GET(dirty_pages_rate)));
-    json_object_object_add(ram, "dirty-sync-count",
-                           json_object_new_uint64(STAT_GET(dirty_sync_count)));
-    json_object_object_add(ram, "postcopy-requests", json_object_new_uint64(0));
-    json_object_object_add(ram, "page-size",
-                           json_object_new_uint64(TARGET_PAGE_SIZE));
-    json_object_object_add(ram, "multifd-bytes", json_object_new_uint64(0));
-    json_object_object_add(ram, "precopy-bytes",
-                           json_object_new_uint64(STAT_GET(precopy_bytes)));
-    json_object_object_add(ram, "downtime-bytes",
-                           json_object_new_uint64(STAT_GET(downtime_bytes)));
-    json_object_object_add(ram, "postcopy-bytes", json_object_new_uint64(0));
-    json_object_object_add(ram, "dirty-sync-missed-zero-copy",
-                           json_object_new_uint64(0));
+    migration_stats_account_ram(bytes);
 }
 
 /* ---------------- source ---------------- */
@@ -287,9 +210,9 @@ static void ram_bitmap_sync(RAMState *rs)
     {
         dirty += bitmap_count_one(rb->bmap, ram_block_pages(rb));
     }
-    STAT_SET(remaining_pages, dirty);
+    stat64_set(&mig_stats.remaining_pages, dirty);
     rs->period_dirty_pages += newly;
-    pass = STAT_ADD(dirty_sync_count, 1) + 1;
+    pass = __atomic_add_fetch(&mig_stats.dirty_sync_count, 1, __ATOMIC_RELAXED);
     now_us = g_get_monotonic_time();
     __atomic_store_n(&rs->last_sync_us, now_us - t0, __ATOMIC_RELAXED);
     ram_dirty_rate_update(rs, newly, dirty, now_us);
@@ -302,8 +225,8 @@ static void ram_bitmap_sync(RAMState *rs)
     if (now > rs->period_start_ms + RAM_SYNC_PERIOD_MS) {
         uint64_t xfer = qemu_file_transferred(rs->f) - rs->period_start_bytes;
 
-        STAT_SET(dirty_pages_rate,
-                 rs->period_dirty_pages * 1000 / (now - rs->period_start_ms));
+        stat64_set(&mig_stats.dirty_pages_rate,
+                   rs->period_dirty_pages * 1000 / (now - rs->period_start_ms));
         ram_throttle_check(rs, rs->period_dirty_pages * TARGET_PAGE_SIZE, xfer);
         rs->period_start_ms = now;
         rs->period_dirty_pages = 0;
@@ -332,7 +255,7 @@ static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
         bitmap_set(rb->bmap, 0, pages);
         total += pages;
     }
-    STAT_SET(remaining_pages, total);
+    stat64_set(&mig_stats.remaining_pages, total);
     rs->cur_block = ram_block_first();
 
     if (!ram_dirty_log_start(errp)) {
@@ -383,12 +306,12 @@ static void ram_save_page(RAMState *rs, RAMBlock *rb, uint64_t page)
     if (ram_page_is_zero_src(host)) {
         bytes = ram_put_page_header(rs, rb, offset, RAM_SAVE_FLAG_ZERO);
         qemu_put_byte(rs->f, 0);
-        STAT_ADD(duplicate, 1);
+        stat64_add(&mig_stats.zero_pages, 1);
         bytes += 1;
     } else {
         bytes = ram_put_page_header(rs, rb, offset, RAM_SAVE_FLAG_PAGE);
         qemu_put_buffer_async(rs->f, host, TARGET_PAGE_SIZE, false);
-        STAT_ADD(normal, 1);
+        stat64_add(&mig_stats.normal_pages, 1);
         bytes += TARGET_PAGE_SIZE;
     }
     ram_account(rs, bytes);
@@ -404,7 +327,7 @@ static bool ram_find_dirty(RAMState *rs, RAMBlock **prb, uint64_t *ppage)
     uint64_t page = rs->cur_block ? rs->cur_page : 0;
     bool wrapped = false;
 
-    if (!rb || !STAT_GET(remaining_pages)) {
+    if (!rb || !stat64_get(&mig_stats.remaining_pages)) {
         return false;
     }
     for (;;) {
@@ -442,12 +365,12 @@ static bool ram_send_dirty(RAMState *rs, bool limited, int64_t time_limit_ns)
     RAMBlock *rb;
     uint64_t page;
 
-    while (!limited || !qemu_file_rate_limit(rs->f)) {
+    while (!limited || !migration_rate_exceeded()) {
         if (!ram_find_dirty(rs, &rb, &page)) {
             return true;
         }
         clear_bit(page, rb->bmap);
-        __atomic_fetch_sub(&ram_stats.remaining_pages, 1, __ATOMIC_RELAXED);
+        stat64_sub(&mig_stats.remaining_pages, 1);
         ram_save_page(rs, rb, page);
         rs->cur_block = rb;
         rs->cur_page = page + 1;
@@ -486,10 +409,10 @@ static int ram_save_complete(QEMUFile *f, void *opaque)
     uint64_t pages;
 
     rs->f = f;
-    rs->in_downtime = true;
+    migration_stats_set_phase(MIGRATION_PHASE_DOWNTIME);
     /* vCPUs are stopped: this last pass is final. */
     ram_bitmap_sync(rs);
-    pages = STAT_GET(remaining_pages);
+    pages = stat64_get(&mig_stats.remaining_pages);
     ram_send_dirty(rs, false, 0);
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     ram_account(rs, 8);
@@ -500,7 +423,7 @@ static int ram_save_complete(QEMUFile *f, void *opaque)
 static void ram_state_pending_estimate(void *opaque, uint64_t *must,
                                        uint64_t *can)
 {
-    *must += ram_bytes_remaining();
+    *must += migration_stats_bytes_remaining();
 }
 
 static void ram_state_pending_exact(void *opaque, uint64_t *must, uint64_t *can)
@@ -508,7 +431,7 @@ static void ram_state_pending_exact(void *opaque, uint64_t *must, uint64_t *can)
     RAMState *rs = opaque;
 
     ram_bitmap_sync(rs);
-    *must += ram_bytes_remaining();
+    *must += migration_stats_bytes_remaining();
 }
 
 static void ram_save_cleanup(void *opaque)

@@ -19,6 +19,7 @@
 #include "migration/savevm.h"
 #include "sysemu/runstate.h"
 #include "migration/vmstate.h"
+#include "rate-limit.h"
 
 typedef struct SaveStateEntry {
     char idstr[256];
@@ -632,7 +633,7 @@ int qemu_savevm_state_iterate(QEMUFile *f)
             !savevm_is_active(se)) {
             continue;
         }
-        if (qemu_file_rate_limit(f)) {
+        if (migration_rate_exceeded()) {
             return qemu_file_get_error(f);
         }
         savevm_section_header(f, se, QEMU_VM_SECTION_PART);

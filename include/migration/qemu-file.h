@@ -141,18 +141,6 @@ void qemu_file_set_error_obj(QEMUFile *f, int ret, Error *err);
 uint64_t qemu_file_transferred(QEMUFile *f);
 
 /*
- * Rate limiting (output): at most limit bytes per period; the caller
- * checks qemu_file_rate_limit() and waits when it says true.
- * limit 0 = unlimited.  Reset starts a new period.
- */
-void qemu_file_set_rate_limit(QEMUFile *f, uint64_t limit);
-uint64_t qemu_file_get_rate_limit(QEMUFile *f);
-bool qemu_file_rate_limit(QEMUFile *f);
-void qemu_file_reset_rate_limit(QEMUFile *f);
-/* Account bytes sent elsewhere (e.g. multifd) against the rate limit. */
-void qemu_file_acct_rate_limit(QEMUFile *f, uint64_t len);
-
-/*
  * Positional I/O for seekable channels (mapped-ram style files).  Errors
  * (including "not seekable") are recorded in f like any other.
  *

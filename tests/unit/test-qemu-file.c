@@ -229,37 +229,6 @@ static void test_async_many(void)
     qemu_fclose(f);
 }
 
-static void test_rate_limit(void)
-{
-    QIOChannelBuffer *bioc;
-    QEMUFile *f = new_buffer_output(&bioc);
-    uint8_t buf[100] = {0};
-
-    g_assert_false(qemu_file_rate_limit(f)); /* 0 = unlimited */
-    qemu_put_buffer(f, buf, 100);
-    g_assert_false(qemu_file_rate_limit(f));
-
-    qemu_file_set_rate_limit(f, 1000);
-    g_assert_cmpuint(qemu_file_get_rate_limit(f), ==, 1000);
-    qemu_file_reset_rate_limit(f);
-    qemu_put_buffer(f, buf, 100);
-    qemu_put_be64(f, 1);
-    g_assert_false(qemu_file_rate_limit(f));
-    qemu_file_acct_rate_limit(f, 800);
-    g_assert_false(qemu_file_rate_limit(f)); /* 908 < 1000 */
-    qemu_put_buffer_async(f, buf, 92, false);
-    g_assert_true(qemu_file_rate_limit(f)); /* 1000 */
-    qemu_file_reset_rate_limit(f);
-    g_assert_false(qemu_file_rate_limit(f));
-    qemu_file_set_rate_limit(f, 0);
-    qemu_file_acct_rate_limit(f, 1 << 30);
-    g_assert_false(qemu_file_rate_limit(f));
-    /* An error stops the producer too. */
-    qemu_file_set_error(f, -EPIPE);
-    g_assert_true(qemu_file_rate_limit(f));
-    qemu_fclose(f);
-}
-
 static void test_first_error_kept(void)
 {
     QIOChannelBuffer *bioc;
@@ -565,7 +534,6 @@ int main(int argc, char **argv)
     g_test_add_func("/qemu-file/peek-skip", test_peek_skip);
     g_test_add_func("/qemu-file/async/zero-copy", test_async_zero_copy);
     g_test_add_func("/qemu-file/async/many", test_async_many);
-    g_test_add_func("/qemu-file/rate-limit", test_rate_limit);
     g_test_add_func("/qemu-file/error/first-kept", test_first_error_kept);
     g_test_add_func("/qemu-file/error/errno-text", test_error_obj_fallback);
     g_test_add_func("/qemu-file/error/eof-mid-read", test_eof_mid_read);
