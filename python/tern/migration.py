@@ -73,6 +73,15 @@ def wait_migration(vm, timeout=50.0, want=('completed',)):
     return info
 
 
+def incoming_vm(args, uri=None, **vm_args):
+    """A destination started with -incoming uri (default: a free tcp
+    port on 127.0.0.1); its uri attribute is where a source connects."""
+    uri = uri or f'tcp:127.0.0.1:{free_port()}'
+    vm = Vm(list(args) + ['-incoming', uri], **vm_args)
+    vm.uri = uri
+    return vm
+
+
 class MigrationPair:
     """A source and a destination process, started in that order.
 

@@ -17,12 +17,12 @@ import os
 import random
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'qtest'))
-from ternlib import (check, free_port, qemu_binary, skip,  # noqa: E402
-                     skip_unless_built, Vm, wait_migration)
+from ternlib import (check, incoming_vm, poll_migration,  # noqa: E402
+                     qemu_binary, skip, skip_unless_built, start_migration,
+                     Vm, wait_migration)
 
 SIZE = 64 << 20
 
@@ -65,24 +65,23 @@ def same(a, b):
 
 
 def wait_dest(vm, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if vm.cmd('query-migrate').get('status') == 'completed':
-            return
+    def alive(info):
         check(vm.proc.poll() is None, f'{vm.name} exited:\n{vm.stderr()}')
-        time.sleep(0.05)
-    raise AssertionError(f'{vm.name}: not completed\n{vm.stderr()}')
+
+    try:
+        poll_migration(vm, ('completed',), timeout, on_info=alive)
+    except TimeoutError:
+        raise AssertionError(f'{vm.name}: not completed\n{vm.stderr()}') \
+            from None
 
 
-def hop(src, dst_args, binary, uri_src, incoming, name, rp=False):
-    """Migrate src into a new destination; return the destination."""
-    dst = Vm(dst_args + ['-incoming', incoming], name=name,
-             binary=qemu_binary() if binary == 'qemu' else None,
-             serial=False)
-    if rp:
-        src.cmd('migrate-set-capabilities', capabilities=[
-            {'capability': 'return-path', 'state': True}])
-    src.cmd('migrate', uri=uri_src)
+def hop(src, dst_args, binary, name):
+    """Migrate src over tcp, with the return path, into a new
+    destination; return the destination and the source's info."""
+    dst = incoming_vm(dst_args, name=name,
+                      binary=qemu_binary() if binary == 'qemu' else None,
+                      serial=False)
+    start_migration(src, dst.uri, caps=['return-path'])
     info = wait_migration(src, 60)
     wait_dest(dst)
     return dst, info
@@ -95,18 +94,12 @@ def run_tcp(tmp):
     empty_ram(c)
     with Vm(mem_args(a, 'qemu') + ['-S'], binary=qemu_binary(),
             name='qemu-src', serial=False) as qsrc:
-        port = free_port()
-        tdst, _ = hop(qsrc, mem_args(b, 'tern'), 'tern',
-                      f'tcp:127.0.0.1:{port}', f'tcp:127.0.0.1:{port}',
-                      'tern-dst', rp=True)
+        tdst, _ = hop(qsrc, mem_args(b, 'tern'), 'tern', 'tern-dst')
     with tdst:
         check(same(a, b), 'tcp: QEMU -> Tern RAM differs')
         status = tdst.cmd('query-status')['status']
         check(status == 'prelaunch', f'tcp: Tern state {status}')
-        port = free_port()
-        qdst, info = hop(tdst, mem_args(c, 'qemu'), 'qemu',
-                         f'tcp:127.0.0.1:{port}', f'tcp:127.0.0.1:{port}',
-                         'qemu-dst', rp=True)
+        qdst, info = hop(tdst, mem_args(c, 'qemu'), 'qemu', 'qemu-dst')
         with qdst:
             check(same(b, c), 'tcp: Tern -> QEMU RAM differs')
             check(qdst.cmd('query-status')['status'] == 'prelaunch',

@@ -20,9 +20,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import (check, code_serial_puts, free_port, have_kvm,  # noqa
-                     skip, skip_unless_built, stress_args, tiny_multiboot_elf,
-                     Vm, wait_migration)
+from ternlib import (check, code_serial_puts, have_kvm,  # noqa
+                     MigrationPair, skip, skip_unless_built, stress_args,
+                     tiny_multiboot_elf)
 
 
 def last_verified(text):
@@ -73,10 +73,8 @@ def register_guest(path):
 def test_registers_survive(tmp):
     elf = register_guest(os.path.join(tmp, 'regs.elf'))
     args = ['-accel', 'kvm', '-M', 'pc-lite', '-m', '16M', '-kernel', elf]
-    port = free_port()
-    with Vm(args, name='rsrc') as src, \
-            Vm(args + ['-incoming', f'tcp:127.0.0.1:{port}'],
-               name='rdst') as dst:
+    with MigrationPair(args, names=('rsrc', 'rdst')) as pair:
+        src, dst = pair
         src.wait_serial('R\n', timeout=20)
         time.sleep(0.3)
         before = src.hmp('info registers')
@@ -84,8 +82,7 @@ def test_registers_survive(tmp):
               '030201' in before and 'XMM07=fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0'
               in before and 'SYSENTER_EIP=00abcdef' in before,
               f'guest did not set its registers:\n{before}')
-        src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
-        info = wait_migration(src, 60)
+        info = pair.migrate(60)
         check(info['status'] == 'completed', f'migration failed: {info}')
         src_regs = src.hmp('info registers')
         deadline = time.time() + 20
@@ -109,18 +106,15 @@ def main():
         test_registers_survive(tmp)
 
     args = stress_args('kvm', 'mem=16M-112M rate=64', '128M')
-    port = free_port()
-    with Vm(args, name='src') as src, \
-            Vm(args + ['-incoming', f'tcp:127.0.0.1:{port}'],
-               name='dst') as dst:
+    with MigrationPair(args) as pair:
+        src, dst = pair
         src.wait_serial('stress: ok', timeout=30)
         src.wait_serial('stress: ok', timeout=30,
                         start=len(src.serial()))
         check(dst.cmd('query-status')['status'] == 'inmigrate',
               'destination not in inmigrate')
 
-        src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
-        info = wait_migration(src, 60)
+        info = pair.migrate(60)
         check(info['status'] == 'completed', f'migration failed: {info}')
         before = last_verified(src.serial())
         check(src.cmd('query-status')['status'] == 'postmigrate',

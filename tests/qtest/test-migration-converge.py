@@ -27,8 +27,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import (check, free_port, skip, skip_unless_built,  # noqa
-                     stress_args, Vm, wait_migration)
+from ternlib import (check, FINAL, MigrationPair, poll_migration,  # noqa
+                     skip_unless_built, stress_args, wait_migration)
 
 APPEND = 'mem=16M-24M rate=16 pattern=random report_ms=250'
 LIMIT = 4 << 20
@@ -70,15 +70,11 @@ def check_verified(dst):
 
 
 def no_converge():
-    port = free_port()
-    with Vm(vm_args(), name='src') as src, \
-         Vm(vm_args(['-incoming', f'tcp:127.0.0.1:{port}']),
-            name='dst') as dst:
+    with MigrationPair(vm_args()) as pair:
+        src, dst = pair
         src.wait_serial('stress: ok pass=1', 30)
-        src.cmd('migrate-set-parameters', max_bandwidth=LIMIT,
-                downtime_limit=DOWNTIME_LIMIT)
-        src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
-        wait_migration(src, 10, want=('active',))
+        pair.migrate(10, want=('active',), params={
+            'max-bandwidth': LIMIT, 'downtime-limit': DOWNTIME_LIMIT})
         time.sleep(1)          # skip the first period
         rate, info, throttles = sample(src, 6)
         print(f'no auto-converge: {rate / (1 << 20):.2f} MiB/s against '
@@ -96,27 +92,23 @@ def no_converge():
 
 
 def auto_converge():
-    port = free_port()
-    with Vm(vm_args(), name='src') as src, \
-         Vm(vm_args(['-incoming', f'tcp:127.0.0.1:{port}']),
-            name='dst') as dst:
+    with MigrationPair(vm_args()) as pair:
+        src, dst = pair
         src.wait_serial('stress: ok pass=1', 30)
-        src.cmd('migrate-set-capabilities', capabilities=[
-            {'capability': 'auto-converge', 'state': True}])
-        src.cmd('migrate-set-parameters', max_bandwidth=LIMIT,
-                downtime_limit=DOWNTIME_LIMIT, cpu_throttle_initial=50,
-                cpu_throttle_increment=25)
         t0 = time.time()
-        src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
+        pair.start(caps=['auto-converge'], params={
+            'max-bandwidth': LIMIT, 'downtime-limit': DOWNTIME_LIMIT,
+            'cpu-throttle-initial': 50, 'cpu-throttle-increment': 25})
         throttles = []
-        info = {}
-        while time.time() < t0 + 45:
-            info = src.cmd('query-migrate')
+
+        def throttle(info):
             if 'cpu-throttle-percentage' in info:
                 throttles.append(info['cpu-throttle-percentage'])
-            if info.get('status') not in ('setup', 'active'):
-                break
-            time.sleep(0.2)
+
+        try:
+            info = poll_migration(src, FINAL, 45, 0.2, throttle)
+        except TimeoutError as e:
+            raise AssertionError(f'not converged: {e}') from None
         check(info.get('status') == 'completed', f'not converged: {info}')
         check(throttles and throttles[0] == 50, f'throttle: {throttles}')
         check(max(throttles) > 50, f'throttle never raised: {throttles}')
@@ -132,18 +124,14 @@ def auto_converge():
 
 
 def shrink_passes():
-    port = free_port()
     append = 'mem=16M-240M rate=32 pattern=random report_ms=250'
     trace = ['-trace', 'migration_shrink']
-    with Vm(stress_args('soft', append, '256M', trace), name='src') as src, \
-         Vm(stress_args('soft', append, '256M',
-                        ['-incoming', f'tcp:127.0.0.1:{port}']),
-            name='dst') as dst:
+    with MigrationPair(stress_args('soft', append, '256M', trace),
+                       stress_args('soft', append, '256M')) as pair:
+        src, dst = pair
         src.wait_serial('stress: ok pass=1', 30)
-        src.cmd('migrate-set-parameters', max_bandwidth=100 << 30,
-                downtime_limit=DOWNTIME_LIMIT)
-        src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
-        info = wait_migration(src, 60)
+        info = pair.migrate(60, params={'max-bandwidth': 100 << 30,
+                                        'downtime-limit': DOWNTIME_LIMIT})
         ram = info['ram']
         log = src.stderr()
         print(f'shrink passes: downtime {info["downtime"]} ms, '

@@ -23,8 +23,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import (check, free_port, skip_unless_built, stress_args,  # noqa
-                     Vm, wait_migration)
+from ternlib import (check, free_port, incoming_vm,  # noqa
+                     skip_unless_built, start_migration, stress_args, Vm,
+                     wait_migration)
 
 APPEND = 'mem=16M-48M rate=16 pattern=random report_ms=250'
 
@@ -34,20 +35,12 @@ def vm_args(extra=()):
 
 
 def wait_failed(vm, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        info = vm.cmd('query-migrate')
-        if info.get('status') in ('failed', 'cancelled'):
-            return info
-        check(info.get('status') != 'completed', f'completed: {info}')
-        time.sleep(0.05)
-    raise AssertionError(f'migration did not fail: {info}')
+    return wait_migration(vm, timeout, want=('failed', 'cancelled'))
 
 
-def migrate_slowly(src, port):
-    """Start a 4 MiB/s migration to tcp port; return once it is active."""
-    src.cmd('migrate-set-parameters', max_bandwidth=4 << 20)
-    src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
+def migrate_slowly(src, uri):
+    """Start a 4 MiB/s migration to uri; return once it is active."""
+    start_migration(src, uri, params={'max-bandwidth': 4 << 20})
     wait_migration(src, 20, want=('active',))
 
 
@@ -63,11 +56,8 @@ def check_source_alive(src, what):
 
 def migrate_ok(src, what):
     """A good migration after a failure completes and verifies."""
-    port = free_port()
-    with Vm(vm_args(['-incoming', f'tcp:127.0.0.1:{port}']),
-            name='dst-ok') as dst:
-        src.cmd('migrate-set-parameters', max_bandwidth=1 << 30)
-        src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
+    with incoming_vm(vm_args(), name='dst-ok') as dst:
+        start_migration(src, dst.uri, params={'max-bandwidth': 1 << 30})
         wait_migration(src, 40)
         out = dst.wait_serial('stress: resume verified', 30)
         dst.wait_serial('stress: ok', 30, out.index('stress: resume verified'))
@@ -100,11 +90,9 @@ def source_failures(tmp):
         check_source_alive(src, 'unresolvable host')
 
         # 3. The destination dies in the middle of the stream.
-        port = free_port()
-        dst = Vm(vm_args(['-incoming', f'tcp:127.0.0.1:{port}']),
-                 name='dst-killed')
+        dst = incoming_vm(vm_args(), name='dst-killed')
         try:
-            migrate_slowly(src, port)
+            migrate_slowly(src, dst.uri)
             time.sleep(0.5)
         finally:
             dst.kill()
@@ -122,10 +110,8 @@ def source_failures(tmp):
         check_source_alive(src, 'exec exit 3')
 
         # 5. Cancel, then retry.
-        port = free_port()
-        with Vm(vm_args(['-incoming', f'tcp:127.0.0.1:{port}']),
-                name='dst-cancel') as dst:
-            migrate_slowly(src, port)
+        with incoming_vm(vm_args(), name='dst-cancel') as dst:
+            migrate_slowly(src, dst.uri)
             src.cmd('migrate_cancel')
             info = wait_failed(src)
             check(info == {'status': 'cancelled'}, f'cancel: {info}')
@@ -233,13 +219,11 @@ def dest_failures(tmp):
 
 
 def source_killed(tmp):
-    port = free_port()
     src = Vm(vm_args(), name='src-killed')
-    with Vm(vm_args(['-incoming', f'tcp:127.0.0.1:{port}']),
-            name='dst') as dst:
+    with incoming_vm(vm_args(), name='dst') as dst:
         try:
             src.wait_serial('stress: ok pass=1', 30)
-            migrate_slowly(src, port)
+            migrate_slowly(src, dst.uri)
             time.sleep(0.5)
         finally:
             src.kill()

@@ -14,11 +14,10 @@ completes.
 """
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import (check, free_port, QMPError, skip_unless_built, Vm,  # noqa
-                     wait_migration)
+from ternlib import (check, free_port, MigrationPair, QMPError,  # noqa
+                     skip_unless_built, Vm, wait_migration)
 
 CAPS = ['xbzrle', 'rdma-pin-all', 'auto-converge', 'zero-blocks',
         'compress', 'events', 'postcopy-ram', 'x-colo', 'release-ram',
@@ -239,9 +238,10 @@ def test_commands(vm):
 def test_events_and_switchover():
     """Source events, destination setup event, pause-before-switchover."""
     port = free_port()
-    with Vm(['-M', 'none', '-m', '32M', '-S'], name='src') as src, \
-         Vm(['-M', 'none', '-m', '32M', '-incoming', 'defer'],
-            name='dst') as dst:
+    with MigrationPair(['-M', 'none', '-m', '32M', '-S'],
+                       ['-M', 'none', '-m', '32M'],
+                       uri=f'tcp:127.0.0.1:{port}', defer=True) as pair:
+        src, dst = pair
         info = dst.cmd('query-migrate')
         check(info == {}, f'defer: {info}')
         dst.cmd('migrate-incoming', uri=f'tcp:127.0.0.1:{port}')
@@ -298,10 +298,7 @@ def test_events_and_switchover():
         expect_error(src, 'migrate',
                      "Can't migrate the vm that was paused due to previous "
                      "migration", uri=f'tcp:127.0.0.1:{port}')
-        deadline = time.time() + 10
-        while dst.cmd('query-migrate').get('status') != 'completed':
-            check(time.time() < deadline, 'destination completed')
-            time.sleep(0.05)
+        wait_migration(dst, 10)
         check(dst.cmd('query-migrate') == {'status': 'completed'},
               'dst completed shape')
         # -S on the source: globalstate says prelaunch

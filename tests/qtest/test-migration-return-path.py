@@ -22,8 +22,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import (check, free_port, skip_unless_built, stress_args,  # noqa
-                     Vm, wait_migration)
+from ternlib import (check, FINAL, MigrationPair, poll_migration,  # noqa
+                     skip_unless_built, stress_args, wait_migration)
 
 APPEND = 'mem=16M-48M rate=16 pattern=random report_ms=250'
 
@@ -32,21 +32,12 @@ def vm_args(extra=()):
     return stress_args('soft', APPEND, '64M', extra)
 
 
-def rp(vm, on=True):
-    vm.cmd('migrate-set-capabilities', capabilities=[
-        {'capability': 'return-path', 'state': on}])
-
-
 def test_rp_ok():
-    port = free_port()
-    with Vm(vm_args(), name='src') as src, \
-         Vm(vm_args(['-incoming', f'tcp:127.0.0.1:{port}']),
-            name='dst') as dst:
+    with MigrationPair(vm_args()) as pair:
+        src, dst = pair
         src.wait_serial('stress: ok pass=1', 30)
-        rp(src)
-        src.cmd('migrate-set-parameters', max_bandwidth=1 << 30)
-        src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
-        wait_migration(src, 40)
+        pair.migrate(40, caps=['return-path'],
+                     params={'max-bandwidth': 1 << 30})
         dst.wait_serial('stress: resume verified', 30)
         check(dst.cmd('query-status')['status'] == 'running', 'dst')
     print('return path: completed after SHUT 0')
@@ -54,19 +45,13 @@ def test_rp_ok():
 
 def test_rp_reject():
     for with_rp in (True, False):
-        port = free_port()
-        with Vm(['-M', 'none', '-m', '16M'], name='src') as src, \
-             Vm(['-M', 'none', '-m', '8M', '-incoming',
-                 f'tcp:127.0.0.1:{port}'], name='dst') as dst:
-            rp(src, with_rp)
-            src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
-            deadline = time.time() + 30
-            while True:
-                info = src.cmd('query-migrate')
-                if info['status'] in ('completed', 'failed'):
-                    break
-                check(time.time() < deadline, f'stuck: {info}')
-                time.sleep(0.05)
+        with MigrationPair(['-M', 'none', '-m', '16M'],
+                           ['-M', 'none', '-m', '8M']) as pair:
+            src, dst = pair
+            pair.start(caps={'return-path': with_rp})
+            info = poll_migration(src, FINAL, 30)
+            check(info['status'] in ('completed', 'failed'),
+                  f'stuck: {info}')
             check(dst.wait_exit(20) == 1, 'destination exit')
             if with_rp:
                 check(info == {'status': 'failed', 'error-desc':
@@ -82,12 +67,11 @@ def test_rp_reject():
 
 
 def test_hmp_sync(tmp):
-    port = free_port()
     mon_path = os.path.join(tmp, 'hmp.sock')
-    with Vm(vm_args(['-monitor', f'unix:{mon_path},server=on,wait=off']),
-            name='src') as src, \
-         Vm(vm_args(['-incoming', f'tcp:127.0.0.1:{port}']),
-            name='dst'):
+    with MigrationPair(vm_args(['-monitor',
+                                f'unix:{mon_path},server=on,wait=off']),
+                       vm_args()) as pair:
+        src = pair.src
         src.wait_serial('stress: ok pass=1', 30)
         src.cmd('migrate-set-parameters', max_bandwidth=16 << 20)
         s = socket.socket(socket.AF_UNIX)
@@ -96,7 +80,7 @@ def test_hmp_sync(tmp):
         buf = b''
         while b'(qemu) ' not in buf:
             buf += s.recv(4096)
-        s.sendall(f'migrate tcp:127.0.0.1:{port}\n'.encode())
+        s.sendall(f'migrate {pair.uri}\n'.encode())
         buf = b''
         deadline = time.time() + 40
         while b'(qemu) ' not in buf:
@@ -117,16 +101,12 @@ def test_hmp_sync(tmp):
 
 
 def test_cancel_at_switchover():
-    port = free_port()
-    with Vm(vm_args(), name='src') as src, \
-         Vm(vm_args(['-incoming', f'tcp:127.0.0.1:{port}']),
-            name='dst') as dst:
+    with MigrationPair(vm_args()) as pair:
+        src, dst = pair
         src.wait_serial('stress: ok pass=1', 30)
-        src.cmd('migrate-set-capabilities', capabilities=[
-            {'capability': 'pause-before-switchover', 'state': True}])
-        src.cmd('migrate-set-parameters', max_bandwidth=1 << 30)
-        src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
-        wait_migration(src, 30, want=('pre-switchover',))
+        pair.migrate(30, want=('pre-switchover',),
+                     caps=['pause-before-switchover'],
+                     params={'max-bandwidth': 1 << 30})
         check(src.cmd('query-status')['status'] == 'finish-migrate',
               'paused at switchover')
         src.cmd('migrate_cancel')

@@ -21,8 +21,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import (check, free_port, have_kvm, skip,  # noqa
-                     skip_unless_built, stress_args, Vm, wait_migration)
+from ternlib import (check, have_kvm, MigrationPair, skip,  # noqa
+                     skip_unless_built, start_migration, stress_args, Vm,
+                     wait_migration)
 
 ACCEL = os.environ.get('TERN_TEST_ACCEL', 'soft')
 APPEND = 'mem=16M-48M rate=16 pattern=random report_ms=250'
@@ -71,18 +72,17 @@ def check_destination(src, dst, what):
     check('MISMATCH' not in src_out, f'{what}: {src_out}')
 
 
-def migrate_live(what, dst_extra, uri, before=None, tmpdir=None):
-    with Vm(vm_args(), name='src') as src, \
-         Vm(vm_args(dst_extra), name='dst') as dst:
+def migrate_live(what, uri=None, listen=None, defer=False, before=None):
+    with MigrationPair(vm_args(), uri=uri, listen=listen,
+                       defer=defer) as pair:
+        src, dst = pair
         src.wait_serial(FIRST_OK, 30)
-        src.cmd('migrate-set-parameters', max_bandwidth=1 << 30)
         if before:
-            uri = before(src, dst) or uri
+            before(src, dst)
         check(dst.cmd('query-status')['status'] == 'inmigrate',
               f'{what}: destination not inmigrate')
         t0 = time.time()
-        src.cmd('migrate', uri=uri)
-        info = wait_migration(src, 40)
+        info = pair.migrate(40, params={'max-bandwidth': 1 << 30})
         check(src.cmd('query-status')['status'] == 'postmigrate',
               f'{what}: source not postmigrate')
         check_destination(src, dst, what)
@@ -92,21 +92,18 @@ def migrate_live(what, dst_extra, uri, before=None, tmpdir=None):
 
 
 def test_tcp():
-    port = free_port()
-    migrate_live('tcp', ['-incoming', f'tcp:127.0.0.1:{port}'],
-                 f'tcp:127.0.0.1:{port}')
+    migrate_live('tcp')
 
 
 def test_unix(tmp):
     path = os.path.join(tmp, 'mig.sock')
-    migrate_live('unix', ['-incoming', f'unix:{path}'], f'unix:{path}')
+    migrate_live('unix', f'unix:{path}')
 
 
 def test_exec(tmp):
     fifo = os.path.join(tmp, 'mig.fifo')
     os.mkfifo(fifo)
-    migrate_live('exec', ['-incoming', f'exec:cat {fifo}'],
-                 f'exec:cat > {fifo}')
+    migrate_live('exec', f'exec:cat > {fifo}', f'exec:cat {fifo}')
 
 
 def test_fd():
@@ -114,21 +111,20 @@ def test_fd():
 
     def before(src, dst):
         getfd(dst, b.fileno(), 'migin')
-        dst.cmd('migrate-incoming', uri='fd:migin')
         getfd(src, a.fileno(), 'migout')
         a.close()
         b.close()
-        return 'fd:migout'
 
-    migrate_live('fd', ['-incoming', 'defer'], None, before)
+    # the destination listens (migrate-incoming) when the pair migrates
+    migrate_live('fd', 'fd:migout', 'fd:migin', defer=True, before=before)
 
 
 def test_file(tmp):
     path = os.path.join(tmp, 'saved.mig')
     with Vm(vm_args(), name='src') as src:
         src.wait_serial(FIRST_OK, 30)
-        src.cmd('migrate-set-parameters', max_bandwidth=1 << 30)
-        src.cmd('migrate', uri=f'file:{path},offset=4096')
+        start_migration(src, f'file:{path},offset=4096',
+                        params={'max-bandwidth': 1 << 30})
         wait_migration(src, 40)
         check(src.cmd('query-status')['status'] == 'postmigrate',
               'file: source not postmigrate')

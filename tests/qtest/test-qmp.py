@@ -15,8 +15,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from ternlib import (check, free_port, QMP, QMPError,  # noqa: E402
-                     skip_unless_built, Vm)
+from ternlib import (check, FINAL, free_port, MigrationPair,  # noqa: E402
+                     poll_migration, skip_unless_built, Vm)
 
 
 def expect_error(qmp, name, args, cls, desc):
@@ -207,23 +207,16 @@ def test_start_states():
 
 def migrate_none(dst_stop_first):
     """-M none src -> -incoming defer dst; returns dst's final status."""
-    port = free_port()
-    with Vm(['-M', 'none', '-m', '16', '-incoming', 'defer'],
-            name='dst') as dst, \
-         Vm(['-M', 'none', '-m', '16'], name='src') as src:
+    with MigrationPair(['-M', 'none', '-m', '16'], defer=True) as pair:
+        src, dst = pair
         names = [c['name'] for c in dst.cmd('query-commands')]
         if 'migrate-incoming' not in names:
             return None
         if dst_stop_first:
             dst.cmd('stop')
-        dst.cmd('migrate-incoming', uri=f'tcp:127.0.0.1:{port}')
-        src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
         deadline = time.time() + 30
-        while time.time() < deadline:
-            st = src.cmd('query-migrate').get('status')
-            if st in ('completed', 'failed'):
-                break
-            time.sleep(0.05)
+        pair.start()
+        st = poll_migration(src, FINAL, 30).get('status')
         check(st == 'completed', f'migration {st}')
         while time.time() < deadline:
             status = dst.cmd('query-status')['status']

@@ -30,7 +30,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import (Vm, QMP, QMPError, check, free_port, skip,  # noqa
+from ternlib import (Vm, QMP, QMPError, check, FINAL, free_port,  # noqa
+                     incoming_vm, poll_migration, skip, start_migration,
                      tern_binary, wait_migration)
 
 SAN_MARKS = ('AddressSanitizer', 'runtime error:', 'LeakSanitizer',
@@ -225,13 +226,10 @@ def tls_destination(tmp):
         no_sanitizer_report(dst.stderr(), 'tls destination')
         with Vm(MACHINE + tls[:1] + [tls[1] + 'client'], name='tls-src',
                 tmpdir=tmp) as src:
-            src.cmd('migrate-set-parameters', tls_creds='tls0')
-            src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
+            start_migration(src, f'tcp:127.0.0.1:{port}',
+                            params={'tls-creds': 'tls0'})
             wait_migration(src, 30)
-        deadline = time.time() + 10
-        while dst.cmd('query-status')['status'] != 'running':
-            check(time.time() < deadline, 'tls destination not running')
-            time.sleep(0.05)
+        wait_running(dst, 'tls destination not running')
         print('TLS destination: the real source then migrated')
 
 
@@ -539,14 +537,17 @@ class BadPeer(threading.Thread):
 
 
 def wait_done(vm, timeout=30):
+    try:
+        return poll_migration(vm, FINAL, timeout)
+    except TimeoutError as e:
+        raise AssertionError(f'migration still going: {e}') from None
+
+
+def wait_running(vm, what, timeout=10):
     deadline = time.time() + timeout
-    info = {}
-    while time.time() < deadline:
-        info = vm.cmd('query-migrate')
-        if info.get('status') in ('failed', 'cancelled', 'completed'):
-            return info
+    while vm.cmd('query-status')['status'] != 'running':
+        check(time.time() < deadline, what)
         time.sleep(0.05)
-    raise AssertionError(f'migration still going: {info}')
 
 
 def source(tmp):
@@ -594,13 +595,10 @@ def source(tmp):
         # migrate_cancel spam, with and without a migration
         for _ in range(50):
             vm.cmd('migrate_cancel')
-        port = free_port()
-        with Vm(MACHINE + ['-incoming', f'tcp:127.0.0.1:{port}'],
-                name='dst-cancel', tmpdir=tmp) as dst:
+        with incoming_vm(MACHINE, name='dst-cancel', tmpdir=tmp) as dst:
             # 1000 bytes/s: the stream of a 16M zero-page guest would
             # otherwise finish before the cancels arrive
-            vm.cmd('migrate-set-parameters', max_bandwidth=1000)
-            vm.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
+            start_migration(vm, dst.uri, params={'max-bandwidth': 1000})
             for _ in range(50):
                 vm.cmd('migrate_cancel')
             info = wait_done(vm)
@@ -643,12 +641,10 @@ def source(tmp):
 
         # tls-creds naming no object: the migration fails, says why
         vm.cmd('migrate-set-parameters', tls_creds='nosuchcreds')
-        port = free_port()
-        with Vm(MACHINE + ['-incoming', f'tcp:127.0.0.1:{port}'],
-                name='dst-tls', tmpdir=tmp) as dst:
+        with incoming_vm(MACHINE, name='dst-tls', tmpdir=tmp) as dst:
             err = None
             try:
-                vm.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
+                vm.cmd('migrate', uri=dst.uri)
                 info = wait_done(vm)
                 check(info['status'] == 'failed', f'tls-creds: {info}')
                 err = info.get('error-desc')
@@ -660,15 +656,10 @@ def source(tmp):
         still_usable(vm, 'unknown tls-creds')
 
         # and after all that a real migration still works
-        port = free_port()
-        with Vm(MACHINE + ['-incoming', f'tcp:127.0.0.1:{port}'],
-                name='dst-ok', tmpdir=tmp) as dst:
-            vm.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
+        with incoming_vm(MACHINE, name='dst-ok', tmpdir=tmp) as dst:
+            vm.cmd('migrate', uri=dst.uri)
             wait_migration(vm, 30)
-            deadline = time.time() + 10
-            while dst.cmd('query-status')['status'] != 'running':
-                check(time.time() < deadline, 'destination not running')
-                time.sleep(0.05)
+            wait_running(dst, 'destination not running')
             no_sanitizer_report(dst.stderr(), 'good destination')
         no_sanitizer_report(vm.stderr(), 'source')
         print('a good migration after all of it: completed')

@@ -19,8 +19,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import (check, free_port, QMPError, skip,  # noqa
-                     skip_unless_built, stress_args, Vm, wait_migration)
+from ternlib import (check, MigrationPair, QMPError, skip,  # noqa
+                     skip_unless_built, stress_args)
 
 APPEND = 'mem=16M-80M rate=32 pattern=random report_ms=250'
 
@@ -57,10 +57,8 @@ def check_resumed(src, dst, info):
 
 
 def test_precopy():
-    port = free_port()
-    with Vm(soft_args(), name='src') as src, \
-         Vm(soft_args(['-incoming', f'tcp:127.0.0.1:{port}']),
-            name='dst') as dst:
+    with MigrationPair(soft_args()) as pair:
+        src, dst = pair
         src.wait_serial('stress: ok pass=1', 30)
         try:
             src.cmd('migrate-set-parameters', max_bandwidth=1 << 30)
@@ -68,18 +66,15 @@ def test_precopy():
             skip(f'migrate-set-parameters: {e}')
         check(dst.cmd('query-status')['status'] == 'inmigrate',
               'destination not inmigrate')
-        src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
-        info = wait_migration(src)
+        info = pair.migrate()
         print('precopy, rate=32:')
         check_resumed(src, dst, info)
 
 
 def test_auto_converge():
     append = 'mem=16M-80M rate=0 report_ms=250'
-    port = free_port()
-    with Vm(soft_args(append=append), name='src') as src, \
-         Vm(soft_args(['-incoming', f'tcp:127.0.0.1:{port}'], append),
-            name='dst') as dst:
+    with MigrationPair(soft_args(append=append)) as pair:
+        src, dst = pair
         src.wait_serial('stress: ok pass=1', 30)
         try:
             src.cmd('migrate-set-capabilities', capabilities=[
@@ -88,8 +83,7 @@ def test_auto_converge():
                     cpu_throttle_initial=50, cpu_throttle_increment=20)
         except QMPError as e:
             skip(f'auto-converge: {e}')
-        src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
-        info = wait_migration(src, 90)
+        info = pair.migrate(90)
         print('precopy, rate=0, auto-converge:')
         check_resumed(src, dst, info)
 

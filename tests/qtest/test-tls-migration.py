@@ -24,14 +24,14 @@ compared byte for byte at each hop.
 """
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import (check, free_port, qemu_binary, skip,  # noqa
-                     skip_unless_built, source_dir, QMPError, Vm)
+from ternlib import (certs_or_skip, check, free_port, MigrationPair,  # noqa
+                     poll_migration, qemu_binary, skip, skip_unless_built,
+                     start_migration, QMPError, Vm)
 
 SIZE = 32 << 20
 DN = 'C=GB,O=Wire Test,CN=migration-client'
@@ -75,15 +75,10 @@ def query(vm):
 
 
 def wait_status(vm, want, timeout=30.0):
-    deadline = time.time() + timeout
-    info = {}
-    while time.time() < deadline:
-        info = query(vm)
-        if info.get('status') in want:
-            return info
-        time.sleep(0.05)
-    raise AssertionError(f'{vm.name}: status not in {want}: {info}\n'
-                         f'{vm.stderr()}')
+    try:
+        return poll_migration(vm, want, timeout)
+    except TimeoutError as e:
+        raise AssertionError(f'{vm.name}: {e}\n{vm.stderr()}') from None
 
 
 def wait_stderr(vm, text, timeout=15.0):
@@ -106,17 +101,17 @@ def uris(tmp, transport, name):
 def migrate(tmp, name, transport, src_args, dst_args, src_params=None,
             dst_params=None, src_binary=None, dst_binary=None):
     """Start both sides, migrate; return (src, dst) still running."""
-    dst = Vm(dst_args + ['-incoming', 'defer'], name=f'{name}-dst',
-             binary=dst_binary, serial=False)
-    src = Vm(src_args, name=f'{name}-src', binary=src_binary, serial=False)
-    if src_params is not None:
-        src.cmd('migrate-set-parameters', **src_params)
-    if dst_params is not None:
-        dst.cmd('migrate-set-parameters', **dst_params)
     listen, connect = uris(tmp, transport, name)
-    dst.cmd('migrate-incoming', uri=listen)
-    src.cmd('migrate', uri=connect)
-    return src, dst
+    pair = MigrationPair(src_args, dst_args, uri=connect, listen=listen,
+                         defer=True, names=(f'{name}-src', f'{name}-dst'),
+                         src_binary=src_binary, dst_binary=dst_binary,
+                         serial=False)
+    try:
+        pair.start(params=src_params, dst_params=dst_params)
+    except BaseException:
+        pair.kill()
+        raise
+    return pair.src, pair.dst
 
 
 def expect_ok(tmp, name, transport, src_args, dst_args, src_params,
@@ -244,18 +239,17 @@ def run_interop(tmp, certs):
     psk_client = ['-object', f'tls-creds-psk,id=tls1,dir={psk},'
                   'endpoint=client']
 
-    qsrc = Vm(mem_args(a, True) + creds('x509', x509, 'client') + ['-S'],
-              name='qemu-src', binary=qemu, serial=False)
-    tern = Vm(mem_args(b) + creds('x509', x509, 'server') + authz +
-              psk_client + ['-incoming', 'defer'], name='tern',
-              serial=False)
-    with qsrc, tern:
-        port = free_port()
-        qsrc.cmd('migrate-set-parameters', **{'tls-creds': 'tls0'})
-        tern.cmd('migrate-set-parameters',
-                 **{'tls-creds': 'tls0', 'tls-authz': 'auth0'})
-        tern.cmd('migrate-incoming', uri=f'tcp:127.0.0.1:{port}')
-        qsrc.cmd('migrate', uri=f'tcp:localhost:{port}')
+    port = free_port()
+    with MigrationPair(mem_args(a, True) + creds('x509', x509, 'client') +
+                       ['-S'],
+                       mem_args(b) + creds('x509', x509, 'server') + authz +
+                       psk_client, uri=f'tcp:localhost:{port}',
+                       listen=f'tcp:127.0.0.1:{port}', defer=True,
+                       names=('qemu-src', 'tern'), src_binary=qemu,
+                       serial=False) as pair:
+        qsrc, tern = pair
+        pair.start(params={'tls-creds': 'tls0'},
+                   dst_params={'tls-creds': 'tls0', 'tls-authz': 'auth0'})
         info = wait_status(qsrc, ('completed', 'failed'))
         check(info['status'] == 'completed', f'QEMU source: {info}')
         wait_status(tern, ('completed',))
@@ -266,12 +260,10 @@ def run_interop(tmp, certs):
                   ['-incoming', 'defer'], name='qemu-dst', binary=qemu,
                   serial=False)
         with qdst:
-            port = free_port()
-            qdst.cmd('migrate-set-parameters', **{'tls-creds': 'tls0'})
-            qdst.cmd('migrate-incoming', uri=f'tcp:127.0.0.1:{port}')
-            tern.cmd('migrate-set-parameters',
-                     **{'tls-creds': 'tls1', 'tls-authz': ''})
-            tern.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
+            uri = f'tcp:127.0.0.1:{free_port()}'
+            start_migration(tern, uri, qdst, uri,
+                            params={'tls-creds': 'tls1', 'tls-authz': ''},
+                            dst_params={'tls-creds': 'tls0'})
             info = wait_status(tern, ('completed', 'failed'))
             check(info['status'] == 'completed',
                   f'Tern source: {info}\n{qdst.stderr()}')
@@ -302,12 +294,7 @@ def main():
     if interop and not qemu_binary():
         skip('qemu-system-x86_64 is not installed')
     with tempfile.TemporaryDirectory(prefix='tern-tls-') as tmp:
-        certs = os.path.join(tmp, 'certs')
-        r = subprocess.run([os.path.join(source_dir(), 'tests',
-                                         'tls-certs.sh'), certs])
-        if r.returncode == 77:
-            skip('certtool (gnutls-bin) is not installed')
-        check(r.returncode == 0, 'tls-certs.sh failed')
+        certs = certs_or_skip(os.path.join(tmp, 'certs'))
         if interop:
             run_interop_psk(tmp, certs)
             run_interop(tmp, certs)
