@@ -11,18 +11,17 @@ output.  Cleans up everything it made; exits non-zero if anything failed.
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
-SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
-sys.path.insert(0, os.path.join(SRC, 'tests', 'qtest'))
-sys.path.insert(0, os.path.join(SRC, 'tests', 'bench'))
-from ternlib import Vm, free_port, have_kvm  # noqa: E402
-from run import make_tls_creds  # noqa: E402
-sys.path.insert(0, os.path.join(SRC, 'scripts'))
-from ternmigrate import progress_line, summary  # noqa: E402
+HERE = os.path.dirname(os.path.realpath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, '..', 'python'))
+from ternmigrate import Progress, summary  # noqa: E402
+from tern.migration import FINAL, poll_migration, start_migration  # noqa
+from tern.tlscerts import make_x509  # noqa: E402
+from tern.vm import Vm, free_port, have_kvm  # noqa: E402
 
 
 def main():
@@ -43,9 +42,8 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix='tern-demo-')
     src = dst = None
-    ok = False
     try:
-        creds = make_tls_creds(os.path.join(tmp, 'tls'))
+        creds = make_x509(os.path.join(tmp, 'tls'))
         print(f'demo: generated throwaway x509 certificates in {creds}')
         mem = args.mem
         top = min(mem - 16, args.working_set + 16)
@@ -70,32 +68,16 @@ def main():
 
         port = free_port()
         uri = f'tcp:localhost:{port}'
-        dst.cmd('migrate-set-parameters', tls_creds='tls0')
-        dst.cmd('migrate-incoming', uri=uri)
-        src.cmd('migrate-set-capabilities', capabilities=[
-            {'capability': 'events', 'state': True}])
-        src.cmd('migrate-set-parameters', tls_creds='tls0',
-                tls_hostname='localhost', max_bandwidth=10 << 30,
-                downtime_limit=300)
         print(f'demo: migrating over TLS to {uri} while the guest dirties '
               f'{args.rate} MiB/s')
-        src.cmd('migrate', uri=uri)
-        tty = sys.stdout.isatty()
-        last = 0
-        while True:
-            info = src.cmd('query-migrate')
-            st = info.get('status')
-            line = progress_line(info)
-            if tty:
-                print('\r' + line, end='', flush=True)
-            elif time.time() - last > 0.5 or st in ('completed', 'failed'):
-                print(line, flush=True)
-                last = time.time()
-            if st in ('completed', 'failed', 'cancelled'):
-                break
-            time.sleep(0.1)
-        if tty:
-            print()
+        start_migration(src, uri, dst, uri, caps=['events'],
+                        params={'tls-creds': 'tls0',
+                                'tls-hostname': 'localhost',
+                                'max-bandwidth': 10 << 30,
+                                'downtime-limit': 300},
+                        dst_params={'tls-creds': 'tls0'})
+        info = poll_migration(src, FINAL, None, 0.1, Progress(period=0.5))
+        st = info.get('status')
         print('demo: info migrate on the source:')
         for line in src.hmp('info migrate').splitlines():
             print(f'  {line}')
@@ -115,7 +97,6 @@ def main():
         print(f"demo: OK: {summary(info)}; source is "
               f"{src.cmd('query-status')['status']}, destination is "
               f"{dst.cmd('query-status')['status']}")
-        ok = True
         return 0
     except Exception as e:
         print(f'\ndemo: FAILED: {e}')
@@ -128,8 +109,6 @@ def main():
             if vm:
                 vm.kill()
         shutil.rmtree(tmp, ignore_errors=True)
-        if not ok:
-            pass
 
 
 if __name__ == '__main__':

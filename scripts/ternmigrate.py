@@ -12,53 +12,14 @@ The destination must have been started with `-incoming defer`.  Exit
 status 0 when the migration completed, 1 with the error-desc otherwise.
 """
 import argparse
-import json
-import socket
+import os
 import sys
 import time
 
-
-class QMPClient:
-    """Minimal QMP client for unix:PATH or tcp:HOST:PORT (or a bare path)."""
-
-    def __init__(self, addr, timeout=30.0):
-        if addr.startswith('tcp:'):
-            host, port = addr[4:].rsplit(':', 1)
-            self.sock = socket.create_connection((host.strip('[]'), int(port)),
-                                                 timeout=timeout)
-        else:
-            path = addr[5:] if addr.startswith('unix:') else addr
-            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self.sock.settimeout(timeout)
-            self.sock.connect(path)
-        self.buf = b''
-        self.greeting = self._recv()
-        self.cmd('qmp_capabilities')
-
-    def _recv(self):
-        while b'\n' not in self.buf:
-            data = self.sock.recv(65536)
-            if not data:
-                raise EOFError('QMP connection closed')
-            self.buf += data
-        line, self.buf = self.buf.split(b'\n', 1)
-        return json.loads(line)
-
-    def cmd(self, name, args=None):
-        req = {'execute': name}
-        if args:
-            req['arguments'] = args
-        self.sock.sendall((json.dumps(req) + '\n').encode())
-        while True:
-            msg = self._recv()
-            if 'event' in msg:
-                continue
-            if 'error' in msg:
-                raise RuntimeError(msg['error'].get('desc', str(msg['error'])))
-            return msg.get('return')
-
-    def close(self):
-        self.sock.close()
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)),
+                                '..', 'python'))
+from tern.migration import FINAL, poll_migration, start_migration  # noqa
+from tern.qmp import QMP, QMPError  # noqa: E402
 
 
 def human(n):
@@ -104,39 +65,38 @@ def summary(info):
             f"{ram.get('dirty-sync-count', 0)} passes")
 
 
+class Progress:
+    """on_info for poll_migration: a progress line per answer, redrawn
+    in place on a terminal, at most one a second otherwise."""
+
+    def __init__(self, out=sys.stdout, period=1.0):
+        self.out = out
+        self.tty = out.isatty()
+        self.period = period
+        self.last_print = 0.0
+
+    def __call__(self, info):
+        done = info.get('status') in FINAL
+        line = progress_line(info)
+        if self.tty:
+            self.out.write('\r\033[K' + line + ('\n' if done else ''))
+        elif done or time.time() - self.last_print >= self.period:
+            self.out.write(line + '\n')
+            self.last_print = time.time()
+        self.out.flush()
+
+
 def watch(src, out=sys.stdout, interval=0.25):
     """Poll query-migrate until the migration ends; returns the last info."""
-    tty = out.isatty()
-    last_print = 0.0
-    while True:
-        info = src.cmd('query-migrate')
-        st = info.get('status')
-        done = st in ('completed', 'failed', 'cancelled')
-        line = progress_line(info)
-        if tty:
-            out.write('\r\033[K' + line)
-            out.flush()
-        elif done or time.time() - last_print >= 1.0:
-            out.write(line + '\n')
-            out.flush()
-            last_print = time.time()
-        if done:
-            if tty:
-                out.write('\n')
-            return info
-        time.sleep(interval)
+    return poll_migration(src, FINAL, None, interval, Progress(out))
 
 
 def migrate(args):
-    src = QMPClient(args.source)
-    dst = QMPClient(args.dest)
+    src = QMP(args.source, wait=False)
+    dst = QMP(args.dest, wait=False)
     caps = list(args.cap or [])
     if args.multifd:
         caps.append('multifd')
-    if caps:
-        c = [{'capability': name, 'state': True} for name in caps]
-        dst.cmd('migrate-set-capabilities', {'capabilities': c})
-        src.cmd('migrate-set-capabilities', {'capabilities': c})
     sp, dp = {}, {}
     if args.tls_creds:
         sp['tls-creds'] = dp['tls-creds'] = args.tls_creds
@@ -148,24 +108,18 @@ def migrate(args):
         sp['max-bandwidth'] = args.max_bandwidth
     if args.downtime_limit is not None:
         sp['downtime-limit'] = args.downtime_limit
-    if dp:
-        dst.cmd('migrate-set-parameters', dp)
-    if sp:
-        src.cmd('migrate-set-parameters', sp)
-    dst.cmd('migrate-incoming', {'uri': args.dest_uri or args.uri})
-    src.cmd('migrate', {'uri': args.uri})
+    start_migration(src, args.uri, dst, args.dest_uri or args.uri,
+                    caps, sp, caps, dp)
     info = watch(src)
     if info.get('status') != 'completed':
         print(f"tern-migrate: migration {info.get('status')}: "
               f"{info.get('error-desc', 'no error reported')}", file=sys.stderr)
         return 1
     # wait for the destination to finish loading
-    deadline = time.time() + 60
-    while time.time() < deadline:
+    try:
+        dinfo = poll_migration(dst, ('completed', 'failed'), 60, 0.1)
+    except TimeoutError:
         dinfo = dst.cmd('query-migrate')
-        if dinfo.get('status') in ('completed', 'failed'):
-            break
-        time.sleep(0.1)
     if dinfo.get('status') != 'completed':
         print(f"tern-migrate: destination {dinfo.get('status')}: "
               f"{dinfo.get('error-desc', '')}", file=sys.stderr)
@@ -193,6 +147,9 @@ def main(argv=None):
     args = ap.parse_args(argv)
     try:
         return migrate(args)
+    except QMPError as e:
+        print(f'tern-migrate: {e.desc}', file=sys.stderr)
+        return 1
     except (OSError, EOFError, RuntimeError) as e:
         print(f'tern-migrate: {e}', file=sys.stderr)
         return 1

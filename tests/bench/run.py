@@ -23,12 +23,22 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.abspath(os.path.join(HERE, '..', '..'))
-sys.path.insert(0, os.path.join(SRC, 'tests', 'qtest'))
-from ternlib import QMP, free_port, have_kvm  # noqa: E402
+sys.path.insert(0, os.path.join(SRC, 'python'))
+from tern import migration  # noqa: E402
+from tern.migration import FINAL, set_migration  # noqa: E402
+from tern.tlscerts import make_x509  # noqa: E402
+from tern.vm import Vm, free_port, have_kvm  # noqa: E402
 
 QEMU = shutil.which('qemu-system-x86_64')
 CLK_TCK = os.sysconf('SC_CLK_TCK')
 BIG_BW = 100 << 30            # "unlimited" max-bandwidth, bytes/s
+
+
+def vmm(binary, args, tmp, name):
+    """One VMM process (QEMU or Tern) with QMP in tmp, no default devices
+    and no serial log unless args ask for one."""
+    return Vm(['-nodefaults'] + args, binary=binary, name=name, serial=False,
+              tmpdir=tmp)
 
 
 def cpu_seconds(pid):
@@ -39,35 +49,6 @@ def cpu_seconds(pid):
         return (int(fields[11]) + int(fields[12])) / CLK_TCK
     except OSError:
         return 0.0
-
-
-class Proc:
-    """One VMM process (QEMU or Tern) with a QMP socket."""
-
-    def __init__(self, binary, args, tmp, name):
-        self.qmp_path = os.path.join(tmp, name + '.qmp')
-        self.serial_path = os.path.join(tmp, name + '.serial')
-        self.err_path = os.path.join(tmp, name + '.stderr')
-        cmd = [binary, '-nodefaults', '-display', 'none',
-               '-qmp', f'unix:{self.qmp_path},server=on,wait=off'] + args
-        self.err = open(self.err_path, 'wb')
-        self.p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                  stdout=self.err, stderr=self.err)
-        self.qmp = QMP(self.qmp_path)
-
-    def cmd(self, name, **args):
-        return self.qmp.cmd(name, **args)
-
-    def stderr(self):
-        with open(self.err_path, 'rb') as f:
-            return f.read().decode(errors='replace')
-
-    def close(self):
-        self.qmp.close()
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait()
-        self.err.close()
 
 
 def make_random_file(path, size):
@@ -81,44 +62,6 @@ def make_random_file(path, size):
             n = min(chunk, left)
             f.write(os.urandom(n))
             left -= n
-
-
-def make_tls_creds(d):
-    """x509 CA, server and client certificates with certtool."""
-    os.makedirs(d, exist_ok=True)
-
-    def certtool(*args, template=None):
-        tpl = os.path.join(d, 'tpl')
-        if template is not None:
-            with open(tpl, 'w') as f:
-                f.write(template)
-        subprocess.run(['certtool'] + list(args) +
-                       (['--template', tpl] if template else []),
-                       check=True, capture_output=True)
-
-    for key in ('ca-key.pem', 'server-key.pem', 'client-key.pem'):
-        certtool('--generate-privkey', '--key-type=ecdsa', '--outfile',
-                 os.path.join(d, key))
-    certtool('--generate-self-signed', '--load-privkey',
-             os.path.join(d, 'ca-key.pem'), '--outfile',
-             os.path.join(d, 'ca-cert.pem'),
-             template='cn = bench CA\nca\ncert_signing_key\nexpiration_days = 2\n')
-    certtool('--generate-certificate', '--load-privkey',
-             os.path.join(d, 'server-key.pem'), '--load-ca-certificate',
-             os.path.join(d, 'ca-cert.pem'), '--load-ca-privkey',
-             os.path.join(d, 'ca-key.pem'), '--outfile',
-             os.path.join(d, 'server-cert.pem'),
-             template='cn = localhost\ndns_name = localhost\n'
-                      'ip_address = 127.0.0.1\ntls_www_server\n'
-                      'encryption_key\nsigning_key\nexpiration_days = 2\n')
-    certtool('--generate-certificate', '--load-privkey',
-             os.path.join(d, 'client-key.pem'), '--load-ca-certificate',
-             os.path.join(d, 'ca-cert.pem'), '--load-ca-privkey',
-             os.path.join(d, 'ca-key.pem'), '--outfile',
-             os.path.join(d, 'client-cert.pem'),
-             template='cn = bench client\ntls_www_client\n'
-                      'encryption_key\nsigning_key\nexpiration_days = 2\n')
-    return d
 
 
 def _event_time(ev):
@@ -146,25 +89,26 @@ def poll_migration(src, dst, t0, timeout):
     queried while it runs; the destination is only listened to.
     """
     series = []
-    info = {}
     deadline = time.time() + timeout
-    while time.time() < deadline:
-        now = time.time() - t0
-        info = src.cmd('query-migrate')
-        st = info.get('status')
+
+    def sample(info):
         ram = info.get('ram', {})
-        series.append({'t': now, 'remaining': ram.get('remaining', 0),
+        series.append({'t': time.time() - t0,
+                       'remaining': ram.get('remaining', 0),
                        'transferred': ram.get('transferred', 0),
                        'mbps': ram.get('mbps', 0)})
-        if st in ('failed', 'cancelled'):
-            raise RuntimeError(f"source {st}: {info.get('error-desc')}")
-        if st == 'completed':
-            break
-        if dst is not None and dst.p.poll() is not None:
+        if info.get('status') in FINAL:
+            return
+        if dst is not None and dst.proc.poll() is not None:
             raise RuntimeError('destination exited: ' + dst.stderr()[-500:])
-        time.sleep(0.1)
-    else:
-        raise RuntimeError('migration timed out')
+
+    try:
+        info = migration.poll_migration(src, FINAL, timeout, 0.1, sample)
+    except TimeoutError:
+        raise RuntimeError('migration timed out') from None
+    st = info.get('status')
+    if st != 'completed':
+        raise RuntimeError(f"source {st}: {info.get('error-desc')}")
     start = _take_event(src.qmp, 'setup', 5)
     end = _take_event(src.qmp, 'completed', 5)
     if dst is not None:
@@ -175,14 +119,6 @@ def poll_migration(src, dst, t0, timeout):
     if start is None or end is None:
         raise RuntimeError('MIGRATION events missing')
     return info, series, _event_time(end) - _event_time(start)
-
-
-def set_params(vm, caps, params):
-    if caps:
-        vm.cmd('migrate-set-capabilities', capabilities=[
-            {'capability': k, 'state': v} for k, v in caps.items()])
-    if params:
-        vm.qmp.cmd_raw('migrate-set-parameters', params)
 
 
 def run_ram_case(system, binary, case, ramfile, size, tmp, tls_dir):
@@ -200,7 +136,7 @@ def run_ram_case(system, binary, case, ramfile, size, tmp, tls_dir):
         src_args += ['-object', f'tls-creds-x509,id=tls0,dir={tls_dir},endpoint=client']
         dst_args += ['-object', f'tls-creds-x509,id=tls0,dir={tls_dir},endpoint=server']
         params.update({'tls-creds': 'tls0', 'tls-hostname': 'localhost'})
-    src = Proc(binary, src_args, tmp, f'{system}-src')
+    src = vmm(binary, src_args, tmp, f'{system}-src')
     dst = None
     try:
         if case['transport'] in ('tcp', 'tls'):
@@ -217,13 +153,14 @@ def run_ram_case(system, binary, case, ramfile, size, tmp, tls_dir):
             in_uri = None
             out_uri = f'exec:cat > {out}'
         if in_uri:
-            dst = Proc(binary, dst_args, tmp, f'{system}-dst')
-            set_params(dst, {'events': True},
-                       {k: v for k, v in params.items() if k != 'tls-hostname'})
+            dst = vmm(binary, dst_args, tmp, f'{system}-dst')
+            set_migration(dst, {'events': True},
+                          {k: v for k, v in params.items()
+                           if k != 'tls-hostname'})
             dst.cmd('migrate-incoming', uri=in_uri)
-        set_params(src, {'events': True}, params)
-        cpu_s0 = cpu_seconds(src.p.pid)
-        cpu_d0 = cpu_seconds(dst.p.pid) if dst else 0
+        set_migration(src, {'events': True}, params)
+        cpu_s0 = cpu_seconds(src.proc.pid)
+        cpu_d0 = cpu_seconds(dst.proc.pid) if dst else 0
         t0 = time.time()
         src.cmd('migrate', uri=out_uri)
         info, series, wall = poll_migration(src, dst, t0, 600)
@@ -232,17 +169,17 @@ def run_ram_case(system, binary, case, ramfile, size, tmp, tls_dir):
             'total_time_ms': info.get('total-time'),
             'gibs': size / (1 << 30) / wall,
             **ram_counts(info),
-            'src_cpu_s': cpu_seconds(src.p.pid) - cpu_s0,
-            'dst_cpu_s': (cpu_seconds(dst.p.pid) - cpu_d0) if dst else None,
+            'src_cpu_s': cpu_seconds(src.proc.pid) - cpu_s0,
+            'dst_cpu_s': (cpu_seconds(dst.proc.pid) - cpu_d0) if dst else None,
             'series': series,
         }
         if out_uri.startswith('exec:'):
             os.unlink(out)
         return res
     finally:
-        src.close()
+        src.kill()
         if dst:
-            dst.close()
+            dst.kill()
 
 
 def run_stress_case(system, binary, case, tmp, guest):
@@ -268,10 +205,10 @@ def run_stress_case(system, binary, case, tmp, guest):
         machine = ['-M', 'pc-lite', '-accel', 'soft' if sw else 'kvm',
                    '-m', f'{mem}M']
     common = machine + ['-kernel', guest, '-append', append]
-    src = Proc(binary, common + ['-serial', f'file:{tmp}/{system}-src.serial'],
-               tmp, f'{system}-src')
-    dst = Proc(binary, common + ['-serial', f'file:{tmp}/{system}-dst.serial',
-                                 '-incoming', 'defer'], tmp, f'{system}-dst')
+    src = vmm(binary, common + ['-serial', f'file:{tmp}/{system}-src.serial'],
+              tmp, f'{system}-src')
+    dst = vmm(binary, common + ['-serial', f'file:{tmp}/{system}-dst.serial',
+                                '-incoming', 'defer'], tmp, f'{system}-dst')
     try:
         # let the guest write its whole range once (it takes range / rate
         # seconds; a guest that KVM runs slowly on this host gets that
@@ -284,12 +221,12 @@ def run_stress_case(system, binary, case, tmp, guest):
                     break
             time.sleep(0.2)
         params = {'max-bandwidth': BIG_BW, 'downtime-limit': 300}
-        set_params(dst, {'events': True}, params)
-        set_params(src, {'events': True}, params)
+        set_migration(dst, {'events': True}, params)
+        set_migration(src, {'events': True}, params)
         port = free_port()
         dst.cmd('migrate-incoming', uri=f'tcp:127.0.0.1:{port}')
-        cpu_s0 = cpu_seconds(src.p.pid)
-        cpu_d0 = cpu_seconds(dst.p.pid)
+        cpu_s0 = cpu_seconds(src.proc.pid)
+        cpu_d0 = cpu_seconds(dst.proc.pid)
         t0 = time.time()
         src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
         info, series, wall = poll_migration(src, dst, t0, 300)
@@ -299,13 +236,13 @@ def run_stress_case(system, binary, case, tmp, guest):
             'total_time_ms': info.get('total-time'),
             'downtime_ms': info.get('downtime'),
             **ram_counts(info),
-            'src_cpu_s': cpu_seconds(src.p.pid) - cpu_s0,
-            'dst_cpu_s': cpu_seconds(dst.p.pid) - cpu_d0,
+            'src_cpu_s': cpu_seconds(src.proc.pid) - cpu_s0,
+            'dst_cpu_s': cpu_seconds(dst.proc.pid) - cpu_d0,
             'series': series,
         }
     finally:
-        src.close()
-        dst.close()
+        src.kill()
+        dst.kill()
 
 
 def ram_counts(info):
@@ -556,7 +493,7 @@ def main():
         ramfile = os.path.join(shm, 'src.ram')
         tls_dir = None
         if any(c.get('transport') == 'tls' for c in cases.values()):
-            tls_dir = make_tls_creds(os.path.join(tmp, 'tls'))
+            tls_dir = make_x509(os.path.join(tmp, 'tls'))
         if any(c['kind'] == 'ram' for c in cases.values()):
             make_random_file(ramfile, size)
         for name, case in cases.items():

@@ -11,10 +11,9 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'bench'))
-from ternlib import Vm, check, free_port, stress_args, wait_migration  # noqa: E402
-from run import make_tls_creds  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ternlib import (certs_or_skip, check, free_port,  # noqa: E402
+                     start_migration, stress_args, Vm, wait_migration)
 
 MEM = '1G'
 APPEND = 'mem=16M-1008M rate=0 pattern=random report_ms=250'
@@ -33,24 +32,21 @@ def start(tmp, name, creds, incoming):
 def hop(src, dst, transport, tmp, creds, n):
     # x509 creds are per endpoint: the destination needs server creds, the
     # source client creds; both processes got the kind they need at start.
+    params = {'max-bandwidth': 1 << 30, 'downtime-limit': 300,
+              'tls-creds': ''}
+    dst_params = dict(params)
     if transport == 'tls':
         port = free_port()
         uri = f'tcp:localhost:{port}'
-        dst.cmd('migrate-set-parameters', tls_creds='tls0')
-        src.cmd('migrate-set-parameters', tls_creds='tls0', tls_hostname='localhost')
+        dst_params['tls-creds'] = 'tls0'
+        params.update({'tls-creds': 'tls0', 'tls-hostname': 'localhost'})
     else:
-        for vm in (src, dst):
-            vm.cmd('migrate-set-parameters', tls_creds='')
         uri = (f'tcp:127.0.0.1:{free_port()}' if transport == 'tcp'
                else f'unix:{tmp}/hop{n}.sock')
-    for vm in (src, dst):
-        vm.cmd('migrate-set-capabilities', capabilities=[
-            {'capability': 'auto-converge', 'state': True}])
-        vm.cmd('migrate-set-parameters', max_bandwidth=1 << 30, downtime_limit=300)
-    dst.cmd('migrate-incoming', uri=uri)
     mark = len(dst.serial())
     t0 = time.time()
-    src.cmd('migrate', uri=uri)
+    start_migration(src, uri, dst, uri, ['auto-converge'], params,
+                    ['auto-converge'], dst_params)
     info = wait_migration(src, timeout=240)
     wait_migration(dst, timeout=60)
     out = dst.wait_serial('stress: ok', timeout=30, start=mark)
@@ -66,7 +62,7 @@ def hop(src, dst, transport, tmp, creds, n):
 
 def main():
     with tempfile.TemporaryDirectory(prefix='tern-soak-') as tmp:
-        server = make_tls_creds(os.path.join(tmp, 'tls'))
+        server = os.path.join(certs_or_skip(os.path.join(tmp, 'tls')), 'x509')
         vm = start(tmp, 'vm0', server, incoming=False)
         vm.wait_serial('stress: ok pass=1', timeout=120)
         for n, transport in enumerate(HOPS, 1):
