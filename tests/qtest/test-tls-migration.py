@@ -30,8 +30,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ternlib import (certs_or_skip, check, free_port, MigrationPair,  # noqa
-                     poll_migration, qemu_binary, skip, skip_unless_built,
-                     start_migration, QMPError, Vm)
+                     qemu_binary, skip, skip_unless_built, start_migration,
+                     QMPError, Vm, wait_migration)
 
 SIZE = 32 << 20
 DN = 'C=GB,O=Wire Test,CN=migration-client'
@@ -75,10 +75,11 @@ def query(vm):
 
 
 def wait_status(vm, want, timeout=30.0):
+    """wait_migration, with vm's stderr in the error."""
     try:
-        return poll_migration(vm, want, timeout)
-    except TimeoutError as e:
-        raise AssertionError(f'{vm.name}: {e}\n{vm.stderr()}') from None
+        return wait_migration(vm, timeout, want)
+    except AssertionError as e:
+        raise AssertionError(f'{e}\n{vm.stderr()}') from None
 
 
 def wait_stderr(vm, text, timeout=15.0):
