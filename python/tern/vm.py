@@ -75,8 +75,8 @@ class Vm:
         self.cmdline = cmd
         self.stderr_f = open(self.stderr_path, 'wb')
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                     stdout=self.stderr_f, stderr=self.stderr_f,
-                                     env=env)
+                                     stdout=self.stderr_f,
+                                     stderr=self.stderr_f, env=env)
         self.qmp = None
         if qmp:
             try:
@@ -119,7 +119,8 @@ class Vm:
                 break
             time.sleep(0.05)
         raise TimeoutError(f'{self.name}: {text!r} not in serial output:\n'
-                           f'{self.serial()[-2000:]}\nstderr:\n{self.stderr()[-2000:]}')
+                           f'{self.serial()[-2000:]}\nstderr:\n'
+                           f'{self.stderr()[-2000:]}')
 
     def wait_exit(self, timeout=30.0):
         return self.proc.wait(timeout)
