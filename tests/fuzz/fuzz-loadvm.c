@@ -2,17 +2,19 @@
  * fuzz-loadvm.c: feed arbitrary bytes to qemu_loadvm_state().
  *
  * The registry holds what a RAM-only machine has: "timer",
- * "globalstate", a small "ram" live handler that parses the §2.3 ram
- * records into 16 pages, and a device with a subsection.  Any input must
- * end in success or an Error; crashes, hangs and sanitizer reports are
- * bugs.
+ * "globalstate", a small "ram" live handler that parses the ram records
+ * into 16 pages, and two devices with arrays and subsections (the fake
+ * devices of tests/unit/stubs/fake-devices.c, shared with test-savevm).  Any
+ * input must end in success or an Error; crashes, hangs and sanitizer reports
+ * are bugs.
  *
  * libFuzzer build (not part of the default build):
  *   clang -g -O1 -fsanitize=fuzzer,address -DCONFIG_LIBFUZZER \
  *     -Iinclude $(pkg-config --cflags glib-2.0) tests/fuzz/fuzz-loadvm.c \
  *     migration/{qemu-file,vmstate,vmstate-types,savevm,global_state,timer}.c \
- *     io/channel.c io/channel-buffer.c util/error.c util/error-report.c \
- *     system/runstate-names.c tests/unit/stubs-runstate.c \
+ *     migration/rate-limit.c io/channel.c io/channel-buffer.c \
+ *     util/error.c util/error-report.c system/runstate-names.c \
+ *     tests/unit/stubs/runstate.c tests/unit/stubs/fake-devices.c \
  *     $(pkg-config --libs glib-2.0) -o fuzz-loadvm
  * Plain build (meson, gcc): the main() below
  *   fuzz-loadvm FILE...      replays each file (e.g. a crash reproducer)
@@ -24,227 +26,31 @@
  */
 #include "qemu/osdep.h"
 #include "io/channel-buffer.h"
-#include "hw/boards.h"
 #include "sysemu/runstate.h"
 #include "migration/global_state.h"
 #include "migration/qemu-file.h"
 #include "migration/register.h"
 #include "migration/savevm.h"
 #include "migration/vmstate.h"
-#include "../unit/stubs-runstate.h"
+#include "../unit/stubs/fake-devices.h"
+#include "../unit/stubs/runstate.h"
 #include "fuzz-stderr.h"
 
-/* ---- stubs for the rest of the VMM ---- */
+/* ---- the migration subsystem's answers: a return path that works ---- */
 
-const char *current_machine_type_name(void)
-{
-    return "none";
-}
-
-bool loadvm_on_open_return_path(QEMUFile *f, Error **errp)
+static bool fuzz_open_return_path(QEMUFile *f, Error **errp)
 {
     return true;
 }
 
-bool loadvm_on_ping(uint32_t value, Error **errp)
+static bool fuzz_answer_ping(uint32_t value, Error **errp)
 {
     return true;
 }
 
-/* ---- a small "ram" ---- */
-
-#define FUZZ_PAGES 16
-#define FUZZ_RAM_SIZE (FUZZ_PAGES * 4096)
-
-static uint8_t fuzz_ram[FUZZ_RAM_SIZE];
-static int fuzz_next_page;
-
-static int fuzz_ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
-{
-    fuzz_next_page = 0;
-    qemu_put_be64(f, FUZZ_RAM_SIZE | 0x04);
-    qemu_put_counted_string(f, "ram");
-    qemu_put_be64(f, FUZZ_RAM_SIZE);
-    qemu_put_be64(f, 0x10);
-    return 0;
-}
-
-static int fuzz_ram_iterate(QEMUFile *f, void *opaque)
-{
-    int n;
-
-    for (n = 0; n < 4 && fuzz_next_page < FUZZ_PAGES; n++) {
-        uint64_t cont = n ? 0x20 : 0;
-
-        if (fuzz_next_page % 2) {
-            qemu_put_be64(f, fuzz_next_page * 4096ull | 0x02 | cont);
-            if (!cont) {
-                qemu_put_counted_string(f, "ram");
-            }
-            qemu_put_byte(f, 0);
-        } else {
-            qemu_put_be64(f, fuzz_next_page * 4096ull | 0x08 | cont);
-            if (!cont) {
-                qemu_put_counted_string(f, "ram");
-            }
-            qemu_put_buffer(f, fuzz_ram + fuzz_next_page * 4096, 4096);
-        }
-        fuzz_next_page++;
-    }
-    qemu_put_be64(f, 0x10);
-    return fuzz_next_page == FUZZ_PAGES;
-}
-
-static int fuzz_ram_complete(QEMUFile *f, void *opaque)
-{
-    while (!fuzz_ram_iterate(f, opaque)) {
-        ;
-    }
-    return 0;
-}
-
-static int fuzz_ram_load(QEMUFile *f, void *opaque, int version_id,
-                         Error **errp)
-{
-    static bool have_block;
-    char name[256];
-
-    if (version_id != 4) {
-        error_setg(errp, "unsupported ram version %d", version_id);
-        return -EINVAL;
-    }
-    for (;;) {
-        uint64_t hdr = qemu_get_be64(f);
-        uint64_t addr = hdr & ~0xfffULL;
-        unsigned flags = hdr & 0xfff;
-
-        if (qemu_file_get_error(f)) {
-            return qemu_file_get_error(f);
-        }
-        if (flags == 0x10) {
-            return 0;
-        }
-        if (flags == 0x04) {
-            while (addr > 0) {
-                uint64_t len;
-
-                qemu_get_counted_string(f, name);
-                len = qemu_get_be64(f);
-                if (qemu_file_get_error(f)) {
-                    return qemu_file_get_error(f);
-                }
-                if (strcmp(name, "ram") || len != FUZZ_RAM_SIZE || len > addr) {
-                    error_setg(errp,
-                               "Unknown ramblock \"%s\", cannot "
-                               "accept migration",
-                               name);
-                    return -EINVAL;
-                }
-                addr -= len;
-            }
-            continue;
-        }
-        if ((flags & ~0x20) == 0x02 || (flags & ~0x20) == 0x08) {
-            if (!(flags & 0x20)) {
-                qemu_get_counted_string(f, name);
-                if (strcmp(name, "ram")) {
-                    error_setg(errp, "Unknown ramblock \"%s\"", name);
-                    return -EINVAL;
-                }
-                have_block = true;
-            } else if (!have_block) {
-                error_setg(errp, "Ack, bad migration stream!");
-                return -EINVAL;
-            }
-            if (addr >= FUZZ_RAM_SIZE) {
-                error_setg(errp, "Illegal RAM offset %" PRIx64, addr);
-                return -EINVAL;
-            }
-            if (flags & 0x02) {
-                memset(fuzz_ram + addr, qemu_get_byte(f), 4096);
-            } else {
-                qemu_get_buffer(f, fuzz_ram + addr, 4096);
-            }
-            continue;
-        }
-        error_setg(errp, "Unknown combination of migration flags: 0x%x", flags);
-        return -EINVAL;
-    }
-}
-
-static const SaveVMHandlers fuzz_ram_handlers = {
-    .save_setup = fuzz_ram_save_setup,
-    .save_live_iterate = fuzz_ram_iterate,
-    .save_live_complete_precopy = fuzz_ram_complete,
-    .load_state = fuzz_ram_load,
-};
-
-/* ---- a device with arrays, a struct and a subsection ---- */
-
-typedef struct FuzzInner {
-    uint16_t a;
-    uint64_t b;
-} FuzzInner;
-
-typedef struct FuzzDev {
-    uint32_t count;
-    uint32_t vals[4];
-    FuzzInner inner[2];
-    uint8_t fifo[16];
-    bool extra_on;
-    uint64_t extra;
-} FuzzDev;
-
-static FuzzDev fuzz_dev = {.count = 2, .extra_on = true};
-
-static bool fuzz_dev_extra_needed(void *opaque)
-{
-    return ((FuzzDev *)opaque)->extra_on;
-}
-
-static const VMStateDescription vmstate_fuzz_inner = {
-    .name = "fuzzdev/inner",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .fields =
-        (const VMStateField[]){
-            VMSTATE_UINT16(a, FuzzInner),
-            VMSTATE_UINT64(b, FuzzInner),
-            VMSTATE_END_OF_LIST(),
-        },
-};
-
-static const VMStateDescription vmstate_fuzz_extra = {
-    .name = "fuzzdev/extra",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .needed = fuzz_dev_extra_needed,
-    .fields =
-        (const VMStateField[]){
-            VMSTATE_UINT64(extra, FuzzDev),
-            VMSTATE_END_OF_LIST(),
-        },
-};
-
-static const VMStateDescription vmstate_fuzz_dev = {
-    .name = "fuzzdev",
-    .version_id = 2,
-    .minimum_version_id = 1,
-    .fields =
-        (const VMStateField[]){
-            VMSTATE_UINT32(count, FuzzDev),
-            VMSTATE_VARRAY_UINT32_V(vals, FuzzDev, count, 4, 0,
-                                    vmstate_info_uint32, uint32_t),
-            VMSTATE_STRUCT_ARRAY(inner, FuzzDev, 2, 1, vmstate_fuzz_inner,
-                                 FuzzInner),
-            VMSTATE_BUFFER_V(fifo, FuzzDev, 2),
-            VMSTATE_END_OF_LIST(),
-        },
-    .subsections =
-        (const VMStateDescription *const[]){
-            &vmstate_fuzz_extra,
-            NULL,
-        },
+static const SaveVMHooks fuzz_hooks = {
+    .open_return_path = fuzz_open_return_path,
+    .answer_ping = fuzz_answer_ping,
 };
 
 static void fuzz_setup(void)
@@ -255,10 +61,13 @@ static void fuzz_setup(void)
         return;
     }
     done = true;
+    savevm_set_hooks(&fuzz_hooks);
     timer_state_register();
-    register_savevm_live("ram", 0, 4, &fuzz_ram_handlers, NULL);
+    register_savevm_live("ram", 0, FAKE_RAM_VERSION, &fake_ram_handlers,
+                         &fake_ram);
     global_state_register();
-    vmstate_register(0, &vmstate_fuzz_dev, &fuzz_dev);
+    vmstate_register(0, &vmstate_fake_dev, &fake_dev);
+    vmstate_register(0, &vmstate_fake_arrays, &fake_arrays);
 }
 
 /* Load one input; the result does not matter, only that it returns. */
@@ -309,9 +118,11 @@ static GByteArray *fuzz_seed_saved(bool with_commands)
     GByteArray *b = g_byte_array_new();
     int i;
 
-    for (i = 0; i < FUZZ_RAM_SIZE; i++) {
-        fuzz_ram[i] = i * 13;
+    for (i = 0; i < FAKE_RAM_SIZE; i++) {
+        /* every other page zero, to have both kinds of page record */
+        fake_ram.mem[i] = (i / FAKE_PAGE_SIZE) % 2 ? 0 : i * 13;
     }
+    fake_ram.pages_per_iter = 4;
     qemu_savevm_state_header(f);
     if (with_commands) {
         qemu_savevm_send_open_return_path(f);
