@@ -21,7 +21,6 @@
 #include "qemu/bswap.h"
 #include "qemu/error-report.h"
 #include "qemu/trace.h"
-#include "migration/savevm.h"
 #include "migration.h"
 #include "return-path.h"
 

@@ -862,6 +862,187 @@ static void test_malformed_commands(void)
     expect_error(b, -EINVAL, "Unknown savevm section type 153");
 }
 
+/* Handlers registered later slot in as rows, with the rows' lengths. */
+static void test_command_table(void)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+
+    fake_postcopy_register(true);
+    g_string_truncate(commands_seen, 0);
+    fake_quit_on_run = false;
+
+    /* Variable-length rows take any length; their data is handed over. */
+    b_header(b, "none");
+    b_command(b, MIG_CMD_POSTCOPY_ADVISE, 0);
+    b_command(b, MIG_CMD_POSTCOPY_RAM_DISCARD, 300);
+    for (int i = 0; i < 300; i++) {
+        b_u8(b, i);
+    }
+    b_command(b, MIG_CMD_RECV_BITMAP, 4);
+    b_str8(b, "ram");
+    b_command(b, MIG_CMD_POSTCOPY_RESUME, 0);
+    /* After ADVISE no VMDESCRIPTION is looked for after EOF. */
+    b_u8(b, 0);
+    b_u8(b, 0x42);
+    g_assert_cmpint(load_bytes(b->data, b->len, &error_abort), ==, 0);
+    g_assert_cmpstr(commands_seen->str, ==,
+                    "POSTCOPY_ADVISE(0) POSTCOPY_RAM_DISCARD(300) "
+                    "RECV_BITMAP(4) POSTCOPY_RESUME(0) ");
+    g_byte_array_set_size(b, 0);
+
+    /* Fixed lengths hold with a handler too. */
+    b_header(b, "none");
+    b_command(b, MIG_CMD_POSTCOPY_RUN, 2);
+    b_be16(b, 0);
+    expect_error(b, -ERANGE,
+                 "POSTCOPY_RUN received with bad length - expecting 0, "
+                 "got 2");
+
+    /* Truncated data: the stream's error. */
+    b_header(b, "none");
+    b_command(b, MIG_CMD_POSTCOPY_RAM_DISCARD, 10);
+    b_be32(b, 0);
+    expect_error(b, -EIO, "Input/output error");
+
+    /* LOADVM_QUIT ends the load at once, inside a package too. */
+    fake_quit_on_run = true;
+    b_header(b, "none");
+    b_command(b, MIG_CMD_PACKAGED, 4);
+    b_be32(b, 5);
+    b_command(b, MIG_CMD_POSTCOPY_RUN, 0);
+    b_u8(b, 0x99); /* never read */
+    g_assert_cmpint(load_bytes(b->data, b->len, &error_abort), ==, 0);
+    qemu_loadvm_state_cleanup();
+    g_byte_array_set_size(b, 0);
+    fake_quit_on_run = false;
+
+    /* Unregistered again: not supported. */
+    fake_postcopy_register(false);
+    b_header(b, "none");
+    b_command(b, MIG_CMD_RECV_BITMAP, 4);
+    b_str8(b, "ram");
+    expect_error(b, -ENOTSUP,
+                 "Migration command RECV_BITMAP (0xa) is not supported");
+
+    b_header(b, "none");
+    b_command(b, MIG_CMD_ENABLE_COLO, 0);
+    expect_error(b, -ENOTSUP,
+                 "Migration command ENABLE_COLO (0x8) is not supported");
+
+    g_assert_cmpstr(qemu_savevm_command_name(MIG_CMD_PACKAGED), ==, "PACKAGED");
+    g_assert_cmpstr(qemu_savevm_command_name(MIG_CMD_MAX), ==, "INVALID");
+}
+
+/* With no hooks installed: everything off, no return path. */
+static void test_hooks_default(void)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+
+    savevm_set_hooks(NULL);
+    local_ignore_shared = true; /* not asked */
+
+    b_header(b, "none");
+    b_command(b, MIG_CMD_OPEN_RETURN_PATH, 0);
+    expect_error(b, -EPERM, "CMD_OPEN_RETURN_PATH failed");
+
+    b_header(b, "none");
+    b_command(b, MIG_CMD_PING, 4);
+    b_be32(b, 7);
+    expect_error(b, -EPERM, "CMD_PING (0x7) received with no return path");
+
+    b_header(b, "none");
+    b_u8(b, 0x05);
+    b_str8(b, "configuration/capabilities");
+    b_be32(b, 1);
+    b_be32(b, 1);
+    b_str8(b, "x-ignore-shared");
+    b_u8(b, 0);
+    expect_error(b, -EINVAL,
+                 "Capability x-ignore-shared is off, but "
+                 "received capability is on");
+
+    /* The header carries no capabilities and no uuid. */
+    {
+        QIOChannelBuffer *bioc = qio_channel_buffer_new(0);
+        QEMUFile *f = qemu_file_new_output(QIO_CHANNEL(bioc));
+
+        qemu_savevm_state_header(f);
+        qemu_fflush(f);
+        g_assert_cmpuint(bioc->usage, ==, 17);
+        g_assert(memcmp(bioc->data, "QEVM\0\0\0\3\x07\0\0\0\4none", 17) == 0);
+        qemu_fclose(f);
+        qio_channel_unref(QIO_CHANNEL(bioc));
+    }
+    local_ignore_shared = false;
+    savevm_set_hooks(&fake_hooks);
+}
+
+/* The machine type's name comes from qemu_machine_type_name(). */
+static void test_machine_type_name(void)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    QIOChannelBuffer *bioc = qio_channel_buffer_new(0);
+    QEMUFile *f = qemu_file_new_output(QIO_CHANNEL(bioc));
+
+    stub_machine_type_name = "pc-lite";
+    qemu_savevm_state_header(f);
+    qemu_fflush(f);
+    g_assert(memcmp(bioc->data, "QEVM\0\0\0\3\x07\0\0\0\7pc-lite", 20) == 0);
+    qemu_fclose(f);
+    qio_channel_unref(QIO_CHANNEL(bioc));
+
+    b_header(b, "none");
+    b_u8(b, 0);
+    expect_error(b, -EINVAL,
+                 "Machine type received is 'none' and local is 'pc-lite'");
+
+    /* No name registered reads as an empty one. */
+    stub_machine_type_name = NULL;
+    b_header(b, "none");
+    b_u8(b, 0);
+    expect_error(b, -EINVAL, "Machine type received is 'none' and local is ''");
+    b_header(b, "");
+    b_eof_vmdesc(b);
+    g_assert_cmpint(load_bytes(b->data, b->len, &error_abort), ==, 0);
+    stub_machine_type_name = "none";
+}
+
+/* OPEN_RETURN_PATH twice only warns; PINGs inside a package answered. */
+static void test_return_path_commands(void)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    g_autoptr(GByteArray) pkg = g_byte_array_new();
+
+    fake_rp_available = true;
+    g_array_set_size(pings_seen, 0);
+    b_command(pkg, MIG_CMD_PING, 4);
+    b_be32(pkg, 3);
+    b_header(b, "none");
+    b_command(b, MIG_CMD_OPEN_RETURN_PATH, 0);
+    b_command(b, MIG_CMD_OPEN_RETURN_PATH, 0);
+    b_command(b, MIG_CMD_PING, 4);
+    b_be32(b, 1);
+    b_command(b, MIG_CMD_PACKAGED, 4);
+    b_be32(b, pkg->len);
+    g_byte_array_append(b, pkg->data, pkg->len);
+    b_command(b, MIG_CMD_PING, 4);
+    b_be32(b, 4);
+    b_eof_vmdesc(b);
+    g_assert_cmpint(load_bytes(b->data, b->len, &error_abort), ==, 0);
+    g_assert_cmpuint(pings_seen->len, ==, 3);
+    g_assert_cmphex(g_array_index(pings_seen, uint32_t, 0), ==, 1);
+    g_assert_cmphex(g_array_index(pings_seen, uint32_t, 1), ==, 3);
+    g_assert_cmphex(g_array_index(pings_seen, uint32_t, 2), ==, 4);
+    fake_rp_available = false;
+
+    /* A new load starts with the return path closed again. */
+    g_byte_array_set_size(b, 0);
+    b_header(b, "none");
+    b_command(b, MIG_CMD_PING, 4);
+    b_be32(b, 2);
+    expect_error(b, -EPERM, "CMD_PING (0x2) received with no return path");
+}
+
 /* Build a postcopy-shaped stream with the source-side API. */
 static uint8_t *save_postcopy_stream(size_t *len)
 {
@@ -1054,6 +1235,10 @@ int main(int argc, char **argv)
                     test_malformed_configuration);
     g_test_add_func("/savevm/malformed/sections", test_malformed_sections);
     g_test_add_func("/savevm/malformed/commands", test_malformed_commands);
+    g_test_add_func("/savevm/commands/table", test_command_table);
+    g_test_add_func("/savevm/commands/return-path", test_return_path_commands);
+    g_test_add_func("/savevm/hooks/default", test_hooks_default);
+    g_test_add_func("/savevm/hooks/machine-type-name", test_machine_type_name);
     g_test_add_func("/savevm/postcopy-shape", test_postcopy_shape);
     g_test_add_func("/savevm/socket", test_socket);
     return g_test_run();
