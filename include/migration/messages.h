@@ -91,11 +91,13 @@ enum mig_rp_message_type {
 #define MIG_RP_MSG_SWITCHOVER_ACK_LEN 0
 
 /*
- * Longest data a variable-length return-path message may carry: a be64,
- * a be32 and a block name of up to 255 bytes with its length byte
- * (REQ_PAGES_ID).  QEMU 7.2 reads messages into a 512-byte buffer; so
- * does this limit, for the types that have no handler.
+ * Longest data any return-path message may carry: QEMU 7.2 reads them
+ * into a 512-byte buffer, and a longer one is an invalid message.
  */
 #define MIG_RP_MSG_MAX_LEN 512
+/* Variable types: be64 start, be32 length, str8 block (up to 255 bytes). */
+#define MIG_RP_MSG_REQ_PAGES_ID_MAX_LEN (8 + 4 + 1 + 255)
+/* str8 block name. */
+#define MIG_RP_MSG_RECV_BITMAP_MAX_LEN (1 + 255)
 
 #endif /* MIGRATION_MESSAGES_H */

@@ -205,11 +205,17 @@ static void test_new_rows(void)
 
     put_u32_msg(b, MIG_RP_MSG_RESUME_ACK, 1);
     put_msg(b, MIG_RP_MSG_REQ_PAGES_ID, 16, data);
-    put_msg(b, MIG_RP_MSG_REQ_PAGES_ID, MIG_RP_MSG_MAX_LEN, data);
+    put_msg(b, MIG_RP_MSG_REQ_PAGES_ID, MIG_RP_MSG_REQ_PAGES_ID_MAX_LEN, data);
     put_u32_msg(b, MIG_RP_MSG_SHUT, 0);
     expect_rp(b, NULL);
     g_assert_cmpstr(handled->str, ==,
-                    "RESUME_ACK 1 REQ_PAGES_ID 16 REQ_PAGES_ID 512 ");
+                    "RESUME_ACK 1 REQ_PAGES_ID 16 REQ_PAGES_ID 268 ");
+
+    /* A variable type's own bound. */
+    put_msg(b, MIG_RP_MSG_REQ_PAGES_ID, MIG_RP_MSG_REQ_PAGES_ID_MAX_LEN + 1,
+            data);
+    expect_rp(b, "RP: Received 'REQ_PAGES_ID' message (0x0003) with "
+                 "incorrect length 269 expecting 268");
 
     put_msg(b, MIG_RP_MSG_RESUME_ACK, 0, NULL);
     expect_rp(b, "RP: Received 'RESUME_ACK' message (0x0006) with "
