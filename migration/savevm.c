@@ -8,8 +8,12 @@
  *
  * Loader: one load runs at a time (LoadVMState below).  It maps the
  * sender's section ids to entries at START/FULL so that PART/END can be
- * routed; nested PACKAGED streams share that map.  Every malformed input
- * ends in an Error with QEMU 7.2's text, never in a crash.
+ * routed; nested PACKAGED streams share that map.  COMMAND records go
+ * through loadvm_cmds[], one row per sub-command with its length: savevm
+ * handles OPEN_RETURN_PATH, PING and PACKAGED, other subsystems register
+ * the rest (loadvm_command_register).  What savevm needs from the rest of
+ * the VMM comes through SaveVMHooks and qemu_machine_type_name().  Every
+ * malformed input ends in an Error with QEMU 7.2's text, never in a crash.
  */
 #include "qemu/osdep.h"
 #include "qemu/bswap.h"

@@ -2,7 +2,9 @@
  * test-savevm.c: whole streams.  Save then load with a fake live "ram"
  * handler and the timer/globalstate devices; every malformed input gives
  * QEMU 7.2's error text; a stream built byte by byte like the one QEMU
- * 7.2 -M none sends loads.
+ * 7.2 -M none sends loads; COMMAND handlers registered later slot in as
+ * rows of the command table; with no hooks installed everything reads as
+ * off.  The fake devices are tests/unit/stubs/fake-devices.c.
  */
 #include "qemu/osdep.h"
 #include <signal.h>
