@@ -1,46 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * return-path.c: messages from the destination back to the source, on
- * the same connection in the opposite direction (QEMU 7.2 format):
+ * the same connection in the opposite direction (QEMU 7.2 format; the
+ * message numbers and lengths are in include/migration/messages.h).
  *
- *   be16 type | be16 len | data[len]
- *   type 1 SHUT  len 4: be32 0 = clean end, non-zero = error
- *   type 2 PONG  len 4: be32 echo of the PING value
- *   (3..7: postcopy page requests, bitmaps, resume, switchover ack —
- *    not used by precopy; a source that gets one fails the migration)
- *
- * Destination: the loader calls loadvm_on_open_return_path() when the
- * stream carries OPEN_RETURN_PATH and loadvm_on_ping() for each PING;
- * SHUT is sent when the load ends (migration.c).  Messages are written
- * from the load thread and the main thread, serialised by mis->rp_lock.
+ * Destination: savevm's OPEN_RETURN_PATH and PING hooks call
+ * migrate_rp_open_incoming() and migrate_rp_answer_ping(); SHUT is sent
+ * when the load ends (migration.c).  Messages are written from the load
+ * thread and the main thread, serialised by mis->rp_lock.
  *
  * Source (return-path capability): after the header we send
  * OPEN_RETURN_PATH and PING 1 and start a reader thread; completion waits
  * for SHUT before declaring success, so a destination that rejects the
- * stream makes the migration fail instead of "completed".
+ * stream makes the migration fail instead of "completed".  The reader
+ * dispatches through rp_msgs[] (see return-path.h): precopy handles SHUT
+ * and PONG, any other type fails the migration.
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "qemu/bswap.h"
 #include "qemu/error-report.h"
 #include "qemu/trace.h"
-#include "migration/savevm.h"
 #include "migration.h"
+#include "return-path.h"
 
-enum {
-    MIG_RP_MSG_INVALID = 0,
-    MIG_RP_MSG_SHUT,
-    MIG_RP_MSG_PONG,
-    MIG_RP_MSG_REQ_PAGES_ID,
-    MIG_RP_MSG_REQ_PAGES,
-    MIG_RP_MSG_RECV_BITMAP,
-    MIG_RP_MSG_RESUME_ACK,
-    MIG_RP_MSG_SWITCHOVER_ACK,
-    MIG_RP_MSG_MAX,
+/* What the reader knows about one message type. */
+typedef struct MigRPMessageDef {
+    const char *name;
+    int len;          /* fixed data length, or -1: variable up to max_len */
+    uint16_t max_len; /* variable types only */
+    MigRPMessageHandler *handler; /* NULL: not expected (fails) */
+} MigRPMessageDef;
+
+/*
+ * Indexed by type.  Handlers are installed at start-up on the main
+ * thread (migrate_rp_register_handler) and only read afterwards.
+ */
+static MigRPMessageDef rp_msgs[MIG_RP_MSG_MAX] = {
+    [MIG_RP_MSG_INVALID] = {.name = "INVALID", .len = -1},
+    [MIG_RP_MSG_SHUT] = {.name = "SHUT", .len = MIG_RP_MSG_SHUT_LEN},
+    [MIG_RP_MSG_PONG] = {.name = "PONG", .len = MIG_RP_MSG_PONG_LEN},
+    [MIG_RP_MSG_REQ_PAGES_ID] = {.name = "REQ_PAGES_ID",
+                                 .len = -1,
+                                 .max_len = MIG_RP_MSG_REQ_PAGES_ID_MAX_LEN},
+    [MIG_RP_MSG_REQ_PAGES] = {.name = "REQ_PAGES",
+                              .len = MIG_RP_MSG_REQ_PAGES_LEN},
+    [MIG_RP_MSG_RECV_BITMAP] = {.name = "RECV_BITMAP",
+                                .len = -1,
+                                .max_len = MIG_RP_MSG_RECV_BITMAP_MAX_LEN},
+    [MIG_RP_MSG_RESUME_ACK] = {.name = "RESUME_ACK",
+                               .len = MIG_RP_MSG_RESUME_ACK_LEN},
+    [MIG_RP_MSG_SWITCHOVER_ACK] = {.name = "SWITCHOVER_ACK",
+                                   .len = MIG_RP_MSG_SWITCHOVER_ACK_LEN},
 };
 
-static const char *const rp_msg_names[MIG_RP_MSG_MAX] = {
-    "INVALID",   "SHUT",        "PONG",       "REQ_PAGES_ID",
-    "REQ_PAGES", "RECV_BITMAP", "RESUME_ACK", "SWITCHOVER_ACK",
-};
+static const char *migrate_rp_msg_name(uint16_t type)
+{
+    return type < MIG_RP_MSG_MAX ? rp_msgs[type].name : "?";
+}
+
+void migrate_rp_register_handler(enum mig_rp_message_type type,
+                                 MigRPMessageHandler *handler)
+{
+    g_assert(type > MIG_RP_MSG_INVALID && type < MIG_RP_MSG_MAX);
+    rp_msgs[type].handler = handler;
+}
 
 /* ---------------- destination ---------------- */
 
@@ -50,7 +74,7 @@ static void migrate_send_rp_message(MigrationIncomingState *mis, uint16_t type,
     g_mutex_lock(&mis->rp_lock);
     if (mis->to_src_file) {
         TRACE("migration_rp_send", "%s (0x%04x) len %u",
-              type < MIG_RP_MSG_MAX ? rp_msg_names[type] : "?", type, len);
+              migrate_rp_msg_name(type), type, len);
         qemu_put_be16(mis->to_src_file, type);
         qemu_put_be16(mis->to_src_file, len);
         qemu_put_buffer(mis->to_src_file, data, len);
@@ -63,12 +87,9 @@ static void migrate_send_rp_message(MigrationIncomingState *mis, uint16_t type,
 static void migrate_send_rp_u32(MigrationIncomingState *mis, uint16_t type,
                                 uint32_t value)
 {
-    uint8_t buf[4];
+    uint8_t buf[sizeof(uint32_t)];
 
-    buf[0] = value >> 24;
-    buf[1] = value >> 16;
-    buf[2] = value >> 8;
-    buf[3] = value;
+    stl_be_p(buf, value);
     migrate_send_rp_message(mis, type, sizeof(buf), buf);
 }
 
@@ -82,7 +103,7 @@ void migrate_send_rp_shut(MigrationIncomingState *mis, uint32_t value)
     migrate_send_rp_u32(mis, MIG_RP_MSG_SHUT, value);
 }
 
-bool loadvm_on_open_return_path(QEMUFile *f, Error **errp)
+bool migrate_rp_open_incoming(QEMUFile *f, Error **errp)
 {
     MigrationIncomingState *mis = migration_incoming_get_current();
     QEMUFile *rp;
@@ -107,7 +128,7 @@ bool loadvm_on_open_return_path(QEMUFile *f, Error **errp)
     return true;
 }
 
-bool loadvm_on_ping(uint32_t value, Error **errp)
+bool migrate_rp_answer_ping(uint32_t value, Error **errp)
 {
     MigrationIncomingState *mis = migration_incoming_get_current();
 
@@ -121,85 +142,141 @@ bool loadvm_on_ping(uint32_t value, Error **errp)
 
 /* ---------------- source ---------------- */
 
+/* SHUT: 0 ends the return path cleanly, anything else is an error. */
+static int migrate_rp_handle_shut(const MigRPMessage *msg, Error **errp)
+{
+    uint32_t value = ldl_be_p(msg->data);
+
+    TRACE("migration_rp_recv_shut", "value %u", value);
+    if (value) {
+        error_setg(errp, "RP: Sibling indicated error %d", value);
+        return -EINVAL;
+    }
+    __atomic_store_n(&msg->s->rp_shut_received, true, __ATOMIC_RELEASE);
+    return MIG_RP_END;
+}
+
+/* PONG: the destination is alive; precopy needs nothing more. */
+static int migrate_rp_handle_pong(const MigRPMessage *msg, Error **errp)
+{
+    TRACE("migration_rp_recv_pong", "value %u", ldl_be_p(msg->data));
+    return 0;
+}
+
+void migrate_rp_init(void)
+{
+    migrate_rp_register_handler(MIG_RP_MSG_SHUT, migrate_rp_handle_shut);
+    migrate_rp_register_handler(MIG_RP_MSG_PONG, migrate_rp_handle_pong);
+}
+
+/*
+ * The row for a message header, or NULL with errp set: unknown types and
+ * data longer than any message may carry are invalid; a type we handle
+ * must have its length.  Types without a handler pass (they fail as
+ * unexpected once their data has been read, as before).
+ */
+static const MigRPMessageDef *
+migrate_rp_check_header(uint16_t type, uint16_t len, Error **errp)
+{
+    const MigRPMessageDef *def;
+    int expect;
+
+    if (type >= MIG_RP_MSG_MAX || type == MIG_RP_MSG_INVALID ||
+        len > MIG_RP_MSG_MAX_LEN) {
+        error_setg(errp, "RP: Received invalid message 0x%04x length 0x%04x",
+                   type, len);
+        return NULL;
+    }
+    def = &rp_msgs[type];
+    expect = def->len >= 0 ? def->len : def->max_len;
+    if (def->handler &&
+        (def->len >= 0 ? len != def->len : len > def->max_len)) {
+        error_setg(errp,
+                   "RP: Received '%s' message (0x%04x) with incorrect "
+                   "length %d expecting %d",
+                   def->name, type, len, expect);
+        return NULL;
+    }
+    return def;
+}
+
+/*
+ * Read one message and hand it to its handler.  Returns what the handler
+ * returned, or a negative errno: with errp set for a bad message, unset
+ * when the channel failed (its error is in rp).
+ */
+static int migrate_rp_read_message(MigrationState *s, QEMUFile *rp,
+                                   Error **errp)
+{
+    g_autofree uint8_t *data = NULL;
+    const MigRPMessageDef *def;
+    MigRPMessage msg = {.s = s, .rp = rp};
+
+    msg.type = qemu_get_be16(rp);
+    msg.len = qemu_get_be16(rp);
+    if (qemu_file_get_error(rp)) {
+        return -EIO;
+    }
+    TRACE("migration_rp_recv", "%s (0x%04x) len %u",
+          migrate_rp_msg_name(msg.type), msg.type, msg.len);
+    def = migrate_rp_check_header(msg.type, msg.len, errp);
+    if (!def) {
+        return -EINVAL;
+    }
+    if (msg.len) {
+        data = g_malloc(msg.len);
+        if (qemu_get_buffer(rp, data, msg.len) != msg.len) {
+            return -EIO;
+        }
+    }
+    if (!def->handler) {
+        error_setg(errp,
+                   "RP: Received '%s' message (0x%04x), not "
+                   "expected in a precopy migration",
+                   def->name, msg.type);
+        return -EINVAL;
+    }
+    msg.data = data;
+    return def->handler(&msg, errp);
+}
+
+/* The reader failed: record why as the migration's error. */
+static void migrate_rp_fail(MigrationState *s, QEMUFile *rp, Error *err)
+{
+    if (!err) {
+        int ret = qemu_file_get_error_obj(rp, &err);
+
+        /* say which channel died: a bare "Input/output error" doesn't */
+        if (err) {
+            error_prepend(&err, "Return path closed before the "
+                                "destination finished: ");
+        } else {
+            error_setg_errno(&err, ret ? -ret : EIO,
+                             "Return path closed before the "
+                             "destination finished");
+        }
+    }
+    /*
+     * Record it as the migration's error now (the first one wins): the
+     * migration thread may notice rp_error in its loop and fail before it
+     * asks us why.
+     */
+    migrate_set_error(s, err);
+    s->rp_err = err;
+    __atomic_store_n(&s->rp_error, -EIO, __ATOMIC_RELEASE);
+}
+
 static gpointer migrate_rp_thread(gpointer opaque)
 {
     MigrationState *s = opaque;
-    QEMUFile *rp = s->rp_file;
     Error *err = NULL;
+    int ret;
 
-    for (;;) {
-        uint8_t buf[512];
-        uint16_t type = qemu_get_be16(rp);
-        uint16_t len = qemu_get_be16(rp);
-        uint32_t value;
-
-        if (qemu_file_get_error(rp)) {
-            break;
-        }
-        TRACE("migration_rp_recv", "%s (0x%04x) len %u",
-              type < MIG_RP_MSG_MAX ? rp_msg_names[type] : "?", type, len);
-        if (type >= MIG_RP_MSG_MAX || type == MIG_RP_MSG_INVALID ||
-            len > sizeof(buf)) {
-            error_setg(&err,
-                       "RP: Received invalid message 0x%04x length "
-                       "0x%04x",
-                       type, len);
-            break;
-        }
-        if (qemu_get_buffer(rp, buf, len) != len) {
-            break;
-        }
-        if ((type == MIG_RP_MSG_SHUT || type == MIG_RP_MSG_PONG) && len != 4) {
-            error_setg(&err,
-                       "RP: Received '%s' message (0x%04x) with "
-                       "incorrect length %d expecting %d",
-                       rp_msg_names[type], type, len, 4);
-            break;
-        }
-        switch (type) {
-        case MIG_RP_MSG_SHUT:
-            value = ((uint32_t)buf[0] << 24) | (buf[1] << 16) | (buf[2] << 8) |
-                    buf[3];
-            TRACE("migration_rp_recv_shut", "value %u", value);
-            if (value) {
-                error_setg(&err, "RP: Sibling indicated error %d", value);
-            } else {
-                __atomic_store_n(&s->rp_shut_received, true, __ATOMIC_RELEASE);
-            }
-            goto out;
-        case MIG_RP_MSG_PONG:
-            break;
-        default:
-            error_setg(&err,
-                       "RP: Received '%s' message (0x%04x), not "
-                       "expected in a precopy migration",
-                       rp_msg_names[type], type);
-            goto out;
-        }
-    }
-out:
-    if (!s->rp_shut_received) {
-        if (!err) {
-            int ret = qemu_file_get_error_obj(rp, &err);
-
-            /* say which channel died: a bare "Input/output error" doesn't */
-            if (err) {
-                error_prepend(&err, "Return path closed before the "
-                                    "destination finished: ");
-            } else {
-                error_setg_errno(&err, ret ? -ret : EIO,
-                                 "Return path closed before the "
-                                 "destination finished");
-            }
-        }
-        /*
-         * Record it as the migration's error now (the first one wins):
-         * the migration thread may notice rp_error in its loop and fail
-         * before it asks us why.
-         */
-        migrate_set_error(s, err);
-        s->rp_err = err;
-        __atomic_store_n(&s->rp_error, -EIO, __ATOMIC_RELEASE);
+    do {
+        ret = migrate_rp_read_message(s, s->rp_file, &err);
+    } while (ret == 0);
+    if (ret != MIG_RP_END || !s->rp_shut_received) {
+        migrate_rp_fail(s, s->rp_file, err);
     }
     return NULL;
 }

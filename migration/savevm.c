@@ -8,21 +8,34 @@
  *
  * Loader: one load runs at a time (LoadVMState below).  It maps the
  * sender's section ids to entries at START/FULL so that PART/END can be
- * routed; nested PACKAGED streams share that map.  Every malformed input
- * ends in an Error with QEMU 7.2's text, never in a crash.
+ * routed; nested PACKAGED streams share that map.  COMMAND records go
+ * through loadvm_cmds[], one row per sub-command with its length: savevm
+ * handles OPEN_RETURN_PATH, PING and PACKAGED, other subsystems register
+ * the rest (loadvm_command_register).  What savevm needs from the rest of
+ * the VMM comes through SaveVMHooks and qemu_machine_type_name().  Every
+ * malformed input ends in an Error with QEMU 7.2's text, never in a crash.
  */
 #include "qemu/osdep.h"
+#include "qemu/bswap.h"
 #include "qemu/error-report.h"
 #include "io/channel-buffer.h"
-#include "hw/boards.h"
 #include "migration/register.h"
 #include "migration/savevm.h"
 #include "sysemu/runstate.h"
 #include "migration/vmstate.h"
 #include "rate-limit.h"
 
+/* A str8 (length byte + bytes) holds at most this many bytes. */
+#define SAVEVM_STR8_MAX 255
+/* The machine type name in CONFIGURATION (be32 length) is capped too. */
+#define SAVEVM_MACHINE_NAME_MAX 255
+/* -uuid and the configuration/uuid subsection: 16 raw bytes. */
+#define SAVEVM_UUID_LEN 16
+/* The VMDESCRIPTION trailer is skipped in reads of at most this size. */
+#define LOADVM_VMDESC_SKIP_CHUNK (64 * KiB)
+
 typedef struct SaveStateEntry {
-    char idstr[256];
+    char idstr[SAVEVM_STR8_MAX + 1];
     uint32_t instance_id;
     int section_id;
     int version_id;
@@ -83,7 +96,7 @@ static int savevm_register(const char *idstr, uint32_t instance_id,
 {
     SaveStateEntry *se;
 
-    g_assert(strlen(idstr) <= 255);
+    g_assert(strlen(idstr) <= SAVEVM_STR8_MAX);
     if (instance_id == VMSTATE_INSTANCE_ID_ANY) {
         instance_id = savevm_next_instance_id(idstr);
     }
@@ -162,16 +175,28 @@ static bool savevm_is_active(SaveStateEntry *se)
 }
 
 /* ------------------------------------------------------------------ */
+/* Hooks */
+
+/* Set at start-up (savevm_set_hooks); read-only afterwards. */
+static const SaveVMHooks savevm_no_hooks;
+static const SaveVMHooks *savevm_hooks = &savevm_no_hooks;
+
+void savevm_set_hooks(const SaveVMHooks *hooks)
+{
+    savevm_hooks = hooks ? hooks : &savevm_no_hooks;
+}
+
+/* ------------------------------------------------------------------ */
 /* The configuration record */
 
 typedef struct SaveState {
     uint32_t len;
-    char name[256];
+    char name[SAVEVM_MACHINE_NAME_MAX + 1];
     uint32_t target_page_bits;
     uint32_t caps_count;
-    char unknown_cap[256]; /* first unknown capability seen */
-    GPtrArray *caps;       /* received capability names */
-    uint8_t uuid[16];
+    char unknown_cap[SAVEVM_STR8_MAX + 1]; /* first unknown capability */
+    GPtrArray *caps;                       /* received capability names */
+    uint8_t uuid[SAVEVM_UUID_LEN];
 } SaveState;
 
 static SaveState savevm_config;
@@ -252,7 +277,7 @@ static int get_capabilities(QEMUFile *f, void *pv, size_t size,
         return -EINVAL;
     }
     for (i = 0; i < s->caps_count && !qemu_file_get_error(f); i++) {
-        char name[256];
+        char name[SAVEVM_STR8_MAX + 1];
 
         if (qemu_get_counted_string(f, name) == 0 && qemu_file_get_error(f)) {
             break;
@@ -349,7 +374,27 @@ static char *savevm_uuid_str(const uint8_t *u)
 
 static bool configuration_uuid_needed(void *opaque)
 {
-    return savevm_send_uuid();
+    return savevm_hooks->send_uuid && savevm_hooks->send_uuid();
+}
+
+/* The VM's -uuid into uuid; false (uuid untouched) if none is set. */
+static bool savevm_local_uuid(uint8_t uuid[SAVEVM_UUID_LEN])
+{
+    return savevm_hooks->local_uuid && savevm_hooks->local_uuid(uuid);
+}
+
+static bool savevm_validated_capability(const char *name)
+{
+    return savevm_hooks->validated_capability &&
+           savevm_hooks->validated_capability(name);
+}
+
+/* The local machine type's name ("" when the VMM has none). */
+static const char *savevm_machine_type_name(void)
+{
+    const char *name = qemu_machine_type_name();
+
+    return name ? name : "";
 }
 
 static int configuration_uuid_pre_save(void *opaque)
@@ -366,7 +411,7 @@ static int configuration_uuid_post_load(void *opaque, int version_id,
                                         Error **errp)
 {
     SaveState *s = opaque;
-    uint8_t local[16];
+    uint8_t local[SAVEVM_UUID_LEN];
     g_autofree char *rcv = savevm_uuid_str(s->uuid);
     g_autofree char *loc = NULL;
 
@@ -391,7 +436,7 @@ static const VMStateDescription vmstate_configuration_uuid = {
     .post_load_errp = configuration_uuid_post_load,
     .fields =
         (const VMStateField[]){
-            VMSTATE_UINT8_ARRAY(uuid, SaveState, 16),
+            VMSTATE_UINT8_ARRAY(uuid, SaveState, SAVEVM_UUID_LEN),
             VMSTATE_END_OF_LIST(),
         },
 };
@@ -414,12 +459,9 @@ static int configuration_pre_load(void *opaque)
 static int configuration_post_load(void *opaque, int version_id, Error **errp)
 {
     SaveState *s = opaque;
-    const char *local = current_machine_type_name();
+    const char *local = savevm_machine_type_name();
     const char *const *cap;
 
-    if (!local) {
-        local = "";
-    }
     if (strcmp(s->name, local) != 0) {
         error_setg(errp, "Machine type received is '%s' and local is '%s'",
                    s->name, local);
@@ -467,63 +509,6 @@ static const VMStateDescription vmstate_configuration = {
 };
 
 /* ------------------------------------------------------------------ */
-/* Weak hooks (MIG / the machine override them) */
-
-__attribute__((weak)) bool loadvm_on_open_return_path(QEMUFile *f, Error **errp)
-{
-    error_setg(errp, "CMD_OPEN_RETURN_PATH failed");
-    return false;
-}
-
-__attribute__((weak)) bool loadvm_on_ping(uint32_t value, Error **errp)
-{
-    error_setg(errp, "CMD_PING (0x%" PRIx32 ") received with no return path",
-               value);
-    return false;
-}
-
-__attribute__((weak)) int loadvm_on_command(QEMUFile *f, enum qemu_vm_cmd cmd,
-                                            uint16_t len, const uint8_t *data,
-                                            Error **errp)
-{
-    error_setg(errp, "Migration command %s (0x%x) is not supported",
-               qemu_savevm_command_name(cmd), cmd);
-    return -ENOTSUP;
-}
-
-/*
- * The settings behind the configuration hooks live in MIG's options.c and
- * FRONT's vl.c.  They are referenced weakly so that this file also links
- * alone (unit tests, the fuzzer), where they read as "off" / "not set".
- */
-extern bool migrate_ignore_shared(void) __attribute__((weak));
-extern bool migrate_validate_uuid(void) __attribute__((weak));
-extern uint8_t qemu_uuid[16] __attribute__((weak));
-extern bool qemu_uuid_set __attribute__((weak));
-
-__attribute__((weak)) bool savevm_validated_capability(const char *name)
-{
-    if (!strcmp(name, "x-ignore-shared") && migrate_ignore_shared) {
-        return migrate_ignore_shared();
-    }
-    return false;
-}
-
-__attribute__((weak)) bool savevm_local_uuid(uint8_t uuid[16])
-{
-    if (&qemu_uuid_set && &qemu_uuid && qemu_uuid_set) {
-        memcpy(uuid, qemu_uuid, 16);
-        return true;
-    }
-    return false;
-}
-
-__attribute__((weak)) bool savevm_send_uuid(void)
-{
-    return migrate_validate_uuid && migrate_validate_uuid();
-}
-
-/* ------------------------------------------------------------------ */
 /* Source side */
 
 static void savevm_section_header(QEMUFile *f, SaveStateEntry *se, uint8_t type)
@@ -562,7 +547,7 @@ static int savevm_fail(QEMUFile *f, SaveStateEntry *se, int ret,
 
 void qemu_savevm_state_header(QEMUFile *f)
 {
-    const char *name = current_machine_type_name();
+    const char *name = savevm_machine_type_name();
     GPtrArray *caps = g_ptr_array_new();
     const char *const *cap;
     SaveState s = {0};
@@ -570,9 +555,6 @@ void qemu_savevm_state_header(QEMUFile *f)
     qemu_put_be32(f, QEMU_VM_FILE_MAGIC);
     qemu_put_be32(f, QEMU_VM_FILE_VERSION);
 
-    if (!name) {
-        name = "";
-    }
     qemu_put_byte(f, QEMU_VM_CONFIGURATION);
     qemu_put_be32(f, strlen(name));
     qemu_put_buffer(f, (const uint8_t *)name, strlen(name));
@@ -811,32 +793,66 @@ void qemu_savevm_state_cleanup(void)
 /* ------------------------------------------------------------------ */
 /* Commands */
 
-typedef struct MigCmdArgs {
-    int len; /* -1 = variable */
+/*
+ * One COMMAND sub-command the loader knows: its name (error texts), its
+ * data length (QEMU 7.2's) and what to do with it.  The handlers of
+ * OPEN_RETURN_PATH, PING and PACKAGED are savevm's own (below); the
+ * others are installed by loadvm_command_register() at start-up.
+ */
+typedef struct LoadVMCommandDef {
     const char *name;
-} MigCmdArgs;
+    int len; /* fixed data length, or -1: variable */
+    /* A stream that carries this command ends without VMDESCRIPTION. */
+    bool no_vmdesc;
+    bool builtin; /* handled by savevm itself, not registrable */
+    LoadVMCommandHandler *handler; /* NULL: not supported */
+} LoadVMCommandDef;
 
-static const MigCmdArgs mig_cmd_args[] = {
+static int loadvm_cmd_open_return_path(const LoadVMCommand *c, Error **errp);
+static int loadvm_cmd_ping(const LoadVMCommand *c, Error **errp);
+static int loadvm_cmd_packaged(const LoadVMCommand *c, Error **errp);
+
+/* Indexed by command; handlers written at start-up, read-only afterwards. */
+static LoadVMCommandDef loadvm_cmds[MIG_CMD_MAX] = {
     [MIG_CMD_INVALID] = {.len = -1, .name = "INVALID"},
-    [MIG_CMD_OPEN_RETURN_PATH] = {.len = 0, .name = "OPEN_RETURN_PATH"},
-    [MIG_CMD_PING] = {.len = 4, .name = "PING"},
-    [MIG_CMD_POSTCOPY_ADVISE] = {.len = -1, .name = "POSTCOPY_ADVISE"},
+    [MIG_CMD_OPEN_RETURN_PATH] = {.len = 0,
+                                  .name = "OPEN_RETURN_PATH",
+                                  .builtin = true,
+                                  .handler = loadvm_cmd_open_return_path},
+    [MIG_CMD_PING] = {.len = MIG_CMD_PING_LEN,
+                      .name = "PING",
+                      .builtin = true,
+                      .handler = loadvm_cmd_ping},
+    [MIG_CMD_POSTCOPY_ADVISE] = {.len = -1,
+                                 .name = "POSTCOPY_ADVISE",
+                                 .no_vmdesc = true},
     [MIG_CMD_POSTCOPY_LISTEN] = {.len = 0, .name = "POSTCOPY_LISTEN"},
     [MIG_CMD_POSTCOPY_RUN] = {.len = 0, .name = "POSTCOPY_RUN"},
     [MIG_CMD_POSTCOPY_RAM_DISCARD] = {.len = -1,
                                       .name = "POSTCOPY_RAM_DISCARD"},
-    [MIG_CMD_PACKAGED] = {.len = 4, .name = "PACKAGED"},
+    [MIG_CMD_PACKAGED] = {.len = MIG_CMD_PACKAGED_LEN,
+                          .name = "PACKAGED",
+                          .builtin = true,
+                          .handler = loadvm_cmd_packaged},
     [MIG_CMD_ENABLE_COLO] = {.len = 0, .name = "ENABLE_COLO"},
     [MIG_CMD_POSTCOPY_RESUME] = {.len = 0, .name = "POSTCOPY_RESUME"},
     [MIG_CMD_RECV_BITMAP] = {.len = -1, .name = "RECV_BITMAP"},
 };
+
+void loadvm_command_register(enum qemu_vm_cmd cmd,
+                             LoadVMCommandHandler *handler)
+{
+    g_assert(cmd > MIG_CMD_INVALID && cmd < MIG_CMD_MAX);
+    g_assert(!loadvm_cmds[cmd].builtin);
+    loadvm_cmds[cmd].handler = handler;
+}
 
 const char *qemu_savevm_command_name(unsigned int cmd)
 {
     if (cmd >= MIG_CMD_MAX) {
         return "INVALID";
     }
-    return mig_cmd_args[cmd].name;
+    return loadvm_cmds[cmd].name;
 }
 
 void qemu_savevm_command_send(QEMUFile *f, enum qemu_vm_cmd cmd, uint16_t len,
@@ -857,21 +873,23 @@ void qemu_savevm_send_open_return_path(QEMUFile *f)
 
 void qemu_savevm_send_ping(QEMUFile *f, uint32_t value)
 {
-    uint32_t be = GUINT32_TO_BE(value);
+    uint8_t data[MIG_CMD_PING_LEN];
 
-    qemu_savevm_command_send(f, MIG_CMD_PING, 4, (const uint8_t *)&be);
+    stl_be_p(data, value);
+    qemu_savevm_command_send(f, MIG_CMD_PING, sizeof(data), data);
 }
 
 int qemu_savevm_send_packaged(QEMUFile *f, const uint8_t *buf, size_t len,
                               Error **errp)
 {
-    uint32_t be = GUINT32_TO_BE(len);
+    uint8_t data[MIG_CMD_PACKAGED_LEN];
 
     if (len > MAX_VM_CMD_PACKAGED_SIZE) {
         error_setg(errp, "Unreasonably large packaged state: %zu", len);
         return -E2BIG;
     }
-    qemu_savevm_command_send(f, MIG_CMD_PACKAGED, 4, (const uint8_t *)&be);
+    stl_be_p(data, len);
+    qemu_savevm_command_send(f, MIG_CMD_PACKAGED, sizeof(data), data);
     qemu_put_buffer(f, buf, len);
     return qemu_file_get_error_obj(f, errp);
 }
@@ -1020,7 +1038,7 @@ static int loadvm_section_start_full(QEMUFile *f, Error **errp)
 {
     SaveStateEntry *se;
     Error *local_err = NULL;
-    char idstr[256];
+    char idstr[SAVEVM_STR8_MAX + 1];
     uint32_t section_id, instance_id;
     int version_id, ret;
 
@@ -1101,18 +1119,50 @@ static int loadvm_section_part_end(QEMUFile *f, Error **errp)
     return loadvm_check_footer(f, ls->se, section_id, errp);
 }
 
-/* PACKAGED: read the nested stream and run the loop over it. */
-static int loadvm_handle_packaged(QEMUFile *f, Error **errp)
+/* OPEN_RETURN_PATH: open the path back to the source (once per load). */
+static int loadvm_cmd_open_return_path(const LoadVMCommand *c, Error **errp)
 {
+    if (loadvm.rp_open) {
+        warn_report("CMD_OPEN_RETURN_PATH called when RP already open");
+        return 0;
+    }
+    if (!savevm_hooks->open_return_path) {
+        error_setg(errp, "CMD_OPEN_RETURN_PATH failed");
+        return -EPERM;
+    }
+    if (!savevm_hooks->open_return_path(c->f, errp)) {
+        return -EPERM;
+    }
+    loadvm.rp_open = true;
+    return 0;
+}
+
+/* PING: answered with PONG on the return path, which must be open. */
+static int loadvm_cmd_ping(const LoadVMCommand *c, Error **errp)
+{
+    uint32_t value = ldl_be_p(c->data);
+
+    if (!loadvm.rp_open || !savevm_hooks->answer_ping) {
+        error_setg(errp,
+                   "CMD_PING (0x%" PRIx32 ") received with no "
+                   "return path",
+                   value);
+        return -EPERM;
+    }
+    if (!savevm_hooks->answer_ping(value, errp)) {
+        return -EIO;
+    }
+    return 0;
+}
+
+/* PACKAGED: read the nested stream and run the loop over it. */
+static int loadvm_cmd_packaged(const LoadVMCommand *c, Error **errp)
+{
+    uint32_t length = ldl_be_p(c->data);
     QIOChannelBuffer *bioc;
     QEMUFile *packf;
-    uint32_t length;
     int ret;
 
-    length = qemu_get_be32(f);
-    if (qemu_file_get_error(f)) {
-        return loadvm_file_error(f, errp);
-    }
     if (length > MAX_VM_CMD_PACKAGED_SIZE) {
         error_setg(errp,
                    "loadvm_handle_cmd_packaged: Unreasonably large "
@@ -1121,9 +1171,9 @@ static int loadvm_handle_packaged(QEMUFile *f, Error **errp)
         return -EINVAL;
     }
     bioc = qio_channel_buffer_new(length);
-    if (qemu_get_buffer(f, bioc->data, length) != length) {
+    if (qemu_get_buffer(c->f, bioc->data, length) != length) {
         qio_channel_unref(QIO_CHANNEL(bioc));
-        return loadvm_file_error(f, errp);
+        return loadvm_file_error(c->f, errp);
     }
     bioc->usage = length;
     packf = qemu_file_new_input(QIO_CHANNEL(bioc));
@@ -1133,76 +1183,68 @@ static int loadvm_handle_packaged(QEMUFile *f, Error **errp)
     return ret;
 }
 
+/* A command with no handler (postcopy, COLO ... in a precopy VMM). */
+static int loadvm_cmd_unsupported(const LoadVMCommand *c, Error **errp)
+{
+    error_setg(errp, "Migration command %s (0x%x) is not supported",
+               qemu_savevm_command_name(c->cmd), c->cmd);
+    return -ENOTSUP;
+}
+
+/* The command's row, or NULL with errp set and *ret the errno. */
+static const LoadVMCommandDef *loadvm_command_check(uint16_t cmd, uint16_t len,
+                                                    int *ret, Error **errp)
+{
+    const LoadVMCommandDef *def;
+
+    if (cmd >= MIG_CMD_MAX || cmd == MIG_CMD_INVALID) {
+        error_setg(errp, "MIG_CMD 0x%x unknown (len 0x%x)", cmd, len);
+        *ret = -EINVAL;
+        return NULL;
+    }
+    def = &loadvm_cmds[cmd];
+    if (def->len != -1 && def->len != len) {
+        error_setg(errp, "%s received with bad length - expecting %d, got %d",
+                   def->name, def->len, len);
+        *ret = -ERANGE;
+        return NULL;
+    }
+    return def;
+}
+
+/*
+ * A COMMAND record: header checked against the command's row, its data
+ * read (at most 64 KiB - 1, the be16 length), then its handler called.
+ */
 static int loadvm_process_command(QEMUFile *f, Error **errp)
 {
     g_autofree uint8_t *data = NULL;
-    Error *local_err = NULL;
-    uint16_t cmd, len;
-    uint32_t value;
+    const LoadVMCommandDef *def;
+    LoadVMCommand c = {.f = f};
+    uint16_t cmd;
+    int ret;
 
     cmd = qemu_get_be16(f);
-    len = qemu_get_be16(f);
+    c.len = qemu_get_be16(f);
     if (qemu_file_get_error(f)) {
         return loadvm_file_error(f, errp);
     }
-    if (cmd >= MIG_CMD_MAX || cmd == MIG_CMD_INVALID) {
-        error_setg(errp, "MIG_CMD 0x%x unknown (len 0x%x)", cmd, len);
-        return -EINVAL;
+    def = loadvm_command_check(cmd, c.len, &ret, errp);
+    if (!def) {
+        return ret;
     }
-    if (mig_cmd_args[cmd].len != -1 && mig_cmd_args[cmd].len != len) {
-        error_setg(errp, "%s received with bad length - expecting %d, got %d",
-                   mig_cmd_args[cmd].name, mig_cmd_args[cmd].len, len);
-        return -ERANGE;
-    }
-
-    switch (cmd) {
-    case MIG_CMD_OPEN_RETURN_PATH:
-        if (loadvm.rp_open) {
-            warn_report("CMD_OPEN_RETURN_PATH called when RP already open");
-            return 0;
-        }
-        if (!loadvm_on_open_return_path(f, errp)) {
-            return -EPERM;
-        }
-        loadvm.rp_open = true;
-        return 0;
-
-    case MIG_CMD_PING:
-        value = qemu_get_be32(f);
-        if (qemu_file_get_error(f)) {
-            return loadvm_file_error(f, errp);
-        }
-        if (!loadvm.rp_open) {
-            error_setg(errp,
-                       "CMD_PING (0x%" PRIx32 ") received with no "
-                       "return path",
-                       value);
-            return -EPERM;
-        }
-        if (!loadvm_on_ping(value, &local_err)) {
-            error_propagate(errp, local_err);
-            return -EIO;
-        }
-        return 0;
-
-    case MIG_CMD_PACKAGED:
-        return loadvm_handle_packaged(f, errp);
-
-    default:
-        break;
-    }
-
-    /* Commands for the hook: hand it the data that came with them. */
-    if (len) {
-        data = g_malloc(len);
-        if (qemu_get_buffer(f, data, len) != len) {
+    c.cmd = cmd;
+    if (c.len) {
+        data = g_malloc(c.len);
+        if (qemu_get_buffer(f, data, c.len) != c.len) {
             return loadvm_file_error(f, errp);
         }
     }
-    if (cmd == MIG_CMD_POSTCOPY_ADVISE) {
+    c.data = data;
+    if (def->no_vmdesc) {
         loadvm.postcopy_advised = true;
     }
-    return loadvm_on_command(f, cmd, len, data, errp);
+    return (def->handler ? def->handler : loadvm_cmd_unsupported)(&c, errp);
 }
 
 static int loadvm_main(QEMUFile *f, bool nested, Error **errp)
@@ -1266,7 +1308,7 @@ static void loadvm_read_vmdesc(QEMUFile *f)
     qemu_file_skip(f, 1);
     size = qemu_get_be32(f);
     while (size > 0 && !qemu_file_get_error(f)) {
-        uint32_t chunk = MIN(size, 64 * KiB);
+        uint32_t chunk = MIN(size, LOADVM_VMDESC_SKIP_CHUNK);
 
         qemu_file_skip(f, chunk);
         size -= chunk;
@@ -1317,7 +1359,7 @@ static int loadvm_read_header(QEMUFile *f, Error **errp)
     savevm_config.len = len;
     if (strlen(savevm_config.name) != len) {
         error_setg(errp, "Machine type received is '%s' and local is '%s'",
-                   savevm_config.name, current_machine_type_name());
+                   savevm_config.name, savevm_machine_type_name());
         return -EINVAL;
     }
     ret =

@@ -7,22 +7,32 @@
 #include "sysemu/accel.h"
 #include "sysemu/kvm.h"
 
+/* Enough for every accelerator Tern may grow (kvm, soft today). */
+#define ACCEL_MAX 8
+
 /*
- * soft_accel_ops lives in accel/soft (another area); a weak reference
- * keeps a tree without it linkable, and accel_find() then says soft is
- * not built in.
+ * The accelerators built in, in registration order.  Filled at start-up
+ * on the main thread (accel_register) before the command line is read;
+ * read-only afterwards.
  */
-#pragma weak soft_accel_ops
+static const AccelOps *accels[ACCEL_MAX];
+static unsigned accel_count;
 
 static const AccelOps *current_accel;
 
+void accel_register(const AccelOps *ops)
+{
+    g_assert(accel_count < ACCEL_MAX);
+    g_assert(!accel_find(ops->name));
+    accels[accel_count++] = ops;
+}
+
 const AccelOps *accel_find(const char *name)
 {
-    if (!strcmp(name, "kvm")) {
-        return &kvm_accel_ops;
-    }
-    if (!strcmp(name, "soft") && &soft_accel_ops) {
-        return &soft_accel_ops;
+    for (unsigned i = 0; i < accel_count; i++) {
+        if (!strcmp(accels[i]->name, name)) {
+            return accels[i];
+        }
     }
     return NULL;
 }

@@ -2,7 +2,8 @@
  * runstate.c: the VM run state, the big lock, change-state handlers and
  * shutdown requests.
  *
- * The vCPU side (vm_stop, vm_start, throttling) lives in cpus.c.
+ * The vCPU side (vm_stop, vm_start, throttling) lives in cpus.c, which
+ * every binary that calls them links.
  */
 #include "qemu/osdep.h"
 #include "sysemu/runstate.h"
@@ -160,6 +161,19 @@ bool qemu_uuid_set;
 bool autostart = true;
 static char *vm_name;
 
+/* Registered once at start-up (vl.c); read-only afterwards. */
+static MachineTypeNameFn *machine_type_name_fn;
+
+void qemu_register_machine_type_name(MachineTypeNameFn *fn)
+{
+    machine_type_name_fn = fn;
+}
+
+const char *qemu_machine_type_name(void)
+{
+    return machine_type_name_fn ? machine_type_name_fn() : NULL;
+}
+
 const char *qemu_get_vm_name(void)
 {
     return vm_name;
@@ -209,40 +223,4 @@ char *qemu_uuid_unparse(const uint8_t uuid[16])
                            "%02x%02x%02x%02x%02x%02x",
                            u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8],
                            u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
-}
-
-/*
- * Weak stand-ins for cpus.c (MACHINE) so the front end links and runs
- * "-M none" before vCPUs exist; cpus.c's definitions replace them.
- */
-__attribute__((weak)) int vm_stop(RunState state)
-{
-    bool was_running = runstate_is_running();
-
-    runstate_set(state);
-    if (was_running) {
-        vm_state_notify(false, state);
-        qapi_event_send("STOP", NULL);
-    }
-    return 0;
-}
-
-__attribute__((weak)) void vm_stop_force_state(RunState state)
-{
-    if (runstate_is_running()) {
-        vm_stop(state);
-    } else {
-        runstate_set(state);
-    }
-}
-
-__attribute__((weak)) int vm_start(void)
-{
-    if (runstate_is_running()) {
-        return 0;
-    }
-    runstate_set(RUN_STATE_RUNNING);
-    vm_state_notify(true, RUN_STATE_RUNNING);
-    qapi_event_send("RESUME", NULL);
-    return 0;
 }

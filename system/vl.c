@@ -38,6 +38,7 @@
 #include "crypto/init.h"
 #include "io/channel-socket.h"
 #include "migration/misc.h"
+#include "migration/register.h"
 
 typedef struct VlConfig {
     const char *machine_opts; /* -machine */
@@ -544,6 +545,9 @@ int qemu_main(int argc, char **argv)
     int status;
 
     signal(SIGPIPE, SIG_IGN);
+    /* The accelerators built in, before -accel is checked. */
+    accel_register(&kvm_accel_ops);
+    accel_register(&soft_accel_ops);
     cfg.objects = g_ptr_array_new();
     cfg.qmp = g_ptr_array_new();
     cfg.monitors = g_ptr_array_new();
@@ -582,6 +586,8 @@ int qemu_main(int argc, char **argv)
     machine_register_commands();
     monitor_register_commands();
     migration_init();
+    migration_register_hooks();
+    qemu_register_machine_type_name(current_machine_type_name);
     migration_register_commands();
     qio_channel_socket_set_fd_resolver(monitor_fd_param);
     for (guint i = 0; i < cfg.trace->len; i++) {

@@ -1,5 +1,6 @@
 /*
- * register.h: the savevm handler registry.
+ * register.h: what registers with savevm: section handlers, COMMAND
+ * handlers and the hooks through which savevm asks the rest of the VMM.
  *
  * Two kinds of participants in a migration stream:
  *  - live (iterative) savers such as "ram", registered with
@@ -17,6 +18,7 @@
 
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "migration/messages.h"
 #include "migration/qemu-file.h"
 #include "migration/vmstate.h"
 
@@ -73,5 +75,69 @@ int vmstate_register(uint32_t instance_id, const VMStateDescription *vmsd,
                      void *opaque);
 void unregister_savevm(const char *idstr, void *opaque);
 void vmstate_unregister(const VMStateDescription *vmsd, void *opaque);
+
+/* ---- COMMAND sub-commands on the destination ---- */
+
+/* One COMMAND record as its handler sees it; valid only during the call. */
+typedef struct LoadVMCommand {
+    QEMUFile *f; /* the stream (PACKAGED reads its nested stream from it) */
+    enum qemu_vm_cmd cmd;
+    uint16_t len;        /* checked against the command's fixed length */
+    const uint8_t *data; /* the len bytes after the record's header */
+} LoadVMCommand;
+
+/*
+ * Handle one COMMAND record on the loading thread.  Returns 0, LOADVM_QUIT
+ * (savevm.h) to end the load loop successfully now, or a negative errno
+ * with errp set (the load fails with it).
+ */
+typedef int LoadVMCommandHandler(const LoadVMCommand *c, Error **errp);
+
+/*
+ * Install handler for cmd, one of the commands savevm does not handle
+ * itself (everything but OPEN_RETURN_PATH, PING and PACKAGED); NULL puts
+ * back the default, which fails with "Migration command %s (0x%x) is not
+ * supported".  Main thread at start-up, before any load: the table is
+ * read without a lock by the loading thread.
+ */
+void loadvm_command_register(enum qemu_vm_cmd cmd,
+                             LoadVMCommandHandler *handler);
+
+/* ---- questions savevm asks the rest of the VMM ---- */
+
+/*
+ * Set once at start-up by the migration subsystem (unit tests set their
+ * own).  Any member may be NULL: the answer is then "off" / "not set",
+ * and OPEN_RETURN_PATH fails with "CMD_OPEN_RETURN_PATH failed".  Called
+ * on the migration thread (source) or the loading thread (destination).
+ */
+typedef struct SaveVMHooks {
+    /*
+     * Is the named validated capability on locally ("x-ignore-shared",
+     * "mapped-ram")?  Sent in, and compared with, the configuration.
+     */
+    bool (*validated_capability)(const char *name);
+    /* Does the source send the uuid subsection (validate-uuid)? */
+    bool (*send_uuid)(void);
+    /* Copy the VM's -uuid to uuid; false if none is set. */
+    bool (*local_uuid)(uint8_t uuid[16]);
+    /*
+     * OPEN_RETURN_PATH: open the path back to the source on f's channel.
+     * false with errp set if it cannot be opened.
+     */
+    bool (*open_return_path)(QEMUFile *f, Error **errp);
+    /* PING value, after a successful OPEN_RETURN_PATH: answer PONG. */
+    bool (*answer_ping)(uint32_t value, Error **errp);
+} SaveVMHooks;
+
+/* Install hooks (kept by reference; NULL: all defaults).  Start-up. */
+void savevm_set_hooks(const SaveVMHooks *hooks);
+
+/*
+ * The migration subsystem's own registrations: savevm's hooks and the
+ * return-path message handlers (migration/hooks.c).  Called once at
+ * start-up, on the main thread, after migration_init().
+ */
+void migration_register_hooks(void);
 
 #endif /* MIGRATION_REGISTER_H */

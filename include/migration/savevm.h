@@ -27,6 +27,7 @@
 
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "migration/messages.h"
 #include "migration/qemu-file.h"
 
 #define QEMU_VM_FILE_MAGIC 0x5145564d
@@ -44,34 +45,18 @@
 #define QEMU_VM_COMMAND 0x08
 #define QEMU_VM_SECTION_FOOTER 0x7e
 
-/* COMMAND record sub-commands (be16). */
-enum qemu_vm_cmd {
-    MIG_CMD_INVALID = 0,
-    MIG_CMD_OPEN_RETURN_PATH,     /* len 0 */
-    MIG_CMD_PING,                 /* len 4: be32 value */
-    MIG_CMD_POSTCOPY_ADVISE,      /* len 16 or 0 */
-    MIG_CMD_POSTCOPY_LISTEN,      /* len 0 */
-    MIG_CMD_POSTCOPY_RUN,         /* len 0 */
-    MIG_CMD_POSTCOPY_RAM_DISCARD, /* variable */
-    MIG_CMD_PACKAGED,             /* len 4: be32 size of nested stream */
-    MIG_CMD_ENABLE_COLO,          /* len 0 */
-    MIG_CMD_POSTCOPY_RESUME,      /* len 0 */
-    MIG_CMD_RECV_BITMAP,          /* variable */
-    MIG_CMD_MAX,                  /* 7.2: 11 and above are unknown */
-};
-
-/* Largest PACKAGED nested stream accepted (QEMU's limit). */
-#define MAX_VM_CMD_PACKAGED_SIZE (1ul << 24)
-
-/* Returned by a command hook to end the load loop successfully now. */
+/*
+ * Returned by a COMMAND handler (see register.h) to end the load loop
+ * successfully now.
+ */
 #define LOADVM_QUIT 1
 
 /* ---------------- source side (migration thread) ---------------- */
 
 /*
- * Header: magic, version, CONFIGURATION with current_machine_type_name()
- * (plus the capabilities / uuid subsections when the hooks below ask for
- * them).  Buffered in f; errors are left in f.
+ * Header: magic, version, CONFIGURATION with qemu_machine_type_name()
+ * (plus the capabilities / uuid subsections when the SaveVMHooks in
+ * register.h ask for them).  Buffered in f; errors are left in f.
  */
 void qemu_savevm_state_header(QEMUFile *f);
 /*
@@ -131,14 +116,14 @@ int qemu_savevm_send_packaged(QEMUFile *f, const uint8_t *buf, size_t len,
  * -EIO with the channel's error text or "Input/output error").
  * Device load failures read "error while loading state for instance 0x0
  * of device 'ram': <the device's own error>".  Calls every handler's
- * load_setup first and load_cleanup at the end, except when a command
- * hook returned LOADVM_QUIT (postcopy: the stream continues elsewhere,
+ * load_setup first and load_cleanup at the end, except when a COMMAND
+ * handler returned LOADVM_QUIT (postcopy: the stream continues elsewhere,
  * and 0 is returned at once).
  */
 int qemu_loadvm_state(QEMUFile *f, Error **errp);
 /*
  * The section/command loop alone (no header, no configuration, no
- * vmdesc): runs until EOF, LOADVM_QUIT from a hook, or an error.  For
+ * vmdesc): runs until EOF, LOADVM_QUIT from a handler, or an error.  For
  * nested (PACKAGED) streams and postcopy's listen thread.  Uses the
  * section ids seen by the qemu_loadvm_state() in progress.
  */
@@ -150,40 +135,6 @@ int qemu_loadvm_state_main(QEMUFile *f, Error **errp);
  * stream (postcopy's listen thread) calls it.
  */
 void qemu_loadvm_state_cleanup(void);
-
-/*
- * Hooks the loader calls (MIG implements them; the weak defaults here
- * fail).  Called on the loading thread.
- *
- * OPEN_RETURN_PATH: open the path back to the source on f's channel
- * (e.g. qemu_file_get_return_path(f)).  false with errp set on failure.
- */
-bool loadvm_on_open_return_path(QEMUFile *f, Error **errp);
-/* PING value (only after a successful OPEN_RETURN_PATH): send PONG. */
-bool loadvm_on_ping(uint32_t value, Error **errp);
-/*
- * Postcopy and other commands the core does not handle itself
- * (POSTCOPY_ADVISE, _LISTEN, _RUN, _RAM_DISCARD, _RESUME, ENABLE_COLO,
- * RECV_BITMAP): data holds the len bytes that followed the command.
- * Returns 0, LOADVM_QUIT, or negative errno with errp set.  The weak
- * default rejects them.
- */
-int loadvm_on_command(QEMUFile *f, enum qemu_vm_cmd cmd, uint16_t len,
-                      const uint8_t *data, Error **errp);
-
-/*
- * Configuration validation hooks.  The weak defaults read MIG's
- * migrate_ignore_shared() / migrate_validate_uuid() and FRONT's
- * qemu_uuid / qemu_uuid_set when those are linked in (else: off, unset).
- * savevm_validated_capability(): is the named validated capability
- * (7.2: "x-ignore-shared"; also "mapped-ram") on locally.
- * savevm_local_uuid(): copy the VM's -uuid to uuid, true if one is set.
- * savevm_send_uuid(): whether the source sends the uuid subsection
- * (validate-uuid capability).
- */
-bool savevm_validated_capability(const char *name);
-bool savevm_local_uuid(uint8_t uuid[16]);
-bool savevm_send_uuid(void);
 
 /* Name of the command, "INVALID" for unknown values. */
 const char *qemu_savevm_command_name(unsigned int cmd);

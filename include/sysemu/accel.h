@@ -42,7 +42,13 @@ typedef struct AccelOps {
     bool (*vcpus_reset)(MachineState *ms, Error **errp);
 } AccelOps;
 
-/* The accelerators built in; lookup by name ("kvm", "soft"). */
+/*
+ * Make ops available by its name.  Each accelerator built in is
+ * registered once at start-up (vl.c), before the command line is read.
+ * Main thread.
+ */
+void accel_register(const AccelOps *ops);
+/* A registered accelerator by name ("kvm", "soft"), or NULL. */
 const AccelOps *accel_find(const char *name);
 /* The running accelerator (after accel_init), or NULL. */
 const AccelOps *accel_current(void);
@@ -54,6 +60,7 @@ const AccelOps *accel_current(void);
 /* name may carry options: "kvm,dirty-ring-size=4096" (KVM dirty ring). */
 bool accel_init(MachineState *ms, const char *name, Error **errp);
 
+/* The accelerators' ops, for accel_register() (accel/kvm, accel/soft). */
 extern const AccelOps kvm_accel_ops;
 extern const AccelOps soft_accel_ops;
 

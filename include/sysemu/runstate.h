@@ -80,6 +80,16 @@ void qemu_system_shutdown_request_reason(int exit_code, const char *reason,
                                          bool guest);
 
 /*
+ * The machine type's name ("none", "pc-lite"), sent in and checked
+ * against a migration stream's CONFIGURATION record.  The front end
+ * registers where it comes from at start-up (the machine lives in hw/,
+ * which migration/ does not include); NULL until then.  Any thread.
+ */
+typedef const char *MachineTypeNameFn(void);
+void qemu_register_machine_type_name(MachineTypeNameFn *fn);
+const char *qemu_machine_type_name(void);
+
+/*
  * vCPU throttling for auto-converge: the vCPUs sleep pct% of the time.
  * 0 stops throttling.  Any thread.
  */

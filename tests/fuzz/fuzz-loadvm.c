@@ -2,17 +2,19 @@
  * fuzz-loadvm.c: feed arbitrary bytes to qemu_loadvm_state().
  *
  * The registry holds what a RAM-only machine has: "timer",
- * "globalstate", a small "ram" live handler that parses the §2.3 ram
- * records into 16 pages, and a device with a subsection.  Any input must
- * end in success or an Error; crashes, hangs and sanitizer reports are
- * bugs.
+ * "globalstate", a small "ram" live handler that parses the ram records
+ * into 16 pages, and two devices with arrays and subsections (the fake
+ * devices of tests/unit/stubs/fake-devices.c, shared with test-savevm).  Any
+ * input must end in success or an Error; crashes, hangs and sanitizer reports
+ * are bugs.
  *
  * libFuzzer build (not part of the default build):
  *   clang -g -O1 -fsanitize=fuzzer,address -DCONFIG_LIBFUZZER \
  *     -Iinclude $(pkg-config --cflags glib-2.0) tests/fuzz/fuzz-loadvm.c \
  *     migration/{qemu-file,vmstate,vmstate-types,savevm,global_state,timer}.c \
- *     io/channel.c io/channel-buffer.c util/error.c util/error-report.c \
- *     system/runstate-names.c tests/unit/stubs-runstate.c \
+ *     migration/rate-limit.c io/channel.c io/channel-buffer.c \
+ *     util/error.c util/error-report.c system/runstate-names.c \
+ *     tests/unit/stubs/runstate.c tests/unit/stubs/fake-devices.c \
  *     $(pkg-config --libs glib-2.0) -o fuzz-loadvm
  * Plain build (meson, gcc): the main() below
  *   fuzz-loadvm FILE...      replays each file (e.g. a crash reproducer)
@@ -24,228 +26,59 @@
  */
 #include "qemu/osdep.h"
 #include "io/channel-buffer.h"
-#include "hw/boards.h"
 #include "sysemu/runstate.h"
 #include "migration/global_state.h"
 #include "migration/qemu-file.h"
 #include "migration/register.h"
 #include "migration/savevm.h"
 #include "migration/vmstate.h"
-#include "../unit/stubs-runstate.h"
+#include "../unit/stubs/fake-devices.h"
+#include "../unit/stubs/runstate.h"
 #include "fuzz-stderr.h"
 
-/* ---- stubs for the rest of the VMM ---- */
+/* ---- the migration subsystem's answers: a return path that works ---- */
 
-const char *current_machine_type_name(void)
-{
-    return "none";
-}
-
-bool loadvm_on_open_return_path(QEMUFile *f, Error **errp)
+static bool fuzz_open_return_path(QEMUFile *f, Error **errp)
 {
     return true;
 }
 
-bool loadvm_on_ping(uint32_t value, Error **errp)
+static bool fuzz_answer_ping(uint32_t value, Error **errp)
 {
     return true;
 }
 
-/* ---- a small "ram" ---- */
-
-#define FUZZ_PAGES 16
-#define FUZZ_RAM_SIZE (FUZZ_PAGES * 4096)
-
-static uint8_t fuzz_ram[FUZZ_RAM_SIZE];
-static int fuzz_next_page;
-
-static int fuzz_ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
-{
-    fuzz_next_page = 0;
-    qemu_put_be64(f, FUZZ_RAM_SIZE | 0x04);
-    qemu_put_counted_string(f, "ram");
-    qemu_put_be64(f, FUZZ_RAM_SIZE);
-    qemu_put_be64(f, 0x10);
-    return 0;
-}
-
-static int fuzz_ram_iterate(QEMUFile *f, void *opaque)
-{
-    int n;
-
-    for (n = 0; n < 4 && fuzz_next_page < FUZZ_PAGES; n++) {
-        uint64_t cont = n ? 0x20 : 0;
-
-        if (fuzz_next_page % 2) {
-            qemu_put_be64(f, fuzz_next_page * 4096ull | 0x02 | cont);
-            if (!cont) {
-                qemu_put_counted_string(f, "ram");
-            }
-            qemu_put_byte(f, 0);
-        } else {
-            qemu_put_be64(f, fuzz_next_page * 4096ull | 0x08 | cont);
-            if (!cont) {
-                qemu_put_counted_string(f, "ram");
-            }
-            qemu_put_buffer(f, fuzz_ram + fuzz_next_page * 4096, 4096);
-        }
-        fuzz_next_page++;
-    }
-    qemu_put_be64(f, 0x10);
-    return fuzz_next_page == FUZZ_PAGES;
-}
-
-static int fuzz_ram_complete(QEMUFile *f, void *opaque)
-{
-    while (!fuzz_ram_iterate(f, opaque)) {
-        ;
-    }
-    return 0;
-}
-
-static int fuzz_ram_load(QEMUFile *f, void *opaque, int version_id,
-                         Error **errp)
-{
-    static bool have_block;
-    char name[256];
-
-    if (version_id != 4) {
-        error_setg(errp, "unsupported ram version %d", version_id);
-        return -EINVAL;
-    }
-    for (;;) {
-        uint64_t hdr = qemu_get_be64(f);
-        uint64_t addr = hdr & ~0xfffULL;
-        unsigned flags = hdr & 0xfff;
-
-        if (qemu_file_get_error(f)) {
-            return qemu_file_get_error(f);
-        }
-        if (flags == 0x10) {
-            return 0;
-        }
-        if (flags == 0x04) {
-            while (addr > 0) {
-                uint64_t len;
-
-                qemu_get_counted_string(f, name);
-                len = qemu_get_be64(f);
-                if (qemu_file_get_error(f)) {
-                    return qemu_file_get_error(f);
-                }
-                if (strcmp(name, "ram") || len != FUZZ_RAM_SIZE || len > addr) {
-                    error_setg(errp,
-                               "Unknown ramblock \"%s\", cannot "
-                               "accept migration",
-                               name);
-                    return -EINVAL;
-                }
-                addr -= len;
-            }
-            continue;
-        }
-        if ((flags & ~0x20) == 0x02 || (flags & ~0x20) == 0x08) {
-            if (!(flags & 0x20)) {
-                qemu_get_counted_string(f, name);
-                if (strcmp(name, "ram")) {
-                    error_setg(errp, "Unknown ramblock \"%s\"", name);
-                    return -EINVAL;
-                }
-                have_block = true;
-            } else if (!have_block) {
-                error_setg(errp, "Ack, bad migration stream!");
-                return -EINVAL;
-            }
-            if (addr >= FUZZ_RAM_SIZE) {
-                error_setg(errp, "Illegal RAM offset %" PRIx64, addr);
-                return -EINVAL;
-            }
-            if (flags & 0x02) {
-                memset(fuzz_ram + addr, qemu_get_byte(f), 4096);
-            } else {
-                qemu_get_buffer(f, fuzz_ram + addr, 4096);
-            }
-            continue;
-        }
-        error_setg(errp, "Unknown combination of migration flags: 0x%x", flags);
-        return -EINVAL;
-    }
-}
-
-static const SaveVMHandlers fuzz_ram_handlers = {
-    .save_setup = fuzz_ram_save_setup,
-    .save_live_iterate = fuzz_ram_iterate,
-    .save_live_complete_precopy = fuzz_ram_complete,
-    .load_state = fuzz_ram_load,
+static const SaveVMHooks fuzz_hooks = {
+    .open_return_path = fuzz_open_return_path,
+    .answer_ping = fuzz_answer_ping,
 };
 
-/* ---- a device with arrays, a struct and a subsection ---- */
-
-typedef struct FuzzInner {
-    uint16_t a;
-    uint64_t b;
-} FuzzInner;
-
-typedef struct FuzzDev {
-    uint32_t count;
-    uint32_t vals[4];
-    FuzzInner inner[2];
-    uint8_t fifo[16];
-    bool extra_on;
-    uint64_t extra;
-} FuzzDev;
-
-static FuzzDev fuzz_dev = {.count = 2, .extra_on = true};
-
-static bool fuzz_dev_extra_needed(void *opaque)
+/*
+ * Postcopy's commands accepted (every data byte read, so a bad length
+ * shows under a sanitizer); ENABLE_COLO stays unsupported.
+ */
+static int fuzz_command(const LoadVMCommand *c, Error **errp)
 {
-    return ((FuzzDev *)opaque)->extra_on;
+    unsigned sum = 0;
+
+    for (uint16_t i = 0; i < c->len; i++) {
+        sum += c->data[i];
+    }
+    return sum == UINT_MAX ? -EINVAL : 0;
 }
 
-static const VMStateDescription vmstate_fuzz_inner = {
-    .name = "fuzzdev/inner",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .fields =
-        (const VMStateField[]){
-            VMSTATE_UINT16(a, FuzzInner),
-            VMSTATE_UINT64(b, FuzzInner),
-            VMSTATE_END_OF_LIST(),
-        },
-};
+static void fuzz_register_commands(void)
+{
+    static const enum qemu_vm_cmd cmds[] = {
+        MIG_CMD_POSTCOPY_ADVISE, MIG_CMD_POSTCOPY_LISTEN,
+        MIG_CMD_POSTCOPY_RUN,    MIG_CMD_POSTCOPY_RAM_DISCARD,
+        MIG_CMD_POSTCOPY_RESUME, MIG_CMD_RECV_BITMAP,
+    };
 
-static const VMStateDescription vmstate_fuzz_extra = {
-    .name = "fuzzdev/extra",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .needed = fuzz_dev_extra_needed,
-    .fields =
-        (const VMStateField[]){
-            VMSTATE_UINT64(extra, FuzzDev),
-            VMSTATE_END_OF_LIST(),
-        },
-};
-
-static const VMStateDescription vmstate_fuzz_dev = {
-    .name = "fuzzdev",
-    .version_id = 2,
-    .minimum_version_id = 1,
-    .fields =
-        (const VMStateField[]){
-            VMSTATE_UINT32(count, FuzzDev),
-            VMSTATE_VARRAY_UINT32_V(vals, FuzzDev, count, 4, 0,
-                                    vmstate_info_uint32, uint32_t),
-            VMSTATE_STRUCT_ARRAY(inner, FuzzDev, 2, 1, vmstate_fuzz_inner,
-                                 FuzzInner),
-            VMSTATE_BUFFER_V(fifo, FuzzDev, 2),
-            VMSTATE_END_OF_LIST(),
-        },
-    .subsections =
-        (const VMStateDescription *const[]){
-            &vmstate_fuzz_extra,
-            NULL,
-        },
-};
+    for (size_t i = 0; i < G_N_ELEMENTS(cmds); i++) {
+        loadvm_command_register(cmds[i], fuzz_command);
+    }
+}
 
 static void fuzz_setup(void)
 {
@@ -255,10 +88,14 @@ static void fuzz_setup(void)
         return;
     }
     done = true;
+    savevm_set_hooks(&fuzz_hooks);
+    fuzz_register_commands();
     timer_state_register();
-    register_savevm_live("ram", 0, 4, &fuzz_ram_handlers, NULL);
+    register_savevm_live("ram", 0, FAKE_RAM_VERSION, &fake_ram_handlers,
+                         &fake_ram);
     global_state_register();
-    vmstate_register(0, &vmstate_fuzz_dev, &fuzz_dev);
+    vmstate_register(0, &vmstate_fake_dev, &fake_dev);
+    vmstate_register(0, &vmstate_fake_arrays, &fake_arrays);
 }
 
 /* Load one input; the result does not matter, only that it returns. */
@@ -309,9 +146,11 @@ static GByteArray *fuzz_seed_saved(bool with_commands)
     GByteArray *b = g_byte_array_new();
     int i;
 
-    for (i = 0; i < FUZZ_RAM_SIZE; i++) {
-        fuzz_ram[i] = i * 13;
+    for (i = 0; i < FAKE_RAM_SIZE; i++) {
+        /* every other page zero, to have both kinds of page record */
+        fake_ram.mem[i] = (i / FAKE_PAGE_SIZE) % 2 ? 0 : i * 13;
     }
+    fake_ram.pages_per_iter = 4;
     qemu_savevm_state_header(f);
     if (with_commands) {
         qemu_savevm_send_open_return_path(f);
@@ -353,6 +192,51 @@ static GByteArray *fuzz_seed_packaged(void)
     g_byte_array_append(b, (uint8_t *)&be, 4);
     g_byte_array_append(b, timer, sizeof(timer));
     g_byte_array_append(b, (const uint8_t *)"\0", 1);
+    return b;
+}
+
+/* Every COMMAND, postcopy-shaped: device state in a package, no vmdesc. */
+static GByteArray *fuzz_seed_commands(void)
+{
+    QIOChannelBuffer *bioc = qio_channel_buffer_new(0);
+    QIOChannelBuffer *pkg = qio_channel_buffer_new(0);
+    QEMUFile *f = qemu_file_new_output(QIO_CHANNEL(bioc));
+    QEMUFile *pf = qemu_file_new_output(QIO_CHANNEL(pkg));
+    static const uint8_t advise[MIG_CMD_POSTCOPY_ADVISE_LEN] = {
+        0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0x10, 0,
+    };
+    static const uint8_t discard[] = {
+        0, 3,    'r', 'a', 'm', 0, 0, 0, 0, 0,    0,
+        0, 0x10, 0,   0,   0,   0, 0, 0, 0, 0x10, 0,
+    };
+    GByteArray *b = g_byte_array_new();
+
+    qemu_savevm_state_header(f);
+    qemu_savevm_send_open_return_path(f);
+    qemu_savevm_send_ping(f, 1);
+    qemu_savevm_command_send(f, MIG_CMD_POSTCOPY_ADVISE, sizeof(advise),
+                             advise);
+    qemu_savevm_state_setup(f, NULL);
+    qemu_savevm_command_send(f, MIG_CMD_POSTCOPY_RAM_DISCARD, sizeof(discard),
+                             discard);
+    qemu_savevm_command_send(pf, MIG_CMD_POSTCOPY_LISTEN, 0, NULL);
+    global_state_store();
+    qemu_savevm_state_complete_devices(pf, NULL);
+    qemu_savevm_send_ping(pf, 3);
+    qemu_savevm_command_send(pf, MIG_CMD_POSTCOPY_RUN, 0, NULL);
+    qemu_fflush(pf);
+    qemu_savevm_send_packaged(f, pkg->data, pkg->usage, NULL);
+    qemu_savevm_command_send(f, MIG_CMD_POSTCOPY_RESUME, 0, NULL);
+    qemu_savevm_command_send(f, MIG_CMD_RECV_BITMAP, 4,
+                             (const uint8_t *)"\3ram");
+    qemu_savevm_state_complete_live(f, NULL);
+    qemu_savevm_state_send_eof(f);
+    qemu_fflush(f);
+    g_byte_array_append(b, bioc->data, bioc->usage);
+    qemu_fclose(pf);
+    qemu_fclose(f);
+    qio_channel_unref(QIO_CHANNEL(pkg));
+    qio_channel_unref(QIO_CHANNEL(bioc));
     return b;
 }
 
@@ -495,7 +379,7 @@ int main(int argc, char **argv)
     bool tap = false;
     const char *seed_dir = NULL;
     long iterations = 20000;
-    GByteArray *seeds[3];
+    GByteArray *seeds[4];
     GRand *r;
     int i, saved_stderr, files = 0, accepted = 0;
     long it;
@@ -522,7 +406,8 @@ int main(int argc, char **argv)
     seeds[0] = fuzz_seed_saved(false);
     seeds[1] = fuzz_seed_saved(true);
     seeds[2] = fuzz_seed_packaged();
-    for (i = 0; i < 3; i++) {
+    seeds[3] = fuzz_seed_commands();
+    for (i = 0; i < (int)G_N_ELEMENTS(seeds); i++) {
         if (fuzz_load(seeds[i]->data, seeds[i]->len) != 0) {
             fprintf(stderr, "fuzz-loadvm: seed %d does not load\n", i);
             return 1;
@@ -549,7 +434,7 @@ int main(int argc, char **argv)
     saved_stderr = fuzz_stderr_silence();
     r = g_rand_new_with_seed(0x7e57);
     for (it = 0; it < iterations; it++) {
-        GByteArray *seed = seeds[it % 3];
+        GByteArray *seed = seeds[it % G_N_ELEMENTS(seeds)];
         GByteArray *b = g_byte_array_sized_new(seed->len);
 
         g_byte_array_append(b, seed->data, seed->len);
@@ -561,7 +446,7 @@ int main(int argc, char **argv)
     }
     g_rand_free(r);
     fuzz_stderr_restore(saved_stderr);
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < (int)G_N_ELEMENTS(seeds); i++) {
         g_byte_array_free(seeds[i], true);
     }
     if (tap) {

@@ -2,37 +2,32 @@
  * test-savevm.c: whole streams.  Save then load with a fake live "ram"
  * handler and the timer/globalstate devices; every malformed input gives
  * QEMU 7.2's error text; a stream built byte by byte like the one QEMU
- * 7.2 -M none sends loads.
+ * 7.2 -M none sends loads; COMMAND handlers registered later slot in as
+ * rows of the command table; with no hooks installed everything reads as
+ * off.  The fake devices are tests/unit/stubs/fake-devices.c.
  */
 #include "qemu/osdep.h"
 #include <signal.h>
 #include <sys/socket.h>
 #include "io/channel-buffer.h"
 #include "io/channel-socket.h"
-#include "hw/boards.h"
 #include "sysemu/runstate.h"
 #include "migration/global_state.h"
 #include "migration/qemu-file.h"
 #include "migration/register.h"
 #include "migration/savevm.h"
 #include "migration/vmstate.h"
-#include "stubs-runstate.h"
+#include "stubs/fake-devices.h"
+#include "stubs/runstate.h"
 
 /* ------------------------------------------------------------------ */
-/* Stubs for what MACHINE / FRONT / MIG provide in the real binary */
+/* Hooks: what the migration subsystem answers in the real binary */
 
-static const char *machine_name = "none";
-
-const char *current_machine_type_name(void)
-{
-    return machine_name;
-}
-
-/* MIG's return-path hooks, simulated. */
+/* The return path, simulated. */
 static bool fake_rp_available;
 static GArray *pings_seen;
 
-bool loadvm_on_open_return_path(QEMUFile *f, Error **errp)
+static bool fake_open_return_path(QEMUFile *f, Error **errp)
 {
     if (!fake_rp_available) {
         error_setg(errp, "CMD_OPEN_RETURN_PATH failed");
@@ -41,44 +36,23 @@ bool loadvm_on_open_return_path(QEMUFile *f, Error **errp)
     return true;
 }
 
-bool loadvm_on_ping(uint32_t value, Error **errp)
+static bool fake_answer_ping(uint32_t value, Error **errp)
 {
     g_array_append_val(pings_seen, value);
     return true;
 }
 
-/* MIG's postcopy command handling, simulated. */
-static bool fake_postcopy;
-static bool fake_quit_on_run;
-static GString *commands_seen;
-
-int loadvm_on_command(QEMUFile *f, enum qemu_vm_cmd cmd, uint16_t len,
-                      const uint8_t *data, Error **errp)
-{
-    if (!fake_postcopy) {
-        error_setg(errp, "Migration command %s (0x%x) is not supported",
-                   qemu_savevm_command_name(cmd), cmd);
-        return -ENOTSUP;
-    }
-    g_string_append_printf(commands_seen, "%s(%u) ",
-                           qemu_savevm_command_name(cmd), len);
-    if (cmd == MIG_CMD_POSTCOPY_RUN && fake_quit_on_run) {
-        return LOADVM_QUIT;
-    }
-    return 0;
-}
-
-/* Configuration hooks, simulated. */
+/* Configuration, simulated. */
 static bool local_ignore_shared;
 static bool local_uuid_set;
 static uint8_t local_uuid[16];
 
-bool savevm_validated_capability(const char *name)
+static bool fake_validated_capability(const char *name)
 {
     return !strcmp(name, "x-ignore-shared") && local_ignore_shared;
 }
 
-bool savevm_local_uuid(uint8_t uuid[16])
+static bool fake_local_uuid(uint8_t uuid[16])
 {
     if (local_uuid_set) {
         memcpy(uuid, local_uuid, 16);
@@ -86,232 +60,40 @@ bool savevm_local_uuid(uint8_t uuid[16])
     return local_uuid_set;
 }
 
-/* ------------------------------------------------------------------ */
-/* A fake live "ram" handler speaking the §2.3 record format */
-
-#define RAM_PAGES 16
-#define RAM_SIZE (RAM_PAGES * 4096)
-#define F_ZERO 0x02
-#define F_MEM_SIZE 0x04
-#define F_PAGE 0x08
-#define F_EOS 0x10
-#define F_CONTINUE 0x20
-
-typedef struct FakeRam {
-    uint8_t mem[RAM_SIZE];
-    int next_page; /* save side */
-    int pages_per_iter;
-    int iterations;
-    int setups, cleanups, load_setups, load_cleanups;
-    int loads;
-} FakeRam;
-
-static FakeRam ram;
-
-static void fake_ram_put_page(QEMUFile *f, int page, bool cont)
-{
-    uint8_t *p = ram.mem + page * 4096;
-    uint64_t flags = cont ? F_CONTINUE : 0;
-
-    if (p[0] == 0 && !memcmp(p, p + 1, 4095)) {
-        qemu_put_be64(f, (uint64_t)page * 4096 | F_ZERO | flags);
-        if (!cont) {
-            qemu_put_counted_string(f, "ram");
-        }
-        qemu_put_byte(f, 0);
-    } else {
-        qemu_put_be64(f, (uint64_t)page * 4096 | F_PAGE | flags);
-        if (!cont) {
-            qemu_put_counted_string(f, "ram");
-        }
-        qemu_put_buffer_async(f, p, 4096, false);
-    }
-}
-
-static int fake_ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
-{
-    ram.setups++;
-    ram.next_page = 0;
-    qemu_put_be64(f, RAM_SIZE | F_MEM_SIZE);
-    qemu_put_counted_string(f, "ram");
-    qemu_put_be64(f, RAM_SIZE);
-    qemu_put_be64(f, F_EOS);
-    return 0;
-}
-
-static int fake_ram_send(QEMUFile *f, int max)
-{
-    int n = 0;
-
-    while (ram.next_page < RAM_PAGES && n < max) {
-        fake_ram_put_page(f, ram.next_page, n > 0);
-        ram.next_page++;
-        n++;
-    }
-    qemu_put_be64(f, F_EOS);
-    return ram.next_page == RAM_PAGES;
-}
-
-static int fake_ram_iterate(QEMUFile *f, void *opaque)
-{
-    ram.iterations++;
-    return fake_ram_send(f, ram.pages_per_iter);
-}
-
-static int fake_ram_complete(QEMUFile *f, void *opaque)
-{
-    fake_ram_send(f, RAM_PAGES);
-    return 0;
-}
-
-static void fake_ram_pending(void *opaque, uint64_t *must, uint64_t *can)
-{
-    *must += (uint64_t)(RAM_PAGES - ram.next_page) * 4096;
-}
-
-static void fake_ram_cleanup(void *opaque)
-{
-    ram.cleanups++;
-}
-
-static int fake_ram_load_setup(QEMUFile *f, void *opaque, Error **errp)
-{
-    ram.load_setups++;
-    return 0;
-}
-
-static int fake_ram_load_cleanup(void *opaque)
-{
-    ram.load_cleanups++;
-    return 0;
-}
-
-/* Load one payload up to its EOS. */
-static int fake_ram_load(QEMUFile *f, void *opaque, int version_id,
-                         Error **errp)
-{
-    static bool have_block; /* CONTINUE survives sections */
-    char name[256];
-
-    ram.loads++;
-    if (version_id != 4) {
-        error_setg(errp, "ram: stream version %d is not 4", version_id);
-        return -EINVAL;
-    }
-    for (;;) {
-        uint64_t hdr = qemu_get_be64(f);
-        uint64_t addr = hdr & ~0xfffULL;
-        unsigned flags = hdr & 0xfff;
-
-        if (qemu_file_get_error(f)) {
-            return qemu_file_get_error(f);
-        }
-        if (flags == F_EOS) {
-            return 0;
-        }
-        if (flags & F_MEM_SIZE) {
-            uint64_t total = addr, len;
-
-            while (total > 0) {
-                qemu_get_counted_string(f, name);
-                len = qemu_get_be64(f);
-                if (qemu_file_get_error(f)) {
-                    return qemu_file_get_error(f);
-                }
-                if (strcmp(name, "ram") || len != RAM_SIZE || len > total) {
-                    error_setg(errp,
-                               "Unknown ramblock \"%s\", cannot "
-                               "accept migration",
-                               name);
-                    return -EINVAL;
-                }
-                total -= len;
-            }
-            continue;
-        }
-        if (flags & (F_ZERO | F_PAGE)) {
-            if (!(flags & F_CONTINUE)) {
-                qemu_get_counted_string(f, name);
-                if (strcmp(name, "ram")) {
-                    error_setg(errp, "Unknown ramblock \"%s\"", name);
-                    return -EINVAL;
-                }
-                have_block = true;
-            } else if (!have_block) {
-                error_setg(errp, "Ack, bad migration stream!");
-                return -EINVAL;
-            }
-            if (addr >= RAM_SIZE) {
-                error_setg(errp, "Illegal RAM offset %" PRIx64, addr);
-                return -EINVAL;
-            }
-            if (flags & F_ZERO) {
-                memset(ram.mem + addr, qemu_get_byte(f), 4096);
-            } else {
-                qemu_get_buffer(f, ram.mem + addr, 4096);
-            }
-            continue;
-        }
-        error_setg(errp, "Unknown combination of migration flags: 0x%x", flags);
-        return -EINVAL;
-    }
-}
-
-static const SaveVMHandlers fake_ram_handlers = {
-    .save_setup = fake_ram_save_setup,
-    .save_live_iterate = fake_ram_iterate,
-    .save_live_complete_precopy = fake_ram_complete,
-    .state_pending_estimate = fake_ram_pending,
-    .state_pending_exact = fake_ram_pending,
-    .save_cleanup = fake_ram_cleanup,
-    .load_setup = fake_ram_load_setup,
-    .load_state = fake_ram_load,
-    .load_cleanup = fake_ram_load_cleanup,
+static const SaveVMHooks fake_hooks = {
+    .validated_capability = fake_validated_capability,
+    .local_uuid = fake_local_uuid,
+    .open_return_path = fake_open_return_path,
+    .answer_ping = fake_answer_ping,
 };
 
-/* A device with a subsection, like "serial". */
-typedef struct FakeDev {
-    uint32_t reg;
-    uint8_t fifo[16];
-    bool extra_needed;
-    uint64_t extra;
-} FakeDev;
+/* Postcopy's command handlers, simulated: they log what they got. */
+static bool fake_quit_on_run;
+static GString *commands_seen;
 
-static FakeDev dev;
-
-static bool fake_dev_extra_needed(void *opaque)
+static int fake_postcopy_command(const LoadVMCommand *c, Error **errp)
 {
-    return ((FakeDev *)opaque)->extra_needed;
+    g_string_append_printf(commands_seen, "%s(%u) ",
+                           qemu_savevm_command_name(c->cmd), c->len);
+    if (c->cmd == MIG_CMD_POSTCOPY_RUN && fake_quit_on_run) {
+        return LOADVM_QUIT;
+    }
+    return 0;
 }
 
-static const VMStateDescription vmstate_fake_dev_extra = {
-    .name = "fakedev/extra",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .needed = fake_dev_extra_needed,
-    .fields =
-        (const VMStateField[]){
-            VMSTATE_UINT64(extra, FakeDev),
-            VMSTATE_END_OF_LIST(),
-        },
+static const enum qemu_vm_cmd postcopy_cmds[] = {
+    MIG_CMD_POSTCOPY_ADVISE,      MIG_CMD_POSTCOPY_LISTEN, MIG_CMD_POSTCOPY_RUN,
+    MIG_CMD_POSTCOPY_RAM_DISCARD, MIG_CMD_POSTCOPY_RESUME, MIG_CMD_RECV_BITMAP,
 };
 
-static const VMStateDescription vmstate_fake_dev = {
-    .name = "fakedev",
-    .version_id = 3,
-    .minimum_version_id = 1,
-    .fields =
-        (const VMStateField[]){
-            VMSTATE_UINT32(reg, FakeDev),
-            VMSTATE_BUFFER(fifo, FakeDev),
-            VMSTATE_END_OF_LIST(),
-        },
-    .subsections =
-        (const VMStateDescription *const[]){
-            &vmstate_fake_dev_extra,
-            NULL,
-        },
-};
+/* Install (or with false, remove) the simulated postcopy handlers. */
+static void fake_postcopy_register(bool on)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(postcopy_cmds); i++) {
+        loadvm_command_register(postcopy_cmds[i],
+                                on ? fake_postcopy_command : NULL);
+    }
+}
 
 /* ------------------------------------------------------------------ */
 /* Helpers */
@@ -320,10 +102,10 @@ static void fill_ram(void)
 {
     int i, j;
 
-    memset(ram.mem, 0, sizeof(ram.mem));
-    for (i = 0; i < RAM_PAGES; i += 3) {
+    memset(fake_ram.mem, 0, sizeof(fake_ram.mem));
+    for (i = 0; i < FAKE_RAM_PAGES; i += 3) {
         for (j = 0; j < 4096; j++) {
-            ram.mem[i * 4096 + j] = (i * 31 + j * 7) & 0xff;
+            fake_ram.mem[i * 4096 + j] = (i * 31 + j * 7) & 0xff;
         }
     }
 }
@@ -340,11 +122,11 @@ static uint8_t *save_stream(size_t *len)
     qemu_savevm_state_header(f);
     g_assert_cmpint(qemu_savevm_state_setup(f, &error_abort), ==, 0);
     qemu_savevm_state_pending_estimate(&must, &can);
-    g_assert_cmpuint(must, ==, RAM_SIZE);
+    g_assert_cmpuint(must, ==, FAKE_RAM_SIZE);
     do {
         ret = qemu_savevm_state_iterate(f);
         g_assert_cmpint(ret, >=, 0);
-    } while (ret == 0 && ram.next_page < RAM_PAGES - 5);
+    } while (ret == 0 && fake_ram.next_page < FAKE_RAM_PAGES - 5);
     global_state_store();
     g_assert_cmpint(qemu_savevm_state_complete_precopy(f, &error_abort), ==, 0);
     qemu_savevm_state_cleanup();
@@ -444,10 +226,10 @@ static void b_command(GByteArray *b, uint16_t cmd, uint16_t len)
 static void b_ram_start(GByteArray *b, uint32_t id)
 {
     b_section_start(b, 0x01, id, "ram", 0, 4);
-    b_be64(b, RAM_SIZE | F_MEM_SIZE);
+    b_be64(b, FAKE_RAM_SIZE | RAM_FLAG_MEM_SIZE);
     b_str8(b, "ram");
-    b_be64(b, RAM_SIZE);
-    b_be64(b, F_EOS);
+    b_be64(b, FAKE_RAM_SIZE);
+    b_be64(b, RAM_FLAG_EOS);
     b_footer(b, id);
 }
 
@@ -517,45 +299,45 @@ static void expect_error(GByteArray *b, int expect_ret, const char *msg)
 /* Save a full stream, wipe the state, load it back. */
 static void test_save_load(void)
 {
-    g_autofree uint8_t *copy = g_malloc(RAM_SIZE);
+    g_autofree uint8_t *copy = g_malloc(FAKE_RAM_SIZE);
     g_autofree uint8_t *data = NULL;
     int64_t ticks, clock;
     size_t len;
     RunState rs;
 
     fill_ram();
-    memcpy(copy, ram.mem, RAM_SIZE);
-    ram.pages_per_iter = 4;
-    ram.iterations = 0;
+    memcpy(copy, fake_ram.mem, FAKE_RAM_SIZE);
+    fake_ram.pages_per_iter = 4;
+    fake_ram.iterations = 0;
     timer_state_set(123456789, -42);
-    dev.reg = 0xfeedf00d;
-    memcpy(dev.fifo, "fifo-contents-16", 16);
-    dev.extra_needed = true;
-    dev.extra = 77;
+    fake_dev.reg = 0xfeedf00d;
+    memcpy(fake_dev.fifo, "fifo-contents-16", 16);
+    fake_dev.extra_needed = true;
+    fake_dev.extra = 77;
     stub_runstate = RUN_STATE_RUNNING;
 
     data = save_stream(&len);
-    g_assert_cmpint(ram.iterations, >=, 2);
+    g_assert_cmpint(fake_ram.iterations, >=, 2);
     g_assert(memcmp(data, "QEVM\0\0\0\3\x07\0\0\0\4none", 17) == 0);
 
-    memset(ram.mem, 0xee, RAM_SIZE);
+    memset(fake_ram.mem, 0xee, FAKE_RAM_SIZE);
     timer_state_set(0, 0);
-    memset(&dev, 0, sizeof(dev));
-    ram.load_setups = ram.load_cleanups = 0;
+    memset(&fake_dev, 0, sizeof(fake_dev));
+    fake_ram.load_setups = fake_ram.load_cleanups = 0;
 
     g_assert_cmpint(load_bytes(data, len, &error_abort), ==, 0);
-    g_assert(memcmp(copy, ram.mem, RAM_SIZE) == 0);
+    g_assert(memcmp(copy, fake_ram.mem, FAKE_RAM_SIZE) == 0);
     timer_state_get(&ticks, &clock);
     g_assert_cmpint(ticks, ==, 123456789);
     g_assert_cmpint(clock, ==, -42);
-    g_assert_cmphex(dev.reg, ==, 0xfeedf00d);
-    g_assert(memcmp(dev.fifo, "fifo-contents-16", 16) == 0);
-    g_assert_cmpuint(dev.extra, ==, 77);
+    g_assert_cmphex(fake_dev.reg, ==, 0xfeedf00d);
+    g_assert(memcmp(fake_dev.fifo, "fifo-contents-16", 16) == 0);
+    g_assert_cmpuint(fake_dev.extra, ==, 77);
     g_assert_true(global_state_received(&rs));
     g_assert_cmpint(rs, ==, RUN_STATE_RUNNING);
     g_assert_cmpint(global_state_get_runstate(), ==, RUN_STATE_RUNNING);
-    g_assert_cmpint(ram.load_setups, ==, 1);
-    g_assert_cmpint(ram.load_cleanups, ==, 1);
+    g_assert_cmpint(fake_ram.load_setups, ==, 1);
+    g_assert_cmpint(fake_ram.load_cleanups, ==, 1);
 }
 
 /* Every truncation fails cleanly; after EOF the trailer is optional. */
@@ -566,8 +348,8 @@ static void test_truncated(void)
     uint32_t desc_len;
 
     fill_ram();
-    ram.pages_per_iter = 8;
-    dev.extra_needed = true;
+    fake_ram.pages_per_iter = 8;
+    fake_dev.extra_needed = true;
     data = save_stream(&len);
     /* The trailer: ... 00 06 be32 len json */
     for (eof_at = len - 6; eof_at > 0; eof_at--) {
@@ -602,8 +384,8 @@ static void test_vmdesc_qemu_shape(void)
     const uint8_t *p;
     uint32_t be;
 
-    unregister_savevm("ram", &ram);
-    vmstate_unregister(&vmstate_fake_dev, &dev);
+    unregister_savevm("ram", &fake_ram);
+    vmstate_unregister(&vmstate_fake_dev, &fake_dev);
     timer_state_set(0, 0);
     stub_runstate = RUN_STATE_PRELAUNCH;
     global_state_store();
@@ -630,8 +412,8 @@ static void test_vmdesc_qemu_shape(void)
     qemu_fclose(f);
     qio_channel_unref(QIO_CHANNEL(bioc));
 
-    register_savevm_live("ram", 0, 4, &fake_ram_handlers, &ram);
-    vmstate_register(0, &vmstate_fake_dev, &dev);
+    register_savevm_live("ram", 0, 4, &fake_ram_handlers, &fake_ram);
+    vmstate_register(0, &vmstate_fake_dev, &fake_dev);
 }
 
 /* A stream shaped like QEMU 7.2 -M none's (§2.1), built byte by byte. */
@@ -641,43 +423,44 @@ static void test_qemu_none_stream(void)
     RunState rs;
     int i;
 
-    memset(ram.mem, 0xee, RAM_SIZE);
+    memset(fake_ram.mem, 0xee, FAKE_RAM_SIZE);
     b_header(b, "none");
     b_ram_start(b, 2);
     /* PART: page 0 zero with name, then CONTINUE zero pages, one PAGE. */
     b_u8(b, 0x02);
     b_be32(b, 2);
-    b_be64(b, 0x0 | F_ZERO);
+    b_be64(b, 0x0 | RAM_FLAG_ZERO);
     b_str8(b, "ram");
     b_u8(b, 0);
-    for (i = 1; i < RAM_PAGES - 1; i++) {
-        b_be64(b, (uint64_t)i * 4096 | F_CONTINUE | F_ZERO);
+    for (i = 1; i < FAKE_RAM_PAGES - 1; i++) {
+        b_be64(b, (uint64_t)i * 4096 | RAM_FLAG_CONTINUE | RAM_FLAG_ZERO);
         b_u8(b, 0);
     }
-    b_be64(b, F_EOS);
+    b_be64(b, RAM_FLAG_EOS);
     b_footer(b, 2);
     /* Another PART: CONTINUE state survives sections. */
     b_u8(b, 0x02);
     b_be32(b, 2);
-    b_be64(b, (uint64_t)(RAM_PAGES - 1) * 4096 | F_CONTINUE | F_PAGE);
+    b_be64(b, (uint64_t)(FAKE_RAM_PAGES - 1) * 4096 | RAM_FLAG_CONTINUE |
+                  RAM_FLAG_PAGE);
     for (i = 0; i < 4096; i++) {
         b_u8(b, i & 0xff);
     }
-    b_be64(b, F_EOS);
+    b_be64(b, RAM_FLAG_EOS);
     b_footer(b, 2);
     /* END with nothing left. */
     b_u8(b, 0x03);
     b_be32(b, 2);
-    b_be64(b, F_EOS);
+    b_be64(b, RAM_FLAG_EOS);
     b_footer(b, 2);
     b_timer(b, 0, 0, 0);
     b_globalstate(b, 4, "prelaunch");
     b_eof_vmdesc(b);
 
     g_assert_cmpint(load_bytes(b->data, b->len, &error_abort), ==, 0);
-    g_assert_cmpint(ram.mem[0], ==, 0);
-    g_assert_cmpint(ram.mem[(RAM_PAGES - 1) * 4096 - 1], ==, 0);
-    g_assert_cmpint(ram.mem[(RAM_PAGES - 1) * 4096 + 255], ==, 255);
+    g_assert_cmpint(fake_ram.mem[0], ==, 0);
+    g_assert_cmpint(fake_ram.mem[(FAKE_RAM_PAGES - 1) * 4096 - 1], ==, 0);
+    g_assert_cmpint(fake_ram.mem[(FAKE_RAM_PAGES - 1) * 4096 + 255], ==, 255);
     g_assert_true(global_state_received(&rs));
     g_assert_cmpint(rs, ==, RUN_STATE_PRELAUNCH);
 }
@@ -911,7 +694,7 @@ static void test_malformed_sections(void)
 
     b_header(b, "none");
     b_section_start(b, 0x01, 2, "ram", 0, 3);
-    b_be64(b, F_EOS);
+    b_be64(b, RAM_FLAG_EOS);
     b_footer(b, 2);
     expect_error(b, -EINVAL,
                  "error while loading state for instance 0x0 of "
@@ -919,10 +702,10 @@ static void test_malformed_sections(void)
 
     b_header(b, "none");
     b_section_start(b, 0x01, 2, "ram", 0, 4);
-    b_be64(b, RAM_SIZE | F_MEM_SIZE);
+    b_be64(b, FAKE_RAM_SIZE | RAM_FLAG_MEM_SIZE);
     b_str8(b, "pc.ram");
-    b_be64(b, RAM_SIZE);
-    b_be64(b, F_EOS);
+    b_be64(b, FAKE_RAM_SIZE);
+    b_be64(b, RAM_FLAG_EOS);
     b_footer(b, 2);
     expect_error(b, -EINVAL,
                  "error while loading state for instance 0x0 of "
@@ -931,13 +714,13 @@ static void test_malformed_sections(void)
 
     b_header(b, "none");
     b_section_start(b, 0x01, 2, "ram", 0, 4);
-    b_be64(b, F_EOS);
+    b_be64(b, RAM_FLAG_EOS);
     b_u8(b, 0x00);
     expect_error(b, -EINVAL, "Missing section footer for ram");
 
     b_header(b, "none");
     b_section_start(b, 0x01, 2, "ram", 0, 4);
-    b_be64(b, F_EOS);
+    b_be64(b, RAM_FLAG_EOS);
     b_footer(b, 3);
     expect_error(b, -EINVAL,
                  "Mismatched section id in footer for ram - read 0x3 "
@@ -1081,6 +864,187 @@ static void test_malformed_commands(void)
     expect_error(b, -EINVAL, "Unknown savevm section type 153");
 }
 
+/* Handlers registered later slot in as rows, with the rows' lengths. */
+static void test_command_table(void)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+
+    fake_postcopy_register(true);
+    g_string_truncate(commands_seen, 0);
+    fake_quit_on_run = false;
+
+    /* Variable-length rows take any length; their data is handed over. */
+    b_header(b, "none");
+    b_command(b, MIG_CMD_POSTCOPY_ADVISE, 0);
+    b_command(b, MIG_CMD_POSTCOPY_RAM_DISCARD, 300);
+    for (int i = 0; i < 300; i++) {
+        b_u8(b, i);
+    }
+    b_command(b, MIG_CMD_RECV_BITMAP, 4);
+    b_str8(b, "ram");
+    b_command(b, MIG_CMD_POSTCOPY_RESUME, 0);
+    /* After ADVISE no VMDESCRIPTION is looked for after EOF. */
+    b_u8(b, 0);
+    b_u8(b, 0x42);
+    g_assert_cmpint(load_bytes(b->data, b->len, &error_abort), ==, 0);
+    g_assert_cmpstr(commands_seen->str, ==,
+                    "POSTCOPY_ADVISE(0) POSTCOPY_RAM_DISCARD(300) "
+                    "RECV_BITMAP(4) POSTCOPY_RESUME(0) ");
+    g_byte_array_set_size(b, 0);
+
+    /* Fixed lengths hold with a handler too. */
+    b_header(b, "none");
+    b_command(b, MIG_CMD_POSTCOPY_RUN, 2);
+    b_be16(b, 0);
+    expect_error(b, -ERANGE,
+                 "POSTCOPY_RUN received with bad length - expecting 0, "
+                 "got 2");
+
+    /* Truncated data: the stream's error. */
+    b_header(b, "none");
+    b_command(b, MIG_CMD_POSTCOPY_RAM_DISCARD, 10);
+    b_be32(b, 0);
+    expect_error(b, -EIO, "Input/output error");
+
+    /* LOADVM_QUIT ends the load at once, inside a package too. */
+    fake_quit_on_run = true;
+    b_header(b, "none");
+    b_command(b, MIG_CMD_PACKAGED, 4);
+    b_be32(b, 5);
+    b_command(b, MIG_CMD_POSTCOPY_RUN, 0);
+    b_u8(b, 0x99); /* never read */
+    g_assert_cmpint(load_bytes(b->data, b->len, &error_abort), ==, 0);
+    qemu_loadvm_state_cleanup();
+    g_byte_array_set_size(b, 0);
+    fake_quit_on_run = false;
+
+    /* Unregistered again: not supported. */
+    fake_postcopy_register(false);
+    b_header(b, "none");
+    b_command(b, MIG_CMD_RECV_BITMAP, 4);
+    b_str8(b, "ram");
+    expect_error(b, -ENOTSUP,
+                 "Migration command RECV_BITMAP (0xa) is not supported");
+
+    b_header(b, "none");
+    b_command(b, MIG_CMD_ENABLE_COLO, 0);
+    expect_error(b, -ENOTSUP,
+                 "Migration command ENABLE_COLO (0x8) is not supported");
+
+    g_assert_cmpstr(qemu_savevm_command_name(MIG_CMD_PACKAGED), ==, "PACKAGED");
+    g_assert_cmpstr(qemu_savevm_command_name(MIG_CMD_MAX), ==, "INVALID");
+}
+
+/* With no hooks installed: everything off, no return path. */
+static void test_hooks_default(void)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+
+    savevm_set_hooks(NULL);
+    local_ignore_shared = true; /* not asked */
+
+    b_header(b, "none");
+    b_command(b, MIG_CMD_OPEN_RETURN_PATH, 0);
+    expect_error(b, -EPERM, "CMD_OPEN_RETURN_PATH failed");
+
+    b_header(b, "none");
+    b_command(b, MIG_CMD_PING, 4);
+    b_be32(b, 7);
+    expect_error(b, -EPERM, "CMD_PING (0x7) received with no return path");
+
+    b_header(b, "none");
+    b_u8(b, 0x05);
+    b_str8(b, "configuration/capabilities");
+    b_be32(b, 1);
+    b_be32(b, 1);
+    b_str8(b, "x-ignore-shared");
+    b_u8(b, 0);
+    expect_error(b, -EINVAL,
+                 "Capability x-ignore-shared is off, but "
+                 "received capability is on");
+
+    /* The header carries no capabilities and no uuid. */
+    {
+        QIOChannelBuffer *bioc = qio_channel_buffer_new(0);
+        QEMUFile *f = qemu_file_new_output(QIO_CHANNEL(bioc));
+
+        qemu_savevm_state_header(f);
+        qemu_fflush(f);
+        g_assert_cmpuint(bioc->usage, ==, 17);
+        g_assert(memcmp(bioc->data, "QEVM\0\0\0\3\x07\0\0\0\4none", 17) == 0);
+        qemu_fclose(f);
+        qio_channel_unref(QIO_CHANNEL(bioc));
+    }
+    local_ignore_shared = false;
+    savevm_set_hooks(&fake_hooks);
+}
+
+/* The machine type's name comes from qemu_machine_type_name(). */
+static void test_machine_type_name(void)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    QIOChannelBuffer *bioc = qio_channel_buffer_new(0);
+    QEMUFile *f = qemu_file_new_output(QIO_CHANNEL(bioc));
+
+    stub_machine_type_name = "pc-lite";
+    qemu_savevm_state_header(f);
+    qemu_fflush(f);
+    g_assert(memcmp(bioc->data, "QEVM\0\0\0\3\x07\0\0\0\7pc-lite", 20) == 0);
+    qemu_fclose(f);
+    qio_channel_unref(QIO_CHANNEL(bioc));
+
+    b_header(b, "none");
+    b_u8(b, 0);
+    expect_error(b, -EINVAL,
+                 "Machine type received is 'none' and local is 'pc-lite'");
+
+    /* No name registered reads as an empty one. */
+    stub_machine_type_name = NULL;
+    b_header(b, "none");
+    b_u8(b, 0);
+    expect_error(b, -EINVAL, "Machine type received is 'none' and local is ''");
+    b_header(b, "");
+    b_eof_vmdesc(b);
+    g_assert_cmpint(load_bytes(b->data, b->len, &error_abort), ==, 0);
+    stub_machine_type_name = "none";
+}
+
+/* OPEN_RETURN_PATH twice only warns; PINGs inside a package answered. */
+static void test_return_path_commands(void)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    g_autoptr(GByteArray) pkg = g_byte_array_new();
+
+    fake_rp_available = true;
+    g_array_set_size(pings_seen, 0);
+    b_command(pkg, MIG_CMD_PING, 4);
+    b_be32(pkg, 3);
+    b_header(b, "none");
+    b_command(b, MIG_CMD_OPEN_RETURN_PATH, 0);
+    b_command(b, MIG_CMD_OPEN_RETURN_PATH, 0);
+    b_command(b, MIG_CMD_PING, 4);
+    b_be32(b, 1);
+    b_command(b, MIG_CMD_PACKAGED, 4);
+    b_be32(b, pkg->len);
+    g_byte_array_append(b, pkg->data, pkg->len);
+    b_command(b, MIG_CMD_PING, 4);
+    b_be32(b, 4);
+    b_eof_vmdesc(b);
+    g_assert_cmpint(load_bytes(b->data, b->len, &error_abort), ==, 0);
+    g_assert_cmpuint(pings_seen->len, ==, 3);
+    g_assert_cmphex(g_array_index(pings_seen, uint32_t, 0), ==, 1);
+    g_assert_cmphex(g_array_index(pings_seen, uint32_t, 1), ==, 3);
+    g_assert_cmphex(g_array_index(pings_seen, uint32_t, 2), ==, 4);
+    fake_rp_available = false;
+
+    /* A new load starts with the return path closed again. */
+    g_byte_array_set_size(b, 0);
+    b_header(b, "none");
+    b_command(b, MIG_CMD_PING, 4);
+    b_be32(b, 2);
+    expect_error(b, -EPERM, "CMD_PING (0x2) received with no return path");
+}
+
 /* Build a postcopy-shaped stream with the source-side API. */
 static uint8_t *save_postcopy_stream(size_t *len)
 {
@@ -1128,7 +1092,7 @@ static uint8_t *save_postcopy_stream(size_t *len)
 
 static void test_postcopy_shape(void)
 {
-    g_autofree uint8_t *copy = g_malloc(RAM_SIZE);
+    g_autofree uint8_t *copy = g_malloc(FAKE_RAM_SIZE);
     g_autofree uint8_t *data = NULL;
     QIOChannelBuffer *bioc;
     QEMUFile *f;
@@ -1136,8 +1100,8 @@ static void test_postcopy_shape(void)
     int64_t ticks, clock;
 
     fill_ram();
-    memcpy(copy, ram.mem, RAM_SIZE);
-    ram.pages_per_iter = 3;
+    memcpy(copy, fake_ram.mem, FAKE_RAM_SIZE);
+    fake_ram.pages_per_iter = 3;
     timer_state_set(11, 22);
     stub_runstate = RUN_STATE_RUNNING;
     global_state_store();
@@ -1145,41 +1109,41 @@ static void test_postcopy_shape(void)
     g_assert_cmpint(data[len - 1], ==, 0x00); /* EOF, no vmdesc */
 
     /* One pass: RUN does not quit, the whole stream loads. */
-    fake_postcopy = true;
+    fake_postcopy_register(true);
     fake_rp_available = true;
     fake_quit_on_run = false;
     g_string_truncate(commands_seen, 0);
     g_array_set_size(pings_seen, 0);
-    memset(ram.mem, 0, RAM_SIZE);
+    memset(fake_ram.mem, 0, FAKE_RAM_SIZE);
     timer_state_set(0, 0);
     g_assert_cmpint(load_bytes(data, len, &error_abort), ==, 0);
     g_assert_cmpstr(commands_seen->str, ==,
                     "POSTCOPY_ADVISE(16) POSTCOPY_LISTEN(0) POSTCOPY_RUN(0) ");
     g_assert_cmpuint(pings_seen->len, ==, 1);
-    g_assert(memcmp(copy, ram.mem, RAM_SIZE) == 0);
+    g_assert(memcmp(copy, fake_ram.mem, FAKE_RAM_SIZE) == 0);
     timer_state_get(&ticks, &clock);
     g_assert_cmpint(ticks, ==, 11);
     g_assert_cmpint(global_state_get_runstate(), ==, RUN_STATE_RUNNING);
 
     /* RUN quits the load; the rest is read like a listen thread would. */
     fake_quit_on_run = true;
-    memset(ram.mem, 0, RAM_SIZE);
-    ram.load_cleanups = 0;
+    memset(fake_ram.mem, 0, FAKE_RAM_SIZE);
+    fake_ram.load_cleanups = 0;
     bioc = qio_channel_buffer_new(len);
     memcpy(bioc->data, data, len);
     bioc->usage = len;
     f = qemu_file_new_input(QIO_CHANNEL(bioc));
     qio_channel_unref(QIO_CHANNEL(bioc));
     g_assert_cmpint(qemu_loadvm_state(f, &error_abort), ==, 0);
-    g_assert_cmpint(ram.load_cleanups, ==, 0);
-    g_assert(memcmp(copy, ram.mem, RAM_SIZE) != 0);
+    g_assert_cmpint(fake_ram.load_cleanups, ==, 0);
+    g_assert(memcmp(copy, fake_ram.mem, FAKE_RAM_SIZE) != 0);
     g_assert_cmpint(qemu_loadvm_state_main(f, &error_abort), ==, 0);
     qemu_loadvm_state_cleanup();
-    g_assert_cmpint(ram.load_cleanups, ==, 1);
-    g_assert(memcmp(copy, ram.mem, RAM_SIZE) == 0);
+    g_assert_cmpint(fake_ram.load_cleanups, ==, 1);
+    g_assert(memcmp(copy, fake_ram.mem, FAKE_RAM_SIZE) == 0);
     qemu_fclose(f);
 
-    fake_postcopy = false;
+    fake_postcopy_register(false);
     fake_rp_available = false;
 }
 
@@ -1213,7 +1177,7 @@ static gpointer source_thread(gpointer opaque)
 
 static void test_socket(void)
 {
-    g_autofree uint8_t *copy = g_malloc(RAM_SIZE);
+    g_autofree uint8_t *copy = g_malloc(FAKE_RAM_SIZE);
     QIOChannel *a, *b;
     SourceArgs args;
     QEMUFile *in;
@@ -1224,8 +1188,8 @@ static void test_socket(void)
     a = QIO_CHANNEL(qio_channel_socket_new_fd(sv[0], &error_abort));
     b = QIO_CHANNEL(qio_channel_socket_new_fd(sv[1], &error_abort));
     fill_ram();
-    memcpy(copy, ram.mem, RAM_SIZE);
-    ram.pages_per_iter = 2;
+    memcpy(copy, fake_ram.mem, FAKE_RAM_SIZE);
+    fake_ram.pages_per_iter = 2;
     fake_rp_available = true;
     g_array_set_size(pings_seen, 0);
 
@@ -1235,9 +1199,9 @@ static void test_socket(void)
     /* Same process: let the source read RAM before we overwrite it. */
     g_thread_join(th);
     g_assert_cmpint(args.ret, ==, 0);
-    memset(ram.mem, 0, RAM_SIZE);
+    memset(fake_ram.mem, 0, FAKE_RAM_SIZE);
     g_assert_cmpint(qemu_loadvm_state(in, &error_abort), ==, 0);
-    g_assert(memcmp(copy, ram.mem, RAM_SIZE) == 0);
+    g_assert(memcmp(copy, fake_ram.mem, FAKE_RAM_SIZE) == 0);
     g_assert_cmpuint(pings_seen->len, ==, 1);
     fake_rp_available = false;
     qemu_fclose(in);
@@ -1251,15 +1215,17 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     pings_seen = g_array_new(false, false, sizeof(uint32_t));
     commands_seen = g_string_new(NULL);
+    savevm_set_hooks(&fake_hooks);
 
     /* Registration order as in QEMU -M none: timer, ram, globalstate. */
     timer_state_register();
-    g_assert_cmpint(register_savevm_live("ram", 0, 4, &fake_ram_handlers, &ram),
-                    ==, 1);
+    g_assert_cmpint(
+        register_savevm_live("ram", 0, 4, &fake_ram_handlers, &fake_ram), ==,
+        1);
     global_state_register();
-    vmstate_register(0, &vmstate_fake_dev, &dev);
-    g_assert_cmpint(register_savevm_live("ram", 0, 4, &fake_ram_handlers, &ram),
-                    <, 0);
+    vmstate_register(0, &vmstate_fake_dev, &fake_dev);
+    g_assert_cmpint(
+        register_savevm_live("ram", 0, 4, &fake_ram_handlers, &fake_ram), <, 0);
 
     g_test_add_func("/savevm/save-load", test_save_load);
     g_test_add_func("/savevm/truncated", test_truncated);
@@ -1271,6 +1237,10 @@ int main(int argc, char **argv)
                     test_malformed_configuration);
     g_test_add_func("/savevm/malformed/sections", test_malformed_sections);
     g_test_add_func("/savevm/malformed/commands", test_malformed_commands);
+    g_test_add_func("/savevm/commands/table", test_command_table);
+    g_test_add_func("/savevm/commands/return-path", test_return_path_commands);
+    g_test_add_func("/savevm/hooks/default", test_hooks_default);
+    g_test_add_func("/savevm/hooks/machine-type-name", test_machine_type_name);
     g_test_add_func("/savevm/postcopy-shape", test_postcopy_shape);
     g_test_add_func("/savevm/socket", test_socket);
     return g_test_run();

@@ -1,11 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * stubs-runstate.c: the BQL and runstate_get() for single-threaded test
- * programs (see stubs-runstate.h).
+ * stubs/runstate.c: the BQL, runstate_get() and qemu_machine_type_name()
+ * for single-threaded test programs (see runstate.h).
  */
 #include "qemu/osdep.h"
-#include "stubs-runstate.h"
+#include "runstate.h"
 
 RunState stub_runstate = RUN_STATE_RUNNING;
+const char *stub_machine_type_name = "none";
 
 /* The BQL: these programs are single-threaded, so it is only a flag. */
 static bool stub_bql_held;
@@ -28,4 +30,9 @@ bool bql_locked(void)
 RunState runstate_get(void)
 {
     return stub_runstate;
+}
+
+const char *qemu_machine_type_name(void)
+{
+    return stub_machine_type_name;
 }

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * hooks.c: the migration subsystem's start-up registrations.
+ *
+ * savevm.c (stream format) asks the rest of the VMM a few questions
+ * through SaveVMHooks: the capabilities and uuid that go into the
+ * CONFIGURATION record, and what to do with OPEN_RETURN_PATH and PING.
+ * Here the answers come from options.c, the -uuid setting and
+ * return-path.c.  The return path's own message handlers are registered
+ * at the same time.  Unit tests that link savevm.c alone install their
+ * own hooks instead.
+ */
+#include "qemu/osdep.h"
+#include "migration/options.h"
+#include "migration/register.h"
+#include "sysemu/sysemu.h"
+#include "return-path.h"
+
+static bool migration_validated_capability(const char *name)
+{
+    if (!strcmp(name, "x-ignore-shared")) {
+        return migrate_ignore_shared();
+    }
+    return false;
+}
+
+static bool migration_local_uuid(uint8_t uuid[16])
+{
+    if (!qemu_uuid_set) {
+        return false;
+    }
+    memcpy(uuid, qemu_uuid, sizeof(qemu_uuid));
+    return true;
+}
+
+static const SaveVMHooks migration_savevm_hooks = {
+    .validated_capability = migration_validated_capability,
+    .send_uuid = migrate_validate_uuid,
+    .local_uuid = migration_local_uuid,
+    .open_return_path = migrate_rp_open_incoming,
+    .answer_ping = migrate_rp_answer_ping,
+};
+
+void migration_register_hooks(void)
+{
+    savevm_set_hooks(&migration_savevm_hooks);
+    migrate_rp_init();
+}

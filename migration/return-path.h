@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * return-path.h (private to migration/): the source's table of
+ * return-path message handlers.
+ *
+ * The reader thread (return-path.c) reads "be16 type | be16 len |
+ * data[len]" (numbers in include/migration/messages.h), checks type and
+ * length against the type's row, reads the data into a buffer of exactly
+ * len bytes and calls the row's handler.  A type with no handler fails
+ * the migration as "not expected".  Precopy registers SHUT and PONG;
+ * postcopy adds REQ_PAGES_ID, REQ_PAGES, RECV_BITMAP and RESUME_ACK with
+ * migrate_rp_register_handler(), checkpoint-assisted migration its hash
+ * messages as new types.
+ */
+#ifndef MIGRATION_RETURN_PATH_H
+#define MIGRATION_RETURN_PATH_H
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "migration/messages.h"
+#include "migration/qemu-file.h"
+
+typedef struct MigrationState MigrationState;
+
+/* One message as the handler sees it; valid only during the call. */
+typedef struct MigRPMessage {
+    MigrationState *s;
+    QEMUFile *rp;        /* for data sent outside the message (bitmaps) */
+    uint16_t type;       /* enum mig_rp_message_type */
+    uint16_t len;        /* checked against the type's row */
+    const uint8_t *data; /* len bytes (NULL when len is 0) */
+} MigRPMessage;
+
+/* A handler's answer that the destination ended the return path. */
+#define MIG_RP_END 1
+
+/*
+ * Handle one message on the source's return-path thread.  Returns 0 to
+ * keep reading, MIG_RP_END when the return path is finished cleanly, or
+ * a negative errno with errp set (the migration fails with that error).
+ */
+typedef int MigRPMessageHandler(const MigRPMessage *msg, Error **errp);
+
+/*
+ * Install handler for type (replacing any earlier one; NULL makes the
+ * type unexpected again).  Main thread at start-up, before any
+ * migration: the table is read without a lock by the reader thread.
+ */
+void migrate_rp_register_handler(enum mig_rp_message_type type,
+                                 MigRPMessageHandler *handler);
+
+/* Register precopy's handlers (SHUT, PONG).  Start-up, main thread. */
+void migrate_rp_init(void);
+
+/*
+ * Destination, loading thread (savevm's hooks): OPEN_RETURN_PATH opens
+ * the path back to the source on f's channel (ignored on a one-way
+ * channel such as a file); false with errp set if it cannot.  PING is
+ * answered with PONG when a return path is open.
+ */
+bool migrate_rp_open_incoming(QEMUFile *f, Error **errp);
+bool migrate_rp_answer_ping(uint32_t value, Error **errp);
+
+#endif /* MIGRATION_RETURN_PATH_H */

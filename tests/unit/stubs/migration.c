@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * stubs/migration.c: migration_incoming_get_current() and
+ * migrate_set_error() without the rest of migration.c (see migration.h).
+ */
+#include "qemu/osdep.h"
+#include "migration.h"
+
+static MigrationIncomingState stub_incoming;
+
+MigrationIncomingState *migration_incoming_get_current(void)
+{
+    return &stub_incoming;
+}
+
+void migrate_set_error(MigrationState *s, const Error *err)
+{
+    g_mutex_lock(&s->lock);
+    if (!s->error) {
+        s->error = error_copy(err);
+    }
+    g_mutex_unlock(&s->lock);
+}
