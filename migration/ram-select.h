@@ -16,6 +16,9 @@
  * whichever way it was found: a requested page the cursor reaches later
  * (or a page requested again before being dirtied again) is skipped.
  *
+ * The bitmaps live in the RAMBlocks, so there is one selection at a time
+ * (the outgoing migration's).
+ *
  * Threads: the bitmaps and the cursor belong to the migration thread
  * (which also runs the dirty-log sync).  ram_page_request_queue() may be
  * called from any thread (postcopy's return-path thread will); it only

@@ -235,13 +235,19 @@ static RAMState *ram_state_new(QEMUFile *f, Error **errp)
 static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
 {
     RAMMigration *rm = opaque;
-    RAMState *rs = ram_state_new(f, errp);
+    RAMState *rs;
     RAMBlock *rb;
 
+    /*
+     * A leftover state exists only if a cleanup was skipped; free it
+     * before building the new one, as both use the blocks' bitmaps.
+     */
+    ram_state_free(rm->rs);
+    __atomic_store_n(&rm->rs, NULL, __ATOMIC_RELEASE);
+    rs = ram_state_new(f, errp);
     if (!rs) {
         return -EINVAL;
     }
-    ram_state_free(rm->rs); /* a previous migration's, if never cleaned */
     __atomic_store_n(&rm->rs, rs, __ATOMIC_RELEASE);
 
     qemu_put_be64(f, ram_bytes_total() | RAM_SAVE_FLAG_MEM_SIZE);
