@@ -52,6 +52,8 @@
 #define RAM_ITERATE_CLOCK_PAGES 64
 /* Period over which dirty rate and auto-converge are evaluated. */
 #define RAM_SYNC_PERIOD_MS 1000
+/* Periods over the auto-converge threshold before each throttle step. */
+#define RAM_THROTTLE_HIGH_PERIODS 2
 
 /* The source's state for one outgoing migration. */
 typedef struct RAMState {
@@ -113,7 +115,7 @@ static void ram_throttle_check(RAMState *rs, uint64_t bytes_dirty_period,
     if (!migrate_auto_converge() || bytes_dirty_period <= threshold) {
         return;
     }
-    if (++rs->dirty_rate_high_cnt < 2) {
+    if (++rs->dirty_rate_high_cnt < RAM_THROTTLE_HIGH_PERIODS) {
         return;
     }
     rs->dirty_rate_high_cnt = 0;
