@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ram-format.h (private to migration/): the "ram" live section's record
+ * format, QEMU 7.2's, section version 4.  Shared by the source's page
+ * sinks and the destination's loader; nothing here is stateful.
+ *
+ * Every START/PART/END payload is a list of records, each starting with
+ * a be64 header word "offset | flags" (offsets are target-page aligned,
+ * so the flags fit in the low TARGET_PAGE_BITS bits), ending with EOS:
+ *
+ *   MEM_SIZE 0x04  START only: header = sum of the listed blocks' sizes;
+ *                  then per block: str8 idstr, be64 used_length
+ *   ZERO     0x02  [str8 block] + u8 fill (always 0 when we send)
+ *   PAGE     0x08  [str8 block] + TARGET_PAGE_SIZE bytes
+ *   EOS      0x10  end of this section's data
+ *   CONTINUE 0x20  on ZERO/PAGE: same block as the previous page record
+ *                  (the "last block" persists across sections)
+ *
+ * str8 is a counted string: one length byte, then that many bytes, no
+ * NUL.  The other flag values are QEMU's and never sent by Tern; a
+ * destination rejects them ("Unknown combination of migration flags").
+ */
+#ifndef MIGRATION_RAM_FORMAT_H
+#define MIGRATION_RAM_FORMAT_H
+
+#include "qemu/osdep.h"
+
+/* The section version QEMU 7.2 registers "ram" with (and accepts). */
+#define RAM_SECTION_VERSION 4
+
+#define RAM_SAVE_FLAG_FULL 0x01
+#define RAM_SAVE_FLAG_ZERO 0x02
+#define RAM_SAVE_FLAG_MEM_SIZE 0x04
+#define RAM_SAVE_FLAG_PAGE 0x08
+#define RAM_SAVE_FLAG_EOS 0x10
+#define RAM_SAVE_FLAG_CONTINUE 0x20
+#define RAM_SAVE_FLAG_XBZRLE 0x40
+#define RAM_SAVE_FLAG_HOOK 0x80
+#define RAM_SAVE_FLAG_COMPRESS_PAGE 0x100
+
+/* Flags a Tern destination accepts in a header word. */
+#define RAM_SAVE_FLAGS_KNOWN                                                   \
+    (RAM_SAVE_FLAG_ZERO | RAM_SAVE_FLAG_MEM_SIZE | RAM_SAVE_FLAG_PAGE |        \
+     RAM_SAVE_FLAG_EOS | RAM_SAVE_FLAG_CONTINUE)
+
+/* Bytes of a record's be64 header word. */
+#define RAM_RECORD_HEADER_BYTES 8
+/* Bytes of a counted string's length prefix. */
+#define RAM_STR8_LEN_BYTES 1
+/* Longest counted string (its length is one byte). */
+#define RAM_STR8_MAX_LEN 255
+/* Buffer for a received counted string plus its terminating NUL. */
+#define RAM_STR8_BUF_SIZE (RAM_STR8_MAX_LEN + 1)
+/* Bytes of a ZERO record's fill byte. */
+#define RAM_ZERO_FILL_BYTES 1
+
+/* Bytes of a header word followed by the block name idstr as a str8. */
+static inline size_t ram_record_header_bytes_named(const char *idstr)
+{
+    return RAM_RECORD_HEADER_BYTES + RAM_STR8_LEN_BYTES + strlen(idstr);
+}
+
+#endif /* MIGRATION_RAM_FORMAT_H */

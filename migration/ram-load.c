@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ram-load.c: the destination loader of the "ram" section (see
+ * ram-load.h).
+ *
+ * Per record: the header word gives flags and page offset; a ZERO or
+ * PAGE record names its block unless it carries CONTINUE (then the block
+ * is last_recv_block, which persists across sections); the page address
+ * is checked against the block's used length; then the placer writes it.
+ * PAGE data first moves the prefault window.  EOS syncs the placer, so
+ * the section's pages are visible before savevm reads the next section.
+ */
+#include "qemu/osdep.h"
+#include "qemu/error-report.h"
+#include "sysemu/ramblock.h"
+#include "ram-format.h"
+#include "ram-load.h"
+#include "ram-place.h"
+#include "ram-prefault.h"
+
+struct RAMLoadState {
+    RAMBlock *last_recv_block; /* block of the previous page record */
+    RAMPlacer *placer;
+    RAMPrefault *prefault;
+};
+
+RAMLoadState *ram_load_state_new(void)
+{
+    RAMLoadState *ls = g_new0(RAMLoadState, 1);
+
+    ls->placer = ram_placer_copy_new();
+    ls->prefault = ram_prefault_new();
+    return ls;
+}
+
+void ram_load_state_free(RAMLoadState *ls)
+{
+    if (!ls) {
+        return;
+    }
+    ls->placer->ops->sync(ls->placer); /* stores visible, whatever ended */
+    ram_prefault_free(ls->prefault);
+    ram_placer_free(ls->placer);
+    g_free(ls);
+}
+
+/* The block list of the START section (after the MEM_SIZE word). */
+static int ram_load_block_list(QEMUFile *f, uint64_t total, Error **errp)
+{
+    while (total > 0) {
+        char id[RAM_STR8_BUF_SIZE];
+        uint64_t length;
+        RAMBlock *rb;
+
+        qemu_get_counted_string(f, id);
+        length = qemu_get_be64(f);
+        if (qemu_file_get_error(f)) {
+            return qemu_file_get_error(f);
+        }
+        rb = ram_block_by_name(id);
+        if (!rb) {
+            error_setg(errp,
+                       "Unknown ramblock \"%s\", cannot accept "
+                       "migration",
+                       id);
+            return -EINVAL;
+        }
+        if (length != rb->used_length) {
+            error_setg_errno(errp, EINVAL,
+                             "Size mismatch: %s: 0x%" PRIx64 " != 0x%" PRIx64,
+                             id, length, rb->used_length);
+            return -EINVAL;
+        }
+        if (length > total) {
+            error_setg(errp,
+                       "RAM block list longer than its total size "
+                       "0x%" PRIx64,
+                       total);
+            return -EINVAL;
+        }
+        total -= length;
+    }
+    return 0;
+}
+
+/*
+ * The block of a page record: named in the stream, or the previous one
+ * with CONTINUE.  NULL when there is none (reported here, or left in f);
+ * the caller's "Illegal RAM offset" is the final error, as in 7.2.
+ */
+static RAMBlock *ram_load_block(RAMLoadState *ls, QEMUFile *f, int flags)
+{
+    char id[RAM_STR8_BUF_SIZE];
+    RAMBlock *rb;
+
+    if (flags & RAM_SAVE_FLAG_CONTINUE) {
+        if (!ls->last_recv_block) {
+            error_report("Ack, bad migration stream!");
+        }
+        return ls->last_recv_block;
+    }
+    qemu_get_counted_string(f, id);
+    if (qemu_file_get_error(f)) {
+        return NULL;
+    }
+    rb = ram_block_by_name(id);
+    if (!rb) {
+        error_report("Can't find block %s", id);
+        return NULL;
+    }
+    ls->last_recv_block = rb;
+    return rb;
+}
+
+/*
+ * Host address of a ZERO/PAGE record's page (reading its block name),
+ * or NULL with errp set.
+ */
+static uint8_t *ram_load_host(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
+                              int flags, Error **errp)
+{
+    RAMBlock *rb = ram_load_block(ls, f, flags);
+
+    if (!rb && qemu_file_get_error(f)) {
+        qemu_file_get_error_obj(f, errp);
+        return NULL;
+    }
+    if (!rb || addr >= rb->used_length) {
+        error_setg(errp, "Illegal RAM offset %" PRIx64, addr);
+        return NULL;
+    }
+    return rb->host + addr;
+}
+
+static int ram_load_bad_flags(int flags, Error **errp)
+{
+    error_setg(errp, "Unknown combination of migration flags: 0x%x", flags);
+    return -EINVAL;
+}
+
+/* One record after its header word; 1 after EOS, 0 to go on, or -errno. */
+static int ram_load_record(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
+                           int flags, Error **errp)
+{
+    RAMPlacer *pl = ls->placer;
+    uint8_t *host = NULL;
+
+    if (flags & ~RAM_SAVE_FLAGS_KNOWN) {
+        return ram_load_bad_flags(flags, errp);
+    }
+    if (flags & (RAM_SAVE_FLAG_ZERO | RAM_SAVE_FLAG_PAGE)) {
+        host = ram_load_host(ls, f, addr, flags, errp);
+        if (!host) {
+            return qemu_file_get_error(f) < 0 ? qemu_file_get_error(f)
+                                              : -EINVAL;
+        }
+    }
+    switch (flags & ~RAM_SAVE_FLAG_CONTINUE) {
+    case RAM_SAVE_FLAG_MEM_SIZE:
+        return ram_load_block_list(f, addr, errp);
+    case RAM_SAVE_FLAG_ZERO:
+        return pl->ops->place_fill(pl, ls->last_recv_block, host,
+                                   qemu_get_byte(f));
+    case RAM_SAVE_FLAG_PAGE:
+        ram_prefault_note(ls->prefault, ls->last_recv_block, addr);
+        return pl->ops->place_page(pl, f, ls->last_recv_block, host);
+    case RAM_SAVE_FLAG_EOS:
+        /* Order the section's stores before anyone looks at RAM. */
+        pl->ops->sync(pl);
+        return 1;
+    default:
+        return ram_load_bad_flags(flags, errp);
+    }
+}
+
+int ram_load_section(RAMLoadState *ls, QEMUFile *f, int version_id,
+                     Error **errp)
+{
+    if (version_id != RAM_SECTION_VERSION) {
+        error_setg(errp, "ram: unsupported version %d", version_id);
+        return -EINVAL;
+    }
+    for (;;) {
+        uint64_t word = qemu_get_be64(f);
+        int ret = qemu_file_get_error(f);
+
+        if (ret < 0) {
+            qemu_file_get_error_obj(f, errp);
+            return ret;
+        }
+        ret = ram_load_record(ls, f, word & TARGET_PAGE_MASK,
+                              word & ~TARGET_PAGE_MASK, errp);
+        if (ret != 0) {
+            return ret < 0 ? ret : 0;
+        }
+    }
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ram-load.h (private to migration/): the destination side of the "ram"
+ * section: parse its records (ram-format.h) with QEMU 7.2's checks and
+ * error texts and hand each page to a placer (ram-place.h).
+ *
+ * One RAMLoadState per incoming migration, created by the section's
+ * load_setup and freed by its load_cleanup, both in the load thread,
+ * which is the only thread that uses it.
+ */
+#ifndef MIGRATION_RAM_LOAD_H
+#define MIGRATION_RAM_LOAD_H
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "migration/qemu-file.h"
+
+typedef struct RAMLoadState RAMLoadState;
+
+/*
+ * State for one incoming migration: no "last block" yet, the copy
+ * placer, a prefault helper thread started.  Caller owns it
+ * (ram_load_state_free()).
+ */
+RAMLoadState *ram_load_state_new(void);
+
+/*
+ * Load one START/PART/END payload of version version_id from f, up to
+ * and including its EOS.  Returns 0, or negative errno with errp set
+ * (a peer's bad record is an error, never an assertion).  Blocks on f.
+ */
+int ram_load_section(RAMLoadState *ls, QEMUFile *f, int version_id,
+                     Error **errp);
+
+/*
+ * End of the load, however it ended: make placed pages visible, stop the
+ * prefault helper, free ls (NULL is fine).
+ */
+void ram_load_state_free(RAMLoadState *ls);
+
+#endif /* MIGRATION_RAM_LOAD_H */

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ram-prefault.c: the destination's prefault helper (see ram-prefault.h).
+ *
+ * The load thread publishes (block, chunk) under lock and signals; the
+ * helper populates the not-yet-done chunks of the window after that
+ * chunk, one at a time with the lock dropped, and sleeps when the window
+ * is done.  A per-block bitmap remembers populated chunks, so each is
+ * populated at most once per migration.
+ */
+#include "qemu/osdep.h"
+#include <sys/mman.h>
+#include "qemu/bitmap.h"
+#include "qemu/bitops.h"
+#include "ram-prefault.h"
+
+#define RAM_PREFAULT_CHUNK (2 * MiB)
+#define RAM_PREFAULT_AHEAD (32 * MiB)
+
+struct RAMPrefault {
+    GThread *thread;
+    GMutex lock;      /* protects block, chunk, done and quit */
+    GCond cond;       /* signalled when block/chunk move or quit is set */
+    RAMBlock *block;  /* block PAGE data lands in */
+    uint64_t chunk;   /* chunk index it lands in */
+    GHashTable *done; /* RAMBlock * -> unsigned long * bitmap */
+    bool quit;
+    /* Load thread only: last chunk reported, to signal only on change. */
+    RAMBlock *last_block;
+    uint64_t last_chunk;
+};
+
+/* The next chunk of the window to populate, marked done; -1 if none. */
+static int64_t ram_prefault_pick(RAMPrefault *pf, RAMBlock *rb)
+{
+    uint64_t nchunks = DIV_ROUND_UP(rb->used_length, RAM_PREFAULT_CHUNK);
+    unsigned long *done = g_hash_table_lookup(pf->done, rb);
+    uint64_t first = pf->chunk + 1;
+    uint64_t last =
+        MIN(nchunks, pf->chunk + RAM_PREFAULT_AHEAD / RAM_PREFAULT_CHUNK + 1);
+    uint64_t c;
+
+    if (!done) {
+        done = bitmap_new(nchunks);
+        g_hash_table_insert(pf->done, rb, done);
+    }
+    c = first < last ? find_next_zero_bit(done, last, first) : last;
+    if (c >= last) {
+        return -1;
+    }
+    set_bit(c, done);
+    return c;
+}
+
+static gpointer ram_prefault_thread(gpointer opaque)
+{
+    RAMPrefault *pf = opaque;
+
+    g_mutex_lock(&pf->lock);
+    while (!pf->quit) {
+        RAMBlock *rb = pf->block;
+        int64_t c = rb ? ram_prefault_pick(pf, rb) : -1;
+        uint64_t off, len;
+        int ret;
+
+        if (c < 0) {
+            g_cond_wait(&pf->cond, &pf->lock);
+            continue;
+        }
+        g_mutex_unlock(&pf->lock);
+        off = c * RAM_PREFAULT_CHUNK;
+        len = MIN(RAM_PREFAULT_CHUNK, rb->used_length - off);
+        ret = madvise(rb->host + off, len, MADV_POPULATE_WRITE) < 0 ? errno : 0;
+        g_mutex_lock(&pf->lock);
+        if (ret == EINVAL) {
+            break; /* kernel without MADV_POPULATE_WRITE: give up quietly */
+        }
+    }
+    g_mutex_unlock(&pf->lock);
+    return NULL;
+}
+
+void ram_prefault_note(RAMPrefault *pf, RAMBlock *rb, uint64_t addr)
+{
+    uint64_t chunk = addr / RAM_PREFAULT_CHUNK;
+
+    if (rb == pf->last_block && chunk == pf->last_chunk) {
+        return;
+    }
+    pf->last_block = rb;
+    pf->last_chunk = chunk;
+    if (rb->fd >= 0) {
+        return;
+    }
+    g_mutex_lock(&pf->lock);
+    pf->block = rb;
+    pf->chunk = chunk;
+    g_cond_signal(&pf->cond);
+    g_mutex_unlock(&pf->lock);
+}
+
+RAMPrefault *ram_prefault_new(void)
+{
+    RAMPrefault *pf = g_new0(RAMPrefault, 1);
+
+    g_mutex_init(&pf->lock);
+    g_cond_init(&pf->cond);
+    pf->done = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+    pf->thread = g_thread_new("mig/dst/pf", ram_prefault_thread, pf);
+    return pf;
+}
+
+void ram_prefault_free(RAMPrefault *pf)
+{
+    if (!pf) {
+        return;
+    }
+    g_mutex_lock(&pf->lock);
+    pf->quit = true;
+    g_cond_signal(&pf->cond);
+    g_mutex_unlock(&pf->lock);
+    g_thread_join(pf->thread);
+    g_hash_table_destroy(pf->done);
+    g_cond_clear(&pf->cond);
+    g_mutex_clear(&pf->lock);
+    g_free(pf);
+}
