@@ -36,6 +36,14 @@ static inline uint64_t ldq_be_p(const void *p)
     return be64toh(v);
 }
 
+/* Big-endian value of the 3 bytes at p (TLS handshake lengths). */
+static inline uint32_t ld24_be_p(const void *p)
+{
+    const uint8_t *b = p;
+
+    return ((uint32_t)b[0] << 16) | ((uint32_t)b[1] << 8) | b[2];
+}
+
 /* Little-endian value of the 2/4/8 bytes at p. */
 static inline uint16_t lduw_le_p(const void *p)
 {
