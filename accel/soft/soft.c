@@ -47,7 +47,7 @@
 #include "sysemu/cpus.h"
 #include "sysemu/ramblock.h"
 #include "sysemu/runstate.h"
-#include "../../guest/stress-core.h"
+#include "stress-core.h"
 
 #define SOFT_UART_PORT 0x3f8
 #define SOFT_DEBUG_EXIT 0x501

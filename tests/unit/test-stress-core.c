@@ -5,7 +5,7 @@
  * as a migration destination does, dirty marking and the rate limit.
  */
 #include "qemu/osdep.h"
-#include "../../guest/stress-core.h"
+#include "stress-core.h"
 
 #define RAM_SIZE (8 * MiB)
 

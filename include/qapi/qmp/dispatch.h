@@ -78,6 +78,24 @@ void qapi_event_set_sink(void (*emit)(json_object *event));
 void qapi_event_flush(void);
 
 /*
+ * How queued events reach the sink's thread, registered by whoever runs
+ * that thread (the main loop) so that qapi need not know it:
+ * in_sink_thread() says whether the caller may deliver right away;
+ * schedule(fn, opaque) runs fn(opaque) later on the sink's thread.  Both
+ * are called from any thread.
+ */
+typedef struct QAPIEventDelivery {
+    bool (*in_sink_thread)(void);
+    void (*schedule)(void (*fn)(void *opaque), void *opaque);
+} QAPIEventDelivery;
+
+/*
+ * Register delivery (static storage, kept).  Until then, or with NULL,
+ * events stay queued until qapi_event_flush() is called.  Set at start-up.
+ */
+void qapi_event_set_delivery(const QAPIEventDelivery *delivery);
+
+/*
  * JSON framing for QMP input: bytes in, whole JSON values out.  Built on
  * json-c's streaming tokener, so values may be split over reads and one
  * read may hold several.  On a syntax error the callback gets obj NULL
