@@ -3,6 +3,7 @@
  */
 #include "qemu/osdep.h"
 #include "io/channel-tls.h"
+#include "qemu/bswap.h"
 #include "qemu/iov.h"
 
 /*
@@ -13,6 +14,8 @@
  * about one, and the bytes copied out of the read-ahead buffer stay few.
  */
 #define QIO_CHANNEL_TLS_READAHEAD (4 * KiB)
+/* A TLS record header: type, version (2), length (2, big-endian). */
+#define QIO_CHANNEL_TLS_RECORD_HDR 5u
 
 struct QIOChannelTLS {
     QIOChannel parent;          /* must be first */
@@ -128,7 +131,8 @@ static bool qio_channel_tls_readable(QIOChannelTLS *tioc)
     if (tioc->handshake_done && qcrypto_tls_session_readable(tioc->session)) {
         return true;
     }
-    return avail >= 5 && avail >= 5u + ((hdr[3] << 8) | hdr[4]);
+    return avail >= QIO_CHANNEL_TLS_RECORD_HDR &&
+           avail >= QIO_CHANNEL_TLS_RECORD_HDR + lduw_be_p(hdr + 3);
 }
 
 /* ---- construction ---- */

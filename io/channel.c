@@ -6,8 +6,9 @@
  * non-blocking channel answers QIO_CHANNEL_ERR_BLOCK, wait for the channel
  * with qio_channel_wait() and retry, so they work in either mode.
  *
- * Vectors are never copied byte-wise: the helpers keep a private copy of
- * the iovec array (pointers and lengths only) and advance it in place.
+ * Vectors are never copied byte-wise: the helpers walk the caller's array
+ * with an IOVCursor (qemu/iov.h) and hand the kind what is left of it as
+ * a scratch iovec array (pointers and lengths only).
  * Vectors longer than IOV_MAX are handed to the kind IOV_MAX entries at a
  * time, so every kind may pass its iovec straight to one readv/writev.
  */
