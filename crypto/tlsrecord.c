@@ -10,6 +10,9 @@
 
 #define REC_HDR 5
 #define REC_TAG 16
+#define REC_NONCE 12   /* AEAD nonce: the iv xor the record number */
+#define REC_BLOCK 16   /* AES block: GCM takes whole ones but last */
+#define REC_KEY_MAX 32 /* AES-256 */
 #define REC_MAX_PLAIN QCRYPTO_TLS_RECORD_MAX
 #define REC_MAX_CT (REC_MAX_PLAIN + 256) /* RFC 8446 limit */
 #define REC_MAX_WIRE (REC_HDR + REC_MAX_CT)
@@ -41,9 +44,9 @@
 
 typedef struct TLSRecordDir {
     gnutls_cipher_hd_t cipher;
-    uint8_t secret[64];
+    uint8_t secret[QCRYPTO_TLS_SECRET_MAX];
     size_t secret_len;
-    uint8_t iv[12];
+    uint8_t iv[REC_NONCE];
     uint64_t seq;
 } TLSRecordDir;
 
@@ -98,7 +101,7 @@ static bool rec_hkdf_label(gnutls_mac_algorithm_t mac, const uint8_t *secret,
 static bool rec_dir_set_secret(QCryptoTLSRecordLayer *rl, TLSRecordDir *d,
                                const uint8_t *secret, size_t len)
 {
-    uint8_t key[32];
+    uint8_t key[REC_KEY_MAX];
     gnutls_datum_t k = {key, rl->key_len};
     gnutls_datum_t iv = {d->iv, sizeof(d->iv)};
     int ret;
@@ -125,7 +128,7 @@ static bool rec_dir_set_secret(QCryptoTLSRecordLayer *rl, TLSRecordDir *d,
 /* KeyUpdate: secret' = HKDF-Expand-Label(secret, "traffic upd", ""). */
 static bool rec_dir_update(QCryptoTLSRecordLayer *rl, TLSRecordDir *d)
 {
-    uint8_t next[64];
+    uint8_t next[QCRYPTO_TLS_SECRET_MAX];
     bool ok = rec_hkdf_label(rl->mac, d->secret, d->secret_len, "traffic upd",
                              next, d->secret_len) &&
               rec_dir_set_secret(rl, d, next, d->secret_len);
@@ -134,10 +137,10 @@ static bool rec_dir_update(QCryptoTLSRecordLayer *rl, TLSRecordDir *d)
     return ok;
 }
 
-static void rec_nonce(const TLSRecordDir *d, uint8_t nonce[12])
+static void rec_nonce(const TLSRecordDir *d, uint8_t nonce[REC_NONCE])
 {
-    memcpy(nonce, d->iv, 12);
-    stq_be_p(nonce + 4, ldq_be_p(nonce + 4) ^ d->seq);
+    memcpy(nonce, d->iv, REC_NONCE);
+    stq_be_p(nonce + REC_NONCE - 8, ldq_be_p(nonce + REC_NONCE - 8) ^ d->seq);
 }
 
 /* Does d hold the same key and iv as GnuTLS's state for that direction? */
@@ -146,7 +149,7 @@ static bool rec_dir_matches(QCryptoTLSRecordLayer *rl, TLSRecordDir *d,
 {
     gnutls_datum_t iv = {NULL, 0}, key = {NULL, 0};
     unsigned char seq[8];
-    uint8_t mykey[32];
+    uint8_t mykey[REC_KEY_MAX];
 
     if (gnutls_record_get_state(handle, read, NULL, &iv, &key, seq) < 0 ||
         key.size != rl->key_len || iv.size != sizeof(d->iv) ||
@@ -234,7 +237,7 @@ static bool cursor_blocks_aligned(IOVCursor c, size_t n)
         void *p;
         size_t piece = MIN(iov_cursor_piece(&c, &p), n);
 
-        if (piece < n && (piece % 16)) {
+        if (piece < n && (piece % REC_BLOCK)) {
             return false;
         }
         iov_cursor_advance(&c, piece);
@@ -261,8 +264,8 @@ static ssize_t rec_seal(QCryptoTLSRecordLayer *rl, uint8_t *out, IOVCursor *c,
 {
     gnutls_cipher_hd_t h = rl->wr.cipher;
     size_t ctlen = n + 1 + REC_TAG;
-    uint8_t nonce[12];
-    uint8_t carry[16];
+    uint8_t nonce[REC_NONCE];
+    uint8_t carry[REC_BLOCK];
     size_t clen = 0;
     uint8_t *dst = out + REC_HDR;
     size_t left = n;
@@ -301,7 +304,7 @@ static ssize_t rec_seal(QCryptoTLSRecordLayer *rl, uint8_t *out, IOVCursor *c,
             dst += clen;
             clen = 0;
         }
-        al = piece & ~(size_t)15;
+        al = piece & ~(size_t)(REC_BLOCK - 1);
         if (al) {
             if (gnutls_cipher_encrypt2(h, p, al, dst, al) < 0) {
                 return -1;
@@ -715,8 +718,8 @@ static bool rec_open(QCryptoTLSRecordLayer *rl, IOVCursor *c, size_t space,
     const uint8_t *ct = rec + REC_HDR;
     size_t plen, dlen, direct, rest, left;
     bool final_done = false;
-    uint8_t nonce[12];
-    uint8_t tmp[32];
+    uint8_t nonce[REC_NONCE];
+    uint8_t tmp[2 * REC_BLOCK]; /* a tail under one block + type */
     uint8_t type = 0;
     IOVCursor w = *c;
 
@@ -734,7 +737,8 @@ static bool rec_open(QCryptoTLSRecordLayer *rl, IOVCursor *c, size_t space,
 
     direct = MIN(dlen, space);
     if (direct < dlen) {
-        direct &= ~(size_t)15; /* not the last call: whole blocks */
+        direct &=
+            ~(size_t)(REC_BLOCK - 1); /* not the last call: whole blocks */
     }
     if (direct && !cursor_blocks_aligned(w, direct)) {
         direct = 0;
@@ -746,7 +750,7 @@ static bool rec_open(QCryptoTLSRecordLayer *rl, IOVCursor *c, size_t space,
 
         if (piece == left && direct == dlen) {
             /* the last call: whole blocks, then tail + type together */
-            size_t al = piece & ~(size_t)15;
+            size_t al = piece & ~(size_t)(REC_BLOCK - 1);
             size_t tail = piece - al;
 
             if ((al && gnutls_cipher_decrypt2(h, ct, al, p, al) < 0) ||

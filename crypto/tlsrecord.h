@@ -42,6 +42,9 @@
 
 typedef struct QCryptoTLSRecordLayer QCryptoTLSRecordLayer;
 
+/* Room for one traffic secret (Hash.length: 32 or 48 bytes). */
+#define QCRYPTO_TLS_SECRET_MAX 64
+
 /*
  * Take over the record layer of handle (handshake complete) with our and
  * the peer's application traffic secrets.  NULL when the session does
