@@ -150,7 +150,8 @@ static int qio_channel_readv_full_all_eof(QIOChannel *ioc,
                                           const struct iovec *iov, size_t niov,
                                           int **fds, size_t *nfds, Error **errp)
 {
-    struct iovec *rest = g_new(struct iovec, niov ? niov : 1);
+    size_t room = MAX(MIN(niov, IOV_MAX), 1); /* the kind takes no more */
+    struct iovec *rest = g_new(struct iovec, room);
     size_t nrest;
     IOVCursor cur;
     bool partial = false;
@@ -161,7 +162,7 @@ static int qio_channel_readv_full_all_eof(QIOChannel *ioc,
         *nfds = 0;
     }
     iov_cursor_init(&cur, iov, niov);
-    while ((nrest = iov_cursor_export(&cur, rest, niov)) > 0) {
+    while ((nrest = iov_cursor_export(&cur, rest, room)) > 0) {
         ssize_t len;
         int *rfds = NULL;
         size_t nrfds = 0;
@@ -253,13 +254,14 @@ int qio_channel_writev_full_all(QIOChannel *ioc, const struct iovec *iov,
                                 size_t niov, int *fds, size_t nfds,
                                 Error **errp)
 {
-    struct iovec *rest = g_new(struct iovec, niov ? niov : 1);
+    size_t room = MAX(MIN(niov, IOV_MAX), 1); /* the kind takes no more */
+    struct iovec *rest = g_new(struct iovec, room);
     size_t nrest;
     IOVCursor cur;
     int ret = -1;
 
     iov_cursor_init(&cur, iov, niov);
-    nrest = iov_cursor_export(&cur, rest, niov);
+    nrest = iov_cursor_export(&cur, rest, room);
     if (nrest == 0 && nfds) {
         error_setg(errp, "Cannot pass file descriptors without data");
         goto out;
@@ -279,7 +281,7 @@ int qio_channel_writev_full_all(QIOChannel *ioc, const struct iovec *iov,
         fds = NULL;
         nfds = 0;
         iov_cursor_advance(&cur, len);
-        nrest = iov_cursor_export(&cur, rest, niov);
+        nrest = iov_cursor_export(&cur, rest, room);
     }
     ret = 0;
 
