@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * tlscredsx509.c: sanity checks of the certificates a tls-creds-x509
  * object loads, so that mistakes are reported when the object is created

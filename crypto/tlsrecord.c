@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * tlsrecord.c: Tern's TLS 1.3 record layer (see tlsrecord.h).
  */

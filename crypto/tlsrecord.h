@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * tlsrecord.h: Tern's TLS 1.3 record layer for AES-GCM sessions, used
  * after GnuTLS finished the handshake (crypto/ private).

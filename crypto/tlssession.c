@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * tlssession.c: a GnuTLS session over caller-supplied push/pull functions
  * (see include/crypto/tlssession.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * stress-core.c: the stress workload (see stress-core.h for the RAM
  * layout, the page contents and the command line).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * multiboot.c: multiboot v1 kernel loader (see hw/multiboot.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * channel-buffer.c: QIOChannelBuffer, a file-like channel over memory.
  */

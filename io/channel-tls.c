@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * channel-tls.c: QIOChannelTLS (see include/io/channel-tls.h).
  */

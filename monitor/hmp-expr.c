@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * hmp-expr.c: the HMP expression language (see monitor/hmp-expr.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * monitor.c: what QMP and HMP monitors share: connections (listening
  * sockets, stdio), output buffering, the current monitor, and the fd table

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * qmp-event.c: QMP events.  Any thread queues; the sink's thread (the
  * main loop, told here through a registered QAPIEventDelivery) delivers

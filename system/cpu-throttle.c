@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * cpu-throttle.c: the throttle thread that slows the vCPUs down for
  * auto-converge (see the model in sysemu/cpus.h).

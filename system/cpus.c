@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * cpus.c: run control: stopping and starting the VM's vCPUs around run
  * state changes (see sysemu/runstate.h and sysemu/cpus.h).

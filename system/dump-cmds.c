@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * dump-cmds.c: dump-guest-memory, query-dump and
  * query-dump-guest-memory-capability (QMP and HMP) around the ELF writer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * hmp-xp.c: HMP xp, a dump of guest-physical memory in QEMU's layout.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * machine-cmds.c: the machine's monitor commands, registered together
  * (see machine-cmds.h for each file's part), and HMP info ramblock.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * machine-cmds.h: each file's share of the machine's monitor commands,
  * called once by machine_register_commands() (main thread, start-up).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * reset.c: system_reset (QMP and HMP): the machine and its vCPUs back to
  * power-on.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * iov.c: struct iovec helpers (see qemu/iov.h).
  */

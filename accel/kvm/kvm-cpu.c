@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * kvm-cpu.c: the KVM vCPU thread and its migratable state.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * soft.c: the "soft" accelerator — a vCPU that runs the stress workload
  * (guest/stress-core.c) as native code against guest RAM, for hosts

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * channel-socket.h: QIOChannelSocket, a channel over a stream socket.
  *

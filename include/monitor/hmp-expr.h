@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * hmp-expr.h: the HMP expression language, a small version of QEMU's
  * monitor expressions: numbers in C bases (0x, 0, decimal), + - * / % &

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bswap.h: loads and stores of big- and little-endian integers at any
  * (unaligned) address.  Wire formats are big-endian (the migration

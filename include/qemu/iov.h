@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * iov.h: helpers for struct iovec arrays (scatter/gather buffers as
  * QIOChannel readv/writev use them).

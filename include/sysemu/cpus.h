@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * cpus.h: vCPU control shared by the machine and the accelerators:
  * monitor commands for the machine (system/machine-cmds.c), pausing the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * crypto-tls-certs.c: throw-away test credentials (see the header).
  */

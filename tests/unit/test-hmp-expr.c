@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-hmp-expr: the HMP expression language evaluates C-base numbers and
  * operators with the documented precedence, stops at trailing text, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-iov.c: iovec helpers agree with a flat reference buffer for every
  * offset and length (including past the end), discard/copy edit the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-stress-core: the stress workload core (guest/stress-core.c) run
  * natively over a malloc'd "RAM": argument parsing, fill and verify,
