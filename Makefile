@@ -45,9 +45,11 @@ bench: deps
 	$(MAKE) all
 	python3 tests/bench/run.py --build $(BUILD) $(if $(QUICK),--quick,)
 
+# lint: formatting (clang-format) and layering (scripts/check-layering.py).
 lint:
 	@files=$$(git ls-files '*.c' '*.h' | grep -v '^guest/'); \
 	clang-format --dry-run --Werror $$files
+	@python3 scripts/check-layering.py .
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

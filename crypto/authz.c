@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * authz.c: the authz-simple and authz-list object types (see
  * include/crypto/authz.h).

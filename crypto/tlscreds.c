@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * tlscreds.c: the tls-creds-x509, tls-creds-psk and tls-creds-anon
  * object types (see include/crypto/tlscreds.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * tlscredspriv.h: the TLS credentials instance, for crypto/ only.
  */

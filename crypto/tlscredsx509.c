@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * tlscredsx509.c: sanity checks of the certificates a tls-creds-x509
  * object loads, so that mistakes are reported when the object is created
@@ -17,6 +18,9 @@
 #include "crypto/tlscreds.h"
 #include "tlscredspriv.h"
 #include "qemu/error-report.h"
+
+/* Room for one key purpose OID (dotted text; real ones are ~20 chars). */
+#define X509_OID_SIZE 256
 
 /* What kind of certificate a check is looking at, for messages. */
 typedef enum {
@@ -139,7 +143,7 @@ static bool x509_check_key_purpose(gnutls_x509_crt_t cert, const char *file,
     unsigned int critical = 0;
 
     for (unsigned int i = 0;; i++) {
-        char oid[256];
+        char oid[X509_OID_SIZE];
         size_t size = sizeof(oid);
         unsigned int crit = 0;
         int ret =

@@ -1,13 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * tlsrecord.c: Tern's TLS 1.3 record layer (see tlsrecord.h).
  */
 #include "qemu/osdep.h"
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
+#include "qemu/bswap.h"
+#include "qemu/iov.h"
 #include "tlsrecord.h"
 
 #define REC_HDR 5
 #define REC_TAG 16
+#define REC_NONCE 12   /* AEAD nonce: the iv xor the record number */
+#define REC_BLOCK 16   /* AES block: GCM takes whole ones but last */
+#define REC_KEY_MAX 32 /* AES-256 */
 #define REC_MAX_PLAIN QCRYPTO_TLS_RECORD_MAX
 #define REC_MAX_CT (REC_MAX_PLAIN + 256) /* RFC 8446 limit */
 #define REC_MAX_WIRE (REC_HDR + REC_MAX_CT)
@@ -39,9 +45,9 @@
 
 typedef struct TLSRecordDir {
     gnutls_cipher_hd_t cipher;
-    uint8_t secret[64];
+    uint8_t secret[QCRYPTO_TLS_SECRET_MAX];
     size_t secret_len;
-    uint8_t iv[12];
+    uint8_t iv[REC_NONCE];
     uint64_t seq;
 } TLSRecordDir;
 
@@ -84,8 +90,7 @@ static bool rec_hkdf_label(gnutls_mac_algorithm_t mac, const uint8_t *secret,
     gnutls_datum_t inf = {info, 4 + 6 + llen};
 
     g_assert(llen <= 32);
-    info[0] = outlen >> 8;
-    info[1] = outlen;
+    stw_be_p(info, outlen);
     info[2] = 6 + llen;
     memcpy(info + 3, "tls13 ", 6);
     memcpy(info + 9, label, llen);
@@ -97,7 +102,7 @@ static bool rec_hkdf_label(gnutls_mac_algorithm_t mac, const uint8_t *secret,
 static bool rec_dir_set_secret(QCryptoTLSRecordLayer *rl, TLSRecordDir *d,
                                const uint8_t *secret, size_t len)
 {
-    uint8_t key[32];
+    uint8_t key[REC_KEY_MAX];
     gnutls_datum_t k = {key, rl->key_len};
     gnutls_datum_t iv = {d->iv, sizeof(d->iv)};
     int ret;
@@ -124,7 +129,7 @@ static bool rec_dir_set_secret(QCryptoTLSRecordLayer *rl, TLSRecordDir *d,
 /* KeyUpdate: secret' = HKDF-Expand-Label(secret, "traffic upd", ""). */
 static bool rec_dir_update(QCryptoTLSRecordLayer *rl, TLSRecordDir *d)
 {
-    uint8_t next[64];
+    uint8_t next[QCRYPTO_TLS_SECRET_MAX];
     bool ok = rec_hkdf_label(rl->mac, d->secret, d->secret_len, "traffic upd",
                              next, d->secret_len) &&
               rec_dir_set_secret(rl, d, next, d->secret_len);
@@ -133,12 +138,10 @@ static bool rec_dir_update(QCryptoTLSRecordLayer *rl, TLSRecordDir *d)
     return ok;
 }
 
-static void rec_nonce(const TLSRecordDir *d, uint8_t nonce[12])
+static void rec_nonce(const TLSRecordDir *d, uint8_t nonce[REC_NONCE])
 {
-    memcpy(nonce, d->iv, 12);
-    for (int i = 0; i < 8; i++) {
-        nonce[4 + i] ^= d->seq >> (56 - 8 * i);
-    }
+    memcpy(nonce, d->iv, REC_NONCE);
+    stq_be_p(nonce + REC_NONCE - 8, ldq_be_p(nonce + REC_NONCE - 8) ^ d->seq);
 }
 
 /* Does d hold the same key and iv as GnuTLS's state for that direction? */
@@ -147,7 +150,7 @@ static bool rec_dir_matches(QCryptoTLSRecordLayer *rl, TLSRecordDir *d,
 {
     gnutls_datum_t iv = {NULL, 0}, key = {NULL, 0};
     unsigned char seq[8];
-    uint8_t mykey[32];
+    uint8_t mykey[REC_KEY_MAX];
 
     if (gnutls_record_get_state(handle, read, NULL, &iv, &key, seq) < 0 ||
         key.size != rl->key_len || iv.size != sizeof(d->iv) ||
@@ -161,10 +164,7 @@ static bool rec_dir_matches(QCryptoTLSRecordLayer *rl, TLSRecordDir *d,
         return false;
     }
     memset(mykey, 0, sizeof(mykey));
-    d->seq = 0;
-    for (int i = 0; i < 8; i++) {
-        d->seq = (d->seq << 8) | seq[i];
-    }
+    d->seq = ldq_be_p(seq);
     return true;
 }
 
@@ -231,63 +231,20 @@ void qcrypto_tls_record_free(QCryptoTLSRecordLayer *rl)
 
 /* ---- iovec cursor ---- */
 
-typedef struct IovCursor {
-    const struct iovec *iov;
-    size_t niov;
-    size_t idx;
-    size_t off;
-} IovCursor;
-
-/* The contiguous bytes at the cursor (skipping empty elements). */
-static size_t cursor_piece(IovCursor *c, uint8_t **p)
-{
-    while (c->idx < c->niov && c->off == c->iov[c->idx].iov_len) {
-        c->idx++;
-        c->off = 0;
-    }
-    if (c->idx == c->niov) {
-        *p = NULL;
-        return 0;
-    }
-    *p = (uint8_t *)c->iov[c->idx].iov_base + c->off;
-    return c->iov[c->idx].iov_len - c->off;
-}
-
-static void cursor_advance(IovCursor *c, size_t n)
-{
-    while (n) {
-        uint8_t *p;
-        size_t piece = MIN(cursor_piece(c, &p), n);
-
-        c->off += piece;
-        n -= piece;
-    }
-}
-
 /* Whether the n bytes at c are in pieces of whole AES blocks but the last. */
-static bool cursor_blocks_aligned(IovCursor c, size_t n)
+static bool cursor_blocks_aligned(IOVCursor c, size_t n)
 {
     while (n) {
-        uint8_t *p;
-        size_t piece = MIN(cursor_piece(&c, &p), n);
+        void *p;
+        size_t piece = MIN(iov_cursor_piece(&c, &p), n);
 
-        if (piece < n && (piece % 16)) {
+        if (piece < n && (piece % REC_BLOCK)) {
             return false;
         }
-        c.off += piece;
+        iov_cursor_advance(&c, piece);
         n -= piece;
     }
     return true;
-}
-
-static size_t iov_total(const struct iovec *iov, size_t niov)
-{
-    size_t n = 0;
-
-    for (size_t i = 0; i < niov; i++) {
-        n += iov[i].iov_len;
-    }
-    return n;
 }
 
 /* ---- sealing ---- */
@@ -303,13 +260,13 @@ static size_t iov_total(const struct iovec *iov, size_t niov)
  * [hdr 8][page 4096][hdr 8]... costs two 16-byte carries per page, not a
  * copy of the page.
  */
-static ssize_t rec_seal(QCryptoTLSRecordLayer *rl, uint8_t *out, IovCursor *c,
+static ssize_t rec_seal(QCryptoTLSRecordLayer *rl, uint8_t *out, IOVCursor *c,
                         size_t n, uint8_t type)
 {
     gnutls_cipher_hd_t h = rl->wr.cipher;
     size_t ctlen = n + 1 + REC_TAG;
-    uint8_t nonce[12];
-    uint8_t carry[16];
+    uint8_t nonce[REC_NONCE];
+    uint8_t carry[REC_BLOCK];
     size_t clen = 0;
     uint8_t *dst = out + REC_HDR;
     size_t left = n;
@@ -317,19 +274,19 @@ static ssize_t rec_seal(QCryptoTLSRecordLayer *rl, uint8_t *out, IovCursor *c,
     out[0] = REC_TYPE_DATA;
     out[1] = 3;
     out[2] = 3;
-    out[3] = ctlen >> 8;
-    out[4] = ctlen;
+    stw_be_p(out + 3, ctlen);
     rec_nonce(&rl->wr, nonce);
     gnutls_cipher_set_iv(h, nonce, sizeof(nonce));
     if (gnutls_cipher_add_auth(h, out, REC_HDR) < 0) {
         return -1;
     }
     while (left) {
-        uint8_t *p;
-        size_t piece = MIN(cursor_piece(c, &p), left);
+        void *vp;
+        size_t piece = MIN(iov_cursor_piece(c, &vp), left);
+        uint8_t *p = vp;
         size_t al;
 
-        cursor_advance(c, piece);
+        iov_cursor_advance(c, piece);
         left -= piece;
         if (clen) {
             size_t take = MIN(sizeof(carry) - clen, piece);
@@ -348,7 +305,7 @@ static ssize_t rec_seal(QCryptoTLSRecordLayer *rl, uint8_t *out, IovCursor *c,
             dst += clen;
             clen = 0;
         }
-        al = piece & ~(size_t)15;
+        al = piece & ~(size_t)(REC_BLOCK - 1);
         if (al) {
             if (gnutls_cipher_encrypt2(h, p, al, dst, al) < 0) {
                 return -1;
@@ -403,9 +360,10 @@ static bool rec_seal_control(QCryptoTLSRecordLayer *rl, const uint8_t *msg,
                              size_t len, uint8_t type, Error **errp)
 {
     struct iovec v = {.iov_base = (void *)msg, .iov_len = len};
-    IovCursor c = {&v, 1, 0, 0};
+    IOVCursor c;
     ssize_t w;
 
+    iov_cursor_init(&c, &v, 1);
     g_assert(len <= 8);
     if (rl->s_len + REC_CONTROL_WIRE > REC_SBUF + REC_SBUF_RESERVE) {
         /* the reserve is used up: push what is pending first */
@@ -460,12 +418,14 @@ ssize_t qcrypto_tls_record_writev(QCryptoTLSRecordLayer *rl,
                                   const struct iovec *iov, size_t niov,
                                   Error **errp)
 {
-    IovCursor c = {iov, niov, 0, 0};
-    size_t total = iov_total(iov, niov);
+    IOVCursor c;
+    size_t total;
     size_t done = 0;
     ssize_t ret = -1;
     int r;
 
+    iov_cursor_init(&c, iov, niov);
+    total = iov_cursor_remaining(&c);
     g_mutex_lock(&rl->wlock);
     if (rl->wbroken) {
         error_setg(errp, "Cannot write to TLS channel: session failed");
@@ -479,7 +439,7 @@ ssize_t qcrypto_tls_record_writev(QCryptoTLSRecordLayer *rl,
     }
     if (rl->s_plain) {
         done = MIN(rl->s_plain, total);
-        cursor_advance(&c, done);
+        iov_cursor_advance(&c, done);
         rl->s_plain = 0;
     }
 
@@ -565,7 +525,7 @@ static size_t rec_rx_complete(QCryptoTLSRecordLayer *rl)
     if (avail < REC_HDR) {
         return 0;
     }
-    wire = REC_HDR + ((h[3] << 8) | h[4]);
+    wire = REC_HDR + lduw_be_p(h + 3);
     return avail >= wire ? wire : 0;
 }
 
@@ -582,7 +542,7 @@ static bool rec_rx_header_ok(QCryptoTLSRecordLayer *rl)
     if (rl->rx_len - rl->rx_off < REC_HDR) {
         return true;
     }
-    len = (h[3] << 8) | h[4];
+    len = lduw_be_p(h + 3);
     /*
      * change_cipher_spec is only legal during the handshake (RFC 8446
      * section 5), which GnuTLS finished before this layer took over.
@@ -654,7 +614,7 @@ static bool rec_handle_handshake(QCryptoTLSRecordLayer *rl, const uint8_t *p,
     while (len) {
         size_t ml;
 
-        if (len < 4 || (ml = (p[1] << 16) | (p[2] << 8) | p[3]) > len - 4) {
+        if (len < 4 || (ml = ld24_be_p(p + 1)) > len - 4) {
             rec_read_fail(rl, "fragmented TLS handshake message");
             return false;
         }
@@ -750,19 +710,19 @@ static bool rec_tag_ok(gnutls_cipher_hd_t h, const uint8_t *tag)
  * copied out by the next reads.  Control records and padding are
  * reassembled in pbuf.
  */
-static bool rec_open(QCryptoTLSRecordLayer *rl, IovCursor *c, size_t space,
+static bool rec_open(QCryptoTLSRecordLayer *rl, IOVCursor *c, size_t space,
                      size_t *n)
 {
     uint8_t *rec = rl->rxbuf + rl->rx_off;
-    size_t len = (rec[3] << 8) | rec[4];
+    size_t len = lduw_be_p(rec + 3);
     gnutls_cipher_hd_t h = rl->rd.cipher;
     const uint8_t *ct = rec + REC_HDR;
     size_t plen, dlen, direct, rest, left;
     bool final_done = false;
-    uint8_t nonce[12];
-    uint8_t tmp[32];
+    uint8_t nonce[REC_NONCE];
+    uint8_t tmp[2 * REC_BLOCK]; /* a tail under one block + type */
     uint8_t type = 0;
-    IovCursor w = *c;
+    IOVCursor w = *c;
 
     *n = 0;
     if (!rec_rx_header_ok(rl)) {
@@ -778,18 +738,20 @@ static bool rec_open(QCryptoTLSRecordLayer *rl, IovCursor *c, size_t space,
 
     direct = MIN(dlen, space);
     if (direct < dlen) {
-        direct &= ~(size_t)15; /* not the last call: whole blocks */
+        direct &=
+            ~(size_t)(REC_BLOCK - 1); /* not the last call: whole blocks */
     }
     if (direct && !cursor_blocks_aligned(w, direct)) {
         direct = 0;
     }
     for (left = direct; left;) {
-        uint8_t *p;
-        size_t piece = MIN(cursor_piece(&w, &p), left);
+        void *vp;
+        size_t piece = MIN(iov_cursor_piece(&w, &vp), left);
+        uint8_t *p = vp;
 
         if (piece == left && direct == dlen) {
             /* the last call: whole blocks, then tail + type together */
-            size_t al = piece & ~(size_t)15;
+            size_t al = piece & ~(size_t)(REC_BLOCK - 1);
             size_t tail = piece - al;
 
             if ((al && gnutls_cipher_decrypt2(h, ct, al, p, al) < 0) ||
@@ -800,13 +762,13 @@ static bool rec_open(QCryptoTLSRecordLayer *rl, IovCursor *c, size_t space,
             memcpy(p + al, tmp, tail);
             type = tmp[tail];
             final_done = true;
-            cursor_advance(&w, piece);
+            iov_cursor_advance(&w, piece);
             break;
         }
         if (gnutls_cipher_decrypt2(h, ct, piece, p, piece) < 0) {
             goto fail;
         }
-        cursor_advance(&w, piece);
+        iov_cursor_advance(&w, piece);
         ct += piece;
         left -= piece;
     }
@@ -839,17 +801,9 @@ static bool rec_open(QCryptoTLSRecordLayer *rl, IovCursor *c, size_t space,
         memmove(rl->pbuf + direct, rl->pbuf, rest);
     }
     {
-        IovCursor r = *c;
-        size_t got = 0;
+        IOVCursor r = *c;
 
-        while (got < direct) {
-            uint8_t *p;
-            size_t piece = MIN(cursor_piece(&r, &p), direct - got);
-
-            memcpy(rl->pbuf + got, p, piece);
-            cursor_advance(&r, piece);
-            got += piece;
-        }
+        iov_cursor_to_buf(&r, rl->pbuf, direct);
     }
     return rec_handle_plain(rl, plen);
 
@@ -862,25 +816,19 @@ ssize_t qcrypto_tls_record_readv(QCryptoTLSRecordLayer *rl,
                                  const struct iovec *iov, size_t niov,
                                  bool premature_is_eof, Error **errp)
 {
-    IovCursor c = {iov, niov, 0, 0};
-    size_t total = iov_total(iov, niov);
+    IOVCursor c;
+    size_t total;
     size_t got = 0;
 
+    iov_cursor_init(&c, iov, niov);
+    total = iov_cursor_remaining(&c);
     while (got < total && !rl->rerr) {
         size_t n;
 
         if (rl->p_off < rl->p_len) {
             size_t want = MIN(rl->p_len - rl->p_off, total - got);
-            size_t copied = 0;
 
-            while (copied < want) {
-                uint8_t *p;
-                size_t piece = MIN(cursor_piece(&c, &p), want - copied);
-
-                memcpy(p, rl->pbuf + rl->p_off + copied, piece);
-                cursor_advance(&c, piece);
-                copied += piece;
-            }
+            iov_cursor_from_buf(&c, rl->pbuf + rl->p_off, want);
             rl->p_off += want;
             got += want;
             continue;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * tlsrecord.h: Tern's TLS 1.3 record layer for AES-GCM sessions, used
  * after GnuTLS finished the handshake (crypto/ private).
@@ -41,6 +42,9 @@
 #include "crypto/tlssession.h"
 
 typedef struct QCryptoTLSRecordLayer QCryptoTLSRecordLayer;
+
+/* Room for one traffic secret (Hash.length: 32 or 48 bytes). */
+#define QCRYPTO_TLS_SECRET_MAX 64
 
 /*
  * Take over the record layer of handle (handshake complete) with our and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * tlssession.c: a GnuTLS session over caller-supplied push/pull functions
  * (see include/crypto/tlssession.h).
@@ -24,7 +25,8 @@ struct QCryptoTLSSession {
     void *opaque;
 
     /* TLS 1.3 traffic secrets from the key log, for our record layer */
-    uint8_t client_secret[64], server_secret[64];
+    uint8_t client_secret[QCRYPTO_TLS_SECRET_MAX];
+    uint8_t server_secret[QCRYPTO_TLS_SECRET_MAX];
     size_t client_secret_len, server_secret_len;
     QCryptoTLSRecordLayer *rl; /* non-NULL once it took over */
 };

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * start.S: multiboot v1 header and entry of the stress guest.
  *

@@ -1,11 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * stress-core.c: the stress workload (see stress-core.h for the RAM
  * layout, the page contents and the command line).
  *
  * Freestanding on purpose: this file is compiled into the bare-metal
- * guest (-ffreestanding -m32, no libc) and, through
- * accel/soft/stress-core-host.c (which includes qemu/osdep.h first, as
- * every Tern .c does), into the soft vCPU.  So: no libc calls, no 64-bit
+ * guest (-ffreestanding -m32, no libc) and, natively as its own library
+ * (accel/soft/meson.build), into the soft vCPU.  It is the one Tern .c
+ * that does not start with qemu/osdep.h.  So: no libc calls, no 64-bit
  * division in the hot path (the guest links libgcc for the rare ones).
  */
 #include "stress-core.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * stress-core.h: the stress workload, shared by the bare-metal guest
  * (guest/stress-main.c, a multiboot ELF) and the soft vCPU

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * stress-main.c: the bare-metal platform of the stress guest.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * debugexit.c: isa-debug-exit (see hw/debugexit.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ioport.c: x86 port I/O dispatch (see hw/ioport.h).
  *

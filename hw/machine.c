@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * machine.c: the machine types "none" and "pc-lite" (see hw/boards.h).
  *

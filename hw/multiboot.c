@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * multiboot.c: multiboot v1 kernel loader (see hw/multiboot.h).
  *
@@ -7,6 +8,7 @@
  */
 #include "qemu/osdep.h"
 #include "hw/multiboot.h"
+#include "qemu/bswap.h"
 #include "sysemu/kvm.h"
 #include "sysemu/ramblock.h"
 
@@ -25,25 +27,6 @@ static const uint8_t multiboot_gdt[24] = {
     0,    0,    0,    0,    0,    0,    0,    0,    0xff, 0xff, 0x00, 0x00,
     0x00, 0x9b, 0xcf, 0x00, 0xff, 0xff, 0x00, 0x00, 0x00, 0x93, 0xcf, 0x00,
 };
-
-static uint32_t ldl_le(const uint8_t *p)
-{
-    return p[0] | (p[1] << 8) | (p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-static void stl_le(uint8_t *p, uint32_t v)
-{
-    p[0] = v;
-    p[1] = v >> 8;
-    p[2] = v >> 16;
-    p[3] = v >> 24;
-}
-
-static void stq_le(uint8_t *p, uint64_t v)
-{
-    stl_le(p, v);
-    stl_le(p + 4, v >> 32);
-}
 
 /* Copy filesz bytes and zero up to memsz at guest-physical gpa. */
 static bool multiboot_place(const char *name, uint64_t gpa, const uint8_t *src,
@@ -138,11 +121,11 @@ static bool multiboot_load_kludge(const char *name, const uint8_t *image,
         error_setg(errp, "kernel '%s': truncated multiboot header", name);
         return false;
     }
-    header_addr = ldl_le(h + 12);
-    load_addr = ldl_le(h + 16);
-    load_end = ldl_le(h + 20);
-    bss_end = ldl_le(h + 24);
-    *entry = ldl_le(h + 28);
+    header_addr = ldl_le_p(h + 12);
+    load_addr = ldl_le_p(h + 16);
+    load_end = ldl_le_p(h + 20);
+    bss_end = ldl_le_p(h + 24);
+    *entry = ldl_le_p(h + 28);
 
     if (header_addr < load_addr || header_addr - load_addr > hdr_off) {
         error_setg(errp,
@@ -208,11 +191,11 @@ bool multiboot_load_image(MachineState *ms, const char *name,
     RAMBlock *rb;
 
     for (off = 0; off + 12 <= MIN(size, (size_t)MULTIBOOT_SEARCH); off += 4) {
-        uint32_t magic = ldl_le(image + off);
+        uint32_t magic = ldl_le_p(image + off);
 
-        flags = ldl_le(image + off + 4);
+        flags = ldl_le_p(image + off + 4);
         if (magic == MULTIBOOT_HEADER_MAGIC &&
-            (uint32_t)(magic + flags + ldl_le(image + off + 8)) == 0) {
+            (uint32_t)(magic + flags + ldl_le_p(image + off + 8)) == 0) {
             hdr_off = off;
             break;
         }
@@ -274,32 +257,32 @@ bool multiboot_load_image(MachineState *ms, const char *name,
     memset(info, 0, end - info_gpa);
 
     mm = info + (mmap_gpa - info_gpa);
-    stl_le(mm, 20);
-    stq_le(mm + 4, 0);
-    stq_le(mm + 12, MIN(ram_end, (uint64_t)MB_MEM_LOWER_END));
-    stl_le(mm + 20, 1);
+    stl_le_p(mm, 20);
+    stq_le_p(mm + 4, 0);
+    stq_le_p(mm + 12, MIN(ram_end, (uint64_t)MB_MEM_LOWER_END));
+    stl_le_p(mm + 20, 1);
     mm += MB_MMAP_ENTRY_SIZE;
-    stl_le(mm, 20);
-    stq_le(mm + 4, MB_MEM_LOWER_END);
-    stq_le(mm + 12, MB_HIGH_START - MB_MEM_LOWER_END);
-    stl_le(mm + 20, 2);
+    stl_le_p(mm, 20);
+    stq_le_p(mm + 4, MB_MEM_LOWER_END);
+    stq_le_p(mm + 12, MB_HIGH_START - MB_MEM_LOWER_END);
+    stl_le_p(mm + 20, 2);
     mm += MB_MMAP_ENTRY_SIZE;
-    stl_le(mm, 20);
-    stq_le(mm + 4, MB_HIGH_START);
-    stq_le(mm + 12, ram_end > MB_HIGH_START ? ram_end - MB_HIGH_START : 0);
-    stl_le(mm + 20, 1);
+    stl_le_p(mm, 20);
+    stq_le_p(mm + 4, MB_HIGH_START);
+    stq_le_p(mm + 12, ram_end > MB_HIGH_START ? ram_end - MB_HIGH_START : 0);
+    stl_le_p(mm + 20, 1);
 
     memcpy(info + (cmd_gpa - info_gpa), cmdline, cmdline_len);
     memcpy(info + (gdt_gpa - info_gpa), multiboot_gdt, sizeof(multiboot_gdt));
 
-    stl_le(info + 0, MULTIBOOT_INFO_MEMORY | MULTIBOOT_INFO_CMDLINE |
-                         MULTIBOOT_INFO_MEM_MAP);
-    stl_le(info + 4, 640);
-    stl_le(info + 8,
-           ram_end > MB_HIGH_START ? (ram_end - MB_HIGH_START) / 1024 : 0);
-    stl_le(info + 16, cmd_gpa);
-    stl_le(info + 44, 3 * MB_MMAP_ENTRY_SIZE);
-    stl_le(info + 48, mmap_gpa);
+    stl_le_p(info + 0, MULTIBOOT_INFO_MEMORY | MULTIBOOT_INFO_CMDLINE |
+                           MULTIBOOT_INFO_MEM_MAP);
+    stl_le_p(info + 4, 640);
+    stl_le_p(info + 8,
+             ram_end > MB_HIGH_START ? (ram_end - MB_HIGH_START) / 1024 : 0);
+    stl_le_p(info + 16, cmd_gpa);
+    stl_le_p(info + 44, 3 * MB_MMAP_ENTRY_SIZE);
+    stl_le_p(info + 48, mmap_gpa);
 
     ms->boot.valid = true;
     ms->boot.entry = entry;

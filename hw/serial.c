@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * serial.c: a 16550 UART, transmit side only (see hw/serial.h).
  *

@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * channel-buffer.c: QIOChannelBuffer, a file-like channel over memory.
  */
 #include "qemu/osdep.h"
 #include "io/channel-buffer.h"
+#include "qemu/iov.h"
 
 static const QIOChannelClass qio_channel_buffer_class;
 
@@ -40,37 +42,31 @@ static size_t qio_channel_buffer_copy_out(QIOChannelBuffer *bioc,
                                           const struct iovec *iov, size_t niov,
                                           size_t offset)
 {
-    size_t done = 0;
+    IOVCursor c;
 
-    for (size_t i = 0; i < niov && offset < bioc->usage; i++) {
-        size_t n = MIN(iov[i].iov_len, bioc->usage - offset);
-
-        memcpy(iov[i].iov_base, bioc->data + offset, n);
-        offset += n;
-        done += n;
+    if (offset >= bioc->usage) {
+        return 0;
     }
-    return done;
+    iov_cursor_init(&c, iov, niov);
+    return iov_cursor_from_buf(&c, bioc->data + offset, bioc->usage - offset);
 }
 
 static size_t qio_channel_buffer_copy_in(QIOChannelBuffer *bioc,
                                          const struct iovec *iov, size_t niov,
                                          size_t offset)
 {
-    size_t total = 0;
+    IOVCursor c;
+    size_t total;
 
-    for (size_t i = 0; i < niov; i++) {
-        total += iov[i].iov_len;
-    }
+    iov_cursor_init(&c, iov, niov);
+    total = iov_cursor_remaining(&c);
     qio_channel_buffer_reserve(bioc, offset + total);
     if (offset > bioc->usage) {
         /* A hole left by seeking past the end reads as zeroes. */
         memset(bioc->data + bioc->usage, 0, offset - bioc->usage);
     }
-    for (size_t i = 0; i < niov; i++) {
-        memcpy(bioc->data + offset, iov[i].iov_base, iov[i].iov_len);
-        offset += iov[i].iov_len;
-    }
-    bioc->usage = MAX(bioc->usage, offset);
+    iov_cursor_to_buf(&c, bioc->data + offset, total);
+    bioc->usage = MAX(bioc->usage, offset + total);
     return total;
 }
 

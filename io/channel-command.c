@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * channel-command.c: QIOChannelCommand, pipes to a child process.
  */

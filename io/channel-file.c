@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * channel-file.c: QIOChannelFile, read/write/preadv/pwritev on an fd.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * channel-socket.c: QIOChannelSocket, stream sockets (TCP, unix, fd).
  *

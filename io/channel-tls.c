@@ -1,8 +1,11 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * channel-tls.c: QIOChannelTLS (see include/io/channel-tls.h).
  */
 #include "qemu/osdep.h"
 #include "io/channel-tls.h"
+#include "qemu/bswap.h"
+#include "qemu/iov.h"
 
 /*
  * Read-ahead: when GnuTLS asks the transport for the rest of a record, we
@@ -12,6 +15,8 @@
  * about one, and the bytes copied out of the read-ahead buffer stay few.
  */
 #define QIO_CHANNEL_TLS_READAHEAD (4 * KiB)
+/* A TLS record header: type, version (2), length (2, big-endian). */
+#define QIO_CHANNEL_TLS_RECORD_HDR 5u
 
 struct QIOChannelTLS {
     QIOChannel parent;          /* must be first */
@@ -127,7 +132,8 @@ static bool qio_channel_tls_readable(QIOChannelTLS *tioc)
     if (tioc->handshake_done && qcrypto_tls_session_readable(tioc->session)) {
         return true;
     }
-    return avail >= 5 && avail >= 5u + ((hdr[3] << 8) | hdr[4]);
+    return avail >= QIO_CHANNEL_TLS_RECORD_HDR &&
+           avail >= QIO_CHANNEL_TLS_RECORD_HDR + lduw_be_p(hdr + 3);
 }
 
 /* ---- construction ---- */
@@ -307,7 +313,7 @@ static ssize_t qio_channel_tls_writev(QIOChannel *ioc, const struct iovec *iov,
 {
     QIOChannelTLS *tioc = QIO_CHANNEL_TLS(ioc);
     size_t done = 0;
-    size_t idx = 0, off = 0; /* cursor into iov */
+    IOVCursor cur;
     Error *err = NULL;
     ssize_t ret;
 
@@ -330,6 +336,7 @@ static ssize_t qio_channel_tls_writev(QIOChannel *ioc, const struct iovec *iov,
         return ret;
     }
 
+    iov_cursor_init(&cur, iov, niov);
     for (;;) {
         const char *p;
         size_t n;
@@ -339,35 +346,21 @@ static ssize_t qio_channel_tls_writev(QIOChannel *ioc, const struct iovec *iov,
             p = NULL;
             n = 0;
         } else {
-            while (idx < niov && off == iov[idx].iov_len) {
-                idx++;
-                off = 0;
-            }
-            if (idx == niov) {
+            void *piece;
+
+            n = iov_cursor_piece(&cur, &piece);
+            if (n == 0) {
                 break;
             }
-            n = iov[idx].iov_len - off;
             if (n >= tioc->record_max || !tioc->wbuf) {
                 /* straight from the caller's memory */
-                p = (const char *)iov[idx].iov_base + off;
+                p = piece;
                 n = MIN(n, tioc->record_max);
             } else {
                 /* gather small elements into one full record */
-                size_t i = idx, o = off;
+                IOVCursor ahead = cur;
 
-                n = 0;
-                while (i < niov && n < tioc->record_max) {
-                    size_t chunk =
-                        MIN(iov[i].iov_len - o, tioc->record_max - n);
-                    memcpy(tioc->wbuf + n, (const char *)iov[i].iov_base + o,
-                           chunk);
-                    n += chunk;
-                    o += chunk;
-                    if (o == iov[i].iov_len) {
-                        i++;
-                        o = 0;
-                    }
-                }
+                n = iov_cursor_to_buf(&ahead, tioc->wbuf, tioc->record_max);
                 p = tioc->wbuf;
             }
         }
@@ -386,15 +379,7 @@ static ssize_t qio_channel_tls_writev(QIOChannel *ioc, const struct iovec *iov,
 
         /* advance the cursor by what the record carried */
         done += ret;
-        while (ret > 0 && idx < niov) {
-            size_t chunk = MIN((size_t)ret, iov[idx].iov_len - off);
-            off += chunk;
-            ret -= chunk;
-            if (off == iov[idx].iov_len) {
-                idx++;
-                off = 0;
-            }
-        }
+        iov_cursor_advance(&cur, ret);
     }
     return done;
 
@@ -416,6 +401,7 @@ static ssize_t qio_channel_tls_readv(QIOChannel *ioc, const struct iovec *iov,
 {
     QIOChannelTLS *tioc = QIO_CHANNEL_TLS(ioc);
     size_t got = 0;
+    IOVCursor cur;
 
     if (fds) {
         *fds = NULL;
@@ -450,48 +436,48 @@ static ssize_t qio_channel_tls_readv(QIOChannel *ioc, const struct iovec *iov,
         return ret;
     }
 
-    for (size_t i = 0; i < niov; i++) {
-        size_t off = 0;
+    iov_cursor_init(&cur, iov, niov);
+    for (;;) {
+        bool shut =
+            g_atomic_int_get(&tioc->shutdown) & QIO_CHANNEL_SHUTDOWN_READ;
+        Error *err = NULL;
+        void *piece;
+        size_t n = iov_cursor_piece(&cur, &piece);
+        ssize_t ret;
 
-        while (off < iov[i].iov_len) {
-            bool shut =
-                g_atomic_int_get(&tioc->shutdown) & QIO_CHANNEL_SHUTDOWN_READ;
-            Error *err = NULL;
-            ssize_t ret;
-
-            /* after the first bytes, only take what needs no waiting */
-            if (got && !qio_channel_tls_readable(tioc)) {
+        if (n == 0) {
+            break;
+        }
+        /* after the first bytes, only take what needs no waiting */
+        if (got && !qio_channel_tls_readable(tioc)) {
+            return got;
+        }
+        ret = qcrypto_tls_session_read(tioc->session, piece, n, shut, &err);
+        if (ret == QCRYPTO_TLS_SESSION_ERR_BLOCK) {
+            return got ? (ssize_t)got : QIO_CHANNEL_ERR_BLOCK;
+        }
+        if (ret < 0) {
+            if (tioc->pull_err) {
+                /* the master's error is the real cause */
+                error_free(err);
+                err = NULL;
+                error_setg(&err, "Cannot read from TLS channel: %s",
+                           error_get_pretty(tioc->pull_err));
+                error_free(tioc->pull_err);
+                tioc->pull_err = NULL;
+            }
+            if (got) {
+                tioc->read_err = err; /* report it next time */
                 return got;
             }
-            ret = qcrypto_tls_session_read(tioc->session,
-                                           (char *)iov[i].iov_base + off,
-                                           iov[i].iov_len - off, shut, &err);
-            if (ret == QCRYPTO_TLS_SESSION_ERR_BLOCK) {
-                return got ? (ssize_t)got : QIO_CHANNEL_ERR_BLOCK;
-            }
-            if (ret < 0) {
-                if (tioc->pull_err) {
-                    /* the master's error is the real cause */
-                    error_free(err);
-                    err = NULL;
-                    error_setg(&err, "Cannot read from TLS channel: %s",
-                               error_get_pretty(tioc->pull_err));
-                    error_free(tioc->pull_err);
-                    tioc->pull_err = NULL;
-                }
-                if (got) {
-                    tioc->read_err = err; /* report it next time */
-                    return got;
-                }
-                error_propagate(errp, err);
-                return -1;
-            }
-            if (ret == 0) {
-                return got; /* EOF */
-            }
-            off += ret;
-            got += ret;
+            error_propagate(errp, err);
+            return -1;
         }
+        if (ret == 0) {
+            return got; /* EOF */
+        }
+        iov_cursor_advance(&cur, ret);
+        got += ret;
     }
     return got;
 }

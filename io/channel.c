@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * channel.c: the generic QIOChannel layer.
  *
@@ -6,13 +7,15 @@
  * non-blocking channel answers QIO_CHANNEL_ERR_BLOCK, wait for the channel
  * with qio_channel_wait() and retry, so they work in either mode.
  *
- * Vectors are never copied byte-wise: the helpers keep a private copy of
- * the iovec array (pointers and lengths only) and advance it in place.
+ * Vectors are never copied byte-wise: the helpers walk the caller's array
+ * with an IOVCursor (qemu/iov.h) and hand the kind what is left of it as
+ * a scratch iovec array (pointers and lengths only).
  * Vectors longer than IOV_MAX are handed to the kind IOV_MAX entries at a
  * time, so every kind may pass its iovec straight to one readv/writev.
  */
 #include "qemu/osdep.h"
 #include "io/channel.h"
+#include "qemu/iov.h"
 
 #ifndef IOV_MAX
 #define IOV_MAX 1024
@@ -131,42 +134,6 @@ ssize_t qio_channel_write(QIOChannel *ioc, const char *buf, size_t buflen,
     return qio_channel_writev_full(ioc, &iov, 1, NULL, 0, 0, errp);
 }
 
-/*
- * Drop the first @bytes from the vector (*iov, *niov), adjusting the first
- * remaining element in place.  The vector must be a private copy.
- */
-static void qio_iov_advance(struct iovec **iov, size_t *niov, size_t bytes)
-{
-    while (*niov && bytes >= (*iov)[0].iov_len) {
-        bytes -= (*iov)[0].iov_len;
-        (*iov)++;
-        (*niov)--;
-    }
-    if (*niov && bytes) {
-        (*iov)[0].iov_base = (char *)(*iov)[0].iov_base + bytes;
-        (*iov)[0].iov_len -= bytes;
-    }
-    /* Skip empty elements so "done" is simply niov == 0. */
-    while (*niov && (*iov)[0].iov_len == 0) {
-        (*iov)++;
-        (*niov)--;
-    }
-}
-
-static struct iovec *qio_iov_copy(const struct iovec *iov, size_t niov,
-                                  struct iovec **cur, size_t *ncur)
-{
-    struct iovec *copy = g_new(struct iovec, niov ? niov : 1);
-
-    if (niov) {
-        memcpy(copy, iov, niov * sizeof(*iov));
-    }
-    *cur = copy;
-    *ncur = niov;
-    qio_iov_advance(cur, ncur, 0);
-    return copy;
-}
-
 /* Close the @nfds descriptors in @fds and free the array. */
 static void qio_fds_close_free(int *fds, size_t nfds)
 {
@@ -184,8 +151,10 @@ static int qio_channel_readv_full_all_eof(QIOChannel *ioc,
                                           const struct iovec *iov, size_t niov,
                                           int **fds, size_t *nfds, Error **errp)
 {
-    struct iovec *copy, *cur;
-    size_t ncur;
+    size_t room = MAX(MIN(niov, IOV_MAX), 1); /* the kind takes no more */
+    struct iovec *rest = g_new(struct iovec, room);
+    size_t nrest;
+    IOVCursor cur;
     bool partial = false;
     int ret = -1;
 
@@ -193,13 +162,13 @@ static int qio_channel_readv_full_all_eof(QIOChannel *ioc,
         *fds = NULL;
         *nfds = 0;
     }
-    copy = qio_iov_copy(iov, niov, &cur, &ncur);
-    while (ncur > 0) {
+    iov_cursor_init(&cur, iov, niov);
+    while ((nrest = iov_cursor_export(&cur, rest, room)) > 0) {
         ssize_t len;
         int *rfds = NULL;
         size_t nrfds = 0;
 
-        len = qio_channel_readv_full(ioc, cur, ncur, fds ? &rfds : NULL,
+        len = qio_channel_readv_full(ioc, rest, nrest, fds ? &rfds : NULL,
                                      fds ? &nrfds : NULL, 0, errp);
         if (len == QIO_CHANNEL_ERR_BLOCK) {
             qio_channel_wait(ioc, G_IO_IN);
@@ -227,7 +196,7 @@ static int qio_channel_readv_full_all_eof(QIOChannel *ioc,
             goto out;
         }
         partial = true;
-        qio_iov_advance(&cur, &ncur, len);
+        iov_cursor_advance(&cur, len);
     }
     ret = 1;
 
@@ -237,7 +206,7 @@ out:
         *fds = NULL;
         *nfds = 0;
     }
-    g_free(copy);
+    g_free(rest);
     return ret;
 }
 
@@ -286,19 +255,22 @@ int qio_channel_writev_full_all(QIOChannel *ioc, const struct iovec *iov,
                                 size_t niov, int *fds, size_t nfds,
                                 Error **errp)
 {
-    struct iovec *copy, *cur;
-    size_t ncur;
+    size_t room = MAX(MIN(niov, IOV_MAX), 1); /* the kind takes no more */
+    struct iovec *rest = g_new(struct iovec, room);
+    size_t nrest;
+    IOVCursor cur;
     int ret = -1;
 
-    copy = qio_iov_copy(iov, niov, &cur, &ncur);
-    if (ncur == 0 && nfds) {
+    iov_cursor_init(&cur, iov, niov);
+    nrest = iov_cursor_export(&cur, rest, room);
+    if (nrest == 0 && nfds) {
         error_setg(errp, "Cannot pass file descriptors without data");
         goto out;
     }
-    while (ncur > 0) {
+    while (nrest > 0) {
         ssize_t len;
 
-        len = qio_channel_writev_full(ioc, cur, ncur, fds, nfds, 0, errp);
+        len = qio_channel_writev_full(ioc, rest, nrest, fds, nfds, 0, errp);
         if (len == QIO_CHANNEL_ERR_BLOCK) {
             qio_channel_wait(ioc, G_IO_OUT);
             continue;
@@ -309,12 +281,13 @@ int qio_channel_writev_full_all(QIOChannel *ioc, const struct iovec *iov,
         /* fds travel with the first successful write only. */
         fds = NULL;
         nfds = 0;
-        qio_iov_advance(&cur, &ncur, len);
+        iov_cursor_advance(&cur, len);
+        nrest = iov_cursor_export(&cur, rest, room);
     }
     ret = 0;
 
 out:
-    g_free(copy);
+    g_free(rest);
     return ret;
 }
 

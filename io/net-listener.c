@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * net-listener.c: QIONetListener, accept clients on every address one
  * SocketAddress resolves to.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * hmp.c: the human monitor: command table, line splitting, dispatch,
  * help, and the "(qemu) " prompt.

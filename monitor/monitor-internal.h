@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * monitor-internal.h: what monitor.c, qmp.c, hmp.c and the command files
  * share.  Not for other subsystems (they use monitor/monitor.h).

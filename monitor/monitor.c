@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * monitor.c: what QMP and HMP monitors share: connections (listening
  * sockets, stdio), output buffering, the current monitor, and the fd table
@@ -12,6 +13,9 @@
 #include "io/channel-socket.h"
 #include "qemu/error-report.h"
 #include "sysemu/main-loop.h"
+
+/* Bytes read from a monitor connection at once. */
+#define MONITOR_READ_CHUNK 4096
 
 typedef struct MonitorListener {
     QIOChannelSocket *sioc; /* listening; a unix path goes on close */
@@ -373,7 +377,7 @@ void monitor_disconnect(Monitor *mon)
 /* Read once and feed the protocol; false on EOF or a hard error. */
 static bool monitor_read_some(Monitor *mon)
 {
-    char buf[4096];
+    char buf[MONITOR_READ_CHUNK];
     ssize_t n;
 
     if (mon->ioc) {

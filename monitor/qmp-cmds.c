@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * qmp-cmds.c: the front end's QMP commands (version, status, commands,
  * quit, stop, cont, objects, fds, human-monitor-command).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * qmp.c: the QMP protocol on a monitor connection.
  *
@@ -11,6 +12,7 @@
 #include "qemu/osdep.h"
 #include "monitor-internal.h"
 #include "qapi/version.h"
+#include "sysemu/main-loop.h"
 
 void monitor_qmp_send(Monitor *mon, json_object *obj)
 {
@@ -160,10 +162,17 @@ static bool qmp_qmp_capabilities(json_object *args, json_object **ret,
     return true;
 }
 
+/* QMP events are written by the main loop, the monitor's thread. */
+static const QAPIEventDelivery monitor_qmp_event_delivery = {
+    .in_sink_thread = qemu_in_main_thread,
+    .schedule = main_loop_schedule,
+};
+
 void monitor_qmp_register_capabilities(void);
 void monitor_qmp_register_capabilities(void)
 {
     qmp_register_command("qmp_capabilities", qmp_qmp_capabilities,
                          QCO_ALLOW_PRECONFIG);
     qapi_event_set_sink(monitor_qmp_broadcast_event);
+    qapi_event_set_delivery(&monitor_qmp_event_delivery);
 }

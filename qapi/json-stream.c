@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * json-stream.c: split a byte stream into JSON values with json-c's
  * streaming tokener (for QMP input).

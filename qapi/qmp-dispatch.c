@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * qmp-dispatch.c: the QMP command table, request validation and replies,
  * with QEMU's error texts, and the argument helpers.

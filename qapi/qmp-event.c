@@ -1,10 +1,11 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * qmp-event.c: QMP events.  Any thread queues; the main loop delivers to
- * the sink (the QMP server) in order.
+ * qmp-event.c: QMP events.  Any thread queues; the sink's thread (the
+ * main loop, told here through a registered QAPIEventDelivery) delivers
+ * them to the sink (the QMP server) in order.
  */
 #include "qemu/osdep.h"
 #include "qapi/qmp/dispatch.h"
-#include "sysemu/main-loop.h"
 
 /*
  * Pending events (json_object *, owned).  event_lock protects the queue
@@ -14,10 +15,16 @@ static GMutex event_lock;
 static GQueue event_queue = G_QUEUE_INIT;
 static bool flush_scheduled;
 static void (*event_sink)(json_object *event);
+static const QAPIEventDelivery *event_delivery;
 
 void qapi_event_set_sink(void (*emit)(json_object *event))
 {
     event_sink = emit;
+}
+
+void qapi_event_set_delivery(const QAPIEventDelivery *delivery)
+{
+    event_delivery = delivery;
 }
 
 void qapi_event_flush(void)
@@ -68,10 +75,13 @@ void qapi_event_send(const char *name, json_object *data)
     flush_scheduled = true;
     g_mutex_unlock(&event_lock);
 
-    if (qemu_in_main_thread()) {
+    if (!event_delivery) {
+        return; /* queued until someone calls qapi_event_flush() */
+    }
+    if (event_delivery->in_sink_thread()) {
         /* Keep events ahead of the reply of the command that caused them. */
         qapi_event_flush();
     } else if (schedule) {
-        main_loop_schedule(qapi_event_flush_cb, NULL);
+        event_delivery->schedule(qapi_event_flush_cb, NULL);
     }
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * dump.c: guest memory as an ELF64 core file (see sysemu/dump.h).
  */

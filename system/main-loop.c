@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * main-loop.c: GLib's default main context driven by hand so that the
  * BQL is held while sources dispatch and dropped while we poll.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * main.c: the tern executable's entry point; everything else is in vl.c.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * memory-backend.c: memory-backend-{ram,file,memfd} objects (see
  * sysemu/hostmem.h).

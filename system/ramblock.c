@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ramblock.c: the guest RAM block list (see sysemu/ramblock.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * runstate-names.c: the run-state names (QEMU's spellings, as QMP's
  * "status" field shows them).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bitmap.c: bit searches and range operations on unsigned long bitmaps
  * (see qemu/bitops.h and qemu/bitmap.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bufferiszero.c: buffer_is_zero with run-time SIMD selection (see
  * qemu/buffer-zero.h).

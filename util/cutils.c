@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * cutils.c: string to number conversions (see qemu/cutils.h).
  */

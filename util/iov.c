@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * iov.c: struct iovec helpers (see qemu/iov.h).
  */
@@ -134,6 +135,69 @@ unsigned int iov_copy(struct iovec *dst_iov, unsigned int dst_iov_cnt,
         used++;
         bytes -= len;
         offset = 0;
+    }
+    return used;
+}
+
+size_t iov_cursor_remaining(const IOVCursor *c)
+{
+    size_t n = 0;
+    size_t i;
+
+    for (i = c->idx; i < c->niov; i++) {
+        n += c->iov[i].iov_len;
+    }
+    return n - (c->idx < c->niov ? c->off : 0);
+}
+
+size_t iov_cursor_to_buf(IOVCursor *c, void *buf, size_t n)
+{
+    size_t done = 0;
+
+    while (done < n) {
+        void *p;
+        size_t piece = MIN(iov_cursor_piece(c, &p), n - done);
+
+        if (!piece) {
+            break;
+        }
+        memcpy((char *)buf + done, p, piece);
+        c->off += piece;
+        done += piece;
+    }
+    return done;
+}
+
+size_t iov_cursor_from_buf(IOVCursor *c, const void *buf, size_t n)
+{
+    size_t done = 0;
+
+    while (done < n) {
+        void *p;
+        size_t piece = MIN(iov_cursor_piece(c, &p), n - done);
+
+        if (!piece) {
+            break;
+        }
+        memcpy(p, (const char *)buf + done, piece);
+        c->off += piece;
+        done += piece;
+    }
+    return done;
+}
+
+size_t iov_cursor_export(const IOVCursor *c, struct iovec *dst, size_t dst_cnt)
+{
+    size_t used = 0;
+    size_t i, off = c->off;
+
+    for (i = c->idx; i < c->niov && used < dst_cnt; i++, off = 0) {
+        if (c->iov[i].iov_len == off) {
+            continue;
+        }
+        dst[used].iov_base = (char *)c->iov[i].iov_base + off;
+        dst[used].iov_len = c->iov[i].iov_len - off;
+        used++;
     }
     return used;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * qemu-option.c: "key=val,key=val" option strings (see qemu/option.h).
  *

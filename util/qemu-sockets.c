@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * qemu-sockets.c: parsing and printing socket addresses (qemu/sockets.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * qemu-thread.c: counting semaphore and manual-reset event on GMutex and
  * GCond (see qemu/thread.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * trace.c: glob-enabled trace points (see qemu/trace.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * kvm-all.c: the KVM accelerator's VM side (see kvm-int.h).
  *

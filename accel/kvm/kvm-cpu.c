@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * kvm-cpu.c: the KVM vCPU thread and its migratable state.
  *
@@ -21,6 +22,7 @@
  *    print why and stop the VM in state internal-error (on the main loop).
  */
 #include "qemu/osdep.h"
+#include "qemu/bswap.h"
 #include "qemu/error-report.h"
 #include "hw/ioport.h"
 #include "migration/register.h"
@@ -82,6 +84,13 @@ G_STATIC_ASSERT(ARRAY_SIZE(kvm_cpu_msrs) <= KVM_CPU_MSR_SLOTS);
 
 #define KVM_CPU_NR_SEGS 8 /* cs ds es fs gs ss tr ldt */
 #define KVM_XSAVE_SIZE 4096
+/* Offsets in the legacy (FXSAVE) region of the XSAVE area, little-endian. */
+#define XSAVE_FCW 0
+#define XSAVE_FSW 2
+#define XSAVE_MXCSR 24
+#define XSAVE_XMM0 160
+#define XSAVE_FCW_RESET 0x037f
+#define XSAVE_MXCSR_RESET 0x1f80
 
 /* One segment register with its descriptor cache (struct kvm_segment). */
 typedef struct KVMSegState {
@@ -1098,15 +1107,13 @@ static void hmp_info_registers(Monitor *mon)
                    (uint32_t)st->msr_value[1], (uint32_t)st->msr_value[2],
                    (uint32_t)st->msr_value[3], st->msr_value[4]);
     monitor_printf(
-        mon, "FCW=%04x FSW=%04x MXCSR=%08x\n",
-        st->xsave[0] | (st->xsave[1] << 8), st->xsave[2] | (st->xsave[3] << 8),
-        (uint32_t)(st->xsave[24] | (st->xsave[25] << 8) |
-                   (st->xsave[26] << 16) | ((uint32_t)st->xsave[27] << 24)));
+        mon, "FCW=%04x FSW=%04x MXCSR=%08x\n", lduw_le_p(st->xsave + XSAVE_FCW),
+        lduw_le_p(st->xsave + XSAVE_FSW), ldl_le_p(st->xsave + XSAVE_MXCSR));
     for (i = 0; i < 8; i++) {
         uint64_t lo, hi;
 
-        memcpy(&lo, st->xsave + 160 + i * 16, 8);
-        memcpy(&hi, st->xsave + 168 + i * 16, 8);
+        lo = ldq_le_p(st->xsave + XSAVE_XMM0 + i * 16);
+        hi = ldq_le_p(st->xsave + XSAVE_XMM0 + 8 + i * 16);
         monitor_printf(mon, "XMM%02d=%016" PRIx64 "%016" PRIx64 "%s", i, hi, lo,
                        (i & 1) ? "\n" : " ");
     }
@@ -1281,10 +1288,8 @@ static void kvm_vcpu_reset_work(void *opaque)
         return;
     }
     memset(st->xsave, 0, sizeof(st->xsave));
-    st->xsave[0] = 0x7f; /* FCW 0x037f */
-    st->xsave[1] = 0x03;
-    st->xsave[24] = 0x80; /* MXCSR 0x1f80 */
-    st->xsave[25] = 0x1f;
+    stw_le_p(st->xsave + XSAVE_FCW, XSAVE_FCW_RESET);
+    stl_le_p(st->xsave + XSAVE_MXCSR, XSAVE_MXCSR_RESET);
     st->xcr0 = 1;
     st->cr4 = 0; /* before XCR0 may drop AVX */
     for (i = 0; i < KVM_CPU_NR_MSRS; i++) {

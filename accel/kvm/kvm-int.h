@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * kvm-int.h: state shared by the KVM accelerator's files (private).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * soft.c: the "soft" accelerator — a vCPU that runs the stress workload
  * (guest/stress-core.c) as native code against guest RAM, for hosts
@@ -47,7 +48,7 @@
 #include "sysemu/cpus.h"
 #include "sysemu/ramblock.h"
 #include "sysemu/runstate.h"
-#include "../../guest/stress-core.h"
+#include "stress-core.h"
 
 #define SOFT_UART_PORT 0x3f8
 #define SOFT_DEBUG_EXIT 0x501

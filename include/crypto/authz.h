@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * authz.h: authorization objects, deciding whether an identity (an x509
  * distinguished name, a PSK username) may connect.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * tlssession.h: one TLS session (GnuTLS) over caller-supplied transport
  * functions.

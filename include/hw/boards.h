@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * boards.h: machine types (none, pc-lite) and the machine state.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * debugexit.h: isa-debug-exit.  A guest write of value v to the port ends
  * Tern with exit status (v << 1) | 1, as QEMU's isa-debug-exit device.

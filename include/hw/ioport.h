@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ioport.h: x86 port I/O dispatch.  Devices register port ranges; the
  * vCPU (KVM_EXIT_IO, or the soft vCPU's emulated out/in) calls

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * multiboot.h: load a multiboot v1 ELF32 kernel (-kernel) into guest RAM.
  *

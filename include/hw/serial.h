@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * serial.h: the 16550 UART at 0x3f8 and its output backend.
  *

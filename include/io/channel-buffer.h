@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * channel-buffer.h: QIOChannelBuffer, a channel over a growable memory
  * buffer.

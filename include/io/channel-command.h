@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * channel-command.h: QIOChannelCommand, a channel to a child process's
  * stdin and/or stdout (migration's "exec:" transport).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * channel-file.h: QIOChannelFile, a channel over a file descriptor that is
  * not a socket: a regular file, a pipe, a character device.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * channel-socket.h: QIOChannelSocket, a channel over a stream socket.
  *
@@ -39,7 +40,7 @@ typedef struct QIOChannelSocket {
 
 /*
  * Resolve a monitor fd name to an fd the caller then owns (-1 with errp
- * set if unknown).  FRONT installs monitor_fd_param() here at start-up.
+ * set if unknown).  vl.c installs monitor_fd_param() here at start-up.
  * With no resolver installed, only decimal fd numbers are accepted.
  */
 typedef int (*QIOChannelSocketFdResolver)(const char *fdname, Error **errp);

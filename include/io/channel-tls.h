@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * channel-tls.h: QIOChannelTLS, a channel carrying a TLS session over
  * another channel (the "master": a socket, a command's pipes...).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * channel.h: QIOChannel, the one I/O abstraction every transport ends as.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * net-listener.h: QIONetListener, a set of listening sockets for one
  * address that hands accepted clients to a callback on a main loop.

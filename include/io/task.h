@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * task.h: QIOTask, an asynchronous operation with one completion callback.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * monitor.h: the human monitor (HMP) command table, monitor output, and
  * the fd table filled by getfd.

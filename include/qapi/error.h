@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * error.h: Error **errp reporting, in QEMU's style.
  *

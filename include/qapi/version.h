@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * version.h: Tern's version, as QMP query-version and the greeting
  * report it (in QEMU's "qemu" version object) and as -version prints it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * atomic.h: QEMU-style names for the GCC __atomic builtins.
  *

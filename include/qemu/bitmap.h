@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bitmap.h: bitmaps as arrays of unsigned long (host order; bit nr in
  * word BIT_WORD(nr)), e.g. RAMBlock dirty bitmaps with one bit per page.

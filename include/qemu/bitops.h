@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bitops.h: single-bit operations on arrays of unsigned long, and bit
  * searches.

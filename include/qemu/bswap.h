@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * bswap.h: loads and stores of big- and little-endian integers at any
  * (unaligned) address.  Wire formats are big-endian (the migration
@@ -34,6 +35,14 @@ static inline uint64_t ldq_be_p(const void *p)
 
     memcpy(&v, p, sizeof(v));
     return be64toh(v);
+}
+
+/* Big-endian value of the 3 bytes at p (TLS handshake lengths). */
+static inline uint32_t ld24_be_p(const void *p)
+{
+    const uint8_t *b = p;
+
+    return ((uint32_t)b[0] << 16) | ((uint32_t)b[1] << 8) | b[2];
 }
 
 /* Little-endian value of the 2/4/8 bytes at p. */

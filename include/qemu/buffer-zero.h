@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * buffer-zero.h: fast "is this buffer all zero bytes" (zero-page
  * detection for RAM migration).

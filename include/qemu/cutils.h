@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * cutils.h: string to number conversions with QEMU's semantics.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * error-report.h: messages for users on stderr, prefixed with the program
  * name ("tern: ...").  For developers' diagnostics use trace points.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * option.h: "key=val,key=val" option strings, as QEMU's QemuOpts.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * osdep.h: the common include every Tern .c file starts with.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * sockets.h: socket addresses as QEMU spells them.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * thread.h: the two synchronisation objects GLib lacks.
  *

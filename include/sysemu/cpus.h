@@ -1,8 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * cpus.h: vCPU control shared by the machine and the accelerators:
- * monitor commands for the machine, and the throttle the vCPU threads
- * honour (auto-converge).  vm_stop/vm_start and cpu_throttle_set() are
- * declared in sysemu/runstate.h.
+ * monitor commands for the machine (system/machine-cmds.c), pausing the
+ * vCPUs (system/cpus.c), and the throttle the vCPU threads honour for
+ * auto-converge (system/cpu-throttle.c).  vm_stop/vm_start and
+ * cpu_throttle_set() are declared in sysemu/runstate.h.
  *
  * Throttling: while a percentage pct > 0 is set, a throttle thread wakes
  * every 10 ms / (1 - pct/100), marks a throttle slice pending and kicks the
@@ -17,10 +19,18 @@
 /*
  * Register the machine's monitor commands: QMP dump-guest-memory,
  * system_reset; HMP xp, dump-guest-memory, system_reset, info ramblock.
- * (stop/cont are the monitor's own, FRONT's monitor/qmp-cmds.c.)  Main thread,
+ * (stop/cont are the monitor's own, monitor/qmp-cmds.c.)  Main thread,
  * once at start-up.
  */
 void machine_register_commands(void);
+
+/*
+ * Pause the running accelerator's vCPUs (ending any throttle sleep) and
+ * return once none runs guest code; resume them.  No run state change:
+ * vm_stop()/vm_start() and system_reset use these.  Main thread.
+ */
+void vcpus_pause(void);
+void vcpus_resume(void);
 
 /*
  * vCPU thread: if a throttle slice is pending, sleep this vCPU's share

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * hostmem.h: memory-backend-{ram,file,memfd} user-creatable objects.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * kvm.h: what the rest of Tern may ask the KVM accelerator.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * main-loop.h: the main loop (GLib's default GMainContext on the main
  * thread) and how other threads hand work to it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ramblock.h: the guest RAM block list.
  *
@@ -20,8 +21,14 @@
 
 typedef struct RAMBlock RAMBlock;
 
+/*
+ * Room for a block's id and its NUL.  The migration stream sends an id
+ * with a one-byte length, so an id is at most 255 characters.
+ */
+#define RAMBLOCK_IDSTR_SIZE 256
+
 struct RAMBlock {
-    char idstr[256];
+    char idstr[RAMBLOCK_IDSTR_SIZE];
     uint8_t *host;        /* mapping of used_length bytes */
     uint64_t used_length; /* bytes */
     uint64_t page_size;   /* host page size backing the block */

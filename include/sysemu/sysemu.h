@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * sysemu.h: process-wide settings from the command line that several
  * subsystems read: the VM name, its UUID, and whether to start the guest

@@ -1,7 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * crypto-tls-certs.c: throw-away test credentials (see the header).
  */
 #include "qemu/osdep.h"
+#include "qemu/bswap.h"
 #include "crypto-tls-certs.h"
 
 #define CHECK(x) g_assert_cmpint((x), >=, 0)
@@ -31,10 +33,7 @@ static void test_tls_crt_common(gnutls_x509_crt_t crt,
     time_t now = time(NULL);
 
     serial++;
-    sn[0] = serial >> 24;
-    sn[1] = serial >> 16;
-    sn[2] = serial >> 8;
-    sn[3] = serial | 1; /* positive, non-zero */
+    stl_be_p(sn, serial | 1); /* positive, non-zero */
     CHECK(gnutls_x509_crt_set_version(crt, 3));
     CHECK(gnutls_x509_crt_set_serial(crt, sn, sizeof(sn)));
     CHECK(gnutls_x509_crt_set_activation_time(crt, now + start_days * 86400L));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * crypto-tls-certs.h: throw-away x509 and PSK credentials for tests,
  * generated with the GnuTLS API at run time (no key is ever committed).

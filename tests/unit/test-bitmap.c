@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-bitmap.c: bitops and bitmaps: single bits, ranges across word
  * boundaries, counts and searches with unaligned sizes, and the atomic

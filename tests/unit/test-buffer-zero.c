@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-buffer-zero.c: buffer_is_zero gives the right answer for every
  * implementation this CPU has, every length and alignment of small

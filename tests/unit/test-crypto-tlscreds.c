@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-crypto-tlscreds.c: tls-creds-x509/psk/anon and authz objects:
  * what loads, and that every failure names its file or property.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-cutils.c: qemu_strtosz and qemu_strto* follow QEMU's semantics
  * (suffixes, fractions, overflow, garbage, end pointer), size_to_str.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-dump.c: the ELF64 core writer puts one PT_LOAD per RAM block (or
  * per block's part inside a range) with the right addresses, offsets and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-error.c: Error **errp semantics (first error wins, propagate,
  * prepend, errno text, classes).

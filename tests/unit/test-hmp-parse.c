@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-hmp-parse: HMP line splitting (quotes, escapes), command lookup
  * with aliases, QEMU's texts for unknown commands and bad arguments,

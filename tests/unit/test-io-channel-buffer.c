@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-io-channel-buffer.c: QIOChannelBuffer and the generic channel
  * helpers (refcount, *_all, iovec splitting, watches, wait).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-io-channel-file.c: QIOChannelFile on a regular file (seekable,
  * positional I/O) and on a pipe (not seekable, non-blocking), and the

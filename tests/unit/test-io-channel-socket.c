@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-io-channel-socket.c: QIOChannelSocket over loopback TCP (IPv4 and
  * IPv6) and unix sockets: echo, fd passing, QEMU's error texts, EOF in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-io-channel-tls.c: QIOChannelTLS over a socketpair: handshakes
  * (x509, PSK, anon; async and blocking), every peer check failing with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-io-net-listener.c: QIONetListener binds every resolved address,
  * hands clients to the callback on the main loop, reports its addresses,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-io-task.c: QIOTask completion inline and from a worker thread
  * (delivered on the given context's thread), errors, results, source

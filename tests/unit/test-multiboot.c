@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-multiboot.c: the multiboot loader places a kernel and its info
  * correctly, and turns every malformed image into an error (never a crash

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-option.c: "key=val,..." option strings: ",," escapes, the implied
  * key, key-alone means on, typed getters' errors in QEMU's words,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-qmp-dispatch: QMP framing (json-c streaming tokener), request
  * validation, dispatch, id echo, error classes, argument helpers and

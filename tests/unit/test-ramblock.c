@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-ramblock.c: RAM block backends (anonymous, file share=on/off,
  * directory, memfd, prealloc), lookups, guest-physical translation and

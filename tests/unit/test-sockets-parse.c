@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-sockets-parse.c: socket_parse accepts QEMU's address spellings and
  * rejects bad ones with QEMU 7.2's error texts; printing and dup.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-stress-core: the stress workload core (guest/stress-core.c) run
  * natively over a malloc'd "RAM": argument parsing, fill and verify,
@@ -5,7 +6,7 @@
  * as a migration destination does, dirty marking and the rate limit.
  */
 #include "qemu/osdep.h"
-#include "../../guest/stress-core.h"
+#include "stress-core.h"
 
 #define RAM_SIZE (8 * MiB)
 

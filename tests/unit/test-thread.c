@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-thread.c: QemuSemaphore counts posts exactly and times out;
  * QemuEvent wakes every waiter and stays set until reset; qatomic_*

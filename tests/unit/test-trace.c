@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-trace.c: trace points are off by default and do not evaluate
  * their arguments, glob patterns (with '-' negation, last wins) enable

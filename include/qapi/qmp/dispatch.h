@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * dispatch.h: the QMP command table and events.
  *
@@ -76,6 +77,24 @@ void qapi_event_send(const char *name, json_object *data);
 void qapi_event_set_sink(void (*emit)(json_object *event));
 /* Deliver queued events now.  Main thread, BQL held. */
 void qapi_event_flush(void);
+
+/*
+ * How queued events reach the sink's thread, registered by whoever runs
+ * that thread (the main loop) so that qapi need not know it:
+ * in_sink_thread() says whether the caller may deliver right away;
+ * schedule(fn, opaque) runs fn(opaque) later on the sink's thread.  Both
+ * are called from any thread.
+ */
+typedef struct QAPIEventDelivery {
+    bool (*in_sink_thread)(void);
+    void (*schedule)(void (*fn)(void *opaque), void *opaque);
+} QAPIEventDelivery;
+
+/*
+ * Register delivery (static storage, kept).  Until then, or with NULL,
+ * events stay queued until qapi_event_flush() is called.  Set at start-up.
+ */
+void qapi_event_set_delivery(const QAPIEventDelivery *delivery);
 
 /*
  * JSON framing for QMP input: bytes in, whole JSON values out.  Built on
