@@ -548,8 +548,7 @@ def main():
     rows = summarize(results)
     md = markdown(results, rows)
     print(md)
-    with open(os.path.join(args.out, 'benchmarks.md'), 'w') as f:
-        f.write(md)
+    write_benchmarks_md(os.path.join(args.out, 'benchmarks.md'), md)
     with open(os.path.join(plotdir, 'results.json'), 'w') as f:
         json.dump(results, f, indent=1)
     for name in results['cases']:
@@ -561,6 +560,26 @@ def main():
     if os.path.exists(rp):
         os.unlink(rp)
     return 0
+
+
+# Everything from this heading on in docs/benchmarks.md is written by hand
+# (what was tried and measured) and kept when make bench rewrites the rest.
+NOTES_MARKER = '## Notebook: tried and measured'
+
+
+def write_benchmarks_md(path, md):
+    """Write the generated report to path, keeping its hand-written notes."""
+    notes = ''
+    if os.path.exists(path):
+        with open(path) as f:
+            old = f.read()
+        at = old.find(NOTES_MARKER)
+        if at >= 0:
+            notes = old[at:]
+    with open(path, 'w') as f:
+        f.write(md)
+        if notes:
+            f.write('\n' + notes)
 
 
 if __name__ == '__main__':
