@@ -2,7 +2,8 @@
  * runstate.c: the VM run state, the big lock, change-state handlers and
  * shutdown requests.
  *
- * The vCPU side (vm_stop, vm_start, throttling) lives in cpus.c, which
+ * The vCPU side lives in cpus.c (vm_stop, vm_start) and cpu-throttle.c
+ * (throttling), which
  * every binary that calls them links.
  */
 #include "qemu/osdep.h"

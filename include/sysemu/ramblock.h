@@ -9,7 +9,7 @@
  * not changed afterwards (no hotplug), so readers need no lock.
  *
  * Dirty tracking for migration: each block has a migration bitmap `bmap`
- * (one bit per target page, owned by migration/ram.c while a migration
+ * (one bit per target page, owned by migration/ram-select.c while a migration
  * runs).  ram_dirty_log_sync() asks the accelerator for the pages written
  * since the last sync and ORs them into every block's bmap.
  */
@@ -35,7 +35,7 @@ struct RAMBlock {
     uint64_t gpa;         /* guest-physical base address */
     int fd;               /* backing fd (file/memfd) or -1 */
     bool shared;          /* MAP_SHARED */
-    /* Migration dirty bitmap, owned by ram.c during a migration. */
+    /* Migration dirty bitmap, owned by ram-select.c during a migration. */
     unsigned long *bmap;
     /* Accelerator's private dirty state (soft vCPU bitmap, KVM slot...). */
     void *accel_priv;
