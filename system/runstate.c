@@ -3,8 +3,7 @@
  * shutdown requests.
  *
  * The vCPU side lives in cpus.c (vm_stop, vm_start) and cpu-throttle.c
- * (throttling), which
- * every binary that calls them links.
+ * (throttling), which every binary that calls them links.
  */
 #include "qemu/osdep.h"
 #include "sysemu/runstate.h"
