@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * messages.h: the numbers of the two kinds of control messages a
- * migration carries (QEMU 7.2 values; docs/wire-format.md §8 and §9).
+ * migration carries (QEMU 7.2 values; docs/wire-format.md sections 8 and 9).
  * Both the code that sends a message and the code that reads it take its
  * number and fixed length from here.
  *

@@ -1,6 +1,6 @@
 /*
  * savevm.h: writing and reading a whole migration stream (QEMU 7.2 wire
- * format, see docs/qemu-wire-format.md §1-§3).
+ * format, see docs/wire-format.md sections 2-4 and 7).
  *
  * Stream layout (all integers big-endian, str8 = length byte + bytes):
  *

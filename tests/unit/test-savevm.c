@@ -416,7 +416,7 @@ static void test_vmdesc_qemu_shape(void)
     vmstate_register(0, &vmstate_fake_dev, &fake_dev);
 }
 
-/* A stream shaped like QEMU 7.2 -M none's (§2.1), built byte by byte. */
+/* A stream shaped like QEMU 7.2 -M none's (docs/wire-format.md section 1), built byte by byte. */
 static void test_qemu_none_stream(void)
 {
     g_autoptr(GByteArray) b = g_byte_array_new();
@@ -822,7 +822,7 @@ static void test_malformed_commands(void)
     b_command(b, 0, 7);
     expect_error(b, -EINVAL, "MIG_CMD 0x0 unknown (len 0x7)");
 
-    /* With no MIG, OPEN_RETURN_PATH fails like a missing return path. */
+    /* With no hooks set, OPEN_RETURN_PATH fails like a missing return path. */
     b_header(b, "none");
     b_command(b, MIG_CMD_OPEN_RETURN_PATH, 0);
     expect_error(b, -EPERM, "CMD_OPEN_RETURN_PATH failed");
