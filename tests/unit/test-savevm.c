@@ -416,7 +416,8 @@ static void test_vmdesc_qemu_shape(void)
     vmstate_register(0, &vmstate_fake_dev, &fake_dev);
 }
 
-/* A stream shaped like QEMU 7.2 -M none's (docs/wire-format.md section 1), built byte by byte. */
+/* A stream shaped like QEMU 7.2 -M none's (docs/wire-format.md section 1),
+ * built byte by byte. */
 static void test_qemu_none_stream(void)
 {
     g_autoptr(GByteArray) b = g_byte_array_new();
