@@ -13,9 +13,43 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qemu/error-report.h"
+#include "io/channel-command.h"
 #include "migration/options.h"
 #include "migration/tls.h"
 #include "migration.h"
+
+/*
+ * Kernel buffer tuning of the migration channel (best effort: failures
+ * are ignored, the defaults work).  out: this side sends the stream.
+ *
+ * Sockets keep the kernel's autotuned buffers.  A fixed loopback
+ * SO_SNDBUF cap of 128 KiB (meant to keep in-flight pages cache-resident)
+ * was measured against autotuning on a quiet 2-core box, 2 GiB of random
+ * RAM over loopback tcp, medians of 4 in one run: 128 KiB 1.93, 256 KiB
+ * 1.94, 512 KiB 2.01, 1 MiB 2.26, autotuned 2.45 GiB/s (destination CPU
+ * 0.95 -> 0.75 s: fuller reads); so no cap.  UNIX sockets: the default
+ * (208 KiB) measured best; 1 and 4 MiB raised the destination's CPU.
+ *
+ * Pipes of exec: channels: 1 MiB instead of 64 KiB, so the child (e.g.
+ * "cat > file") is woken once per MiB rather than per 64 KiB.  Measured
+ * (512 MiB to "exec:cat > file", medians of 4 in one run): 0.67 -> 0.92
+ * GiB/s; there the child and the file system are the bottleneck.
+ */
+#define MIGRATION_PIPE_SIZE (1 * MiB) /* fs.pipe-max-size default */
+
+void migration_channel_tune(QIOChannel *ioc, bool out)
+{
+    const char *type = ioc->klass->type_name;
+
+    if (!strcmp(type, "qio-channel-command")) {
+        QIOChannelCommand *cioc = (QIOChannelCommand *)ioc;
+        int fd = out ? cioc->writefd : cioc->readfd;
+
+        if (fd >= 0) {
+            fcntl(fd, F_SETPIPE_SZ, MIGRATION_PIPE_SIZE);
+        }
+    }
+}
 
 QIOChannel *migration_channel_outgoing(QIOChannel *ioc, const char *hostname,
                                        Error **errp)

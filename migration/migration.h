@@ -91,6 +91,12 @@ bool migrate_set_status(MigrationState *s, int old_state, int new_state);
 /* Incoming: MIGRATION only with the events capability, as 7.2. */
 void migrate_incoming_set_status(MigrationIncomingState *mis, int new_state);
 
+/*
+ * Move the outgoing status from whatever it is now to new_state (failed
+ * becomes cancelled when a cancel is under way).  Migration thread.
+ */
+void migrate_set_status_from_current(MigrationState *s, int new_state);
+
 /* Record the first error of the outgoing migration (copied). */
 void migrate_set_error(MigrationState *s, const Error *err);
 
@@ -114,6 +120,11 @@ bool migrate_start(const char *uri, Error **errp);
  * thread.
  */
 bool migrate_incoming_qmp(const char *uri, Error **errp);
+/*
+ * Start the migration thread of s (migration-thread.c); it runs the
+ * migration to a final status, then has itself joined on the main loop.
+ */
+void migration_thread_start(MigrationState *s);
 /* migrate_cancel: shut the channel down, status cancelling. */
 void migrate_cancel(void);
 /* migrate-continue STATE. */
@@ -156,6 +167,11 @@ bool file_incoming_start(const char *spec, Error **errp);
 QIOChannel *migration_channel_outgoing(QIOChannel *ioc, const char *hostname,
                                        Error **errp);
 void migration_channel_incoming(QIOChannel *ioc);
+/*
+ * Kernel buffer tuning of a migration channel, best effort.  out: this
+ * side sends the stream on it.
+ */
+void migration_channel_tune(QIOChannel *ioc, bool out);
 /* Begin loading from ioc (after TLS if any).  Main thread. */
 void migration_incoming_process(QIOChannel *ioc);
 /* A fatal incoming error before loading: report and exit(1). */
