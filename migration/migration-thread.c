@@ -220,7 +220,7 @@ static MigrationNext migration_phase_setup(MigrationRun *run)
     }
 
     g_mutex_lock(&s->lock);
-    s->setup_time = migration_clock_ms() - s->start_time;
+    s->timing.setup_time = migration_clock_ms() - s->start_time;
     g_mutex_unlock(&s->lock);
     if (!migrate_set_status(s, MIGRATION_STATUS_SETUP,
                             MIGRATION_STATUS_ACTIVE)) {
@@ -228,7 +228,7 @@ static MigrationNext migration_phase_setup(MigrationRun *run)
     }
     memset(&run->shrink, 0, sizeof(run->shrink));
     migration_period_start(&run->period, migration_clock_ms(),
-                           qemu_file_transferred(run->f));
+                           migration_transferred_bytes(run->f));
     return MIGRATION_NEXT_CONTINUE;
 }
 
@@ -297,7 +297,7 @@ static MigrationNext migration_phase_iterate(MigrationRun *run)
     }
     if (migration_period_over(&run->period, now)) {
         migration_period_update(run->s, &run->period,
-                                qemu_file_transferred(run->f), now);
+                                migration_transferred_bytes(run->f), now);
     } else if (migration_rate_exceeded()) {
         /* Budget spent: push out what is queued, sleep to the end. */
         qemu_fflush(run->f);
@@ -422,14 +422,14 @@ static void migration_final_counters(MigrationRun *run, uint64_t total_bytes)
 
     g_mutex_lock(&s->lock);
     end = migration_clock_ms();
-    s->downtime = run->downtime_end - s->downtime_start;
+    s->timing.downtime = run->downtime_end - s->downtime_start;
     TRACE("migration_completed",
-          "downtime %" PRId64 " ms, cleanup+close %" PRId64 " ms", s->downtime,
-          end - run->downtime_end);
-    s->total_time = end - s->start_time;
-    xfer_time = s->total_time - s->setup_time;
+          "downtime %" PRId64 " ms, cleanup+close %" PRId64 " ms",
+          s->timing.downtime, end - run->downtime_end);
+    s->timing.total_time = end - s->start_time;
+    xfer_time = s->timing.total_time - s->timing.setup_time;
     if (xfer_time > 0) {
-        s->mbps = total_bytes * 8.0 / xfer_time / 1000.0;
+        s->timing.mbps = total_bytes * 8.0 / xfer_time / 1000.0;
     }
     g_mutex_unlock(&s->lock);
 }
@@ -444,7 +444,7 @@ static MigrationNext migration_phase_finish(MigrationRun *run)
     run->savevm_setup = false;
     migrate_rp_cleanup(s);
     migrate_channel_drop(s);
-    total_bytes = qemu_file_transferred(run->f);
+    total_bytes = migration_transferred_bytes(run->f);
     run->f = NULL;
     if (!migration_close_file(s, &run->err)) {
         return MIGRATION_NEXT_FAIL;

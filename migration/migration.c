@@ -198,6 +198,12 @@ void migration_parameters_changed(void)
 
 /* ---------------- outgoing ---------------- */
 
+uint64_t migration_transferred_bytes(QEMUFile *main_file)
+{
+    return qemu_file_transferred(main_file) +
+           stat64_get(&mig_stats.multifd_bytes);
+}
+
 void migrate_set_status_from_current(MigrationState *s, int new_state)
 {
     for (;;) {
@@ -294,10 +300,8 @@ bool migrate_start(const char *uri, Error **errp)
     s->uri = g_strdup(uri);
     s->fd = fd;
     s->start_time = migration_clock_ms();
-    s->setup_time = s->total_time = s->downtime = 0;
-    s->expected_downtime = migrate_downtime_limit();
-    s->mbps = 0;
-    s->pages_per_second = 0;
+    memset(&s->timing, 0, sizeof(s->timing));
+    s->timing.expected_downtime = migrate_downtime_limit();
     s->threshold_size = 0;
     s->rp_error = 0;
     s->rp_shut_received = false;
@@ -359,184 +363,6 @@ bool migrate_continue(const char *state, Error **errp)
     return true;
 }
 
-/* ---------------- query-migrate ---------------- */
-
-/* The query-migrate "ram" members (completed: remaining and rate read 0). */
-static void migration_stats_to_json(json_object *ram, bool completed)
-{
-    uint64_t normal = stat64_get(&mig_stats.normal_pages);
-    uint64_t remaining = migration_stats_bytes_remaining();
-    uint64_t rate = stat64_get(&mig_stats.dirty_pages_rate);
-
-    json_object_object_add(
-        ram, "transferred",
-        json_object_new_uint64(stat64_get(&mig_stats.transferred)));
-    json_object_object_add(ram, "remaining",
-                           json_object_new_uint64(completed ? 0 : remaining));
-    json_object_object_add(ram, "total",
-                           json_object_new_uint64(ram_bytes_total()));
-    json_object_object_add(
-        ram, "duplicate",
-        json_object_new_uint64(stat64_get(&mig_stats.zero_pages)));
-    json_object_object_add(ram, "skipped", json_object_new_uint64(0));
-    json_object_object_add(ram, "normal", json_object_new_uint64(normal));
-    json_object_object_add(ram, "normal-bytes",
-                           json_object_new_uint64(normal * TARGET_PAGE_SIZE));
-    json_object_object_add(ram, "dirty-pages-rate",
-                           json_object_new_uint64(completed ? 0 : rate));
-    json_object_object_add(
-        ram, "dirty-sync-count",
-        json_object_new_uint64(stat64_get(&mig_stats.dirty_sync_count)));
-    json_object_object_add(
-        ram, "postcopy-requests",
-        json_object_new_uint64(stat64_get(&mig_stats.postcopy_requests)));
-    json_object_object_add(ram, "page-size",
-                           json_object_new_uint64(TARGET_PAGE_SIZE));
-    json_object_object_add(
-        ram, "multifd-bytes",
-        json_object_new_uint64(stat64_get(&mig_stats.multifd_bytes)));
-    json_object_object_add(
-        ram, "precopy-bytes",
-        json_object_new_uint64(stat64_get(&mig_stats.precopy_bytes)));
-    json_object_object_add(
-        ram, "downtime-bytes",
-        json_object_new_uint64(stat64_get(&mig_stats.downtime_bytes)));
-    json_object_object_add(
-        ram, "postcopy-bytes",
-        json_object_new_uint64(stat64_get(&mig_stats.postcopy_bytes)));
-    json_object_object_add(ram, "dirty-sync-missed-zero-copy",
-                           json_object_new_uint64(0));
-}
-
-static void migrate_query_source(json_object *info)
-{
-    MigrationState *s = migrate_get_current();
-    int status = migration_status();
-    bool completed = status == MIGRATION_STATUS_COMPLETED;
-    json_object *ram;
-
-    switch (status) {
-    case MIGRATION_STATUS_NONE:
-        return;
-    case MIGRATION_STATUS_SETUP:
-    case MIGRATION_STATUS_CANCELLED:
-    case MIGRATION_STATUS_WAIT_UNPLUG:
-        json_object_object_add(info, "status",
-                               json_object_new_string(status_names[status]));
-        return;
-    case MIGRATION_STATUS_FAILED:
-        json_object_object_add(info, "status",
-                               json_object_new_string(status_names[status]));
-        g_mutex_lock(&s->lock);
-        if (s->error) {
-            json_object_object_add(
-                info, "error-desc",
-                json_object_new_string(error_get_pretty(s->error)));
-        }
-        g_mutex_unlock(&s->lock);
-        return;
-    default:
-        break;
-    }
-
-    g_mutex_lock(&s->lock);
-    json_object_object_add(info, "status",
-                           json_object_new_string(status_names[status]));
-    json_object_object_add(info, "setup-time",
-                           json_object_new_int64(s->setup_time));
-    if (completed) {
-        json_object_object_add(info, "total-time",
-                               json_object_new_int64(s->total_time));
-        json_object_object_add(info, "downtime",
-                               json_object_new_int64(s->downtime));
-    } else {
-        json_object_object_add(
-            info, "total-time",
-            json_object_new_int64(migration_clock_ms() - s->start_time));
-        json_object_object_add(info, "expected-downtime",
-                               json_object_new_int64(s->expected_downtime));
-    }
-    ram = json_object_new_object();
-    migration_stats_to_json(ram, completed);
-    json_object_object_add(ram, "mbps", json_object_new_double(s->mbps));
-    json_object_object_add(ram, "pages-per-second",
-                           json_object_new_uint64(s->pages_per_second));
-    g_mutex_unlock(&s->lock);
-    json_object_object_add(info, "ram", ram);
-    if (cpu_throttle_active()) {
-        json_object_object_add(
-            info, "cpu-throttle-percentage",
-            json_object_new_int64(cpu_throttle_get_percentage()));
-    }
-}
-
-static void migrate_query_destination(json_object *info)
-{
-    MigrationIncomingState *mis = migration_incoming_get_current();
-    int status = migration_incoming_status();
-
-    if (mis->socket_addresses && mis->socket_addresses->len) {
-        json_object *list = json_object_new_array();
-
-        for (guint i = 0; i < mis->socket_addresses->len; i++) {
-            SocketAddress *a = g_ptr_array_index(mis->socket_addresses, i);
-            json_object *o = json_object_new_object();
-
-            switch (a->type) {
-            case SOCKET_ADDRESS_TYPE_INET:
-                json_object_object_add(o, "port",
-                                       json_object_new_string(a->port));
-                if (a->ipv4_only || strchr(a->host, ':') == NULL) {
-                    json_object_object_add(o, "ipv4",
-                                           json_object_new_boolean(true));
-                } else {
-                    json_object_object_add(o, "ipv6",
-                                           json_object_new_boolean(true));
-                }
-                json_object_object_add(o, "host",
-                                       json_object_new_string(a->host));
-                json_object_object_add(o, "type",
-                                       json_object_new_string("inet"));
-                break;
-            case SOCKET_ADDRESS_TYPE_UNIX:
-                json_object_object_add(o, "path",
-                                       json_object_new_string(a->path));
-                json_object_object_add(o, "type",
-                                       json_object_new_string("unix"));
-                break;
-            case SOCKET_ADDRESS_TYPE_VSOCK:
-                json_object_object_add(o, "cid",
-                                       json_object_new_string(a->cid));
-                json_object_object_add(o, "port",
-                                       json_object_new_string(a->port));
-                json_object_object_add(o, "type",
-                                       json_object_new_string("vsock"));
-                break;
-            default:
-                json_object_object_add(o, "str",
-                                       json_object_new_string(a->fd_name));
-                json_object_object_add(o, "type", json_object_new_string("fd"));
-                break;
-            }
-            json_object_array_add(list, o);
-        }
-        json_object_object_add(info, "socket-address", list);
-    }
-    if (status != MIGRATION_STATUS_NONE) {
-        json_object_object_add(info, "status",
-                               json_object_new_string(status_names[status]));
-    }
-}
-
-json_object *migrate_query(void)
-{
-    json_object *info = json_object_new_object();
-
-    migrate_query_destination(info);
-    migrate_query_source(info);
-    return info;
-}
-
 /* ---------------- incoming ---------------- */
 
 typedef struct IncomingResult {
@@ -582,7 +408,7 @@ static void migration_incoming_done_bh(void *opaque)
     qemu_fclose(mis->from_src_file);
     mis->from_src_file = NULL;
     if (mis->socket_addresses) {
-        g_ptr_array_free(mis->socket_addresses, true);
+        g_ptr_array_unref(mis->socket_addresses);
         mis->socket_addresses = NULL;
     }
 

@@ -22,7 +22,20 @@
 #include "io/channel.h"
 #include "migration/qemu-file.h"
 #include "migration/misc.h"
-#include <json-c/json.h>
+
+/*
+ * The times and rates of an outgoing migration, as query-migrate shows
+ * them.  Written by the migration thread, read by the monitor, both
+ * under MigrationState.lock.
+ */
+typedef struct MigrationTiming {
+    int64_t setup_time;        /* ms from start to active */
+    int64_t total_time;        /* ms from start to completed */
+    int64_t downtime;          /* ms the guest was stopped (completed) */
+    int64_t expected_downtime; /* ms, estimate while active */
+    double mbps;               /* last period; over the whole at the end */
+    uint64_t pages_per_second; /* last period */
+} MigrationTiming;
 
 typedef struct MigrationState {
     int status;   /* MigrationStatus, atomic */
@@ -50,15 +63,10 @@ typedef struct MigrationState {
 
     bool vm_was_running;
 
-    /* timing, ms; written by the migration thread, read under lock */
+    /* written by the migration thread, read under lock */
     int64_t start_time; /* realtime ms */
-    int64_t setup_time;
-    int64_t total_time;
-    int64_t downtime;
     int64_t downtime_start;
-    int64_t expected_downtime;
-    double mbps;
-    uint64_t pages_per_second;
+    MigrationTiming timing;
     uint64_t threshold_size; /* bytes that fit in downtime-limit */
     bool rate_limit_changed; /* max-bandwidth changed meanwhile */
 } MigrationState;
@@ -130,8 +138,11 @@ void migrate_cancel(void);
 /* migrate-continue STATE. */
 bool migrate_continue(const char *state, Error **errp);
 
-/* QMP query-migrate reply (new reference). */
-json_object *migrate_query(void);
+/*
+ * Bytes the outgoing migration has put on its channels: the main
+ * stream's plus the multifd channels'.  Migration thread.
+ */
+uint64_t migration_transferred_bytes(QEMUFile *main_file);
 
 /* ---- transports (each yields a QIOChannel) ---- */
 

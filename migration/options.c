@@ -15,6 +15,7 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "migration/options.h"
+#include "options-json.h"
 #include "migration.h"
 
 typedef struct MigrationParameters {

@@ -123,12 +123,13 @@ void migration_period_update(MigrationState *s, MigrationPeriod *p,
     estimate = migration_bandwidth_estimate(p);
     g_mutex_lock(&s->lock);
     s->threshold_size = estimate * migration_ram_budget_ms();
-    s->mbps =
+    s->timing.mbps =
         transferred * BITS_PER_BYTE / (spent / MS_PER_SEC) / BITS_PER_MBIT;
-    s->pages_per_second = pages * MS_PER_SEC / spent;
+    s->timing.pages_per_second = pages * MS_PER_SEC / spent;
     if (estimate > 0) {
-        s->expected_downtime = migration_stats_bytes_remaining() / estimate +
-                               migration_switchover_fixed_ms();
+        s->timing.expected_downtime =
+            migration_stats_bytes_remaining() / estimate +
+            migration_switchover_fixed_ms();
     }
     g_mutex_unlock(&s->lock);
     TRACE("migration_period",
