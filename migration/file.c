@@ -9,6 +9,7 @@
 #include "qemu/cutils.h"
 #include "io/channel-file.h"
 #include "migration.h"
+#include "transport.h"
 
 /* Split "PATH[,offset=N]"; *path is new. */
 static bool file_parse(const char *spec, char **path, uint64_t *offset,
@@ -57,7 +58,8 @@ static QIOChannel *file_open(const char *spec, int flags, Error **errp)
     return QIO_CHANNEL(fioc);
 }
 
-QIOChannel *file_outgoing_open(const char *spec, Error **errp)
+QIOChannel *file_outgoing_open(MigrationState *s, const char *spec,
+                               Error **errp)
 {
     QIOChannel *ioc = file_open(spec, O_CREAT | O_WRONLY | O_TRUNC, errp);
 

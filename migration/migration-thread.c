@@ -23,7 +23,6 @@
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
-#include "qemu/sockets.h"
 #include "qemu/trace.h"
 #include "migration/options.h"
 #include "migration/savevm.h"
@@ -36,6 +35,7 @@
 #include "rate-limit.h"
 #include "shrink.h"
 #include "switchover.h"
+#include "transport.h"
 
 /* What a phase says happens next. */
 typedef enum MigrationNext {
@@ -85,53 +85,30 @@ static void migrate_channel_drop(MigrationState *s)
     qio_channel_unref(ioc);
 }
 
-/* The host of a tcp: URI, for TLS hostname checks; NULL otherwise. */
-static char *migrate_uri_host(const char *uri)
-{
-    SocketAddress *addr;
-    char *host = NULL;
-
-    if (!g_str_has_prefix(uri, "tcp:")) {
-        return NULL;
-    }
-    addr = socket_parse(uri + 4, NULL);
-    if (addr && addr->type == SOCKET_ADDRESS_TYPE_INET) {
-        host = g_strdup(addr->host);
-    }
-    socket_address_free(addr);
-    return host;
-}
-
-/* Open the transport named by s->uri (blocking). */
+/*
+ * Open the main channel of the transport named by s->uri (blocking),
+ * then TLS if configured.  The raw channel is registered first so that
+ * migrate_cancel can shut it down while TLS connects.
+ */
 static QIOChannel *migrate_transport_open(MigrationState *s, Error **errp)
 {
-    const char *uri = s->uri;
+    const MigrationTransport *t = migration_transport_find(s->uri);
+    const char *arg;
     QIOChannel *ioc;
     char *host;
 
-    if (g_str_has_prefix(uri, "tcp:")) {
-        ioc = socket_outgoing_open(uri + 4, errp);
-    } else if (g_str_has_prefix(uri, "unix:") ||
-               g_str_has_prefix(uri, "vsock:")) {
-        ioc = socket_outgoing_open(uri, errp);
-    } else if (g_str_has_prefix(uri, "exec:")) {
-        ioc = exec_outgoing_open(uri + 5, errp);
-    } else if (g_str_has_prefix(uri, "fd:")) {
-        ioc = fd_outgoing_open(s->fd, errp);
-        s->fd = -1;
-    } else if (g_str_has_prefix(uri, "file:")) {
-        ioc = file_outgoing_open(uri + 5, errp);
-    } else {
+    if (!t) {
         error_setg(errp, "Parameter 'uri' expects a valid migration "
                          "protocol");
         return NULL;
     }
+    arg = migration_transport_arg(t, s->uri);
+    ioc = t->outgoing_open(s, arg, errp);
     if (!ioc) {
         return NULL;
     }
-    /* Let migrate_cancel shut the raw channel down while TLS connects. */
     migrate_channel_set(s, ioc);
-    host = migrate_uri_host(uri);
+    host = t->tls_hostname ? t->tls_hostname(arg) : NULL;
     ioc = migration_channel_outgoing(ioc, host, errp);
     g_free(host);
     return ioc;

@@ -48,6 +48,7 @@
 #include "sysemu/main-loop.h"
 #include "sysemu/sysemu.h"
 #include "migration.h"
+#include "transport.h"
 #include "ram.h"
 #include "migration-stats.h"
 
@@ -219,45 +220,10 @@ void migrate_set_status_from_current(MigrationState *s, int new_state)
     }
 }
 
-/*
- * rdma: URIs.  There is no RDMA transport yet; with tls-creds set the
- * answer says first that TLS cannot be had over RDMA at all (RDMA moves
- * pages by remote DMA, outside any TLS session).  Returns true (errp
- * set) for an rdma: URI.
- */
-static bool migrate_rdma_refuse(const char *uri, Error **errp)
-{
-    const char *creds = migrate_tls_creds();
-
-    if (!g_str_has_prefix(uri, "rdma:")) {
-        return false;
-    }
-    if (creds && *creds) {
-        error_setg(errp, "TLS is not supported with RDMA migration "
-                         "(tls-creds is set)");
-    } else {
-        error_setg(errp, "RDMA migration is not supported by Tern yet");
-    }
-    return true;
-}
-
-static bool migrate_uri_valid(const char *uri)
-{
-    static const char *const prefixes[] = {
-        "tcp:", "unix:", "vsock:", "exec:", "fd:", "file:",
-    };
-
-    for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++) {
-        if (g_str_has_prefix(uri, prefixes[i])) {
-            return true;
-        }
-    }
-    return false;
-}
-
 bool migrate_start(const char *uri, Error **errp)
 {
     MigrationState *s = migrate_get_current();
+    const MigrationTransport *t;
     int fd = -1;
 
     if (migration_is_running()) {
@@ -273,16 +239,17 @@ bool migrate_start(const char *uri, Error **errp)
                          "previous migration");
         return false;
     }
-    if (migrate_rdma_refuse(uri, errp)) {
+    if (migration_transport_refuse(uri, errp)) {
         return false;
     }
-    if (!migrate_uri_valid(uri)) {
+    t = migration_transport_find(uri);
+    if (!t) {
         error_setg(errp, "Parameter 'uri' expects a valid migration "
                          "protocol");
         return false;
     }
-    if (g_str_has_prefix(uri, "fd:")) {
-        fd = monitor_fd_param(uri + 3, errp);
+    if (t->monitor_fd) {
+        fd = monitor_fd_param(migration_transport_arg(t, uri), errp);
         if (fd < 0) {
             return false;
         }
@@ -466,35 +433,27 @@ void migration_incoming_fail(Error *err)
 bool migration_incoming_start(const char *uri, Error **errp)
 {
     MigrationIncomingState *mis = migration_incoming_get_current();
-    bool ok;
+    const MigrationTransport *t;
 
     if (!strcmp(uri, "defer")) {
         mis->deferred = true;
         return true;
     }
-    if (migrate_rdma_refuse(uri, errp)) {
+    if (migration_transport_refuse(uri, errp)) {
         return false;
     }
+    /* 7.2 announces setup before it looks at the protocol */
     migration_event_status(MIGRATION_STATUS_SETUP);
-    if (g_str_has_prefix(uri, "tcp:")) {
-        ok = socket_incoming_start(uri + 4, errp);
-    } else if (g_str_has_prefix(uri, "unix:") ||
-               g_str_has_prefix(uri, "vsock:")) {
-        ok = socket_incoming_start(uri, errp);
-    } else if (g_str_has_prefix(uri, "exec:")) {
-        ok = exec_incoming_start(uri + 5, errp);
-    } else if (g_str_has_prefix(uri, "fd:")) {
-        ok = fd_incoming_start(uri + 3, errp);
-    } else if (g_str_has_prefix(uri, "file:")) {
-        ok = file_incoming_start(uri + 5, errp);
-    } else {
+    t = migration_transport_find(uri);
+    if (!t) {
         error_setg(errp, "unknown migration protocol: %s", uri);
         return false;
     }
-    if (ok) {
-        mis->started = true;
+    if (!t->incoming_start(migration_transport_arg(t, uri), errp)) {
+        return false;
     }
-    return ok;
+    mis->started = true;
+    return true;
 }
 
 bool migrate_incoming_qmp(const char *uri, Error **errp)

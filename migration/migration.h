@@ -144,30 +144,12 @@ bool migrate_continue(const char *state, Error **errp);
  */
 uint64_t migration_transferred_bytes(QEMUFile *main_file);
 
-/* ---- transports (each yields a QIOChannel) ---- */
+/* ---- transports (transport.h has the table) ---- */
 
-/*
- * Outgoing: open the transport named by uri, blocking (runs in the
- * migration thread).  fd is the descriptor taken for an fd: URI (or -1);
- * ownership moves to the channel.  Returns a channel (owned) or NULL.
- */
-QIOChannel *socket_outgoing_open(const char *addr, Error **errp);
-QIOChannel *fd_outgoing_open(int fd, Error **errp);
-QIOChannel *exec_outgoing_open(const char *cmd, Error **errp);
-QIOChannel *file_outgoing_open(const char *spec, Error **errp);
-
-/*
- * Incoming: start listening/spawning/opening on the main thread; when
- * the channel is ready they call migration_incoming_channel() (main
- * thread).  false with errp on failure.
- */
-bool socket_incoming_start(const char *addr, Error **errp);
+/* Stop listening on the destination's socket (if it listens). */
 void socket_incoming_stop(void);
 /* Is the socket transport still accepting clients (TLS handshakes)? */
 bool socket_incoming_listening(void);
-bool fd_incoming_start(const char *name, Error **errp);
-bool exec_incoming_start(const char *cmd, Error **errp);
-bool file_incoming_start(const char *spec, Error **errp);
 
 /*
  * channel.c: a connected channel on the source is maybe TLS-wrapped

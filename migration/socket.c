@@ -20,11 +20,25 @@
 #include "io/net-listener.h"
 #include "migration/options.h"
 #include "migration.h"
+#include "transport.h"
 
 /* The listener of the incoming side while it waits (main thread). */
 static QIONetListener *socket_listener;
 
-QIOChannel *socket_outgoing_open(const char *str, Error **errp)
+char *socket_tls_hostname(const char *str)
+{
+    SocketAddress *addr = socket_parse(str, NULL);
+    char *host = NULL;
+
+    if (addr && addr->type == SOCKET_ADDRESS_TYPE_INET) {
+        host = g_strdup(addr->host);
+    }
+    socket_address_free(addr);
+    return host;
+}
+
+QIOChannel *socket_outgoing_open(MigrationState *s, const char *str,
+                                 Error **errp)
 {
     SocketAddress *addr = socket_parse(str, errp);
     QIOChannelSocket *sioc;
