@@ -67,24 +67,6 @@ static bool migrate_cancelled(void)
     return migration_status() == MIGRATION_STATUS_CANCELLING;
 }
 
-static void migrate_channel_set(MigrationState *s, QIOChannel *ioc)
-{
-    g_mutex_lock(&s->lock);
-    s->ioc = ioc ? qio_channel_ref(ioc) : NULL;
-    g_mutex_unlock(&s->lock);
-}
-
-static void migrate_channel_drop(MigrationState *s)
-{
-    QIOChannel *ioc;
-
-    g_mutex_lock(&s->lock);
-    ioc = s->ioc;
-    s->ioc = NULL;
-    g_mutex_unlock(&s->lock);
-    qio_channel_unref(ioc);
-}
-
 /*
  * Open the main channel of the transport named by s->uri (blocking),
  * then TLS if configured.  The raw channel is registered first so that
@@ -94,7 +76,7 @@ static QIOChannel *migrate_transport_open(MigrationState *s, Error **errp)
 {
     const MigrationTransport *t = migration_transport_find(s->uri);
     const char *arg;
-    QIOChannel *ioc;
+    QIOChannel *ioc, *tls;
     char *host;
 
     if (!t) {
@@ -107,11 +89,16 @@ static QIOChannel *migrate_transport_open(MigrationState *s, Error **errp)
     if (!ioc) {
         return NULL;
     }
-    migrate_channel_set(s, ioc);
+    migrate_channel_add(s, MIGRATION_CHANNEL_MAIN, ioc);
     host = t->tls_hostname ? t->tls_hostname(arg) : NULL;
-    ioc = migration_channel_outgoing(ioc, host, errp);
+    tls = migration_channel_outgoing(ioc, host, errp); /* takes ioc's ref */
     g_free(host);
-    return ioc;
+    if (tls && tls != ioc) {
+        /* the list holds the raw channel (ioc still valid): swap */
+        migrate_channel_remove(s, ioc);
+        migrate_channel_add(s, MIGRATION_CHANNEL_MAIN, tls);
+    }
+    return tls;
 }
 
 /*
@@ -161,8 +148,6 @@ static MigrationNext migration_phase_connect(MigrationRun *run)
         qio_channel_unref(ioc);
         return MIGRATION_NEXT_FAIL;
     }
-    migrate_channel_drop(s);
-    migrate_channel_set(s, ioc);
     migration_channel_tune(ioc, true);
     run->f = qemu_file_new_output(ioc);
     qio_channel_unref(ioc);
@@ -420,7 +405,7 @@ static MigrationNext migration_phase_finish(MigrationRun *run)
     qemu_savevm_state_cleanup();
     run->savevm_setup = false;
     migrate_rp_cleanup(s);
-    migrate_channel_drop(s);
+    migrate_channels_release(s);
     total_bytes = migration_transferred_bytes(run->f);
     run->f = NULL;
     if (!migration_close_file(s, &run->err)) {
@@ -448,18 +433,14 @@ static void migration_run_fail(MigrationRun *run)
         error_setg(&run->err, "Migration failed");
         migrate_set_error(s, run->err);
     }
-    /* Wake anyone blocked on the channel (return path). */
-    g_mutex_lock(&s->lock);
-    if (s->ioc) {
-        qio_channel_shutdown(s->ioc, QIO_CHANNEL_SHUTDOWN_BOTH, NULL);
-    }
-    g_mutex_unlock(&s->lock);
+    /* Wake anyone blocked on a channel (return path). */
+    migrate_channels_shutdown(s);
     migrate_rp_cleanup(s);
     if (run->savevm_setup) {
         qemu_savevm_state_cleanup();
     }
     migration_close_file(s, NULL);
-    migrate_channel_drop(s);
+    migrate_channels_release(s);
     if (s->fd >= 0) {
         close(s->fd);
         s->fd = -1;

@@ -298,11 +298,7 @@ void migrate_cancel(void)
             break;
         }
     }
-    g_mutex_lock(&s->lock);
-    if (s->ioc) {
-        qio_channel_shutdown(s->ioc, QIO_CHANNEL_SHUTDOWN_BOTH, NULL);
-    }
-    g_mutex_unlock(&s->lock);
+    migrate_channels_shutdown(s);
     g_mutex_lock(&s->pause_lock);
     g_cond_broadcast(&s->pause_cond);
     g_mutex_unlock(&s->pause_lock);
@@ -374,6 +370,7 @@ static void migration_incoming_done_bh(void *opaque)
     }
     qemu_fclose(mis->from_src_file);
     mis->from_src_file = NULL;
+    migration_incoming_channels_release(mis);
     if (mis->socket_addresses) {
         g_ptr_array_unref(mis->socket_addresses);
         mis->socket_addresses = NULL;

@@ -37,14 +37,37 @@ typedef struct MigrationTiming {
     uint64_t pages_per_second; /* last period */
 } MigrationTiming;
 
+/*
+ * The kinds of channel a migration may use (QEMU 7.2's set).  The source
+ * opens the main channel first; the destination tells the others apart
+ * as 7.2 does (see migration_channel_incoming()).
+ */
+typedef enum MigrationChannelType {
+    MIGRATION_CHANNEL_MAIN,    /* the stream: header, sections, commands */
+    MIGRATION_CHANNEL_MULTIFD, /* a multifd page channel (initial packet) */
+    MIGRATION_CHANNEL_PREEMPT, /* postcopy-preempt: urgent pages */
+    MIGRATION_CHANNEL__MAX,
+} MigrationChannelType;
+
+/* One channel of a migration: a reference on ioc, and what it carries. */
+typedef struct MigrationChannel {
+    MigrationChannelType type;
+    QIOChannel *ioc;
+} MigrationChannel;
+
 typedef struct MigrationState {
     int status;   /* MigrationStatus, atomic */
-    GMutex lock;  /* protects error, stats below */
+    GMutex lock;  /* protects error, channels, the timing below */
     Error *error; /* first error (error-desc) */
 
-    char *uri;             /* the URI given to migrate */
-    int fd;                /* fd: URI, taken from the monitor */
-    QIOChannel *ioc;       /* transport channel (ref), under lock */
+    char *uri; /* the URI given to migrate */
+    int fd;    /* fd: URI, taken from the monitor */
+    /*
+     * MigrationChannel *: every channel of the migration (the main one
+     * now; multifd and postcopy-preempt later), so that cancel and
+     * failure shut all of them down.  Under lock.
+     */
+    GPtrArray *channels;
     QEMUFile *to_dst_file; /* owned by the migration thread */
     GThread *thread;
     bool thread_running;
@@ -77,7 +100,12 @@ typedef struct MigrationIncomingState {
     QEMUFile *to_src_file; /* return path, if opened */
     GMutex rp_lock;        /* serialises return-path messages */
     GThread *load_thread;
-    void *listener;              /* transport's listener (socket.c) */
+    /*
+     * MigrationChannel *: the channels accepted so far, sorted by
+     * migration_channel_incoming().  Main thread.
+     */
+    GPtrArray *channels;
+    bool loading; /* all channels there, the load thread started */
     GPtrArray *socket_addresses; /* SocketAddress *, for query-migrate */
     bool deferred;               /* -incoming defer, not started yet */
     bool started;                /* incoming URI given */
@@ -160,6 +188,20 @@ bool socket_incoming_listening(void);
 QIOChannel *migration_channel_outgoing(QIOChannel *ioc, const char *hostname,
                                        Error **errp);
 void migration_channel_incoming(QIOChannel *ioc);
+
+/*
+ * Source: add ioc (a new reference is taken) to s's channels as type;
+ * remove one (its reference dropped); shut every channel down (wakes
+ * threads blocked on them; cancel and failure); drop them all.  Any
+ * thread; they take s->lock.
+ */
+void migrate_channel_add(MigrationState *s, MigrationChannelType type,
+                         QIOChannel *ioc);
+void migrate_channel_remove(MigrationState *s, QIOChannel *ioc);
+void migrate_channels_shutdown(MigrationState *s);
+void migrate_channels_release(MigrationState *s);
+/* Destination: drop the accepted channels (load ended).  Main thread. */
+void migration_incoming_channels_release(MigrationIncomingState *mis);
 /*
  * Kernel buffer tuning of a migration channel, best effort.  out: this
  * side sends the stream on it.
