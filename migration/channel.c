@@ -25,7 +25,6 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qemu/error-report.h"
-#include "io/channel-command.h"
 #include "migration/options.h"
 #include "migration/tls.h"
 #include "qemu/trace.h"
@@ -52,15 +51,10 @@
 
 void migration_channel_tune(QIOChannel *ioc, bool out)
 {
-    const char *type = ioc->klass->type_name;
+    int fd = qio_channel_get_pipe_fd(ioc, out);
 
-    if (!strcmp(type, "qio-channel-command")) {
-        QIOChannelCommand *cioc = (QIOChannelCommand *)ioc;
-        int fd = out ? cioc->writefd : cioc->readfd;
-
-        if (fd >= 0) {
-            fcntl(fd, F_SETPIPE_SZ, MIGRATION_PIPE_SIZE);
-        }
+    if (fd >= 0) {
+        fcntl(fd, F_SETPIPE_SZ, MIGRATION_PIPE_SIZE);
     }
 }
 
