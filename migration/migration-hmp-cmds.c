@@ -16,6 +16,11 @@
 #include "migration-info.h"
 
 #define HMP_PROGRESS_MS 250
+/* "info migrate" prints sizes in kbytes: bytes >> HMP_KB_SHIFT. */
+#define HMP_KB_SHIFT 10
+/* The progress line switches to MiB/GiB at 10 of them. */
+#define HMP_SIZE_UNIT_MIN 10
+#define HMP_PERCENT 100
 /* QEMU 7.2's clear-bitmap-shift default, shown by "info migrate". */
 #define HMP_CLEAR_BITMAP_SHIFT 18
 
@@ -64,22 +69,23 @@ static void hmp_info_migrate_status(Monitor *mon, const MigrationInfo *info)
 static void hmp_info_migrate_ram(Monitor *mon, const MigrationRamInfo *ram)
 {
     monitor_printf(mon, "transferred ram: %" PRIu64 " kbytes\n",
-                   ram->transferred >> 10);
+                   ram->transferred >> HMP_KB_SHIFT);
     monitor_printf(mon, "throughput: %0.2f mbps\n", ram->mbps);
     monitor_printf(mon, "remaining ram: %" PRIu64 " kbytes\n",
-                   ram->remaining >> 10);
-    monitor_printf(mon, "total ram: %" PRIu64 " kbytes\n", ram->total >> 10);
+                   ram->remaining >> HMP_KB_SHIFT);
+    monitor_printf(mon, "total ram: %" PRIu64 " kbytes\n",
+                   ram->total >> HMP_KB_SHIFT);
     monitor_printf(mon, "duplicate: %" PRIu64 " pages\n", ram->duplicate);
     monitor_printf(mon, "skipped: %" PRIu64 " pages\n", ram->skipped);
     monitor_printf(mon, "normal: %" PRIu64 " pages\n", ram->normal);
     monitor_printf(mon, "normal bytes: %" PRIu64 " kbytes\n",
-                   ram->normal_bytes >> 10);
+                   ram->normal_bytes >> HMP_KB_SHIFT);
     monitor_printf(mon, "dirty sync count: %" PRIu64 "\n",
                    ram->dirty_sync_count);
     monitor_printf(mon, "page size: %" PRIu64 " kbytes\n",
-                   ram->page_size >> 10);
+                   ram->page_size >> HMP_KB_SHIFT);
     monitor_printf(mon, "multifd bytes: %" PRIu64 " kbytes\n",
-                   ram->multifd_bytes >> 10);
+                   ram->multifd_bytes >> HMP_KB_SHIFT);
     monitor_printf(mon, "pages-per-second: %" PRIu64 "\n",
                    ram->pages_per_second);
     if (ram->dirty_pages_rate) {
@@ -92,15 +98,15 @@ static void hmp_info_migrate_ram(Monitor *mon, const MigrationRamInfo *ram)
     }
     if (ram->precopy_bytes) {
         monitor_printf(mon, "precopy ram: %" PRIu64 " kbytes\n",
-                       ram->precopy_bytes >> 10);
+                       ram->precopy_bytes >> HMP_KB_SHIFT);
     }
     if (ram->downtime_bytes) {
         monitor_printf(mon, "downtime ram: %" PRIu64 " kbytes\n",
-                       ram->downtime_bytes >> 10);
+                       ram->downtime_bytes >> HMP_KB_SHIFT);
     }
     if (ram->postcopy_bytes) {
         monitor_printf(mon, "postcopy ram: %" PRIu64 " kbytes\n",
-                       ram->postcopy_bytes >> 10);
+                       ram->postcopy_bytes >> HMP_KB_SHIFT);
     }
 }
 
@@ -180,13 +186,13 @@ typedef struct HMPMigrationStatus {
 
 static char *hmp_size(uint64_t bytes)
 {
-    if (bytes >= 10 * GiB) {
+    if (bytes >= HMP_SIZE_UNIT_MIN * GiB) {
         return g_strdup_printf("%.1f GiB", (double)bytes / GiB);
     }
-    if (bytes >= 10 * MiB) {
+    if (bytes >= HMP_SIZE_UNIT_MIN * MiB) {
         return g_strdup_printf("%.1f MiB", (double)bytes / MiB);
     }
-    return g_strdup_printf("%" PRIu64 " KiB", bytes >> 10);
+    return g_strdup_printf("%" PRIu64 " KiB", bytes >> HMP_KB_SHIFT);
 }
 
 static void hmp_migrate_progress(HMPMigrationStatus *st,
@@ -199,7 +205,8 @@ static void hmp_migrate_progress(HMPMigrationStatus *st,
     if (!info->has_ram) {
         return;
     }
-    pct = total ? (total - MIN(remaining, total)) * 100 / total : 100;
+    pct = total ? (total - MIN(remaining, total)) * HMP_PERCENT / total
+                : HMP_PERCENT;
     rem = hmp_size(remaining);
     dirty_s = hmp_size(ram->dirty_pages_rate * ram->page_size);
     monitor_printf(st->mon,

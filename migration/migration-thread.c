@@ -37,6 +37,12 @@
 #include "switchover.h"
 #include "transport.h"
 
+/* The value of the PING sent after OPEN_RETURN_PATH (as QEMU 7.2). */
+#define MIGRATION_FIRST_PING 1
+#define BITS_PER_BYTE 8.0
+/* bits per ms in one Mbit/s */
+#define BITS_PER_MS_PER_MBPS 1000.0
+
 /* What a phase says happens next. */
 typedef enum MigrationNext {
     MIGRATION_NEXT_CONTINUE,   /* go on with the next phase / iteration */
@@ -170,7 +176,7 @@ static MigrationNext migration_phase_setup(MigrationRun *run)
             return MIGRATION_NEXT_FAIL;
         }
         qemu_savevm_send_open_return_path(run->f);
-        qemu_savevm_send_ping(run->f, 1);
+        qemu_savevm_send_ping(run->f, MIGRATION_FIRST_PING);
     }
     bql_lock();
     run->savevm_setup = true;
@@ -264,7 +270,8 @@ static MigrationNext migration_phase_iterate(MigrationRun *run)
         /* Budget spent: push out what is queued, sleep to the end. */
         qemu_fflush(run->f);
         now = migration_clock_ms();
-        g_usleep(migration_period_left_ms(&run->period, now) * 1000);
+        g_usleep(migration_period_left_ms(&run->period, now) *
+                 G_TIME_SPAN_MILLISECOND);
         return MIGRATION_NEXT_CONTINUE;
     }
     if (migration_iterate_decide(run)) {
@@ -391,7 +398,8 @@ static void migration_final_counters(MigrationRun *run, uint64_t total_bytes)
     s->timing.total_time = end - s->start_time;
     xfer_time = s->timing.total_time - s->timing.setup_time;
     if (xfer_time > 0) {
-        s->timing.mbps = total_bytes * 8.0 / xfer_time / 1000.0;
+        s->timing.mbps =
+            total_bytes * BITS_PER_BYTE / xfer_time / BITS_PER_MS_PER_MBPS;
     }
     g_mutex_unlock(&s->lock);
 }

@@ -111,7 +111,7 @@ MigrationStatus migration_incoming_status(void)
 
 int64_t migration_clock_ms(void)
 {
-    return g_get_real_time() / 1000;
+    return g_get_real_time() / G_TIME_SPAN_MILLISECOND;
 }
 
 static void migration_event_status(MigrationStatus status)
@@ -328,6 +328,10 @@ bool migrate_continue(const char *state, Error **errp)
 
 /* ---------------- incoming ---------------- */
 
+/* The value of the destination's SHUT message: loaded, or not. */
+#define MIGRATION_RP_SHUT_OK 0
+#define MIGRATION_RP_SHUT_FAILED 1
+
 typedef struct IncomingResult {
     int ret;
     Error *err;
@@ -346,7 +350,7 @@ static void migration_incoming_done_bh(void *opaque)
     }
     if (r->ret < 0) {
         if (mis->to_src_file) {
-            migrate_send_rp_shut(mis, 1);
+            migrate_send_rp_shut(mis, MIGRATION_RP_SHUT_FAILED);
         }
         /*
          * 7.2 prints the specific error, then the errno line; a bare
@@ -364,7 +368,7 @@ static void migration_incoming_done_bh(void *opaque)
     }
 
     if (mis->to_src_file) {
-        migrate_send_rp_shut(mis, 0);
+        migrate_send_rp_shut(mis, MIGRATION_RP_SHUT_OK);
         qemu_fclose(mis->to_src_file);
         mis->to_src_file = NULL;
     }

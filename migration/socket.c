@@ -22,6 +22,9 @@
 #include "migration.h"
 #include "transport.h"
 
+/* One pending connection per address (7.2 listens with a backlog of 1). */
+#define SOCKET_LISTEN_BACKLOG 1
+
 /* The listener of the incoming side while it waits (main thread). */
 static QIONetListener *socket_listener;
 
@@ -103,7 +106,8 @@ bool socket_incoming_start(const char *str, Error **errp)
     }
     listener = qio_net_listener_new();
     qio_net_listener_set_name(listener, "migration-socket-listener");
-    if (qio_net_listener_open_sync(listener, addr, 1, errp) < 0) {
+    if (qio_net_listener_open_sync(listener, addr, SOCKET_LISTEN_BACKLOG,
+                                   errp) < 0) {
         socket_address_free(addr);
         qio_net_listener_unref(listener);
         return false;

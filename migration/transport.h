@@ -48,7 +48,13 @@ const char *migration_transport_arg(const MigrationTransport *t,
  */
 bool migration_transport_refuse(const char *uri, Error **errp);
 
-/* The transports (socket.c, fd.c, exec.c, file.c). */
+/*
+ * The rows' functions (socket.c, fd.c, exec.c, file.c).  *_outgoing_open:
+ * source, blocking, returns a new channel the caller owns or NULL with
+ * errp set (fd: takes s->fd, leaving -1).  *_incoming_start: destination,
+ * main thread, returns once listening/spawned/opened; the channel goes
+ * to migration_channel_incoming() (a socket: each client, later).
+ */
 QIOChannel *socket_outgoing_open(MigrationState *s, const char *addr,
                                  Error **errp);
 QIOChannel *fd_outgoing_open(MigrationState *s, const char *name, Error **errp);
