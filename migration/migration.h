@@ -141,6 +141,9 @@ bool migration_is_running(void);
 /* Options changed: pick up a new max-bandwidth.  Main thread. */
 void migration_parameters_changed(void);
 
+/* MIGRATION {"status": NAME} event, whatever the events capability. */
+void migration_event_status(MigrationStatus status);
+
 /* MIGRATION_PASS event (events capability), from ram.c's dirty sync. */
 void migration_event_pass(uint64_t pass);
 
