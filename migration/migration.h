@@ -1,6 +1,8 @@
 /*
  * migration.h (private to migration/): the outgoing and incoming
- * migration state, shared by migration.c, ram.c, the transports, the
+ * migration state, shared by migration.c (statuses, start, cancel),
+ * migration-thread.c (the outgoing phases), migration-incoming.c,
+ * channel.c (each side's channel list), ram.c, the transports, the
  * return path and the monitor commands.
  *
  * Threads and locks:
@@ -11,8 +13,8 @@
  *  - The incoming load thread reads the stream on the destination.
  *  - MigrationState.status is read and changed with atomic operations
  *    (migrate_set_status() is a compare-and-swap), so any thread may look
- *    at it; MigrationState.lock protects error and the statistics the
- *    monitor reads while the migration thread updates them.
+ *    at it; MigrationState.lock protects error, the channel list and the
+ *    timing the monitor reads while the migration thread updates them.
  */
 #ifndef MIGRATION_MIGRATION_H
 #define MIGRATION_MIGRATION_H
@@ -116,7 +118,7 @@ typedef struct MigrationIncomingState {
 MigrationState *migrate_get_current(void);
 MigrationIncomingState *migration_incoming_get_current(void);
 
-/* Realtime clock in ms / ns. */
+/* Realtime clock in ms. */
 int64_t migration_clock_ms(void);
 
 /*
