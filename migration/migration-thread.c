@@ -475,6 +475,10 @@ static void migration_thread_join_bh(void *opaque)
     }
 }
 
+/*
+ * Every run ends here: undo what a failed run set up, then let the main
+ * loop join the thread.
+ */
 static void migration_run_end(MigrationRun *run, MigrationNext next)
 {
     MigrationState *s = run->s;
@@ -500,6 +504,7 @@ static gpointer migration_thread(gpointer opaque)
     while (next == MIGRATION_NEXT_CONTINUE) {
         next = migration_phase_iterate(&run);
     }
+    /* postcopy: MIGRATION_NEXT_POSTCOPY would run its phase here */
     if (next == MIGRATION_NEXT_SWITCHOVER) {
         next = migration_phase_switchover(&run);
         if (next == MIGRATION_NEXT_CONTINUE) {
