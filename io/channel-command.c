@@ -67,6 +67,7 @@ QIOChannelCommand *qio_channel_command_new_spawn(const char *const argv[],
     cioc->blocking = true;
     cioc->cmdline = cmdline;
     cioc->close_timeout_ms = infd >= 0 ? 10000 : 1000;
+    qio_channel_set_feature(QIO_CHANNEL(cioc), QIO_CHANNEL_FEATURE_PIPE);
     return cioc;
 }
 
@@ -350,6 +351,13 @@ static int qio_channel_command_get_fd(QIOChannel *ioc)
     return cioc->readfd >= 0 ? cioc->readfd : cioc->writefd;
 }
 
+static int qio_channel_command_get_pipe_fd(QIOChannel *ioc, bool write)
+{
+    QIOChannelCommand *cioc = QIO_CHANNEL_COMMAND(ioc);
+
+    return write ? cioc->writefd : cioc->readfd;
+}
+
 static void qio_channel_command_finalize(QIOChannel *ioc)
 {
     QIOChannelCommand *cioc = QIO_CHANNEL_COMMAND(ioc);
@@ -367,4 +375,5 @@ static const QIOChannelClass qio_channel_command_class = {
     .io_set_blocking = qio_channel_command_set_blocking,
     .io_finalize = qio_channel_command_finalize,
     .io_get_fd = qio_channel_command_get_fd,
+    .io_get_pipe_fd = qio_channel_command_get_pipe_fd,
 };

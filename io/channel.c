@@ -58,6 +58,15 @@ void qio_channel_set_feature(QIOChannel *ioc, QIOChannelFeature feature)
     ioc->features |= (1u << feature);
 }
 
+int qio_channel_get_pipe_fd(QIOChannel *ioc, bool write)
+{
+    if (!qio_channel_has_feature(ioc, QIO_CHANNEL_FEATURE_PIPE) ||
+        !ioc->klass->io_get_pipe_fd) {
+        return -1;
+    }
+    return ioc->klass->io_get_pipe_fd(ioc, write);
+}
+
 void qio_channel_set_name(QIOChannel *ioc, const char *name)
 {
     g_free(ioc->name);

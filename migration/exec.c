@@ -8,6 +8,7 @@
 #include "qapi/error.h"
 #include "io/channel-command.h"
 #include "migration.h"
+#include "transport.h"
 
 static QIOChannel *exec_spawn(const char *cmd, int flags, Error **errp)
 {
@@ -29,7 +30,7 @@ static QIOChannel *exec_spawn(const char *cmd, int flags, Error **errp)
     return QIO_CHANNEL(cioc);
 }
 
-QIOChannel *exec_outgoing_open(const char *cmd, Error **errp)
+QIOChannel *exec_outgoing_open(MigrationState *s, const char *cmd, Error **errp)
 {
     QIOChannel *ioc = exec_spawn(cmd, O_WRONLY, errp);
 

@@ -11,6 +11,7 @@
 #include "io/channel-socket.h"
 #include "io/channel-file.h"
 #include "migration.h"
+#include "transport.h"
 
 /* A channel owning fd (closed on failure). */
 static QIOChannel *fd_channel_new(int fd, Error **errp)
@@ -34,10 +35,13 @@ static QIOChannel *fd_channel_new(int fd, Error **errp)
     return QIO_CHANNEL(qio_channel_file_new_fd(fd));
 }
 
-QIOChannel *fd_outgoing_open(int fd, Error **errp)
+/* The fd was taken from the monitor by migrate_start (s->fd); ours now. */
+QIOChannel *fd_outgoing_open(MigrationState *s, const char *name, Error **errp)
 {
+    int fd = s->fd;
     QIOChannel *ioc;
 
+    s->fd = -1;
     if (fd < 0) {
         error_setg(errp, "No file descriptor for the fd: migration");
         return NULL;

@@ -9,6 +9,10 @@
 #include "qemu/cutils.h"
 #include "io/channel-file.h"
 #include "migration.h"
+#include "transport.h"
+
+/* The stream file is private to its owner. */
+#define FILE_MIGRATION_MODE 0600
 
 /* Split "PATH[,offset=N]"; *path is new. */
 static bool file_parse(const char *spec, char **path, uint64_t *offset,
@@ -44,7 +48,7 @@ static QIOChannel *file_open(const char *spec, int flags, Error **errp)
     if (!file_parse(spec, &path, &offset, errp)) {
         return NULL;
     }
-    fioc = qio_channel_file_new_path(path, flags, 0600, errp);
+    fioc = qio_channel_file_new_path(path, flags, FILE_MIGRATION_MODE, errp);
     g_free(path);
     if (!fioc) {
         return NULL;
@@ -57,7 +61,8 @@ static QIOChannel *file_open(const char *spec, int flags, Error **errp)
     return QIO_CHANNEL(fioc);
 }
 
-QIOChannel *file_outgoing_open(const char *spec, Error **errp)
+QIOChannel *file_outgoing_open(MigrationState *s, const char *spec,
+                               Error **errp)
 {
     QIOChannel *ioc = file_open(spec, O_CREAT | O_WRONLY | O_TRUNC, errp);
 

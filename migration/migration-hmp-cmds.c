@@ -10,158 +10,154 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "monitor/monitor.h"
+#include "qemu/sockets.h"
 #include "migration/options.h"
 #include "migration.h"
+#include "migration-info.h"
 
 #define HMP_PROGRESS_MS 250
+/* "info migrate" prints sizes in kbytes: bytes >> HMP_KB_SHIFT. */
+#define HMP_KB_SHIFT 10
+/* The progress line switches to MiB/GiB at 10 of them. */
+#define HMP_SIZE_UNIT_MIN 10
+#define HMP_PERCENT 100
+/* QEMU 7.2's clear-bitmap-shift default, shown by "info migrate". */
+#define HMP_CLEAR_BITMAP_SHIFT 18
 
 void migration_register_hmp_commands(void);
 
-static uint64_t jget_u64(json_object *o, const char *key)
+/* The globals 7.2 prints first (Tern's fixed values). */
+static void hmp_info_migrate_globals(Monitor *mon)
 {
-    json_object *v;
-
-    if (!o || !json_object_object_get_ex(o, key, &v)) {
-        return 0;
-    }
-    return json_object_get_uint64(v);
-}
-
-static bool jhas(json_object *o, const char *key)
-{
-    return o && json_object_object_get_ex(o, key, NULL);
-}
-
-static const char *jget_str(json_object *o, const char *key)
-{
-    json_object *v;
-
-    if (!o || !json_object_object_get_ex(o, key, &v)) {
-        return NULL;
-    }
-    return json_object_get_string(v);
-}
-
-static void hmp_info_migrate(Monitor *mon)
-{
-    json_object *info = migrate_query();
-    json_object *ram = NULL;
-    json_object *addrs;
-    const char *status = jget_str(info, "status");
-
     monitor_printf(mon, "globals:\n");
     monitor_printf(mon, "store-global-state: on\n");
     monitor_printf(mon, "only-migratable: off\n");
     monitor_printf(mon, "send-configuration: on\n");
     monitor_printf(mon, "send-section-footer: on\n");
     monitor_printf(mon, "decompress-error-check: on\n");
-    monitor_printf(mon, "clear-bitmap-shift: 18\n");
+    monitor_printf(mon, "clear-bitmap-shift: %d\n", HMP_CLEAR_BITMAP_SHIFT);
+}
 
-    if (status) {
-        const char *desc = jget_str(info, "error-desc");
+/* Status and times (total time reads 0 when query-migrate has none). */
+static void hmp_info_migrate_status(Monitor *mon, const MigrationInfo *info)
+{
+    const char *status = migration_status_name(info->status);
 
-        if (!strcmp(status, "failed") && desc) {
-            monitor_printf(mon, "Migration status: %s (%s)\n", status, desc);
+    if (info->status == MIGRATION_STATUS_FAILED && info->error_desc) {
+        monitor_printf(mon, "Migration status: %s (%s)\n", status,
+                       info->error_desc);
+    } else {
+        monitor_printf(mon, "Migration status: %s\n", status);
+    }
+    monitor_printf(mon, "total time: %" PRIu64 " ms\n",
+                   (uint64_t)info->total_time);
+    if (info->has_expected_downtime) {
+        monitor_printf(mon, "expected downtime: %" PRIu64 " ms\n",
+                       (uint64_t)info->expected_downtime);
+    }
+    if (info->has_downtime) {
+        monitor_printf(mon, "downtime: %" PRIu64 " ms\n",
+                       (uint64_t)info->downtime);
+    }
+    if (info->has_setup_time) {
+        monitor_printf(mon, "setup: %" PRIu64 " ms\n",
+                       (uint64_t)info->setup_time);
+    }
+}
+
+/* The RAM lines; the last five only when non-zero, as 7.2. */
+static void hmp_info_migrate_ram(Monitor *mon, const MigrationRamInfo *ram)
+{
+    monitor_printf(mon, "transferred ram: %" PRIu64 " kbytes\n",
+                   ram->transferred >> HMP_KB_SHIFT);
+    monitor_printf(mon, "throughput: %0.2f mbps\n", ram->mbps);
+    monitor_printf(mon, "remaining ram: %" PRIu64 " kbytes\n",
+                   ram->remaining >> HMP_KB_SHIFT);
+    monitor_printf(mon, "total ram: %" PRIu64 " kbytes\n",
+                   ram->total >> HMP_KB_SHIFT);
+    monitor_printf(mon, "duplicate: %" PRIu64 " pages\n", ram->duplicate);
+    monitor_printf(mon, "skipped: %" PRIu64 " pages\n", ram->skipped);
+    monitor_printf(mon, "normal: %" PRIu64 " pages\n", ram->normal);
+    monitor_printf(mon, "normal bytes: %" PRIu64 " kbytes\n",
+                   ram->normal_bytes >> HMP_KB_SHIFT);
+    monitor_printf(mon, "dirty sync count: %" PRIu64 "\n",
+                   ram->dirty_sync_count);
+    monitor_printf(mon, "page size: %" PRIu64 " kbytes\n",
+                   ram->page_size >> HMP_KB_SHIFT);
+    monitor_printf(mon, "multifd bytes: %" PRIu64 " kbytes\n",
+                   ram->multifd_bytes >> HMP_KB_SHIFT);
+    monitor_printf(mon, "pages-per-second: %" PRIu64 "\n",
+                   ram->pages_per_second);
+    if (ram->dirty_pages_rate) {
+        monitor_printf(mon, "dirty pages rate: %" PRIu64 " pages\n",
+                       ram->dirty_pages_rate);
+    }
+    if (ram->postcopy_requests) {
+        monitor_printf(mon, "postcopy request count: %" PRIu64 "\n",
+                       ram->postcopy_requests);
+    }
+    if (ram->precopy_bytes) {
+        monitor_printf(mon, "precopy ram: %" PRIu64 " kbytes\n",
+                       ram->precopy_bytes >> HMP_KB_SHIFT);
+    }
+    if (ram->downtime_bytes) {
+        monitor_printf(mon, "downtime ram: %" PRIu64 " kbytes\n",
+                       ram->downtime_bytes >> HMP_KB_SHIFT);
+    }
+    if (ram->postcopy_bytes) {
+        monitor_printf(mon, "postcopy ram: %" PRIu64 " kbytes\n",
+                       ram->postcopy_bytes >> HMP_KB_SHIFT);
+    }
+}
+
+/* "\ttcp:HOST:PORT" ([HOST] for IPv6), unix:, vsock:, fd:. */
+static void hmp_info_migrate_address(Monitor *mon, const SocketAddress *a)
+{
+    switch (a->type) {
+    case SOCKET_ADDRESS_TYPE_INET:
+        if (strchr(a->host, ':')) {
+            monitor_printf(mon, "\ttcp:[%s]:%s\n", a->host, a->port);
         } else {
-            monitor_printf(mon, "Migration status: %s\n", status);
+            monitor_printf(mon, "\ttcp:%s:%s\n", a->host, a->port);
         }
-        monitor_printf(mon, "total time: %" PRIu64 " ms\n",
-                       jget_u64(info, "total-time"));
-        if (jhas(info, "expected-downtime")) {
-            monitor_printf(mon, "expected downtime: %" PRIu64 " ms\n",
-                           jget_u64(info, "expected-downtime"));
-        }
-        if (jhas(info, "downtime")) {
-            monitor_printf(mon, "downtime: %" PRIu64 " ms\n",
-                           jget_u64(info, "downtime"));
-        }
-        if (jhas(info, "setup-time")) {
-            monitor_printf(mon, "setup: %" PRIu64 " ms\n",
-                           jget_u64(info, "setup-time"));
-        }
+        break;
+    case SOCKET_ADDRESS_TYPE_UNIX:
+        monitor_printf(mon, "\tunix:%s\n", a->path);
+        break;
+    case SOCKET_ADDRESS_TYPE_VSOCK:
+        monitor_printf(mon, "\tvsock:%s:%s\n", a->cid, a->port);
+        break;
+    default:
+        monitor_printf(mon, "\tfd:%s\n", a->fd_name);
+        break;
     }
+}
 
-    if (json_object_object_get_ex(info, "ram", &ram)) {
-        json_object *mbps;
+static void hmp_info_migrate(Monitor *mon)
+{
+    MigrationInfo info;
 
-        json_object_object_get_ex(ram, "mbps", &mbps);
-        monitor_printf(mon, "transferred ram: %" PRIu64 " kbytes\n",
-                       jget_u64(ram, "transferred") >> 10);
-        monitor_printf(mon, "throughput: %0.2f mbps\n",
-                       json_object_get_double(mbps));
-        monitor_printf(mon, "remaining ram: %" PRIu64 " kbytes\n",
-                       jget_u64(ram, "remaining") >> 10);
-        monitor_printf(mon, "total ram: %" PRIu64 " kbytes\n",
-                       jget_u64(ram, "total") >> 10);
-        monitor_printf(mon, "duplicate: %" PRIu64 " pages\n",
-                       jget_u64(ram, "duplicate"));
-        monitor_printf(mon, "skipped: %" PRIu64 " pages\n",
-                       jget_u64(ram, "skipped"));
-        monitor_printf(mon, "normal: %" PRIu64 " pages\n",
-                       jget_u64(ram, "normal"));
-        monitor_printf(mon, "normal bytes: %" PRIu64 " kbytes\n",
-                       jget_u64(ram, "normal-bytes") >> 10);
-        monitor_printf(mon, "dirty sync count: %" PRIu64 "\n",
-                       jget_u64(ram, "dirty-sync-count"));
-        monitor_printf(mon, "page size: %" PRIu64 " kbytes\n",
-                       jget_u64(ram, "page-size") >> 10);
-        monitor_printf(mon, "multifd bytes: %" PRIu64 " kbytes\n",
-                       jget_u64(ram, "multifd-bytes") >> 10);
-        monitor_printf(mon, "pages-per-second: %" PRIu64 "\n",
-                       jget_u64(ram, "pages-per-second"));
-        if (jget_u64(ram, "dirty-pages-rate")) {
-            monitor_printf(mon, "dirty pages rate: %" PRIu64 " pages\n",
-                           jget_u64(ram, "dirty-pages-rate"));
-        }
-        if (jget_u64(ram, "postcopy-requests")) {
-            monitor_printf(mon, "postcopy request count: %" PRIu64 "\n",
-                           jget_u64(ram, "postcopy-requests"));
-        }
-        if (jget_u64(ram, "precopy-bytes")) {
-            monitor_printf(mon, "precopy ram: %" PRIu64 " kbytes\n",
-                           jget_u64(ram, "precopy-bytes") >> 10);
-        }
-        if (jget_u64(ram, "downtime-bytes")) {
-            monitor_printf(mon, "downtime ram: %" PRIu64 " kbytes\n",
-                           jget_u64(ram, "downtime-bytes") >> 10);
-        }
-        if (jget_u64(ram, "postcopy-bytes")) {
-            monitor_printf(mon, "postcopy ram: %" PRIu64 " kbytes\n",
-                           jget_u64(ram, "postcopy-bytes") >> 10);
-        }
+    migration_info_get(&info);
+    hmp_info_migrate_globals(mon);
+    if (info.has_status) {
+        hmp_info_migrate_status(mon, &info);
     }
-    if (jhas(info, "cpu-throttle-percentage")) {
+    if (info.has_ram) {
+        hmp_info_migrate_ram(mon, &info.ram);
+    }
+    if (info.has_cpu_throttle_percentage) {
         monitor_printf(mon, "cpu throttle percentage: %" PRIu64 "\n",
-                       jget_u64(info, "cpu-throttle-percentage"));
+                       (uint64_t)info.cpu_throttle_percentage);
     }
-    if (json_object_object_get_ex(info, "socket-address", &addrs)) {
+    if (info.socket_addresses) {
         monitor_printf(mon, "socket address: [\n");
-        for (size_t i = 0; i < json_object_array_length(addrs); i++) {
-            json_object *a = json_object_array_get_idx(addrs, i);
-            const char *type = jget_str(a, "type");
-
-            if (!strcmp(type, "inet")) {
-                const char *host = jget_str(a, "host");
-
-                if (strchr(host, ':')) {
-                    monitor_printf(mon, "\ttcp:[%s]:%s\n", host,
-                                   jget_str(a, "port"));
-                } else {
-                    monitor_printf(mon, "\ttcp:%s:%s\n", host,
-                                   jget_str(a, "port"));
-                }
-            } else if (!strcmp(type, "unix")) {
-                monitor_printf(mon, "\tunix:%s\n", jget_str(a, "path"));
-            } else if (!strcmp(type, "vsock")) {
-                monitor_printf(mon, "\tvsock:%s:%s\n", jget_str(a, "cid"),
-                               jget_str(a, "port"));
-            } else {
-                monitor_printf(mon, "\tfd:%s\n", jget_str(a, "str"));
-            }
+        for (guint i = 0; i < info.socket_addresses->len; i++) {
+            hmp_info_migrate_address(
+                mon, g_ptr_array_index(info.socket_addresses, i));
         }
         monitor_printf(mon, "]\n");
     }
-    json_object_put(info);
+    migration_info_clear(&info);
 }
 
 static void hmp_info_migrate_capabilities(Monitor *mon)
@@ -190,88 +186,98 @@ typedef struct HMPMigrationStatus {
 
 static char *hmp_size(uint64_t bytes)
 {
-    if (bytes >= 10 * GiB) {
+    if (bytes >= HMP_SIZE_UNIT_MIN * GiB) {
         return g_strdup_printf("%.1f GiB", (double)bytes / GiB);
     }
-    if (bytes >= 10 * MiB) {
+    if (bytes >= HMP_SIZE_UNIT_MIN * MiB) {
         return g_strdup_printf("%.1f MiB", (double)bytes / MiB);
     }
-    return g_strdup_printf("%" PRIu64 " KiB", bytes >> 10);
+    return g_strdup_printf("%" PRIu64 " KiB", bytes >> HMP_KB_SHIFT);
 }
 
-static void hmp_migrate_progress(HMPMigrationStatus *st, json_object *info)
+static void hmp_migrate_progress(HMPMigrationStatus *st,
+                                 const MigrationInfo *info)
 {
-    json_object *ram = NULL, *mbps = NULL;
-    uint64_t total, remaining, pct, dirty;
+    const MigrationRamInfo *ram = &info->ram;
+    uint64_t total = ram->total, remaining = ram->remaining, pct;
     char *rem, *dirty_s;
 
-    if (!json_object_object_get_ex(info, "ram", &ram)) {
+    if (!info->has_ram) {
         return;
     }
-    json_object_object_get_ex(ram, "mbps", &mbps);
-    total = jget_u64(ram, "total");
-    remaining = jget_u64(ram, "remaining");
-    pct = total ? (total - MIN(remaining, total)) * 100 / total : 100;
-    dirty = jget_u64(ram, "dirty-pages-rate") * jget_u64(ram, "page-size");
+    pct = total ? (total - MIN(remaining, total)) * HMP_PERCENT / total
+                : HMP_PERCENT;
     rem = hmp_size(remaining);
-    dirty_s = hmp_size(dirty);
+    dirty_s = hmp_size(ram->dirty_pages_rate * ram->page_size);
     monitor_printf(st->mon,
                    "%s%3" PRIu64 "%% of RAM sent, %.1f mbps, "
                    "dirty %s/s, remaining %s, pass %" PRIu64
                    ", expected downtime %" PRIu64 " ms%s",
-                   st->tty ? "\r" : "", pct,
-                   mbps ? json_object_get_double(mbps) : 0.0, dirty_s, rem,
-                   jget_u64(ram, "dirty-sync-count"),
-                   jget_u64(info, "expected-downtime"), st->tty ? "   " : "\n");
+                   st->tty ? "\r" : "", pct, ram->mbps, dirty_s, rem,
+                   ram->dirty_sync_count, (uint64_t)info->expected_downtime,
+                   st->tty ? "   " : "\n");
     st->printed = st->tty;
     g_free(rem);
     g_free(dirty_s);
 }
 
-static gboolean hmp_migrate_status_cb(gpointer opaque)
+/* Still going: the statuses "migrate" without -d keeps waiting in. */
+static bool hmp_migrate_status_waits(MigrationStatus status)
 {
-    HMPMigrationStatus *st = opaque;
-    json_object *info = migrate_query();
-    const char *status = jget_str(info, "status");
-    json_object *ram = NULL;
-
-    if (status &&
-        (!strcmp(status, "active") || !strcmp(status, "setup") ||
-         !strcmp(status, "pre-switchover") || !strcmp(status, "device") ||
-         !strcmp(status, "cancelling"))) {
-        if (!strcmp(status, "active")) {
-            hmp_migrate_progress(st, info);
-        }
-        json_object_put(info);
-        return G_SOURCE_CONTINUE;
+    switch (status) {
+    case MIGRATION_STATUS_ACTIVE:
+    case MIGRATION_STATUS_SETUP:
+    case MIGRATION_STATUS_PRE_SWITCHOVER:
+    case MIGRATION_STATUS_DEVICE:
+    case MIGRATION_STATUS_CANCELLING:
+        return true;
+    default:
+        return false;
     }
+}
 
-    if (st->printed) {
-        monitor_printf(st->mon, "\n");
-    }
-    if (status && !strcmp(status, "completed") &&
-        json_object_object_get_ex(info, "ram", &ram)) {
-        json_object *mbps = NULL;
-        char *sent = hmp_size(jget_u64(ram, "transferred"));
+/* The line "migrate" prints when the migration has ended. */
+static void hmp_migrate_summary(HMPMigrationStatus *st,
+                                const MigrationInfo *info)
+{
+    if (info->status == MIGRATION_STATUS_COMPLETED && info->has_ram) {
+        char *sent = hmp_size(info->ram.transferred);
 
-        json_object_object_get_ex(ram, "mbps", &mbps);
         monitor_printf(st->mon,
                        "Migration completed in %" PRIu64 " ms: "
                        "%s sent, %.1f mbps, downtime %" PRIu64 " ms, "
                        "%" PRIu64 " passes\n",
-                       jget_u64(info, "total-time"), sent,
-                       mbps ? json_object_get_double(mbps) : 0.0,
-                       jget_u64(info, "downtime"),
-                       jget_u64(ram, "dirty-sync-count"));
+                       (uint64_t)info->total_time, sent, info->ram.mbps,
+                       (uint64_t)info->downtime, info->ram.dirty_sync_count);
         g_free(sent);
-    } else if (status && !strcmp(status, "failed")) {
-        const char *desc = jget_str(info, "error-desc");
-
-        monitor_printf(st->mon, "Error: %s\n", desc ? desc : "unknown error");
-    } else if (status && !strcmp(status, "cancelled")) {
+    } else if (info->status == MIGRATION_STATUS_FAILED) {
+        monitor_printf(st->mon, "Error: %s\n",
+                       info->error_desc ? info->error_desc : "unknown error");
+    } else if (info->status == MIGRATION_STATUS_CANCELLED) {
         monitor_printf(st->mon, "Migration cancelled\n");
     }
-    json_object_put(info);
+}
+
+static gboolean hmp_migrate_status_cb(gpointer opaque)
+{
+    HMPMigrationStatus *st = opaque;
+    MigrationInfo info;
+
+    migration_info_get(&info);
+    if (info.has_status && hmp_migrate_status_waits(info.status)) {
+        if (info.status == MIGRATION_STATUS_ACTIVE) {
+            hmp_migrate_progress(st, &info);
+        }
+        migration_info_clear(&info);
+        return G_SOURCE_CONTINUE;
+    }
+    if (st->printed) {
+        monitor_printf(st->mon, "\n");
+    }
+    if (info.has_status) {
+        hmp_migrate_summary(st, &info);
+    }
+    migration_info_clear(&info);
     monitor_resume(st->mon);
     monitor_unref(st->mon);
     g_free(st);

@@ -10,10 +10,145 @@
 #include "qapi/error.h"
 #include "qapi/qmp/dispatch.h"
 #include "migration/misc.h"
+#include "qemu/sockets.h"
 #include "migration/options.h"
 #include "migration.h"
+#include "migration-info.h"
+#include "options-json.h"
 
 void migration_register_hmp_commands(void);
+
+/* ---- query-migrate, built from a MigrationInfo ---- */
+
+static void json_add_u64(json_object *o, const char *key, uint64_t v)
+{
+    json_object_object_add(o, key, json_object_new_uint64(v));
+}
+
+static void json_add_i64(json_object *o, const char *key, int64_t v)
+{
+    json_object_object_add(o, key, json_object_new_int64(v));
+}
+
+static void json_add_str(json_object *o, const char *key, const char *v)
+{
+    json_object_object_add(o, key, json_object_new_string(v));
+}
+
+/* The "ram" member, in 7.2's order. */
+static json_object *migration_ram_info_to_json(const MigrationRamInfo *ram)
+{
+    json_object *o = json_object_new_object();
+
+    json_add_u64(o, "transferred", ram->transferred);
+    json_add_u64(o, "remaining", ram->remaining);
+    json_add_u64(o, "total", ram->total);
+    json_add_u64(o, "duplicate", ram->duplicate);
+    json_add_u64(o, "skipped", ram->skipped);
+    json_add_u64(o, "normal", ram->normal);
+    json_add_u64(o, "normal-bytes", ram->normal_bytes);
+    json_add_u64(o, "dirty-pages-rate", ram->dirty_pages_rate);
+    json_add_u64(o, "dirty-sync-count", ram->dirty_sync_count);
+    json_add_u64(o, "postcopy-requests", ram->postcopy_requests);
+    json_add_u64(o, "page-size", ram->page_size);
+    json_add_u64(o, "multifd-bytes", ram->multifd_bytes);
+    json_add_u64(o, "precopy-bytes", ram->precopy_bytes);
+    json_add_u64(o, "downtime-bytes", ram->downtime_bytes);
+    json_add_u64(o, "postcopy-bytes", ram->postcopy_bytes);
+    json_add_u64(o, "dirty-sync-missed-zero-copy",
+                 ram->dirty_sync_missed_zero_copy);
+    json_object_object_add(o, "mbps", json_object_new_double(ram->mbps));
+    json_add_u64(o, "pages-per-second", ram->pages_per_second);
+    return o;
+}
+
+/* One socket-address entry (QEMU's SocketAddress flattened). */
+static json_object *migration_socket_address_to_json(const SocketAddress *a)
+{
+    json_object *o = json_object_new_object();
+
+    switch (a->type) {
+    case SOCKET_ADDRESS_TYPE_INET:
+        json_add_str(o, "port", a->port);
+        if (a->ipv4_only || strchr(a->host, ':') == NULL) {
+            json_object_object_add(o, "ipv4", json_object_new_boolean(true));
+        } else {
+            json_object_object_add(o, "ipv6", json_object_new_boolean(true));
+        }
+        json_add_str(o, "host", a->host);
+        json_add_str(o, "type", "inet");
+        break;
+    case SOCKET_ADDRESS_TYPE_UNIX:
+        json_add_str(o, "path", a->path);
+        json_add_str(o, "type", "unix");
+        break;
+    case SOCKET_ADDRESS_TYPE_VSOCK:
+        json_add_str(o, "cid", a->cid);
+        json_add_str(o, "port", a->port);
+        json_add_str(o, "type", "vsock");
+        break;
+    default:
+        json_add_str(o, "str", a->fd_name);
+        json_add_str(o, "type", "fd");
+        break;
+    }
+    return o;
+}
+
+/* query-migrate's reply: the members present, in 7.2's order. */
+static json_object *migration_info_to_json(const MigrationInfo *info)
+{
+    json_object *o = json_object_new_object();
+
+    if (info->socket_addresses) {
+        json_object *list = json_object_new_array();
+
+        for (guint i = 0; i < info->socket_addresses->len; i++) {
+            json_object_array_add(
+                list, migration_socket_address_to_json(
+                          g_ptr_array_index(info->socket_addresses, i)));
+        }
+        json_object_object_add(o, "socket-address", list);
+    }
+    if (info->has_status) {
+        json_add_str(o, "status", migration_status_name(info->status));
+    }
+    if (info->error_desc) {
+        json_add_str(o, "error-desc", info->error_desc);
+    }
+    if (info->has_setup_time) {
+        json_add_i64(o, "setup-time", info->setup_time);
+    }
+    if (info->has_total_time) {
+        json_add_i64(o, "total-time", info->total_time);
+    }
+    if (info->has_downtime) {
+        json_add_i64(o, "downtime", info->downtime);
+    }
+    if (info->has_expected_downtime) {
+        json_add_i64(o, "expected-downtime", info->expected_downtime);
+    }
+    if (info->has_ram) {
+        json_object_object_add(o, "ram",
+                               migration_ram_info_to_json(&info->ram));
+    }
+    if (info->has_cpu_throttle_percentage) {
+        json_add_i64(o, "cpu-throttle-percentage",
+                     info->cpu_throttle_percentage);
+    }
+    return o;
+}
+
+static json_object *migrate_query(void)
+{
+    MigrationInfo info;
+    json_object *o;
+
+    migration_info_get(&info);
+    o = migration_info_to_json(&info);
+    migration_info_clear(&info);
+    return o;
+}
 
 static bool qmp_migrate(json_object *args, json_object **ret, Error **errp)
 {

@@ -39,6 +39,7 @@ typedef struct MigrationStats {
 /* The statistics of the current (or last) outgoing migration. */
 extern MigrationStats mig_stats;
 
+/* Relaxed atomic add/subtract/read/write of one counter (any thread). */
 static inline void stat64_add(uint64_t *counter, uint64_t value)
 {
     __atomic_fetch_add(counter, value, __ATOMIC_RELAXED);

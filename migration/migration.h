@@ -1,6 +1,8 @@
 /*
  * migration.h (private to migration/): the outgoing and incoming
- * migration state, shared by migration.c, ram.c, the transports, the
+ * migration state, shared by migration.c (statuses, start, cancel),
+ * migration-thread.c (the outgoing phases), migration-incoming.c,
+ * channel.c (each side's channel list), ram.c, the transports, the
  * return path and the monitor commands.
  *
  * Threads and locks:
@@ -11,8 +13,8 @@
  *  - The incoming load thread reads the stream on the destination.
  *  - MigrationState.status is read and changed with atomic operations
  *    (migrate_set_status() is a compare-and-swap), so any thread may look
- *    at it; MigrationState.lock protects error and the statistics the
- *    monitor reads while the migration thread updates them.
+ *    at it; MigrationState.lock protects error, the channel list and the
+ *    timing the monitor reads while the migration thread updates them.
  */
 #ifndef MIGRATION_MIGRATION_H
 #define MIGRATION_MIGRATION_H
@@ -22,16 +24,52 @@
 #include "io/channel.h"
 #include "migration/qemu-file.h"
 #include "migration/misc.h"
-#include <json-c/json.h>
+
+/*
+ * The times and rates of an outgoing migration, as query-migrate shows
+ * them.  Written by the migration thread, read by the monitor, both
+ * under MigrationState.lock.
+ */
+typedef struct MigrationTiming {
+    int64_t setup_time;        /* ms from start to active */
+    int64_t total_time;        /* ms from start to completed */
+    int64_t downtime;          /* ms the guest was stopped (completed) */
+    int64_t expected_downtime; /* ms, estimate while active */
+    double mbps;               /* last period; over the whole at the end */
+    uint64_t pages_per_second; /* last period */
+} MigrationTiming;
+
+/*
+ * The kinds of channel a migration may use (QEMU 7.2's set).  The source
+ * opens the main channel first; the destination tells the others apart
+ * as 7.2 does (see migration_channel_incoming()).
+ */
+typedef enum MigrationChannelType {
+    MIGRATION_CHANNEL_MAIN,    /* the stream: header, sections, commands */
+    MIGRATION_CHANNEL_MULTIFD, /* a multifd page channel (initial packet) */
+    MIGRATION_CHANNEL_PREEMPT, /* postcopy-preempt: urgent pages */
+    MIGRATION_CHANNEL__MAX,
+} MigrationChannelType;
+
+/* One channel of a migration: a reference on ioc, and what it carries. */
+typedef struct MigrationChannel {
+    MigrationChannelType type;
+    QIOChannel *ioc;
+} MigrationChannel;
 
 typedef struct MigrationState {
     int status;   /* MigrationStatus, atomic */
-    GMutex lock;  /* protects error, stats below */
+    GMutex lock;  /* protects error, channels, the timing below */
     Error *error; /* first error (error-desc) */
 
-    char *uri;             /* the URI given to migrate */
-    int fd;                /* fd: URI, taken from the monitor */
-    QIOChannel *ioc;       /* transport channel (ref), under lock */
+    char *uri; /* the URI given to migrate */
+    int fd;    /* fd: URI, taken from the monitor */
+    /*
+     * MigrationChannel *: every channel of the migration (the main one
+     * now; multifd and postcopy-preempt later), so that cancel and
+     * failure shut all of them down.  Under lock.
+     */
+    GPtrArray *channels;
     QEMUFile *to_dst_file; /* owned by the migration thread */
     GThread *thread;
     bool thread_running;
@@ -50,15 +88,10 @@ typedef struct MigrationState {
 
     bool vm_was_running;
 
-    /* timing, ms; written by the migration thread, read under lock */
+    /* written by the migration thread, read under lock */
     int64_t start_time; /* realtime ms */
-    int64_t setup_time;
-    int64_t total_time;
-    int64_t downtime;
     int64_t downtime_start;
-    int64_t expected_downtime;
-    double mbps;
-    uint64_t pages_per_second;
+    MigrationTiming timing;
     uint64_t threshold_size; /* bytes that fit in downtime-limit */
     bool rate_limit_changed; /* max-bandwidth changed meanwhile */
 } MigrationState;
@@ -69,7 +102,12 @@ typedef struct MigrationIncomingState {
     QEMUFile *to_src_file; /* return path, if opened */
     GMutex rp_lock;        /* serialises return-path messages */
     GThread *load_thread;
-    void *listener;              /* transport's listener (socket.c) */
+    /*
+     * MigrationChannel *: the channels accepted so far, sorted by
+     * migration_channel_incoming().  Main thread.
+     */
+    GPtrArray *channels;
+    bool loading; /* all channels there, the load thread started */
     GPtrArray *socket_addresses; /* SocketAddress *, for query-migrate */
     bool deferred;               /* -incoming defer, not started yet */
     bool started;                /* incoming URI given */
@@ -80,7 +118,7 @@ typedef struct MigrationIncomingState {
 MigrationState *migrate_get_current(void);
 MigrationIncomingState *migration_incoming_get_current(void);
 
-/* Realtime clock in ms / ns. */
+/* Realtime clock in ms. */
 int64_t migration_clock_ms(void);
 
 /*
@@ -91,6 +129,12 @@ bool migrate_set_status(MigrationState *s, int old_state, int new_state);
 /* Incoming: MIGRATION only with the events capability, as 7.2. */
 void migrate_incoming_set_status(MigrationIncomingState *mis, int new_state);
 
+/*
+ * Move the outgoing status from whatever it is now to new_state (failed
+ * becomes cancelled when a cancel is under way).  Migration thread.
+ */
+void migrate_set_status_from_current(MigrationState *s, int new_state);
+
 /* Record the first error of the outgoing migration (copied). */
 void migrate_set_error(MigrationState *s, const Error *err);
 
@@ -98,6 +142,9 @@ void migrate_set_error(MigrationState *s, const Error *err);
 bool migration_is_running(void);
 /* Options changed: pick up a new max-bandwidth.  Main thread. */
 void migration_parameters_changed(void);
+
+/* MIGRATION {"status": NAME} event, whatever the events capability. */
+void migration_event_status(MigrationStatus status);
 
 /* MIGRATION_PASS event (events capability), from ram.c's dirty sync. */
 void migration_event_pass(uint64_t pass);
@@ -114,38 +161,28 @@ bool migrate_start(const char *uri, Error **errp);
  * thread.
  */
 bool migrate_incoming_qmp(const char *uri, Error **errp);
+/*
+ * Start the migration thread of s (migration-thread.c); it runs the
+ * migration to a final status, then has itself joined on the main loop.
+ */
+void migration_thread_start(MigrationState *s);
 /* migrate_cancel: shut the channel down, status cancelling. */
 void migrate_cancel(void);
 /* migrate-continue STATE. */
 bool migrate_continue(const char *state, Error **errp);
 
-/* QMP query-migrate reply (new reference). */
-json_object *migrate_query(void);
-
-/* ---- transports (each yields a QIOChannel) ---- */
-
 /*
- * Outgoing: open the transport named by uri, blocking (runs in the
- * migration thread).  fd is the descriptor taken for an fd: URI (or -1);
- * ownership moves to the channel.  Returns a channel (owned) or NULL.
+ * Bytes the outgoing migration has put on its channels: the main
+ * stream's plus the multifd channels'.  Migration thread.
  */
-QIOChannel *socket_outgoing_open(const char *addr, Error **errp);
-QIOChannel *fd_outgoing_open(int fd, Error **errp);
-QIOChannel *exec_outgoing_open(const char *cmd, Error **errp);
-QIOChannel *file_outgoing_open(const char *spec, Error **errp);
+uint64_t migration_transferred_bytes(QEMUFile *main_file);
 
-/*
- * Incoming: start listening/spawning/opening on the main thread; when
- * the channel is ready they call migration_incoming_channel() (main
- * thread).  false with errp on failure.
- */
-bool socket_incoming_start(const char *addr, Error **errp);
+/* ---- transports (transport.h has the table) ---- */
+
+/* Stop listening on the destination's socket (if it listens). */
 void socket_incoming_stop(void);
 /* Is the socket transport still accepting clients (TLS handshakes)? */
 bool socket_incoming_listening(void);
-bool fd_incoming_start(const char *name, Error **errp);
-bool exec_incoming_start(const char *cmd, Error **errp);
-bool file_incoming_start(const char *spec, Error **errp);
 
 /*
  * channel.c: a connected channel on the source is maybe TLS-wrapped
@@ -156,6 +193,25 @@ bool file_incoming_start(const char *spec, Error **errp);
 QIOChannel *migration_channel_outgoing(QIOChannel *ioc, const char *hostname,
                                        Error **errp);
 void migration_channel_incoming(QIOChannel *ioc);
+
+/*
+ * Source: add ioc (a new reference is taken) to s's channels as type;
+ * remove one (its reference dropped); shut every channel down (wakes
+ * threads blocked on them; cancel and failure); drop them all.  Any
+ * thread; they take s->lock.
+ */
+void migrate_channel_add(MigrationState *s, MigrationChannelType type,
+                         QIOChannel *ioc);
+void migrate_channel_remove(MigrationState *s, QIOChannel *ioc);
+void migrate_channels_shutdown(MigrationState *s);
+void migrate_channels_release(MigrationState *s);
+/* Destination: drop the accepted channels (load ended).  Main thread. */
+void migration_incoming_channels_release(MigrationIncomingState *mis);
+/*
+ * Kernel buffer tuning of a migration channel, best effort.  out: this
+ * side sends the stream on it.
+ */
+void migration_channel_tune(QIOChannel *ioc, bool out);
 /* Begin loading from ioc (after TLS if any).  Main thread. */
 void migration_incoming_process(QIOChannel *ioc);
 /* A fatal incoming error before loading: report and exit(1). */

@@ -15,6 +15,7 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "migration/options.h"
+#include "options-json.h"
 #include "migration.h"
 
 typedef struct MigrationParameters {
@@ -700,39 +701,56 @@ static bool parse_size(const char *str, uint64_t default_unit, uint64_t *out)
     return true;
 }
 
-bool migrate_parameter_set_str(const char *name, const char *value,
-                               Error **errp)
+/* An HMP integer (uint8/uint32/uint64 parameters) into *v. */
+static bool param_parse_int_str(const ParamDesc *d, const char *value,
+                                uint64_t *v, Error **errp)
 {
-    MigrationParameters tmp = *params_get();
-    const ParamDesc *d = param_find(name);
-    uint64_t v;
-
-    if (!d) {
-        error_setg(errp, "invalid parameter value: %s", name);
+    if (value[0] == '-') {
+        error_setg(errp, "Parameter '%s' expects %s", d->name,
+                   d->kind == PK_U8 ? "uint8_t" : "uint32_t");
         return false;
     }
+    if (!parse_size(value, 1, v)) {
+        error_setg(errp, "Parameter '%s' expects uint64", d->name);
+        return false;
+    }
+    if ((d->kind == PK_U8 && *v > UINT8_MAX) ||
+        (d->kind == PK_U32 && *v > UINT32_MAX)) {
+        error_setg(errp, "Parameter '%s' expects %s", d->name,
+                   d->kind == PK_U8 ? "uint8_t" : "uint32_t");
+        return false;
+    }
+    return true;
+}
+
+/* Parse HMP text for parameter d into tmp (nothing committed). */
+static bool param_parse_str(MigrationParameters *tmp, const ParamDesc *d,
+                            const char *value, Error **errp)
+{
+    uint64_t v;
+
     switch (d->kind) {
     case PK_BOOL:
         if (!strcmp(value, "on") || !strcmp(value, "yes") ||
             !strcmp(value, "true")) {
-            *param_bool(&tmp, d) = true;
+            *param_bool(tmp, d) = true;
         } else if (!strcmp(value, "off") || !strcmp(value, "no") ||
                    !strcmp(value, "false")) {
-            *param_bool(&tmp, d) = false;
+            *param_bool(tmp, d) = false;
         } else {
             error_setg(errp, "Parameter '%s' expects 'on' or 'off'", d->name);
             return false;
         }
         break;
     case PK_STR:
-        *param_str(&tmp, d) = g_intern_string(value);
+        *param_str(tmp, d) = g_intern_string(value);
         break;
     case PK_COMPRESSION: {
         bool found = false;
 
         for (int i = 0; i < MULTIFD_COMPRESSION__MAX; i++) {
             if (!strcmp(value, compression_names[i])) {
-                *param_u64(&tmp, d) = i;
+                *param_u64(tmp, d) = i;
                 found = true;
             }
         }
@@ -748,7 +766,7 @@ bool migrate_parameter_set_str(const char *name, const char *value,
             error_setg(errp, "Invalid size %s", value);
             return false;
         }
-        *param_u64(&tmp, d) = v;
+        *param_u64(tmp, d) = v;
         break;
     case PK_SIZE:
         if (!parse_size(value, 1, &v)) {
@@ -760,28 +778,29 @@ bool migrate_parameter_set_str(const char *name, const char *value,
                        d->name);
             return false;
         }
-        *param_u64(&tmp, d) = v;
+        *param_u64(tmp, d) = v;
         break;
     default:
-        if (value[0] == '-') {
-            error_setg(errp, "Parameter '%s' expects %s", d->name,
-                       d->kind == PK_U8 ? "uint8_t" : "uint32_t");
+        if (!param_parse_int_str(d, value, &v, errp)) {
             return false;
         }
-        if (!parse_size(value, 1, &v)) {
-            error_setg(errp, "Parameter '%s' expects uint64", d->name);
-            return false;
-        }
-        if ((d->kind == PK_U8 && v > UINT8_MAX) ||
-            (d->kind == PK_U32 && v > UINT32_MAX)) {
-            error_setg(errp, "Parameter '%s' expects %s", d->name,
-                       d->kind == PK_U8 ? "uint8_t" : "uint32_t");
-            return false;
-        }
-        *param_u64(&tmp, d) = v;
+        *param_u64(tmp, d) = v;
         break;
     }
-    if (!params_check(&tmp, errp)) {
+    return true;
+}
+
+bool migrate_parameter_set_str(const char *name, const char *value,
+                               Error **errp)
+{
+    MigrationParameters tmp = *params_get();
+    const ParamDesc *d = param_find(name);
+
+    if (!d) {
+        error_setg(errp, "invalid parameter value: %s", name);
+        return false;
+    }
+    if (!param_parse_str(&tmp, d, value, errp) || !params_check(&tmp, errp)) {
         return false;
     }
     params_commit(&tmp);

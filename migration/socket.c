@@ -8,9 +8,10 @@
  *
  * Destination: a QIONetListener listens on every address the name
  * resolves to (port 0: the kernel picks; query-migrate shows the real
- * one); the first connection accepted on the main loop is the migration:
- * listening stops and the channel goes to migration_channel_incoming().
- * With TLS, listening goes on until a client's handshake succeeds.
+ * one); each connection accepted on the main loop goes to
+ * migration_channel_incoming(), which stops the listening once the
+ * migration has all its channels (without multifd: the first one; with
+ * TLS: the first whose handshake succeeded).
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
@@ -18,13 +19,29 @@
 #include "qemu/sockets.h"
 #include "io/channel-socket.h"
 #include "io/net-listener.h"
-#include "migration/options.h"
 #include "migration.h"
+#include "transport.h"
+
+/* One pending connection per address (7.2 listens with a backlog of 1). */
+#define SOCKET_LISTEN_BACKLOG 1
 
 /* The listener of the incoming side while it waits (main thread). */
 static QIONetListener *socket_listener;
 
-QIOChannel *socket_outgoing_open(const char *str, Error **errp)
+char *socket_tls_hostname(const char *str)
+{
+    SocketAddress *addr = socket_parse(str, NULL);
+    char *host = NULL;
+
+    if (addr && addr->type == SOCKET_ADDRESS_TYPE_INET) {
+        host = g_strdup(addr->host);
+    }
+    socket_address_free(addr);
+    return host;
+}
+
+QIOChannel *socket_outgoing_open(MigrationState *s, const char *str,
+                                 Error **errp)
 {
     SocketAddress *addr = socket_parse(str, errp);
     QIOChannelSocket *sioc;
@@ -61,19 +78,17 @@ bool socket_incoming_listening(void)
 }
 
 /*
- * Main loop: without TLS the first client is the migration; stop
- * listening.  With TLS it is the first client whose handshake succeeds
- * (channel.c stops listening then), as in QEMU 7.2: a port scanner or a
- * client with the wrong credentials must not use up the only chance.
+ * Main loop: every client goes to channel.c, which sorts it (main,
+ * multifd, preempt) and stops listening once the migration has all the
+ * channels it needs.  With TLS a client counts once its handshake
+ * succeeded, as in QEMU 7.2: a port scanner or a client with the wrong
+ * credentials must not use up the only chance.
  */
 static void socket_accept_incoming(QIONetListener *listener,
                                    QIOChannelSocket *sioc, gpointer opaque)
 {
     QIOChannel *ioc = qio_channel_ref(QIO_CHANNEL(sioc));
 
-    if (!*migrate_tls_creds()) {
-        socket_incoming_stop();
-    }
     qio_channel_set_name(ioc, "migration-socket-incoming");
     qio_channel_set_blocking(ioc, true, NULL);
     migration_channel_incoming(ioc);
@@ -91,7 +106,8 @@ bool socket_incoming_start(const char *str, Error **errp)
     }
     listener = qio_net_listener_new();
     qio_net_listener_set_name(listener, "migration-socket-listener");
-    if (qio_net_listener_open_sync(listener, addr, 1, errp) < 0) {
+    if (qio_net_listener_open_sync(listener, addr, SOCKET_LISTEN_BACKLOG,
+                                   errp) < 0) {
         socket_address_free(addr);
         qio_net_listener_unref(listener);
         return false;

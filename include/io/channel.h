@@ -47,6 +47,7 @@ typedef enum QIOChannelFeature {
     QIO_CHANNEL_FEATURE_LISTEN,   /* a listening socket */
     QIO_CHANNEL_FEATURE_SEEKABLE, /* preadv/pwritev/seek work */
     QIO_CHANNEL_FEATURE_READ_MSG_PEEK,
+    QIO_CHANNEL_FEATURE_PIPE, /* data goes through pipes: io_get_pipe_fd */
 } QIOChannelFeature;
 
 typedef enum QIOChannelShutdown {
@@ -86,6 +87,8 @@ struct QIOChannelClass {
                           off_t offset, Error **errp);
     /* The fd behind the channel for poll(), or -1. */
     int (*io_get_fd)(QIOChannel *ioc);
+    /* QIO_CHANNEL_FEATURE_PIPE: the pipe written (write) or read, or -1. */
+    int (*io_get_pipe_fd)(QIOChannel *ioc, bool write);
 };
 
 struct QIOChannel {
@@ -105,6 +108,13 @@ void qio_channel_unref(QIOChannel *ioc);
 
 bool qio_channel_has_feature(QIOChannel *ioc, QIOChannelFeature feature);
 void qio_channel_set_feature(QIOChannel *ioc, QIOChannelFeature feature);
+/*
+ * The pipe behind a QIO_CHANNEL_FEATURE_PIPE channel for one direction
+ * (write: the one this side writes), e.g. to resize it with
+ * F_SETPIPE_SZ.  Borrowed: the channel keeps owning it.  -1 when the
+ * channel has no pipe for that direction.
+ */
+int qio_channel_get_pipe_fd(QIOChannel *ioc, bool write);
 /* Set the channel's name (copied), used in trace points. */
 void qio_channel_set_name(QIOChannel *ioc, const char *name);
 

@@ -9,14 +9,14 @@
  * BQL held.  Capabilities cannot change while a migration runs.
  *
  * Accessors are safe from any thread: values are plain words read
- * atomically; strings are interned.
+ * atomically; strings are interned.  The QMP (JSON) side of setting and
+ * querying them is in migration/options-json.h.
  */
 #ifndef MIGRATION_OPTIONS_H
 #define MIGRATION_OPTIONS_H
 
 #include "qemu/osdep.h"
 #include "qapi/error.h"
-#include <json-c/json.h>
 
 /* QEMU 7.2's capability list, in its order (query-migrate-capabilities). */
 typedef enum MigrationCapability {
@@ -68,25 +68,9 @@ void migrate_capability_set_supported(MigrationCapability cap, bool on);
 /* Current state of a capability.  Any thread. */
 bool migrate_cap(MigrationCapability cap);
 
-/*
- * Set capabilities from a QMP "capabilities" list
- * ([{"capability": NAME, "state": BOOL}, ...]).  All or nothing:
- * validates every entry first.  Errors: "There's a migration process in
- * progress", "Parameter 'capability' does not accept value 'X'",
- * "Capability 'X' is not supported by Tern yet".  Main thread, BQL.
- */
-bool migrate_capabilities_set_json(json_object *list, Error **errp);
 /* Set one capability (HMP migrate_set_capability).  Main thread, BQL. */
 bool migrate_capability_set(const char *name, bool state, Error **errp);
-/* [{"state": B, "capability": N}, ...] in 7.2's order (new reference). */
-json_object *migrate_capabilities_to_json(void);
 
-/*
- * Apply a migrate-set-parameters arguments object: type checks with
- * QMP's texts, value checks with QEMU 7.2's texts; nothing changes unless
- * every member is valid.  Main thread, BQL.
- */
-bool migrate_parameters_set_json(json_object *args, Error **errp);
 /*
  * Set one parameter from HMP text (migrate_set_parameter NAME VALUE):
  * sizes accept k/M/G/T suffixes; max-bandwidth's bare numbers are MiB/s
@@ -94,8 +78,6 @@ bool migrate_parameters_set_json(json_object *args, Error **errp);
  */
 bool migrate_parameter_set_str(const char *name, const char *value,
                                Error **errp);
-/* query-migrate-parameters reply (new reference). */
-json_object *migrate_parameters_to_json(void);
 /* The "info migrate_parameters" text (caller frees). */
 char *migrate_parameters_to_hmp(void);
 /* The "info migrate_capabilities" text (caller frees). */

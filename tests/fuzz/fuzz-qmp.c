@@ -30,6 +30,7 @@
 #include "qapi/qmp/dispatch.h"
 #include "monitor/monitor.h"
 #include "migration/options.h"
+#include "../../migration/options-json.h"
 #include "../../migration/migration.h"
 #include "fuzz-stderr.h"
 

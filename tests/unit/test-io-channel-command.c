@@ -2,7 +2,7 @@
  * test-io-channel-command.c: QIOChannelCommand: echo through cat, clean
  * EOF, a non-zero exit reported from read, write and close, no SIGPIPE in
  * the parent, spawn failure, a stuck child killed on close, non-blocking
- * reads.
+ * reads, the pipe fds behind QIO_CHANNEL_FEATURE_PIPE.
  */
 #include "qemu/osdep.h"
 #include "io/channel-command.h"
@@ -164,6 +164,24 @@ static void test_command_nonblocking(void)
     qio_channel_unref(ioc);
 }
 
+/* The pipe feature: each direction's pipe, -1 where there is none. */
+static void test_command_pipe_fd(void)
+{
+    const char *argv[] = {"cat", NULL};
+    QIOChannelCommand *cioc;
+    QIOChannel *ioc;
+
+    cioc = qio_channel_command_new_spawn(argv, O_WRONLY, &error_abort);
+    ioc = QIO_CHANNEL(cioc);
+    g_assert_true(qio_channel_has_feature(ioc, QIO_CHANNEL_FEATURE_PIPE));
+    g_assert_cmpint(qio_channel_get_pipe_fd(ioc, true), ==, cioc->writefd);
+    g_assert_cmpint(qio_channel_get_pipe_fd(ioc, true), >=, 0);
+    g_assert_cmpint(qio_channel_get_pipe_fd(ioc, false), ==, -1);
+    g_assert_cmpint(qio_channel_close(ioc, &error_abort), ==, 0);
+    g_assert_cmpint(qio_channel_get_pipe_fd(ioc, true), ==, -1);
+    qio_channel_unref(ioc);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -177,6 +195,7 @@ int main(int argc, char **argv)
                     test_command_spawn_error);
     g_test_add_func("/io/channel/command/close-kills",
                     test_command_close_kills);
+    g_test_add_func("/io/channel/command/pipe-fd", test_command_pipe_fd);
     g_test_add_func("/io/channel/command/nonblocking",
                     test_command_nonblocking);
     return g_test_run();

@@ -6,6 +6,7 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "migration/options.h"
+#include "../../migration/options-json.h"
 #include "../../migration/migration.h"
 
 /* Stubs for what options.c needs from migration.c. */

@@ -1,0 +1,522 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * migration-thread.c: the outgoing migration thread, phase by phase.
+ *
+ *   connect     open the transport (blocking), maybe TLS, create the
+ *               stream file, set the rate limit
+ *   setup       header, return path, the START sections; status active
+ *   iterate     one step per call: check for errors, wait out a spent
+ *               rate-limit period, measure, decide whether to switch
+ *               over, else send more
+ *   switchover  stop the guest (maybe pause-before-switchover), send
+ *               the rest, wait for the destination's SHUT
+ *   finish      release everything, final counters; status completed
+ *
+ * Each phase returns what happens next (MigrationNext); the thread body
+ * only chains them, and every outcome goes through one cleanup,
+ * migration_run_end().  What a phase has set up is recorded in
+ * MigrationRun, so the cleanup knows what to undo.
+ *
+ * Postcopy will add a branch to the iterate decision (a
+ * MIGRATION_NEXT_POSTCOPY outcome, see migration_iterate_decide()) and
+ * a postcopy phase between iterate and finish.
+ */
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qemu/trace.h"
+#include "migration/options.h"
+#include "migration/savevm.h"
+#include "migration/global_state.h"
+#include "sysemu/runstate.h"
+#include "sysemu/main-loop.h"
+#include "migration.h"
+#include "migration-stats.h"
+#include "ram.h"
+#include "rate-limit.h"
+#include "shrink.h"
+#include "switchover.h"
+#include "transport.h"
+
+/* The value of the PING sent after OPEN_RETURN_PATH (as QEMU 7.2). */
+#define MIGRATION_FIRST_PING 1
+#define BITS_PER_BYTE 8.0
+/* bits per ms in one Mbit/s */
+#define BITS_PER_MS_PER_MBPS 1000.0
+
+/* What a phase says happens next. */
+typedef enum MigrationNext {
+    MIGRATION_NEXT_CONTINUE,   /* go on with the next phase / iteration */
+    MIGRATION_NEXT_SWITCHOVER, /* pending RAM fits: stop the guest */
+    /*
+     * MIGRATION_NEXT_POSTCOPY would go here: start the guest on the
+     * destination and serve the rest on demand.
+     */
+    MIGRATION_NEXT_FAIL, /* error or cancel (error in MigrationRun.err) */
+    MIGRATION_NEXT_DONE, /* completed */
+} MigrationNext;
+
+/* One run of the migration thread: what the phases set up, for cleanup. */
+typedef struct MigrationRun {
+    MigrationState *s;
+    QEMUFile *f; /* == s->to_dst_file once connected */
+    Error *err;  /* first error of this run (ours) */
+    MigrationPeriod period;
+    MigrationShrink shrink;
+    RunState prev_state;  /* run state before we stopped the guest */
+    bool savevm_setup;    /* savevm handlers set up: clean them up */
+    bool vm_stopped;      /* we stopped the guest: restart it on failure */
+    int64_t downtime_end; /* realtime ms */
+} MigrationRun;
+
+static bool migrate_cancelled(void)
+{
+    return migration_status() == MIGRATION_STATUS_CANCELLING;
+}
+
+/*
+ * Open the main channel of the transport named by s->uri (blocking),
+ * then TLS if configured.  The raw channel is registered first so that
+ * migrate_cancel can shut it down while TLS connects.
+ */
+static QIOChannel *migrate_transport_open(MigrationState *s, Error **errp)
+{
+    const MigrationTransport *t = migration_transport_find(s->uri);
+    const char *arg;
+    QIOChannel *ioc, *tls;
+    char *host;
+
+    if (!t) {
+        error_setg(errp, "Parameter 'uri' expects a valid migration "
+                         "protocol");
+        return NULL;
+    }
+    arg = migration_transport_arg(t, s->uri);
+    ioc = t->outgoing_open(s, arg, errp);
+    if (!ioc) {
+        return NULL;
+    }
+    migrate_channel_add(s, MIGRATION_CHANNEL_MAIN, ioc);
+    host = t->tls_hostname ? t->tls_hostname(arg) : NULL;
+    tls = migration_channel_outgoing(ioc, host, errp); /* takes ioc's ref */
+    g_free(host);
+    if (tls && tls != ioc) {
+        /* the list holds the raw channel (ioc still valid): swap */
+        migrate_channel_remove(s, ioc);
+        migrate_channel_add(s, MIGRATION_CHANNEL_MAIN, tls);
+    }
+    return tls;
+}
+
+/*
+ * Close the stream.  The channel is closed first on its own so that its
+ * error text survives (a command channel reports the command's exit
+ * status there); qemu_fclose() then finds it closed.
+ */
+static bool migration_close_file(MigrationState *s, Error **errp)
+{
+    QEMUFile *f = s->to_dst_file;
+    Error *local_err = NULL;
+    int ret;
+
+    s->to_dst_file = NULL;
+    if (!f) {
+        return true;
+    }
+    ret = qemu_fflush(f);
+    if (ret < 0) {
+        qemu_file_get_error_obj(f, &local_err);
+    } else if (qio_channel_close(qemu_file_get_ioc(f), &local_err) < 0) {
+        ret = -EIO;
+    }
+    qemu_fclose(f);
+    if (ret < 0) {
+        if (!local_err) {
+            error_setg_errno(&local_err, -ret,
+                             "Failed to close the migration stream");
+        }
+        error_propagate(errp, local_err);
+        return false;
+    }
+    return true;
+}
+
+/* ---- connect ---- */
+
+static MigrationNext migration_phase_connect(MigrationRun *run)
+{
+    MigrationState *s = run->s;
+    QIOChannel *ioc = migrate_transport_open(s, &run->err);
+
+    if (!ioc) {
+        return MIGRATION_NEXT_FAIL;
+    }
+    if (migrate_cancelled()) {
+        qio_channel_unref(ioc);
+        return MIGRATION_NEXT_FAIL;
+    }
+    migration_channel_tune(ioc, true);
+    run->f = qemu_file_new_output(ioc);
+    qio_channel_unref(ioc);
+    s->to_dst_file = run->f;
+    migration_rate_set(migration_period_rate_limit());
+    __atomic_store_n(&s->rate_limit_changed, false, __ATOMIC_RELEASE);
+    return MIGRATION_NEXT_CONTINUE;
+}
+
+/* ---- setup ---- */
+
+static MigrationNext migration_phase_setup(MigrationRun *run)
+{
+    MigrationState *s = run->s;
+    int ret;
+
+    qemu_savevm_state_header(run->f);
+    if (migrate_return_path()) {
+        if (!migrate_rp_start(s, &run->err)) {
+            return MIGRATION_NEXT_FAIL;
+        }
+        qemu_savevm_send_open_return_path(run->f);
+        qemu_savevm_send_ping(run->f, MIGRATION_FIRST_PING);
+    }
+    bql_lock();
+    run->savevm_setup = true;
+    migration_stats_set_phase(MIGRATION_PHASE_PRECOPY);
+    ret = qemu_savevm_state_setup(run->f, &run->err);
+    bql_unlock();
+    if (ret < 0) {
+        return MIGRATION_NEXT_FAIL;
+    }
+
+    g_mutex_lock(&s->lock);
+    s->timing.setup_time = migration_clock_ms() - s->start_time;
+    g_mutex_unlock(&s->lock);
+    if (!migrate_set_status(s, MIGRATION_STATUS_SETUP,
+                            MIGRATION_STATUS_ACTIVE)) {
+        return MIGRATION_NEXT_FAIL; /* cancelled */
+    }
+    memset(&run->shrink, 0, sizeof(run->shrink));
+    migration_period_start(&run->period, migration_clock_ms(),
+                           migration_transferred_bytes(run->f));
+    return MIGRATION_NEXT_CONTINUE;
+}
+
+/* ---- iterate ---- */
+
+/* Anything that ends the iteration: cancel, stream or return-path error. */
+static bool migration_iterate_healthy(MigrationRun *run)
+{
+    if (migration_status() != MIGRATION_STATUS_ACTIVE) {
+        return false;
+    }
+    if (qemu_file_get_error(run->f)) {
+        qemu_file_get_error_obj(run->f, &run->err);
+        return false;
+    }
+    return !run->s->rp_error;
+}
+
+/*
+ * Pending RAM against the threshold: true to switch over now.  The
+ * cheap estimate first; only when it fits, a dirty-log sync for the
+ * exact figure, and then maybe an extra shrink pass (shrink.c).
+ */
+static bool migration_iterate_decide(MigrationRun *run)
+{
+    MigrationState *s = run->s;
+    uint64_t must = 0, can = 0, threshold;
+
+    g_mutex_lock(&s->lock);
+    threshold = s->threshold_size;
+    g_mutex_unlock(&s->lock);
+    qemu_savevm_state_pending_estimate(&must, &can);
+    if (run->shrink.active && must + can > 0) {
+        return false; /* an extra pass: send what the last check found */
+    }
+    if (must + can > threshold) {
+        return false;
+    }
+    /* (postcopy: when asked to start postcopy, it would branch here) */
+    run->shrink.active = false; /* migration_shrink_continue() decides */
+    must = can = 0;
+    qemu_savevm_state_pending_exact(&must, &can);
+    if (must + can > 0 &&
+        (must + can >= threshold ||
+         migration_shrink_continue(&run->shrink, must + can,
+                                   migration_bandwidth_estimate(&run->period),
+                                   ram_dirty_rate()))) {
+        return false;
+    }
+    TRACE("migration_switchover",
+          "pending %" PRIu64 " threshold %" PRIu64 " fixed %" PRId64 " ms",
+          must + can, threshold, migration_switchover_fixed_ms());
+    return true;
+}
+
+/*
+ * One step of the iteration: returns CONTINUE to be called again,
+ * SWITCHOVER when the rest fits in the downtime, FAIL on error/cancel.
+ */
+static MigrationNext migration_phase_iterate(MigrationRun *run)
+{
+    int64_t now = migration_clock_ms();
+
+    if (!migration_iterate_healthy(run)) {
+        return MIGRATION_NEXT_FAIL;
+    }
+    if (migration_period_over(&run->period, now)) {
+        migration_period_update(run->s, &run->period,
+                                migration_transferred_bytes(run->f), now);
+    } else if (migration_rate_exceeded()) {
+        /* Budget spent: push out what is queued, sleep to the end. */
+        qemu_fflush(run->f);
+        now = migration_clock_ms();
+        g_usleep(migration_period_left_ms(&run->period, now) *
+                 G_TIME_SPAN_MILLISECOND);
+        return MIGRATION_NEXT_CONTINUE;
+    }
+    if (migration_iterate_decide(run)) {
+        return MIGRATION_NEXT_SWITCHOVER;
+    }
+    if (qemu_savevm_state_iterate(run->f) < 0) {
+        qemu_file_get_error_obj(run->f, &run->err);
+        return MIGRATION_NEXT_FAIL;
+    }
+    return MIGRATION_NEXT_CONTINUE;
+}
+
+/* ---- switchover ---- */
+
+/* pause-before-switchover: wait for migrate-continue or cancel. */
+static bool migration_maybe_pause(MigrationState *s)
+{
+    if (!migrate_pause_before_switchover()) {
+        return true;
+    }
+    if (!migrate_set_status(s, MIGRATION_STATUS_ACTIVE,
+                            MIGRATION_STATUS_PRE_SWITCHOVER)) {
+        return false;
+    }
+    bql_unlock();
+    g_mutex_lock(&s->pause_lock);
+    while (!s->pause_continue && !migrate_cancelled()) {
+        g_cond_wait(&s->pause_cond, &s->pause_lock);
+    }
+    s->pause_continue = false;
+    g_mutex_unlock(&s->pause_lock);
+    bql_lock();
+    return migrate_set_status(s, MIGRATION_STATUS_PRE_SWITCHOVER,
+                              MIGRATION_STATUS_DEVICE);
+}
+
+/* Stop the guest (BQL held, taken here and kept on success). */
+static bool migration_stop_guest(MigrationRun *run)
+{
+    MigrationState *s = run->s;
+    int ret;
+
+    bql_lock();
+    s->downtime_start = migration_clock_ms();
+    TRACE("migration_completion_locked", "bql taken");
+    run->prev_state = runstate_get();
+    s->vm_was_running = runstate_is_running();
+    global_state_store();
+    ret = vm_stop(RUN_STATE_FINISH_MIGRATE);
+    TRACE("migration_completion_stopped", "ret %d", ret);
+    if (ret < 0) {
+        bql_unlock();
+        error_setg_errno(&run->err, -ret, "Failed to stop the VM");
+        return false;
+    }
+    run->vm_stopped = true;
+    if (!migration_maybe_pause(s)) {
+        bql_unlock();
+        error_setg(&run->err, "Migration cancelled before switchover");
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Stop the guest and send the rest; CONTINUE when the stream is
+ * complete and acknowledged (the guest then stays stopped).
+ */
+static MigrationNext migration_phase_switchover(MigrationRun *run)
+{
+    MigrationState *s = run->s;
+    int ret;
+
+    TRACE("migration_completion_start", "switching over");
+    if (!migration_stop_guest(run)) {
+        return MIGRATION_NEXT_FAIL;
+    }
+    migration_rate_set(0);
+    migration_stats_set_phase(MIGRATION_PHASE_DOWNTIME);
+    ret = qemu_savevm_state_complete_precopy(run->f, &run->err);
+    bql_unlock();
+    TRACE("migration_completion_saved", "ret %d bytes %" PRIu64, ret,
+          qemu_file_transferred(run->f));
+    if (ret < 0) {
+        return MIGRATION_NEXT_FAIL;
+    }
+    ret = qemu_fflush(run->f);
+    TRACE("migration_completion_flushed", "ret %d", ret);
+    if (ret < 0) {
+        qemu_file_get_error_obj(run->f, &run->err);
+        if (!run->err) {
+            error_setg_errno(&run->err, -ret, "Failed to send the final state");
+        }
+        return MIGRATION_NEXT_FAIL;
+    }
+    if (s->rp_thread && migrate_rp_wait_shut(s, &run->err) < 0) {
+        return MIGRATION_NEXT_FAIL;
+    }
+    TRACE("migration_completion_done", "rp %d", s->rp_thread != NULL);
+    /*
+     * Downtime ends here, as QEMU 7.2 counts it: the final state is
+     * flushed and (with a return path) the destination has said it
+     * loaded it.  Stopping dirty logging, freeing bitmaps and closing
+     * the channel come after and are not part of it.
+     */
+    run->downtime_end = migration_clock_ms();
+    return MIGRATION_NEXT_CONTINUE;
+}
+
+/* ---- finish ---- */
+
+/* The final counters, under s->lock (visible with the status). */
+static void migration_final_counters(MigrationRun *run, uint64_t total_bytes)
+{
+    MigrationState *s = run->s;
+    int64_t end, xfer_time;
+
+    g_mutex_lock(&s->lock);
+    end = migration_clock_ms();
+    s->timing.downtime = run->downtime_end - s->downtime_start;
+    TRACE("migration_completed",
+          "downtime %" PRId64 " ms, cleanup+close %" PRId64 " ms",
+          s->timing.downtime, end - run->downtime_end);
+    s->timing.total_time = end - s->start_time;
+    xfer_time = s->timing.total_time - s->timing.setup_time;
+    if (xfer_time > 0) {
+        s->timing.mbps =
+            total_bytes * BITS_PER_BYTE / xfer_time / BITS_PER_MS_PER_MBPS;
+    }
+    g_mutex_unlock(&s->lock);
+}
+
+/* Release the savevm handlers, return path and channel; completed. */
+static MigrationNext migration_phase_finish(MigrationRun *run)
+{
+    MigrationState *s = run->s;
+    uint64_t total_bytes;
+
+    qemu_savevm_state_cleanup();
+    run->savevm_setup = false;
+    migrate_rp_cleanup(s);
+    migrate_channels_release(s);
+    total_bytes = migration_transferred_bytes(run->f);
+    run->f = NULL;
+    if (!migration_close_file(s, &run->err)) {
+        return MIGRATION_NEXT_FAIL;
+    }
+    /* Final counters, then the status: both visible together. */
+    migration_final_counters(run, total_bytes);
+    bql_lock();
+    runstate_set(RUN_STATE_POSTMIGRATE);
+    migrate_set_status_from_current(s, MIGRATION_STATUS_COMPLETED);
+    bql_unlock();
+    return MIGRATION_NEXT_DONE;
+}
+
+/* ---- the one cleanup ---- */
+
+/* Undo what the phases set up after a failure or cancel; status failed. */
+static void migration_run_fail(MigrationRun *run)
+{
+    MigrationState *s = run->s;
+
+    if (run->err) {
+        migrate_set_error(s, run->err);
+    } else if (!migrate_cancelled()) {
+        error_setg(&run->err, "Migration failed");
+        migrate_set_error(s, run->err);
+    }
+    /* Wake anyone blocked on a channel (return path). */
+    migrate_channels_shutdown(s);
+    migrate_rp_cleanup(s);
+    if (run->savevm_setup) {
+        qemu_savevm_state_cleanup();
+    }
+    migration_close_file(s, NULL);
+    migrate_channels_release(s);
+    if (s->fd >= 0) {
+        close(s->fd);
+        s->fd = -1;
+    }
+    bql_lock();
+    if (run->vm_stopped) {
+        if (s->vm_was_running) {
+            vm_start();
+        } else {
+            runstate_set(run->prev_state);
+        }
+    }
+    migrate_set_status_from_current(s, MIGRATION_STATUS_FAILED);
+    bql_unlock();
+}
+
+static void migration_thread_join_bh(void *opaque)
+{
+    MigrationState *s = opaque;
+
+    if (s->thread && !__atomic_load_n(&s->thread_running, __ATOMIC_ACQUIRE)) {
+        g_thread_join(s->thread);
+        s->thread = NULL;
+    }
+}
+
+/*
+ * Every run ends here: undo what a failed run set up, then let the main
+ * loop join the thread.
+ */
+static void migration_run_end(MigrationRun *run, MigrationNext next)
+{
+    MigrationState *s = run->s;
+
+    if (next != MIGRATION_NEXT_DONE) {
+        migration_run_fail(run);
+    }
+    error_free(run->err);
+    migration_stats_set_phase(MIGRATION_PHASE_PRECOPY);
+    __atomic_store_n(&s->thread_running, false, __ATOMIC_RELEASE);
+    main_loop_schedule(migration_thread_join_bh, s);
+}
+
+static gpointer migration_thread(gpointer opaque)
+{
+    MigrationRun run = {.s = opaque, .prev_state = RUN_STATE_RUNNING};
+    MigrationNext next;
+
+    next = migration_phase_connect(&run);
+    if (next == MIGRATION_NEXT_CONTINUE) {
+        next = migration_phase_setup(&run);
+    }
+    while (next == MIGRATION_NEXT_CONTINUE) {
+        next = migration_phase_iterate(&run);
+    }
+    /* postcopy: MIGRATION_NEXT_POSTCOPY would run its phase here */
+    if (next == MIGRATION_NEXT_SWITCHOVER) {
+        next = migration_phase_switchover(&run);
+        if (next == MIGRATION_NEXT_CONTINUE) {
+            next = migration_phase_finish(&run);
+        }
+    }
+    migration_run_end(&run, next);
+    return NULL;
+}
+
+void migration_thread_start(MigrationState *s)
+{
+    s->thread_running = true;
+    s->thread = g_thread_new("live_migration", migration_thread, s);
+}

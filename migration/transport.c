@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * transport.c: the table of migration transports (see transport.h).
+ */
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "migration/options.h"
+#include "transport.h"
+
+static const MigrationTransport migration_transports[] = {
+    {
+        .prefix = "tcp:",
+        .multi_channel = true,
+        .outgoing_open = socket_outgoing_open,
+        .incoming_start = socket_incoming_start,
+        .tls_hostname = socket_tls_hostname,
+    },
+    {
+        .prefix = "unix:",
+        .keep_prefix = true,
+        .multi_channel = true,
+        .outgoing_open = socket_outgoing_open,
+        .incoming_start = socket_incoming_start,
+    },
+    {
+        .prefix = "vsock:",
+        .keep_prefix = true,
+        .multi_channel = true,
+        .outgoing_open = socket_outgoing_open,
+        .incoming_start = socket_incoming_start,
+    },
+    {
+        .prefix = "exec:",
+        .outgoing_open = exec_outgoing_open,
+        .incoming_start = exec_incoming_start,
+    },
+    {
+        .prefix = "fd:",
+        .monitor_fd = true,
+        .outgoing_open = fd_outgoing_open,
+        .incoming_start = fd_incoming_start,
+    },
+    {
+        .prefix = "file:",
+        .outgoing_open = file_outgoing_open,
+        .incoming_start = file_incoming_start,
+    },
+};
+
+const MigrationTransport *migration_transport_find(const char *uri)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(migration_transports); i++) {
+        if (g_str_has_prefix(uri, migration_transports[i].prefix)) {
+            return &migration_transports[i];
+        }
+    }
+    return NULL;
+}
+
+const char *migration_transport_arg(const MigrationTransport *t,
+                                    const char *uri)
+{
+    return t->keep_prefix ? uri : uri + strlen(t->prefix);
+}
+
+/*
+ * rdma: URIs.  There is no RDMA transport yet; with tls-creds set the
+ * answer says first that TLS cannot be had over RDMA at all (RDMA moves
+ * pages by remote DMA, outside any TLS session).
+ */
+bool migration_transport_refuse(const char *uri, Error **errp)
+{
+    const char *creds = migrate_tls_creds();
+
+    if (!g_str_has_prefix(uri, "rdma:")) {
+        return false;
+    }
+    if (creds && *creds) {
+        error_setg(errp, "TLS is not supported with RDMA migration "
+                         "(tls-creds is set)");
+    } else {
+        error_setg(errp, "RDMA migration is not supported by Tern yet");
+    }
+    return true;
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * transport.h (private to migration/): the migration transports, one row
+ * per URI prefix.
+ *
+ * A row says how to open the source's channel (blocking, migration
+ * thread), how to start the destination (main thread; the channel comes
+ * back through migration_channel_incoming()), and whether the transport
+ * can carry more than one channel per migration (a socket can connect
+ * again for multifd or postcopy-preempt; an fd, a command or a file is
+ * one stream).  socket.c, fd.c, exec.c and file.c implement the rows.
+ */
+#ifndef MIGRATION_TRANSPORT_H
+#define MIGRATION_TRANSPORT_H
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "io/channel.h"
+#include "migration.h"
+
+typedef struct MigrationTransport {
+    const char *prefix; /* "tcp:", ... */
+    bool keep_prefix;   /* the functions get the whole URI, not the rest */
+    bool monitor_fd;    /* the rest names a monitor fd (taken at start) */
+    bool multi_channel; /* can carry several channels */
+    /*
+     * Source: open the channel for arg (blocking).  Returns a channel
+     * (owned by the caller) or NULL with errp set.
+     */
+    QIOChannel *(*outgoing_open)(MigrationState *s, const char *arg,
+                                 Error **errp);
+    /* Destination: listen/spawn/open for arg; false with errp set. */
+    bool (*incoming_start)(const char *arg, Error **errp);
+    /* Source: the host TLS checks the certificate against, or NULL. */
+    char *(*tls_hostname)(const char *arg);
+} MigrationTransport;
+
+/* The row for uri's prefix, or NULL (rdma: and unknown prefixes). */
+const MigrationTransport *migration_transport_find(const char *uri);
+
+/* What t's functions get of uri (the URI without or with its prefix). */
+const char *migration_transport_arg(const MigrationTransport *t,
+                                    const char *uri);
+
+/*
+ * rdma: URIs are refused (no RDMA transport yet; with tls-creds set,
+ * TLS is named as the reason).  Returns true with errp set for them.
+ */
+bool migration_transport_refuse(const char *uri, Error **errp);
+
+/*
+ * The rows' functions (socket.c, fd.c, exec.c, file.c).  *_outgoing_open:
+ * source, blocking, returns a new channel the caller owns or NULL with
+ * errp set (fd: takes s->fd, leaving -1).  *_incoming_start: destination,
+ * main thread, returns once listening/spawned/opened; the channel goes
+ * to migration_channel_incoming() (a socket: each client, later).
+ */
+QIOChannel *socket_outgoing_open(MigrationState *s, const char *addr,
+                                 Error **errp);
+QIOChannel *fd_outgoing_open(MigrationState *s, const char *name, Error **errp);
+QIOChannel *exec_outgoing_open(MigrationState *s, const char *cmd,
+                               Error **errp);
+QIOChannel *file_outgoing_open(MigrationState *s, const char *spec,
+                               Error **errp);
+bool socket_incoming_start(const char *addr, Error **errp);
+bool fd_incoming_start(const char *name, Error **errp);
+bool exec_incoming_start(const char *cmd, Error **errp);
+bool file_incoming_start(const char *spec, Error **errp);
+/* The host of a tcp: address (after "tcp:"), or NULL. */
+char *socket_tls_hostname(const char *addr);
+
+#endif /* MIGRATION_TRANSPORT_H */
