@@ -417,10 +417,13 @@ static const ParamDesc *param_find(const char *name)
     return NULL;
 }
 
-/* The value checks of QEMU 7.2, with its texts (underscore names). */
-static bool params_check(const MigrationParameters *p, Error **errp)
+/* QEMU 7.2's text for a parameter out of range (underscore names). */
+#define PARAM_RANGE_FMT "Parameter '%s' expects %s"
+
+/* Compression and auto-converge parameters, checked as 7.2 checks them. */
+static bool params_check_throttle(const MigrationParameters *p, Error **errp)
 {
-    const char *fmt = "Parameter '%s' expects %s";
+    const char *fmt = PARAM_RANGE_FMT;
 
     if (p->compress_level > 9) {
         error_setg(errp, fmt, "compress_level", "a value between 0 and 9");
@@ -451,6 +454,14 @@ static bool params_check(const MigrationParameters *p, Error **errp)
                    "an integer in the range of 1 to 99");
         return false;
     }
+    return true;
+}
+
+/* The other parameters with a range, checked as 7.2 checks them. */
+static bool params_check_limits(const MigrationParameters *p, Error **errp)
+{
+    const char *fmt = PARAM_RANGE_FMT;
+
     if (p->downtime_limit > 2000 * 1000) {
         error_setg(errp, fmt, "downtime_limit",
                    "an integer in the range of 0 to (2000 * 1000) ms");
@@ -498,6 +509,12 @@ static bool params_check(const MigrationParameters *p, Error **errp)
         return false;
     }
     return true;
+}
+
+/* The value checks of QEMU 7.2, with its texts, in its order. */
+static bool params_check(const MigrationParameters *p, Error **errp)
+{
+    return params_check_throttle(p, errp) && params_check_limits(p, errp);
 }
 
 /* Apply tmp (already validated) as the current parameters. */

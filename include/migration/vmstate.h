@@ -207,8 +207,8 @@ extern const VMStateInfo vmstate_info_unused_buffer;
  * is not NULL, the members
  *   "vmsd_name": ..., "version": N, "fields": [...][, "subsections": [...]]
  * are appended to it (the caller opened the JSON object and closes it) in
- * QEMU's vmdesc shape (docs/wire-format.md section 7).  0 or negative errno with
- * errp set.  Does not flush f.
+ * QEMU's vmdesc shape (docs/wire-format.md section 7).  0 or negative errno
+ * with errp set.  Does not flush f.
  */
 int vmstate_save_state(QEMUFile *f, const VMStateDescription *vmsd,
                        void *opaque, GString *vmdesc, Error **errp);
