@@ -75,7 +75,7 @@ static void migration_incoming_done_bh(void *opaque)
         mis->socket_addresses = NULL;
     }
 
-    /* QEMU 7.2's rule (wire format §2.5). */
+    /* QEMU 7.2's rule (docs/wire-format.md, the globalstate section). */
     if (!global_state_received(&received)) {
         received = RUN_STATE_RUNNING;
     }

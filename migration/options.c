@@ -1,8 +1,8 @@
 /*
  * options.c: migration capabilities and parameters.
  *
- * Names, order, defaults and error texts follow QEMU 7.2 (see
- * docs qemu-wire-format §8.5-8.7; the texts were checked against the
+ * Names, order, defaults and error texts follow QEMU 7.2 (listed in
+ * docs/migration.md section 5; the texts were checked against the
  * installed 7.2).  One deliberate difference: 7.2 accepts out-of-range
  * multifd-zlib-level/multifd-zstd-level values (its check looks at the old
  * value); Tern rejects them.
