@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Top-level Makefile: drives meson/ninja in build/ (and build-asan/).
 # Targets: all check check-slow check-asan demo bench lint clean
 BUILD ?= build
@@ -50,6 +51,9 @@ lint:
 	@files=$$(git ls-files '*.c' '*.h' | grep -v '^guest/'); \
 	clang-format --dry-run --Werror $$files
 	@python3 scripts/check-layering.py .
+	@python3 scripts/check-spdx.py
+	@python3 scripts/check-function-length.py --max=80 \
+	    $$(git ls-files 'migration/*.c')
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

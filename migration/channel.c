@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * channel.c: what happens to a transport's channel before the stream
  * starts, common to every transport.

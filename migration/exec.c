@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * exec.c: the exec: migration transport.  "exec:CMD" runs CMD with
  * /bin/sh -c; the source writes the stream to its stdin, the destination

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fd.c: the fd: migration transport.  "fd:NAME" names a descriptor
  * passed to the monitor with getfd (SCM_RIGHTS), or is a decimal fd

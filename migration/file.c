@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * file.c: the file: migration transport, "file:PATH[,offset=N]" (QEMU
  * 8.2+ syntax).  The source creates/truncates PATH (mode 0600) and

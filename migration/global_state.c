@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * global_state.c: the "globalstate" section (layout in
  * include/migration/global_state.h).

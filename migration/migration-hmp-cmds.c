@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * migration-hmp-cmds.c: the migration HMP commands; "info migrate" and
  * friends print QEMU 7.2's layout line for line (scripts parse it).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * migration-qmp-cmds.c: the migration QMP commands, with QEMU 7.2's
  * names, arguments, replies and error texts.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * migration-stats.c: the outgoing migration's statistics object (see
  * migration-stats.h).

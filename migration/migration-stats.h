@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * migration-stats.h (private to migration/): the statistics of the
  * outgoing migration, one object for every channel it uses.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * migration.c: the migration statuses and events (QEMU 7.2's names)
  * and the outgoing migration's state machine: start, cancel, continue.

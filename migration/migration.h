@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * migration.h (private to migration/): the outgoing and incoming
  * migration state, shared by migration.c (statuses, start, cancel),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * qemu-file.c: QEMUFile, the buffered big-endian stream every migration
  * stream is (see include/migration/qemu-file.h for the contract).

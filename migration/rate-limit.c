@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * rate-limit.c: the migration-wide rate limiter (see rate-limit.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * rate-limit.h (private to migration/): the one rate limiter of an
  * outgoing migration (max-bandwidth).  Every channel of the migration

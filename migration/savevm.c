@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * savevm.c: the handler registry and the whole-stream writer/reader in
  * QEMU 7.2's format (layout at the top of include/migration/savevm.h).

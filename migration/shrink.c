@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * shrink.c: shrink passes, Tern's refinement of the switch-over rule
  * (see shrink.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * shrink.h (private to migration/): the switch-over refinement Tern adds
  * to QEMU's rule ("shrink passes", see shrink.c), and the dirty-rate

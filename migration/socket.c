@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * socket.c: the tcp:, unix: and vsock: migration transports.
  *

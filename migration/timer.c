@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * timer.c: the "timer" section QEMU sends for its clocks (layout in
  * include/migration/global_state.h).  Tern keeps no virtual clock that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * tls.c: wrapping migration channels in TLS (see include/migration/tls.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vmstate-types.c: the VMStateInfo element codecs.  Integers are
  * big-endian on the wire; bool is one byte 0/1; buffers are raw bytes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vmstate.c: save and load a VMStateDescription (fields, arrays, buffers,
  * nested structs, subsections) and describe it as vmdesc JSON.

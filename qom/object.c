@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * object.c: user-creatable objects (see qom/object.h).
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """make demo: live-migrate a running guest between two Tern processes.
 
 Generates throwaway TLS certificates, starts a destination

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # install-deps.sh: make sure the Debian bookworm packages that Tern's build,
 # tests, demo and benchmarks need are installed.  As root it installs what
 # is missing with apt-get; otherwise it prints the apt-get command to run.

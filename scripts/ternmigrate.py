@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """ternmigrate: drive a live migration between two VMMs over QMP.
 
 Works unchanged with Tern and with QEMU 7.2 (it only uses QMP commands

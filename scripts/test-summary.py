@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Print 'tests: N passed, N failed[, N skipped]' from meson's testlog.json.
 
 Exit status 1 if any test failed or the log is missing/empty."""

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * accel.c: choosing and starting the accelerator (see sysemu/accel.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * runstate.c: the VM run state, the big lock, change-state handlers and
  * shutdown requests.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tls-certs.sh: throw-away TLS credentials for two-process tests, made with
 # certtool (gnutls-bin) at run time; no key is ever committed.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * global_state.h: the "globalstate" and "timer" device sections that
  * QEMU's -M none sends, so streams load both ways.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * misc.h: what the rest of Tern (vl.c) calls into migration.
  */

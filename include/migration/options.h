@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * options.h: migration capabilities and parameters (QEMU 7.2's names,
  * order, defaults and validation texts).

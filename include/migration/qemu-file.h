@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * qemu-file.h: QEMUFile, a buffered big-endian byte stream over a
  * QIOChannel; every migration stream is one.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * register.h: what registers with savevm: section handlers, COMMAND
  * handlers and the hooks through which savevm asks the rest of the VMM.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * savevm.h: writing and reading a whole migration stream (QEMU 7.2 wire
  * format, see docs/wire-format.md sections 2-4 and 7).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vmstate.h: declarative descriptions of device state (VMState), saved and
  * loaded in QEMU's wire format.

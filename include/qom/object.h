@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * object.h: user-creatable objects (-object, object-add, object-del).
  *

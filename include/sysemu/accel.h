@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * accel.h: what an accelerator (kvm, soft) provides to the machine.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * runstate.h: the VM's run state (QEMU's names), the big lock, and
  * starting/stopping the vCPUs.

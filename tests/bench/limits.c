@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * limits.c: what this machine can do at most, printed as JSON, so the
  * benchmark tables can show how close each system gets:

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """make bench: Tern and Debian's QEMU on the same work, in one run.
 
 Each case runs QEMU -> QEMU and Tern -> Tern alternately (median of N runs

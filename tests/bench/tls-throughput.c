@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * tls-throughput.c: how fast 4 KiB pages cross a loopback TCP connection
  * in plain text and through QIOChannelTLS, one step of the TLS data path

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fuzz-loadvm.c: feed arbitrary bytes to qemu_loadvm_state().
  *

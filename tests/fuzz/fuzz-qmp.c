@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fuzz-qmp.c: feed arbitrary bytes to the QMP input path (JSON stream
  * framing, dispatch, argument checking) and to the HMP line parser.

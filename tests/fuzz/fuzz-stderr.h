@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fuzz-stderr.h: silence stderr while the plain (non-libFuzzer) fuzz
  * drivers run their mutated inputs, whose warnings are expected noise.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test-interop-qemu-migration: QEMU 7.2 -> Tern -> QEMU 7.2, RAM compared
 byte for byte.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """scripts/tern-migrate drives QEMU 7.2 and Tern unchanged.
 
 For each system (QEMU -> QEMU, Tern -> Tern): a -M none source whose RAM is a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """ternlib: helpers for two-process tests (stdlib only).
 
 Re-exports the shared helpers of python/tern (the QMP client, Vm, the

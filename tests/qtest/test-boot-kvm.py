@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test-boot-kvm: the pc-lite machine boots the stress guest under KVM.
 
 Proves, with one real tern process each:

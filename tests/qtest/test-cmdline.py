@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test-cmdline: build/tern's command line and HMP.
 
 Proves: malformed options exit 1 with one clear line on stderr; -version,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test-dump: RAM backends, xp, info ramblock and dump-guest-memory on -M none.
 
 Proves, without needing a guest or KVM:

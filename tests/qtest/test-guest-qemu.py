@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test-guest-qemu: the stress guest ELF boots under Debian's QEMU.
 
 Proves that build/guest/stress.elf is a valid multiboot v1 kernel for

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test-kvm-migrate: a running KVM guest moves to another tern with its vCPU.
 
 The stress guest runs under -accel kvm; it is live-migrated over TCP to a

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test-migration-converge: bandwidth limit, non-convergence, auto-converge
 and the downtime limit, with a guest dirtying memory faster than the link.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test-migration-failures: every way a migration can fail leaves the
 source running, says why in QEMU's words, and a later migration works.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test-migration-kvm: the transports test with a KVM guest (the stress
 ELF running in a real vCPU, dirty pages from KVM's dirty log).  tcp,
 unix and file (save/restore); the destination guest keeps running its

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test-migration-qmp: the migration commands answer like QEMU 7.2.
 
 Capabilities: the 7.2 list in its order, all off; setting the supported

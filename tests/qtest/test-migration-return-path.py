@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test-migration-return-path: end-to-end acknowledgement, HMP migrate's
 synchronous mode, and cancel at the switchover point.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Soak (make check-slow): a 1 GiB soft-vCPU stress guest dirtying memory as
 fast as it can is migrated back and forth between two Tern processes six
 times, over tcp, unix and TLS (x509), with auto-converge on.  After every hop

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test-migration-transports: a live stress guest migrates over every
 transport and the destination's guest verifies every page afterwards.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test-qmp: the QMP server of build/tern -M none.
 
 Proves: greeting shape, capabilities negotiation, query-status/-version,

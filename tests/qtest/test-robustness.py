@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test-robustness: bad input never crashes Tern.
 
 Destination (tern -incoming exec:cat FILE): random garbage, a real

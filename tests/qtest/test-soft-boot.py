@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test-soft-boot: the soft vCPU runs the stress workload.
 
 Proves that `tern -accel soft -M pc-lite -kernel stress.elf -append ...`

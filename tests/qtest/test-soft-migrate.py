@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test-soft-migrate: a soft-vCPU guest migrates live and goes on checking.
 
 Source: tern -accel soft running the stress workload (rate-limited so the

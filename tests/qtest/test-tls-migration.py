@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """test-tls-migration: migration wrapped in TLS between two processes.
 
 Credentials are made per run by tests/tls-certs.sh (certtool).  Checked:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-io-channel-command.c: QIOChannelCommand: echo through cat, clean
  * EOF, a non-zero exit reported from read, write and close, no SIGPIPE in

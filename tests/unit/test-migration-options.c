@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-migration-options: capabilities and parameters (migration/options.c)
  * keep QEMU 7.2's names, order, defaults and error texts, and a failed

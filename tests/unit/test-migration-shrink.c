@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-migration-shrink: the shrink-pass decision and the dirty-rate
  * estimate (migration/shrink.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Unit tests for the migration statistics object and the migration-wide
  * rate limiter: bytes charged from several threads add up, the limit

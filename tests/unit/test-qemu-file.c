@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-qemu-file.c: QEMUFile over memory and socket channels.
  */

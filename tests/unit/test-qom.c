@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-qom.c: user-creatable objects: add/del, QEMU 7.2's error texts
  * for unknown type, missing/bad/duplicate id, unknown property, refusal

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-savevm.c: whole streams.  Save then load with a fake live "ram"
  * handler and the timer/globalstate devices; every malformed input gives

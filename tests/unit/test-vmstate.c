@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-vmstate.c: VMState save/load round-trips, subsections, version
  * checks, vmdesc JSON, and hostile input.
