@@ -572,7 +572,7 @@ size_t qemu_get_buffer_in_place(QEMUFile *f, uint8_t **buf, size_t size)
     return qemu_get_buffer(f, *buf, size);
 }
 
-size_t qemu_get_counted_string(QEMUFile *f, char buf[256])
+size_t qemu_get_counted_string(QEMUFile *f, char buf[QEMU_COUNTED_STRING_BUF])
 {
     size_t len = qemu_get_byte(f);
     size_t got = qemu_get_buffer(f, (uint8_t *)buf, len);

@@ -47,10 +47,6 @@
 #define RAM_RECORD_HEADER_BYTES 8
 /* Bytes of a counted string's length prefix. */
 #define RAM_STR8_LEN_BYTES 1
-/* Longest counted string (its length is one byte). */
-#define RAM_STR8_MAX_LEN 255
-/* Buffer for a received counted string plus its terminating NUL. */
-#define RAM_STR8_BUF_SIZE (RAM_STR8_MAX_LEN + 1)
 /* Bytes of a ZERO record's fill byte. */
 #define RAM_ZERO_FILL_BYTES 1
 

@@ -48,7 +48,7 @@ void ram_load_state_free(RAMLoadState *ls)
 static int ram_load_block_list(QEMUFile *f, uint64_t total, Error **errp)
 {
     while (total > 0) {
-        char id[RAM_STR8_BUF_SIZE];
+        char id[QEMU_COUNTED_STRING_BUF];
         uint64_t length;
         RAMBlock *rb;
 
@@ -90,7 +90,7 @@ static int ram_load_block_list(QEMUFile *f, uint64_t total, Error **errp)
  */
 static RAMBlock *ram_load_block(RAMLoadState *ls, QEMUFile *f, int flags)
 {
-    char id[RAM_STR8_BUF_SIZE];
+    char id[QEMU_COUNTED_STRING_BUF];
     RAMBlock *rb;
 
     if (flags & RAM_SAVE_FLAG_CONTINUE) {

@@ -26,8 +26,6 @@
 #include "migration/vmstate.h"
 #include "rate-limit.h"
 
-/* A str8 (length byte + bytes) holds at most this many bytes. */
-#define SAVEVM_STR8_MAX 255
 /* The machine type name in CONFIGURATION (be32 length) is capped too. */
 #define SAVEVM_MACHINE_NAME_MAX 255
 /* -uuid and the configuration/uuid subsection: 16 raw bytes. */
@@ -36,7 +34,7 @@
 #define LOADVM_VMDESC_SKIP_CHUNK (64 * KiB)
 
 typedef struct SaveStateEntry {
-    char idstr[SAVEVM_STR8_MAX + 1];
+    char idstr[QEMU_COUNTED_STRING_BUF];
     uint32_t instance_id;
     int section_id;
     int version_id;
@@ -97,7 +95,7 @@ static int savevm_register(const char *idstr, uint32_t instance_id,
 {
     SaveStateEntry *se;
 
-    g_assert(strlen(idstr) <= SAVEVM_STR8_MAX);
+    g_assert(strlen(idstr) <= QEMU_COUNTED_STRING_MAX);
     if (instance_id == VMSTATE_INSTANCE_ID_ANY) {
         instance_id = savevm_next_instance_id(idstr);
     }
@@ -195,8 +193,8 @@ typedef struct SaveState {
     char name[SAVEVM_MACHINE_NAME_MAX + 1];
     uint32_t target_page_bits;
     uint32_t caps_count;
-    char unknown_cap[SAVEVM_STR8_MAX + 1]; /* first unknown capability */
-    GPtrArray *caps;                       /* received capability names */
+    char unknown_cap[QEMU_COUNTED_STRING_BUF]; /* first unknown capability */
+    GPtrArray *caps;                           /* received capability names */
     uint8_t uuid[SAVEVM_UUID_LEN];
 } SaveState;
 
@@ -278,7 +276,7 @@ static int get_capabilities(QEMUFile *f, void *pv, size_t size,
         return -EINVAL;
     }
     for (i = 0; i < s->caps_count && !qemu_file_get_error(f); i++) {
-        char name[SAVEVM_STR8_MAX + 1];
+        char name[QEMU_COUNTED_STRING_BUF];
 
         if (qemu_get_counted_string(f, name) == 0 && qemu_file_get_error(f)) {
             break;
@@ -1039,7 +1037,7 @@ static int loadvm_section_start_full(QEMUFile *f, Error **errp)
 {
     SaveStateEntry *se;
     Error *local_err = NULL;
-    char idstr[SAVEVM_STR8_MAX + 1];
+    char idstr[QEMU_COUNTED_STRING_BUF];
     uint32_t section_id, instance_id;
     int version_id, ret;
 

@@ -301,7 +301,7 @@ static int vmstate_load_subsections(QEMUFile *f, const VMStateDescription *vmsd,
 {
     for (;;) {
         const VMStateDescription *sub;
-        char name[256];
+        char name[QEMU_COUNTED_STRING_BUF];
         uint8_t *p;
         size_t len;
         int version_id, ret;

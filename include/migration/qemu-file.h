@@ -123,8 +123,13 @@ int qemu_peek_byte(QEMUFile *f, int offset);
  */
 int qemu_file_try_peek_byte(QEMUFile *f);
 void qemu_file_skip(QEMUFile *f, int size);
+/* Longest string a counted string (a length byte, then the bytes) holds. */
+#define QEMU_COUNTED_STRING_MAX 255
+/* Size of a buffer for one counted string and its NUL. */
+#define QEMU_COUNTED_STRING_BUF (QEMU_COUNTED_STRING_MAX + 1)
+
 /* Read a counted string into buf (NUL-terminated); returns its length. */
-size_t qemu_get_counted_string(QEMUFile *f, char buf[256]);
+size_t qemu_get_counted_string(QEMUFile *f, char buf[QEMU_COUNTED_STRING_BUF]);
 
 /* Write everything queued; returns the file error (0 = ok). */
 int qemu_fflush(QEMUFile *f);

@@ -53,7 +53,7 @@ static void put_all_widths(QEMUFile *f, const uint8_t *blob, size_t bloblen)
 static void check_all_widths(QEMUFile *f, const uint8_t *blob, size_t bloblen)
 {
     g_autofree uint8_t *got = g_malloc(bloblen + 1);
-    char name[256];
+    char name[QEMU_COUNTED_STRING_BUF];
 
     g_assert_cmpint(qemu_get_byte(f), ==, 0xa5);
     g_assert_cmphex(qemu_get_be16(f), ==, 0xbeef);
@@ -135,7 +135,7 @@ static void test_mixed_stream(void)
 
         g_assert_cmphex(qemu_get_be64(f), ==, (uint64_t)i << 12 | 0x8);
         if (i % 3 == 0) {
-            char name[256];
+            char name[QEMU_COUNTED_STRING_BUF];
 
             g_assert_cmpint(qemu_get_counted_string(f, name), ==, 6);
             g_assert_cmpstr(name, ==, "pc.ram");
