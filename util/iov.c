@@ -150,7 +150,8 @@ size_t iov_cursor_remaining(const IOVCursor *c)
     return n - (c->idx < c->niov ? c->off : 0);
 }
 
-size_t iov_cursor_to_buf(IOVCursor *c, void *buf, size_t n)
+/* Copy n bytes between the cursor and buf (to_buf: out of the vector). */
+static size_t iov_cursor_copy(IOVCursor *c, void *buf, size_t n, bool to_buf)
 {
     size_t done = 0;
 
@@ -161,29 +162,25 @@ size_t iov_cursor_to_buf(IOVCursor *c, void *buf, size_t n)
         if (!piece) {
             break;
         }
-        memcpy((char *)buf + done, p, piece);
+        if (to_buf) {
+            memcpy((char *)buf + done, p, piece);
+        } else {
+            memcpy(p, (const char *)buf + done, piece);
+        }
         c->off += piece;
         done += piece;
     }
     return done;
 }
 
+size_t iov_cursor_to_buf(IOVCursor *c, void *buf, size_t n)
+{
+    return iov_cursor_copy(c, buf, n, true);
+}
+
 size_t iov_cursor_from_buf(IOVCursor *c, const void *buf, size_t n)
 {
-    size_t done = 0;
-
-    while (done < n) {
-        void *p;
-        size_t piece = MIN(iov_cursor_piece(c, &p), n - done);
-
-        if (!piece) {
-            break;
-        }
-        memcpy(p, (const char *)buf + done, piece);
-        c->off += piece;
-        done += piece;
-    }
-    return done;
+    return iov_cursor_copy(c, (void *)buf, n, false);
 }
 
 size_t iov_cursor_export(const IOVCursor *c, struct iovec *dst, size_t dst_cnt)
