@@ -370,10 +370,14 @@ static void hmp_migrate(Monitor *mon, int argc, char **argv)
     if (detach) {
         return;
     }
+    if (monitor_suspend(mon) < 0) {
+        monitor_printf(mon, "terminal does not allow synchronous migration, "
+                            "continuing detached\n");
+        return;
+    }
     st = g_new0(HMPMigrationStatus, 1);
     st->mon = monitor_ref(mon);
     st->tty = monitor_is_tty(mon);
-    monitor_suspend(mon);
     if (monitor_claim_interrupt(mon, hmp_migrate_interrupt, st)) {
         monitor_printf(mon, "(Ctrl-C cancels the migration; another monitor "
                             "or QMP can change its parameters meanwhile)\n");
