@@ -114,10 +114,11 @@ def uri_host(uri):
 def listener_uri(addr, host_hint):
     """A URI the source can connect to for one socket-address entry
     of the destination's query-migrate; None for an unknown type.
-    A wildcard listening host (0.0.0.0, ::) becomes host_hint."""
+    A wildcard listening host (0.0.0.0, ::) becomes host_hint (or
+    127.0.0.1); host_hint=False keeps it (to show the listener)."""
     if addr.get('type') == 'inet':
         host = addr.get('host', '')
-        if host in WILDCARD_HOSTS:
+        if host in WILDCARD_HOSTS and host_hint is not False:
             host = host_hint or '127.0.0.1'
         if ':' in host and not host.startswith('['):
             host = f'[{host}]'
@@ -155,8 +156,9 @@ def pick_uri(args, dst):
         uri = args.uri
     else:
         uri = listens[0]
+    shown = [u for u in (listener_uri(a, False) for a in addrs) if u]
     print(f"tern-migrate: the destination already listens on "
-          f"{', '.join(listens)}; migrating to {uri}"
+          f"{', '.join(shown)}; migrating to {uri}"
           + (f' (not {args.uri})' if args.uri and args.uri != uri else ''))
     return uri, None
 

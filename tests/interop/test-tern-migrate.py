@@ -130,13 +130,15 @@ def run_listener(binary, name, tmp):
             r = tool_run(sq, dq, *[u.format(p=p, q=q) for u in uri])
             check(r.returncode == 0,
                   f'{name}: -incoming {incoming} {uri}: {r.stdout}{r.stderr}')
-            check(f'migrating to {used.format(p=p)}' in r.stdout,
-                  f'{name}: URI used not said: {r.stdout}')
+            check(f'migrating to {used.format(p=p)}' in r.stdout and
+                  f'already listens on {incoming.format(p=p)}' in r.stdout,
+                  f'{name}: listener or URI used not said: {r.stdout}')
             check('completed in' in r.stdout, f'{name}: no summary: {r.stdout}')
         finally:
             src.kill()
             dst.kill()
-        print(f'{name}: -incoming {incoming} {uri}: '
+        print(f'{name}: -incoming {incoming.format(p=p)} '
+              f'{[u.format(p=p, q=q) for u in uri]}: '
               f'{r.stdout.splitlines()[0]}')
     # neither works: a hint on how to start the destination
     for incoming, uri, want in [(None, [f'tcp:127.0.0.1:{free_port()}'],
