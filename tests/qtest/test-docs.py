@@ -38,7 +38,9 @@ its blocks) against a staged `make install` (meson install --destdir):
 install prefix (/usr/local/) points into the staged tree.  `/tmp/` in a
 recipe becomes the scratch directory's tmp/, and port 4444 a free port,
 so runs never collide.  When the page is done every process it started
-is killed.  TERN_DOCS=page.md runs one page.
+is killed.  The sections on a newcomer's path (README's first steps,
+migration.md §2, §4.1, §4.4, §7, §9, qemu-users.md's QMP by hand) must
+each keep at least one runnable block.  TERN_DOCS=page.md runs one page.
 """
 import glob
 import os
@@ -239,6 +241,34 @@ def stage():
     return dest, stage_prefix, stage_prefix[len(dest):], bindir
 
 
+# The newcomer's path (README -> migration.md §2 -> TLS -> QEMU interop)
+# must stay covered: (page, heading prefix) that need runnable blocks.
+REQUIRED = [('README.md', '## First steps'),
+            ('docs/migration.md', '## 2. '),
+            ('docs/migration.md', '### 4.1 '),
+            ('docs/migration.md', '### 4.4 '),
+            ('docs/migration.md', '## 7. '),
+            ('docs/migration.md', '## 9. '),
+            ('docs/qemu-users.md', '## QMP by hand')]
+
+
+def check_coverage():
+    """Every REQUIRED section has at least one runnable block."""
+    for page, heading in REQUIRED:
+        path = os.path.join(source_dir(), page)
+        with open(path) as f:
+            lines = f.read().splitlines()
+        starts = [i for i, ln in enumerate(lines) if ln.startswith(heading)]
+        check(starts, f'{page}: no section {heading!r}')
+        level = heading.split()[0]
+        end = next((i for i in range(starts[0] + 1, len(lines))
+                    if lines[i].startswith('#') and
+                    len(lines[i].split()[0]) <= len(level) and
+                    set(lines[i].split()[0]) == {'#'}), len(lines))
+        check(any(MARKER.match(ln) for ln in lines[starts[0]:end]),
+              f'{page}: section {heading!r} has no runnable recipe')
+
+
 def run_page(path, staged):
     dest, stage_prefix, prefix, bindir = staged
     name = os.path.relpath(path, source_dir())
@@ -279,6 +309,8 @@ def main():
     only = os.environ.get('TERN_DOCS')
     if only:
         pages = [p for p in pages if p.endswith(only)]
+    if not only:
+        check_coverage()
     staged = stage()
     try:
         total = sum(run_page(p, staged) for p in pages)
