@@ -275,7 +275,7 @@ static void hmp_migrate_interrupt(void *opaque)
 
     if (!st->interrupted) {
         monitor_printf(st->mon,
-                       "%s^C: cancelling the migration (the guest "
+                       "%sCtrl-C: cancelling the migration (the guest "
                        "keeps running here)\n",
                        st->printed ? "\n" : "");
         st->printed = false;

@@ -9,6 +9,7 @@ sends) must cancel the migration: the monitor prints that it cancels, the
 summary says "Migration cancelled by Ctrl-C; the guest is running here",
 the prompt comes back, "info status" says running, the guest keeps
 writing to its serial port, and QMP's query-migrate says cancelled.
+The same with a real Ctrl-C typed on a pseudo-terminal.
 Meanwhile a QMP socket changes a parameter (the documented way to tune a
 blocking migration).  A second migration from the same source then
 completes.  Without a blocking migrate, SIGINT still ends the process.
@@ -101,7 +102,7 @@ def test_ctrl_c_cancels(tmpdir):
         check(bw == 2 << 20, f'max-bandwidth during migrate: {bw}')
         pos = src.wait_for('% of RAM sent', pos)
         os.kill(src.proc.pid, signal.SIGINT)
-        pos = src.wait_for('^C: cancelling the migration', pos)
+        pos = src.wait_for('Ctrl-C: cancelling the migration', pos)
         pos = src.wait_for('Migration cancelled by Ctrl-C; the guest is '
                            'running here\n(qemu) ', pos)
         check(src.proc.poll() is None, 'the source exited on Ctrl-C')
@@ -134,6 +135,52 @@ def test_ctrl_c_cancels(tmpdir):
         src.kill()
 
 
+def test_ctrl_c_on_a_terminal():
+    """The same through a pseudo-terminal: the ^C byte typed on the
+    monitor's terminal becomes SIGINT via the line discipline; the
+    progress line is rewritten in place (\r) until then."""
+    import pty
+    import select
+    port = free_port()
+    dst = Vm(stress_args(extra=['-incoming', f'tcp:127.0.0.1:{port}']),
+             name='dst-pty')
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(tern_binary(), [tern_binary(), '-display', 'none',
+                                 '-monitor', 'stdio', '-serial',
+                                 'file:/dev/null'] + stress_args())
+    out = b''
+
+    def read_until(needle, timeout=30.0):
+        nonlocal out
+        deadline = time.time() + timeout
+        while needle not in out and time.time() < deadline:
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    break
+        check(needle in out, f'pty: {needle!r} not seen:\n{out[-2000:]!r}')
+
+    try:
+        read_until(b'(qemu) ')
+        os.write(fd, b'migrate_set_parameter max-bandwidth 1\n')
+        read_until(b'(qemu) migrate_set_parameter max-bandwidth 1\r\n(qemu) ')
+        os.write(fd, f'migrate tcp:127.0.0.1:{port}\n'.encode())
+        read_until(b'% of RAM sent')
+        read_until(b'   \r ')  # a progress line rewritten in place
+        os.write(fd, b'\x03')
+        read_until(b'Migration cancelled by Ctrl-C; the guest is running '
+                   b'here\r\r\n(qemu) ')
+        os.write(fd, b'info status\n')
+        read_until(b'VM status: running')
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(fd)
+        dst.kill()
+
+
 def test_sigint_without_migrate_exits(tmpdir):
     src = StdioMonitor(['-M', 'none', '-m', '16'], tmpdir)
     try:
@@ -150,6 +197,7 @@ def main():
     skip_unless_built(guest=True)
     with tempfile.TemporaryDirectory(prefix='tern-hmp-int-') as tmp:
         test_ctrl_c_cancels(tmp)
+    test_ctrl_c_on_a_terminal()
     with tempfile.TemporaryDirectory(prefix='tern-hmp-int-') as tmp:
         test_sigint_without_migrate_exits(tmp)
     print('ok')
