@@ -35,7 +35,8 @@ fails `make check`.  The markers (invisible on the rendered page):
 Each page runs in a fresh scratch directory (the current directory of
 its blocks) against a staged `make install` (meson install --destdir):
 `tern`, `tern-migrate` and `qmp-shell` are on PATH, and the recipes'
-install prefix (/usr/local/) points into the staged tree.  `/tmp/` in a
+install prefix (/usr/local/, the default PREFIX) points into the staged
+tree whatever PREFIX the build was configured with.  `/tmp/` in a
 recipe becomes the scratch directory's tmp/, and port 4444 a free port,
 so runs never collide.  When the page is done every process it started
 is killed.  The sections on a newcomer's path (README's first steps,
@@ -95,11 +96,12 @@ def extract(path):
 class Page:
     """The processes and the substitutions of one page."""
 
-    def __init__(self, name, stage_prefix, prefix, bindir):
+    def __init__(self, name, stage_prefix, bindir):
         self.name = name
         self.dir = tempfile.mkdtemp(prefix='tern-docs-')
         os.mkdir(os.path.join(self.dir, 'tmp'))
-        self.subst = [(prefix.rstrip('/') + '/', stage_prefix + '/'),
+        # the recipes are written for the default PREFIX, /usr/local
+        self.subst = [('/usr/local/', stage_prefix + '/'),
                       ('/tmp/', self.dir + '/tmp/'),
                       (':4444', f':{free_port()}')]
         self.env = dict(os.environ, PATH=bindir + ':' + os.environ['PATH'])
@@ -227,7 +229,7 @@ def commands(text, prompt):
 
 def stage():
     """meson install --destdir into a temporary tree: (destdir, the
-    staged prefix, the configured prefix, the staged bindir)."""
+    staged prefix, the staged bindir)."""
     dest = tempfile.mkdtemp(prefix='tern-docs-install-')
     r = subprocess.run(['meson', 'install', '-C', build_dir(), '--no-rebuild',
                         '--destdir', dest, '--quiet'],
@@ -238,7 +240,7 @@ def stage():
     check(len(tern) == 1, f'staged tern: {tern}')
     bindir = os.path.dirname(tern[0])
     stage_prefix = os.path.dirname(bindir)
-    return dest, stage_prefix, stage_prefix[len(dest):], bindir
+    return dest, stage_prefix, bindir
 
 
 # The newcomer's path (README -> migration.md §2 -> TLS -> QEMU interop)
@@ -270,12 +272,12 @@ def check_coverage():
 
 
 def run_page(path, staged):
-    dest, stage_prefix, prefix, bindir = staged
+    dest, stage_prefix, bindir = staged
     name = os.path.relpath(path, source_dir())
     blocks = extract(path)
     if not blocks:
         return 0
-    page = Page(name, stage_prefix, prefix, bindir)
+    page = Page(name, stage_prefix, bindir)
     t0 = time.time()
     try:
         for attrs, info, text, line in blocks:
