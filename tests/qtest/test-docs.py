@@ -11,7 +11,9 @@ fails `make check`.  The markers (invisible on the rendered page):
                                  exit status must be 0.  Processes it
                                  starts with & keep running until the page
                                  is done; `unix:PATH,server=on` sockets it
-                                 names must appear within 10 s.
+                                 names must appear within 10 s (QMP ones
+                                 must greet: the process is then past
+                                 its start-up, -incoming listening).
   <!-- runnable background -->  the next ```sh block runs in the
                                  background (a program that waits for
                                  input, e.g. `-monitor stdio`); its stdin
@@ -144,6 +146,9 @@ class Page:
             check(os.path.exists(path),
                   f'{where}: socket {path} did not appear:\n'
                   f'{read(log)[-3000:]}')
+        # a QMP greeting means the main loop runs: -incoming listens
+        for path in re.findall(r'-qmp unix:([^,\s\'"]+),server=on', script):
+            QMP(path, timeout=10).close()
 
     def run_hmp_stdin(self, text, where):
         check(self.background, f'{where}: no background block before')
