@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'qtest'))
 from ternlib import Vm, free_port, qemu_binary, tern_binary, source_dir, check  # noqa: E402
@@ -28,6 +29,16 @@ SIZE_MB = 32
 
 def qmp_arg(path):
     return f'unix:{path},server=on,wait=off'
+
+
+def wait_sockets(*paths, timeout=30.0):
+    """Wait until the QMP sockets exist (Vm(qmp=False) does not wait;
+    QEMU can take a moment to create them)."""
+    deadline = time.time() + timeout
+    for path in paths:
+        while not os.path.exists(path) and time.time() < deadline:
+            time.sleep(0.05)
+        check(os.path.exists(path), f'{path} did not appear')
 
 
 def run(binary, name, tmp):
@@ -52,6 +63,7 @@ def run(binary, name, tmp):
              binary=binary, name=f'{name}-dst', qmp=False, serial=False, tmpdir=tmp)
     tool = os.path.join(source_dir(), 'scripts', 'tern-migrate')
     try:
+        wait_sockets(sq, dq)
         r = subprocess.run([tool, '--source', f'unix:{sq}',
                             '--dest', f'unix:{dq}',
                             '--max-bandwidth', str(1 << 30),
@@ -74,6 +86,7 @@ def run(binary, name, tmp):
              binary=binary, name=f'{name}-dst2', qmp=False, serial=False, tmpdir=tmp)
     try:
         port = free_port()
+        wait_sockets(sq + '2', dq + '2')
         # nothing listens on port: the source's connection is refused
         r = subprocess.run([tool, '--source', f'unix:{sq}2',
                             '--dest', f'unix:{dq}2',
@@ -89,6 +102,7 @@ def run(binary, name, tmp):
 
 
 def tool_run(sq, dq, *extra):
+    wait_sockets(sq, dq)
     tool = os.path.join(source_dir(), 'scripts', 'tern-migrate')
     return subprocess.run([tool, '--source', f'unix:{sq}', '--dest',
                            f'unix:{dq}', '--max-bandwidth', str(1 << 30)]
