@@ -1,12 +1,17 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Top-level Makefile: drives meson/ninja in build/ (and build-asan/).
-# Targets: all check check-slow check-asan demo bench lint clean
+# Targets: all check check-slow check-asan demo bench lint install clean
+# make install [PREFIX=/usr/local] [DESTDIR=/staging]: meson install of
+# bin/tern, bin/tern-migrate, bin/qmp-shell, share/tern/{stress.elf,python}
+# and man1/tern.1 (see the install rules at the end of meson.build).
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 MESON_TEST = meson test -C $(BUILD) --print-errorlogs --num-processes 2
 QUICK ?=
+PREFIX ?=
+DESTDIR ?=
 
-.PHONY: all deps check check-unit check-slow check-asan demo bench lint clean
+.PHONY: all deps check check-unit check-slow check-asan demo bench lint install clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -54,6 +59,11 @@ lint:
 	@python3 scripts/check-spdx.py
 	@python3 scripts/check-function-length.py --max=80 \
 	    $$(git ls-files 'migration/*.c')
+
+install: $(BUILD)/build.ninja
+	$(if $(PREFIX),meson configure $(BUILD) -Dprefix=$(abspath $(PREFIX)))
+	ninja -C $(BUILD)
+	meson install -C $(BUILD) --no-rebuild $(if $(DESTDIR),--destdir $(abspath $(DESTDIR)))
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -6,13 +6,16 @@
  * "migrate URI" without -d keeps the monitor suspended until the
  * migration ends, showing a progress line every 250 ms (rewritten in
  * place with \r on a terminal, one line per update otherwise), then a
- * summary or "Error: <error-desc>".
+ * summary or "Error: <error-desc>".  Ctrl-C meanwhile (stdio monitor)
+ * cancels the migration instead of ending the process; the prompt comes
+ * back with the guest still running here.
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "monitor/monitor.h"
 #include "qemu/sockets.h"
 #include "migration/options.h"
+#include "sysemu/runstate.h"
 #include "migration.h"
 #include "migration-info.h"
 
@@ -182,7 +185,8 @@ static void hmp_info_migrate_parameters(Monitor *mon)
 typedef struct HMPMigrationStatus {
     Monitor *mon;
     bool tty;
-    bool printed; /* a progress line is on screen (tty) */
+    bool printed;     /* a progress line is on screen (tty) */
+    bool interrupted; /* Ctrl-C asked for a cancel */
 } HMPMigrationStatus;
 
 static char *hmp_size(uint64_t bytes)
@@ -254,9 +258,30 @@ static void hmp_migrate_summary(HMPMigrationStatus *st,
     } else if (info->status == MIGRATION_STATUS_FAILED) {
         monitor_printf(st->mon, "Error: %s\n",
                        info->error_desc ? info->error_desc : "unknown error");
+    } else if (info->status == MIGRATION_STATUS_CANCELLED && st->interrupted) {
+        monitor_printf(st->mon,
+                       "Migration cancelled by Ctrl-C; the guest "
+                       "is %s here\n",
+                       runstate_is_running() ? "running" : "paused");
     } else if (info->status == MIGRATION_STATUS_CANCELLED) {
         monitor_printf(st->mon, "Migration cancelled\n");
     }
+}
+
+/* Ctrl-C on the stdio monitor while "migrate" waits: cancel it. */
+static void hmp_migrate_interrupt(void *opaque)
+{
+    HMPMigrationStatus *st = opaque;
+
+    if (!st->interrupted) {
+        monitor_printf(st->mon,
+                       "%sCtrl-C: cancelling the migration (the guest "
+                       "keeps running here)\n",
+                       st->printed ? "\n" : "");
+        st->printed = false;
+        st->interrupted = true;
+    }
+    migrate_cancel();
 }
 
 static gboolean hmp_migrate_status_cb(gpointer opaque)
@@ -279,6 +304,7 @@ static gboolean hmp_migrate_status_cb(gpointer opaque)
         hmp_migrate_summary(st, &info);
     }
     migration_info_clear(&info);
+    monitor_release_interrupt(st);
     monitor_resume(st->mon);
     monitor_unref(st->mon);
     g_free(st);
@@ -344,10 +370,18 @@ static void hmp_migrate(Monitor *mon, int argc, char **argv)
     if (detach) {
         return;
     }
+    if (monitor_suspend(mon) < 0) {
+        monitor_printf(mon, "terminal does not allow synchronous migration, "
+                            "continuing detached\n");
+        return;
+    }
     st = g_new0(HMPMigrationStatus, 1);
     st->mon = monitor_ref(mon);
     st->tty = monitor_is_tty(mon);
-    monitor_suspend(mon);
+    if (monitor_claim_interrupt(mon, hmp_migrate_interrupt, st)) {
+        monitor_printf(mon, "(Ctrl-C cancels the migration; another monitor "
+                            "or QMP can change its parameters meanwhile)\n");
+    }
     g_timeout_add(HMP_PROGRESS_MS, hmp_migrate_status_cb, st);
 }
 

@@ -109,6 +109,38 @@ bool monitor_is_tty(Monitor *mon)
     return mon && mon->tty;
 }
 
+/* The Ctrl-C claim of a suspended stdio HMP command (main thread). */
+static MonitorInterruptFunc *monitor_interrupt_fn;
+static void *monitor_interrupt_opaque;
+
+bool monitor_claim_interrupt(Monitor *mon, MonitorInterruptFunc *fn,
+                             void *opaque)
+{
+    if (!mon || mon->is_qmp || !mon->is_stdio) {
+        return false;
+    }
+    monitor_interrupt_fn = fn;
+    monitor_interrupt_opaque = opaque;
+    return true;
+}
+
+void monitor_release_interrupt(void *opaque)
+{
+    if (monitor_interrupt_opaque == opaque) {
+        monitor_interrupt_fn = NULL;
+        monitor_interrupt_opaque = NULL;
+    }
+}
+
+bool monitor_interrupt(void)
+{
+    if (!monitor_interrupt_fn) {
+        return false;
+    }
+    monitor_interrupt_fn(monitor_interrupt_opaque);
+    return true;
+}
+
 /* Write what we can without blocking; true when outbuf is empty. */
 static bool monitor_flush_some(Monitor *mon)
 {

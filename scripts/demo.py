@@ -27,7 +27,11 @@ from tern.vm import Vm, free_port, have_kvm  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('build', nargs='?', default='build')
+    ap.add_argument('build', nargs='?',
+                    default=os.environ.get('TERN_BUILD_DIR') or
+                    os.path.join(HERE, '..', 'build'),
+                    help='build directory (default: build/ of the tree '
+                         'this script is in, even through a symlink)')
     ap.add_argument('--mem', type=int, default=512, help='guest RAM in MiB')
     ap.add_argument('--rate', type=int, default=64, help='guest dirty rate MiB/s')
     ap.add_argument('--working-set', type=int, default=128,

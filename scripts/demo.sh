@@ -1,4 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 # demo.sh BUILD: run the live-migration demo (see scripts/demo.py).
-exec python3 "$(dirname "$0")/demo.py" "${1:-build}"
+# Works through a symlink: demo.py is found beside the resolved script.
+here=$(dirname "$(readlink -f "$0")")
+exec python3 "$here/demo.py" "${1:-build}"

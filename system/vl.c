@@ -113,8 +113,8 @@ static const VlOptDef vl_options[] = {
      " unix:PATH|tcp:HOST:PORT[,server=on,wait=off]|"
      "stdio",
      "QMP monitor"},
-    {"monitor", OPT_MONITOR, true, " stdio|unix:PATH,server=on,wait=off|none",
-     "human monitor (HMP)"},
+    {"monitor", OPT_MONITOR, true,
+     " stdio|none|unix:PATH|tcp:HOST:PORT[,server=on,wait=off]", "HMP monitor"},
     {"serial", OPT_SERIAL, true, " stdio|file:PATH|none", "UART output"},
     {"incoming", OPT_INCOMING, true, " URI|defer",
      "wait for an incoming migration"},
@@ -484,6 +484,18 @@ static gboolean vl_on_signal(gpointer opaque)
     return G_SOURCE_CONTINUE;
 }
 
+/*
+ * Ctrl-C: cancels what a suspended stdio HMP command claimed it for (a
+ * blocking "migrate"), else ends the process like SIGTERM.
+ */
+static gboolean vl_on_sigint(gpointer opaque)
+{
+    if (!monitor_interrupt()) {
+        qemu_system_shutdown_request_reason(0, "host-signal", false);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
 /* Build the machine from -machine/-m/-kernel/-append and init it. */
 static MachineState *vl_create_machine(VlConfig *cfg)
 {
@@ -576,7 +588,7 @@ int qemu_main(int argc, char **argv)
     bql_lock();
     main_loop_init();
     g_unix_signal_add(SIGTERM, vl_on_signal, NULL);
-    g_unix_signal_add(SIGINT, vl_on_signal, NULL);
+    g_unix_signal_add(SIGINT, vl_on_sigint, NULL);
     g_unix_signal_add(SIGHUP, vl_on_signal, NULL);
     autostart = !cfg.start_paused;
 

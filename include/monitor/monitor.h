@@ -55,6 +55,24 @@ bool monitor_is_tty(Monitor *mon);
  */
 int monitor_suspend(Monitor *mon);
 void monitor_resume(Monitor *mon);
+/*
+ * Ctrl-C for a suspended command: while the stdio HMP monitor waits for
+ * one (HMP "migrate" without -d), the command may claim SIGINT so that
+ * Ctrl-C calls fn(opaque) instead of ending the process.  Returns false
+ * (nothing claimed) unless mon is the stdio HMP monitor, the only one a
+ * terminal's Ctrl-C belongs to.  One claim at a time; a new one replaces
+ * the old.  Main thread.
+ */
+typedef void MonitorInterruptFunc(void *opaque);
+bool monitor_claim_interrupt(Monitor *mon, MonitorInterruptFunc *fn,
+                             void *opaque);
+/* Drop the claim made with opaque (no-op when another claim replaced it). */
+void monitor_release_interrupt(void *opaque);
+/*
+ * From the SIGINT handler (main loop): run the claimed handler and return
+ * true, or return false when nothing claimed Ctrl-C (the process ends).
+ */
+bool monitor_interrupt(void);
 /* Keep mon alive across a suspended command. */
 Monitor *monitor_ref(Monitor *mon);
 void monitor_unref(Monitor *mon);
