@@ -857,6 +857,17 @@ static void test_malformed_commands(void)
     b_be32(b, 0);
     expect_error(b, -EIO, "Input/output error");
 
+    /* A package inside a package is refused, however small. */
+    b_header(b, "none");
+    b_command(b, MIG_CMD_PACKAGED, 4);
+    b_be32(b, 10);
+    b_command(b, MIG_CMD_PACKAGED, 4);
+    b_be32(b, 1);
+    b_u8(b, 0); /* EOF of the inner package */
+    expect_error(b, -EINVAL,
+                 "loadvm_handle_cmd_packaged: packaged state inside "
+                 "packaged state");
+
     /* Garbage inside a package. */
     b_header(b, "none");
     b_command(b, MIG_CMD_PACKAGED, 4);
