@@ -177,7 +177,7 @@ int ram_load_section(RAMLoadState *ls, QEMUFile *f, int version_id,
                      Error **errp)
 {
     if (version_id != RAM_SECTION_VERSION) {
-        error_setg(errp, "ram: unsupported version %d", version_id);
+        error_setg(errp, "ram: unsupported version %u", (unsigned)version_id);
         return -EINVAL;
     }
     for (;;) {

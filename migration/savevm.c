@@ -1039,13 +1039,13 @@ static int loadvm_section_start_full(QEMUFile *f, Error **errp)
     SaveStateEntry *se;
     Error *local_err = NULL;
     char idstr[QEMU_COUNTED_STRING_BUF];
-    uint32_t section_id, instance_id;
-    int version_id, ret;
+    uint32_t section_id, instance_id, version_id;
+    int ret;
 
     section_id = qemu_get_be32(f);
     qemu_get_counted_string(f, idstr);
     instance_id = qemu_get_be32(f);
-    version_id = qemu_get_be32(f);
+    version_id = qemu_get_be32(f); /* unsigned: 0xffffffff is too new */
     if (qemu_file_get_error(f)) {
         return loadvm_file_error(f, errp);
     }
@@ -1059,8 +1059,8 @@ static int loadvm_section_start_full(QEMUFile *f, Error **errp)
                    idstr, instance_id);
         return -EINVAL;
     }
-    if (version_id > se->version_id) {
-        error_setg(errp, "savevm: unsupported version %d for '%s' v%d",
+    if (version_id > (uint32_t)se->version_id) {
+        error_setg(errp, "savevm: unsupported version %" PRIu32 " for '%s' v%d",
                    version_id, idstr, se->version_id);
         return -EINVAL;
     }

@@ -694,6 +694,12 @@ static void test_malformed_sections(void)
     b_section_start(b, 0x01, 2, "ram", 0, 5);
     expect_error(b, -EINVAL, "savevm: unsupported version 5 for 'ram' v4");
 
+    /* A be32 version is unsigned: 0xffffffff is newer than anything. */
+    b_header(b, "none");
+    b_section_start(b, 0x01, 2, "ram", 0, 0xffffffff);
+    expect_error(b, -EINVAL,
+                 "savevm: unsupported version 4294967295 for 'ram' v4");
+
     b_header(b, "none");
     b_section_start(b, 0x01, 2, "ram", 0, 3);
     b_be64(b, RAM_FLAG_EOS);
