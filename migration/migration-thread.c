@@ -31,6 +31,7 @@
 #include "sysemu/main-loop.h"
 #include "migration.h"
 #include "migration-stats.h"
+#include "return-path.h"
 #include "ram.h"
 #include "rate-limit.h"
 #include "shrink.h"
@@ -435,6 +436,10 @@ static void migration_run_fail(MigrationRun *run)
 {
     MigrationState *s = run->s;
 
+    if (run->err && run->f && qemu_file_get_error(run->f)) {
+        /* the stream broke: the destination may be saying why */
+        migrate_rp_wait_verdict(s, 1000);
+    }
     if (run->err) {
         migrate_set_error(s, run->err);
     } else if (!migrate_cancelled()) {

@@ -756,6 +756,27 @@ static void test_malformed_sections(void)
                  "error while loading state for instance 0x0 of "
                  "device 'globalstate': invalid parameter value: bogus");
 
+    /* Run states of a migration in progress are refused. */
+    {
+        static const char *const refused[] = {
+            "inmigrate", "finish-migrate", "save-vm", "restore-vm", "colo",
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(refused); i++) {
+            g_autofree char *msg = g_strdup_printf(
+                "error while loading state for instance 0x0 of device "
+                "'globalstate': run state '%s' cannot be given to a "
+                "destination (a source sends running, paused, prelaunch, "
+                "postmigrate, suspended or an error state)",
+                refused[i]);
+
+            b_header(b, "none");
+            b_globalstate(b, 4, refused[i]);
+            b_u8(b, 0);
+            expect_error(b, -EINVAL, msg);
+        }
+    }
+
     /* 100 non-NUL bytes of runstate: no overrun, just invalid. */
     b_header(b, "none");
     b_section_start(b, 0x04, 4, "globalstate", 0, 1);
