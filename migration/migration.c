@@ -257,6 +257,7 @@ bool migrate_start(const char *uri, Error **errp)
     s->threshold_size = 0;
     s->rp_error = 0;
     s->rp_shut_received = false;
+    s->rp_dest_failed = false;
     s->pause_continue = false;
     g_mutex_unlock(&s->lock);
     migration_stats_reset();

@@ -160,10 +160,65 @@ bool migrate_rp_answer_ping(uint32_t value, Error **errp)
 /* ---------------- source ---------------- */
 
 /*
+ * How long the reader waits for a reason after SHUT with an error: a Tern
+ * destination sends it at once, a QEMU one closes (EOF), but a peer that
+ * does neither must not keep the source waiting.
+ */
+#define RP_REASON_WAIT_MS 500
+
+static char *migrate_rp_read_reason_blocking(QEMUFile *rp);
+
+/* Shuts rp down unless disarmed within RP_REASON_WAIT_MS. */
+typedef struct RPDeadline {
+    GMutex lock;
+    GCond cond;
+    bool disarmed;
+    QEMUFile *rp;
+} RPDeadline;
+
+static gpointer migrate_rp_deadline_thread(gpointer opaque)
+{
+    RPDeadline *d = opaque;
+    gint64 end =
+        g_get_monotonic_time() + RP_REASON_WAIT_MS * G_TIME_SPAN_MILLISECOND;
+
+    g_mutex_lock(&d->lock);
+    while (!d->disarmed && g_cond_wait_until(&d->cond, &d->lock, end)) {
+        /* woken: disarmed, or spuriously */
+    }
+    if (!d->disarmed) {
+        qemu_file_shutdown(d->rp);
+    }
+    g_mutex_unlock(&d->lock);
+    return NULL;
+}
+
+/*
  * After SHUT with an error: a Tern destination's reason, or NULL (a QEMU
- * destination just closes: EOF).  Unprintable bytes become '?'.
+ * destination just closes: EOF; a silent peer: the deadline shuts the
+ * return path down).  Unprintable bytes become '?'.
  */
 static char *migrate_rp_read_reason(QEMUFile *rp)
+{
+    RPDeadline d = {.rp = rp};
+    GThread *th;
+    char *text;
+
+    g_mutex_init(&d.lock);
+    g_cond_init(&d.cond);
+    th = g_thread_new("rp reason", migrate_rp_deadline_thread, &d);
+    text = migrate_rp_read_reason_blocking(rp);
+    g_mutex_lock(&d.lock);
+    d.disarmed = true;
+    g_cond_signal(&d.cond);
+    g_mutex_unlock(&d.lock);
+    g_thread_join(th);
+    g_mutex_clear(&d.lock);
+    g_cond_clear(&d.cond);
+    return text;
+}
+
+static char *migrate_rp_read_reason_blocking(QEMUFile *rp)
 {
     uint16_t type = qemu_get_be16(rp);
     uint16_t len = qemu_get_be16(rp);
@@ -193,7 +248,10 @@ static int migrate_rp_handle_shut(const MigRPMessage *msg, Error **errp)
 
     TRACE("migration_rp_recv_shut", "value %u", value);
     if (value) {
-        g_autofree char *reason = migrate_rp_read_reason(msg->rp);
+        g_autofree char *reason = NULL;
+
+        __atomic_store_n(&msg->s->rp_dest_failed, true, __ATOMIC_RELEASE);
+        reason = migrate_rp_read_reason(msg->rp);
 
         if (reason) {
             error_setg(errp,
@@ -342,6 +400,7 @@ bool migrate_rp_start(MigrationState *s, Error **errp)
         return false;
     }
     s->rp_shut_received = false;
+    s->rp_dest_failed = false;
     s->rp_error = 0;
     s->rp_err = NULL;
     s->rp_thread = g_thread_new("return path", migrate_rp_thread, s);

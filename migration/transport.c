@@ -45,6 +45,7 @@ static const MigrationTransport migration_transports[] = {
     },
     {
         .prefix = "file:",
+        .stores_stream = true,
         .outgoing_open = file_outgoing_open,
         .incoming_start = file_incoming_start,
     },

@@ -24,6 +24,11 @@ typedef struct MigrationTransport {
     bool monitor_fd;    /* the rest names a monitor fd (taken at start) */
     bool multi_channel; /* can carry several channels */
     /*
+     * The stream only goes to storage (file:): no destination can start
+     * from it while the source runs, so a failed source may resume.
+     */
+    bool stores_stream;
+    /*
      * Source: open the channel for arg (blocking).  Returns a channel
      * (owned by the caller) or NULL with errp set.
      */

@@ -22,7 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ternlib import (Vm, check, poll_migration, wait_migration,  # noqa
                      FINAL)
 
-MACHINE = ['-M', 'none', '-m', '32M']
+# 512M of zero pages: a stream (over 1 MB) that no pipe buffer holds
+MACHINE = ['-M', 'none', '-m', '512M']
 
 
 def full_backlog():
