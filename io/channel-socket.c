@@ -173,6 +173,66 @@ static void qio_socket_set_nodelay(int fd, int family)
 /* ---- connect ---- */
 
 /*
+ * The cancel fd of the connect running in this thread, or -1: set by
+ * qio_channel_socket_connect_cancellable() around the blocking connect.
+ */
+static __thread int qio_socket_cancel_fd = -1;
+
+/* Has the cancel fd become readable within timeout_ms? */
+static bool qio_socket_cancelled(int timeout_ms)
+{
+    struct pollfd pfd = {.fd = qio_socket_cancel_fd, .events = POLLIN};
+
+    return poll(&pfd, 1, timeout_ms) > 0;
+}
+
+/*
+ * Connect fd non-blocking while watching the cancel fd: -1/ECANCELED as
+ * soon as it is readable.  A unix socket whose listener's backlog is
+ * full answers EAGAIN at once (it cannot be waited for): try again every
+ * 50 ms.  The socket is blocking again on return.
+ */
+static int qio_socket_do_connect_cancellable(int fd, const struct sockaddr *sa,
+                                             socklen_t salen)
+{
+    struct pollfd pfd[2] = {
+        {.fd = fd, .events = POLLOUT},
+        {.fd = qio_socket_cancel_fd, .events = POLLIN},
+    };
+    int flags = fcntl(fd, F_GETFL);
+    socklen_t len = sizeof(int);
+    int err = 0;
+
+    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    while (connect(fd, sa, salen) < 0) {
+        if (errno == EAGAIN) {
+            if (!qio_socket_cancelled(50)) {
+                continue;
+            }
+            err = ECANCELED;
+        } else if (errno != EINPROGRESS && errno != EINTR) {
+            err = errno;
+        } else {
+            while (poll(pfd, 2, -1) < 0 && errno == EINTR) {
+                /* the connection carries on: wait again */
+            }
+            if (pfd[1].revents) {
+                err = ECANCELED;
+            } else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
+                err = errno;
+            }
+        }
+        break;
+    }
+    fcntl(fd, F_SETFL, flags);
+    if (err) {
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
+/*
  * connect() that survives EINTR: the connection carries on in the
  * kernel, so wait for it and read its outcome.  Returns 0 or -1/errno.
  */
@@ -183,6 +243,9 @@ static int qio_socket_do_connect(int fd, const struct sockaddr *sa,
     int err = 0;
     socklen_t len = sizeof(err);
 
+    if (qio_socket_cancel_fd >= 0) {
+        return qio_socket_do_connect_cancellable(fd, sa, salen);
+    }
     if (connect(fd, sa, salen) == 0) {
         return 0;
     }
@@ -509,6 +572,18 @@ int qio_channel_socket_connect_sync(QIOChannelSocket *ioc, SocketAddress *addr,
     TRACE("io_channel_socket_connect_complete", "ioc=%p fd=%d", (void *)ioc,
           fd);
     return 0;
+}
+
+int qio_channel_socket_connect_cancellable(QIOChannelSocket *ioc,
+                                           SocketAddress *addr, int cancel_fd,
+                                           Error **errp)
+{
+    int ret;
+
+    qio_socket_cancel_fd = cancel_fd;
+    ret = qio_channel_socket_connect_sync(ioc, addr, errp);
+    qio_socket_cancel_fd = -1;
+    return ret;
 }
 
 static void qio_channel_socket_connect_worker(QIOTask *task, gpointer opaque)

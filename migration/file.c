@@ -40,6 +40,41 @@ static bool file_parse(const char *spec, char **path, uint64_t *offset,
     return true;
 }
 
+/*
+ * Open path for writing without blocking on a FIFO nobody reads yet:
+ * O_NONBLOCK makes that open fail with ENXIO, so try again every 50 ms
+ * until a reader comes or migrate_cancel.  The fd is blocking again on
+ * return.  -1 with errp set.
+ */
+static int file_open_for_write(const char *path, int flags, Error **errp)
+{
+    int fd;
+
+    for (;;) {
+        fd = open(path, flags | O_NONBLOCK | O_CLOEXEC, FILE_MIGRATION_MODE);
+        if (fd >= 0) {
+            break;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != ENXIO) {
+            error_setg_errno(errp, errno, "Unable to open %s", path);
+            return -1;
+        }
+        if (migration_status() == MIGRATION_STATUS_CANCELLING ||
+            migration_transport_cancelled(50)) {
+            error_setg(errp,
+                       "Unable to open %s: no reader before the "
+                       "migration was cancelled",
+                       path);
+            return -1;
+        }
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return fd;
+}
+
 static QIOChannel *file_open(const char *spec, int flags, Error **errp)
 {
     QIOChannelFile *fioc;
@@ -49,7 +84,14 @@ static QIOChannel *file_open(const char *spec, int flags, Error **errp)
     if (!file_parse(spec, &path, &offset, errp)) {
         return NULL;
     }
-    fioc = qio_channel_file_new_path(path, flags, FILE_MIGRATION_MODE, errp);
+    if ((flags & O_ACCMODE) == O_WRONLY) {
+        int fd = file_open_for_write(path, flags, errp);
+
+        fioc = fd < 0 ? NULL : qio_channel_file_new_fd(fd);
+    } else {
+        fioc =
+            qio_channel_file_new_path(path, flags, FILE_MIGRATION_MODE, errp);
+    }
     g_free(path);
     if (!fioc) {
         return NULL;

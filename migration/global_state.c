@@ -75,6 +75,26 @@ static int global_state_pre_load(void *opaque)
     return 0;
 }
 
+/*
+ * Run states a destination may be left in after a load.  The others
+ * belong to a migration or snapshot in progress (inmigrate,
+ * finish-migrate, save-vm, restore-vm) or to COLO: a destination put in
+ * one of them could be neither continued, reset nor migrated again.
+ */
+static bool global_state_applicable(RunState state)
+{
+    switch (state) {
+    case RUN_STATE_INMIGRATE:
+    case RUN_STATE_FINISH_MIGRATE:
+    case RUN_STATE_SAVE_VM:
+    case RUN_STATE_RESTORE_VM:
+    case RUN_STATE_COLO:
+        return false;
+    default:
+        return true;
+    }
+}
+
 static int global_state_post_load(void *opaque, int version_id, Error **errp)
 {
     GlobalState *s = opaque;
@@ -85,6 +105,14 @@ static int global_state_post_load(void *opaque, int version_id, Error **errp)
     s->runstate[sizeof(s->runstate) - 1] = '\0';
     if (!runstate_parse(name, &state)) {
         error_setg(errp, "invalid parameter value: %s", name);
+        return -EINVAL;
+    }
+    if (!global_state_applicable(state)) {
+        error_setg(errp,
+                   "run state '%s' cannot be given to a destination "
+                   "(a source sends running, paused, prelaunch, "
+                   "postmigrate, suspended or an error state)",
+                   name);
         return -EINVAL;
     }
     s->state = state;

@@ -21,11 +21,11 @@
 #include "sysemu/sysemu.h"
 #include "migration.h"
 #include "ram.h"
+#include "return-path.h"
 #include "transport.h"
 
 /* The value of the destination's SHUT message: loaded, or not. */
 #define MIGRATION_RP_SHUT_OK 0
-#define MIGRATION_RP_SHUT_FAILED 1
 
 typedef struct IncomingResult {
     int ret;
@@ -45,7 +45,9 @@ static void migration_incoming_done_bh(void *opaque)
     }
     if (r->ret < 0) {
         if (mis->to_src_file) {
-            migrate_send_rp_shut(mis, MIGRATION_RP_SHUT_FAILED);
+            /* SHUT 1, and why (a Tern source shows it in error-desc) */
+            migrate_send_rp_failure(mis, r->err ? error_get_pretty(r->err)
+                                                : g_strerror(-r->ret));
         }
         /*
          * 7.2 prints the specific error, then the errno line; a bare

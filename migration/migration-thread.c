@@ -31,6 +31,7 @@
 #include "sysemu/main-loop.h"
 #include "migration.h"
 #include "migration-stats.h"
+#include "return-path.h"
 #include "ram.h"
 #include "rate-limit.h"
 #include "shrink.h"
@@ -65,6 +66,8 @@ typedef struct MigrationRun {
     RunState prev_state;  /* run state before we stopped the guest */
     bool savevm_setup;    /* savevm handlers set up: clean them up */
     bool vm_stopped;      /* we stopped the guest: restart it on failure */
+    bool final_sent;      /* the final state may have reached the peer */
+    bool rp_used;         /* a return path could carry the verdict */
     int64_t downtime_end; /* realtime ms */
 } MigrationRun;
 
@@ -175,6 +178,7 @@ static MigrationNext migration_phase_setup(MigrationRun *run)
         if (!migrate_rp_start(s, &run->err)) {
             return MIGRATION_NEXT_FAIL;
         }
+        run->rp_used = true;
         qemu_savevm_send_open_return_path(run->f);
         qemu_savevm_send_ping(run->f, MIGRATION_FIRST_PING);
     }
@@ -352,6 +356,8 @@ static MigrationNext migration_phase_switchover(MigrationRun *run)
     migration_rate_set(0);
     migration_stats_set_phase(MIGRATION_PHASE_DOWNTIME);
     ret = qemu_savevm_state_complete_precopy(run->f, &run->err);
+    /* with EOF queued, a destination may start from what we sent */
+    run->final_sent = ret >= 0;
     bql_unlock();
     TRACE("migration_completion_saved", "ret %d bytes %" PRIu64, ret,
           qemu_file_transferred(run->f));
@@ -430,11 +436,65 @@ static MigrationNext migration_phase_finish(MigrationRun *run)
 
 /* ---- the one cleanup ---- */
 
+/*
+ * May a failed run restart the guest here?  With a return path, not
+ * once the final device state may have reached a destination that could
+ * be running it now, unless the destination said it failed (SHUT with
+ * an error) or the transport only stores the stream.  Without one the
+ * source cannot learn the outcome and resumes as QEMU 7.2 does.
+ * docs/migration.md, "What happens when things go wrong".
+ */
+static bool migration_may_resume(MigrationRun *run)
+{
+    const MigrationTransport *t = migration_transport_find(run->s->uri);
+
+    return !run->final_sent || !run->rp_used ||
+           __atomic_load_n(&run->s->rp_dest_failed, __ATOMIC_ACQUIRE) ||
+           (t && t->stores_stream);
+}
+
+/*
+ * The guest stays paused: error-desc says why, that the destination's
+ * state is unknown, and what to do.  The status is failed even after a
+ * cancel (the guest was not given back).  BQL held.
+ */
+static void migration_hold_guest(MigrationState *s)
+{
+    bool cancelled = migrate_cancelled();
+    Error *err = NULL;
+
+    g_mutex_lock(&s->lock);
+    error_setg(&err,
+               "The final device state was sent but the destination's "
+               "state is unknown (%s): the guest stays paused here. If "
+               "the destination is not running it, 'cont' resumes it "
+               "here; if it is, quit this one",
+               cancelled  ? "migrate_cancel"
+               : s->error ? error_get_pretty(s->error)
+                          : "Migration failed");
+    error_free(s->error);
+    s->error = err;
+    g_mutex_unlock(&s->lock);
+    runstate_set(RUN_STATE_PAUSED);
+    for (;;) {
+        int cur = migration_status();
+
+        if (migrate_set_status(s, cur, MIGRATION_STATUS_FAILED)) {
+            break;
+        }
+    }
+}
+
 /* Undo what the phases set up after a failure or cancel; status failed. */
 static void migration_run_fail(MigrationRun *run)
 {
     MigrationState *s = run->s;
 
+    if (run->final_sent ||
+        (run->err && run->f && qemu_file_get_error(run->f))) {
+        /* the stream broke or ended: the destination may be saying why */
+        migrate_rp_wait_verdict(s, 1000);
+    }
     if (run->err) {
         migrate_set_error(s, run->err);
     } else if (!migrate_cancelled()) {
@@ -454,6 +514,11 @@ static void migration_run_fail(MigrationRun *run)
         s->fd = -1;
     }
     bql_lock();
+    if (run->vm_stopped && !migration_may_resume(run)) {
+        migration_hold_guest(s);
+        bql_unlock();
+        return;
+    }
     if (run->vm_stopped) {
         if (s->vm_was_running) {
             vm_start();

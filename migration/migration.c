@@ -257,12 +257,14 @@ bool migrate_start(const char *uri, Error **errp)
     s->threshold_size = 0;
     s->rp_error = 0;
     s->rp_shut_received = false;
+    s->rp_dest_failed = false;
     s->pause_continue = false;
     g_mutex_unlock(&s->lock);
     migration_stats_reset();
     ram_mig_init();
 
     __atomic_store_n(&s->status, MIGRATION_STATUS_NONE, __ATOMIC_RELEASE);
+    migration_transport_cancel_reset();
     migrate_set_status(s, MIGRATION_STATUS_NONE, MIGRATION_STATUS_SETUP);
     migration_thread_start(s);
     return true;
@@ -284,6 +286,8 @@ void migrate_cancel(void)
         }
     }
     migrate_channels_shutdown(s);
+    /* opens still blocked (connect, FIFO) and commands that never read */
+    migration_transport_cancel(s);
     g_mutex_lock(&s->pause_lock);
     g_cond_broadcast(&s->pause_cond);
     g_mutex_unlock(&s->pause_lock);

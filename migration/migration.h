@@ -84,7 +84,8 @@ typedef struct MigrationState {
     QEMUFile *rp_file;
     GThread *rp_thread;
     bool rp_shut_received;
-    int rp_error; /* 0 or negative errno */
+    bool rp_dest_failed; /* SHUT with an error: the destination did not start */
+    int rp_error;        /* 0 or negative errno */
     Error *rp_err;
 
     bool vm_was_running;

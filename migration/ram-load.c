@@ -22,7 +22,12 @@ struct RAMLoadState {
     RAMBlock *last_recv_block; /* block of the previous page record */
     RAMPlacer *placer;
     RAMPrefault *prefault;
+    RAMBlock *reserved_block; /* file space known to exist: this block's */
+    uint64_t reserved_chunk;  /* chunk (RAM_LOAD_RESERVE_CHUNK bytes) */
 };
+
+/* File space of a shared file-backed block is reserved in these steps. */
+#define RAM_LOAD_RESERVE_CHUNK (2 * MiB)
 
 RAMLoadState *ram_load_state_new(void)
 {
@@ -132,6 +137,41 @@ static uint8_t *ram_load_host(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
     return rb->host + addr;
 }
 
+/*
+ * Before data lands in a shared file-backed block (memory-backend-file
+ * share=on, memfd), make sure the file has room for it: a store into a
+ * page the file system cannot back raises SIGBUS and kills the process
+ * without a word.  fallocate() of the 2 MiB chunk around addr turns that
+ * into an error naming the backend and the cause (ENOSPC); a file system
+ * that cannot fallocate that range (hugetlbfs with larger pages) is left
+ * to the kernel as before.
+ */
+static int ram_load_reserve(RAMLoadState *ls, RAMBlock *rb, uint64_t addr,
+                            Error **errp)
+{
+    uint64_t chunk = addr / RAM_LOAD_RESERVE_CHUNK;
+    uint64_t start = chunk * RAM_LOAD_RESERVE_CHUNK;
+    uint64_t len = MIN(RAM_LOAD_RESERVE_CHUNK, rb->used_length - start);
+
+    if (rb->fd < 0 || !rb->shared ||
+        (ls->reserved_block == rb && ls->reserved_chunk == chunk)) {
+        return 0;
+    }
+    if (fallocate(rb->fd, 0, start, len) < 0 && errno != EOPNOTSUPP &&
+        errno != EINVAL && errno != ENOSYS) {
+        int err = errno;
+
+        error_setg_errno(errp, err,
+                         "ram: memory backend '%s' cannot hold guest RAM at "
+                         "0x%" PRIx64 " (%" PRIu64 " bytes)",
+                         rb->idstr, start, len);
+        return -err;
+    }
+    ls->reserved_block = rb;
+    ls->reserved_chunk = chunk;
+    return 0;
+}
+
 static int ram_load_bad_flags(int flags, Error **errp)
 {
     error_setg(errp, "Unknown combination of migration flags: 0x%x", flags);
@@ -158,12 +198,24 @@ static int ram_load_record(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
     switch (flags & ~RAM_SAVE_FLAG_CONTINUE) {
     case RAM_SAVE_FLAG_MEM_SIZE:
         return ram_load_block_list(f, addr, errp);
-    case RAM_SAVE_FLAG_ZERO:
-        return pl->ops->place_fill(pl, ls->last_recv_block, host,
-                                   qemu_get_byte(f));
-    case RAM_SAVE_FLAG_PAGE:
+    case RAM_SAVE_FLAG_ZERO: {
+        uint8_t fill = qemu_get_byte(f);
+        int ret =
+            fill ? ram_load_reserve(ls, ls->last_recv_block, addr, errp) : 0;
+
+        return ret < 0
+                   ? ret
+                   : pl->ops->place_fill(pl, ls->last_recv_block, host, fill);
+    }
+    case RAM_SAVE_FLAG_PAGE: {
+        int ret = ram_load_reserve(ls, ls->last_recv_block, addr, errp);
+
+        if (ret < 0) {
+            return ret;
+        }
         ram_prefault_note(ls->prefault, ls->last_recv_block, addr);
         return pl->ops->place_page(pl, f, ls->last_recv_block, host);
+    }
     case RAM_SAVE_FLAG_EOS:
         /* Order the section's stores before anyone looks at RAM. */
         pl->ops->sync(pl);
@@ -177,7 +229,7 @@ int ram_load_section(RAMLoadState *ls, QEMUFile *f, int version_id,
                      Error **errp)
 {
     if (version_id != RAM_SECTION_VERSION) {
-        error_setg(errp, "ram: unsupported version %d", version_id);
+        error_setg(errp, "ram: unsupported version %u", (unsigned)version_id);
         return -EINVAL;
     }
     for (;;) {

@@ -103,6 +103,23 @@ void migrate_send_rp_shut(MigrationIncomingState *mis, uint32_t value)
     migrate_send_rp_u32(mis, MIG_RP_MSG_SHUT, value);
 }
 
+/*
+ * Tern's extension after SHUT with an error: "be16 0x7e01 | be16 len |
+ * text" (not NUL-terminated, at most MIG_RP_MSG_MAX_LEN bytes).  Outside
+ * QEMU's numbering (types count up from 1), and sent only where a QEMU
+ * source has stopped reading.
+ */
+#define TERN_RP_MSG_REASON 0x7e01
+
+void migrate_send_rp_failure(MigrationIncomingState *mis, const char *reason)
+{
+    size_t len = MIN(strlen(reason), MIG_RP_MSG_MAX_LEN);
+
+    migrate_send_rp_shut(mis, 1);
+    migrate_send_rp_message(mis, TERN_RP_MSG_REASON, len,
+                            (const uint8_t *)reason);
+}
+
 bool migrate_rp_open_incoming(QEMUFile *f, Error **errp)
 {
     MigrationIncomingState *mis = migration_incoming_get_current();
@@ -142,6 +159,88 @@ bool migrate_rp_answer_ping(uint32_t value, Error **errp)
 
 /* ---------------- source ---------------- */
 
+/*
+ * How long the reader waits for a reason after SHUT with an error: a Tern
+ * destination sends it at once, a QEMU one closes (EOF), but a peer that
+ * does neither must not keep the source waiting.
+ */
+#define RP_REASON_WAIT_MS 500
+
+static char *migrate_rp_read_reason_blocking(QEMUFile *rp);
+
+/* Shuts rp down unless disarmed within RP_REASON_WAIT_MS. */
+typedef struct RPDeadline {
+    GMutex lock;
+    GCond cond;
+    bool disarmed;
+    QEMUFile *rp;
+} RPDeadline;
+
+static gpointer migrate_rp_deadline_thread(gpointer opaque)
+{
+    RPDeadline *d = opaque;
+    gint64 end =
+        g_get_monotonic_time() + RP_REASON_WAIT_MS * G_TIME_SPAN_MILLISECOND;
+
+    g_mutex_lock(&d->lock);
+    while (!d->disarmed && g_cond_wait_until(&d->cond, &d->lock, end)) {
+        /* woken: disarmed, or spuriously */
+    }
+    if (!d->disarmed) {
+        qemu_file_shutdown(d->rp);
+    }
+    g_mutex_unlock(&d->lock);
+    return NULL;
+}
+
+/*
+ * After SHUT with an error: a Tern destination's reason, or NULL (a QEMU
+ * destination just closes: EOF; a silent peer: the deadline shuts the
+ * return path down).  Unprintable bytes become '?'.
+ */
+static char *migrate_rp_read_reason(QEMUFile *rp)
+{
+    RPDeadline d = {.rp = rp};
+    GThread *th;
+    char *text;
+
+    g_mutex_init(&d.lock);
+    g_cond_init(&d.cond);
+    th = g_thread_new("rp reason", migrate_rp_deadline_thread, &d);
+    text = migrate_rp_read_reason_blocking(rp);
+    g_mutex_lock(&d.lock);
+    d.disarmed = true;
+    g_cond_signal(&d.cond);
+    g_mutex_unlock(&d.lock);
+    g_thread_join(th);
+    g_mutex_clear(&d.lock);
+    g_cond_clear(&d.cond);
+    return text;
+}
+
+static char *migrate_rp_read_reason_blocking(QEMUFile *rp)
+{
+    uint16_t type = qemu_get_be16(rp);
+    uint16_t len = qemu_get_be16(rp);
+    char *text;
+
+    if (qemu_file_get_error(rp) || type != TERN_RP_MSG_REASON ||
+        len > MIG_RP_MSG_MAX_LEN) {
+        return NULL;
+    }
+    text = g_malloc0(len + 1);
+    if (qemu_get_buffer(rp, (uint8_t *)text, len) != len) {
+        g_free(text);
+        return NULL;
+    }
+    for (uint16_t i = 0; i < len; i++) {
+        if (!g_ascii_isprint(text[i])) {
+            text[i] = '?';
+        }
+    }
+    return text;
+}
+
 /* SHUT: 0 ends the return path cleanly, anything else is an error. */
 static int migrate_rp_handle_shut(const MigRPMessage *msg, Error **errp)
 {
@@ -149,7 +248,19 @@ static int migrate_rp_handle_shut(const MigRPMessage *msg, Error **errp)
 
     TRACE("migration_rp_recv_shut", "value %u", value);
     if (value) {
-        error_setg(errp, "RP: Sibling indicated error %d", value);
+        g_autofree char *reason = NULL;
+
+        __atomic_store_n(&msg->s->rp_dest_failed, true, __ATOMIC_RELEASE);
+        reason = migrate_rp_read_reason(msg->rp);
+
+        if (reason) {
+            error_setg(errp,
+                       "RP: Sibling indicated error %d; the destination "
+                       "reported: %s",
+                       value, reason);
+        } else {
+            error_setg(errp, "RP: Sibling indicated error %d", value);
+        }
         return -EINVAL;
     }
     __atomic_store_n(&msg->s->rp_shut_received, true, __ATOMIC_RELEASE);
@@ -289,10 +400,22 @@ bool migrate_rp_start(MigrationState *s, Error **errp)
         return false;
     }
     s->rp_shut_received = false;
+    s->rp_dest_failed = false;
     s->rp_error = 0;
     s->rp_err = NULL;
     s->rp_thread = g_thread_new("return path", migrate_rp_thread, s);
     return true;
+}
+
+void migrate_rp_wait_verdict(MigrationState *s, int timeout_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + timeout_ms * 1000LL;
+
+    while (s->rp_thread && !__atomic_load_n(&s->rp_error, __ATOMIC_ACQUIRE) &&
+           !__atomic_load_n(&s->rp_shut_received, __ATOMIC_ACQUIRE) &&
+           g_get_monotonic_time() < deadline) {
+        g_usleep(10 * 1000);
+    }
 }
 
 int migrate_rp_wait_shut(MigrationState *s, Error **errp)

@@ -21,6 +21,7 @@
 #include "migration/qemu-file.h"
 
 typedef struct MigrationState MigrationState;
+typedef struct MigrationIncomingState MigrationIncomingState;
 
 /* One message as the handler sees it; valid only during the call. */
 typedef struct MigRPMessage {
@@ -60,5 +61,20 @@ void migrate_rp_init(void);
  */
 bool migrate_rp_open_incoming(QEMUFile *f, Error **errp);
 bool migrate_rp_answer_ping(uint32_t value, Error **errp);
+
+/*
+ * Destination, the load failed: SHUT 1, then (a Tern extension) why, so
+ * that a Tern source's error-desc says it.  A QEMU source stops reading
+ * at SHUT 1 and never sees the reason.  Nothing without a return path.
+ */
+void migrate_send_rp_failure(MigrationIncomingState *mis, const char *reason);
+
+/*
+ * Source, failure path: the stream broke; give the return path up to
+ * timeout_ms to say why (the destination's SHUT 1 and reason arrive just
+ * before its connection goes), so that its reason is the error recorded
+ * first rather than "Connection reset by peer".
+ */
+void migrate_rp_wait_verdict(MigrationState *s, int timeout_ms);
 
 #endif /* MIGRATION_RETURN_PATH_H */

@@ -907,6 +907,7 @@ typedef struct LoadVMState {
     GArray *sections;      /* LoadSection, by sender's id */
     bool rp_open;          /* OPEN_RETURN_PATH succeeded */
     bool postcopy_advised; /* no VMDESCRIPTION will follow */
+    bool in_package;       /* reading a PACKAGED nested stream */
 } LoadVMState;
 
 static LoadVMState loadvm;
@@ -1038,13 +1039,13 @@ static int loadvm_section_start_full(QEMUFile *f, Error **errp)
     SaveStateEntry *se;
     Error *local_err = NULL;
     char idstr[QEMU_COUNTED_STRING_BUF];
-    uint32_t section_id, instance_id;
-    int version_id, ret;
+    uint32_t section_id, instance_id, version_id;
+    int ret;
 
     section_id = qemu_get_be32(f);
     qemu_get_counted_string(f, idstr);
     instance_id = qemu_get_be32(f);
-    version_id = qemu_get_be32(f);
+    version_id = qemu_get_be32(f); /* unsigned: 0xffffffff is too new */
     if (qemu_file_get_error(f)) {
         return loadvm_file_error(f, errp);
     }
@@ -1058,8 +1059,8 @@ static int loadvm_section_start_full(QEMUFile *f, Error **errp)
                    idstr, instance_id);
         return -EINVAL;
     }
-    if (version_id > se->version_id) {
-        error_setg(errp, "savevm: unsupported version %d for '%s' v%d",
+    if (version_id > (uint32_t)se->version_id) {
+        error_setg(errp, "savevm: unsupported version %" PRIu32 " for '%s' v%d",
                    version_id, idstr, se->version_id);
         return -EINVAL;
     }
@@ -1162,6 +1163,15 @@ static int loadvm_cmd_packaged(const LoadVMCommand *c, Error **errp)
     QEMUFile *packf;
     int ret;
 
+    /*
+     * A package holds one level: nesting would let each level copy the
+     * rest of its parent again (quadratic memory and time).
+     */
+    if (loadvm.in_package) {
+        error_setg(errp, "loadvm_handle_cmd_packaged: "
+                         "packaged state inside packaged state");
+        return -EINVAL;
+    }
     if (length > MAX_VM_CMD_PACKAGED_SIZE) {
         error_setg(errp,
                    "loadvm_handle_cmd_packaged: Unreasonably large "
@@ -1177,7 +1187,9 @@ static int loadvm_cmd_packaged(const LoadVMCommand *c, Error **errp)
     bioc->usage = length;
     packf = qemu_file_new_input(QIO_CHANNEL(bioc));
     qio_channel_unref(QIO_CHANNEL(bioc));
+    loadvm.in_package = true;
     ret = loadvm_main(packf, true, errp);
+    loadvm.in_package = false;
     qemu_fclose(packf);
     return ret;
 }

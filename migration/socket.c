@@ -3,7 +3,8 @@
  * socket.c: the tcp:, unix: and vsock: migration transports.
  *
  * Source: a blocking connect in the migration thread (the monitor already
- * answered "migrate", as with QEMU's asynchronous connect); errors are
+ * answered "migrate", as with QEMU's asynchronous connect) that
+ * migrate_cancel interrupts (the transport's cancel eventfd); errors are
  * IO's QEMU texts ("Failed to connect to 'localhost:4444': Connection
  * refused") and end up as the migration's error-desc.
  *
@@ -52,7 +53,9 @@ QIOChannel *socket_outgoing_open(MigrationState *s, const char *str,
     }
     sioc = qio_channel_socket_new();
     qio_channel_set_name(QIO_CHANNEL(sioc), "migration-socket-outgoing");
-    if (qio_channel_socket_connect_sync(sioc, addr, errp) < 0) {
+    /* migrate_cancel ends a connect to a full backlog or a silent host */
+    if (qio_channel_socket_connect_cancellable(
+            sioc, addr, migration_transport_cancel_fd(), errp) < 0) {
         qio_channel_unref(QIO_CHANNEL(sioc));
         socket_address_free(addr);
         return NULL;

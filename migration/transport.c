@@ -3,6 +3,8 @@
  * transport.c: the table of migration transports (see transport.h).
  */
 #include "qemu/osdep.h"
+#include <poll.h>
+#include <sys/eventfd.h>
 #include "qapi/error.h"
 #include "migration/options.h"
 #include "transport.h"
@@ -33,6 +35,7 @@ static const MigrationTransport migration_transports[] = {
         .prefix = "exec:",
         .outgoing_open = exec_outgoing_open,
         .incoming_start = exec_incoming_start,
+        .outgoing_cancel = exec_outgoing_cancel,
     },
     {
         .prefix = "fd:",
@@ -42,6 +45,7 @@ static const MigrationTransport migration_transports[] = {
     },
     {
         .prefix = "file:",
+        .stores_stream = true,
         .outgoing_open = file_outgoing_open,
         .incoming_start = file_incoming_start,
     },
@@ -82,4 +86,59 @@ bool migration_transport_refuse(const char *uri, Error **errp)
         error_setg(errp, "RDMA migration is not supported by Tern yet");
     }
     return true;
+}
+
+int migration_transport_cancel_fd(void)
+{
+    static gsize once;
+    static int fd = -1;
+
+    if (g_once_init_enter(&once)) {
+        fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (fd < 0) {
+            /* without it opens cannot be cancelled, but still work */
+            fd = -1;
+        }
+        g_once_init_leave(&once, 1);
+    }
+    return fd;
+}
+
+void migration_transport_cancel_reset(void)
+{
+    int fd = migration_transport_cancel_fd();
+    uint64_t v;
+
+    if (fd >= 0 && read(fd, &v, sizeof(v)) < 0) {
+        /* EAGAIN: it was clear */
+    }
+}
+
+void migration_transport_cancel(MigrationState *s)
+{
+    const MigrationTransport *t =
+        s->uri ? migration_transport_find(s->uri) : NULL;
+    int fd = migration_transport_cancel_fd();
+    uint64_t one = 1;
+
+    if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
+        /* EAGAIN: the counter is saturated, it is readable anyway */
+    }
+    if (t && t->outgoing_cancel) {
+        t->outgoing_cancel(s);
+    }
+}
+
+bool migration_transport_cancelled(int timeout_ms)
+{
+    struct pollfd pfd = {.fd = migration_transport_cancel_fd(),
+                         .events = POLLIN};
+
+    if (pfd.fd < 0) {
+        if (timeout_ms > 0) {
+            g_usleep(timeout_ms * 1000);
+        }
+        return false;
+    }
+    return poll(&pfd, 1, timeout_ms) > 0;
 }

@@ -24,6 +24,11 @@ typedef struct MigrationTransport {
     bool monitor_fd;    /* the rest names a monitor fd (taken at start) */
     bool multi_channel; /* can carry several channels */
     /*
+     * The stream only goes to storage (file:): no destination can start
+     * from it while the source runs, so a failed source may resume.
+     */
+    bool stores_stream;
+    /*
      * Source: open the channel for arg (blocking).  Returns a channel
      * (owned by the caller) or NULL with errp set.
      */
@@ -33,6 +38,11 @@ typedef struct MigrationTransport {
     bool (*incoming_start)(const char *arg, Error **errp);
     /* Source: the host TLS checks the certificate against, or NULL. */
     char *(*tls_hostname)(const char *arg);
+    /*
+     * Source, main thread, migrate_cancel: end what a channel shutdown
+     * cannot (a command that never reads).  NULL: nothing to do.
+     */
+    void (*outgoing_cancel)(MigrationState *s);
 } MigrationTransport;
 
 /* The row for uri's prefix, or NULL (rdma: and unknown prefixes). */
@@ -66,6 +76,21 @@ bool socket_incoming_start(const char *addr, Error **errp);
 bool fd_incoming_start(const char *name, Error **errp);
 bool exec_incoming_start(const char *cmd, Error **errp);
 bool file_incoming_start(const char *spec, Error **errp);
+void exec_outgoing_cancel(MigrationState *s);
+
+/*
+ * Cancelling a blocked open.  The source's opens (a connect, a FIFO's
+ * open) wait on migration_transport_cancel_fd() too, an eventfd that
+ * migration_transport_cancel() makes readable; migrate_start clears it
+ * with migration_transport_cancel_reset() before the thread starts.
+ */
+int migration_transport_cancel_fd(void);
+void migration_transport_cancel_reset(void);
+/* migrate_cancel (main thread): wake the opens, run outgoing_cancel. */
+void migration_transport_cancel(MigrationState *s);
+/* Has migration_transport_cancel() run (within timeout_ms)? */
+bool migration_transport_cancelled(int timeout_ms);
+
 /* The host of a tcp: address (after "tcp:"), or NULL. */
 char *socket_tls_hostname(const char *addr);
 

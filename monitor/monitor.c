@@ -348,6 +348,30 @@ static int monitor_steal_fd(Monitor *mon, const char *name)
     return GPOINTER_TO_INT(val);
 }
 
+/*
+ * Is fd one of the monitors' own descriptors (a listening socket, a
+ * connection, stdio)?  Handing it to a command would destroy a monitor.
+ */
+static bool monitor_fd_is_own(int fd)
+{
+    for (GList *l = listeners; l; l = l->next) {
+        MonitorListener *ml = l->data;
+
+        if (ml->sioc && ml->sioc->fd == fd) {
+            return true;
+        }
+    }
+    for (GList *l = monitors; l; l = l->next) {
+        Monitor *mon = l->data;
+
+        if (mon->fd_in == fd || mon->fd_out == fd ||
+            (mon->ioc && QIO_CHANNEL_SOCKET(mon->ioc)->fd == fd)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int monitor_fd_param(const char *name, Error **errp)
 {
     int fd;
@@ -364,6 +388,10 @@ int monitor_fd_param(const char *name, Error **errp)
         v = strtol(name, &end, 10);
         if (errno || *end || v < 0 || v > INT_MAX) {
             error_setg(errp, "Invalid file descriptor number '%s'", name);
+            return -1;
+        }
+        if (monitor_fd_is_own(v)) {
+            error_setg(errp, "File descriptor %ld belongs to a monitor", v);
             return -1;
         }
         return (int)v;

@@ -64,6 +64,16 @@ int qio_channel_socket_connect_sync(QIOChannelSocket *ioc, SocketAddress *addr,
                                     Error **errp);
 
 /*
+ * qio_channel_socket_connect_sync(), but given up as soon as @cancel_fd
+ * (an eventfd or pipe) is readable: -1 with errp set ("Failed to connect
+ * to 'HOST:PORT': Operation canceled").  A connect waiting for a full
+ * listen backlog or an unanswered SYN ends at once.
+ */
+int qio_channel_socket_connect_cancellable(QIOChannelSocket *ioc,
+                                           SocketAddress *addr, int cancel_fd,
+                                           Error **errp);
+
+/*
  * Connect in a worker thread; @callback runs on @context's loop (NULL =
  * default) with a task whose error (qio_task_propagate_error) says how it
  * went; the task's source is @ioc.  @addr is copied.  @destroy (may be

@@ -319,6 +319,20 @@ static bool fuzz_regressions(GByteArray *saved)
     }
     g_byte_array_append(b, timer, saved->len - start);
     ok &= fuzz_check_one("5000 sections", b, "Too many savevm sections");
+
+    /* 2000 PACKAGED commands, each inside the previous one */
+    g_byte_array_set_size(b, 0);
+    g_byte_array_append(b, caps, 17); /* header, configuration "none" */
+    for (i = 0; i < 2000; i++) {
+        static const uint8_t pkg[] = {8, 0, 7, 0, 4};
+        uint32_t len = GUINT32_TO_BE((2000 - 1 - i) * 9 + 1);
+
+        g_byte_array_append(b, pkg, sizeof(pkg));
+        g_byte_array_append(b, (uint8_t *)&len, 4);
+    }
+    g_byte_array_append(b, (const uint8_t *)"\0", 1);
+    ok &= fuzz_check_one("nested packages", b,
+                         "packaged state inside packaged state");
     return ok;
 }
 

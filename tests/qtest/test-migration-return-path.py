@@ -6,8 +6,9 @@ synchronous mode, and cancel at the switchover point.
 1. return-path on: Tern -> Tern completes (the destination answers PING
    with PONG and ends with SHUT 0; the source waits for it).
 2. return-path on, destination rejects the stream (RAM size mismatch):
-   the destination sends SHUT 1 and exits 1; the source reports failed
-   ("RP: Sibling indicated error 1") instead of completed, and resumes
+   the destination sends SHUT 1 and its reason and exits 1; the source
+   reports failed ("RP: Sibling indicated error 1; the destination
+   reported: ... Size mismatch ...") instead of completed, and resumes
    its guest.  (Without the return path the source may well report
    completed, as QEMU 7.2 does: the outcome is printed, not asserted.)
 3. HMP "migrate URI" without -d on a human monitor socket: the prompt
@@ -56,7 +57,11 @@ def test_rp_reject():
             check(dst.wait_exit(20) == 1, 'destination exit')
             if with_rp:
                 check(info == {'status': 'failed', 'error-desc':
-                               'RP: Sibling indicated error 1'},
+                               'RP: Sibling indicated error 1; the '
+                               'destination reported: error while loading '
+                               "state for instance 0x0 of device 'ram': "
+                               'Size mismatch: ram: 0x1000000 != 0x800000: '
+                               'Invalid argument'},
                       f'with return path: {info}')
                 check(src.cmd('query-status')['status'] == 'running',
                       'source resumed')

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
+#include <sys/eventfd.h>
+#include <sys/un.h>
 #include "io/channel-socket.h"
 
 static SocketAddress *make_inet(const char *host, const char *port)
@@ -646,6 +648,85 @@ static void test_socket_new_fd(void)
     close(pfd[1]);
 }
 
+static gpointer cancel_later(gpointer opaque)
+{
+    uint64_t one = 1;
+
+    g_usleep(200 * 1000);
+    g_assert_cmpint(write(GPOINTER_TO_INT(opaque), &one, sizeof(one)), ==, 8);
+    return NULL;
+}
+
+/*
+ * A connect to a unix listener whose backlog is full would block until
+ * it accepts: the cancellable one ends when its cancel fd is written.
+ */
+static void test_socket_connect_cancellable(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("tern-io-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "sock", NULL);
+    SocketAddress *laddr = make_unix(path);
+    QIOChannelSocket *lsn = qio_channel_socket_new();
+    QIOChannelSocket *cli = qio_channel_socket_new();
+    QIOChannelSocket *fillers[8];
+    g_autofree char *want = NULL;
+    int efd = eventfd(0, EFD_CLOEXEC);
+    Error *err = NULL;
+    GThread *th;
+    gint64 t0;
+    int i;
+
+    g_assert_cmpint(qio_channel_socket_listen_sync(lsn, laddr, 1, &error_abort),
+                    ==, 0);
+    /* fill the backlog: non-blocking connects until one would block */
+    for (i = 0; i < (int)G_N_ELEMENTS(fillers); i++) {
+        struct sockaddr_un un = {.sun_family = AF_UNIX};
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+        g_strlcpy(un.sun_path, path, sizeof(un.sun_path));
+        if (connect(fd, (struct sockaddr *)&un, sizeof(un)) < 0) {
+            g_assert_cmpint(errno, ==, EAGAIN);
+            close(fd);
+            break;
+        }
+        fillers[i] = qio_channel_socket_new_fd(fd, &error_abort);
+    }
+    g_assert_cmpint(i, <, (int)G_N_ELEMENTS(fillers));
+
+    th = g_thread_new("cancel", cancel_later, GINT_TO_POINTER(efd));
+    t0 = g_get_monotonic_time();
+    g_assert_cmpint(
+        qio_channel_socket_connect_cancellable(cli, laddr, efd, &err), ==, -1);
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, G_USEC_PER_SEC);
+    g_assert_cmpint(g_get_monotonic_time() - t0, >=, 150 * 1000);
+    want = g_strdup_printf("Failed to connect to '%s': %s", path,
+                           g_strerror(ECANCELED));
+    g_assert_cmpstr(error_get_pretty(err), ==, want);
+    error_free(err);
+    g_thread_join(th);
+
+    /* with room in the backlog it connects, blocking afterwards */
+    while (i-- > 0) {
+        qio_channel_unref(QIO_CHANNEL(fillers[i]));
+    }
+    qio_channel_unref(QIO_CHANNEL(cli));
+    qio_channel_unref(QIO_CHANNEL(lsn));
+    lsn = qio_channel_socket_new();
+    cli = qio_channel_socket_new();
+    g_assert_cmpint(qio_channel_socket_listen_sync(lsn, laddr, 1, &error_abort),
+                    ==, 0);
+    g_assert_cmpint(
+        qio_channel_socket_connect_cancellable(cli, laddr, efd, &error_abort),
+        ==, 0);
+    g_assert_false(fcntl(cli->fd, F_GETFL) & O_NONBLOCK);
+
+    qio_channel_unref(QIO_CHANNEL(cli));
+    qio_channel_unref(QIO_CHANNEL(lsn));
+    qio_socket_address_free(laddr);
+    close(efd);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -672,5 +753,7 @@ int main(int argc, char **argv)
     g_test_add_func("/io/channel/socket/shutdown-wakes-reader",
                     test_socket_shutdown_wakes_reader);
     g_test_add_func("/io/channel/socket/new-fd", test_socket_new_fd);
+    g_test_add_func("/io/channel/socket/connect-cancellable",
+                    test_socket_connect_cancellable);
     return g_test_run();
 }

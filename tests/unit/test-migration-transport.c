@@ -39,6 +39,13 @@ STUB_START(fd_incoming_start)
 STUB_START(exec_incoming_start)
 STUB_START(file_incoming_start)
 
+static int exec_cancels;
+
+void exec_outgoing_cancel(MigrationState *s)
+{
+    exec_cancels++;
+}
+
 char *socket_tls_hostname(const char *addr)
 {
     return g_strdup(addr);
@@ -76,6 +83,30 @@ static void test_transport_rows(void)
     g_assert_null(migration_transport_find("unix:/x")->tls_hostname);
 }
 
+/* The cancel eventfd: readable after a cancel, clear after a reset. */
+static void test_transport_cancel(void)
+{
+    MigrationState s = {.uri = (char *)"exec:cat"};
+
+    g_assert_cmpint(migration_transport_cancel_fd(), >=, 0);
+    migration_transport_cancel_reset();
+    g_assert_false(migration_transport_cancelled(0));
+    migration_transport_cancel(&s);
+    migration_transport_cancel(&s); /* twice: still one reset clears it */
+    g_assert_true(migration_transport_cancelled(0));
+    g_assert_true(migration_transport_cancelled(10)); /* level, not edge */
+    g_assert_cmpint(exec_cancels, ==, 2);
+    migration_transport_cancel_reset();
+    g_assert_false(migration_transport_cancelled(10));
+
+    /* only exec: has something to kill */
+    s.uri = (char *)"tcp:localhost:1";
+    migration_transport_cancel(&s);
+    g_assert_cmpint(exec_cancels, ==, 2);
+    g_assert_true(migration_transport_cancelled(0));
+    migration_transport_cancel_reset();
+}
+
 static void test_transport_unknown(void)
 {
     g_assert_null(migration_transport_find("foo:bar"));
@@ -110,6 +141,7 @@ int main(int argc, char **argv)
     migrate_options_reset();
     g_test_add_func("/migration/transport/rows", test_transport_rows);
     g_test_add_func("/migration/transport/unknown", test_transport_unknown);
+    g_test_add_func("/migration/transport/cancel", test_transport_cancel);
     g_test_add_func("/migration/transport/rdma", test_transport_rdma);
     return g_test_run();
 }

@@ -147,6 +147,87 @@ static void test_garbage_then_valid(void)
     sink_free(s);
 }
 
+/* A key twice in one object is refused, as QEMU does; nesting is honest. */
+static void test_duplicate_key(void)
+{
+    static const char *const dups[] = {
+        "{\"execute\":\"test-echo\",\"execute\":\"test-echo\"}\n",
+        "{\"execute\":\"test-echo\",\"arguments\":{\"text\":\"a\","
+        "\"text\":\"b\"}}\n",
+        /* the same key spelt with an escape */
+        "{\"execute\":\"test-echo\",\"\\u0065xecute\":\"x\"}\n",
+        "{\"execute\":\"test-echo\",'execute':\"x\"}\n",
+        "{\"execute\":\"test-echo\",\"arguments\":{\"text\":\"a\"},"
+        "\"id\":[{\"k\":1,\"k\":2}]}\n",
+    };
+    Sink *s = sink_new();
+    JsonStreamParser *p = json_stream_parser_new(sink_cb, s);
+    guint i;
+
+    for (i = 0; i < G_N_ELEMENTS(dups); i++) {
+        /* whole, then split in two reads */
+        feed(p, dups[i]);
+        json_stream_parser_feed(p, dups[i], 9);
+        feed(p, dups[i] + 9);
+    }
+    g_assert_cmpuint(s->lines->len, ==, 2 * G_N_ELEMENTS(dups));
+    for (i = 0; i < s->lines->len; i++) {
+        g_assert_cmpstr(line(s, i), ==,
+                        "{\"error\": {\"class\": \"GenericError\", "
+                        "\"desc\": \"JSON parse error, duplicate key\"}}");
+    }
+
+    /* The same key in sibling or nested objects is fine. */
+    feed(p, "{\"execute\":\"test-echo\",\"id\":[{\"k\":1},{\"k\":2},"
+            "{\"id\":{\"id\":\"]}[,\\\"\"}}],"
+            "\"arguments\":{\"text\":\"ok\"}}\n");
+    g_assert_cmpuint(s->lines->len, ==, i + 1);
+    g_assert_cmpstr(line(s, i), ==,
+                    "{\"return\": \"ok\", \"id\": [{\"k\": 1}, "
+                    "{\"k\": 2}, {\"id\": {\"id\": \"]}[,\\\"\"}}]}");
+    json_stream_parser_free(p);
+    sink_free(s);
+}
+
+/*
+ * Integers outside int64/uint64 become doubles (QEMU's parser does the
+ * same, so "expects uint64" follows) instead of being clamped.
+ */
+static void test_big_integers(void)
+{
+    static const json_type want[] = {
+        json_type_double, json_type_double, json_type_int,
+        json_type_int,    json_type_string, json_type_double,
+    };
+    Sink *s = sink_new();
+    JsonStreamParser *p = json_stream_parser_new(sink_cb, s);
+    json_object *resp, *id;
+
+    feed(p, "{\"execute\":\"test-echo\",\"id\":[18446744073709551616,"
+            "-9223372036854775809,18446744073709551615,"
+            "-9223372036854775808,\"1e99999999999999999999\","
+            "1e300]}\n");
+    g_assert_cmpuint(s->lines->len, ==, 1);
+    resp = json_tokener_parse(line(s, 0));
+    g_assert_nonnull(resp);
+    g_assert_true(json_object_object_get_ex(resp, "id", &id));
+    g_assert_cmpuint(json_object_array_length(id), ==, G_N_ELEMENTS(want));
+    for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+        json_object *v = json_object_array_get_idx(id, i);
+
+        g_assert_cmpint(json_object_get_type(v), ==, want[i]);
+    }
+    g_assert_cmpuint(json_object_get_uint64(json_object_array_get_idx(id, 2)),
+                     ==, UINT64_MAX);
+    g_assert_cmpint(json_object_get_int64(json_object_array_get_idx(id, 3)), ==,
+                    INT64_MIN);
+    g_assert_cmpfloat(json_object_get_double(json_object_array_get_idx(id, 0)),
+                      ==, 18446744073709551616.0);
+    json_object_put(resp);
+    json_stream_parser_free(p);
+    sink_free(s);
+}
+
 static json_object *dispatch_str(const char *req, bool cap_mode)
 {
     json_object *obj = json_tokener_parse(req);
@@ -315,6 +396,8 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/framing/partial-reads", test_partial_reads);
     g_test_add_func("/qmp/framing/two-in-one-read", test_two_in_one);
     g_test_add_func("/qmp/framing/garbage-then-valid", test_garbage_then_valid);
+    g_test_add_func("/qmp/framing/duplicate-key", test_duplicate_key);
+    g_test_add_func("/qmp/framing/big-integers", test_big_integers);
     g_test_add_func("/qmp/dispatch/unknown-command", test_unknown_command);
     g_test_add_func("/qmp/dispatch/capabilities-mode", test_capabilities_mode);
     g_test_add_func("/qmp/dispatch/request-shape", test_request_shape);

@@ -216,6 +216,9 @@ static void test_stream_load_errors(void)
     msg = load_error(buf, 8, 3);
     g_assert_cmpstr(msg, ==, "ram: unsupported version 3");
     g_free(msg);
+    msg = load_error(buf, 8, -1); /* be32 0xffffffff */
+    g_assert_cmpstr(msg, ==, "ram: unsupported version 4294967295");
+    g_free(msg);
 
     stq_be_p(buf, RAM_SAVE_FLAG_XBZRLE);
     msg = load_error(buf, 8, RAM_SECTION_VERSION);

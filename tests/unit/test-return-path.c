@@ -75,8 +75,15 @@ static int fake_source_finish(FakeSource *fs, GByteArray *b, Error **err)
     return ret;
 }
 
-/* Run b through a fresh reader; expect success or exactly msg. */
+static void expect_rp_full(GByteArray *b, const char *msg, bool exact);
+
+/* Run b through a fresh reader; expect success or an error starting msg. */
 static void expect_rp(GByteArray *b, const char *msg)
+{
+    expect_rp_full(b, msg, false);
+}
+
+static void expect_rp_full(GByteArray *b, const char *msg, bool exact)
 {
     FakeSource fs;
     Error *err = NULL;
@@ -94,6 +101,9 @@ static void expect_rp(GByteArray *b, const char *msg)
         g_printerr("expected \"%s\", got \"%s\"\n", msg, error_get_pretty(err));
     }
     g_assert_true(g_str_has_prefix(error_get_pretty(err), msg));
+    if (exact) {
+        g_assert_cmpstr(error_get_pretty(err), ==, msg);
+    }
     g_assert_cmpint(ret, <, 0);
     error_free(err);
 }
@@ -112,7 +122,24 @@ static void test_precopy_messages(void)
 
     put_u32_msg(b, MIG_RP_MSG_PONG, 1);
     put_u32_msg(b, MIG_RP_MSG_SHUT, 1);
-    expect_rp(b, "RP: Sibling indicated error 1");
+    expect_rp_full(b, "RP: Sibling indicated error 1", true); /* QEMU's */
+
+    /* A Tern destination says why after SHUT 1 (0x7e01, the text). */
+    put_u32_msg(b, MIG_RP_MSG_SHUT, 1);
+    put_msg(b, 0x7e01, 16, (const uint8_t *)"Size mismatch\n!!");
+    expect_rp_full(b,
+                   "RP: Sibling indicated error 1; the destination "
+                   "reported: Size mismatch?!!",
+                   true);
+
+    /* Anything else after SHUT 1 is not a reason. */
+    put_u32_msg(b, MIG_RP_MSG_SHUT, 1);
+    put_u32_msg(b, MIG_RP_MSG_PONG, 3);
+    expect_rp_full(b, "RP: Sibling indicated error 1", true);
+    put_u32_msg(b, MIG_RP_MSG_SHUT, 2);
+    put_msg(b, 0x7e01, 10, (const uint8_t *)"cut short");
+    g_byte_array_set_size(b, b->len - 3);
+    expect_rp_full(b, "RP: Sibling indicated error 2", true);
 
     /* Closed before SHUT. */
     put_u32_msg(b, MIG_RP_MSG_PONG, 1);
@@ -256,6 +283,14 @@ static void test_destination(void)
                     "\x00\x02\x00\x04\x01\x02\x03\x04"
                     "\x00\x01\x00\x04\x00\x00\x00\x00",
                     16) == 0);
+    /* a failed load: SHUT 1, then the reason */
+    migrate_send_rp_failure(mis, "bad");
+    g_assert_cmpint(read(sv[1], got, sizeof(got)), ==, 15);
+    g_assert(memcmp(got,
+                    "\x00\x01\x00\x04\x00\x00\x00\x01"
+                    "\x7e\x01\x00\x03"
+                    "bad",
+                    15) == 0);
     qemu_fclose(mis->to_src_file);
     mis->to_src_file = NULL;
     qemu_fclose(f);

@@ -694,6 +694,12 @@ static void test_malformed_sections(void)
     b_section_start(b, 0x01, 2, "ram", 0, 5);
     expect_error(b, -EINVAL, "savevm: unsupported version 5 for 'ram' v4");
 
+    /* A be32 version is unsigned: 0xffffffff is newer than anything. */
+    b_header(b, "none");
+    b_section_start(b, 0x01, 2, "ram", 0, 0xffffffff);
+    expect_error(b, -EINVAL,
+                 "savevm: unsupported version 4294967295 for 'ram' v4");
+
     b_header(b, "none");
     b_section_start(b, 0x01, 2, "ram", 0, 3);
     b_be64(b, RAM_FLAG_EOS);
@@ -749,6 +755,27 @@ static void test_malformed_sections(void)
     expect_error(b, -EINVAL,
                  "error while loading state for instance 0x0 of "
                  "device 'globalstate': invalid parameter value: bogus");
+
+    /* Run states of a migration in progress are refused. */
+    {
+        static const char *const refused[] = {
+            "inmigrate", "finish-migrate", "save-vm", "restore-vm", "colo",
+        };
+
+        for (size_t i = 0; i < G_N_ELEMENTS(refused); i++) {
+            g_autofree char *msg = g_strdup_printf(
+                "error while loading state for instance 0x0 of device "
+                "'globalstate': run state '%s' cannot be given to a "
+                "destination (a source sends running, paused, prelaunch, "
+                "postmigrate, suspended or an error state)",
+                refused[i]);
+
+            b_header(b, "none");
+            b_globalstate(b, 4, refused[i]);
+            b_u8(b, 0);
+            expect_error(b, -EINVAL, msg);
+        }
+    }
 
     /* 100 non-NUL bytes of runstate: no overrun, just invalid. */
     b_header(b, "none");
@@ -856,6 +883,17 @@ static void test_malformed_commands(void)
     b_be32(b, 100);
     b_be32(b, 0);
     expect_error(b, -EIO, "Input/output error");
+
+    /* A package inside a package is refused, however small. */
+    b_header(b, "none");
+    b_command(b, MIG_CMD_PACKAGED, 4);
+    b_be32(b, 10);
+    b_command(b, MIG_CMD_PACKAGED, 4);
+    b_be32(b, 1);
+    b_u8(b, 0); /* EOF of the inner package */
+    expect_error(b, -EINVAL,
+                 "loadvm_handle_cmd_packaged: packaged state inside "
+                 "packaged state");
 
     /* Garbage inside a package. */
     b_header(b, "none");
