@@ -558,6 +558,30 @@ static void test_malformed_header(void)
                  "Machine type received is 'non' and local is 'none'");
 }
 
+/*
+ * A header whose CONFIGURATION carries the capabilities subsection with
+ * x-ignore-shared on (the record is left open for what follows).
+ */
+static void b_header_ignore_shared(GByteArray *b)
+{
+    b_header(b, "none");
+    b_u8(b, 0x05);
+    b_str8(b, "configuration/capabilities");
+    b_be32(b, 1);
+    b_be32(b, 1);
+    b_str8(b, "x-ignore-shared");
+}
+
+/* A destination with x-ignore-shared off refuses a source with it on. */
+static void expect_ignore_shared_refused(GByteArray *b)
+{
+    b_header_ignore_shared(b);
+    b_u8(b, 0);
+    expect_error(b, -EINVAL,
+                 "Capability x-ignore-shared is off, but "
+                 "received capability is on");
+}
+
 static void test_malformed_configuration(void)
 {
     g_autoptr(GByteArray) b = g_byte_array_new();
@@ -579,16 +603,7 @@ static void test_malformed_configuration(void)
     g_assert_cmpint(load_bytes(b->data, b->len, &error_abort), ==, 0);
     g_byte_array_set_size(b, 0);
 
-    b_header(b, "none");
-    b_u8(b, 0x05);
-    b_str8(b, "configuration/capabilities");
-    b_be32(b, 1);
-    b_be32(b, 1);
-    b_str8(b, "x-ignore-shared");
-    b_u8(b, 0);
-    expect_error(b, -EINVAL,
-                 "Capability x-ignore-shared is off, but "
-                 "received capability is on");
+    expect_ignore_shared_refused(b);
 
     local_ignore_shared = true;
     b_header(b, "none");
@@ -596,12 +611,7 @@ static void test_malformed_configuration(void)
     expect_error(b, -EINVAL,
                  "Capability x-ignore-shared is on, but "
                  "received capability is off");
-    b_header(b, "none");
-    b_u8(b, 0x05);
-    b_str8(b, "configuration/capabilities");
-    b_be32(b, 1);
-    b_be32(b, 1);
-    b_str8(b, "x-ignore-shared");
+    b_header_ignore_shared(b);
     b_eof_vmdesc(b);
     g_assert_cmpint(load_bytes(b->data, b->len, &error_abort), ==, 0);
     g_byte_array_set_size(b, 0);
@@ -992,16 +1002,7 @@ static void test_hooks_default(void)
     b_be32(b, 7);
     expect_error(b, -EPERM, "CMD_PING (0x7) received with no return path");
 
-    b_header(b, "none");
-    b_u8(b, 0x05);
-    b_str8(b, "configuration/capabilities");
-    b_be32(b, 1);
-    b_be32(b, 1);
-    b_str8(b, "x-ignore-shared");
-    b_u8(b, 0);
-    expect_error(b, -EINVAL,
-                 "Capability x-ignore-shared is off, but "
-                 "received capability is on");
+    expect_ignore_shared_refused(b);
 
     /* The header carries no capabilities and no uuid. */
     {
