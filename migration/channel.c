@@ -392,6 +392,61 @@ static gboolean migration_channel_peek(QIOChannel *ioc, GIOCondition cond,
     return G_SOURCE_REMOVE;
 }
 
+/* A TLS channel whose first bytes are being read. */
+typedef struct MigrationChannelSniff {
+    uint8_t buf[4];
+    size_t have;
+} MigrationChannelSniff;
+
+/*
+ * Main loop, the TLS channel is readable: TLS cannot peek, so read its
+ * first four bytes, sort it by them and hand on a channel that gives
+ * them back first (channel-prefix.c).  The watch holds a reference on
+ * ioc and owns opaque.
+ */
+static gboolean migration_channel_sniff(QIOChannel *ioc, GIOCondition cond,
+                                        gpointer opaque)
+{
+    MigrationChannelSniff *s = opaque;
+    ssize_t n = qio_channel_read(ioc, (char *)s->buf + s->have,
+                                 sizeof(s->buf) - s->have, NULL);
+    QIOChannel *wrapped;
+
+    if (n == QIO_CHANNEL_ERR_BLOCK) {
+        return G_SOURCE_CONTINUE;
+    }
+    if (n <= 0) {
+        TRACE("migration_incoming_channel_drop", "TLS closed before a header");
+        warn_report("migration: dropping an incoming connection: closed "
+                    "before it sent a stream header");
+        return G_SOURCE_REMOVE;
+    }
+    s->have += n;
+    if (s->have < sizeof(s->buf)) {
+        return G_SOURCE_CONTINUE;
+    }
+    qio_channel_set_blocking(ioc, true, NULL);
+    wrapped = migration_channel_prefix_new(ioc, s->buf, sizeof(s->buf));
+    migration_incoming_channel_sorted(wrapped,
+                                      migration_channel_type_of(s->buf));
+    qio_channel_unref(wrapped);
+    return G_SOURCE_REMOVE;
+}
+
+static void migration_channel_sniff_free(gpointer opaque)
+{
+    g_free(opaque);
+}
+
+/* Start reading the first bytes of TLS channel tls (main loop). */
+static void migration_channel_sniff_start(QIOChannel *tls)
+{
+    qio_channel_set_blocking(tls, false, NULL);
+    qio_channel_add_watch(
+        tls, G_IO_IN | G_IO_HUP | G_IO_ERR, migration_channel_sniff,
+        g_new0(MigrationChannelSniff, 1), migration_channel_sniff_free);
+}
+
 /* A channel is ready (after TLS): sort it. */
 static void migration_incoming_channel_ready(QIOChannel *ioc, bool peek)
 {
@@ -437,7 +492,11 @@ static void migration_channel_tls_done(QIOChannel *tls, Error *err,
         migration_incoming_fail(err);
         return;
     }
-    migration_incoming_channel_ready(tls, false);
+    if (opaque) {
+        migration_channel_sniff_start(tls);
+    } else {
+        migration_incoming_channel_ready(tls, false);
+    }
     qio_channel_unref(tls);
 }
 

@@ -14,15 +14,17 @@
  * Failure of any channel (bad packet, reset, EOF while a sync is due) is
  * recorded once, "failed to receive packet via multifd channel N: ...",
  * copied into the main stream, and every channel (main included) is
- * shut down so the loader fails with it.  EOF between packets is how
- * a source ends; it is an error only if the load still waits for that
- * channel's SYNC.
+ * shut down so the loader fails with it.  A channel that ends between
+ * packets (EOF, or a read error there: a 7.2 source closes TLS without
+ * close_notify) is how a source finishes; it is an error, with that
+ * cause, only if the load still waits for that channel's SYNC.
  *
  * Locking: mr->lock and mr->cond cover the sync counters, the error and
  * quit.
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "qemu/error-report.h"
 #include "qemu/trace.h"
 #include "migration/options.h"
 #include "migration.h"
@@ -40,6 +42,7 @@ typedef struct MultiFDRecvChannel {
     GThread *thread;
     uint64_t syncs_received; /* under mr->lock */
     bool eof;                /* under mr->lock */
+    Error *eof_err;          /* why it ended between packets, or NULL */
     RAMPlacer *placer;
     MultiFDDecompressor *dec;
     uint8_t *buf; /* payload bounce buffer */
@@ -87,6 +90,8 @@ static void multifd_recv_fail(MultiFDRecvChannel *c, Error *err)
     g_mutex_unlock(&mr->lock);
     error_free(err);
     if (first) {
+        /* the loader may fail on the shut-down main stream with its own text */
+        error_report("%s", error_get_pretty(mr->err));
         for (int i = 0; i < mr->n; i++) {
             qio_channel_shutdown(mr->ch[i].ioc, QIO_CHANNEL_SHUTDOWN_BOTH,
                                  NULL);
@@ -169,7 +174,11 @@ static void multifd_recv_synced(MultiFDRecvChannel *c)
     g_mutex_unlock(&mr->lock);
 }
 
-/* One packet; 1 done, 0 EOF between packets, -1 error (errp set). */
+/*
+ * One packet; 1 done, 0 the channel ended between packets (errp set if
+ * by an error: a 7.2 source ends TLS without close_notify), -1 error in
+ * a packet (errp set).
+ */
 static int multifd_recv_packet(MultiFDRecvChannel *c, Error **errp)
 {
     RAMBlock *rb;
@@ -177,7 +186,7 @@ static int multifd_recv_packet(MultiFDRecvChannel *c, Error **errp)
                                        sizeof(c->header), errp);
 
     if (ret <= 0) {
-        return ret;
+        return 0;
     }
     if (!multifd_packet_decode(c->header, c->mr->comp_flag, &c->packet, &rb,
                                errp)) {
@@ -212,6 +221,7 @@ static gpointer multifd_recv_thread(gpointer opaque)
     }
     g_mutex_lock(&mr->lock);
     c->eof = true;
+    c->eof_err = err;
     g_cond_broadcast(&mr->cond);
     g_mutex_unlock(&mr->lock);
     return NULL;
@@ -246,6 +256,7 @@ static void multifd_recv_free(MultiFDRecv *mr)
             g_thread_join(c->thread);
         }
         ram_placer_free(c->placer);
+        error_free(c->eof_err);
         multifd_decompressor_free(c->dec);
         g_free(c->buf);
         if (c->ioc) {
