@@ -270,12 +270,21 @@ static gboolean migration_incoming_channels_timeout(gpointer opaque)
     Error *err = NULL;
 
     migration_channels_timer = 0;
-    if (!mis->loading) {
+    if (mis->loading) {
+        return G_SOURCE_REMOVE;
+    }
+    if (!migration_incoming_count(mis, MIGRATION_CHANNEL_MAIN)) {
+        error_setg(&err,
+                   "multifd: %u channels connected but no main "
+                   "channel after %d s",
+                   migration_incoming_count(mis, MIGRATION_CHANNEL_MULTIFD),
+                   MIGRATION_CHANNELS_WAIT_S);
+    } else {
         error_setg(&err, "multifd: only %u of %d channels connected after %d s",
                    migration_incoming_count(mis, MIGRATION_CHANNEL_MULTIFD),
                    migrate_multifd_channels(), MIGRATION_CHANNELS_WAIT_S);
-        migration_incoming_fail(err);
     }
+    migration_incoming_fail(err);
     return G_SOURCE_REMOVE;
 }
 

@@ -18,7 +18,8 @@ the main channel's place (the destination peeks at the first bytes).
 Failures, through a test-only relay: one multifd channel reset
 mid-stream, a corrupt packet header on one channel, wrong channel counts
 (source 2 / destination 4: the destination says so after its wait;
-source 4 / destination 2: the extra channels are refused).  Each time
+source 4 / destination 2: the extra channels are refused), and a
+destination with another -uuid (the initial packets are refused).  Each time
 the source's error-desc says what broke (naming the channel where it
 knows it), the source guest keeps running, and a new migration to a
 fresh destination completes and verifies.  multifd on exec: is refused
@@ -204,9 +205,13 @@ class Relay:
                         seen + len(data) > self.after:
                     self.fired = True
                     if self.fault == 'reset':
+                        # linger 0: RST on close; shutdown first wakes the
+                        # other direction's thread, whose recv() would
+                        # otherwise keep the socket alive
                         for s in (a, b):
                             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                          b'\x01\x00\x00\x00\x00\x00\x00\x00')
+                            s.shutdown(socket.SHUT_RDWR)
                             s.close()
                         return
                     pos = self.after - seen
@@ -272,32 +277,36 @@ def test_faults():
                r'magic 11223344')
 
 
-def test_channel_counts():
+def count_case(what, src_params, dst_params, dst_extra, want, dst_want,
+               wait_dst=False):
+    """A migration that must fail on a settings mismatch; the source's
+    guest runs on and a new migration completes."""
     with Vm(soft_args(), name='src') as src:
         src.wait_serial('stress: ok pass=1', 30)
         port = free_port()
-        dst = Vm(soft_args() + ['-incoming', 'defer'], name='dst')
-        with dst:
+        with Vm(soft_args(dst_extra) + ['-incoming', 'defer'],
+                name='dst') as dst:
             start_migration(src, f'tcp:localhost:{port}', dst,
                             f'tcp:localhost:{port}', caps=['multifd'],
-                            params=mfd(2), dst_caps=['multifd'],
-                            dst_params=mfd(4))
-            dst.wait_exit(30)
-            check('multifd: only 2 of 4 channels connected after 10 s' in
-                  dst.stderr(), f'destination said:\n{dst.stderr()}')
-            failed_then_recovers(src, 'source 2 channels, destination 4',
-                                 r'.')
-        port = free_port()
-        dst = Vm(soft_args() + ['-incoming', 'defer'], name='dst3')
-        with dst:
-            start_migration(src, f'tcp:localhost:{port}', dst,
-                            f'tcp:localhost:{port}', caps=['multifd'],
-                            params=mfd(4), dst_caps=['multifd'],
-                            dst_params=mfd(2))
-            failed_then_recovers(src, 'source 4 channels, destination 2',
-                                 r'multifd channel [23]|.')
-            check('one multifd channel too many' in dst.stderr(),
-                  f'destination said:\n{dst.stderr()}')
+                            params=src_params, dst_caps=['multifd'],
+                            dst_params=dst_params)
+            if wait_dst:
+                dst.wait_exit(30)
+            failed_then_recovers(src, what, want)
+            check(dst_want in dst.stderr(),
+                  f'{what}: destination said:\n{dst.stderr()}')
+
+
+def test_channel_counts():
+    count_case('source 2 channels, destination 4', mfd(2), mfd(4), [], r'.',
+               'multifd: only 2 of 4 channels connected after 10 s', True)
+    count_case('source 4 channels, destination 2', mfd(4), mfd(2), [],
+               r'multifd channel [23]', 'one multifd channel too many')
+    count_case('another UUID on the destination', mfd(2), mfd(2),
+               ['-uuid', '12345678-1234-1234-1234-123456789abc'], r'.',
+               "multifd: received uuid '00000000-0000-0000-0000-"
+               "000000000000' and expected uuid '12345678-1234-1234-1234-"
+               "123456789abc' for channel", True)
 
 
 def test_refused_transport():
