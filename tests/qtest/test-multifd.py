@@ -4,9 +4,9 @@
 
 Tern -> Tern with the soft stress guest (every page re-verified on the
 destination, which then keeps writing and verifying): multifd-channels
-1, 2 and 8 with compression none, 2 channels with zlib and zstd, and 2
-channels over x509 TLS.  Both sides use -incoming defer with the same
-settings, as with QEMU.
+1, 2 and 8 with compression none, 2 channels with zlib and zstd, 2
+channels over x509 TLS (tcp) and over PSK TLS (unix).  Both sides use
+-incoming defer with the same settings, as with QEMU.
 
 Stray connections (issue 17, finding 1): a plain connection and a TLS
 attempt opened to the destination before the real source (idle, then
@@ -66,13 +66,14 @@ def check_resumed(src, dst):
     return npages
 
 
-def migrate_ok(src, dst_args, params, name='dst', dst_params=None):
-    """Migrate src into a new -incoming defer Tern; returns dst."""
-    port = free_port()
+def migrate_ok(src, dst_args, params, name='dst', dst_params=None,
+               uri=None):
+    """Migrate src into a new -incoming defer Tern (over uri, default a
+    free tcp port); returns dst."""
+    uri = uri or f'tcp:localhost:{free_port()}'
     dst = Vm(dst_args + ['-incoming', 'defer'], name=name)
     try:
-        start_migration(src, f'tcp:localhost:{port}', dst,
-                        f'tcp:localhost:{port}', caps=['multifd'],
+        start_migration(src, uri, dst, uri, caps=['multifd'],
                         params=params, dst_caps=['multifd'],
                         dst_params=dst_params or params)
         info = wait_migration(src, 60)
@@ -95,18 +96,27 @@ def test_channels():
         print(f'  channels {n} {comp}: every page verified')
 
 
-def tls_args(d, end):
-    return ['-object', f'tls-creds-x509,id=tls0,dir={d},endpoint={end}']
+def tls_args(d, end, kind='x509'):
+    return ['-object', f'tls-creds-{kind},id=tls0,dir={d},endpoint={end}']
 
 
 def test_tls(tmp):
-    x509 = os.path.join(certs_or_skip(os.path.join(tmp, 'certs')), 'x509')
+    certs = certs_or_skip(os.path.join(tmp, 'certs'))
+    x509 = os.path.join(certs, 'x509')
     with Vm(soft_args(tls_args(x509, 'client')), name='src') as src:
         src.wait_serial('stress: ok pass=1', 30)
         with migrate_ok(src, soft_args(tls_args(x509, 'server')),
                         mfd(2, 'zstd', **{'tls-creds': 'tls0'})):
             pass
-    print('  channels 2 zstd x509 TLS: every page verified')
+    print('  channels 2 zstd x509 TLS over tcp: every page verified')
+    psk = os.path.join(certs, 'psk')
+    with Vm(soft_args(tls_args(psk, 'client', 'psk')), name='src') as src:
+        src.wait_serial('stress: ok pass=1', 30)
+        with migrate_ok(src, soft_args(tls_args(psk, 'server', 'psk')),
+                        mfd(2, **{'tls-creds': 'tls0'}),
+                        uri=f'unix:{os.path.join(tmp, "psk.sock")}'):
+            pass
+    print('  channels 2 none PSK TLS over unix: every page verified')
     return x509
 
 
