@@ -44,6 +44,9 @@ typedef struct MultiFDSendChannel {
     struct iovec iov[MULTIFD_PACKET_PAGES + 1];
 } MultiFDSendChannel;
 
+/* Pages of one 2 MiB region travel on one channel. */
+#define MULTIFD_REGION_BITS 21
+
 struct MultiFDSend {
     GMutex lock;
     GCond idle; /* a channel finished a job (or failed) */
@@ -257,24 +260,25 @@ static void multifd_send_post(MultiFDSend *ms, MultiFDSendChannel *c,
 int multifd_send_pages(MultiFDSend *ms, RAMBlock *rb, const uint64_t *offset,
                        uint32_t n)
 {
-    g_mutex_lock(&ms->lock);
-    for (;;) {
-        if (ms->err) {
-            g_mutex_unlock(&ms->lock);
-            return -EIO;
-        }
-        for (int k = 0; k < ms->n; k++) {
-            MultiFDSendChannel *c = &ms->ch[(ms->next + k) % ms->n];
+    /*
+     * Every packet of one 2 MiB region goes to the same channel: the
+     * destination's receivers then never fault in the same huge page
+     * at once (measured: 2 channels alternating packets ran at a third
+     * of 1 channel's speed, the kernel zeroing huge pages twice).
+     */
+    MultiFDSendChannel *c = &ms->ch[(offset[0] >> MULTIFD_REGION_BITS) % ms->n];
 
-            if (!c->busy) {
-                multifd_send_post(ms, c, 0, rb, offset, n);
-                ms->next = (c->id + 1) % ms->n;
-                g_mutex_unlock(&ms->lock);
-                return 0;
-            }
-        }
+    g_mutex_lock(&ms->lock);
+    while (c->busy && !ms->err) {
         g_cond_wait(&ms->idle, &ms->lock);
     }
+    if (ms->err) {
+        g_mutex_unlock(&ms->lock);
+        return -EIO;
+    }
+    multifd_send_post(ms, c, 0, rb, offset, n);
+    g_mutex_unlock(&ms->lock);
+    return 0;
 }
 
 /* Wait (under lock) until c is idle or a channel failed; false if so. */
