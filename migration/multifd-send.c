@@ -6,8 +6,11 @@
  * One thread per channel.  The page sink (migration thread) hands a
  * packet (block, page offsets) to an idle channel; the channel's thread
  * writes the 1344-byte header and the pages with one writev straight
- * from guest RAM (or the compressed payload), then counts the bytes
- * (multifd-bytes, the RAM counters and the shared rate limiter).  A sync
+ * from guest RAM (or the compressed payload).  The bytes (multifd-bytes,
+ * the RAM counters and the shared rate limiter) are counted as each
+ * page joins a packet and each header is queued, as the stream sink
+ * counts what it queues, so the limiter stops the sink within a page;
+ * a compressed packet is counted once its size is known.  A sync
  * queues one SYNC packet per channel and waits until all are written.
  *
  * Locking: ms->lock protects every channel's job slot (busy and the
@@ -129,6 +132,13 @@ static void multifd_send_fail(MultiFDSendChannel *c, Error *err)
     error_free(err);
 }
 
+/* Count bytes put on a channel (and charge the rate limiter). */
+static void multifd_send_account(uint64_t bytes)
+{
+    stat64_add(&mig_stats.multifd_bytes, bytes);
+    migration_stats_account_ram(bytes);
+}
+
 /* Write the channel's job: header, then the pages or their compression. */
 static bool multifd_send_packet(MultiFDSendChannel *c, Error **errp)
 {
@@ -161,8 +171,9 @@ static bool multifd_send_packet(MultiFDSendChannel *c, Error **errp)
     if (qio_channel_writev_all(c->ioc, c->iov, niov, errp) < 0) {
         return false;
     }
-    stat64_add(&mig_stats.multifd_bytes, sizeof(c->header) + payload);
-    migration_stats_account_ram(sizeof(c->header) + payload);
+    if (niov == 2) { /* compressed: its size is known only now */
+        multifd_send_account(sizeof(c->header) + payload);
+    }
     return true;
 }
 
@@ -253,8 +264,19 @@ static void multifd_send_post(MultiFDSend *ms, MultiFDSendChannel *c,
         memcpy(c->offset, offset, n * sizeof(offset[0]));
     }
     c->packet_num = ms->packet_num++;
+    if (!ms->comp_flag || !n) {
+        /* the pages were counted by multifd_send_count_page() */
+        multifd_send_account(MULTIFD_PACKET_HEADER_SIZE);
+    }
     c->busy = true;
     g_cond_signal(&c->cond);
+}
+
+void multifd_send_count_page(MultiFDSend *ms)
+{
+    if (!ms->comp_flag) {
+        multifd_send_account(TARGET_PAGE_SIZE);
+    }
 }
 
 int multifd_send_pages(MultiFDSend *ms, RAMBlock *rb, const uint64_t *offset,

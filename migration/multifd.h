@@ -112,6 +112,12 @@ bool multifd_send_connect(struct MigrationState *s,
 MultiFDSend *multifd_send_new(struct MigrationState *s, Error **errp);
 
 /*
+ * A page joins the packet being built: count its bytes now (not
+ * compressed; else when compressed).  Migration thread.
+ */
+void multifd_send_count_page(MultiFDSend *ms);
+
+/*
  * Queue a packet of n (1..MULTIFD_PACKET_PAGES) pages of rb at the page
  * offsets (bytes) on the next idle channel; blocks while every channel
  * is busy.  The pages are read from guest RAM by the channel's thread.

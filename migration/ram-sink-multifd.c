@@ -71,6 +71,7 @@ static int ram_sink_multifd_save_page(RAMPageSink *sink, RAMBlock *rb,
     ms->block = rb;
     ms->offset[ms->npages++] = offset;
     stat64_add(&mig_stats.normal_pages, 1);
+    multifd_send_count_page(ms->ms);
     return 0;
 }
 

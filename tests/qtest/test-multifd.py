@@ -5,7 +5,8 @@
 Tern -> Tern with the soft stress guest (every page re-verified on the
 destination, which then keeps writing and verifying): multifd-channels
 1, 2 and 8 with compression none, 2 channels with zlib and zstd, 2
-channels over x509 TLS (tcp) and over PSK TLS (unix).  Both sides use
+channels over x509 TLS (tcp) and over PSK TLS (unix); max-bandwidth
+holds for the sum over 4 channels.  Both sides use
 -incoming defer with the same settings, as with QEMU.
 
 Stray connections (issue 17, finding 1): a plain connection and a TLS
@@ -94,6 +95,27 @@ def test_channels():
             with migrate_ok(src, soft_args(), mfd(n, comp)):
                 pass
         print(f'  channels {n} {comp}: every page verified')
+
+
+def test_bandwidth():
+    """max-bandwidth limits the sum over the main and all multifd
+    channels."""
+    limit = 32 << 20
+    with Vm(soft_args(), name='src') as src:
+        src.wait_serial('stress: ok pass=1', 30)
+        port = free_port()
+        with Vm(soft_args() + ['-incoming', 'defer'], name='dst') as dst:
+            start_migration(src, f'tcp:localhost:{port}', dst,
+                            f'tcp:localhost:{port}', caps=['multifd'],
+                            params=mfd(4, **{'max-bandwidth': limit}),
+                            dst_caps=['multifd'], dst_params=mfd(4))
+            info = wait_migration(src, 60)
+            check_resumed(src, dst)
+    rate = info['ram']['transferred'] / (info['total-time'] / 1000.0)
+    check(rate < limit * 1.25, f'{rate / (1 << 20):.1f} MiB/s sent with '
+          f'max-bandwidth 32 MiB/s: {info}')
+    print(f'  4 channels, max-bandwidth 32 MiB/s: {rate / (1 << 20):.1f} '
+          'MiB/s over all channels')
 
 
 def tls_args(d, end, kind='x509'):
@@ -345,6 +367,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix='tern-multifd-') as tmp:
         test_refused_transport()
         test_channels()
+        test_bandwidth()
         x509 = test_tls(tmp)
         test_strays(x509)
         test_faults()
