@@ -310,6 +310,25 @@ static const char *migration_incoming_unwanted(MigrationIncomingState *mis,
     return NULL;
 }
 
+/*
+ * Drop a connection we do not want: discard what it already sent, so
+ * that closing it sends a FIN, not a reset (a TLS client then reports
+ * QEMU's "non-properly terminated" rather than a reset by peer).
+ */
+static void migration_incoming_drop(QIOChannel *ioc, const char *why)
+{
+    int fd = qio_channel_get_fd(ioc);
+    char buf[4096];
+
+    TRACE("migration_incoming_channel_drop", "%s", why);
+    warn_report("migration: dropping an incoming connection: %s", why);
+    for (int i = 0; fd >= 0 && i < 16; i++) {
+        if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0) {
+            break;
+        }
+    }
+}
+
 /* A channel of type is ready: list it; start loading when complete. */
 static void migration_incoming_channel_sorted(QIOChannel *ioc,
                                               MigrationChannelType type)
@@ -318,9 +337,7 @@ static void migration_incoming_channel_sorted(QIOChannel *ioc,
     const char *why = migration_incoming_unwanted(mis, type);
 
     if (why || !migration_incoming_accept[type](mis, ioc)) {
-        TRACE("migration_incoming_channel_drop", "type %d: %s", type, why);
-        warn_report("migration: dropping an incoming connection: %s",
-                    why ? why : "refused");
+        migration_incoming_drop(ioc, why ? why : "refused");
         return;
     }
     TRACE("migration_incoming_channel", "type %d", type);
