@@ -3,8 +3,9 @@
  * multifd-send.c: the source's multifd channels and their sender
  * threads (see multifd.h).
  *
- * One thread per channel.  The page sink (migration thread) hands a
- * packet (block, page offsets) to an idle channel; the channel's thread
+ * One thread per channel.  The page sink (migration thread) queues each
+ * packet (block, page offsets) on the channel of its 2 MiB region (up to
+ * MULTIFD_SEND_DEPTH packets per channel); the channel's thread
  * writes the 1344-byte header and the pages with one writev straight
  * from guest RAM (or the compressed payload).  The bytes (multifd-bytes,
  * the RAM counters and the shared rate limiter) are counted as each
@@ -13,9 +14,9 @@
  * a compressed packet is counted once its size is known.  A sync
  * queues one SYNC packet per channel and waits until all are written.
  *
- * Locking: ms->lock protects every channel's job slot (busy and the
- * packet) and the error; a channel thread holds it only to take and to
- * finish a job.  The first error of any channel is kept, prefixed with
+ * Locking: ms->lock protects every channel's job ring (head, count and
+ * the packets) and the error; a channel thread holds it only to take and
+ * to finish a job.  The first error of any channel is kept, prefixed with
  * the channel's id, and every later queue or sync fails with -EIO.
  */
 #include "qemu/osdep.h"
@@ -28,19 +29,33 @@
 #include "multifd-compress.h"
 #include "transport.h"
 
+/*
+ * Packets queued per channel: the sink hands a whole 2 MiB region (four
+ * packets) to one channel without waiting while the others send.
+ */
+#define MULTIFD_SEND_DEPTH 4
+
+/* One packet to send. */
+typedef struct MultiFDSendJob {
+    uint32_t flags;
+    RAMBlock *block;
+    uint32_t npages;
+    uint64_t packet_num;
+    uint64_t offset[MULTIFD_PACKET_PAGES];
+} MultiFDSendJob;
+
 typedef struct MultiFDSendChannel {
     MultiFDSend *ms;
     int id;
     QIOChannel *ioc; /* a reference */
     GThread *thread;
     GCond cond; /* a job was posted, or quit */
-    /* the job, under ms->lock while !busy; the thread's while busy */
-    bool busy;
-    uint32_t flags;
-    RAMBlock *block;
-    uint32_t npages;
-    uint64_t packet_num;
-    uint64_t offset[MULTIFD_PACKET_PAGES];
+    /*
+     * A ring of count jobs from head, under ms->lock; the head job is
+     * the thread's while it sends it (it counts until written).
+     */
+    MultiFDSendJob job[MULTIFD_SEND_DEPTH];
+    unsigned int head, count;
     /* the thread's own */
     MultiFDCompressor *comp;
     uint8_t header[MULTIFD_PACKET_HEADER_SIZE];
@@ -57,7 +72,6 @@ struct MultiFDSend {
     Error *err; /* first channel error */
     uint32_t comp_flag;
     uint64_t packet_num;
-    int next; /* where the search for an idle channel starts */
     int n;
     MultiFDSendChannel *ch;
 };
@@ -126,7 +140,6 @@ static void multifd_send_fail(MultiFDSendChannel *c, Error *err)
         ms->err = err;
         err = NULL;
     }
-    c->busy = false;
     g_cond_broadcast(&ms->idle);
     g_mutex_unlock(&ms->lock);
     error_free(err);
@@ -139,33 +152,34 @@ static void multifd_send_account(uint64_t bytes)
     migration_stats_account_ram(bytes);
 }
 
-/* Write the channel's job: header, then the pages or their compression. */
-static bool multifd_send_packet(MultiFDSendChannel *c, Error **errp)
+/* Write job j: header, then the pages or their compression. */
+static bool multifd_send_packet(MultiFDSendChannel *c, const MultiFDSendJob *j,
+                                Error **errp)
 {
     MultiFDSend *ms = c->ms;
-    uint32_t flags = c->flags, payload = 0;
+    uint32_t flags = j->flags, payload = 0;
     size_t niov = 1;
 
-    for (uint32_t i = 0; i < c->npages; i++) {
-        c->iov[1 + i].iov_base = c->block->host + c->offset[i];
+    for (uint32_t i = 0; i < j->npages; i++) {
+        c->iov[1 + i].iov_base = j->block->host + j->offset[i];
         c->iov[1 + i].iov_len = TARGET_PAGE_SIZE;
     }
-    if (c->npages && c->comp) {
+    if (j->npages && c->comp) {
         const struct iovec *out;
 
-        if (!multifd_compress(c->comp, c->iov + 1, c->npages, &out, errp)) {
+        if (!multifd_compress(c->comp, c->iov + 1, j->npages, &out, errp)) {
             return false;
         }
         c->iov[1] = *out;
         payload = out->iov_len;
         niov = 2;
         flags |= ms->comp_flag;
-    } else if (c->npages) {
-        payload = c->npages * TARGET_PAGE_SIZE;
-        niov = 1 + c->npages;
+    } else if (j->npages) {
+        payload = j->npages * TARGET_PAGE_SIZE;
+        niov = 1 + j->npages;
     }
-    multifd_packet_encode(c->header, flags, c->block, c->offset, c->npages,
-                          payload, c->packet_num);
+    multifd_packet_encode(c->header, flags, j->block, j->offset, j->npages,
+                          payload, j->packet_num);
     c->iov[0].iov_base = c->header;
     c->iov[0].iov_len = sizeof(c->header);
     if (qio_channel_writev_all(c->ioc, c->iov, niov, errp) < 0) {
@@ -185,20 +199,23 @@ static gpointer multifd_send_thread(gpointer opaque)
     g_mutex_lock(&ms->lock);
     for (;;) {
         Error *err = NULL;
+        const MultiFDSendJob *j;
 
-        while (!c->busy && !ms->quit) {
+        while (!c->count && !ms->quit) {
             g_cond_wait(&c->cond, &ms->lock);
         }
-        if (!c->busy) {
+        if (!c->count) {
             break;
         }
+        j = &c->job[c->head];
         g_mutex_unlock(&ms->lock);
-        if (!multifd_send_packet(c, &err)) {
+        if (!multifd_send_packet(c, j, &err)) {
             multifd_send_fail(c, err);
             return NULL;
         }
         g_mutex_lock(&ms->lock);
-        c->busy = false;
+        c->head = (c->head + 1) % MULTIFD_SEND_DEPTH;
+        c->count--;
         g_cond_broadcast(&ms->idle);
     }
     g_mutex_unlock(&ms->lock);
@@ -252,24 +269,37 @@ MultiFDSend *multifd_send_new(MigrationState *s, Error **errp)
     return ms;
 }
 
-/* Post a job on channel c (idle, under lock). */
-static void multifd_send_post(MultiFDSend *ms, MultiFDSendChannel *c,
+/*
+ * Queue a job on channel c, once it has room (under lock); false if a
+ * channel failed meanwhile.
+ */
+static bool multifd_send_post(MultiFDSend *ms, MultiFDSendChannel *c,
                               uint32_t flags, RAMBlock *rb,
                               const uint64_t *offset, uint32_t n)
 {
-    c->flags = flags;
-    c->block = rb;
-    c->npages = n;
-    if (n) {
-        memcpy(c->offset, offset, n * sizeof(offset[0]));
+    MultiFDSendJob *j;
+
+    while (c->count == MULTIFD_SEND_DEPTH && !ms->err) {
+        g_cond_wait(&ms->idle, &ms->lock);
     }
-    c->packet_num = ms->packet_num++;
+    if (ms->err) {
+        return false;
+    }
+    j = &c->job[(c->head + c->count) % MULTIFD_SEND_DEPTH];
+    j->flags = flags;
+    j->block = rb;
+    j->npages = n;
+    if (n) {
+        memcpy(j->offset, offset, n * sizeof(offset[0]));
+    }
+    j->packet_num = ms->packet_num++;
     if (!ms->comp_flag || !n) {
         /* the pages were counted by multifd_send_count_page() */
         multifd_send_account(MULTIFD_PACKET_HEADER_SIZE);
     }
-    c->busy = true;
+    c->count++;
     g_cond_signal(&c->cond);
+    return true;
 }
 
 void multifd_send_count_page(MultiFDSend *ms)
@@ -289,24 +319,18 @@ int multifd_send_pages(MultiFDSend *ms, RAMBlock *rb, const uint64_t *offset,
      * of 1 channel's speed, the kernel zeroing huge pages twice).
      */
     MultiFDSendChannel *c = &ms->ch[(offset[0] >> MULTIFD_REGION_BITS) % ms->n];
+    bool ok;
 
     g_mutex_lock(&ms->lock);
-    while (c->busy && !ms->err) {
-        g_cond_wait(&ms->idle, &ms->lock);
-    }
-    if (ms->err) {
-        g_mutex_unlock(&ms->lock);
-        return -EIO;
-    }
-    multifd_send_post(ms, c, 0, rb, offset, n);
+    ok = multifd_send_post(ms, c, 0, rb, offset, n);
     g_mutex_unlock(&ms->lock);
-    return 0;
+    return ok ? 0 : -EIO;
 }
 
-/* Wait (under lock) until c is idle or a channel failed; false if so. */
+/* Wait (under lock) until c has sent everything or a channel failed. */
 static bool multifd_send_wait_idle(MultiFDSend *ms, MultiFDSendChannel *c)
 {
-    while (c->busy && !ms->err) {
+    while (c->count && !ms->err) {
         g_cond_wait(&ms->idle, &ms->lock);
     }
     return !ms->err;
@@ -317,11 +341,10 @@ int multifd_send_sync(MultiFDSend *ms)
     bool ok = true;
 
     g_mutex_lock(&ms->lock);
+    /* each channel's SYNC after what it has queued */
     for (int i = 0; ok && i < ms->n; i++) {
-        ok = multifd_send_wait_idle(ms, &ms->ch[i]);
-        if (ok) {
+        ok =
             multifd_send_post(ms, &ms->ch[i], MULTIFD_FLAG_SYNC, NULL, NULL, 0);
-        }
     }
     for (int i = 0; ok && i < ms->n; i++) {
         ok = multifd_send_wait_idle(ms, &ms->ch[i]);
