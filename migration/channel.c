@@ -7,23 +7,32 @@
  * channel in TLS (handshake done before returning); the hostname checked
  * is tls-hostname, else the tcp: URI's host.
  * Destination (main thread): if tls-creds is set, wrap asynchronously
- * (the handshake runs on the main loop).  A failed handshake is
- * reported; a socket listener keeps waiting for another client (as QEMU
- * 7.2 does), other transports exit 1.  Each channel that is ready is
- * sorted as QEMU 7.2 sorts them:
- *   1. the first channel is the main stream;
- *   2. later ones, with the multifd capability, are multifd channels
- *      (each begins with a 64-byte initial packet, magic 0x11223344, that
- *      names its id; the multifd receiver reads and checks it);
- *   3. else, with postcopy-preempt, the preempt channel;
- *   4. anything else is dropped with a warning.
- * Loading starts (and the socket stops listening) once every channel the
- * capabilities ask for is there: today that is the main channel alone.
+ * (the handshake runs on the main loop).  A failed handshake of a socket
+ * client drops that connection only, with a warning, whenever it fails
+ * (a port scanner or a stray client must never end the migration or the
+ * migrated guest); fd:, exec: and file: exit 1.  Each channel that is
+ * ready is then sorted:
+ *   - a plain socket client by peeking at its first four bytes without
+ *     consuming them (QEMU 8's rule): "QEVM" is the main stream,
+ *     0x11223344 (with the multifd capability) a multifd channel, and a
+ *     client that sends anything else or closes first is dropped with
+ *     a warning while the listener keeps listening;
+ *   - a channel whose bytes cannot be peeked (TLS, single-channel
+ *     transports) as QEMU 7.2 sorts them: the first is the main stream,
+ *     later ones multifd channels with the capability (the receiver
+ *     checks their initial packet), else the postcopy-preempt channel.
+ * A channel of a type that is complete already (a second main stream, a
+ * multifd channel beyond multifd-channels, anything once loading has
+ * started) is dropped with a warning.  Loading starts (and the socket
+ * stops listening) once every channel the capabilities ask for is
+ * there; with multifd, a destination that has not got them all
+ * MIGRATION_CHANNELS_WAIT_S after the first one fails with a message.
  *
  * Both sides keep a list of their channels (MigrationState.channels,
  * MigrationIncomingState.channels).
  */
 #include "qemu/osdep.h"
+#include <sys/socket.h>
 #include "qapi/error.h"
 #include "qemu/error-report.h"
 #include "migration/options.h"
@@ -148,6 +157,17 @@ void migrate_channels_release(MigrationState *s)
 
 /* ---- destination: sorting the channels that arrive ---- */
 
+/* The first bytes of the main stream ("QEVM") and of a multifd channel. */
+#define MIGRATION_STREAM_MAGIC 0x5145564dU
+#define MIGRATION_MULTIFD_MAGIC 0x11223344U
+/* Wait after a partial peek before looking again. */
+#define MIGRATION_PEEK_RETRY_MS 10
+/* How long the destination waits for the multifd channels. */
+#define MIGRATION_CHANNELS_WAIT_S 10
+
+/* The timer that fails a destination whose channels do not all come. */
+static guint migration_channels_timer;
+
 /* Has the destination accepted a channel of this type? */
 static guint migration_incoming_count(MigrationIncomingState *mis,
                                       MigrationChannelType type)
@@ -162,7 +182,10 @@ static guint migration_incoming_count(MigrationIncomingState *mis,
     return n;
 }
 
-/* Which channel is this?  QEMU 7.2's rule (see the top of the file). */
+/*
+ * Which channel is this, when its first bytes cannot be peeked (TLS,
+ * fd:, exec:, file:)?  QEMU 7.2's rule: the first is the main stream.
+ */
 static MigrationChannelType
 migration_incoming_classify(MigrationIncomingState *mis)
 {
@@ -178,42 +201,53 @@ migration_incoming_classify(MigrationIncomingState *mis)
     return MIGRATION_CHANNEL__MAX;
 }
 
+/* How many channels of each type the capabilities ask for. */
+static guint migration_incoming_wanted(MigrationChannelType type)
+{
+    switch (type) {
+    case MIGRATION_CHANNEL_MAIN:
+        return 1;
+    case MIGRATION_CHANNEL_MULTIFD:
+        return migrate_multifd() ? migrate_multifd_channels() : 0;
+    case MIGRATION_CHANNEL_PREEMPT:
+        return migrate_cap(MIGRATION_CAPABILITY_POSTCOPY_PREEMPT) ? 1 : 0;
+    default:
+        return 0;
+    }
+}
+
 /*
- * Who takes a channel of each type besides the list.  The main channel
- * waits in the list until loading starts; multifd.c will hand its
- * channels to the multifd receiver here (reading the initial packet),
- * postcopy its preempt channel to the preempt loader.  NULL: no
- * receiver yet, the channel is dropped.
+ * Who takes a channel of each type besides the list.  The main and the
+ * multifd channels wait in the list until loading starts (the multifd
+ * receivers then read the initial packets); postcopy will hand its
+ * preempt channel to the preempt loader.  NULL: no receiver yet, the
+ * channel is dropped.
  */
 typedef bool (*MigrationChannelAccept)(MigrationIncomingState *mis,
                                        QIOChannel *ioc);
 
-static bool migration_incoming_accept_main(MigrationIncomingState *mis,
-                                           QIOChannel *ioc)
+static bool migration_incoming_accept_listed(MigrationIncomingState *mis,
+                                             QIOChannel *ioc)
 {
     return true;
 }
 
 static const MigrationChannelAccept
     migration_incoming_accept[MIGRATION_CHANNEL__MAX] = {
-        [MIGRATION_CHANNEL_MAIN] = migration_incoming_accept_main,
-        [MIGRATION_CHANNEL_MULTIFD] = NULL,
+        [MIGRATION_CHANNEL_MAIN] = migration_incoming_accept_listed,
+        [MIGRATION_CHANNEL_MULTIFD] = migration_incoming_accept_listed,
         [MIGRATION_CHANNEL_PREEMPT] = NULL,
 };
 
 /* Are all the channels the capabilities ask for there? */
 static bool migration_incoming_has_all(MigrationIncomingState *mis)
 {
-    if (!migration_incoming_count(mis, MIGRATION_CHANNEL_MAIN)) {
-        return false;
+    for (int t = 0; t < MIGRATION_CHANNEL__MAX; t++) {
+        if (migration_incoming_count(mis, t) < migration_incoming_wanted(t)) {
+            return false;
+        }
     }
-    if (migrate_multifd() &&
-        migration_incoming_count(mis, MIGRATION_CHANNEL_MULTIFD) <
-            (guint)migrate_multifd_channels()) {
-        return false;
-    }
-    return !migrate_cap(MIGRATION_CAPABILITY_POSTCOPY_PREEMPT) ||
-           migration_incoming_count(mis, MIGRATION_CHANNEL_PREEMPT);
+    return true;
 }
 
 /* The main channel of the list (borrowed). */
@@ -229,60 +263,277 @@ static QIOChannel *migration_incoming_main(MigrationIncomingState *mis)
     return NULL;
 }
 
-/* A channel is ready (after TLS): sort it; start loading when complete. */
-static void migration_incoming_channel_ready(QIOChannel *ioc)
+/* Main loop: the channels did not all come in time. */
+static gboolean migration_incoming_channels_timeout(gpointer opaque)
 {
     MigrationIncomingState *mis = migration_incoming_get_current();
-    MigrationChannelType type = migration_incoming_classify(mis);
-    MigrationChannelAccept accept =
-        type < MIGRATION_CHANNEL__MAX ? migration_incoming_accept[type] : NULL;
+    Error *err = NULL;
 
-    if (mis->loading || !accept || !accept(mis, ioc)) {
-        TRACE("migration_incoming_channel_drop", "type %d", type);
-        warn_report("migration: dropping a second incoming connection");
+    migration_channels_timer = 0;
+    if (mis->loading) {
+        return G_SOURCE_REMOVE;
+    }
+    if (!migration_incoming_count(mis, MIGRATION_CHANNEL_MAIN)) {
+        error_setg(&err,
+                   "multifd: %u channels connected but no main "
+                   "channel after %d s",
+                   migration_incoming_count(mis, MIGRATION_CHANNEL_MULTIFD),
+                   MIGRATION_CHANNELS_WAIT_S);
+    } else {
+        error_setg(&err, "multifd: only %u of %d channels connected after %d s",
+                   migration_incoming_count(mis, MIGRATION_CHANNEL_MULTIFD),
+                   migrate_multifd_channels(), MIGRATION_CHANNELS_WAIT_S);
+    }
+    migration_incoming_fail(err);
+    return G_SOURCE_REMOVE;
+}
+
+/* Why a channel of type is not wanted (now), or NULL if it is. */
+static const char *migration_incoming_unwanted(MigrationIncomingState *mis,
+                                               MigrationChannelType type)
+{
+    if (type >= MIGRATION_CHANNEL__MAX) {
+        return "not a migration stream";
+    }
+    if (mis->loading) {
+        return "the migration has all its channels";
+    }
+    if (!migration_incoming_accept[type]) {
+        return "no receiver for it";
+    }
+    if (migration_incoming_count(mis, type) >=
+        migration_incoming_wanted(type)) {
+        return type == MIGRATION_CHANNEL_MULTIFD
+                   ? "one multifd channel too many"
+                   : "a second stream";
+    }
+    return NULL;
+}
+
+/*
+ * Drop a connection we do not want: discard what it already sent, so
+ * that closing it sends a FIN, not a reset (a TLS client then reports
+ * QEMU's "non-properly terminated" rather than a reset by peer).
+ */
+static void migration_incoming_drop(QIOChannel *ioc, const char *why)
+{
+    int fd = qio_channel_get_fd(ioc);
+    char buf[4096];
+
+    TRACE("migration_incoming_channel_drop", "%s", why);
+    warn_report("migration: dropping an incoming connection: %s", why);
+    for (int i = 0; fd >= 0 && i < 16; i++) {
+        if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0) {
+            break;
+        }
+    }
+}
+
+/* A channel of type is ready: list it; start loading when complete. */
+static void migration_incoming_channel_sorted(QIOChannel *ioc,
+                                              MigrationChannelType type)
+{
+    MigrationIncomingState *mis = migration_incoming_get_current();
+    const char *why = migration_incoming_unwanted(mis, type);
+
+    if (why || !migration_incoming_accept[type](mis, ioc)) {
+        migration_incoming_drop(ioc, why ? why : "refused");
         return;
     }
+    TRACE("migration_incoming_channel", "type %d", type);
     if (!mis->channels) {
         mis->channels = g_ptr_array_new_with_free_func(migration_channel_free);
     }
     g_ptr_array_add(mis->channels, migration_channel_new(type, ioc));
     if (migration_incoming_has_all(mis)) {
+        if (migration_channels_timer) {
+            g_source_remove(migration_channels_timer);
+            migration_channels_timer = 0;
+        }
         mis->loading = true;
         socket_incoming_stop();
         migration_incoming_process(migration_incoming_main(mis));
+    } else if (migrate_multifd() && !migration_channels_timer) {
+        migration_channels_timer =
+            g_timeout_add_seconds(MIGRATION_CHANNELS_WAIT_S,
+                                  migration_incoming_channels_timeout, NULL);
     }
+}
+
+/* The type a channel's first four bytes announce (QEMU 8's rule). */
+static MigrationChannelType migration_channel_type_of(const uint8_t *b)
+{
+    uint32_t magic = (uint32_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3];
+
+    if (magic == MIGRATION_STREAM_MAGIC) {
+        return MIGRATION_CHANNEL_MAIN;
+    }
+    if (magic == MIGRATION_MULTIFD_MAGIC && migrate_multifd()) {
+        return MIGRATION_CHANNEL_MULTIFD;
+    }
+    return MIGRATION_CHANNEL__MAX;
+}
+
+static gboolean migration_channel_peek(QIOChannel *ioc, GIOCondition cond,
+                                       gpointer opaque);
+
+static gboolean migration_channel_peek_retry(gpointer opaque)
+{
+    QIOChannel *ioc = opaque;
+
+    qio_channel_add_watch(ioc, G_IO_IN | G_IO_HUP | G_IO_ERR,
+                          migration_channel_peek, ioc,
+                          (GDestroyNotify)qio_channel_unref);
+    return G_SOURCE_REMOVE;
+}
+
+/*
+ * Main loop, the socket is readable: peek at its first four bytes
+ * without consuming them, then sort it.  A connection that closes (or
+ * fails) first is dropped; one that sent fewer bytes is looked at again
+ * a little later.  The watch holds a reference on ioc.
+ */
+static gboolean migration_channel_peek(QIOChannel *ioc, GIOCondition cond,
+                                       gpointer opaque)
+{
+    uint8_t buf[4];
+    ssize_t n = recv(qio_channel_get_fd(ioc), buf, sizeof(buf),
+                     MSG_PEEK | MSG_DONTWAIT);
+
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        return G_SOURCE_CONTINUE;
+    }
+    if (n <= 0) {
+        TRACE("migration_incoming_channel_drop", "closed before a header");
+        warn_report("migration: dropping an incoming connection: closed "
+                    "before it sent a stream header");
+        return G_SOURCE_REMOVE;
+    }
+    if (n < (ssize_t)sizeof(buf)) {
+        g_timeout_add(MIGRATION_PEEK_RETRY_MS, migration_channel_peek_retry,
+                      qio_channel_ref(ioc));
+        return G_SOURCE_REMOVE;
+    }
+    migration_incoming_channel_sorted(ioc, migration_channel_type_of(buf));
+    return G_SOURCE_REMOVE;
+}
+
+/* A TLS channel whose first bytes are being read. */
+typedef struct MigrationChannelSniff {
+    uint8_t buf[4];
+    size_t have;
+} MigrationChannelSniff;
+
+/*
+ * Main loop, the TLS channel is readable: TLS cannot peek, so read its
+ * first four bytes, sort it by them and hand on a channel that gives
+ * them back first (channel-prefix.c).  The watch holds a reference on
+ * ioc and owns opaque.
+ */
+static gboolean migration_channel_sniff(QIOChannel *ioc, GIOCondition cond,
+                                        gpointer opaque)
+{
+    MigrationChannelSniff *s = opaque;
+    ssize_t n = qio_channel_read(ioc, (char *)s->buf + s->have,
+                                 sizeof(s->buf) - s->have, NULL);
+    QIOChannel *wrapped;
+
+    if (n == QIO_CHANNEL_ERR_BLOCK) {
+        return G_SOURCE_CONTINUE;
+    }
+    if (n <= 0) {
+        TRACE("migration_incoming_channel_drop", "TLS closed before a header");
+        warn_report("migration: dropping an incoming connection: closed "
+                    "before it sent a stream header");
+        return G_SOURCE_REMOVE;
+    }
+    s->have += n;
+    if (s->have < sizeof(s->buf)) {
+        return G_SOURCE_CONTINUE;
+    }
+    qio_channel_set_blocking(ioc, true, NULL);
+    wrapped = migration_channel_prefix_new(ioc, s->buf, sizeof(s->buf));
+    migration_incoming_channel_sorted(wrapped,
+                                      migration_channel_type_of(s->buf));
+    qio_channel_unref(wrapped);
+    return G_SOURCE_REMOVE;
+}
+
+static void migration_channel_sniff_free(gpointer opaque)
+{
+    g_free(opaque);
+}
+
+/* Start reading the first bytes of TLS channel tls (main loop). */
+static void migration_channel_sniff_start(QIOChannel *tls)
+{
+    qio_channel_set_blocking(tls, false, NULL);
+    qio_channel_add_watch(
+        tls, G_IO_IN | G_IO_HUP | G_IO_ERR, migration_channel_sniff,
+        g_new0(MigrationChannelSniff, 1), migration_channel_sniff_free);
+}
+
+/* A channel is ready (after TLS): sort it. */
+static void migration_incoming_channel_ready(QIOChannel *ioc, bool peek)
+{
+    if (peek && qio_channel_get_fd(ioc) >= 0) {
+        qio_channel_add_watch(ioc, G_IO_IN | G_IO_HUP | G_IO_ERR,
+                              migration_channel_peek, qio_channel_ref(ioc),
+                              (GDestroyNotify)qio_channel_unref);
+        return;
+    }
+    migration_incoming_channel_sorted(
+        ioc, migration_incoming_classify(migration_incoming_get_current()));
 }
 
 void migration_incoming_channels_release(MigrationIncomingState *mis)
 {
+    if (migration_channels_timer) {
+        g_source_remove(migration_channels_timer);
+        migration_channels_timer = 0;
+    }
     if (mis->channels) {
         g_ptr_array_unref(mis->channels);
         mis->channels = NULL;
     }
 }
 
+/*
+ * opaque: the channel came from a socket listener.  There a failed
+ * handshake drops only that connection, whenever it happens (before,
+ * during or after the migration); fd:, exec:, file: have no other
+ * channel: the migration fails (exit 1).
+ */
 static void migration_channel_tls_done(QIOChannel *tls, Error *err,
                                        void *opaque)
 {
     if (err) {
-        if (socket_incoming_listening()) {
-            /* as 7.2: report, and wait for a client that gets it right */
-            error_report_err(err);
+        if (opaque) {
+            TRACE("migration_incoming_channel_drop", "TLS handshake failed");
+            warn_report("migration: dropping an incoming connection: %s",
+                        error_get_pretty(err));
+            error_free(err);
             return;
         }
-        /* fd:, exec:, file: get no second channel: give up (exit 1) */
         migration_incoming_fail(err);
         return;
     }
-    migration_incoming_channel_ready(tls);
+    if (opaque) {
+        migration_channel_sniff_start(tls);
+    } else {
+        migration_incoming_channel_ready(tls, false);
+    }
     qio_channel_unref(tls);
 }
 
 void migration_channel_incoming(QIOChannel *ioc)
 {
+    bool listener = socket_incoming_listening();
+
     if (*migrate_tls_creds()) {
-        migration_tls_server_wrap_async(ioc, migration_channel_tls_done, NULL);
+        migration_tls_server_wrap_async(ioc, migration_channel_tls_done,
+                                        listener ? (void *)1 : NULL);
         return;
     }
-    migration_incoming_channel_ready(ioc);
+    migration_incoming_channel_ready(ioc, listener);
 }

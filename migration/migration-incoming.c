@@ -20,6 +20,7 @@
 #include "sysemu/runstate.h"
 #include "sysemu/sysemu.h"
 #include "migration.h"
+#include "multifd.h"
 #include "ram.h"
 #include "return-path.h"
 #include "transport.h"
@@ -69,6 +70,7 @@ static void migration_incoming_done_bh(void *opaque)
         qemu_fclose(mis->to_src_file);
         mis->to_src_file = NULL;
     }
+    multifd_recv_cleanup();
     qemu_fclose(mis->from_src_file);
     mis->from_src_file = NULL;
     migration_incoming_channels_release(mis);
@@ -110,10 +112,16 @@ static gpointer migration_incoming_thread(gpointer opaque)
 void migration_incoming_process(QIOChannel *ioc)
 {
     MigrationIncomingState *mis = migration_incoming_get_current();
+    Error *err = NULL;
 
     ram_mig_init();
     migration_channel_tune(ioc, false);
     mis->from_src_file = qemu_file_new_input(ioc);
+    if (migrate_multifd() &&
+        !multifd_recv_start(mis->channels, mis->from_src_file, &err)) {
+        migration_incoming_fail(err);
+        return;
+    }
     global_state_reset_received();
     mis->start_time = migration_clock_ms();
     migrate_incoming_set_status(mis, MIGRATION_STATUS_ACTIVE);
@@ -145,6 +153,10 @@ bool migration_incoming_start(const char *uri, Error **errp)
     t = migration_transport_find(uri);
     if (!t) {
         error_setg(errp, "unknown migration protocol: %s", uri);
+        return false;
+    }
+    if (migrate_multifd() && !t->multi_channel) {
+        error_setg(errp, "multifd is not supported by current protocol");
         return false;
     }
     if (!t->incoming_start(migration_transport_arg(t, uri), errp)) {

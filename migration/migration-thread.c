@@ -31,6 +31,7 @@
 #include "sysemu/main-loop.h"
 #include "migration.h"
 #include "migration-stats.h"
+#include "multifd.h"
 #include "return-path.h"
 #include "ram.h"
 #include "rate-limit.h"
@@ -145,15 +146,51 @@ static bool migration_close_file(MigrationState *s, Error **errp)
 
 /* ---- connect ---- */
 
+/*
+ * With multifd: is the transport able to carry the extra channels?
+ * (checked before anything is opened, QEMU 7.2's text)
+ */
+static bool migration_multifd_allowed(MigrationState *s, Error **errp)
+{
+    const MigrationTransport *t = migration_transport_find(s->uri);
+
+    if (migrate_multifd() && t && !t->multi_channel) {
+        error_setg(errp, "multifd is not supported by current protocol");
+        return false;
+    }
+    return true;
+}
+
+/* The multifd channels, after the main one (multifd-send.c). */
+static bool migration_multifd_connect(MigrationState *s, Error **errp)
+{
+    const MigrationTransport *t = migration_transport_find(s->uri);
+    const char *arg = migration_transport_arg(t, s->uri);
+    char *host;
+    bool ok;
+
+    if (!migrate_multifd()) {
+        return true;
+    }
+    host = t->tls_hostname ? t->tls_hostname(arg) : NULL;
+    ok = multifd_send_connect(s, t, arg, host, errp);
+    g_free(host);
+    return ok;
+}
+
 static MigrationNext migration_phase_connect(MigrationRun *run)
 {
     MigrationState *s = run->s;
-    QIOChannel *ioc = migrate_transport_open(s, &run->err);
+    QIOChannel *ioc;
 
+    if (!migration_multifd_allowed(s, &run->err)) {
+        return MIGRATION_NEXT_FAIL;
+    }
+    ioc = migrate_transport_open(s, &run->err);
     if (!ioc) {
         return MIGRATION_NEXT_FAIL;
     }
-    if (migrate_cancelled()) {
+    if (migrate_cancelled() || !migration_multifd_connect(s, &run->err)) {
         qio_channel_unref(ioc);
         return MIGRATION_NEXT_FAIL;
     }

@@ -214,6 +214,15 @@ void migration_incoming_channels_release(MigrationIncomingState *mis);
  * side sends the stream on it.
  */
 void migration_channel_tune(QIOChannel *ioc, bool out);
+
+/*
+ * A channel reading prefix[0..len) (len <= 8) first, then inner; every
+ * other operation is inner's.  Holds a reference on inner
+ * (channel-prefix.c: how the sorter gives back what it read of a TLS
+ * channel).
+ */
+QIOChannel *migration_channel_prefix_new(QIOChannel *inner,
+                                         const uint8_t *prefix, size_t len);
 /* Begin loading from ioc (after TLS if any).  Main thread. */
 void migration_incoming_process(QIOChannel *ioc);
 /* A fatal incoming error before loading: report and exit(1). */

@@ -8,7 +8,8 @@
  * is last_recv_block, which persists across sections); the page address
  * is checked against the block's used length; then the placer writes it.
  * PAGE data first moves the prefault window.  EOS syncs the placer, so
- * the section's pages are visible before savevm reads the next section.
+ * the section's pages are visible before savevm reads the next section,
+ * and with multifd waits for every channel's SYNC packet (the sync hook).
  */
 #include "qemu/osdep.h"
 #include "qemu/error-report.h"
@@ -24,10 +25,16 @@ struct RAMLoadState {
     RAMPrefault *prefault;
     RAMBlock *reserved_block; /* file space known to exist: this block's */
     uint64_t reserved_chunk;  /* chunk (RAM_LOAD_RESERVE_CHUNK bytes) */
+    RAMLoadSyncFunc sync;     /* at each EOS, or NULL */
 };
 
 /* File space of a shared file-backed block is reserved in these steps. */
 #define RAM_LOAD_RESERVE_CHUNK (2 * MiB)
+
+void ram_load_state_set_sync(RAMLoadState *ls, RAMLoadSyncFunc sync)
+{
+    ls->sync = sync;
+}
 
 RAMLoadState *ram_load_state_new(void)
 {
@@ -219,6 +226,9 @@ static int ram_load_record(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
     case RAM_SAVE_FLAG_EOS:
         /* Order the section's stores before anyone looks at RAM. */
         pl->ops->sync(pl);
+        if (ls->sync && ls->sync(errp) < 0) {
+            return -EIO;
+        }
         return 1;
     default:
         return ram_load_bad_flags(flags, errp);

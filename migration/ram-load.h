@@ -25,6 +25,14 @@ typedef struct RAMLoadState RAMLoadState;
 RAMLoadState *ram_load_state_new(void);
 
 /*
+ * At every EOS, after the section's own pages are placed, call sync
+ * (multifd: wait for every channel's SYNC packet); its error fails the
+ * section.  NULL: nothing to wait for.
+ */
+typedef int (*RAMLoadSyncFunc)(Error **errp);
+void ram_load_state_set_sync(RAMLoadState *ls, RAMLoadSyncFunc sync);
+
+/*
  * Load one START/PART/END payload of version version_id from f, up to
  * and including its EOS.  Returns 0, or negative errno with errp set
  * (a peer's bad record is an error, never an assertion).  Blocks on f.

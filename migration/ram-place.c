@@ -27,6 +27,13 @@ static int ram_place_copy_page(RAMPlacer *pl, QEMUFile *f, RAMBlock *rb,
     return 0;
 }
 
+static int ram_place_copy_buf(RAMPlacer *pl, RAMBlock *rb, uint8_t *host,
+                              const uint8_t *buf)
+{
+    memcpy_nt(host, buf, TARGET_PAGE_SIZE);
+    return 0;
+}
+
 /* Zero pages: leave a page that is already zero untouched. */
 static int ram_place_copy_fill(RAMPlacer *pl, RAMBlock *rb, uint8_t *host,
                                uint8_t fill)
@@ -50,6 +57,7 @@ static void ram_place_copy_free(RAMPlacer *pl)
 static const RAMPlaceOps ram_place_copy_ops = {
     .name = "copy",
     .place_page = ram_place_copy_page,
+    .place_buf = ram_place_copy_buf,
     .place_fill = ram_place_copy_fill,
     .sync = ram_place_copy_sync,
     .free = ram_place_copy_free,
@@ -60,6 +68,7 @@ RAMPlacer *ram_placer_copy_new(void)
     RAMPlacer *pl = g_new0(RAMPlacer, 1);
 
     pl->ops = &ram_place_copy_ops;
+    pl->direct = true;
     return pl;
 }
 

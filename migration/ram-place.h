@@ -19,9 +19,10 @@
  *       vCPU); place_fill with fill 0 uses UFFDIO_ZEROPAGE.  Guest RAM
  *       must never be written directly while it is registered with
  *       userfaultfd.
- *   multifd receive: its channels hand whole packets of pages; they
- *       will use the same placer through a place_buf op (a page already
- *       in memory) added when multifd lands.
+ *   multifd receive (multifd-recv.c): each receiver thread has its own
+ *       placer; when it is direct the thread reads (or decompresses) a
+ *       packet's pages straight into guest RAM, else into a buffer whose
+ *       pages it hands to place_buf.
  *
  * Threads: a placer is used by one loading thread at a time; sync makes
  * what that thread placed visible to every other thread.
@@ -44,6 +45,12 @@ typedef struct RAMPlaceOps {
      * the caller's next check.  Blocks reading f.
      */
     int (*place_page)(RAMPlacer *pl, QEMUFile *f, RAMBlock *rb, uint8_t *host);
+    /*
+     * Make the TARGET_PAGE_SIZE bytes at buf (already in memory) the
+     * content of the page at host (inside rb).
+     */
+    int (*place_buf)(RAMPlacer *pl, RAMBlock *rb, uint8_t *host,
+                     const uint8_t *buf);
     /* Make every byte of the page at host (inside rb) equal fill. */
     int (*place_fill)(RAMPlacer *pl, RAMBlock *rb, uint8_t *host, uint8_t fill);
     /*
@@ -58,6 +65,12 @@ typedef struct RAMPlaceOps {
 /* The base of every placer: embed first in the placer's own struct. */
 struct RAMPlacer {
     const RAMPlaceOps *ops;
+    /*
+     * Guest RAM may be written directly by the placer's thread (then
+     * ordered by sync); false when every write must go through the ops
+     * (postcopy's atomic placement).
+     */
+    bool direct;
 };
 
 /* A precopy copy placer; caller owns it (ram_placer_free()). */

@@ -11,13 +11,13 @@
  *
  *   stream (ram-sink-stream.c): the main migration stream, one ZERO or
  *       PAGE record per page in the format of ram-format.h.
+ *   multifd (ram-sink-multifd.c): data pages go in packets on the
+ *       multifd channels, zero pages as ZERO records on the main stream;
+ *       section_end flushes and syncs every channel before EOS.
  *
- * Sinks that will slot in beside it, each in its own ram-sink-*.c with a
- * constructor filling an ops table, chosen once at setup:
+ * Sinks that will slot in beside them, each in its own ram-sink-*.c
+ * with a constructor filling an ops table, chosen once at setup:
  *
- *   multifd: save_page appends the page to the current channel's packet
- *       (zero pages listed apart); section_end flushes the packets and
- *       writes the multifd sync flag before EOS on the main stream.
  *   mapped-ram: save_page pwrite()s the page at its fixed offset in the
  *       file and sets its bit in the file's page bitmap; section_end
  *       writes nothing but EOS.
@@ -109,5 +109,12 @@ static inline void ram_sink_free(RAMPageSink *sink)
  * caller's.
  */
 RAMPageSink *ram_sink_stream_new(QEMUFile *f);
+
+/*
+ * The multifd sink (ram-sink-multifd.c): data pages in packets on the
+ * sender threads of the migration's multifd channels (already open),
+ * zero pages and EOS on f.  NULL with errp set.
+ */
+RAMPageSink *ram_sink_multifd_new(QEMUFile *f, Error **errp);
 
 #endif /* MIGRATION_RAM_SINK_H */

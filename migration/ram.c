@@ -6,7 +6,8 @@
  * The section is split by role:
  *   ram-select.c       which page goes next (dirty bitmaps, cursor,
  *                      urgent requests, pending count);
- *   ram-sink*.c        how a selected page leaves (the main stream today);
+ *   ram-sink*.c        how a selected page leaves (the main stream, or
+ *                      multifd packets);
  *   ram.c (this file)  the source's RAMState: setup, iterate, complete,
  *                      dirty-log syncs, dirty rate and auto-converge;
  *   ram-load.c         the destination's RAMLoadState and record parser;
@@ -38,6 +39,7 @@
 #include "sysemu/runstate.h"
 #include "migration.h"
 #include "migration-stats.h"
+#include "multifd.h"
 #include "rate-limit.h"
 #include "ram.h"
 #include "ram-format.h"
@@ -218,8 +220,9 @@ static RAMState *ram_state_new(QEMUFile *f, Error **errp)
     rs->dirty_rate = -1;
     rs->f = f;
     ram_select_init(&rs->sel);
-    rs->sink = ram_sink_stream_new(f);
-    if (!ram_dirty_log_start(errp)) {
+    rs->sink = migrate_multifd() ? ram_sink_multifd_new(f, errp)
+                                 : ram_sink_stream_new(f);
+    if (!rs->sink || !ram_dirty_log_start(errp)) {
         ram_state_free(rs);
         return NULL;
     }
@@ -257,6 +260,10 @@ static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
     {
         qemu_put_counted_string(f, rb->idstr);
         qemu_put_be64(f, rb->used_length);
+    }
+    if (migrate_multifd()) {
+        /* 7.2 syncs the channels at this EOS too (every ram EOS) */
+        return ram_sink_section_end(rs->sink, f);
     }
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     return qemu_file_get_error(f);
@@ -359,6 +366,9 @@ static int ram_load_setup(QEMUFile *f, void *opaque, Error **errp)
 
     ram_load_state_free(rm->ls); /* a previous load's, if never cleaned */
     rm->ls = ram_load_state_new();
+    if (migrate_multifd()) {
+        ram_load_state_set_sync(rm->ls, multifd_recv_sync_main);
+    }
     return 0;
 }
 

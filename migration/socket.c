@@ -21,10 +21,14 @@
 #include "qemu/sockets.h"
 #include "io/channel-socket.h"
 #include "io/net-listener.h"
+#include "migration/options.h"
 #include "migration.h"
 #include "transport.h"
 
-/* One pending connection per address (7.2 listens with a backlog of 1). */
+/*
+ * Pending connections per address: 1, or with multifd one per channel
+ * (as 7.2: a source connects them all at once).
+ */
 #define SOCKET_LISTEN_BACKLOG 1
 
 /* The listener of the incoming side while it waits (main thread). */
@@ -110,7 +114,10 @@ bool socket_incoming_start(const char *str, Error **errp)
     }
     listener = qio_net_listener_new();
     qio_net_listener_set_name(listener, "migration-socket-listener");
-    if (qio_net_listener_open_sync(listener, addr, SOCKET_LISTEN_BACKLOG,
+    if (qio_net_listener_open_sync(listener, addr,
+                                   migrate_multifd()
+                                       ? migrate_multifd_channels()
+                                       : SOCKET_LISTEN_BACKLOG,
                                    errp) < 0) {
         socket_address_free(addr);
         qio_net_listener_unref(listener);

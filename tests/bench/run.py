@@ -133,6 +133,12 @@ def run_ram_case(system, binary, case, ramfile, size, tmp, tls_dir):
                 '-object', f'memory-backend-ram,id=mem,size={mb}M',
                 '-machine', 'none,memory-backend=mem', '-incoming', 'defer']
     params = {'max-bandwidth': BIG_BW}
+    caps = {'events': True}
+    if case.get('multifd'):
+        # both sides: -incoming defer, the same channel count and method
+        caps['multifd'] = True
+        params.update({'multifd-channels': case['multifd'][0],
+                       'multifd-compression': case['multifd'][1]})
     if case['transport'] == 'tls':
         src_args += ['-object', f'tls-creds-x509,id=tls0,dir={tls_dir},endpoint=client']
         dst_args += ['-object', f'tls-creds-x509,id=tls0,dir={tls_dir},endpoint=server']
@@ -155,11 +161,11 @@ def run_ram_case(system, binary, case, ramfile, size, tmp, tls_dir):
             out_uri = f'exec:cat > {out}'
         if in_uri:
             dst = vmm(binary, dst_args, tmp, f'{system}-dst')
-            set_migration(dst, {'events': True},
+            set_migration(dst, caps,
                           {k: v for k, v in params.items()
                            if k != 'tls-hostname'})
             dst.cmd('migrate-incoming', uri=in_uri)
-        set_migration(src, {'events': True}, params)
+        set_migration(src, caps, params)
         cpu_s0 = cpu_seconds(src.proc.pid)
         cpu_d0 = cpu_seconds(dst.proc.pid) if dst else 0
         t0 = time.time()
@@ -459,6 +465,15 @@ def main():
         'ram-unix': {'kind': 'ram', 'transport': 'unix'},
         'ram-exec-file': {'kind': 'ram', 'transport': 'exec'},
         'ram-tls': {'kind': 'ram', 'transport': 'tls'},
+        # multifd, 2 channels (channels, multifd-compression); random RAM
+        'multifd-tcp-none': {'kind': 'ram', 'transport': 'tcp',
+                             'multifd': (2, 'none')},
+        'multifd-tcp-zstd': {'kind': 'ram', 'transport': 'tcp',
+                             'multifd': (2, 'zstd')},
+        'multifd-tcp-zlib': {'kind': 'ram', 'transport': 'tcp',
+                             'multifd': (2, 'zlib')},
+        'multifd-tls-none': {'kind': 'ram', 'transport': 'tls',
+                             'multifd': (2, 'none')},
     }
     for rate in (0, 64, 256):
         cases[f'stress-kvm-{rate}MiBs'] = {'kind': 'stress', 'rate': rate,

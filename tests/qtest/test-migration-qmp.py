@@ -105,8 +105,8 @@ def test_capabilities(vm):
                  "Parameter 'capability' does not accept value 'no-such-cap'",
                  capabilities=[{'capability': 'no-such-cap', 'state': True}])
     expect_error(vm, 'migrate-set-capabilities',
-                 "Capability 'multifd' is not supported by Tern yet",
-                 capabilities=[{'capability': 'multifd', 'state': True}])
+                 "Capability 'xbzrle' is not supported by Tern yet",
+                 capabilities=[{'capability': 'xbzrle', 'state': True}])
     expect_error(vm, 'migrate-set-capabilities',
                  "Parameter 'capabilities[0].state' is missing",
                  capabilities=[{'capability': 'events'}])

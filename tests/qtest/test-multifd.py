@@ -1,0 +1,379 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""test-multifd: multifd between two Tern processes, and its failures.
+
+Tern -> Tern with the soft stress guest (every page re-verified on the
+destination, which then keeps writing and verifying): multifd-channels
+1, 2 and 8 with compression none, 2 channels with zlib and zstd, 2
+channels over x509 TLS (tcp) and over PSK TLS (unix); max-bandwidth
+holds for the sum over 4 channels.  Both sides use
+-incoming defer with the same settings, as with QEMU.
+
+Stray connections (issue 17, finding 1): a plain connection and a TLS
+attempt opened to the destination before the real source (idle, then
+one sends garbage), the real migration (with multifd), then the strays
+are closed or send garbage: the destination keeps running the guest;
+the same on a plain destination, where an idle connection must not take
+the main channel's place (the destination peeks at the first bytes).
+
+Failures, through a test-only relay: one multifd channel reset
+mid-stream, a corrupt packet header on one channel, wrong channel counts
+(source 2 / destination 4: the destination says so after its wait;
+source 4 / destination 2: the extra channels are refused), and a
+destination with another -uuid (the initial packets are refused).  Each time
+the source's error-desc says what broke (naming the channel where it
+knows it), the source guest keeps running, and a new migration to a
+fresh destination completes and verifies.  multifd on exec: is refused
+with QEMU's text.
+"""
+import os
+import re
+import socket
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ternlib import (certs_or_skip, check, free_port, MigrationPair,  # noqa
+                     QMPError, skip_unless_built, start_migration, stress_args,
+                     Vm, wait_migration)
+
+APPEND = 'mem=16M-48M rate=32 pattern=random report_ms=250'
+
+
+def soft_args(extra=()):
+    return stress_args('soft', APPEND, '64M', extra)
+
+
+def mfd(n, comp='none', **more):
+    p = {'multifd-channels': n, 'multifd-compression': comp}
+    p.update(more)
+    return p
+
+
+def check_resumed(src, dst):
+    """The destination re-verified every page and runs on; the source
+    stopped (postmigrate)."""
+    src_out = src.serial()
+    out = dst.wait_serial('stress: resume verified', 30)
+    npages = int(re.search(r'pages=(\d+)', src_out).group(1))
+    m = re.search(r'stress: resume verified (\d+) pages', out)
+    check(m and int(m.group(1)) == npages, f'verified: {out[-300:]}')
+    dst.wait_serial('stress: ok pass=', 30, out.index('resume verified'))
+    check('MISMATCH' not in dst.serial(), dst.serial()[-500:])
+    check(dst.cmd('query-status')['status'] == 'running', 'dst running')
+    check(src.cmd('query-status')['status'] == 'postmigrate', 'src state')
+    return npages
+
+
+def migrate_ok(src, dst_args, params, name='dst', dst_params=None,
+               uri=None):
+    """Migrate src into a new -incoming defer Tern (over uri, default a
+    free tcp port); returns dst."""
+    uri = uri or f'tcp:localhost:{free_port()}'
+    dst = Vm(dst_args + ['-incoming', 'defer'], name=name)
+    try:
+        start_migration(src, uri, dst, uri, caps=['multifd'],
+                        params=params, dst_caps=['multifd'],
+                        dst_params=dst_params or params)
+        info = wait_migration(src, 60)
+        check(info['ram']['multifd-bytes'] > 0, f'multifd-bytes: {info}')
+        check_resumed(src, dst)
+    except BaseException:
+        print(dst.stderr())
+        dst.kill()
+        raise
+    return dst
+
+
+def test_channels():
+    for n, comp in ((1, 'none'), (2, 'none'), (8, 'none'), (2, 'zlib'),
+                    (2, 'zstd')):
+        with Vm(soft_args(), name='src') as src:
+            src.wait_serial('stress: ok pass=1', 30)
+            with migrate_ok(src, soft_args(), mfd(n, comp)):
+                pass
+        print(f'  channels {n} {comp}: every page verified')
+
+
+def test_bandwidth():
+    """max-bandwidth limits the sum over the main and all multifd
+    channels."""
+    limit = 32 << 20
+    with Vm(soft_args(), name='src') as src:
+        src.wait_serial('stress: ok pass=1', 30)
+        port = free_port()
+        with Vm(soft_args() + ['-incoming', 'defer'], name='dst') as dst:
+            start_migration(src, f'tcp:localhost:{port}', dst,
+                            f'tcp:localhost:{port}', caps=['multifd'],
+                            params=mfd(4, **{'max-bandwidth': limit}),
+                            dst_caps=['multifd'], dst_params=mfd(4))
+            info = wait_migration(src, 60)
+            check_resumed(src, dst)
+    rate = info['ram']['transferred'] / (info['total-time'] / 1000.0)
+    check(rate < limit * 1.25, f'{rate / (1 << 20):.1f} MiB/s sent with '
+          f'max-bandwidth 32 MiB/s: {info}')
+    print(f'  4 channels, max-bandwidth 32 MiB/s: {rate / (1 << 20):.1f} '
+          'MiB/s over all channels')
+
+
+def tls_args(d, end, kind='x509'):
+    return ['-object', f'tls-creds-{kind},id=tls0,dir={d},endpoint={end}']
+
+
+def test_tls(tmp):
+    certs = certs_or_skip(os.path.join(tmp, 'certs'))
+    x509 = os.path.join(certs, 'x509')
+    with Vm(soft_args(tls_args(x509, 'client')), name='src') as src:
+        src.wait_serial('stress: ok pass=1', 30)
+        with migrate_ok(src, soft_args(tls_args(x509, 'server')),
+                        mfd(2, 'zstd', **{'tls-creds': 'tls0'})):
+            pass
+    print('  channels 2 zstd x509 TLS over tcp: every page verified')
+    psk = os.path.join(certs, 'psk')
+    with Vm(soft_args(tls_args(psk, 'client', 'psk')), name='src') as src:
+        src.wait_serial('stress: ok pass=1', 30)
+        with migrate_ok(src, soft_args(tls_args(psk, 'server', 'psk')),
+                        mfd(2, **{'tls-creds': 'tls0'}),
+                        uri=f'unix:{os.path.join(tmp, "psk.sock")}'):
+            pass
+    print('  channels 2 none PSK TLS over unix: every page verified')
+    return x509
+
+
+# ---- stray connections ----
+
+def stray_connect(port, data=b''):
+    s = socket.create_connection(('127.0.0.1', port))
+    if data:
+        s.sendall(data)
+    return s
+
+
+def test_strays(x509):
+    """A TLS destination and a plain one, each with strays around a real
+    multifd migration: the destination guest keeps running."""
+    for tls in (True, False):
+        extra_dst = tls_args(x509, 'server') if tls else []
+        extra_src = tls_args(x509, 'client') if tls else []
+        params = mfd(2, **({'tls-creds': 'tls0'} if tls else {}))
+        port = free_port()
+        with Vm(soft_args(extra_src), name='src') as src, \
+                Vm(soft_args(extra_dst) + ['-incoming', 'defer'],
+                   name='dst') as dst:
+            src.wait_serial('stress: ok pass=1', 30)
+            dst.cmd('migrate-set-capabilities', capabilities=[
+                {'capability': 'multifd', 'state': True}])
+            dst.cmd('migrate-set-parameters', **params)
+            dst.cmd('migrate-incoming', uri=f'tcp:localhost:{port}')
+            idle = stray_connect(port)
+            hello = stray_connect(port, b'\x16\x03\x01\x00\x05hello')
+            closed = stray_connect(port)
+            junk = stray_connect(port, b'GET / HTTP/1.0\r\n\r\n')
+            closed.close()
+            time.sleep(0.3)
+            start_migration(src, f'tcp:localhost:{port}', caps=['multifd'],
+                            params=params)
+            wait_migration(src, 60)
+            check_resumed(src, dst)
+            idle.sendall(b'\x00garbage after the migration' * 100)
+            time.sleep(0.2)
+            for s in (idle, hello, junk):
+                s.close()
+            time.sleep(1)
+            check(dst.proc.poll() is None,
+                  f'destination exited:\n{dst.stderr()}')
+            check(dst.cmd('query-status')['status'] == 'running',
+                  'destination guest not running')
+            check('dropping an incoming connection' in dst.stderr(),
+                  f'no warning:\n{dst.stderr()}')
+        print(f'  strays around a {"TLS" if tls else "plain"} migration: '
+              'destination still running')
+
+
+# ---- failures, through a relay ----
+
+class Relay:
+    """Accepts on a port and relays each connection to target; the
+    connection numbered `victim` (0 = the main one) gets `fault` after
+    `after` bytes from the source: 'reset' (RST both ways) or 'corrupt'
+    (one byte flipped)."""
+
+    def __init__(self, target, victim=None, after=0, fault='reset'):
+        self.target, self.victim, self.after, self.fault = \
+            target, victim, after, fault
+        self.lsock = socket.socket()
+        self.lsock.bind(('127.0.0.1', 0))
+        self.lsock.listen(16)
+        self.port = self.lsock.getsockname()[1]
+        self.count = 0
+        self.fired = False
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            u = socket.create_connection(('127.0.0.1', self.target))
+            idx = self.count
+            self.count += 1
+            threading.Thread(target=self.pump, args=(c, u, idx),
+                             daemon=True).start()
+            threading.Thread(target=self.pump, args=(u, c, None),
+                             daemon=True).start()
+
+    def pump(self, a, b, idx):
+        seen = 0
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    b.shutdown(socket.SHUT_WR)
+                    return
+                if idx == self.victim and not self.fired and \
+                        seen + len(data) > self.after:
+                    self.fired = True
+                    if self.fault == 'reset':
+                        # linger 0: RST on close; shutdown first wakes the
+                        # other direction's thread, whose recv() would
+                        # otherwise keep the socket alive
+                        for s in (a, b):
+                            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                         b'\x01\x00\x00\x00\x00\x00\x00\x00')
+                            s.shutdown(socket.SHUT_RDWR)
+                            s.close()
+                        return
+                    pos = self.after - seen
+                    data = data[:pos] + bytes([data[pos] ^ 0xff]) + \
+                        data[pos + 1:]
+                seen += len(data)
+                b.sendall(data)
+        except OSError:
+            for s in (a, b):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def close(self):
+        self.lsock.close()
+
+
+def failed_then_recovers(src, what, want, dst=None):
+    """src's migration failed with want in its error-desc; the guest runs
+    on; a new migration to a fresh destination completes."""
+    info = wait_migration(src, 60, want=('failed',))
+    desc = info.get('error-desc', '')
+    check(re.search(want, desc), f'{what}: error-desc {desc!r}')
+    check(src.cmd('query-status')['status'] == 'running',
+          f'{what}: source guest not running')
+    if dst is not None:
+        dst.wait_exit(30)
+        print(f'    destination: {dst.stderr().strip().splitlines()[0]}')
+    new = migrate_ok(src, soft_args(), mfd(2), name='dst2')
+    new.kill()
+    print(f'  {what}: source failed with "{desc}", guest ran on, '
+          'a new migration completed')
+
+
+def fault_case(what, victim, after, fault, want, dst_want):
+    port = free_port()
+    with Vm(soft_args(), name='src') as src, \
+            Vm(soft_args() + ['-incoming', 'defer'], name='dst') as dst:
+        src.wait_serial('stress: ok pass=1', 30)
+        relay = Relay(port, victim, after, fault)
+        try:
+            start_migration(src, f'tcp:127.0.0.1:{relay.port}', dst,
+                            f'tcp:127.0.0.1:{port}', caps=['multifd'],
+                            params=mfd(2, **{'max-bandwidth': 64 << 20}),
+                            dst_caps=['multifd'], dst_params=mfd(2))
+            failed_then_recovers(src, what, want, dst)
+            check(re.search(dst_want, dst.stderr()),
+                  f'{what}: destination said:\n{dst.stderr()}')
+        finally:
+            relay.close()
+
+
+def test_faults():
+    # multifd channel 1 is the relay's connection 2 (main is 0)
+    fault_case('channel 1 reset mid-stream', 2, 4 << 20, 'reset',
+               r'multifd channel \d|Connection reset|Broken pipe',
+               r'multifd channel|load of migration failed')
+    # flip a byte of the first packet header after the initial packet
+    fault_case('corrupt packet header on channel 1', 2, 64 + 2, 'corrupt',
+               r'.', r'failed to receive packet via multifd channel 1: '
+               r'multifd: received packet magic 1122cc44 and expected '
+               r'magic 11223344')
+
+
+def count_case(what, src_params, dst_params, dst_extra, want, dst_want,
+               wait_dst=False):
+    """A migration that must fail on a settings mismatch; the source's
+    guest runs on and a new migration completes."""
+    with Vm(soft_args(), name='src') as src:
+        src.wait_serial('stress: ok pass=1', 30)
+        port = free_port()
+        with Vm(soft_args(dst_extra) + ['-incoming', 'defer'],
+                name='dst') as dst:
+            start_migration(src, f'tcp:localhost:{port}', dst,
+                            f'tcp:localhost:{port}', caps=['multifd'],
+                            params=src_params, dst_caps=['multifd'],
+                            dst_params=dst_params)
+            if wait_dst:
+                dst.wait_exit(30)
+            failed_then_recovers(src, what, want)
+            check(dst_want in dst.stderr(),
+                  f'{what}: destination said:\n{dst.stderr()}')
+
+
+def test_channel_counts():
+    count_case('source 2 channels, destination 4', mfd(2), mfd(4), [], r'.',
+               'multifd: only 2 of 4 channels connected after 10 s', True)
+    count_case('source 4 channels, destination 2', mfd(4), mfd(2), [],
+               r'multifd channel [23]', 'one multifd channel too many')
+    count_case('another UUID on the destination', mfd(2), mfd(2),
+               ['-uuid', '12345678-1234-1234-1234-123456789abc'], r'.',
+               "multifd: received uuid '00000000-0000-0000-0000-"
+               "000000000000' and expected uuid '12345678-1234-1234-1234-"
+               "123456789abc' for channel", True)
+
+
+def test_refused_transport():
+    with Vm(['-M', 'none', '-m', '16M'], name='src', serial=False) as src:
+        src.cmd('migrate-set-capabilities', capabilities=[
+            {'capability': 'multifd', 'state': True}])
+        src.cmd('migrate', uri='exec:cat > /dev/null')
+        info = wait_migration(src, 30, want=('failed',))
+        check(info.get('error-desc') ==
+              'multifd is not supported by current protocol', f'{info}')
+    with Vm(['-M', 'none', '-m', '16M', '-incoming', 'defer'], name='dst',
+            serial=False) as dst:
+        dst.cmd('migrate-set-capabilities', capabilities=[
+            {'capability': 'multifd', 'state': True}])
+        try:
+            dst.cmd('migrate-incoming', uri='exec:cat /dev/null')
+            check(False, 'migrate-incoming exec: accepted')
+        except QMPError as e:
+            check('multifd is not supported by current protocol' in str(e),
+                  str(e))
+    print('  exec: refused on both sides')
+
+
+def main():
+    skip_unless_built(guest=True)
+    with tempfile.TemporaryDirectory(prefix='tern-multifd-') as tmp:
+        test_refused_transport()
+        test_channels()
+        test_bandwidth()
+        x509 = test_tls(tmp)
+        test_strays(x509)
+        test_faults()
+        test_channel_counts()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
