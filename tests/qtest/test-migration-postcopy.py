@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""test-migration-postcopy: postcopy-ram between two Terns, soft vCPU.
+
+1. Capability rules: migrate-start-postcopy without the capability and
+   before a migration gets QEMU 7.2's errors.
+2. The stress guest writes 16 MiB/s over 32 MiB, max-bandwidth 4 MiB/s
+   (precopy cannot converge); migrate-start-postcopy: the source goes
+   postcopy-active then completed, with postcopy-bytes and (the guest
+   faulting on pages it has not got yet) postcopy-requests counted; the
+   destination guest runs, re-verifies every page and goes on writing.
+3. The destination killed during postcopy: the source reports it in
+   error-desc, its status is failed and the guest stays paused (the guest
+   ran on the destination: resuming here would lose its writes).
+"""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ternlib import (check, MigrationPair, QMPError, poll_migration,  # noqa
+                     skip_unless_built, stress_args, Vm)
+
+APPEND = 'mem=16M-48M rate=16 pattern=random report_ms=250'
+LIMIT = 4 << 20
+
+
+def vm_args():
+    return stress_args('soft', APPEND, '64M')
+
+
+def capability_rules():
+    with Vm(vm_args(), name='src') as vm:
+        try:
+            vm.cmd('migrate-start-postcopy')
+            raise AssertionError('migrate-start-postcopy accepted')
+        except QMPError as e:
+            check('Enable postcopy with migrate_set_capability' in str(e),
+                  str(e))
+        vm.cmd('migrate-set-capabilities', capabilities=[
+            {'capability': 'postcopy-ram', 'state': True}])
+        try:
+            vm.cmd('migrate-start-postcopy')
+            raise AssertionError('migrate-start-postcopy accepted')
+        except QMPError as e:
+            check('Postcopy must be started after migration' in str(e),
+                  str(e))
+        caps = {c['capability']: c['state']
+                for c in vm.cmd('query-migrate-capabilities')}
+        check(caps['postcopy-ram'], f'capability not on: {caps}')
+
+
+def start_postcopy(pair):
+    src, dst = pair
+    src.wait_serial('stress: ok pass=1', 30)
+    pair.start(caps=['postcopy-ram'], dst_caps=['postcopy-ram'],
+               params={'max-bandwidth': LIMIT})
+    poll_migration(src, ('active',), 20)
+    time.sleep(1.5)
+    src.cmd('migrate-start-postcopy')
+    return poll_migration(src, ('postcopy-active', 'completed', 'failed'),
+                          20, 0.01)
+
+
+def postcopy_ok():
+    with MigrationPair(vm_args()) as pair:
+        src, dst = pair
+        t0 = time.time()
+        start_postcopy(pair)
+        info = poll_migration(src, ('completed', 'failed'), 60)
+        check(info['status'] == 'completed', f'source: {info}')
+        ram = info['ram']
+        print(f'postcopy: completed in {time.time() - t0:.1f}s, '
+              f'postcopy-bytes {ram["postcopy-bytes"]}, requests '
+              f'{ram["postcopy-requests"]}, downtime {info["downtime"]} ms')
+        check(ram['postcopy-bytes'] > 0, f'no postcopy bytes: {ram}')
+        check(ram['postcopy-requests'] > 0, f'no page requests: {ram}')
+        dinfo = dst.cmd('query-migrate')
+        check(dinfo['status'] == 'completed', f'destination: {dinfo}')
+        out = dst.wait_serial('stress: resume verified', 30)
+        dst.wait_serial('stress: ok', 30, out.index('stress: resume'))
+        check('MISMATCH' not in dst.serial(), dst.serial())
+        check(dst.cmd('query-status')['status'] == 'running', 'dst')
+        check(src.cmd('query-status')['status'] == 'postmigrate', 'src')
+
+
+def postcopy_dst_killed():
+    with MigrationPair(vm_args()) as pair:
+        src, dst = pair
+        start_postcopy(pair)
+        dst.kill()
+        info = poll_migration(src, ('completed', 'failed'), 30)
+        print(f'destination killed: {info["status"]}: '
+              f'{info.get("error-desc")}')
+        check(info['status'] == 'failed', f'source: {info}')
+        check('Postcopy failed' in info.get('error-desc', ''), info)
+        time.sleep(0.5)
+        st = src.cmd('query-status')['status']
+        check(st == 'paused', f'source guest {st}, want paused')
+
+
+def main():
+    skip_unless_built(guest=True)
+    capability_rules()
+    postcopy_ok()
+    postcopy_dst_killed()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
