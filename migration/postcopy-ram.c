@@ -10,6 +10,8 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include "qemu/bswap.h"
+#include "qemu/error-report.h"
+#include "sysemu/runstate.h"
 #include "qemu/trace.h"
 #include "migration/messages.h"
 #include "migration/options.h"
@@ -412,8 +414,29 @@ void postcopy_ram_incoming_end(void)
     postcopy_state_set(POSTCOPY_INCOMING_NONE);
 }
 
+/*
+ * Switching postcopy-ram on, as QEMU 7.2 checks it: only a destination
+ * (-incoming) needs userfaultfd; the reason is printed, the error is
+ * QEMU's.
+ */
+static bool postcopy_ram_cap_check(Error **errp)
+{
+    Error *err = NULL;
+
+    if (runstate_get() != RUN_STATE_INMIGRATE ||
+        postcopy_ram_supported_by_host(&err)) {
+        return true;
+    }
+    error_report_err(err);
+    error_setg(errp, "Postcopy is not supported");
+    return false;
+}
+
 void postcopy_ram_init(void)
 {
+    migrate_capability_set_supported(MIGRATION_CAPABILITY_POSTCOPY_RAM, true);
+    migrate_capability_set_check(MIGRATION_CAPABILITY_POSTCOPY_RAM,
+                                 postcopy_ram_cap_check);
     loadvm_command_register(MIG_CMD_POSTCOPY_ADVISE, postcopy_handle_advise);
     loadvm_command_register(MIG_CMD_POSTCOPY_RAM_DISCARD,
                             postcopy_handle_discard);

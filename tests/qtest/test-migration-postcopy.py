@@ -3,7 +3,10 @@
 """test-migration-postcopy: postcopy-ram between two Terns, soft vCPU.
 
 1. Capability rules: migrate-start-postcopy without the capability and
-   before a migration gets QEMU 7.2's errors.
+   before a migration gets QEMU 7.2's errors; a destination whose RAM is
+   a private file mapping (userfaultfd cannot register it) refuses the
+   capability with QEMU's "Postcopy is not supported" and prints why,
+   while a source with the same RAM accepts it.
 2. The stress guest writes 16 MiB/s over 32 MiB, max-bandwidth 4 MiB/s
    (precopy cannot converge); migrate-start-postcopy: the source goes
    postcopy-active then completed, with postcopy-bytes and (the guest
@@ -15,6 +18,7 @@
 """
 import os
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -48,6 +52,25 @@ def capability_rules():
         caps = {c['capability']: c['state']
                 for c in vm.cmd('query-migrate-capabilities')}
         check(caps['postcopy-ram'], f'capability not on: {caps}')
+
+
+def file_ram_refused():
+    with tempfile.TemporaryDirectory(prefix='tern-postcopy-') as tmp:
+        path = os.path.join(tmp, 'ram')
+        args = ['-M', 'none,memory-backend=mem', '-m', '16M', '-object',
+                f'memory-backend-file,id=mem,size=16M,mem-path={path}']
+        caps = [{'capability': 'postcopy-ram', 'state': True}]
+        with Vm(args + ['-incoming', 'defer'], name='dst',
+                serial=False) as dst:
+            try:
+                dst.cmd('migrate-set-capabilities', capabilities=caps)
+                raise AssertionError('file-backed destination accepted')
+            except QMPError as e:
+                check(str(e).endswith('Postcopy is not supported'), str(e))
+            check("userfaultfd needs anonymous private memory" in
+                  dst.stderr(), dst.stderr())
+        with Vm(args, name='src', serial=False) as src:
+            src.cmd('migrate-set-capabilities', capabilities=caps)
 
 
 def start_postcopy(pair):
@@ -102,6 +125,7 @@ def postcopy_dst_killed():
 def main():
     skip_unless_built(guest=True)
     capability_rules()
+    file_ram_refused()
     postcopy_ok()
     postcopy_dst_killed()
     return 0
