@@ -171,9 +171,14 @@ static int postcopy_discard_range(const char *name, uint64_t start,
                    name, start, len, rb->used_length);
         return -EINVAL;
     }
-    if ((start | len) & ~TARGET_PAGE_MASK) {
+    if (start & ~TARGET_PAGE_MASK) {
         error_setg(errp, "ram_block_discard_range: Unaligned start address: %p",
                    rb->host + start);
+        return -EINVAL;
+    }
+    if (len & ~TARGET_PAGE_MASK) {
+        error_setg(errp, "ram_block_discard_range: Unaligned length: %" PRIx64,
+                   len);
         return -EINVAL;
     }
     if (len && madvise(rb->host + start, len, MADV_DONTNEED) < 0) {
