@@ -14,7 +14,13 @@
    faulting on pages it has not got yet) postcopy-requests counted; the
    destination guest runs, re-verifies every page and goes on writing
    (KVM: goes on with its page checks without a MISMATCH).
-3. The destination killed during postcopy: the source reports it in
+3. Zero pages: a `-M none` guest whose RAM is all zero, precopy and
+   postcopy throttled hard.  Reading (HMP xp) on the destination during
+   postcopy a page the precopy sent as a zero record answers at once
+   (the precopy placer's zero check mapped it, so it does not fault and
+   wait for the slow postcopy tail); a page not sent yet faults, is
+   requested (postcopy_fault trace, postcopy-requests) and reads zero.
+4. The destination killed during postcopy: the source reports it in
    error-desc, its status is failed and the guest stays paused (the guest
    ran on the destination: resuming here would lose its writes).
 """
@@ -122,6 +128,36 @@ def postcopy_ok(accel):
         check(src.cmd('query-status')['status'] == 'postmigrate', 'src')
 
 
+def postcopy_zero_pages():
+    args = ['-M', 'none,memory-backend=mem', '-m', '64M', '-object',
+            'memory-backend-ram,id=mem,size=64M']
+    with MigrationPair(args, args + ['-trace', 'postcopy_fault*'],
+                       serial=False) as pair:
+        src, dst = pair
+        pair.start(caps=['postcopy-ram'], dst_caps=['postcopy-ram'],
+                   params={'max-bandwidth': 32 << 10,
+                           'max-postcopy-bandwidth': 16 << 10})
+        poll_migration(src, ('active',), 20)
+        time.sleep(2)   # the first ~5000 zero pages are over
+        src.cmd('migrate-start-postcopy')
+        poll_migration(dst, ('postcopy-active',), 20, 0.01)
+        t0 = time.time()
+        out = dst.hmp('xp /2xw 0x1000')
+        took = time.time() - t0
+        check('0x00000000 0x00000000' in out, out)
+        out = dst.hmp('xp /2xw 0x3ff0000')
+        check('0x00000000 0x00000000' in out, out)
+        info = poll_migration(src, ('completed', 'failed'), 60)
+        check(info['status'] == 'completed', f'source: {info}')
+        err = dst.stderr()
+        print(f'zero pages: xp of a page sent as zero took {took:.3f}s; '
+              f'postcopy took {info["total-time"]} ms in all')
+        check(took < 1, f'xp of a precopied zero page took {took:.1f}s')
+        check('postcopy_fault mem:0x3ff0000' in err, err[-2000:])
+        check('postcopy_fault mem:0x1000' not in err, err[-2000:])
+        check(info['ram']['postcopy-requests'] > 0, f'requests: {info}')
+
+
 def postcopy_dst_killed():
     with MigrationPair(vm_args()) as pair:
         src, dst = pair
@@ -143,6 +179,7 @@ def main():
     file_ram_refused()
     for accel in accels():
         postcopy_ok(accel)
+    postcopy_zero_pages()
     postcopy_dst_killed()
     return 0
 
