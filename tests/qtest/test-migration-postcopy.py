@@ -50,6 +50,9 @@ def capability_rules():
         except QMPError as e:
             check('Enable postcopy with migrate_set_capability' in str(e),
                   str(e))
+        out = vm.hmp('migrate_start_postcopy')
+        check('Error: Enable postcopy with migrate_set_capability' in out,
+              out)
         vm.cmd('migrate-set-capabilities', capabilities=[
             {'capability': 'postcopy-ram', 'state': True}])
         try:
@@ -115,6 +118,9 @@ def postcopy_ok(accel):
         check(ram['postcopy-bytes'] > 0, f'no postcopy bytes: {ram}')
         if accel == 'soft':
             check(ram['postcopy-requests'] > 0, f'no page requests: {ram}')
+        hmp = src.hmp('info migrate')
+        check('postcopy request count:' in hmp and 'postcopy ram:' in hmp,
+              hmp)
         dinfo = dst.cmd('query-migrate')
         check(dinfo['status'] == 'completed', f'destination: {dinfo}')
         if accel == 'soft':
