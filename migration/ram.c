@@ -78,6 +78,9 @@ typedef struct RAMState {
     /* Dirty-rate estimate between the last two syncs (see ram_dirty_rate) */
     int64_t prev_sync_end_us; /* 0: no sync yet */
     double dirty_rate;        /* bytes per ms; < 0: unknown */
+
+    /* Block of the last page request (return-path thread only). */
+    RAMBlock *rp_last_block;
 } RAMState;
 
 /*
@@ -440,23 +443,29 @@ int ram_postcopy_send_discard(QEMUFile *f)
 bool ram_postcopy_request(const char *rbname, uint64_t start, uint64_t len,
                           Error **errp)
 {
-    static RAMBlock *last; /* return-path thread only */
     RAMState *rs = ram_migration_rs();
-    RAMBlock *rb = last;
+    RAMBlock *rb = rs ? rs->rp_last_block : NULL;
 
     if (rbname) {
         rb = ram_block_by_name(rbname);
         if (!rb) {
-            error_setg(errp, "MIG_RP_MSG_REQ_PAGES has no block '%s'", rbname);
+            error_setg(errp, "ram_save_queue_pages no block '%s'", rbname);
             return false;
         }
-        last = rb;
     } else if (!rb) {
         error_setg(errp, "ram_save_queue_pages no previous block");
         return false;
     }
     if (!rs) {
         error_setg(errp, "page request with no outgoing RAM migration");
+        return false;
+    }
+    rs->rp_last_block = rb;
+    if (start > rb->used_length || len > rb->used_length - start) {
+        error_setg(errp,
+                   "ram_save_queue_pages request overrun, offset=0x%" PRIx64
+                   " len=0x%" PRIx64 " blocklen=0x%" PRIx64,
+                   start, len, rb->used_length);
         return false;
     }
     stat64_add(&mig_stats.postcopy_requests, 1);
@@ -476,11 +485,8 @@ static int ram_postcopy_handle_req_pages(const MigRPMessage *msg, Error **errp)
         size_t name_len = msg->len > 12 ? msg->data[12] : 0;
 
         if (msg->len < 13 || 13 + name_len != msg->len) {
-            error_setg(errp,
-                       "RP: Received '%s' message (0x%04x) with incorrect "
-                       "length %d expecting %zu",
-                       "REQ_PAGES_ID", msg->type, msg->len,
-                       (size_t)13 + name_len);
+            error_setg(errp, "RP: Req_Page_id with length %d expecting %zu",
+                       msg->len, (size_t)13 + name_len);
             return -EINVAL;
         }
         memcpy(name, msg->data + 13, name_len);
