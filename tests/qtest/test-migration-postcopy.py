@@ -20,7 +20,9 @@
    (the precopy placer's zero check mapped it, so it does not fault and
    wait for the slow postcopy tail); a page not sent yet faults, is
    requested (postcopy_fault trace, postcopy-requests) and reads zero.
-4. The destination killed during postcopy: the source reports it in
+4. postcopy-ram on both sides but never started: an ordinary precopy
+   (ADVISE sent, no discard, no package) that completes.
+5. The destination killed during postcopy: the source reports it in
    error-desc, its status is failed and the guest stays paused (the guest
    ran on the destination: resuming here would lose its writes).
 """
@@ -164,6 +166,18 @@ def postcopy_zero_pages():
         check(info['ram']['postcopy-requests'] > 0, f'requests: {info}')
 
 
+def advised_only():
+    args = ['-M', 'none,memory-backend=mem', '-m', '64M', '-object',
+            'memory-backend-ram,id=mem,size=64M']
+    with MigrationPair(args, serial=False) as pair:
+        src, dst = pair
+        info = pair.migrate(30, caps=['postcopy-ram'],
+                            dst_caps=['postcopy-ram'])
+        check(info['ram']['postcopy-bytes'] == 0, f'postcopy bytes: {info}')
+        poll_migration(dst, ('completed',), 20)
+        check(dst.cmd('query-status')['status'] == 'running', 'dst')
+
+
 def postcopy_dst_killed():
     with MigrationPair(vm_args()) as pair:
         src, dst = pair
@@ -186,6 +200,7 @@ def main():
     for accel in accels():
         postcopy_ok(accel)
     postcopy_zero_pages()
+    advised_only()
     postcopy_dst_killed()
     return 0
 
