@@ -13,6 +13,14 @@
  *           UFFDIO_COPY / UFFDIO_ZEROPAGE, ram-place-postcopy.c)
  *        -> running (RUN: the guest starts; the load thread goes on
  *           reading the rest of the stream, migration-incoming.c)
+ *
+ * QEMU starts a separate listen thread at LISTEN, so that device state
+ * loaded from the package may touch guest RAM (and fault) while the
+ * stream is still being read.  Tern's load thread itself reads the rest
+ * after RUN: savevm's section table is not shared between threads, and
+ * no Tern device touches guest RAM when it loads (serial, timer,
+ * globalstate, the KVM vCPU's registers), so the load thread is never
+ * one that faults.  A device that does would need the listen thread.
  *        -> end (postcopy_ram_incoming_end(): unregistered, thread gone)
  *
  * Threads: the handlers run on the load thread; the fault thread reads

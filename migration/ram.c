@@ -10,7 +10,8 @@
  *   ram.c (this file)  the source's RAMState: setup, iterate, complete,
  *                      dirty-log syncs, dirty rate and auto-converge;
  *   ram-load.c         the destination's RAMLoadState and record parser;
- *   ram-place.c        how a received page gets into guest RAM;
+ *   ram-place.c        how a received page gets into guest RAM
+ *                      (ram-place-postcopy.c: with userfaultfd);
  *   ram-prefault.c     the destination's prefault helper thread.
  *
  * Source: setup marks every page dirty, starts the dirty log and writes
@@ -18,7 +19,10 @@
  * the sink until the rate limiter says stop, RAM_ITERATE_MAX_NS passed,
  * or nothing is dirty.  The pending-exact hook syncs the dirty log into
  * the bitmaps (one "pass").  Completion (vCPUs stopped) syncs once more
- * and sends everything left.
+ * and sends everything left.  Postcopy ("postcopy, source" below): at
+ * the switch the still-dirty pages go out as POSTCOPY_RAM_DISCARD
+ * ranges; iterations then go on while the guest runs on the
+ * destination, its page requests (return path) served first.
  *
  * Instances: a RAMState lives from save_setup to save_cleanup and a
  * RAMLoadState from load_setup to load_cleanup; the handlers reach them
