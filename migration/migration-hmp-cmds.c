@@ -477,11 +477,8 @@ void migration_register_hmp_commands(void)
                          "Continue migration from the given paused state",
                          hmp_migrate_continue);
     hmp_register_command("migrate_start_postcopy", "migrate_start_postcopy",
-                         "Followup to a migration command to switch the "
-                         "migration to postcopy mode. The postcopy-ram "
-                         "capability must be set on both source and "
-                         "destination before the original migration "
-                         "command .",
+                         "switch the running migration to postcopy "
+                         "(postcopy-ram set on both sides before migrate)",
                          hmp_migrate_start_postcopy);
     hmp_register_command("migrate_incoming", "migrate_incoming uri",
                          "Continue an incoming migration from an -incoming "
