@@ -12,7 +12,8 @@
    (precopy cannot converge); migrate-start-postcopy: the source goes
    postcopy-active then completed, with postcopy-bytes and (the guest
    faulting on pages it has not got yet) postcopy-requests counted; the
-   destination guest runs, re-verifies every page and goes on writing
+   destination guest runs, re-verifies every page and goes on writing;
+   MIGRATION events on both sides go through postcopy-active
    (KVM: goes on with its page checks without a MISMATCH).
 3. Zero pages: a `-M none` guest whose RAM is all zero, precopy and
    postcopy throttled hard.  Reading (HMP xp) on the destination during
@@ -95,7 +96,8 @@ def start_postcopy(pair, accel='soft'):
     src, dst = pair
     src.wait_serial('stress: ok pass=1' if accel == 'soft' else 'stress: ok',
                     30)
-    pair.start(caps=['postcopy-ram'], dst_caps=['postcopy-ram'],
+    pair.start(caps=['postcopy-ram', 'events'],
+               dst_caps=['postcopy-ram', 'events'],
                params={'max-bandwidth': LIMIT if accel == 'soft'
                        else KVM_LIMIT})
     poll_migration(src, ('active',), 20, 0.01)
@@ -120,6 +122,16 @@ def postcopy_ok(accel):
         check(ram['postcopy-bytes'] > 0, f'no postcopy bytes: {ram}')
         if accel == 'soft':
             check(ram['postcopy-requests'] > 0, f'no page requests: {ram}')
+        for vm, want in ((src, ['setup', 'active', 'postcopy-active',
+                                'completed']),
+                         (dst, ['active', 'postcopy-active', 'completed'])):
+            vm.qmp.wait_event('MIGRATION', 10, lambda e: e['data'][
+                'status'] == 'completed')
+            seen = [e['data']['status'] for e in vm.qmp.events
+                    if e['event'] == 'MIGRATION'] + ['completed']
+            check(seen[-len(want):] == want and
+                  (vm is dst or seen == want),
+                  f'{vm.name} MIGRATION events {seen}, want {want}')
         hmp = src.hmp('info migrate')
         check('postcopy request count:' in hmp and 'postcopy ram:' in hmp,
               hmp)
@@ -142,7 +154,8 @@ def postcopy_zero_pages():
     with MigrationPair(args, args + ['-trace', 'postcopy_fault*'],
                        serial=False) as pair:
         src, dst = pair
-        pair.start(caps=['postcopy-ram'], dst_caps=['postcopy-ram'],
+        pair.start(caps=['postcopy-ram', 'events'],
+               dst_caps=['postcopy-ram', 'events'],
                    params={'max-bandwidth': 32 << 10,
                            'max-postcopy-bandwidth': 16 << 10})
         poll_migration(src, ('active',), 20)
