@@ -23,7 +23,9 @@
    requested (postcopy_fault trace, postcopy-requests) and reads zero.
 4. postcopy-ram on both sides but never started: an ordinary precopy
    (ADVISE sent, no discard, no package) that completes.
-5. The destination killed during postcopy: the source reports it in
+5. migrate_cancel during postcopy: failed (not cancelled: the guest is
+   not given back), error-desc says so, the source guest stays paused.
+6. The destination killed during postcopy: the source reports it in
    error-desc, its status is failed and the guest stays paused (the guest
    ran on the destination: resuming here would lose its writes).
 """
@@ -191,6 +193,28 @@ def advised_only():
         check(dst.cmd('query-status')['status'] == 'running', 'dst')
 
 
+def postcopy_cancel():
+    args = ['-M', 'none,memory-backend=mem', '-m', '64M', '-object',
+            'memory-backend-ram,id=mem,size=64M']
+    with MigrationPair(args, serial=False) as pair:
+        src, dst = pair
+        pair.start(caps=['postcopy-ram'], dst_caps=['postcopy-ram'],
+                   params={'max-bandwidth': 32 << 10,
+                           'max-postcopy-bandwidth': 16 << 10})
+        poll_migration(src, ('active',), 20)
+        time.sleep(1)
+        src.cmd('migrate-start-postcopy')
+        poll_migration(src, ('postcopy-active',), 20, 0.01)
+        src.cmd('migrate_cancel')
+        info = poll_migration(src, ('failed', 'cancelled', 'completed'), 20)
+        check(info['status'] == 'failed', f'source: {info}')
+        check('Postcopy failed (migrate_cancel)' in info.get('error-desc', ''),
+              info)
+        st = src.cmd('query-status')['status']
+        check(st == 'paused', f'source guest {st}, want paused')
+        dst.wait_exit(20)
+
+
 def postcopy_dst_killed():
     with MigrationPair(vm_args()) as pair:
         src, dst = pair
@@ -214,6 +238,7 @@ def main():
         postcopy_ok(accel)
     postcopy_zero_pages()
     advised_only()
+    postcopy_cancel()
     postcopy_dst_killed()
     return 0
 
