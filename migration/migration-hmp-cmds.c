@@ -456,6 +456,15 @@ static void hmp_migrate_set_parameter(Monitor *mon, int argc, char **argv)
     }
 }
 
+static void hmp_migrate_start_postcopy(Monitor *mon, int argc, char **argv)
+{
+    Error *err = NULL;
+
+    if (!migrate_start_postcopy(&err)) {
+        hmp_handle_error(mon, err);
+    }
+}
+
 void migration_register_hmp_commands(void)
 {
     hmp_register_command("migrate", "migrate [-d] [-b] [-i] [-r] uri",
@@ -467,6 +476,10 @@ void migration_register_hmp_commands(void)
     hmp_register_command("migrate_continue", "migrate_continue state",
                          "Continue migration from the given paused state",
                          hmp_migrate_continue);
+    hmp_register_command("migrate_start_postcopy", "migrate_start_postcopy",
+                         "switch the running migration to postcopy "
+                         "(postcopy-ram set on both sides before migrate)",
+                         hmp_migrate_start_postcopy);
     hmp_register_command("migrate_incoming", "migrate_incoming uri",
                          "Continue an incoming migration from an -incoming "
                          "defer",

@@ -21,6 +21,7 @@
 #include "sysemu/sysemu.h"
 #include "migration.h"
 #include "multifd.h"
+#include "postcopy-ram.h"
 #include "ram.h"
 #include "return-path.h"
 #include "transport.h"
@@ -33,12 +34,44 @@ typedef struct IncomingResult {
     Error *err;
 } IncomingResult;
 
+/* Main thread: run the guest as the source's globalstate and -S say. */
+static void migration_incoming_start_guest(void)
+{
+    RunState received;
+
+    /* QEMU 7.2's rule (docs/wire-format.md, the globalstate section). */
+    if (!global_state_received(&received)) {
+        received = RUN_STATE_RUNNING;
+    }
+    if (received == RUN_STATE_RUNNING) {
+        if (autostart) {
+            vm_start();
+        } else {
+            runstate_set(RUN_STATE_PAUSED);
+        }
+    } else {
+        runstate_set(received);
+    }
+    TRACE("migration_incoming_started", "run state %s",
+          runstate_is_running() ? "running" : "stopped");
+}
+
+static void migration_incoming_postcopy_run_bh(void *opaque)
+{
+    migration_incoming_start_guest();
+}
+
+void migration_incoming_postcopy_run(void)
+{
+    migration_incoming_get_current()->postcopy_started = true;
+    main_loop_schedule(migration_incoming_postcopy_run_bh, NULL);
+}
+
 /* Main thread: the stream has been read (or failed). */
 static void migration_incoming_done_bh(void *opaque)
 {
     MigrationIncomingState *mis = migration_incoming_get_current();
     IncomingResult *r = opaque;
-    RunState received;
 
     if (mis->load_thread) {
         g_thread_join(mis->load_thread);
@@ -79,21 +112,10 @@ static void migration_incoming_done_bh(void *opaque)
         mis->socket_addresses = NULL;
     }
 
-    /* QEMU 7.2's rule (docs/wire-format.md, the globalstate section). */
-    if (!global_state_received(&received)) {
-        received = RUN_STATE_RUNNING;
+    if (!mis->postcopy_started) {
+        migration_incoming_start_guest();
     }
-    if (received == RUN_STATE_RUNNING) {
-        if (autostart) {
-            vm_start();
-        } else {
-            runstate_set(RUN_STATE_PAUSED);
-        }
-    } else {
-        runstate_set(received);
-    }
-    TRACE("migration_incoming_started", "run state %s",
-          runstate_is_running() ? "running" : "stopped");
+    mis->postcopy_started = false;
     migrate_incoming_set_status(mis, MIGRATION_STATUS_COMPLETED);
     g_free(r);
 }
@@ -104,6 +126,13 @@ static gpointer migration_incoming_thread(gpointer opaque)
     IncomingResult *r = g_new0(IncomingResult, 1);
 
     r->ret = qemu_loadvm_state(mis->from_src_file, &r->err);
+    if (r->ret == 0 &&
+        postcopy_ram_incoming_state() == POSTCOPY_INCOMING_RUNNING) {
+        /* the guest runs; the rest of the stream fills its RAM */
+        r->ret = qemu_loadvm_state_main(mis->from_src_file, &r->err);
+        qemu_loadvm_state_cleanup();
+    }
+    postcopy_ram_incoming_end();
     TRACE("migration_incoming_loaded", "ret %d", r->ret);
     main_loop_schedule(migration_incoming_done_bh, r);
     return NULL;

@@ -202,6 +202,15 @@ static bool qmp_migrate_continue(json_object *args, json_object **ret,
     return migrate_continue(state, errp);
 }
 
+static bool qmp_migrate_start_postcopy(json_object *args, json_object **ret,
+                                       Error **errp)
+{
+    static const char *const known[] = {NULL};
+
+    return qmp_args_check_known(args, known, errp) &&
+           migrate_start_postcopy(errp);
+}
+
 static bool qmp_migrate_incoming(json_object *args, json_object **ret,
                                  Error **errp)
 {
@@ -274,6 +283,8 @@ void migration_register_commands(void)
     qmp_register_command("migrate_cancel", qmp_migrate_cancel, 0);
     qmp_register_command("migrate-continue", qmp_migrate_continue, 0);
     qmp_register_command("migrate-incoming", qmp_migrate_incoming, 0);
+    qmp_register_command("migrate-start-postcopy", qmp_migrate_start_postcopy,
+                         0);
     qmp_register_command("migrate-set-capabilities",
                          qmp_migrate_set_capabilities, 0);
     qmp_register_command("migrate-set-parameters", qmp_migrate_set_parameters,

@@ -17,13 +17,18 @@
  * migration_run_end().  What a phase has set up is recorded in
  * MigrationRun, so the cleanup knows what to undo.
  *
- * Postcopy will add a branch to the iterate decision (a
- * MIGRATION_NEXT_POSTCOPY outcome, see migration_iterate_decide()) and
- * a postcopy phase between iterate and finish.
+ * Postcopy (capability postcopy-ram, after migrate-start-postcopy): the
+ * iterate decision answers MIGRATION_NEXT_POSTCOPY instead, and the
+ * postcopy phase replaces switchover: stop the guest, send the discard
+ * ranges and the package (LISTEN, device state, RUN) that starts it on
+ * the destination, then the remaining pages, requested ones first.
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qemu/trace.h"
+#include "qemu/bswap.h"
+#include "io/channel-buffer.h"
+#include "migration/messages.h"
 #include "migration/options.h"
 #include "migration/savevm.h"
 #include "migration/global_state.h"
@@ -49,12 +54,10 @@
 typedef enum MigrationNext {
     MIGRATION_NEXT_CONTINUE,   /* go on with the next phase / iteration */
     MIGRATION_NEXT_SWITCHOVER, /* pending RAM fits: stop the guest */
-    /*
-     * MIGRATION_NEXT_POSTCOPY would go here: start the guest on the
-     * destination and serve the rest on demand.
-     */
-    MIGRATION_NEXT_FAIL, /* error or cancel (error in MigrationRun.err) */
-    MIGRATION_NEXT_DONE, /* completed */
+    MIGRATION_NEXT_POSTCOPY,   /* start the guest on the destination and
+                                  serve the rest on demand */
+    MIGRATION_NEXT_FAIL,       /* error or cancel (error in MigrationRun.err) */
+    MIGRATION_NEXT_DONE,       /* completed */
 } MigrationNext;
 
 /* One run of the migration thread: what the phases set up, for cleanup. */
@@ -69,6 +72,7 @@ typedef struct MigrationRun {
     bool vm_stopped;      /* we stopped the guest: restart it on failure */
     bool final_sent;      /* the final state may have reached the peer */
     bool rp_used;         /* a return path could carry the verdict */
+    bool postcopy;        /* the destination may be running the guest */
     int64_t downtime_end; /* realtime ms */
 } MigrationRun;
 
@@ -205,19 +209,32 @@ static MigrationNext migration_phase_connect(MigrationRun *run)
 
 /* ---- setup ---- */
 
+/* POSTCOPY_ADVISE: page size summary and target page size. */
+static void migration_postcopy_send_advise(QEMUFile *f)
+{
+    uint8_t data[MIG_CMD_POSTCOPY_ADVISE_LEN];
+
+    stq_be_p(data, ram_pagesize_summary());
+    stq_be_p(data + 8, TARGET_PAGE_SIZE);
+    qemu_savevm_command_send(f, MIG_CMD_POSTCOPY_ADVISE, sizeof(data), data);
+}
+
 static MigrationNext migration_phase_setup(MigrationRun *run)
 {
     MigrationState *s = run->s;
     int ret;
 
     qemu_savevm_state_header(run->f);
-    if (migrate_return_path()) {
+    if (migrate_return_path() || migrate_postcopy_ram()) {
         if (!migrate_rp_start(s, &run->err)) {
             return MIGRATION_NEXT_FAIL;
         }
         run->rp_used = true;
         qemu_savevm_send_open_return_path(run->f);
         qemu_savevm_send_ping(run->f, MIGRATION_FIRST_PING);
+    }
+    if (migrate_postcopy_ram()) {
+        migration_postcopy_send_advise(run->f);
     }
     bql_lock();
     run->savevm_setup = true;
@@ -257,11 +274,13 @@ static bool migration_iterate_healthy(MigrationRun *run)
 }
 
 /*
- * Pending RAM against the threshold: true to switch over now.  The
- * cheap estimate first; only when it fits, a dirty-log sync for the
- * exact figure, and then maybe an extra shrink pass (shrink.c).
+ * Pending RAM against the threshold: SWITCHOVER to switch over now,
+ * POSTCOPY when it does not fit but migrate-start-postcopy was given,
+ * CONTINUE otherwise.  The cheap estimate first; only when it fits, a
+ * dirty-log sync for the exact figure, and then maybe an extra shrink
+ * pass (shrink.c).
  */
-static bool migration_iterate_decide(MigrationRun *run)
+static MigrationNext migration_iterate_decide(MigrationRun *run)
 {
     MigrationState *s = run->s;
     uint64_t must = 0, can = 0, threshold;
@@ -270,13 +289,17 @@ static bool migration_iterate_decide(MigrationRun *run)
     threshold = s->threshold_size;
     g_mutex_unlock(&s->lock);
     qemu_savevm_state_pending_estimate(&must, &can);
+    if (must + can > threshold &&
+        __atomic_load_n(&s->start_postcopy, __ATOMIC_ACQUIRE)) {
+        return MIGRATION_NEXT_POSTCOPY;
+    }
     if (run->shrink.active && must + can > 0) {
-        return false; /* an extra pass: send what the last check found */
+        return MIGRATION_NEXT_CONTINUE; /* an extra pass: send what the
+                                           last check found */
     }
     if (must + can > threshold) {
-        return false;
+        return MIGRATION_NEXT_CONTINUE;
     }
-    /* (postcopy: when asked to start postcopy, it would branch here) */
     run->shrink.active = false; /* migration_shrink_continue() decides */
     must = can = 0;
     qemu_savevm_state_pending_exact(&must, &can);
@@ -285,21 +308,23 @@ static bool migration_iterate_decide(MigrationRun *run)
          migration_shrink_continue(&run->shrink, must + can,
                                    migration_bandwidth_estimate(&run->period),
                                    ram_dirty_rate()))) {
-        return false;
+        return MIGRATION_NEXT_CONTINUE;
     }
     TRACE("migration_switchover",
           "pending %" PRIu64 " threshold %" PRIu64 " fixed %" PRId64 " ms",
           must + can, threshold, migration_switchover_fixed_ms());
-    return true;
+    return MIGRATION_NEXT_SWITCHOVER;
 }
 
 /*
  * One step of the iteration: returns CONTINUE to be called again,
- * SWITCHOVER when the rest fits in the downtime, FAIL on error/cancel.
+ * SWITCHOVER when the rest fits in the downtime, POSTCOPY when asked to
+ * switch to postcopy, FAIL on error/cancel.
  */
 static MigrationNext migration_phase_iterate(MigrationRun *run)
 {
     int64_t now = migration_clock_ms();
+    MigrationNext next;
 
     if (!migration_iterate_healthy(run)) {
         return MIGRATION_NEXT_FAIL;
@@ -315,8 +340,9 @@ static MigrationNext migration_phase_iterate(MigrationRun *run)
                  G_TIME_SPAN_MILLISECOND);
         return MIGRATION_NEXT_CONTINUE;
     }
-    if (migration_iterate_decide(run)) {
-        return MIGRATION_NEXT_SWITCHOVER;
+    next = migration_iterate_decide(run);
+    if (next != MIGRATION_NEXT_CONTINUE) {
+        return next;
     }
     if (qemu_savevm_state_iterate(run->f) < 0) {
         qemu_file_get_error_obj(run->f, &run->err);
@@ -424,6 +450,157 @@ static MigrationNext migration_phase_switchover(MigrationRun *run)
     return MIGRATION_NEXT_CONTINUE;
 }
 
+/* ---- postcopy ---- */
+
+/* PING values around the package, as QEMU 7.2 sends them. */
+#define MIGRATION_PING_DISCARD 2
+#define MIGRATION_PING_PACKAGE 3
+#define MIGRATION_PING_POSTCOPY 4
+
+/*
+ * The package that starts the guest on the destination: LISTEN, the
+ * device state, PING 3, RUN, sent as one PACKAGED command.  BQL held.
+ */
+static int migration_postcopy_send_package(MigrationRun *run)
+{
+    QIOChannelBuffer *bioc = qio_channel_buffer_new(4096);
+    QEMUFile *fb = qemu_file_new_output(QIO_CHANNEL(bioc));
+    int ret;
+
+    qemu_savevm_command_send(fb, MIG_CMD_POSTCOPY_LISTEN, 0, NULL);
+    ret = qemu_savevm_state_complete_devices(fb, &run->err);
+    if (ret >= 0) {
+        qemu_savevm_send_ping(fb, MIGRATION_PING_PACKAGE);
+        qemu_savevm_command_send(fb, MIG_CMD_POSTCOPY_RUN, 0, NULL);
+        ret = qemu_fflush(fb);
+    }
+    if (ret >= 0) {
+        ret = qemu_savevm_send_packaged(run->f, bioc->data, bioc->usage,
+                                        &run->err);
+    }
+    qemu_fclose(fb);
+    qio_channel_unref(QIO_CHANNEL(bioc));
+    return ret;
+}
+
+/*
+ * Stop the guest and hand it over: discard ranges, the package, PING 4.
+ * Returns with the BQL released; false with run->err set.
+ */
+static bool migration_postcopy_switch(MigrationRun *run)
+{
+    MigrationState *s = run->s;
+    int ret;
+
+    if (!migration_stop_guest(run)) {
+        return false;
+    }
+    if (!migrate_set_status(s,
+                            migration_status() == MIGRATION_STATUS_DEVICE
+                                ? MIGRATION_STATUS_DEVICE
+                                : MIGRATION_STATUS_ACTIVE,
+                            MIGRATION_STATUS_POSTCOPY_ACTIVE)) {
+        bql_unlock();
+        return false; /* cancelled */
+    }
+    migration_rate_set(0);
+    migration_stats_set_phase(MIGRATION_PHASE_DOWNTIME);
+    ret = ram_postcopy_send_discard(run->f);
+    if (ret >= 0) {
+        qemu_savevm_send_ping(run->f, MIGRATION_PING_DISCARD);
+        ret = migration_postcopy_send_package(run);
+    }
+    /* from here on the destination may be running the guest */
+    run->postcopy = run->final_sent = ret >= 0;
+    if (ret >= 0) {
+        qemu_savevm_send_ping(run->f, MIGRATION_PING_POSTCOPY);
+        ret = qemu_fflush(run->f);
+    }
+    migration_stats_set_phase(MIGRATION_PHASE_POSTCOPY);
+    bql_unlock();
+    run->downtime_end = migration_clock_ms();
+    if (ret < 0 && !run->err) {
+        qemu_file_get_error_obj(run->f, &run->err);
+    }
+    return ret >= 0;
+}
+
+/* Postcopy goes on while nothing failed and nobody cancelled. */
+static bool migration_postcopy_healthy(MigrationRun *run)
+{
+    if (migration_status() != MIGRATION_STATUS_POSTCOPY_ACTIVE) {
+        return false;
+    }
+    if (qemu_file_get_error(run->f)) {
+        qemu_file_get_error_obj(run->f, &run->err);
+        return false;
+    }
+    return !run->s->rp_error;
+}
+
+/* Send the remaining pages (requested ones first) within the limit. */
+static bool migration_postcopy_drain(MigrationRun *run)
+{
+    uint64_t limit = migrate_max_postcopy_bandwidth();
+    int64_t now = migration_clock_ms();
+    int ret = 0;
+
+    migration_rate_set(limit / MIGRATION_PERIODS_PER_SEC);
+    migration_period_start(&run->period, now,
+                           migration_transferred_bytes(run->f));
+    migration_rate_reset();
+    while (ret == 0) {
+        if (!migration_postcopy_healthy(run)) {
+            return false;
+        }
+        now = migration_clock_ms();
+        if (migration_period_over(&run->period, now)) {
+            migration_period_start(&run->period, now,
+                                   migration_transferred_bytes(run->f));
+            migration_rate_reset();
+        } else if (migration_rate_exceeded()) {
+            qemu_fflush(run->f);
+            g_usleep(migration_period_left_ms(&run->period, now) *
+                     G_TIME_SPAN_MILLISECOND);
+            continue;
+        }
+        ret = qemu_savevm_state_iterate(run->f);
+    }
+    if (ret < 0) {
+        qemu_file_get_error_obj(run->f, &run->err);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Postcopy instead of switchover: CONTINUE when every page was sent and
+ * the destination said SHUT 0.
+ */
+static MigrationNext migration_phase_postcopy(MigrationRun *run)
+{
+    MigrationState *s = run->s;
+
+    TRACE("migration_postcopy_start", "pending %" PRIu64,
+          migration_stats_bytes_remaining());
+    if (!migration_postcopy_switch(run) || !migration_postcopy_drain(run)) {
+        return MIGRATION_NEXT_FAIL;
+    }
+    migration_rate_set(0);
+    if (qemu_savevm_state_complete_live(run->f, &run->err) < 0) {
+        return MIGRATION_NEXT_FAIL;
+    }
+    qemu_savevm_state_send_eof(run->f);
+    if (qemu_fflush(run->f) < 0) {
+        qemu_file_get_error_obj(run->f, &run->err);
+        return MIGRATION_NEXT_FAIL;
+    }
+    if (migrate_rp_wait_shut(s, &run->err) < 0) {
+        return MIGRATION_NEXT_FAIL;
+    }
+    return MIGRATION_NEXT_CONTINUE;
+}
+
 /* ---- finish ---- */
 
 /* The final counters, under s->lock (visible with the status). */
@@ -485,6 +662,9 @@ static bool migration_may_resume(MigrationRun *run)
 {
     const MigrationTransport *t = migration_transport_find(run->s->uri);
 
+    if (run->postcopy) {
+        return false; /* the guest ran there: part of it lives only there */
+    }
     return !run->final_sent || !run->rp_used ||
            __atomic_load_n(&run->s->rp_dest_failed, __ATOMIC_ACQUIRE) ||
            (t && t->stores_stream);
@@ -495,20 +675,30 @@ static bool migration_may_resume(MigrationRun *run)
  * state is unknown, and what to do.  The status is failed even after a
  * cancel (the guest was not given back).  BQL held.
  */
-static void migration_hold_guest(MigrationState *s)
+static void migration_hold_guest(MigrationState *s, bool postcopy)
 {
     bool cancelled = migrate_cancelled();
     Error *err = NULL;
 
     g_mutex_lock(&s->lock);
-    error_setg(&err,
-               "The final device state was sent but the destination's "
-               "state is unknown (%s): the guest stays paused here. If "
-               "the destination is not running it, 'cont' resumes it "
-               "here; if it is, quit this one",
-               cancelled  ? "migrate_cancel"
-               : s->error ? error_get_pretty(s->error)
-                          : "Migration failed");
+    if (postcopy) {
+        error_setg(&err,
+                   "Postcopy failed (%s): the guest was running on the "
+                   "destination, which holds pages this side does not; it "
+                   "stays paused here and cannot be resumed safely",
+                   cancelled  ? "migrate_cancel"
+                   : s->error ? error_get_pretty(s->error)
+                              : "Migration failed");
+    } else {
+        error_setg(&err,
+                   "The final device state was sent but the destination's "
+                   "state is unknown (%s): the guest stays paused here. If "
+                   "the destination is not running it, 'cont' resumes it "
+                   "here; if it is, quit this one",
+                   cancelled  ? "migrate_cancel"
+                   : s->error ? error_get_pretty(s->error)
+                              : "Migration failed");
+    }
     error_free(s->error);
     s->error = err;
     g_mutex_unlock(&s->lock);
@@ -552,7 +742,7 @@ static void migration_run_fail(MigrationRun *run)
     }
     bql_lock();
     if (run->vm_stopped && !migration_may_resume(run)) {
-        migration_hold_guest(s);
+        migration_hold_guest(s, run->postcopy);
         bql_unlock();
         return;
     }
@@ -606,12 +796,13 @@ static gpointer migration_thread(gpointer opaque)
     while (next == MIGRATION_NEXT_CONTINUE) {
         next = migration_phase_iterate(&run);
     }
-    /* postcopy: MIGRATION_NEXT_POSTCOPY would run its phase here */
     if (next == MIGRATION_NEXT_SWITCHOVER) {
         next = migration_phase_switchover(&run);
-        if (next == MIGRATION_NEXT_CONTINUE) {
-            next = migration_phase_finish(&run);
-        }
+    } else if (next == MIGRATION_NEXT_POSTCOPY) {
+        next = migration_phase_postcopy(&run);
+    }
+    if (next == MIGRATION_NEXT_CONTINUE) {
+        next = migration_phase_finish(&run);
     }
     migration_run_end(&run, next);
     return NULL;

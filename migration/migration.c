@@ -34,6 +34,7 @@
 #include "sysemu/runstate.h"
 #include "migration.h"
 #include "transport.h"
+#include "postcopy-ram.h"
 #include "ram.h"
 #include "migration-stats.h"
 
@@ -205,6 +206,21 @@ void migrate_set_status_from_current(MigrationState *s, int new_state)
     }
 }
 
+/*
+ * Capabilities that each work but not together yet.  postcopy-ram with
+ * multifd: the postcopy phase sends pages on the main stream only, and
+ * a multifd destination waits for its channels' SYNC (QEMU refuses the
+ * pair with this text too, until it supports it).
+ */
+static bool migrate_caps_combination_ok(Error **errp)
+{
+    if (migrate_postcopy_ram() && migrate_multifd()) {
+        error_setg(errp, "Postcopy is not yet compatible with multifd");
+        return false;
+    }
+    return true;
+}
+
 bool migrate_start(const char *uri, Error **errp)
 {
     MigrationState *s = migrate_get_current();
@@ -224,7 +240,8 @@ bool migrate_start(const char *uri, Error **errp)
                          "previous migration");
         return false;
     }
-    if (migration_transport_refuse(uri, errp)) {
+    if (migration_transport_refuse(uri, errp) ||
+        !migrate_caps_combination_ok(errp)) {
         return false;
     }
     t = migration_transport_find(uri);
@@ -259,6 +276,7 @@ bool migrate_start(const char *uri, Error **errp)
     s->rp_shut_received = false;
     s->rp_dest_failed = false;
     s->pause_continue = false;
+    __atomic_store_n(&s->start_postcopy, false, __ATOMIC_RELEASE);
     g_mutex_unlock(&s->lock);
     migration_stats_reset();
     ram_mig_init();
@@ -315,6 +333,24 @@ bool migrate_continue(const char *state, Error **errp)
     return true;
 }
 
+bool migrate_start_postcopy(Error **errp)
+{
+    MigrationState *s = migrate_get_current();
+
+    if (!migrate_postcopy_ram()) {
+        error_setg(errp, "Enable postcopy with migrate_set_capability before"
+                         " the start of migration");
+        return false;
+    }
+    if (migration_status() == MIGRATION_STATUS_NONE) {
+        error_setg(errp, "Postcopy must be started after migration has been"
+                         " started");
+        return false;
+    }
+    __atomic_store_n(&s->start_postcopy, true, __ATOMIC_RELEASE);
+    return true;
+}
+
 void migration_init(void)
 {
     MigrationState *s = migrate_get_current();
@@ -326,4 +362,6 @@ void migration_init(void)
     s->fd = -1;
     g_mutex_init(&mis->rp_lock);
     migrate_options_reset();
+    postcopy_ram_init();
+    ram_postcopy_rp_init();
 }

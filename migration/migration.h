@@ -96,6 +96,7 @@ typedef struct MigrationState {
     MigrationTiming timing;
     uint64_t threshold_size; /* bytes that fit in downtime-limit */
     bool rate_limit_changed; /* max-bandwidth changed meanwhile */
+    bool start_postcopy;     /* migrate-start-postcopy was given (atomic) */
 } MigrationState;
 
 typedef struct MigrationIncomingState {
@@ -114,6 +115,7 @@ typedef struct MigrationIncomingState {
     bool deferred;               /* -incoming defer, not started yet */
     bool started;                /* incoming URI given */
     int64_t start_time;
+    bool postcopy_started; /* the guest was started at postcopy RUN */
 } MigrationIncomingState;
 
 /* The singletons. */
@@ -172,6 +174,11 @@ void migration_thread_start(MigrationState *s);
 void migrate_cancel(void);
 /* migrate-continue STATE. */
 bool migrate_continue(const char *state, Error **errp);
+/*
+ * migrate-start-postcopy: switch to postcopy at the next iteration
+ * (QEMU 7.2's checks and texts).  Main thread.
+ */
+bool migrate_start_postcopy(Error **errp);
 
 /*
  * Bytes the outgoing migration has put on its channels: the main
@@ -227,6 +234,11 @@ QIOChannel *migration_channel_prefix_new(QIOChannel *inner,
 void migration_incoming_process(QIOChannel *ioc);
 /* A fatal incoming error before loading: report and exit(1). */
 void migration_incoming_fail(Error *err);
+/*
+ * Postcopy RUN (load thread): start the guest from the main loop as the
+ * end of a precopy load would; the load thread keeps reading the stream.
+ */
+void migration_incoming_postcopy_run(void);
 
 /* ---- return path (return-path.c) ---- */
 
@@ -244,5 +256,11 @@ void migrate_rp_cleanup(MigrationState *s);
 /* Destination messages. */
 void migrate_send_rp_pong(MigrationIncomingState *mis, uint32_t value);
 void migrate_send_rp_shut(MigrationIncomingState *mis, uint32_t value);
+/*
+ * Postcopy: ask for len bytes at start of block rbname (NULL: the block
+ * of the previous request, sent as REQ_PAGES).  Any thread.
+ */
+void migrate_send_rp_req_pages(MigrationIncomingState *mis, const char *rbname,
+                               uint64_t start, uint32_t len);
 
 #endif /* MIGRATION_MIGRATION_H */

@@ -149,6 +149,9 @@ static bool cap_supported[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_MULTIFD] = true,
 };
 
+/* Checks run when a capability is switched on (postcopy's host check). */
+static MigrationCapabilityCheck *cap_check[MIGRATION_CAPABILITY__MAX];
+
 static bool caps[MIGRATION_CAPABILITY__MAX];
 static MigrationParameters params;
 static bool params_initialized;
@@ -234,6 +237,13 @@ void migrate_capability_set_supported(MigrationCapability cap, bool on)
     cap_supported[cap] = on;
 }
 
+void migrate_capability_set_check(MigrationCapability cap,
+                                  MigrationCapabilityCheck *check)
+{
+    g_assert(cap < MIGRATION_CAPABILITY__MAX);
+    cap_check[cap] = check;
+}
+
 bool migrate_cap(MigrationCapability cap)
 {
     g_assert(cap < MIGRATION_CAPABILITY__MAX);
@@ -246,6 +256,9 @@ static bool caps_check_one(MigrationCapability cap, bool state, Error **errp)
     if (state && !cap_supported[cap]) {
         error_setg(errp, "Capability '%s' is not supported by Tern yet",
                    capability_names[cap]);
+        return false;
+    }
+    if (state && !caps[cap] && cap_check[cap] && !cap_check[cap](errp)) {
         return false;
     }
     return true;

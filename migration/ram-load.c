@@ -56,6 +56,19 @@ void ram_load_state_free(RAMLoadState *ls)
     g_free(ls);
 }
 
+void ram_load_state_stop_prefault(RAMLoadState *ls)
+{
+    ram_prefault_free(ls->prefault);
+    ls->prefault = NULL;
+}
+
+void ram_load_state_set_placer(RAMLoadState *ls, RAMPlacer *pl)
+{
+    ls->placer->ops->sync(ls->placer);
+    ram_placer_free(ls->placer);
+    ls->placer = pl;
+}
+
 /* The block list of the START section (after the MEM_SIZE word). */
 static int ram_load_block_list(QEMUFile *f, uint64_t total, Error **errp)
 {
@@ -220,7 +233,9 @@ static int ram_load_record(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
         if (ret < 0) {
             return ret;
         }
-        ram_prefault_note(ls->prefault, ls->last_recv_block, addr);
+        if (ls->prefault) {
+            ram_prefault_note(ls->prefault, ls->last_recv_block, addr);
+        }
         return pl->ops->place_page(pl, f, ls->last_recv_block, host);
     }
     case RAM_SAVE_FLAG_EOS:

@@ -16,6 +16,7 @@
 #include "migration/qemu-file.h"
 
 typedef struct RAMLoadState RAMLoadState;
+typedef struct RAMPlacer RAMPlacer;
 
 /*
  * State for one incoming migration: no "last block" yet, the copy
@@ -39,6 +40,12 @@ void ram_load_state_set_sync(RAMLoadState *ls, RAMLoadSyncFunc sync);
  */
 int ram_load_section(RAMLoadState *ls, QEMUFile *f, int version_id,
                      Error **errp);
+
+/* Stop the prefault helper (postcopy: guest RAM is about to be dropped). */
+void ram_load_state_stop_prefault(RAMLoadState *ls);
+
+/* Use pl from now on: the old placer is synced and freed. */
+void ram_load_state_set_placer(RAMLoadState *ls, RAMPlacer *pl);
 
 /*
  * End of the load, however it ended: make placed pages visible, stop the

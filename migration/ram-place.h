@@ -12,7 +12,13 @@
  *       written only when the target is not already zero, so untouched
  *       anonymous memory stays unallocated.  sync is the store fence.
  *
- * To slot in later, each its own constructor and ops table:
+ *   postcopy (ram-place-postcopy.c, installed at POSTCOPY_LISTEN):
+ *       place_page reads the page into a private buffer and installs it
+ *       atomically with UFFDIO_COPY (waking the faulting vCPU);
+ *       place_fill with fill 0 uses UFFDIO_ZEROPAGE.  Guest RAM is never
+ *       written directly while it is registered with userfaultfd.
+ *
+ * To slot in later, its own constructor and ops table:
  *
  *   postcopy: place_page reads the page into a private buffer and
  *       installs it atomically with UFFDIO_COPY (waking the faulting

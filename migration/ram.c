@@ -11,7 +11,8 @@
  *   ram.c (this file)  the source's RAMState: setup, iterate, complete,
  *                      dirty-log syncs, dirty rate and auto-converge;
  *   ram-load.c         the destination's RAMLoadState and record parser;
- *   ram-place.c        how a received page gets into guest RAM;
+ *   ram-place.c        how a received page gets into guest RAM
+ *                      (ram-place-postcopy.c: with userfaultfd);
  *   ram-prefault.c     the destination's prefault helper thread.
  *
  * Source: setup marks every page dirty, starts the dirty log and writes
@@ -19,7 +20,10 @@
  * the sink until the rate limiter says stop, RAM_ITERATE_MAX_NS passed,
  * or nothing is dirty.  The pending-exact hook syncs the dirty log into
  * the bitmaps (one "pass").  Completion (vCPUs stopped) syncs once more
- * and sends everything left.
+ * and sends everything left.  Postcopy ("postcopy, source" below): at
+ * the switch the still-dirty pages go out as POSTCOPY_RAM_DISCARD
+ * ranges; iterations then go on while the guest runs on the
+ * destination, its page requests (return path) served first.
  *
  * Instances: a RAMState lives from save_setup to save_cleanup and a
  * RAMLoadState from load_setup to load_cleanup; the handlers reach them
@@ -45,8 +49,13 @@
 #include "ram-format.h"
 #include "ram-load.h"
 #include "ram-select.h"
+#include "ram-place.h"
+#include "return-path.h"
 #include "ram-sink.h"
 #include "shrink.h"
+#include "qemu/bitmap.h"
+#include "qemu/bswap.h"
+#include "migration/savevm.h"
 
 /* An iteration (one PART) stops after this long even below the limit. */
 #define RAM_ITERATE_MAX_NS (50 * 1000 * 1000)
@@ -75,6 +84,9 @@ typedef struct RAMState {
     /* Dirty-rate estimate between the last two syncs (see ram_dirty_rate) */
     int64_t prev_sync_end_us; /* 0: no sync yet */
     double dirty_rate;        /* bytes per ms; < 0: unknown */
+
+    /* Block of the last page request (return-path thread only). */
+    RAMBlock *rp_last_block;
 } RAMState;
 
 /*
@@ -320,9 +332,11 @@ static int ram_save_complete(QEMUFile *f, void *opaque)
 
     rs->f = f;
     ram_sink_section_begin(rs->sink, f);
-    migration_stats_set_phase(MIGRATION_PHASE_DOWNTIME);
-    /* vCPUs are stopped: this last pass is final. */
-    ram_bitmap_sync(rs);
+    if (stat64_get(&mig_stats.phase) != MIGRATION_PHASE_POSTCOPY) {
+        migration_stats_set_phase(MIGRATION_PHASE_DOWNTIME);
+        /* vCPUs are stopped: this last pass is final. */
+        ram_bitmap_sync(rs);
+    } /* postcopy: synced at the switch, the guest runs elsewhere since */
     pages = stat64_get(&mig_stats.remaining_pages);
     ram_send_dirty(rs, false, 0);
     ret = ram_sink_section_end(rs->sink, f);
@@ -358,7 +372,170 @@ static void ram_save_cleanup(void *opaque)
     cpu_throttle_stop();
 }
 
+/* ---------------- postcopy, source ---------------- */
+
+/* Ranges per POSTCOPY_RAM_DISCARD command (as QEMU splits them). */
+#define RAM_DISCARD_PER_COMMAND 12
+
+uint64_t ram_pagesize_summary(void)
+{
+    uint64_t summary = 0;
+    RAMBlock *rb;
+
+    RAMBLOCK_FOREACH(rb)
+    {
+        summary |= rb->page_size;
+    }
+    return summary;
+}
+
+/* One command: u8 0, str8 name, NUL, then n (be64 start, be64 len). */
+static void ram_discard_send(QEMUFile *f, RAMBlock *rb, const uint64_t *ranges,
+                             unsigned int n)
+{
+    size_t name_len = strlen(rb->idstr);
+    size_t len = 3 + name_len + n * 16;
+    g_autofree uint8_t *buf = g_malloc(len);
+    size_t off = 3 + name_len;
+
+    buf[0] = 0;
+    buf[1] = name_len;
+    memcpy(buf + 2, rb->idstr, name_len);
+    buf[2 + name_len] = 0;
+    for (unsigned int i = 0; i < n; i++, off += 16) {
+        stq_be_p(buf + off, ranges[2 * i]);
+        stq_be_p(buf + off + 8, ranges[2 * i + 1]);
+    }
+    qemu_savevm_command_send(f, MIG_CMD_POSTCOPY_RAM_DISCARD, len, buf);
+}
+
+/* The runs of dirty pages of rb, as byte ranges, in commands. */
+static void ram_discard_block(QEMUFile *f, RAMBlock *rb)
+{
+    uint64_t pages = ram_block_pages(rb);
+    uint64_t ranges[2 * RAM_DISCARD_PER_COMMAND];
+    unsigned int n = 0;
+    uint64_t start = find_next_bit(rb->bmap, pages, 0);
+
+    while (start < pages) {
+        uint64_t end = find_next_zero_bit(rb->bmap, pages, start);
+
+        ranges[2 * n] = start << TARGET_PAGE_BITS;
+        ranges[2 * n + 1] = (end - start) << TARGET_PAGE_BITS;
+        if (++n == RAM_DISCARD_PER_COMMAND) {
+            ram_discard_send(f, rb, ranges, n);
+            n = 0;
+        }
+        start = end < pages ? find_next_bit(rb->bmap, pages, end) : pages;
+    }
+    if (n) {
+        ram_discard_send(f, rb, ranges, n);
+    }
+}
+
+int ram_postcopy_send_discard(QEMUFile *f)
+{
+    RAMState *rs = ram_migration_rs();
+    RAMBlock *rb;
+
+    if (!rs) {
+        return -EINVAL;
+    }
+    ram_bitmap_sync(rs);
+    RAMBLOCK_FOREACH(rb)
+    {
+        if (rb->bmap) {
+            ram_discard_block(f, rb);
+        }
+    }
+    return qemu_file_get_error(f);
+}
+
+bool ram_postcopy_request(const char *rbname, uint64_t start, uint64_t len,
+                          Error **errp)
+{
+    RAMState *rs = ram_migration_rs();
+    RAMBlock *rb = rs ? rs->rp_last_block : NULL;
+
+    if (rbname) {
+        rb = ram_block_by_name(rbname);
+        if (!rb) {
+            error_setg(errp, "ram_save_queue_pages no block '%s'", rbname);
+            return false;
+        }
+    } else if (!rb) {
+        error_setg(errp, "ram_save_queue_pages no previous block");
+        return false;
+    }
+    if (!rs) {
+        error_setg(errp, "page request with no outgoing RAM migration");
+        return false;
+    }
+    rs->rp_last_block = rb;
+    if (start > rb->used_length || len > rb->used_length - start) {
+        error_setg(errp,
+                   "ram_save_queue_pages request overrun, offset=0x%" PRIx64
+                   " len=0x%" PRIx64 " blocklen=0x%" PRIx64,
+                   start, len, rb->used_length);
+        return false;
+    }
+    stat64_add(&mig_stats.postcopy_requests, 1);
+    return ram_page_request_queue(&rs->sel, rb, start, len, errp);
+}
+
+/*
+ * REQ_PAGES_ID / REQ_PAGES (postcopy): be64 start, be32 length, and for
+ * REQ_PAGES_ID the block's str8 name; queued as urgent pages.
+ */
+static int ram_postcopy_handle_req_pages(const MigRPMessage *msg, Error **errp)
+{
+    char name[256];
+    const char *rbname = NULL;
+
+    if (msg->type == MIG_RP_MSG_REQ_PAGES_ID) {
+        size_t name_len = msg->len > 12 ? msg->data[12] : 0;
+
+        if (msg->len < 13 || 13 + name_len != msg->len) {
+            error_setg(errp, "RP: Req_Page_id with length %d expecting %zu",
+                       msg->len, (size_t)13 + name_len);
+            return -EINVAL;
+        }
+        memcpy(name, msg->data + 13, name_len);
+        name[name_len] = '\0';
+        rbname = name;
+    }
+    if (!ram_postcopy_request(rbname, ldq_be_p(msg->data),
+                              ldl_be_p(msg->data + 8), errp)) {
+        return -EINVAL;
+    }
+    return 0;
+}
+
+void ram_postcopy_rp_init(void)
+{
+    migrate_rp_register_handler(MIG_RP_MSG_REQ_PAGES_ID,
+                                ram_postcopy_handle_req_pages);
+    migrate_rp_register_handler(MIG_RP_MSG_REQ_PAGES,
+                                ram_postcopy_handle_req_pages);
+}
+
 /* ---------------- destination (see ram-load.c) ---------------- */
+
+void ram_load_postcopy_prepare(void)
+{
+    if (ram_migration.ls) {
+        ram_load_state_stop_prefault(ram_migration.ls);
+    }
+}
+
+void ram_load_set_placer(RAMPlacer *pl)
+{
+    if (ram_migration.ls) {
+        ram_load_state_set_placer(ram_migration.ls, pl);
+    } else {
+        ram_placer_free(pl);
+    }
+}
 
 static int ram_load_setup(QEMUFile *f, void *opaque, Error **errp)
 {

@@ -8,6 +8,10 @@
 #define MIGRATION_RAM_H
 
 #include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "migration/qemu-file.h"
+
+typedef struct RAMPlacer RAMPlacer;
 
 /* Register the "ram" live handler (once; main thread, before a migration). */
 void ram_mig_init(void);
@@ -23,5 +27,37 @@ int64_t ram_last_sync_us(void);
  * bitmap).  Migration thread.
  */
 double ram_dirty_rate(void);
+
+/* ---- postcopy ---- */
+
+/* OR of the page sizes of every RAM block (POSTCOPY_ADVISE). */
+uint64_t ram_pagesize_summary(void);
+
+/*
+ * Source, guest stopped at the postcopy switch: sync the dirty log once
+ * more and send every still-dirty range as POSTCOPY_RAM_DISCARD commands
+ * on f.  Returns 0 or negative errno.  Migration thread.
+ */
+int ram_postcopy_send_discard(QEMUFile *f);
+
+/*
+ * Source, return-path thread: the destination asks for len bytes at
+ * start of the block named rbname (NULL: the block of the previous
+ * request).  Queued as urgent.  false with errp set on a bad request.
+ */
+bool ram_postcopy_request(const char *rbname, uint64_t start, uint64_t len,
+                          Error **errp);
+
+/* Register the return-path handlers of page requests.  Start-up. */
+void ram_postcopy_rp_init(void);
+
+/*
+ * Destination, load thread: stop helpers that touch guest RAM on their
+ * own (the prefault thread) before it is discarded and registered.
+ */
+void ram_load_postcopy_prepare(void);
+
+/* Destination, load thread: place pages with pl from now on (takes it). */
+void ram_load_set_placer(RAMPlacer *pl);
 
 #endif /* MIGRATION_RAM_H */

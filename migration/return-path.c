@@ -103,6 +103,25 @@ void migrate_send_rp_shut(MigrationIncomingState *mis, uint32_t value)
     migrate_send_rp_u32(mis, MIG_RP_MSG_SHUT, value);
 }
 
+void migrate_send_rp_req_pages(MigrationIncomingState *mis, const char *rbname,
+                               uint64_t start, uint32_t len)
+{
+    uint8_t buf[MIG_RP_MSG_REQ_PAGES_ID_MAX_LEN];
+    size_t n = 12;
+
+    stq_be_p(buf, start);
+    stl_be_p(buf + 8, len);
+    if (rbname) {
+        size_t name_len = MIN(strlen(rbname), 255);
+
+        buf[n++] = name_len;
+        memcpy(buf + n, rbname, name_len);
+        n += name_len;
+    }
+    migrate_send_rp_message(
+        mis, rbname ? MIG_RP_MSG_REQ_PAGES_ID : MIG_RP_MSG_REQ_PAGES, n, buf);
+}
+
 /*
  * Tern's extension after SHUT with an error: "be16 0x7e01 | be16 len |
  * text" (not NUL-terminated, at most MIG_RP_MSG_MAX_LEN bytes).  Outside
@@ -276,6 +295,7 @@ static int migrate_rp_handle_pong(const MigRPMessage *msg, Error **errp)
 
 void migrate_rp_init(void)
 {
+
     migrate_rp_register_handler(MIG_RP_MSG_SHUT, migrate_rp_handle_shut);
     migrate_rp_register_handler(MIG_RP_MSG_PONG, migrate_rp_handle_pong);
 }

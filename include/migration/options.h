@@ -66,6 +66,14 @@ const char *multifd_compression_name(MultiFDCompression c);
  */
 void migrate_capability_set_supported(MigrationCapability cap, bool on);
 
+/*
+ * A check run when cap is switched on (it was off): false with errp set
+ * refuses the change.  Start-up, main thread; NULL removes it.
+ */
+typedef bool MigrationCapabilityCheck(Error **errp);
+void migrate_capability_set_check(MigrationCapability cap,
+                                  MigrationCapabilityCheck *check);
+
 /* Current state of a capability.  Any thread. */
 bool migrate_cap(MigrationCapability cap);
 

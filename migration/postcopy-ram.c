@@ -1,0 +1,450 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * postcopy-ram.c: the destination side of postcopy (see postcopy-ram.h).
+ */
+#include "qemu/osdep.h"
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include "qemu/bswap.h"
+#include "qemu/error-report.h"
+#include "sysemu/runstate.h"
+#include "qemu/trace.h"
+#include "migration/messages.h"
+#include "migration/options.h"
+#include "migration/register.h"
+#include "migration/savevm.h"
+#include "sysemu/ramblock.h"
+#include "migration.h"
+#include "postcopy-ram.h"
+#include "ram.h"
+
+/* The load's postcopy state; the fault thread's resources. */
+typedef struct PostcopyIncoming {
+    int state;   /* PostcopyIncomingState, atomic */
+    int uffd;    /* -1 when not listening */
+    int quit_fd; /* eventfd: wakes the fault thread to exit */
+    GThread *fault_thread;
+} PostcopyIncoming;
+
+static PostcopyIncoming pci = {.uffd = -1, .quit_fd = -1};
+
+PostcopyIncomingState postcopy_ram_incoming_state(void)
+{
+    return __atomic_load_n(&pci.state, __ATOMIC_ACQUIRE);
+}
+
+static void postcopy_state_set(PostcopyIncomingState st)
+{
+    __atomic_store_n(&pci.state, st, __ATOMIC_RELEASE);
+}
+
+/* A userfaultfd with the API handshake done, or -1 with errp set. */
+static int postcopy_uffd_open(Error **errp)
+{
+    struct uffdio_api api = {.api = UFFD_API};
+    int fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+    if (fd < 0) {
+        error_setg(errp, "Postcopy: userfaultfd not available: %s",
+                   strerror(errno));
+        return -1;
+    }
+    if (ioctl(fd, UFFDIO_API, &api) < 0) {
+        error_setg(errp, "Postcopy: UFFDIO_API failed: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+bool postcopy_ram_supported_by_host(Error **errp)
+{
+    RAMBlock *rb;
+    int fd;
+
+    RAMBLOCK_FOREACH(rb)
+    {
+        if (rb->page_size != TARGET_PAGE_SIZE) {
+            error_setg(errp,
+                       "Postcopy is not supported on RAM block '%s': "
+                       "huge-page-backed RAM (page size 0x%" PRIx64 ")",
+                       rb->idstr, rb->page_size);
+            return false;
+        }
+        if (rb->fd >= 0 || rb->shared) {
+            error_setg(errp,
+                       "Postcopy is not supported on RAM block '%s': "
+                       "userfaultfd needs anonymous private memory "
+                       "(memory-backend-ram)",
+                       rb->idstr);
+            return false;
+        }
+    }
+    fd = postcopy_uffd_open(errp);
+    if (fd < 0) {
+        return false;
+    }
+    close(fd);
+    return true;
+}
+
+/* ---- COMMAND handlers ---- */
+
+/* 7.2's wrong-state text for cmd unless the state is one of a or b. */
+static bool postcopy_state_check(const LoadVMCommand *c, int a, int b,
+                                 Error **errp)
+{
+    int st = postcopy_ram_incoming_state();
+
+    if (st != a && st != b) {
+        error_setg(errp, "CMD_%s in wrong postcopy state (%d)",
+                   qemu_savevm_command_name(c->cmd), st);
+        return false;
+    }
+    return true;
+}
+
+/* ADVISE: the source will switch to postcopy; check we can follow. */
+static int postcopy_handle_advise(const LoadVMCommand *c, Error **errp)
+{
+    uint64_t remote_summary, remote_tps;
+
+    if (!postcopy_state_check(c, POSTCOPY_INCOMING_NONE, -1, errp)) {
+        return -EINVAL;
+    }
+    if (c->len == 0) {
+        if (migrate_postcopy_ram()) {
+            error_setg(errp, "RAM postcopy is enabled but have 0 byte advise");
+            return -EINVAL;
+        }
+        return 0;
+    }
+    if (c->len != MIG_CMD_POSTCOPY_ADVISE_LEN) {
+        error_setg(errp, "CMD_POSTCOPY_ADVISE invalid length (%d)", c->len);
+        return -EINVAL;
+    }
+    if (!migrate_postcopy_ram()) {
+        error_setg(errp, "RAM postcopy is disabled but have 16 byte advise");
+        return -EINVAL;
+    }
+    if (!postcopy_ram_supported_by_host(errp)) {
+        return -EINVAL;
+    }
+    remote_summary = ldq_be_p(c->data);
+    remote_tps = ldq_be_p(c->data + 8);
+    if (remote_summary != ram_pagesize_summary()) {
+        error_setg(errp,
+                   "Postcopy needs matching RAM page sizes "
+                   "(s=%" PRIx64 " d=%" PRIx64 ")",
+                   remote_summary, ram_pagesize_summary());
+        return -EINVAL;
+    }
+    if (remote_tps != TARGET_PAGE_SIZE) {
+        error_setg(errp,
+                   "Postcopy needs matching target page sizes "
+                   "(s=%d d=%zd)",
+                   (int)remote_tps, (size_t)TARGET_PAGE_SIZE);
+        return -EINVAL;
+    }
+    postcopy_state_set(POSTCOPY_INCOMING_ADVISE);
+    return 0;
+}
+
+/* Drop [start, start + len) of the block named name (MADV_DONTNEED). */
+static int postcopy_discard_range(const char *name, uint64_t start,
+                                  uint64_t len, Error **errp)
+{
+    RAMBlock *rb = ram_block_by_name(name);
+
+    if (!rb) {
+        error_setg(errp, "ram_discard_range: Failed to find block '%s'", name);
+        return -EINVAL;
+    }
+    if (start > rb->used_length || len > rb->used_length - start) {
+        error_setg(errp,
+                   "ram_discard_range: Overrun block '%s' (%" PRIu64 "/%" PRIx64
+                   "/%" PRIx64 ")",
+                   name, start, len, rb->used_length);
+        return -EINVAL;
+    }
+    if (start & ~TARGET_PAGE_MASK) {
+        error_setg(errp, "ram_block_discard_range: Unaligned start address: %p",
+                   rb->host + start);
+        return -EINVAL;
+    }
+    if (len & ~TARGET_PAGE_MASK) {
+        error_setg(errp, "ram_block_discard_range: Unaligned length: %" PRIx64,
+                   len);
+        return -EINVAL;
+    }
+    if (len && madvise(rb->host + start, len, MADV_DONTNEED) < 0) {
+        error_setg_errno(errp, errno,
+                         "ram_block_discard_range: Failed to discard range "
+                         "%s:%" PRIx64 " +%" PRIx64,
+                         name, start, len);
+        return -errno;
+    }
+    return 0;
+}
+
+/* RAM_DISCARD: u8 0, str8 block, NUL, then (be64 start, be64 len) pairs. */
+static int postcopy_handle_discard(const LoadVMCommand *c, Error **errp)
+{
+    char name[256];
+    size_t off, name_len;
+    int ret;
+
+    if (!postcopy_state_check(c, POSTCOPY_INCOMING_ADVISE,
+                              POSTCOPY_INCOMING_DISCARD, errp)) {
+        return -EINVAL;
+    }
+    if (c->len < 1 + 1 + 1 + 1 + 8 + 8) {
+        error_setg(errp, "CMD_POSTCOPY_RAM_DISCARD invalid length (%d)",
+                   c->len);
+        return -EINVAL;
+    }
+    if (c->data[0] != 0) {
+        error_setg(errp, "CMD_POSTCOPY_RAM_DISCARD invalid version (%d)",
+                   c->data[0]);
+        return -EINVAL;
+    }
+    name_len = c->data[1];
+    if (3 + name_len > c->len) {
+        error_setg(errp, "CMD_POSTCOPY_RAM_DISCARD invalid length (%d)",
+                   c->len);
+        return -EINVAL;
+    }
+    memcpy(name, c->data + 2, name_len);
+    name[name_len] = '\0';
+    if (c->data[2 + name_len] != 0) {
+        error_setg(errp, "CMD_POSTCOPY_RAM_DISCARD missing nil (%d)",
+                   c->data[2 + name_len]);
+        return -EINVAL;
+    }
+    off = 3 + name_len;
+    if ((c->len - off) % 16) {
+        error_setg(errp, "CMD_POSTCOPY_RAM_DISCARD invalid length (%d)",
+                   c->len);
+        return -EINVAL;
+    }
+    /* no more precopy placement: stop helpers that touch guest RAM */
+    ram_load_postcopy_prepare();
+    postcopy_state_set(POSTCOPY_INCOMING_DISCARD);
+    for (; off < c->len; off += 16) {
+        ret = postcopy_discard_range(name, ldq_be_p(c->data + off),
+                                     ldq_be_p(c->data + off + 8), errp);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    return 0;
+}
+
+/* ---- the fault thread ---- */
+
+/* The block holding host address addr, or NULL. */
+static RAMBlock *postcopy_block_of(uint64_t addr)
+{
+    RAMBlock *rb;
+
+    RAMBLOCK_FOREACH(rb)
+    {
+        if (addr >= (uintptr_t)rb->host &&
+            addr - (uintptr_t)rb->host < rb->used_length) {
+            return rb;
+        }
+    }
+    return NULL;
+}
+
+/* One fault: ask the source for its page. */
+static void postcopy_fault(MigrationIncomingState *mis, uint64_t addr,
+                           RAMBlock **last)
+{
+    RAMBlock *rb = postcopy_block_of(addr);
+    uint64_t offset;
+
+    if (!rb) {
+        return; /* not guest RAM: nothing we registered */
+    }
+    offset = (addr - (uintptr_t)rb->host) & TARGET_PAGE_MASK;
+    TRACE("postcopy_fault", "%s:0x%" PRIx64, rb->idstr, offset);
+    migrate_send_rp_req_pages(mis, rb == *last ? NULL : rb->idstr, offset,
+                              TARGET_PAGE_SIZE);
+    *last = rb;
+}
+
+static gpointer postcopy_fault_thread(gpointer opaque)
+{
+    MigrationIncomingState *mis = opaque;
+    RAMBlock *last = NULL;
+
+    for (;;) {
+        struct pollfd pfd[2] = {
+            {.fd = pci.uffd, .events = POLLIN},
+            {.fd = pci.quit_fd, .events = POLLIN},
+        };
+        struct uffd_msg msg;
+
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        if (pfd[1].revents) {
+            break;
+        }
+        while (read(pci.uffd, &msg, sizeof(msg)) == sizeof(msg)) {
+            if (msg.event == UFFD_EVENT_PAGEFAULT) {
+                postcopy_fault(mis, msg.arg.pagefault.address, &last);
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Register every block in missing mode; false with errp set. */
+static bool postcopy_register_ram(Error **errp)
+{
+    RAMBlock *rb;
+
+    RAMBLOCK_FOREACH(rb)
+    {
+        struct uffdio_register reg = {
+            .range = {.start = (uintptr_t)rb->host, .len = rb->used_length},
+            .mode = UFFDIO_REGISTER_MODE_MISSING,
+        };
+        uint64_t need = (1ULL << _UFFDIO_COPY) | (1ULL << _UFFDIO_ZEROPAGE);
+
+        if (ioctl(pci.uffd, UFFDIO_REGISTER, &reg) < 0) {
+            error_setg(errp, "Postcopy: userfault register of '%s': %s",
+                       rb->idstr, strerror(errno));
+            return false;
+        }
+        if ((reg.ioctls & need) != need) {
+            error_setg(errp,
+                       "Postcopy: RAM block '%s' cannot be filled "
+                       "by userfaultfd (missing UFFDIO_COPY/ZEROPAGE)",
+                       rb->idstr);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* LISTEN: from now on missing pages are requested, pages placed atomically. */
+static int postcopy_handle_listen(const LoadVMCommand *c, Error **errp)
+{
+    MigrationIncomingState *mis = migration_incoming_get_current();
+    RAMPlacer *pl;
+
+    if (!postcopy_state_check(c, POSTCOPY_INCOMING_ADVISE,
+                              POSTCOPY_INCOMING_DISCARD, errp)) {
+        return -EINVAL;
+    }
+    if (!mis->to_src_file) {
+        error_setg(errp, "Postcopy needs a return path to request pages");
+        return -EINVAL;
+    }
+    ram_load_postcopy_prepare();
+    pci.uffd = postcopy_uffd_open(errp);
+    if (pci.uffd < 0) {
+        return -EINVAL;
+    }
+    postcopy_state_set(POSTCOPY_INCOMING_LISTENING);
+    if (!postcopy_register_ram(errp)) {
+        return -EINVAL; /* postcopy_ram_incoming_end() undoes it */
+    }
+    pl = ram_placer_postcopy_new(pci.uffd);
+    if (!pl) {
+        error_setg(errp, "Postcopy: cannot allocate the placement buffer");
+        return -ENOMEM;
+    }
+    ram_load_set_placer(pl);
+    pci.quit_fd = eventfd(0, EFD_CLOEXEC);
+    if (pci.quit_fd < 0) {
+        error_setg_errno(errp, errno, "Postcopy: eventfd");
+        return -errno;
+    }
+    pci.fault_thread =
+        g_thread_new("mig/dst/fault", postcopy_fault_thread, mis);
+    migrate_incoming_set_status(mis, MIGRATION_STATUS_POSTCOPY_ACTIVE);
+    return 0;
+}
+
+/* RUN: start the guest; the rest of the stream loads in the background. */
+static int postcopy_handle_run(const LoadVMCommand *c, Error **errp)
+{
+    if (!postcopy_state_check(c, POSTCOPY_INCOMING_LISTENING, -1, errp)) {
+        return -EINVAL;
+    }
+    postcopy_state_set(POSTCOPY_INCOMING_RUNNING);
+    migration_incoming_postcopy_run();
+    return LOADVM_QUIT;
+}
+
+void postcopy_ram_incoming_end(void)
+{
+    RAMBlock *rb;
+
+    if (pci.fault_thread) {
+        uint64_t one = 1;
+
+        if (write(pci.quit_fd, &one, sizeof(one)) != sizeof(one)) {
+            /* eventfd write of 1 cannot fail short of a bug */
+        }
+        g_thread_join(pci.fault_thread);
+        pci.fault_thread = NULL;
+    }
+    if (pci.quit_fd >= 0) {
+        close(pci.quit_fd);
+        pci.quit_fd = -1;
+    }
+    if (pci.uffd >= 0) {
+        RAMBLOCK_FOREACH(rb)
+        {
+            struct uffdio_range r = {.start = (uintptr_t)rb->host,
+                                     .len = rb->used_length};
+
+            ioctl(pci.uffd, UFFDIO_UNREGISTER, &r);
+        }
+        close(pci.uffd);
+        pci.uffd = -1;
+    }
+    postcopy_state_set(POSTCOPY_INCOMING_NONE);
+}
+
+/*
+ * Switching postcopy-ram on, as QEMU 7.2 checks it: only a destination
+ * (-incoming) needs userfaultfd; the reason is printed, the error is
+ * QEMU's.
+ */
+static bool postcopy_ram_cap_check(Error **errp)
+{
+    Error *err = NULL;
+
+    if (runstate_get() != RUN_STATE_INMIGRATE ||
+        postcopy_ram_supported_by_host(&err)) {
+        return true;
+    }
+    error_report_err(err);
+    error_setg(errp, "Postcopy is not supported");
+    return false;
+}
+
+void postcopy_ram_init(void)
+{
+    migrate_capability_set_supported(MIGRATION_CAPABILITY_POSTCOPY_RAM, true);
+    migrate_capability_set_check(MIGRATION_CAPABILITY_POSTCOPY_RAM,
+                                 postcopy_ram_cap_check);
+    loadvm_command_register(MIG_CMD_POSTCOPY_ADVISE, postcopy_handle_advise);
+    loadvm_command_register(MIG_CMD_POSTCOPY_RAM_DISCARD,
+                            postcopy_handle_discard);
+    loadvm_command_register(MIG_CMD_POSTCOPY_LISTEN, postcopy_handle_listen);
+    loadvm_command_register(MIG_CMD_POSTCOPY_RUN, postcopy_handle_run);
+}

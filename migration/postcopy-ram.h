@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * postcopy-ram.h (private to migration/): the destination side of
+ * postcopy (capability postcopy-ram), QEMU 7.2's protocol.
+ *
+ * The COMMAND handlers (ADVISE, RAM_DISCARD, LISTEN, RUN) are installed
+ * in savevm's table by postcopy_ram_init().  States, in order:
+ *
+ *   none -> advise (ADVISE: host checked, page sizes match)
+ *        -> discard (RAM_DISCARD: MADV_DONTNEED of the ranges)
+ *        -> listening (LISTEN: guest RAM registered with userfaultfd in
+ *           missing mode, the fault thread started, pages now placed with
+ *           UFFDIO_COPY / UFFDIO_ZEROPAGE, ram-place-postcopy.c)
+ *        -> running (RUN: the guest starts; the load thread goes on
+ *           reading the rest of the stream, migration-incoming.c)
+ *
+ * QEMU starts a separate listen thread at LISTEN, so that device state
+ * loaded from the package may touch guest RAM (and fault) while the
+ * stream is still being read.  Tern's load thread itself reads the rest
+ * after RUN: savevm's section table is not shared between threads, and
+ * no Tern device touches guest RAM when it loads (serial, timer,
+ * globalstate, the KVM vCPU's registers), so the load thread is never
+ * one that faults.  A device that does would need the listen thread.
+ *        -> end (postcopy_ram_incoming_end(): unregistered, thread gone)
+ *
+ * Threads: the handlers run on the load thread; the fault thread reads
+ * faults (from vCPUs of any accelerator and Tern's own accesses to guest
+ * RAM) and sends REQ_PAGES_ID / REQ_PAGES on the return path.
+ *
+ * Not done: postcopy-preempt, recovery (postcopy-paused), blocktime.
+ */
+#ifndef MIGRATION_POSTCOPY_RAM_H
+#define MIGRATION_POSTCOPY_RAM_H
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "ram-place.h"
+
+typedef enum PostcopyIncomingState {
+    POSTCOPY_INCOMING_NONE,
+    POSTCOPY_INCOMING_ADVISE,
+    POSTCOPY_INCOMING_DISCARD,
+    POSTCOPY_INCOMING_LISTENING,
+    POSTCOPY_INCOMING_RUNNING,
+    POSTCOPY_INCOMING_END,
+} PostcopyIncomingState;
+
+/* Install the COMMAND handlers.  Start-up, main thread. */
+void postcopy_ram_init(void);
+
+/*
+ * Can this host do postcopy on this machine's RAM (userfaultfd with
+ * missing mode, every block anonymous and private)?  false with errp
+ * set naming the reason.
+ */
+bool postcopy_ram_supported_by_host(Error **errp);
+
+/* The destination's state (any thread). */
+PostcopyIncomingState postcopy_ram_incoming_state(void);
+
+/*
+ * End of the load in postcopy, however it ended: stop the fault thread,
+ * unregister guest RAM, back to none.  Load thread.
+ */
+void postcopy_ram_incoming_end(void);
+
+/*
+ * A placer installing pages with UFFDIO_COPY / UFFDIO_ZEROPAGE through
+ * uffd (ram-place-postcopy.c).  Caller owns it.
+ */
+RAMPlacer *ram_placer_postcopy_new(int uffd);
+
+#endif /* MIGRATION_POSTCOPY_RAM_H */
