@@ -7,6 +7,7 @@ scripts/tern-migrate (stdlib only).
     tern.migration  set up, start and wait for a migration; a
                     source/destination pair
     tern.tlscerts   throw-away TLS credentials (tests/tls-certs.sh)
+    tern.ramfile    known RAM contents for interop tests
 
 Callers put this folder (python/ in the source tree) on sys.path.
 """

@@ -13,7 +13,6 @@ the source's.  That Tern then migrates, with multifd, into a fresh QEMU
 (every channel its own handshake), channels 2, none and zstd.
 """
 import os
-import random
 import sys
 import tempfile
 
@@ -22,29 +21,18 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 from ternlib import (certs_or_skip, check, free_port,  # noqa: E402
                      poll_migration, qemu_binary, skip, skip_unless_built,
                      start_migration, Vm, wait_migration)
+from tern import ramfile  # noqa: E402
 
 SIZE = 32 << 20
 TEXT = b'The quick brown fox jumps over the lazy dog. 0123456789\n'
 
 
 def make_ram(path, seed):
-    rnd = random.Random(seed)
-    with open(path, 'wb') as f:
-        for i in range(SIZE // 4096):
-            kind = i % 4
-            if kind == 0:
-                f.write(bytes(4096))
-            elif kind == 1:
-                f.write(bytes([i & 0xff or 1]) * 4096)
-            elif kind == 2:
-                f.write((TEXT * 80)[:4096])
-            else:
-                f.write(rnd.randbytes(4096))
+    ramfile.make_ram(path, SIZE, seed, TEXT)
 
 
 def empty_ram(path):
-    with open(path, 'wb') as f:
-        f.truncate(SIZE)
+    ramfile.empty_ram(path, SIZE)
 
 
 def mem_args(path, qemu, tls=None):

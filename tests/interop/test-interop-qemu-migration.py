@@ -15,7 +15,6 @@ Also checks the run state rule: a -S QEMU source makes the destination
 prelaunch.
 """
 import os
-import random
 import sys
 import tempfile
 
@@ -24,26 +23,17 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 from ternlib import (check, incoming_vm, poll_migration,  # noqa: E402
                      qemu_binary, skip, skip_unless_built, start_migration,
                      Vm, wait_migration)
+from tern import ramfile  # noqa: E402
 
 SIZE = 64 << 20
 
 
 def make_ram(path, seed):
-    rnd = random.Random(seed)
-    with open(path, 'wb') as f:
-        for i in range(SIZE // 4096):
-            kind = i % 4
-            if kind == 0:
-                f.write(bytes(4096))
-            elif kind == 1:
-                f.write(bytes([i & 0xff or 1]) * 4096)
-            else:
-                f.write(rnd.randbytes(4096))
+    ramfile.make_ram(path, SIZE, seed)
 
 
 def empty_ram(path):
-    with open(path, 'wb') as f:
-        f.truncate(SIZE)
+    ramfile.empty_ram(path, SIZE)
 
 
 def mem_args(path, binary):

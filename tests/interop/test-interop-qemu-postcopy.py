@@ -15,7 +15,6 @@ with `xp` during postcopy too; at the end that QEMU's RAM is saved with
 pmemsave and must equal the original file.
 """
 import os
-import random
 import re
 import sys
 import tempfile
@@ -26,6 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 from ternlib import (check, incoming_vm, poll_migration,  # noqa: E402
                      qemu_binary, skip, skip_unless_built, start_migration,
                      Vm, wait_migration)
+from tern import ramfile  # noqa: E402
 
 SIZE = 64 << 20
 PRECOPY_BW = 8 << 20
@@ -36,16 +36,7 @@ PROBES = [SIZE - (k * 97 + 3) * 4096 for k in range(8)]
 
 
 def make_ram(path, seed):
-    rnd = random.Random(seed)
-    with open(path, 'wb') as f:
-        for i in range(SIZE // 4096):
-            kind = i % 4
-            if kind == 0:
-                f.write(bytes(4096))
-            elif kind == 1:
-                f.write(bytes([i & 0xff or 1]) * 4096)
-            else:
-                f.write(rnd.randbytes(4096))
+    ramfile.make_ram(path, SIZE, seed)
 
 
 def file_args(path):
