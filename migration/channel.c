@@ -34,6 +34,7 @@
 #include "qemu/osdep.h"
 #include <sys/socket.h>
 #include "qapi/error.h"
+#include "qemu/bswap.h"
 #include "qemu/error-report.h"
 #include "migration/options.h"
 #include "migration/tls.h"
@@ -363,7 +364,7 @@ static void migration_incoming_channel_sorted(QIOChannel *ioc,
 /* The type a channel's first four bytes announce (QEMU 8's rule). */
 static MigrationChannelType migration_channel_type_of(const uint8_t *b)
 {
-    uint32_t magic = (uint32_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3];
+    uint32_t magic = ldl_be_p(b);
 
     if (magic == MIGRATION_STREAM_MAGIC) {
         return MIGRATION_CHANNEL_MAIN;

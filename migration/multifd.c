@@ -6,6 +6,7 @@
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "qemu/bswap.h"
 #include "sysemu/sysemu.h"
 #include "multifd.h"
 
@@ -21,31 +22,6 @@
 #define MFD_OFF_PACKET_NUM 24
 #define MFD_OFF_RAMBLOCK 64
 #define MFD_OFF_OFFSET (MFD_OFF_RAMBLOCK + MULTIFD_RAMBLOCK_LEN)
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = v >> 24;
-    p[1] = v >> 16;
-    p[2] = v >> 8;
-    p[3] = v;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    put_be32(p, v >> 32);
-    put_be32(p + 4, v);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-           p[3];
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
 
 uint32_t multifd_compression_flag(MultiFDCompression c)
 {
@@ -63,8 +39,8 @@ void multifd_init_packet_encode(uint8_t buf[MULTIFD_INIT_PACKET_SIZE],
                                 uint8_t id)
 {
     memset(buf, 0, MULTIFD_INIT_PACKET_SIZE);
-    put_be32(buf + MFD_OFF_MAGIC, MULTIFD_MAGIC);
-    put_be32(buf + MFD_OFF_VERSION, MULTIFD_VERSION);
+    stl_be_p(buf + MFD_OFF_MAGIC, MULTIFD_MAGIC);
+    stl_be_p(buf + MFD_OFF_VERSION, MULTIFD_VERSION);
     memcpy(buf + MFD_OFF_UUID, qemu_uuid, sizeof(qemu_uuid));
     buf[MFD_OFF_ID] = id;
 }
@@ -72,8 +48,8 @@ void multifd_init_packet_encode(uint8_t buf[MULTIFD_INIT_PACKET_SIZE],
 bool multifd_init_packet_decode(const uint8_t buf[MULTIFD_INIT_PACKET_SIZE],
                                 int channels, uint8_t *id, Error **errp)
 {
-    uint32_t magic = get_be32(buf + MFD_OFF_MAGIC);
-    uint32_t version = get_be32(buf + MFD_OFF_VERSION);
+    uint32_t magic = ldl_be_p(buf + MFD_OFF_MAGIC);
+    uint32_t version = ldl_be_p(buf + MFD_OFF_VERSION);
 
     if (magic != MULTIFD_MAGIC) {
         error_setg(errp, "multifd: received packet magic %x expected %x", magic,
@@ -113,19 +89,19 @@ void multifd_packet_encode(uint8_t buf[MULTIFD_PACKET_HEADER_SIZE],
                            uint32_t n, uint32_t payload, uint64_t packet_num)
 {
     memset(buf, 0, MFD_OFF_OFFSET);
-    put_be32(buf + MFD_OFF_MAGIC, MULTIFD_MAGIC);
-    put_be32(buf + MFD_OFF_VERSION, MULTIFD_VERSION);
-    put_be32(buf + MFD_OFF_FLAGS, flags);
-    put_be32(buf + MFD_OFF_PAGES_ALLOC, MULTIFD_PACKET_PAGES);
-    put_be32(buf + MFD_OFF_NORMAL_PAGES, n);
-    put_be32(buf + MFD_OFF_NEXT_SIZE, payload);
-    put_be64(buf + MFD_OFF_PACKET_NUM, packet_num);
+    stl_be_p(buf + MFD_OFF_MAGIC, MULTIFD_MAGIC);
+    stl_be_p(buf + MFD_OFF_VERSION, MULTIFD_VERSION);
+    stl_be_p(buf + MFD_OFF_FLAGS, flags);
+    stl_be_p(buf + MFD_OFF_PAGES_ALLOC, MULTIFD_PACKET_PAGES);
+    stl_be_p(buf + MFD_OFF_NORMAL_PAGES, n);
+    stl_be_p(buf + MFD_OFF_NEXT_SIZE, payload);
+    stq_be_p(buf + MFD_OFF_PACKET_NUM, packet_num);
     if (rb) {
         g_strlcpy((char *)buf + MFD_OFF_RAMBLOCK, rb->idstr,
                   MULTIFD_RAMBLOCK_LEN);
     }
     for (uint32_t i = 0; i < MULTIFD_PACKET_PAGES; i++) {
-        put_be64(buf + MFD_OFF_OFFSET + 8 * i, i < n ? offset[i] : 0);
+        stq_be_p(buf + MFD_OFF_OFFSET + 8 * i, i < n ? offset[i] : 0);
     }
 }
 
@@ -133,8 +109,8 @@ void multifd_packet_encode(uint8_t buf[MULTIFD_PACKET_HEADER_SIZE],
 static bool multifd_packet_decode_common(const uint8_t *buf, MultiFDPacket *p,
                                          Error **errp)
 {
-    uint32_t magic = get_be32(buf + MFD_OFF_MAGIC);
-    uint32_t version = get_be32(buf + MFD_OFF_VERSION);
+    uint32_t magic = ldl_be_p(buf + MFD_OFF_MAGIC);
+    uint32_t version = ldl_be_p(buf + MFD_OFF_VERSION);
 
     if (magic != MULTIFD_MAGIC) {
         error_setg(errp,
@@ -150,11 +126,11 @@ static bool multifd_packet_decode_common(const uint8_t *buf, MultiFDPacket *p,
                    version, MULTIFD_VERSION);
         return false;
     }
-    p->flags = get_be32(buf + MFD_OFF_FLAGS);
-    p->pages_alloc = get_be32(buf + MFD_OFF_PAGES_ALLOC);
-    p->normal_pages = get_be32(buf + MFD_OFF_NORMAL_PAGES);
-    p->next_packet_size = get_be32(buf + MFD_OFF_NEXT_SIZE);
-    p->packet_num = get_be64(buf + MFD_OFF_PACKET_NUM);
+    p->flags = ldl_be_p(buf + MFD_OFF_FLAGS);
+    p->pages_alloc = ldl_be_p(buf + MFD_OFF_PAGES_ALLOC);
+    p->normal_pages = ldl_be_p(buf + MFD_OFF_NORMAL_PAGES);
+    p->next_packet_size = ldl_be_p(buf + MFD_OFF_NEXT_SIZE);
+    p->packet_num = ldq_be_p(buf + MFD_OFF_PACKET_NUM);
     if (p->pages_alloc > MULTIFD_PACKET_PAGES) {
         error_setg(errp,
                    "multifd: received packet with %u pages and "
@@ -202,7 +178,7 @@ static bool multifd_packet_decode_pages(const uint8_t *buf, uint32_t comp_flag,
         return false;
     }
     for (uint32_t i = 0; i < p->normal_pages; i++) {
-        uint64_t off = get_be64(buf + MFD_OFF_OFFSET + 8 * i);
+        uint64_t off = ldq_be_p(buf + MFD_OFF_OFFSET + 8 * i);
 
         if ((*rb)->used_length < TARGET_PAGE_SIZE ||
             off > (*rb)->used_length - TARGET_PAGE_SIZE ||

@@ -13,6 +13,7 @@
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "qemu/bswap.h"
 #include "sysemu/sysemu.h"
 #include "../../migration/multifd.h"
 
@@ -30,20 +31,6 @@ char *qemu_uuid_unparse(const uint8_t u[16])
                            "%02x%02x%02x%02x%02x%02x",
                            u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8],
                            u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = v >> 24;
-    p[1] = v >> 16;
-    p[2] = v >> 8;
-    p[3] = v;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, v >> 32);
-    put32(p + 4, v);
 }
 
 static void encode(uint8_t *buf, uint32_t flags, uint32_t n)
@@ -96,22 +83,22 @@ static void test_bad_fields(void)
     uint8_t buf[MULTIFD_PACKET_HEADER_SIZE];
 
     encode(buf, 0, 2);
-    put32(buf, 0x5145564d);
+    stl_be_p(buf, 0x5145564d);
     expect_error(buf, 0,
                  "multifd: received packet magic 5145564d and "
                  "expected magic 11223344");
     encode(buf, 0, 2);
-    put32(buf + 4, 2);
+    stl_be_p(buf + 4, 2);
     expect_error(buf, 0,
                  "multifd: received packet version 2 and expected "
                  "version 1");
     encode(buf, 0, 2);
-    put32(buf + 12, 129);
+    stl_be_p(buf + 12, 129);
     expect_error(buf, 0,
                  "multifd: received packet with 129 pages and "
                  "expected maximum pages are 128");
     encode(buf, 0, 2);
-    put32(buf + 12, 1);
+    stl_be_p(buf + 12, 1);
     expect_error(buf, 0,
                  "multifd: received packet with 2 normal pages and "
                  "expected maximum pages are 1");
@@ -119,12 +106,12 @@ static void test_bad_fields(void)
     expect_error(buf, MULTIFD_FLAG_ZSTD,
                  "multifd: flags received 2 flags expected 4");
     encode(buf, 0, 2);
-    put32(buf + 20, 3 * TARGET_PAGE_SIZE);
+    stl_be_p(buf + 20, 3 * TARGET_PAGE_SIZE);
     expect_error(buf, 0,
                  "multifd: received packet payload of 12288 bytes "
                  "for 2 pages");
     encode(buf, MULTIFD_FLAG_ZSTD, 2);
-    put32(buf + 20, MULTIFD_PAYLOAD_MAX + 1);
+    stl_be_p(buf + 20, MULTIFD_PAYLOAD_MAX + 1);
     expect_error(buf, MULTIFD_FLAG_ZSTD,
                  "multifd: received packet payload of 1048577 bytes for 2 "
                  "pages");
@@ -132,10 +119,10 @@ static void test_bad_fields(void)
     memcpy(buf + 64, "nosuch", 7);
     expect_error(buf, 0, "multifd: unknown ram block nosuch");
     encode(buf, 0, 2);
-    put64(buf + 320 + 8, BLOCK_SIZE);
+    stq_be_p(buf + 320 + 8, BLOCK_SIZE);
     expect_error(buf, 0, "multifd: offset too long 1048576 (max 1048576)");
     encode(buf, 0, 2);
-    put64(buf + 320 + 8, 100);
+    stq_be_p(buf + 320 + 8, 100);
     expect_error(buf, 0, "multifd: offset too long 100 (max 1048576)");
 }
 
@@ -148,8 +135,8 @@ static void test_sync_only_stale(void)
 
     encode(buf, MULTIFD_FLAG_SYNC, 0);
     memcpy(buf + 64, "stale-block", 12);
-    put32(buf + 20, 44 * TARGET_PAGE_SIZE);
-    put64(buf + 320, ~0ULL);
+    stl_be_p(buf + 20, 44 * TARGET_PAGE_SIZE);
+    stq_be_p(buf + 320, ~0ULL);
     g_assert_true(
         multifd_packet_decode(buf, MULTIFD_FLAG_ZLIB, &p, &rb, &error_abort));
     g_assert_null(rb);
@@ -179,7 +166,7 @@ static void test_initial_packet(void)
                     "0000-000000000000' for channel 1");
     error_free(err);
     err = NULL;
-    put32(buf, 0x5145564d);
+    stl_be_p(buf, 0x5145564d);
     g_assert_false(multifd_init_packet_decode(buf, 2, &id, &err));
     g_assert_cmpstr(error_get_pretty(err), ==,
                     "multifd: received packet magic 5145564d expected "
@@ -201,12 +188,12 @@ static void mutate(GRand *r, uint8_t *buf)
                 g_rand_int(r);
             break;
         case 1: /* a 32-bit field of the fixed part to an edge value */
-            put32(buf + 4 * g_rand_int_range(r, 0, 6),
-                  edges[g_rand_int_range(r, 0, G_N_ELEMENTS(edges))]);
+            stl_be_p(buf + 4 * g_rand_int_range(r, 0, 6),
+                     edges[g_rand_int_range(r, 0, G_N_ELEMENTS(edges))]);
             break;
         default: /* an offset slot */
-            put64(buf + 320 + 8 * g_rand_int_range(r, 0, 128),
-                  (uint64_t)g_rand_int(r) << g_rand_int_range(r, 0, 33));
+            stq_be_p(buf + 320 + 8 * g_rand_int_range(r, 0, 128),
+                     (uint64_t)g_rand_int(r) << g_rand_int_range(r, 0, 33));
         }
     }
 }
