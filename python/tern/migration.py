@@ -73,6 +73,20 @@ def wait_migration(vm, timeout=50.0, want=('completed',)):
     return info
 
 
+def wait_incoming(vm, timeout=30.0):
+    """Poll a destination's query-migrate until completed; AssertionError
+    (with its stderr) if the process exits first or on timeout."""
+    def alive(info):
+        if vm.proc.poll() is not None:
+            raise AssertionError(f'{vm.name} exited:\n{vm.stderr()}')
+
+    try:
+        return poll_migration(vm, ('completed',), timeout, on_info=alive)
+    except TimeoutError:
+        raise AssertionError(f'{vm.name}: not completed\n{vm.stderr()}') \
+            from None
+
+
 def incoming_vm(args, uri=None, **vm_args):
     """A destination started with -incoming uri (default: a free tcp
     port on 127.0.0.1); its uri attribute is where a source connects."""

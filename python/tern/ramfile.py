@@ -29,3 +29,14 @@ def empty_ram(path, size):
     """Make path a sparse file of size zero bytes (a destination's RAM)."""
     with open(path, 'wb') as f:
         f.truncate(size)
+
+
+def same_ram(a, b):
+    """Do files a and b hold the same bytes?  (Read in 1 MiB pieces.)"""
+    with open(a, 'rb') as fa, open(b, 'rb') as fb:
+        while True:
+            x, y = fa.read(1 << 20), fb.read(1 << 20)
+            if x != y:
+                return False
+            if not x:
+                return True

@@ -19,9 +19,10 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'qtest'))
 from ternlib import (certs_or_skip, check, free_port,  # noqa: E402
-                     poll_migration, qemu_binary, skip, skip_unless_built,
+                     qemu_binary, skip, skip_unless_built,
                      start_migration, Vm, wait_migration)
 from tern import ramfile  # noqa: E402
+from tern.migration import wait_incoming  # noqa: E402
 
 SIZE = 32 << 20
 TEXT = b'The quick brown fox jumps over the lazy dog. 0123456789\n'
@@ -48,22 +49,6 @@ def mem_args(path, qemu, tls=None):
              f'mem-path={path},share=on'] + creds)
 
 
-def same(a, b):
-    with open(a, 'rb') as fa, open(b, 'rb') as fb:
-        return fa.read() == fb.read()
-
-
-def wait_dest(vm, timeout=60):
-    def alive(info):
-        check(vm.proc.poll() is None, f'{vm.name} exited:\n{vm.stderr()}')
-
-    try:
-        poll_migration(vm, ('completed',), timeout, on_info=alive)
-    except TimeoutError:
-        raise AssertionError(f'{vm.name}: not completed\n{vm.stderr()}') \
-            from None
-
-
 def hop(src, dst_args, qemu, name, settings, tls=None):
     """Migrate src into a new -incoming defer destination with multifd
     settings; return the destination (running)."""
@@ -81,7 +66,7 @@ def hop(src, dst_args, qemu, name, settings, tls=None):
                         params=src_params, dst_caps=['multifd'],
                         dst_params=params)
         info = wait_migration(src, 60)
-        wait_dest(dst)
+        wait_incoming(dst, 60)
     except BaseException:
         print(src.stderr() if hasattr(src, 'stderr') else '', dst.stderr())
         dst.kill()
@@ -101,11 +86,11 @@ def run(tmp, channels, comp, tls=None):
         tdst, _ = hop(qsrc, mem_args(b, False, tls), False, 'tern-dst',
                       settings, tls)
     with tdst:
-        check(same(a, b), f'{tag}: QEMU -> Tern RAM differs')
+        check(ramfile.same_ram(a, b), f'{tag}: QEMU -> Tern RAM differs')
         qdst, info = hop(tdst, mem_args(c, True, tls), True, 'qemu-dst',
                          settings, tls)
         with qdst:
-            check(same(b, c), f'{tag}: Tern -> QEMU RAM differs')
+            check(ramfile.same_ram(b, c), f'{tag}: Tern -> QEMU RAM differs')
     ram = info['ram']
     check(ram['multifd-bytes'] > 0, f'{tag}: no multifd-bytes: {ram}')
     print(f'{tag}: QEMU -> Tern -> QEMU identical (Tern sent '

@@ -20,10 +20,11 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'qtest'))
-from ternlib import (check, incoming_vm, poll_migration,  # noqa: E402
+from ternlib import (check, incoming_vm,  # noqa: E402
                      qemu_binary, skip, skip_unless_built, start_migration,
                      Vm, wait_migration)
 from tern import ramfile  # noqa: E402
+from tern.migration import wait_incoming  # noqa: E402
 
 SIZE = 64 << 20
 
@@ -45,27 +46,6 @@ def mem_args(path, binary):
     return ['-M', 'none,memory-backend=mem', '-m', f'{SIZE >> 20}M'] + obj
 
 
-def same(a, b):
-    with open(a, 'rb') as fa, open(b, 'rb') as fb:
-        while True:
-            x, y = fa.read(1 << 20), fb.read(1 << 20)
-            if x != y:
-                return False
-            if not x:
-                return True
-
-
-def wait_dest(vm, timeout=30):
-    def alive(info):
-        check(vm.proc.poll() is None, f'{vm.name} exited:\n{vm.stderr()}')
-
-    try:
-        poll_migration(vm, ('completed',), timeout, on_info=alive)
-    except TimeoutError:
-        raise AssertionError(f'{vm.name}: not completed\n{vm.stderr()}') \
-            from None
-
-
 def hop(src, dst_args, binary, name):
     """Migrate src over tcp, with the return path, into a new
     destination; return the destination and the source's info."""
@@ -74,7 +54,7 @@ def hop(src, dst_args, binary, name):
                       serial=False)
     start_migration(src, dst.uri, caps=['return-path'])
     info = wait_migration(src, 60)
-    wait_dest(dst)
+    wait_incoming(dst, 30)
     return dst, info
 
 
@@ -87,12 +67,12 @@ def run_tcp(tmp):
             name='qemu-src', serial=False) as qsrc:
         tdst, _ = hop(qsrc, mem_args(b, 'tern'), 'tern', 'tern-dst')
     with tdst:
-        check(same(a, b), 'tcp: QEMU -> Tern RAM differs')
+        check(ramfile.same_ram(a, b), 'tcp: QEMU -> Tern RAM differs')
         status = tdst.cmd('query-status')['status']
         check(status == 'prelaunch', f'tcp: Tern state {status}')
         qdst, info = hop(tdst, mem_args(c, 'qemu'), 'qemu', 'qemu-dst')
         with qdst:
-            check(same(b, c), 'tcp: Tern -> QEMU RAM differs')
+            check(ramfile.same_ram(b, c), 'tcp: Tern -> QEMU RAM differs')
             check(qdst.cmd('query-status')['status'] == 'prelaunch',
                   'tcp: QEMU state')
     print(f'tcp: QEMU -> Tern -> QEMU identical (Tern sent '
@@ -112,8 +92,8 @@ def run_exec(tmp):
         wait_migration(qsrc, 60)
     with Vm(mem_args(b, 'tern') + ['-incoming', f'exec:cat {s1}'],
             name='tern-dst', serial=False) as tdst:
-        wait_dest(tdst)
-        check(same(a, b), 'exec: QEMU -> Tern RAM differs')
+        wait_incoming(tdst, 30)
+        check(ramfile.same_ram(a, b), 'exec: QEMU -> Tern RAM differs')
         # QEMU's source ran (no -S): globalstate "running" -> running
         check(tdst.cmd('query-status')['status'] == 'running',
               'exec: Tern state')
@@ -121,8 +101,8 @@ def run_exec(tmp):
         wait_migration(tdst, 60)
     with Vm(mem_args(c, 'qemu') + ['-incoming', f'exec:cat {s2}'],
             binary=qemu_binary(), name='qemu-dst', serial=False) as qdst:
-        wait_dest(qdst)
-        check(same(b, c), 'exec: Tern -> QEMU RAM differs')
+        wait_incoming(qdst, 30)
+        check(ramfile.same_ram(b, c), 'exec: Tern -> QEMU RAM differs')
         check(qdst.cmd('query-status')['status'] == 'running',
               'exec: QEMU state')
     print('exec: QEMU -> Tern -> QEMU identical')
