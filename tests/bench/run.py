@@ -65,6 +65,31 @@ def make_random_file(path, size):
             left -= n
 
 
+def make_halftext_file(path, size):
+    """size bytes where every other 4 KiB page is zero and the rest is
+    English-like text with numbers (compressible about 3-4x), as a guest's
+    page cache and heap might hold (cached between runs)."""
+    if os.path.exists(path) and os.path.getsize(path) == size:
+        return
+    words = ('migration page channel packet guest memory dirty bitmap '
+             'stream transfer source destination compress level thread '
+             'kernel buffer socket').split()
+    chunk = bytearray()
+    n = 0
+    while len(chunk) < (2 << 20):
+        page = bytearray()
+        while len(page) < 4096:
+            n += 1
+            page += f'{words[n * 7 % len(words)]} {n * 2654435761 % 100000} '.encode()
+        chunk += bytes(4096) + page[:4096]
+    with open(path, 'wb') as f:
+        left = size
+        while left:
+            k = min(len(chunk), left)
+            f.write(chunk[:k])
+            left -= k
+
+
 def _event_time(ev):
     ts = ev['timestamp']
     return ts['seconds'] + ts['microseconds'] / 1e6
@@ -123,7 +148,7 @@ def poll_migration(src, dst, t0, timeout):
 
 
 def run_ram_case(system, binary, case, ramfile, size, tmp, tls_dir):
-    """RAM-only -M none migration of size bytes of random content."""
+    """RAM-only -M none migration of size bytes of ramfile's content."""
     mb = size >> 20
     src_args = ['-M', 'none', '-m', f'{mb}M',
                 '-object', f'memory-backend-file,id=mem,size={mb}M,'
@@ -474,6 +499,15 @@ def main():
                              'multifd': (2, 'zlib')},
         'multifd-tls-none': {'kind': 'ram', 'transport': 'tls',
                              'multifd': (2, 'none')},
+        # half zero pages, half text pages: what compression is for
+        'multifd-tcp-zstd-text': {'kind': 'ram', 'transport': 'tcp',
+                                  'multifd': (2, 'zstd'),
+                                  'content': 'halftext'},
+        'multifd-tcp-zlib-text': {'kind': 'ram', 'transport': 'tcp',
+                                  'multifd': (2, 'zlib'),
+                                  'content': 'halftext'},
+        'ram-tcp-text': {'kind': 'ram', 'transport': 'tcp',
+                         'content': 'halftext'},
     }
     for rate in (0, 64, 256):
         cases[f'stress-kvm-{rate}MiBs'] = {'kind': 'stress', 'rate': rate,
@@ -510,8 +544,12 @@ def main():
         tls_dir = None
         if any(c.get('transport') == 'tls' for c in cases.values()):
             tls_dir = make_x509(os.path.join(tmp, 'tls'))
-        if any(c['kind'] == 'ram' for c in cases.values()):
+        if any(c['kind'] == 'ram' and 'content' not in c
+               for c in cases.values()):
             make_random_file(ramfile, size)
+        textfile = os.path.join(shm, 'src-text.ram')
+        if any(c.get('content') == 'halftext' for c in cases.values()):
+            make_halftext_file(textfile, size)
         for name, case in cases.items():
             out = results['cases'][name] = {'qemu': [], 'tern': [], 'errors': {}}
             if case['kind'] == 'stress':
@@ -536,10 +574,12 @@ def main():
                     print(f'bench: {name} {system} warm-up run',
                           file=sys.stderr, flush=True)
                     try:
-                        run_ram_case(system, binary, case, ramfile, size,
-                                     tmp, tls_dir)
+                        run_ram_case(system, binary, case,
+                                     textfile if case.get('content')
+                                     else ramfile, size, tmp, tls_dir)
                     except Exception as e:  # reported by the real runs
                         print(f'bench: warm-up failed: {e}', file=sys.stderr)
+            case_ram = textfile if case.get('content') else ramfile
             for i in range(n_runs):
                 for system, binary in (('qemu', QEMU), ('tern', tern)):
                     if system in out['errors']:
@@ -548,7 +588,7 @@ def main():
                           file=sys.stderr, flush=True)
                     try:
                         if case['kind'] == 'ram':
-                            r = run_ram_case(system, binary, case, ramfile,
+                            r = run_ram_case(system, binary, case, case_ram,
                                              size, tmp, tls_dir)
                         else:
                             r = run_stress_case(system, binary, case, tmp, guest)
