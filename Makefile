@@ -1,17 +1,23 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Top-level Makefile: drives meson/ninja in build/ (and build-asan/).
-# Targets: all check check-slow check-asan demo bench lint install clean
+# Targets: all check check-slow check-asan fuzz demo bench lint install clean
+# make fuzz [FUZZ_SECONDS=30] [FUZZ_TARGETS="fuzz-ram ..."]: build every
+# tests/fuzz target with clang + libFuzzer + ASan/UBSan in build-fuzz/
+# (meson -Dfuzzing=true) and run each for FUZZ_SECONDS (docs/fuzzing.md).
 # make install [PREFIX=/usr/local] [DESTDIR=/staging]: meson install of
 # bin/tern, bin/tern-migrate, bin/qmp-shell, share/tern/{stress.elf,python}
 # and man1/tern.1 (see the install rules at the end of meson.build).
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS ?=
 MESON_TEST = meson test -C $(BUILD) --print-errorlogs --num-processes 2
 QUICK ?=
 PREFIX ?=
 DESTDIR ?=
 
-.PHONY: all deps check check-unit check-slow check-asan demo bench lint install clean
+.PHONY: all deps fuzz-deps check check-unit check-slow check-asan fuzz demo bench lint install clean
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -24,6 +30,13 @@ $(ASAN_BUILD)/build.ninja:
 
 deps:
 	@scripts/install-deps.sh
+
+fuzz-deps:
+	@scripts/install-deps.sh --fuzz
+
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang ./configure --builddir=$(FUZZ_BUILD) -Dfuzzing=true \
+	    -Db_sanitize=address,undefined -Db_lundef=false $(CONFIGURE_FLAGS)
 
 check: deps
 	$(MAKE) all
@@ -42,6 +55,13 @@ check-asan: deps $(ASAN_BUILD)/build.ninja
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2 \
 	    --timeout-multiplier 3 --suite unit --suite qtest
+
+# The plain build writes each target's built-in seeds (--write-seeds).
+fuzz: deps fuzz-deps $(FUZZ_BUILD)/build.ninja
+	$(MAKE) all
+	ninja -C $(FUZZ_BUILD) fuzz
+	python3 scripts/run-fuzz.py --fuzz-build $(FUZZ_BUILD) \
+	    --plain-build $(BUILD) --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 demo: deps
 	$(MAKE) all
@@ -66,4 +86,4 @@ install: $(BUILD)/build.ninja
 	meson install -C $(BUILD) --no-rebuild $(if $(DESTDIR),--destdir $(abspath $(DESTDIR)))
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -3,11 +3,17 @@
 # install-deps.sh: make sure the Debian bookworm packages that Tern's build,
 # tests, demo and benchmarks need are installed.  As root it installs what
 # is missing with apt-get; otherwise it prints the apt-get command to run.
+#   install-deps.sh --fuzz   the extra packages of make fuzz only: clang
+#                            and its compiler-rt (libFuzzer, ASan, UBSan)
 set -e
+if [ "$1" = "--fuzz" ]; then
+    PKGS="clang libclang-rt-14-dev"
+else
 PKGS="gcc gcc-multilib make meson ninja-build pkg-config python3
 libglib2.0-dev libgnutls28-dev gnutls-bin nettle-dev libjson-c-dev
 zlib1g-dev libzstd-dev librdmacm-dev libibverbs-dev
 qemu-system-x86 gnuplot-nox iproute2"
+fi
 
 missing=""
 for p in $PKGS; do

@@ -9,21 +9,16 @@
  * input must end in success or an Error; crashes, hangs and sanitizer reports
  * are bugs.
  *
- * libFuzzer build (not part of the default build):
- *   clang -g -O1 -fsanitize=fuzzer,address -DCONFIG_LIBFUZZER \
- *     -Iinclude $(pkg-config --cflags glib-2.0) tests/fuzz/fuzz-loadvm.c \
- *     migration/{qemu-file,vmstate,vmstate-types,savevm,global_state,timer}.c \
- *     migration/rate-limit.c io/channel.c io/channel-buffer.c \
- *     util/error.c util/error-report.c system/runstate-names.c \
- *     tests/unit/stubs/runstate.c tests/unit/stubs/fake-devices.c \
- *     $(pkg-config --libs glib-2.0) -o fuzz-loadvm
+ * libFuzzer build: make fuzz (docs/fuzzing.md); the meson option
+ * -Dfuzzing=true compiles this file with CONFIG_LIBFUZZER.
  * Plain build (meson, gcc): the main() below
  *   fuzz-loadvm FILE...      replays each file (e.g. a crash reproducer)
  *   fuzz-loadvm --write-seeds DIR
  *                            writes the built-in corpus (libFuzzer seeds)
- *   fuzz-loadvm [--tap] [-n N]
- *                            built-in corpus plus N (default 20000)
- *                            deterministic mutations of it
+ *   fuzz-loadvm [--tap] [-n N] [--corpus DIR]
+ *                            built-in corpus, the saved inputs of DIR
+ *                            (fuzz-corpus.h) and N (default 20000)
+ *                            deterministic mutations of the built-in ones
  */
 #include "qemu/osdep.h"
 #include "io/channel-buffer.h"
@@ -35,6 +30,8 @@
 #include "migration/vmstate.h"
 #include "../unit/stubs/fake-devices.h"
 #include "../unit/stubs/runstate.h"
+#include "fuzz-corpus.h"
+#include "fuzz-mutate.h"
 #include "fuzz-stderr.h"
 
 /* ---- the migration subsystem's answers: a return path that works ---- */
@@ -138,6 +135,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifndef CONFIG_LIBFUZZER
+
+/* fuzz_load() for fuzz_corpus_replay(): 0 when the input loaded. */
+static int fuzz_load_input(const uint8_t *data, size_t size)
+{
+    return fuzz_load(data, size) == 0 ? 0 : 1;
+}
 
 /* A valid stream from the save side: header, ram, devices, vmdesc. */
 static GByteArray *fuzz_seed_saved(bool with_commands)
@@ -336,43 +339,6 @@ static bool fuzz_regressions(GByteArray *saved)
     return ok;
 }
 
-static void fuzz_mutate(GRand *r, GByteArray *b)
-{
-    int n = g_rand_int_range(r, 1, 5);
-
-    while (n-- > 0 && b->len > 0) {
-        guint pos = g_rand_int_range(r, 0, b->len);
-        uint8_t v;
-
-        switch (g_rand_int_range(r, 0, 6)) {
-        case 0: /* flip a bit */
-            b->data[pos] ^= 1 << g_rand_int_range(r, 0, 8);
-            break;
-        case 1: /* random byte */
-            b->data[pos] = g_rand_int_range(r, 0, 256);
-            break;
-        case 2: /* interesting byte */
-        {
-            static const uint8_t interesting[] = {
-                0, 1, 2, 3, 4, 5, 6, 7, 8, 0x10, 0x20, 0x7e, 0x7f, 0x80, 0xff,
-            };
-            b->data[pos] =
-                interesting[g_rand_int_range(r, 0, sizeof(interesting))];
-        } break;
-        case 3: /* truncate */
-            g_byte_array_set_size(b, pos);
-            break;
-        case 4: /* insert */
-            v = g_rand_int_range(r, 0, 256);
-            g_array_insert_val((GArray *)b, pos, v);
-            break;
-        default: /* remove */
-            g_byte_array_remove_index(b, pos);
-            break;
-        }
-    }
-}
-
 static int fuzz_replay_file(const char *path)
 {
     g_autofree char *data = NULL;
@@ -392,7 +358,8 @@ static int fuzz_replay_file(const char *path)
 int main(int argc, char **argv)
 {
     bool tap = false;
-    const char *seed_dir = NULL;
+    const char *seed_dir = NULL, *corpus_dir = NULL;
+    FuzzCorpusStats corpus = {0};
     long iterations = 20000;
     GByteArray *seeds[4];
     GRand *r;
@@ -407,6 +374,8 @@ int main(int argc, char **argv)
             iterations = atol(argv[++i]);
         } else if (!strcmp(argv[i], "--write-seeds") && i + 1 < argc) {
             seed_dir = argv[++i];
+        } else if (!strcmp(argv[i], "--corpus") && i + 1 < argc) {
+            corpus_dir = argv[++i];
         } else {
             files++;
             if (fuzz_replay_file(argv[i])) {
@@ -428,12 +397,10 @@ int main(int argc, char **argv)
             return 1;
         }
         if (seed_dir) {
-            g_autofree char *name =
-                g_strdup_printf("%s/builtin-%d", seed_dir, i);
+            g_autofree char *name = g_strdup_printf("builtin-%d", i);
 
-            if (!g_file_set_contents(name, (char *)seeds[i]->data,
-                                     seeds[i]->len, NULL)) {
-                fprintf(stderr, "fuzz-loadvm: cannot write %s\n", name);
+            if (!fuzz_corpus_write("fuzz-loadvm", seed_dir, name,
+                                   seeds[i]->data, seeds[i]->len)) {
                 return 1;
             }
         }
@@ -447,13 +414,18 @@ int main(int argc, char **argv)
 
     /* Warnings from mutated inputs are expected noise. */
     saved_stderr = fuzz_stderr_silence();
+    if (corpus_dir && !fuzz_corpus_replay("fuzz-loadvm", corpus_dir,
+                                          fuzz_load_input, &corpus)) {
+        fuzz_stderr_restore(saved_stderr);
+        return 1;
+    }
     r = g_rand_new_with_seed(0x7e57);
     for (it = 0; it < iterations; it++) {
         GByteArray *seed = seeds[it % G_N_ELEMENTS(seeds)];
         GByteArray *b = g_byte_array_sized_new(seed->len);
 
         g_byte_array_append(b, seed->data, seed->len);
-        fuzz_mutate(r, b);
+        fuzz_mutate_bytes(r, b);
         if (fuzz_load(b->data, b->len) == 0) {
             accepted++;
         }
@@ -465,11 +437,13 @@ int main(int argc, char **argv)
         g_byte_array_free(seeds[i], true);
     }
     if (tap) {
-        printf("1..1\nok 1 /fuzz-loadvm/mutations %ld inputs, %d loaded\n",
-               iterations, accepted);
+        printf("1..2\nok 1 /fuzz-loadvm/corpus %u saved inputs, %u loaded\n"
+               "ok 2 /fuzz-loadvm/mutations %ld inputs, %d loaded\n",
+               corpus.files, corpus.accepted, iterations, accepted);
     } else {
-        printf("fuzz-loadvm: %ld mutated inputs, %d loaded, no crash\n",
-               iterations, accepted);
+        printf("fuzz-loadvm: %u saved inputs (%u loaded), %ld mutated "
+               "inputs (%d loaded), no crash\n",
+               corpus.files, corpus.accepted, iterations, accepted);
     }
     return 0;
 }

@@ -14,17 +14,15 @@
  * negotiation; bit 1: the rest is HMP lines, one per '\n'); the rest is
  * the data.
  *
- * libFuzzer build (not part of the default build):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -DCONFIG_LIBFUZZER \
- *     -Iinclude -Imonitor $(pkg-config --cflags glib-2.0 json-c) \
- *     tests/fuzz/fuzz-qmp.c qapi/{json-stream,qmp-dispatch,qmp-event}.c \
- *     system/{main-loop,runstate}.c monitor/{hmp,monitor,qmp}.c \
- *     migration/options.c $(ls util/[a-z]*.c io/[a-z]*.c) \
- *     $(pkg-config --libs glib-2.0 json-c gnutls) -o fuzz-qmp
- *   (add whatever libraries util/ and io/ need at the time, see meson).
+ * libFuzzer build: make fuzz (docs/fuzzing.md); the meson option
+ * -Dfuzzing=true compiles this file with CONFIG_LIBFUZZER.
  * Plain build (meson): the main() below
  *   fuzz-qmp FILE...          replays each file
- *   fuzz-qmp [--tap] [-n N]   regression inputs plus N (default 5000)
+ *   fuzz-qmp --write-seeds DIR
+ *                             writes the built-in inputs (libFuzzer seeds)
+ *   fuzz-qmp [--tap] [-n N] [--corpus DIR]
+ *                             regression inputs, the saved inputs of DIR
+ *                             (fuzz-corpus.h) plus N (default 5000)
  *                             deterministic mutations of a small corpus
  */
 #include "qemu/osdep.h"
@@ -33,6 +31,7 @@
 #include "migration/options.h"
 #include "../../migration/options-json.h"
 #include "../../migration/migration.h"
+#include "fuzz-corpus.h"
 #include "fuzz-stderr.h"
 
 /* ---- stubs for what options.c needs from migration.c ---- */
@@ -253,6 +252,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 #ifndef CONFIG_LIBFUZZER
 
+/* fuzz_one() for fuzz_corpus_replay(): 0 when there was a reply. */
+static int fuzz_one_input(const uint8_t *data, size_t size)
+{
+    return fuzz_one(data, size) ? 0 : 1;
+}
+
 /* Seeds and regression inputs: mode byte, then the data. */
 static const char *const fuzz_corpus[] = {
     "\x01{\"execute\": \"qmp_capabilities\"}\n"
@@ -359,6 +364,8 @@ static int fuzz_replay_file(const char *path)
 int main(int argc, char **argv)
 {
     bool tap = false;
+    const char *seed_dir = NULL, *corpus_dir = NULL;
+    FuzzCorpusStats corpus = {0};
     long iterations = 5000, it;
     int i, files = 0, saved_stderr;
     size_t ncorpus = G_N_ELEMENTS(fuzz_corpus);
@@ -369,6 +376,10 @@ int main(int argc, char **argv)
             tap = true;
         } else if (!strcmp(argv[i], "-n") && i + 1 < argc) {
             iterations = atol(argv[++i]);
+        } else if (!strcmp(argv[i], "--write-seeds") && i + 1 < argc) {
+            seed_dir = argv[++i];
+        } else if (!strcmp(argv[i], "--corpus") && i + 1 < argc) {
+            corpus_dir = argv[++i];
         } else {
             files++;
             if (fuzz_replay_file(argv[i])) {
@@ -388,8 +399,24 @@ int main(int argc, char **argv)
             fprintf(stderr, "fuzz-qmp: corpus %d gave no reply\n", i);
             return 1;
         }
+        if (seed_dir) {
+            g_autofree char *name = g_strdup_printf("builtin-%d", i);
+
+            if (!fuzz_corpus_write("fuzz-qmp", seed_dir, name,
+                                   (const uint8_t *)c, len)) {
+                return 1;
+            }
+        }
+    }
+    if (seed_dir) {
+        return 0;
     }
     saved_stderr = fuzz_stderr_silence();
+    if (corpus_dir &&
+        !fuzz_corpus_replay("fuzz-qmp", corpus_dir, fuzz_one_input, &corpus)) {
+        fuzz_stderr_restore(saved_stderr);
+        return 1;
+    }
     r = g_rand_new_with_seed(0x9e37);
     for (it = 0; it < iterations; it++) {
         const char *c = fuzz_corpus[it % ncorpus];
@@ -404,11 +431,13 @@ int main(int argc, char **argv)
     g_rand_free(r);
     fuzz_stderr_restore(saved_stderr);
     if (tap) {
-        printf("1..1\nok 1 /fuzz-qmp/mutations %zu inputs + %ld mutations\n",
-               ncorpus, iterations);
+        printf("1..2\nok 1 /fuzz-qmp/corpus %u saved inputs, %u answered\n"
+               "ok 2 /fuzz-qmp/mutations %zu inputs + %ld mutations\n",
+               corpus.files, corpus.accepted, ncorpus, iterations);
     } else {
-        printf("fuzz-qmp: %zu inputs + %ld mutations, no crash\n", ncorpus,
-               iterations);
+        printf("fuzz-qmp: %u saved inputs, %zu inputs + %ld mutations, "
+               "no crash\n",
+               corpus.files, ncorpus, iterations);
     }
     return 0;
 }
