@@ -14,6 +14,7 @@
 #include "qapi/error.h"
 #include "monitor/monitor.h"
 #include "qemu/sockets.h"
+#include "migration/blocker.h"
 #include "migration/options.h"
 #include "sysemu/runstate.h"
 #include "migration.h"
@@ -35,7 +36,8 @@ static void hmp_info_migrate_globals(Monitor *mon)
 {
     monitor_printf(mon, "globals:\n");
     monitor_printf(mon, "store-global-state: on\n");
-    monitor_printf(mon, "only-migratable: off\n");
+    monitor_printf(mon, "only-migratable: %s\n",
+                   migrate_only_migratable() ? "on" : "off");
     monitor_printf(mon, "send-configuration: on\n");
     monitor_printf(mon, "send-section-footer: on\n");
     monitor_printf(mon, "decompress-error-check: on\n");
@@ -143,6 +145,12 @@ static void hmp_info_migrate(Monitor *mon)
 
     migration_info_get(&info);
     hmp_info_migrate_globals(mon);
+    if (info.blocked_reasons) {
+        monitor_printf(mon, "Outgoing migration blocked:\n");
+        for (char **r = info.blocked_reasons; *r; r++) {
+            monitor_printf(mon, "  %s\n", *r);
+        }
+    }
     if (info.has_status) {
         hmp_info_migrate_status(mon, &info);
     }

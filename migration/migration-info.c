@@ -22,6 +22,7 @@
 #include "migration.h"
 #include "migration-info.h"
 #include "migration-stats.h"
+#include "migration/blocker.h"
 
 /* The "ram" member; completed: remaining and the dirty rate read 0. */
 static void migration_info_ram(MigrationRamInfo *ram, bool completed)
@@ -124,11 +125,13 @@ void migration_info_get(MigrationInfo *info)
     memset(info, 0, sizeof(*info));
     migration_info_destination(info);
     migration_info_source(info); /* its status wins */
+    info->blocked_reasons = migration_blocker_reasons();
 }
 
 void migration_info_clear(MigrationInfo *info)
 {
     g_free(info->error_desc);
+    g_strfreev(info->blocked_reasons);
     if (info->socket_addresses) {
         g_ptr_array_unref(info->socket_addresses);
     }

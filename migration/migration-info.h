@@ -53,6 +53,8 @@ typedef struct MigrationInfo {
     MigrationRamInfo ram;
     bool has_cpu_throttle_percentage;
     int64_t cpu_throttle_percentage;
+    /* the migration blockers' texts, oldest first (NULL: none) */
+    char **blocked_reasons;
     /* destination: SocketAddress * it listens on (a reference), or NULL */
     GPtrArray *socket_addresses;
 } MigrationInfo;

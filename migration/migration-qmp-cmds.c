@@ -137,6 +137,14 @@ static json_object *migration_info_to_json(const MigrationInfo *info)
         json_add_i64(o, "cpu-throttle-percentage",
                      info->cpu_throttle_percentage);
     }
+    if (info->blocked_reasons) {
+        json_object *list = json_object_new_array();
+
+        for (char **r = info->blocked_reasons; *r; r++) {
+            json_object_array_add(list, json_object_new_string(*r));
+        }
+        json_object_object_add(o, "blocked-reasons", list);
+    }
     return o;
 }
 

@@ -35,6 +35,7 @@
 #include "migration.h"
 #include "transport.h"
 #include "postcopy-ram.h"
+#include "migration/blocker.h"
 #include "ram.h"
 #include "migration-stats.h"
 
@@ -240,7 +241,7 @@ bool migrate_start(const char *uri, Error **errp)
                          "previous migration");
         return false;
     }
-    if (migration_transport_refuse(uri, errp) ||
+    if (migration_is_blocked(errp) || migration_transport_refuse(uri, errp) ||
         !migrate_caps_combination_ok(errp)) {
         return false;
     }

@@ -7,7 +7,9 @@
 #include "qemu/osdep.h"
 #include "qapi/qmp/dispatch.h"
 #include "monitor/monitor.h"
+#include "migration/blocker.h"
 #include "sysemu/dump.h"
+#include "sysemu/main-loop.h"
 #include "sysemu/runstate.h"
 #include "machine-cmds.h"
 
@@ -44,39 +46,131 @@ static bool dump_open_protocol(const char *protocol, int *fd, Error **errp)
     return false;
 }
 
+/*
+ * One dump.  A detached dump (detach=true) writes from its own thread
+ * while the VM stays stopped, and the monitor keeps answering; the end
+ * (close, resume, DUMP_COMPLETED) always runs on the main thread.
+ */
+typedef struct DumpJob {
+    int fd;
+    bool has_range;
+    uint64_t begin;
+    uint64_t length;
+    bool was_running;
+    uint64_t written; /* atomic: bytes of guest memory written */
+    bool ok;
+    Error *err;
+    GThread *thread; /* detached dumps only */
+} DumpJob;
+
 /* The last dump, for query-dump (main thread). */
 static const char *dump_last_status = "none";
 static uint64_t dump_last_total;
+static DumpJob *dump_active; /* a dump in progress, or NULL */
 
-/* Stop the VM around the dump, as QEMU does, and write the file. */
-static bool dump_run(int fd, bool has_range, uint64_t begin, uint64_t length,
-                     Error **errp)
+/*
+ * While a dump runs the guest's memory is being read out with the VM
+ * stopped: a migration then would resume the guest under the dump, so
+ * QEMU blocks migration (even with -only-migratable) with this text.
+ */
+static Error *dump_migration_blocker;
+
+/* Main thread: close, resume, report. */
+static void dump_finish(DumpJob *job)
 {
-    bool was_running = runstate_is_running();
-    uint64_t total = 0;
-    bool ok;
     json_object *data, *result;
+    uint64_t written = __atomic_load_n(&job->written, __ATOMIC_RELAXED);
 
-    if (was_running) {
-        vm_stop(RUN_STATE_SAVE_VM);
-    }
-    ok = dump_guest_memory_elf(fd, has_range, begin, length, &total, errp);
-    close(fd);
-    if (was_running) {
+    close(job->fd);
+    migrate_del_blocker(dump_migration_blocker);
+    if (job->was_running) {
         vm_start();
     }
-
-    dump_last_status = ok ? "completed" : "failed";
-    dump_last_total = total;
+    dump_last_status = job->ok ? "completed" : "failed";
+    dump_last_total = written;
+    dump_active = NULL;
     result = json_object_new_object();
-    json_object_object_add(result, "total", json_object_new_int64(total));
-    json_object_object_add(result, "status",
-                           json_object_new_string(ok ? "completed" : "failed"));
+    json_object_object_add(result, "total", json_object_new_int64(written));
+    json_object_object_add(
+        result, "status",
+        json_object_new_string(job->ok ? "completed" : "failed"));
     json_object_object_add(result, "completed",
-                           json_object_new_int64(ok ? total : 0));
+                           json_object_new_int64(job->ok ? written : 0));
     data = json_object_new_object();
     json_object_object_add(data, "result", result);
+    if (job->err) {
+        json_object_object_add(
+            data, "error", json_object_new_string(error_get_pretty(job->err)));
+    }
     qapi_event_send("DUMP_COMPLETED", data);
+}
+
+static void dump_write(DumpJob *job)
+{
+    job->ok = dump_guest_memory_elf(job->fd, job->has_range, job->begin,
+                                    job->length, &job->written, &job->err);
+}
+
+/* Main loop, after the dump thread ended. */
+static void dump_detached_done(void *opaque)
+{
+    DumpJob *job = opaque;
+
+    g_thread_join(job->thread);
+    dump_finish(job);
+    error_free(job->err);
+    g_free(job);
+}
+
+static gpointer dump_thread(gpointer opaque)
+{
+    dump_write(opaque);
+    main_loop_schedule(dump_detached_done, opaque);
+    return NULL;
+}
+
+/*
+ * Stop the VM around the dump, as QEMU does, and write the file (in a
+ * thread when detach).  Takes fd.
+ */
+static bool dump_run(int fd, bool has_range, uint64_t begin, uint64_t length,
+                     bool detach, Error **errp)
+{
+    DumpJob *job;
+    bool ok;
+
+    if (!dump_migration_blocker) {
+        error_setg(&dump_migration_blocker,
+                   "Live migration disabled: dump-guest-memory in progress");
+    }
+    if (migrate_add_blocker_internal(dump_migration_blocker, errp) < 0) {
+        close(fd);
+        return false;
+    }
+    job = g_new0(DumpJob, 1);
+    job->fd = fd;
+    job->has_range = has_range;
+    job->begin = begin;
+    job->length = length;
+    job->was_running = runstate_is_running();
+    dump_active = job;
+    dump_last_status = "active";
+    dump_last_total = dump_guest_memory_size(has_range, begin, length);
+    if (job->was_running) {
+        vm_stop(RUN_STATE_SAVE_VM);
+    }
+    if (detach) {
+        job->thread = g_thread_new("dump", dump_thread, job);
+        return true;
+    }
+    dump_write(job);
+    ok = job->ok;
+    if (!ok) {
+        error_propagate(errp, error_copy(job->err));
+    }
+    dump_finish(job);
+    error_free(job->err);
+    g_free(job);
     return ok;
 }
 
@@ -126,22 +220,28 @@ static bool qmp_dump_guest_memory(json_object *args, json_object **ret,
         error_setg(errp, "Invalid parameter 'length'");
         return false;
     }
+    if (dump_active) {
+        error_setg(errp, "There is a dump in process, please wait.");
+        return false;
+    }
     if (!dump_open_protocol(protocol, &fd, errp)) {
         return false;
     }
-    /* detach: the dump is synchronous and quick; the event still follows */
-    return dump_run(fd, has_begin, begin, length, errp);
+    return dump_run(fd, has_begin, begin, length, detach, errp);
 }
 
 static bool qmp_query_dump(json_object *args, json_object **ret, Error **errp)
 {
     bool done = !strcmp(dump_last_status, "completed");
+    uint64_t completed = done ? dump_last_total : 0;
 
+    if (dump_active) {
+        completed = __atomic_load_n(&dump_active->written, __ATOMIC_RELAXED);
+    }
     *ret = json_object_new_object();
     json_object_object_add(*ret, "status",
                            json_object_new_string(dump_last_status));
-    json_object_object_add(*ret, "completed",
-                           json_object_new_int64(done ? dump_last_total : 0));
+    json_object_object_add(*ret, "completed", json_object_new_int64(completed));
     json_object_object_add(*ret, "total",
                            json_object_new_int64(dump_last_total));
     return true;
@@ -163,7 +263,7 @@ static void hmp_dump_guest_memory(Monitor *mon, int argc, char **argv)
     Error *err = NULL;
     const char *file = NULL;
     uint64_t begin = 0, length = 0;
-    bool has_range = false;
+    bool has_range = false, detach = false;
     int i, nargs = 0;
     const char *rest[3];
     g_autofree char *protocol = NULL;
@@ -179,6 +279,7 @@ static void hmp_dump_guest_memory(Monitor *mon, int argc, char **argv)
                                     "is not supported\n");
                 return;
             case 'd':
+                detach = true;
                 continue;
             case 'z':
             case 'l':
@@ -217,8 +318,13 @@ static void hmp_dump_guest_memory(Monitor *mon, int argc, char **argv)
         has_range = true;
     }
     protocol = g_strdup_printf("file:%s", file);
+    if (dump_active) {
+        monitor_printf(mon, "Error: There is a dump in process, please "
+                            "wait.\n");
+        return;
+    }
     if (!dump_open_protocol(protocol, &fd, &err) ||
-        !dump_run(fd, has_range, begin, length, &err)) {
+        !dump_run(fd, has_range, begin, length, detach, &err)) {
         hmp_handle_error(mon, err);
     }
 }

@@ -65,6 +65,17 @@ static GArray *dump_collect(bool has_range, uint64_t begin, uint64_t length)
     return segs;
 }
 
+uint64_t dump_guest_memory_size(bool has_range, uint64_t begin, uint64_t length)
+{
+    g_autoptr(GArray) segs = dump_collect(has_range, begin, length);
+    uint64_t size = 0;
+
+    for (guint i = 0; i < segs->len; i++) {
+        size += g_array_index(segs, DumpSegment, i).len;
+    }
+    return size;
+}
+
 bool dump_guest_memory_elf(int fd, bool has_range, uint64_t begin,
                            uint64_t length, uint64_t *total, Error **errp)
 {
@@ -132,7 +143,8 @@ bool dump_guest_memory_elf(int fd, bool has_range, uint64_t begin,
         if (!dump_write_all(fd, s->host, s->len, errp)) {
             return false;
         }
-        *total += s->len;
+        /* read by query-dump while a detached dump runs */
+        __atomic_store_n(total, *total + s->len, __ATOMIC_RELAXED);
     }
     return true;
 }

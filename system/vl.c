@@ -38,6 +38,7 @@
 #include "hw/serial.h"
 #include "crypto/init.h"
 #include "io/channel-socket.h"
+#include "migration/blocker.h"
 #include "migration/misc.h"
 #include "migration/register.h"
 
@@ -56,6 +57,7 @@ typedef struct VlConfig {
     bool daemonize;
     const char *pidfile;
     GPtrArray *trace; /* -trace patterns */
+    bool invtsc;      /* -cpu host,+invtsc */
 } VlConfig;
 
 typedef enum VlOpt {
@@ -80,6 +82,8 @@ typedef enum VlOpt {
     OPT_NODEFAULTS,
     OPT_NOGRAPHIC,
     OPT_UUID,
+    OPT_CPU,
+    OPT_ONLY_MIGRATABLE,
     OPT_VERSION,
     OPT_HELP,
 } VlOpt;
@@ -129,6 +133,10 @@ static const VlOptDef vl_options[] = {
      "accepted (there are no default devices)"},
     {"nographic", OPT_NOGRAPHIC, false, "", "accepted (there is no graphics)"},
     {"uuid", OPT_UUID, true, " UUID", "VM UUID (multifd, validate-uuid)"},
+    {"cpu", OPT_CPU, true, " host|max[,+invtsc|,invtsc=on]",
+     "CPU model (KVM: the host's; invtsc blocks migration)"},
+    {"only-migratable", OPT_ONLY_MIGRATABLE, false, "",
+     "refuse anything that would block migration"},
     {"version", OPT_VERSION, false, "", "print the version and exit"},
     {"h", OPT_HELP, false, "|-help", "print this help and exit"},
     {"help", OPT_HELP, false, NULL, NULL},
@@ -277,6 +285,34 @@ static void vl_check_accel(const char *arg)
     }
 }
 
+/*
+ * -cpu MODEL[,FEATURE...]: the vCPU is always the host's (KVM); "host"
+ * and "max" are accepted, and the one feature is invtsc (invariant TSC),
+ * off unless asked for, as QEMU's migratable host model.  Returns it.
+ */
+static bool vl_parse_cpu(const char *arg)
+{
+    g_auto(GStrv) parts = g_strsplit(arg, ",", -1);
+    bool invtsc = false;
+
+    if (strcmp(parts[0], "host") && strcmp(parts[0], "max")) {
+        vl_fail("-cpu", arg, "unable to find CPU model '%s'", parts[0]);
+    }
+    for (int i = 1; parts[i]; i++) {
+        const char *f = parts[i];
+
+        if (!strcmp(f, "+invtsc") || !strcmp(f, "invtsc=on") ||
+            !strcmp(f, "invtsc")) {
+            invtsc = true;
+        } else if (!strcmp(f, "-invtsc") || !strcmp(f, "invtsc=off")) {
+            invtsc = false;
+        } else {
+            vl_fail("-cpu", arg, "CPU feature '%s' is not supported", f);
+        }
+    }
+    return invtsc;
+}
+
 static void vl_parse_args(int argc, char **argv, VlConfig *cfg)
 {
     for (int i = 1; i < argc; i++) {
@@ -376,6 +412,12 @@ static void vl_parse_args(int argc, char **argv, VlConfig *cfg)
                         "wrong format");
             }
             qemu_uuid_set = true;
+            break;
+        case OPT_CPU:
+            cfg->invtsc = vl_parse_cpu(arg);
+            break;
+        case OPT_ONLY_MIGRATABLE:
+            migrate_set_only_migratable(true);
             break;
         case OPT_VERSION:
             vl_print_version();
@@ -542,6 +584,7 @@ static MachineState *vl_create_machine(VlConfig *cfg)
     ms->kernel_cmdline = g_strdup(cfg->append ? cfg->append : "");
     ms->smp = 1;
     ms->has_vcpu = mc->has_vcpu;
+    ms->invtsc = cfg->invtsc;
     qemu_opts_free(opts);
     set_current_machine(ms);
     if (!mc->init(ms, &err)) {

@@ -25,6 +25,7 @@
 #include "qemu/bswap.h"
 #include "qemu/error-report.h"
 #include "hw/ioport.h"
+#include "migration/blocker.h"
 #include "migration/register.h"
 #include "migration/vmstate.h"
 #include "monitor/monitor.h"
@@ -317,7 +318,50 @@ static bool kvm_vcpu_set_boot_state(KVMCPU *cpu, const BootState *boot,
     return true;
 }
 
-static bool kvm_vcpu_set_cpuid(KVMCPU *cpu, Error **errp)
+/* CPUID 0x80000007 EDX bit 8: the TSC runs at a constant rate. */
+#define CPUID_APM_INVTSC (1u << 8)
+
+/*
+ * Migration blocker while the guest is told its TSC is invariant: the
+ * destination host's TSC may tick at another rate (QEMU's reason text).
+ */
+static Error *kvm_invtsc_blocker;
+
+/*
+ * invtsc: unless asked for (-cpu host,+invtsc), hide it, as QEMU's
+ * migratable host CPU does; when asked for, register the migration
+ * blocker (refused under -only-migratable).
+ */
+static bool kvm_cpuid_invtsc(struct kvm_cpuid2 *cpuid, bool want, Error **errp)
+{
+    for (uint32_t i = 0; i < cpuid->nent; i++) {
+        struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+        if (e->function != 0x80000007) {
+            continue;
+        }
+        if (!want) {
+            e->edx &= ~CPUID_APM_INVTSC;
+            return true;
+        }
+        if (!(e->edx & CPUID_APM_INVTSC)) {
+            break;
+        }
+        if (!kvm_invtsc_blocker) {
+            error_setg(&kvm_invtsc_blocker,
+                       "State blocked by non-migratable CPU device "
+                       "(invtsc flag)");
+        }
+        return migrate_add_blocker(kvm_invtsc_blocker, errp) == 0;
+    }
+    if (want) {
+        error_setg(errp, "kvm: the host CPU has no invariant TSC (invtsc)");
+        return false;
+    }
+    return true;
+}
+
+static bool kvm_vcpu_set_cpuid(KVMCPU *cpu, bool invtsc, Error **errp)
 {
     int nent = 128, ret;
     struct kvm_cpuid2 *cpuid;
@@ -337,6 +381,10 @@ static bool kvm_vcpu_set_cpuid(KVMCPU *cpu, Error **errp)
             return false;
         }
         nent *= 2;
+    }
+    if (!kvm_cpuid_invtsc(cpuid, invtsc, errp)) {
+        g_free(cpuid);
+        return false;
     }
     ret = kvm_vcpu_ioctl(cpu, KVM_SET_CPUID2, cpuid);
     g_free(cpuid);
@@ -1162,7 +1210,7 @@ bool kvm_vcpu_create(MachineState *ms, Error **errp)
             goto err_unmap;
         }
     }
-    if (!kvm_vcpu_set_cpuid(cpu, errp) ||
+    if (!kvm_vcpu_set_cpuid(cpu, ms->invtsc, errp) ||
         !kvm_vcpu_set_boot_state(cpu, &ms->boot, errp)) {
         goto err_unmap;
     }

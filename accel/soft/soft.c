@@ -344,6 +344,11 @@ static bool soft_vcpus_create(MachineState *ms, Error **errp)
         error_setg(errp, "soft: vCPU already created");
         return false;
     }
+    if (ms->invtsc) {
+        error_setg(errp, "soft: -cpu invtsc needs -accel kvm (the soft vCPU "
+                         "has no TSC of its own)");
+        return false;
+    }
     soft.ms = ms;
     soft.plat = (StressPlatform){
         .now_us = soft_now_us,

@@ -41,6 +41,7 @@ typedef struct MachineState {
     int smp;               /* 1 */
     BootState boot;
     bool has_vcpu; /* false for none */
+    bool invtsc;   /* -cpu host,+invtsc: expose the invariant TSC (KVM) */
 } MachineState;
 
 struct MachineClass {

@@ -19,10 +19,15 @@
 /*
  * Write guest RAM (all of it, or only [begin, begin + length) when
  * has_range) to fd as described above.  The VM should be stopped.
- * *total is set to the bytes of guest memory written.  Blocks on fd; does
+ * *total is set to the bytes of guest memory written so far (updated
+ * atomically after each segment).  Blocks on fd; does
  * not close it.  false with errp set on write errors or an empty range.
  */
 bool dump_guest_memory_elf(int fd, bool has_range, uint64_t begin,
                            uint64_t length, uint64_t *total, Error **errp);
+
+/* Bytes of guest memory dump_guest_memory_elf() would write. */
+uint64_t dump_guest_memory_size(bool has_range, uint64_t begin,
+                                uint64_t length);
 
 #endif /* SYSEMU_DUMP_H */
