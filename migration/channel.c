@@ -21,6 +21,8 @@
  *     transports) as QEMU 7.2 sorts them: the first is the main stream,
  *     later ones multifd channels with the capability (the receiver
  *     checks their initial packet), else the postcopy-preempt channel.
+ * A postcopy recovery (migrate-recover) sorts its channels by 7.2's
+ * order whatever the transport: its stream starts without a header.
  * A channel of a type that is complete already (a second main stream, a
  * multifd channel beyond multifd-channels, anything once loading has
  * started) is dropped with a warning.  Loading starts (and the socket
@@ -40,6 +42,7 @@
 #include "migration/tls.h"
 #include "qemu/trace.h"
 #include "migration.h"
+#include "postcopy-recover.h"
 
 /*
  * Kernel buffer tuning of the migration channel (best effort: failures
@@ -335,8 +338,13 @@ static void migration_incoming_channel_sorted(QIOChannel *ioc,
                                               MigrationChannelType type)
 {
     MigrationIncomingState *mis = migration_incoming_get_current();
-    const char *why = migration_incoming_unwanted(mis, type);
+    const char *why;
 
+    if (mis->recovering) {
+        /* postcopy recovery: no header to tell; 7.2's order decides */
+        type = migration_incoming_classify(mis);
+    }
+    why = migration_incoming_unwanted(mis, type);
     if (why || !migration_incoming_accept[type](mis, ioc)) {
         migration_incoming_drop(ioc, why ? why : "refused");
         return;
@@ -353,7 +361,11 @@ static void migration_incoming_channel_sorted(QIOChannel *ioc,
         }
         mis->loading = true;
         socket_incoming_stop();
-        migration_incoming_process(migration_incoming_main(mis));
+        if (mis->recovering) {
+            postcopy_incoming_recover_channel(migration_incoming_main(mis));
+        } else {
+            migration_incoming_process(migration_incoming_main(mis));
+        }
     } else if (migrate_multifd() && !migration_channels_timer) {
         migration_channels_timer =
             g_timeout_add_seconds(MIGRATION_CHANNELS_WAIT_S,

@@ -18,6 +18,7 @@
 #include "migration/options.h"
 #include "sysemu/runstate.h"
 #include "migration.h"
+#include "postcopy-recover.h"
 #include "migration-info.h"
 
 #define HMP_PROGRESS_MS 250
@@ -367,7 +368,7 @@ static void hmp_migrate(Monitor *mon, int argc, char **argv)
     if (blk || inc) {
         error_setg(&err, "Block migration is not supported by Tern");
     } else if (resume) {
-        error_setg(&err, "Postcopy recovery is not supported by Tern yet");
+        migrate_resume(uri, &err);
     } else {
         migrate_start(uri, &err);
     }
@@ -426,6 +427,28 @@ static void hmp_migrate_incoming(Monitor *mon, int argc, char **argv)
         return;
     }
     if (!migrate_incoming_qmp(argv[0], &err)) {
+        hmp_handle_error(mon, err);
+    }
+}
+
+static void hmp_migrate_recover(Monitor *mon, int argc, char **argv)
+{
+    Error *err = NULL;
+
+    if (argc < 1) {
+        hmp_usage_error(mon, "string expected");
+        return;
+    }
+    if (!migrate_recover(argv[0], &err)) {
+        hmp_handle_error(mon, err);
+    }
+}
+
+static void hmp_migrate_pause(Monitor *mon, int argc, char **argv)
+{
+    Error *err = NULL;
+
+    if (!migrate_pause(&err)) {
         hmp_handle_error(mon, err);
     }
 }
@@ -492,6 +515,12 @@ void migration_register_hmp_commands(void)
                          "Continue an incoming migration from an -incoming "
                          "defer",
                          hmp_migrate_incoming);
+    hmp_register_command("migrate_recover", "migrate_recover uri",
+                         "Continue a paused incoming postcopy migration",
+                         hmp_migrate_recover);
+    hmp_register_command("migrate_pause", "migrate_pause",
+                         "Pause an ongoing migration (postcopy-only)",
+                         hmp_migrate_pause);
     hmp_register_command("migrate_set_capability",
                          "migrate_set_capability capability state",
                          "Enable/Disable the usage of a capability for "

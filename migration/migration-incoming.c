@@ -22,6 +22,7 @@
 #include "migration.h"
 #include "multifd.h"
 #include "postcopy-ram.h"
+#include "postcopy-recover.h"
 #include "ram.h"
 #include "return-path.h"
 #include "transport.h"
@@ -130,6 +131,12 @@ static gpointer migration_incoming_thread(gpointer opaque)
         postcopy_ram_incoming_state() == POSTCOPY_INCOMING_RUNNING) {
         /* the guest runs; the rest of the stream fills its RAM */
         r->ret = qemu_loadvm_state_main(mis->from_src_file, &r->err);
+        /* a broken stream pauses until migrate-recover's is there */
+        while (r->ret < 0 && postcopy_incoming_pause(mis, r->err)) {
+            error_free(r->err);
+            r->err = NULL;
+            r->ret = qemu_loadvm_state_main(mis->from_src_file, &r->err);
+        }
         qemu_loadvm_state_cleanup();
     }
     postcopy_ram_incoming_end();

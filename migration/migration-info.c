@@ -98,6 +98,11 @@ static void migration_info_source(MigrationInfo *info)
     }
     g_mutex_lock(&s->lock);
     migration_info_progress(info, s, status == MIGRATION_STATUS_COMPLETED);
+    if (s->error && (status == MIGRATION_STATUS_POSTCOPY_PAUSED ||
+                     status == MIGRATION_STATUS_POSTCOPY_RECOVER)) {
+        /* why it paused (or why the last recovery failed) */
+        info->error_desc = g_strdup(error_get_pretty(s->error));
+    }
     g_mutex_unlock(&s->lock);
     if (cpu_throttle_active()) {
         info->has_cpu_throttle_percentage = true;

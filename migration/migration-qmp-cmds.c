@@ -14,6 +14,7 @@
 #include "qemu/sockets.h"
 #include "migration/options.h"
 #include "migration.h"
+#include "postcopy-recover.h"
 #include "migration-info.h"
 #include "options-json.h"
 
@@ -179,8 +180,7 @@ static bool qmp_migrate(json_object *args, json_object **ret, Error **errp)
         return false;
     }
     if (resume) {
-        error_setg(errp, "Postcopy recovery is not supported by Tern yet");
-        return false;
+        return migrate_resume(uri, errp);
     }
     return migrate_start(uri, errp);
 }
@@ -217,6 +217,27 @@ static bool qmp_migrate_start_postcopy(json_object *args, json_object **ret,
 
     return qmp_args_check_known(args, known, errp) &&
            migrate_start_postcopy(errp);
+}
+
+static bool qmp_migrate_pause(json_object *args, json_object **ret,
+                              Error **errp)
+{
+    static const char *const known[] = {NULL};
+
+    return qmp_args_check_known(args, known, errp) && migrate_pause(errp);
+}
+
+static bool qmp_migrate_recover(json_object *args, json_object **ret,
+                                Error **errp)
+{
+    static const char *const known[] = {"uri", NULL};
+    const char *uri;
+
+    if (!qmp_args_check_known(args, known, errp) ||
+        !qmp_arg_str(args, "uri", true, &uri, errp)) {
+        return false;
+    }
+    return migrate_recover(uri, errp);
 }
 
 static bool qmp_migrate_incoming(json_object *args, json_object **ret,
@@ -291,6 +312,8 @@ void migration_register_commands(void)
     qmp_register_command("migrate_cancel", qmp_migrate_cancel, 0);
     qmp_register_command("migrate-continue", qmp_migrate_continue, 0);
     qmp_register_command("migrate-incoming", qmp_migrate_incoming, 0);
+    qmp_register_command("migrate-pause", qmp_migrate_pause, 0);
+    qmp_register_command("migrate-recover", qmp_migrate_recover, 0);
     qmp_register_command("migrate-start-postcopy", qmp_migrate_start_postcopy,
                          0);
     qmp_register_command("migrate-set-capabilities",

@@ -21,10 +21,14 @@
  * iterate decision answers MIGRATION_NEXT_POSTCOPY instead, and the
  * postcopy phase replaces switchover: stop the guest, send the discard
  * ranges and the package (LISTEN, device state, RUN) that starts it on
- * the destination, then the remaining pages, requested ones first.
+ * the destination, then the remaining pages, requested ones first.  A
+ * broken connection then pauses (postcopy-paused) until migrate -r gives
+ * a new URI; the phase goes on after the resume handshake
+ * (postcopy-recover.h).
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "qemu/error-report.h"
 #include "qemu/trace.h"
 #include "qemu/bswap.h"
 #include "io/channel-buffer.h"
@@ -37,6 +41,7 @@
 #include "migration.h"
 #include "migration-stats.h"
 #include "multifd.h"
+#include "postcopy-recover.h"
 #include "return-path.h"
 #include "ram.h"
 #include "rate-limit.h"
@@ -573,30 +578,143 @@ static bool migration_postcopy_drain(MigrationRun *run)
     return true;
 }
 
-/*
- * Postcopy instead of switchover: CONTINUE when every page was sent and
- * the destination said SHUT 0.
- */
-static MigrationNext migration_phase_postcopy(MigrationRun *run)
+/* The remaining pages, EOF, the destination's SHUT 0: true when done. */
+static bool migration_postcopy_finish(MigrationRun *run)
 {
-    MigrationState *s = run->s;
-
-    TRACE("migration_postcopy_start", "pending %" PRIu64,
-          migration_stats_bytes_remaining());
-    if (!migration_postcopy_switch(run) || !migration_postcopy_drain(run)) {
-        return MIGRATION_NEXT_FAIL;
+    if (!migration_postcopy_drain(run)) {
+        return false;
     }
     migration_rate_set(0);
     if (qemu_savevm_state_complete_live(run->f, &run->err) < 0) {
-        return MIGRATION_NEXT_FAIL;
+        return false;
     }
     qemu_savevm_state_send_eof(run->f);
     if (qemu_fflush(run->f) < 0) {
         qemu_file_get_error_obj(run->f, &run->err);
+        return false;
+    }
+    return migrate_rp_wait_shut(run->s, &run->err) >= 0;
+}
+
+/* ---- pause and recover (postcopy-recover.h) ---- */
+
+/*
+ * May this failure pause instead of failing?  Only while the guest runs
+ * on the destination (postcopy-active, or a recovery that failed) and
+ * only for a broken channel: not a cancel, not the destination's SHUT
+ * with an error, not a bad return-path message.
+ */
+static bool migration_may_pause(MigrationRun *run)
+{
+    MigrationState *s = run->s;
+    int st = migration_status();
+
+    if (st != MIGRATION_STATUS_POSTCOPY_ACTIVE &&
+        st != MIGRATION_STATUS_POSTCOPY_RECOVER) {
+        return false;
+    }
+    if (__atomic_load_n(&s->rp_dest_failed, __ATOMIC_ACQUIRE)) {
+        return false;
+    }
+    return !__atomic_load_n(&s->rp_error, __ATOMIC_ACQUIRE) ||
+           s->rp_channel_failed;
+}
+
+/*
+ * Close every channel, keep everything else, and wait in paused_status
+ * for migrate_resume() (true: status now postcopy-recover) or a cancel
+ * (false).  The error stays in error-desc meanwhile.
+ */
+static bool migration_pause_wait(MigrationRun *run, int paused_status)
+{
+    MigrationState *s = run->s;
+    int from = migration_status();
+    bool resume;
+
+    if (run->err) {
+        migrate_set_error(s, run->err);
+        error_free(run->err);
+        run->err = NULL;
+    }
+    migrate_channels_shutdown(s);
+    migrate_rp_cleanup(s);
+    migration_close_file(s, NULL);
+    run->f = NULL;
+    migrate_channels_release(s);
+    g_mutex_lock(&s->pause_lock);
+    if (!migrate_set_status(s, from, paused_status)) {
+        g_mutex_unlock(&s->pause_lock);
+        return false; /* cancelled meanwhile */
+    }
+    error_report("Detected IO failure for postcopy. Migration paused.");
+    while ((int)migration_status() == paused_status) {
+        g_cond_wait(&s->pause_cond, &s->pause_lock);
+    }
+    resume = migration_status() == MIGRATION_STATUS_POSTCOPY_RECOVER;
+    g_mutex_unlock(&s->pause_lock);
+    return resume;
+}
+
+/* Connect again to s->uri (migrate_resume's) with a new return path. */
+static bool migration_reconnect(MigrationRun *run)
+{
+    MigrationState *s = run->s;
+    QIOChannel *ioc = migrate_transport_open(s, &run->err);
+
+    if (!ioc) {
+        return false;
+    }
+    migration_channel_tune(ioc, true);
+    run->f = qemu_file_new_output(ioc);
+    qio_channel_unref(ioc);
+    s->to_dst_file = run->f;
+    return migrate_rp_start(s, &run->err);
+}
+
+/* The resume handshake of a phase (postcopy: postcopy-recover.h). */
+typedef bool MigrationResumeHandshake(MigrationState *s, QEMUFile *f,
+                                      Error **errp);
+
+/*
+ * A failure of the running phase: pause, and on migrate_resume connect
+ * again and run the phase's resume handshake; a failed attempt pauses
+ * again.  true: go on with the phase on run->f; false: fail.
+ */
+static bool migration_recover(MigrationRun *run,
+                              MigrationResumeHandshake *handshake)
+{
+    MigrationState *s = run->s;
+
+    while (migration_may_pause(run) &&
+           migration_pause_wait(run, MIGRATION_STATUS_POSTCOPY_PAUSED)) {
+        if (migration_reconnect(run) && handshake(s, run->f, &run->err)) {
+            g_mutex_lock(&s->lock);
+            error_free(s->error); /* recovered: no error to show */
+            s->error = NULL;
+            g_mutex_unlock(&s->lock);
+            return true;
+        }
+        TRACE("migration_recover_failed", "%s",
+              run->err ? error_get_pretty(run->err) : "?");
+    }
+    return false;
+}
+
+/*
+ * Postcopy instead of switchover: CONTINUE when every page was sent and
+ * the destination said SHUT 0.  A broken connection pauses (recovery).
+ */
+static MigrationNext migration_phase_postcopy(MigrationRun *run)
+{
+    TRACE("migration_postcopy_start", "pending %" PRIu64,
+          migration_stats_bytes_remaining());
+    if (!migration_postcopy_switch(run)) {
         return MIGRATION_NEXT_FAIL;
     }
-    if (migrate_rp_wait_shut(s, &run->err) < 0) {
-        return MIGRATION_NEXT_FAIL;
+    while (!migration_postcopy_finish(run)) {
+        if (!migration_recover(run, postcopy_resume_handshake)) {
+            return MIGRATION_NEXT_FAIL;
+        }
     }
     return MIGRATION_NEXT_CONTINUE;
 }

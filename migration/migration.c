@@ -24,6 +24,9 @@
  *   Any error --> failed (error-desc; the guest keeps or resumes
  *   running); migrate_cancel --> cancelling (every channel shut down
  *   to wake the thread) --> cancelled.
+ *   Postcopy: a broken channel in postcopy-active --> postcopy-paused
+ *   --migrate -r URI--> postcopy-recover --> postcopy-active
+ *   (postcopy-recover.h).
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
@@ -36,6 +39,7 @@
 #include "transport.h"
 #include "postcopy-ram.h"
 #include "migration/blocker.h"
+#include "postcopy-recover.h"
 #include "ram.h"
 #include "migration-stats.h"
 
@@ -312,6 +316,54 @@ void migrate_cancel(void)
     g_mutex_unlock(&s->pause_lock);
 }
 
+bool migrate_resume(const char *uri, Error **errp)
+{
+    MigrationState *s = migrate_get_current();
+    const MigrationTransport *t;
+    int fd = -1;
+    bool ok;
+
+    if (migration_status() != MIGRATION_STATUS_POSTCOPY_PAUSED) {
+        error_setg(errp, "Cannot resume if there is no paused migration");
+        return false;
+    }
+    if (migration_transport_refuse(uri, errp)) {
+        return false;
+    }
+    t = migration_transport_find(uri);
+    if (!t) {
+        error_setg(errp, "Parameter 'uri' expects a valid migration "
+                         "protocol");
+        return false;
+    }
+    if (t->monitor_fd) {
+        fd = monitor_fd_param(migration_transport_arg(t, uri), errp);
+        if (fd < 0) {
+            return false;
+        }
+    }
+    g_mutex_lock(&s->lock);
+    error_free(s->error); /* error-desc: this attempt's, if it fails */
+    s->error = NULL;
+    g_free(s->uri);
+    s->uri = g_strdup(uri);
+    if (s->fd >= 0) {
+        close(s->fd);
+    }
+    s->fd = fd;
+    g_mutex_unlock(&s->lock);
+    migration_transport_cancel_reset();
+    g_mutex_lock(&s->pause_lock);
+    ok = migrate_set_status(s, MIGRATION_STATUS_POSTCOPY_PAUSED,
+                            MIGRATION_STATUS_POSTCOPY_RECOVER);
+    g_cond_broadcast(&s->pause_cond);
+    g_mutex_unlock(&s->pause_lock);
+    if (!ok) {
+        error_setg(errp, "Cannot resume if there is no paused migration");
+    }
+    return ok;
+}
+
 bool migrate_continue(const char *state, Error **errp)
 {
     MigrationState *s = migrate_get_current();
@@ -365,4 +417,5 @@ void migration_init(void)
     migrate_options_reset();
     postcopy_ram_init();
     ram_postcopy_rp_init();
+    postcopy_recover_init();
 }

@@ -86,7 +86,17 @@ typedef struct MigrationState {
     bool rp_shut_received;
     bool rp_dest_failed; /* SHUT with an error: the destination did not start */
     int rp_error;        /* 0 or negative errno */
+    bool rp_channel_failed; /* rp_error is the channel's, not a bad message */
     Error *rp_err;
+
+    /*
+     * Recovery (postcopy-paused -> postcopy-recover -> postcopy-active):
+     * the return-path thread counts the RECV_BITMAPs it took in and
+     * moves the status on RESUME_ACK; migrate_resume() and cancel wake
+     * the migration thread.  All under pause_lock, signalled on
+     * pause_cond.
+     */
+    unsigned int recv_bitmaps;
 
     bool vm_was_running;
 
@@ -116,6 +126,18 @@ typedef struct MigrationIncomingState {
     bool started;                /* incoming URI given */
     int64_t start_time;
     bool postcopy_started; /* the guest was started at postcopy RUN */
+    /*
+     * Postcopy recovery: the load thread waits in postcopy-paused on
+     * recover_cond until migrate-recover's channel is there (main
+     * thread: recovering, new from_src_file/to_src_file, status
+     * postcopy-recover).  recover_triggered: migrate-recover was
+     * accepted for this pause.  Under recover_lock.
+     */
+    GMutex recover_lock;
+    GCond recover_cond;
+    bool recover_triggered;
+    bool recovering;      /* channels now come for a recovery (7.2's order) */
+    unsigned int resumes; /* RESUME count: page-request senders restart */
 } MigrationIncomingState;
 
 /* The singletons. */
@@ -172,6 +194,12 @@ bool migrate_incoming_qmp(const char *uri, Error **errp);
 void migration_thread_start(MigrationState *s);
 /* migrate_cancel: shut the channel down, status cancelling. */
 void migrate_cancel(void);
+/*
+ * migrate with resume: a paused migration (postcopy-paused) connects
+ * again to uri: postcopy-recover, the migration thread takes over.
+ * 7.2's errors.  Main thread.
+ */
+bool migrate_resume(const char *uri, Error **errp);
 /* migrate-continue STATE. */
 bool migrate_continue(const char *state, Error **errp);
 /*
@@ -256,6 +284,13 @@ void migrate_rp_cleanup(MigrationState *s);
 /* Destination messages. */
 void migrate_send_rp_pong(MigrationIncomingState *mis, uint32_t value);
 void migrate_send_rp_shut(MigrationIncomingState *mis, uint32_t value);
+void migrate_send_rp_resume_ack(MigrationIncomingState *mis, uint32_t value);
+/*
+ * RECV_BITMAP for block name with its size-byte wire bitmap (see
+ * recv-bitmap.h); false when there is no return path or it failed.
+ */
+bool migrate_send_rp_recv_bitmap(MigrationIncomingState *mis, const char *name,
+                                 const uint8_t *bitmap, uint64_t size);
 /*
  * Postcopy: ask for len bytes at start of block rbname (NULL: the block
  * of the previous request, sent as REQ_PAGES).  Any thread.

@@ -278,9 +278,31 @@ static void postcopy_fault(MigrationIncomingState *mis, uint64_t addr,
     *last = rb;
 }
 
+/*
+ * A fault: ask for the page, unless paused or recovering (no return
+ * path; POSTCOPY_RESUME wakes the faulting threads, which fault again).
+ * After a resume the first request names its block again.
+ */
+static void postcopy_fault_maybe_request(MigrationIncomingState *mis,
+                                         uint64_t addr, RAMBlock **last,
+                                         unsigned int *resumes)
+{
+    unsigned int now = __atomic_load_n(&mis->resumes, __ATOMIC_ACQUIRE);
+
+    if (migration_incoming_status() != MIGRATION_STATUS_POSTCOPY_ACTIVE) {
+        return;
+    }
+    if (now != *resumes) {
+        *resumes = now;
+        *last = NULL;
+    }
+    postcopy_fault(mis, addr, last);
+}
+
 static gpointer postcopy_fault_thread(gpointer opaque)
 {
     MigrationIncomingState *mis = opaque;
+    unsigned int resumes = __atomic_load_n(&mis->resumes, __ATOMIC_ACQUIRE);
     RAMBlock *last = NULL;
 
     for (;;) {
@@ -301,7 +323,8 @@ static gpointer postcopy_fault_thread(gpointer opaque)
         }
         while (read(pci.uffd, &msg, sizeof(msg)) == sizeof(msg)) {
             if (msg.event == UFFD_EVENT_PAGEFAULT) {
-                postcopy_fault(mis, msg.arg.pagefault.address, &last);
+                postcopy_fault_maybe_request(mis, msg.arg.pagefault.address,
+                                             &last, &resumes);
             }
         }
     }
@@ -386,6 +409,22 @@ static int postcopy_handle_run(const LoadVMCommand *c, Error **errp)
     postcopy_state_set(POSTCOPY_INCOMING_RUNNING);
     migration_incoming_postcopy_run();
     return LOADVM_QUIT;
+}
+
+void postcopy_ram_wake_faults(void)
+{
+    RAMBlock *rb;
+
+    if (pci.uffd < 0) {
+        return;
+    }
+    RAMBLOCK_FOREACH(rb)
+    {
+        struct uffdio_range r = {.start = (uintptr_t)rb->host,
+                                 .len = rb->used_length};
+
+        ioctl(pci.uffd, UFFDIO_WAKE, &r);
+    }
 }
 
 void postcopy_ram_incoming_end(void)

@@ -27,7 +27,8 @@
  * faults (from vCPUs of any accelerator and Tern's own accesses to guest
  * RAM) and sends REQ_PAGES_ID / REQ_PAGES on the return path.
  *
- * Not done: postcopy-preempt, recovery (postcopy-paused), blocktime.
+ * Recovery after a broken connection: postcopy-recover.h.
+ * Not done: postcopy-preempt, blocktime.
  */
 #ifndef MIGRATION_POSTCOPY_RAM_H
 #define MIGRATION_POSTCOPY_RAM_H
@@ -63,6 +64,14 @@ PostcopyIncomingState postcopy_ram_incoming_state(void);
  * unregister guest RAM, back to none.  Load thread.
  */
 void postcopy_ram_incoming_end(void);
+
+/*
+ * Wake every thread waiting on a missing page so that it faults again
+ * (and the fault thread asks for the page again): after a recovery, the
+ * source has lost the earlier requests.  Any thread; nothing when not
+ * listening.
+ */
+void postcopy_ram_wake_faults(void);
 
 /*
  * A placer installing pages with UFFDIO_COPY / UFFDIO_ZEROPAGE through

@@ -38,6 +38,17 @@ void ram_select_init(RAMPageSelect *ps)
     ps->nr_requests = 0;
 }
 
+void ram_select_restart(RAMPageSelect *ps)
+{
+    g_mutex_lock(&ps->req_lock);
+    g_queue_clear_full(&ps->requests, g_free);
+    __atomic_store_n(&ps->nr_requests, 0, __ATOMIC_RELEASE);
+    g_mutex_unlock(&ps->req_lock);
+    ps->cur_block = ram_block_first();
+    ps->cur_page = 0;
+    ram_select_count_dirty(ps);
+}
+
 void ram_select_destroy(RAMPageSelect *ps)
 {
     RAMBlock *rb;

@@ -53,6 +53,13 @@ typedef struct RAMPageSelect {
  */
 void ram_select_init(RAMPageSelect *ps);
 
+/*
+ * Start over on the bitmaps as they are now (postcopy recovery reloaded
+ * them): the cursor at the first block, queued requests dropped, the
+ * dirty pages recounted.  Migration thread.
+ */
+void ram_select_restart(RAMPageSelect *ps);
+
 /* Free the bitmaps and drop queued requests.  Migration thread. */
 void ram_select_destroy(RAMPageSelect *ps);
 

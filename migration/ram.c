@@ -483,6 +483,21 @@ bool ram_postcopy_request(const char *rbname, uint64_t start, uint64_t len,
     return ram_page_request_queue(&rs->sel, rb, start, len, errp);
 }
 
+void ram_postcopy_resume_prepare(QEMUFile *f)
+{
+    RAMState *rs = ram_migration_rs();
+
+    if (!rs) {
+        return;
+    }
+    ram_select_restart(&rs->sel);
+    /* a new stream: the first page names its block (no CONTINUE) */
+    ram_sink_free(rs->sink);
+    rs->sink = ram_sink_stream_new(f);
+    rs->f = f;
+    rs->rp_last_block = NULL;
+}
+
 /*
  * REQ_PAGES_ID / REQ_PAGES (postcopy): be64 start, be32 length, and for
  * REQ_PAGES_ID the block's str8 name; queued as urgent pages.

@@ -52,6 +52,13 @@ bool ram_postcopy_request(const char *rbname, uint64_t start, uint64_t len,
 void ram_postcopy_rp_init(void);
 
 /*
+ * Source, postcopy recovery, the dirty bitmaps reloaded from the
+ * destination's received bitmaps: start selecting over them on the new
+ * stream f (requests dropped, block named again).  Migration thread.
+ */
+void ram_postcopy_resume_prepare(QEMUFile *f);
+
+/*
  * Destination, load thread: stop helpers that touch guest RAM on their
  * own (the prefault thread) before it is discarded and registered.
  */

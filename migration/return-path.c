@@ -22,6 +22,7 @@
 #include "qemu/error-report.h"
 #include "qemu/trace.h"
 #include "migration.h"
+#include "recv-bitmap.h"
 #include "return-path.h"
 
 /* What the reader knows about one message type. */
@@ -68,19 +69,47 @@ void migrate_rp_register_handler(enum mig_rp_message_type type,
 
 /* ---------------- destination ---------------- */
 
+/* One message on the open return path (rp_lock held), not flushed. */
+static void migrate_put_rp_message(MigrationIncomingState *mis, uint16_t type,
+                                   uint16_t len, const uint8_t *data)
+{
+    TRACE("migration_rp_send", "%s (0x%04x) len %u", migrate_rp_msg_name(type),
+          type, len);
+    qemu_put_be16(mis->to_src_file, type);
+    qemu_put_be16(mis->to_src_file, len);
+    qemu_put_buffer(mis->to_src_file, data, len);
+}
+
 static void migrate_send_rp_message(MigrationIncomingState *mis, uint16_t type,
                                     uint16_t len, const uint8_t *data)
 {
     g_mutex_lock(&mis->rp_lock);
     if (mis->to_src_file) {
-        TRACE("migration_rp_send", "%s (0x%04x) len %u",
-              migrate_rp_msg_name(type), type, len);
-        qemu_put_be16(mis->to_src_file, type);
-        qemu_put_be16(mis->to_src_file, len);
-        qemu_put_buffer(mis->to_src_file, data, len);
+        migrate_put_rp_message(mis, type, len, data);
         qemu_fflush(mis->to_src_file);
     }
     g_mutex_unlock(&mis->rp_lock);
+}
+
+bool migrate_send_rp_recv_bitmap(MigrationIncomingState *mis, const char *name,
+                                 const uint8_t *bitmap, uint64_t size)
+{
+    uint8_t buf[MIG_RP_MSG_RECV_BITMAP_MAX_LEN];
+    size_t name_len = MIN(strlen(name), 255);
+    bool ok = false;
+
+    buf[0] = name_len;
+    memcpy(buf + 1, name, name_len);
+    g_mutex_lock(&mis->rp_lock);
+    if (mis->to_src_file) {
+        migrate_put_rp_message(mis, MIG_RP_MSG_RECV_BITMAP, 1 + name_len, buf);
+        qemu_put_be64(mis->to_src_file, size);
+        qemu_put_buffer(mis->to_src_file, bitmap, size);
+        qemu_put_be64(mis->to_src_file, RECV_BITMAP_END_MARK);
+        ok = qemu_fflush(mis->to_src_file) >= 0;
+    }
+    g_mutex_unlock(&mis->rp_lock);
+    return ok;
 }
 
 /* Send a message whose data is one be32 (SHUT, PONG). */
@@ -101,6 +130,11 @@ void migrate_send_rp_pong(MigrationIncomingState *mis, uint32_t value)
 void migrate_send_rp_shut(MigrationIncomingState *mis, uint32_t value)
 {
     migrate_send_rp_u32(mis, MIG_RP_MSG_SHUT, value);
+}
+
+void migrate_send_rp_resume_ack(MigrationIncomingState *mis, uint32_t value)
+{
+    migrate_send_rp_u32(mis, MIG_RP_MSG_RESUME_ACK, value);
 }
 
 void migrate_send_rp_req_pages(MigrationIncomingState *mis, const char *rbname,
@@ -407,6 +441,8 @@ static gpointer migrate_rp_thread(gpointer opaque)
         ret = migrate_rp_read_message(s, s->rp_file, &err);
     } while (ret == 0);
     if (ret != MIG_RP_END || !s->rp_shut_received) {
+        /* no error of ours: the channel broke (postcopy may pause) */
+        s->rp_channel_failed = !err;
         migrate_rp_fail(s, s->rp_file, err);
     }
     return NULL;
@@ -422,6 +458,7 @@ bool migrate_rp_start(MigrationState *s, Error **errp)
     s->rp_shut_received = false;
     s->rp_dest_failed = false;
     s->rp_error = 0;
+    s->rp_channel_failed = false;
     s->rp_err = NULL;
     s->rp_thread = g_thread_new("return path", migrate_rp_thread, s);
     return true;

@@ -38,6 +38,11 @@ void migration_incoming_process(QIOChannel *ioc)
     processed = ioc;
 }
 
+void postcopy_incoming_recover_channel(QIOChannel *ioc)
+{
+    processed = ioc;
+}
+
 void migration_incoming_fail(Error *err)
 {
     g_assert_not_reached();
