@@ -196,7 +196,7 @@ migration_incoming_classify(MigrationIncomingState *mis)
     if (!migration_incoming_count(mis, MIGRATION_CHANNEL_MAIN)) {
         return MIGRATION_CHANNEL_MAIN;
     }
-    if (migrate_multifd()) {
+    if (migrate_multifd_connections()) {
         return MIGRATION_CHANNEL_MULTIFD;
     }
     if (migrate_cap(MIGRATION_CAPABILITY_POSTCOPY_PREEMPT)) {
@@ -212,7 +212,7 @@ static guint migration_incoming_wanted(MigrationChannelType type)
     case MIGRATION_CHANNEL_MAIN:
         return 1;
     case MIGRATION_CHANNEL_MULTIFD:
-        return migrate_multifd() ? migrate_multifd_channels() : 0;
+        return migrate_multifd_connections() ? migrate_multifd_channels() : 0;
     case MIGRATION_CHANNEL_PREEMPT:
         return migrate_cap(MIGRATION_CAPABILITY_POSTCOPY_PREEMPT) ? 1 : 0;
     default:
@@ -366,7 +366,7 @@ static void migration_incoming_channel_sorted(QIOChannel *ioc,
         } else {
             migration_incoming_process(migration_incoming_main(mis));
         }
-    } else if (migrate_multifd() && !migration_channels_timer) {
+    } else if (migrate_multifd_connections() && !migration_channels_timer) {
         migration_channels_timer =
             g_timeout_add_seconds(MIGRATION_CHANNELS_WAIT_S,
                                   migration_incoming_channels_timeout, NULL);
@@ -381,7 +381,7 @@ static MigrationChannelType migration_channel_type_of(const uint8_t *b)
     if (magic == MIGRATION_STREAM_MAGIC) {
         return MIGRATION_CHANNEL_MAIN;
     }
-    if (magic == MIGRATION_MULTIFD_MAGIC && migrate_multifd()) {
+    if (magic == MIGRATION_MULTIFD_MAGIC && migrate_multifd_connections()) {
         return MIGRATION_CHANNEL_MULTIFD;
     }
     return MIGRATION_CHANNEL__MAX;

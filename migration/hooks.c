@@ -21,6 +21,9 @@ static bool migration_validated_capability(const char *name)
     if (!strcmp(name, "x-ignore-shared")) {
         return migrate_ignore_shared();
     }
+    if (!strcmp(name, "mapped-ram")) {
+        return migrate_mapped_ram();
+    }
     return false;
 }
 

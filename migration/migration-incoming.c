@@ -153,7 +153,7 @@ void migration_incoming_process(QIOChannel *ioc)
     ram_mig_init();
     migration_channel_tune(ioc, false);
     mis->from_src_file = qemu_file_new_input(ioc);
-    if (migrate_multifd() &&
+    if (migrate_multifd_connections() &&
         !multifd_recv_start(mis->channels, mis->from_src_file, &err)) {
         migration_incoming_fail(err);
         return;
@@ -191,8 +191,7 @@ bool migration_incoming_start(const char *uri, Error **errp)
         error_setg(errp, "unknown migration protocol: %s", uri);
         return false;
     }
-    if (migrate_multifd() && !t->multi_channel) {
-        error_setg(errp, "multifd is not supported by current protocol");
+    if (!migration_transport_check_caps(t, errp)) {
         return false;
     }
     if (!t->incoming_start(migration_transport_arg(t, uri), errp)) {

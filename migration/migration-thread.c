@@ -163,11 +163,7 @@ static bool migration_multifd_allowed(MigrationState *s, Error **errp)
 {
     const MigrationTransport *t = migration_transport_find(s->uri);
 
-    if (migrate_multifd() && t && !t->multi_channel) {
-        error_setg(errp, "multifd is not supported by current protocol");
-        return false;
-    }
-    return true;
+    return !t || migration_transport_check_caps(t, errp);
 }
 
 /* The multifd channels, after the main one (multifd-send.c). */
@@ -178,7 +174,7 @@ static bool migration_multifd_connect(MigrationState *s, Error **errp)
     char *host;
     bool ok;
 
-    if (!migrate_multifd()) {
+    if (!migrate_multifd_connections()) {
         return true;
     }
     host = t->tls_hostname ? t->tls_hostname(arg) : NULL;

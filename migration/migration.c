@@ -255,6 +255,9 @@ bool migrate_start(const char *uri, Error **errp)
                          "protocol");
         return false;
     }
+    if (migrate_mapped_ram() && !migration_transport_check_caps(t, errp)) {
+        return false;
+    }
     if (t->monitor_fd) {
         fd = monitor_fd_param(migration_transport_arg(t, uri), errp);
         if (fd < 0) {

@@ -46,6 +46,7 @@ typedef struct MigrationParameters {
     uint64_t multifd_zlib_level;
     uint64_t multifd_zstd_level;
     const char *tls_authz; /* interned */
+    bool direct_io;        /* QEMU 9.1 */
 } MigrationParameters;
 
 /* Value kinds, with the QMP/HMP parsing rules of each. */
@@ -98,6 +99,7 @@ static const ParamDesc param_descs[] = {
     P("xbzrle-cache-size", PK_SIZE, xbzrle_cache_size, " bytes"),
     P("max-postcopy-bandwidth", PK_SIZE, max_postcopy_bandwidth, ""),
     P("tls-authz", PK_STR, tls_authz, ""),
+    P("direct-io", PK_BOOL, direct_io, ""),
     /* Not printed by 7.2's HMP, but part of the QMP object. */
     P("multifd-zlib-level", PK_U8, multifd_zlib_level, NULL),
     P("multifd-zstd-level", PK_U8, multifd_zstd_level, NULL),
@@ -127,6 +129,7 @@ static const char *const capability_names[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT] = "background-snapshot",
     [MIGRATION_CAPABILITY_ZERO_COPY_SEND] = "zero-copy-send",
     [MIGRATION_CAPABILITY_POSTCOPY_PREEMPT] = "postcopy-preempt",
+    [MIGRATION_CAPABILITY_MAPPED_RAM] = "mapped-ram",
 };
 
 static const char *const compression_names[MULTIFD_COMPRESSION__MAX] = {
@@ -147,6 +150,7 @@ static bool cap_supported[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_RETURN_PATH] = true,
     [MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER] = true,
     [MIGRATION_CAPABILITY_MULTIFD] = true,
+    [MIGRATION_CAPABILITY_MAPPED_RAM] = true,
 };
 
 /* Checks run when a capability is switched on (postcopy's host check). */
@@ -264,6 +268,59 @@ static bool caps_check_one(MigrationCapability cap, bool state, Error **errp)
     return true;
 }
 
+/*
+ * QEMU 9's rules for mapped-ram, on a proposed capability set and the
+ * given multifd compression and TLS credentials, with its texts.
+ */
+static bool mapped_ram_combination_ok(const bool *c, uint64_t compression,
+                                      const char *tls_creds, Error **errp)
+{
+    if (!c[MIGRATION_CAPABILITY_MAPPED_RAM]) {
+        return true;
+    }
+    if (c[MIGRATION_CAPABILITY_XBZRLE]) {
+        error_setg(errp, "Mapped-ram migration is incompatible with xbzrle");
+        return false;
+    }
+    if (c[MIGRATION_CAPABILITY_COMPRESS]) {
+        error_setg(errp,
+                   "Mapped-ram migration is incompatible with compression");
+        return false;
+    }
+    if (c[MIGRATION_CAPABILITY_POSTCOPY_RAM]) {
+        error_setg(errp, "Mapped-ram migration is incompatible with postcopy");
+        return false;
+    }
+    if (c[MIGRATION_CAPABILITY_MULTIFD] &&
+        (compression != MULTIFD_COMPRESSION_NONE ||
+         (tls_creds && *tls_creds))) {
+        error_setg(errp, "Mapped-ram only available for non-compressed "
+                         "non-TLS multifd migration");
+        return false;
+    }
+    return true;
+}
+
+/* Capabilities that cannot be on together (new_caps: the proposed set). */
+static bool migrate_caps_combination_check(const bool *new_caps, Error **errp)
+{
+    const MigrationParameters *p = params_get();
+
+    return mapped_ram_combination_ok(new_caps, p->multifd_compression, NULL,
+                                     errp);
+}
+
+bool migrate_mapped_ram_check(Error **errp)
+{
+    bool now[MIGRATION_CAPABILITY__MAX];
+
+    for (int i = 0; i < MIGRATION_CAPABILITY__MAX; i++) {
+        now[i] = migrate_cap(i);
+    }
+    return mapped_ram_combination_ok(now, migrate_multifd_compression(),
+                                     migrate_tls_creds(), errp);
+}
+
 static bool caps_can_change(Error **errp)
 {
     if (migration_is_running()) {
@@ -355,6 +412,9 @@ bool migrate_capabilities_set_json(json_object *list, Error **errp)
         }
         new_caps[cap] = state;
     }
+    if (!migrate_caps_combination_check(new_caps, errp)) {
+        return false;
+    }
     g_mutex_lock(&opt_lock);
     for (int i = 0; i < MIGRATION_CAPABILITY__MAX; i++) {
         __atomic_store_n(&caps[i], new_caps[i], __ATOMIC_RELAXED);
@@ -365,6 +425,7 @@ bool migrate_capabilities_set_json(json_object *list, Error **errp)
 
 bool migrate_capability_set(const char *name, bool state, Error **errp)
 {
+    bool new_caps[MIGRATION_CAPABILITY__MAX];
     MigrationCapability cap;
 
     if (!migration_capability_parse(name, &cap)) {
@@ -372,6 +433,11 @@ bool migrate_capability_set(const char *name, bool state, Error **errp)
         return false;
     }
     if (!caps_can_change(errp) || !caps_check_one(cap, state, errp)) {
+        return false;
+    }
+    memcpy(new_caps, caps, sizeof(caps));
+    new_caps[cap] = state;
+    if (!migrate_caps_combination_check(new_caps, errp)) {
         return false;
     }
     __atomic_store_n(&caps[cap], state, __ATOMIC_RELAXED);
@@ -529,7 +595,8 @@ static bool params_check_limits(const MigrationParameters *p, Error **errp)
 /* The value checks of QEMU 7.2, with its texts, in its order. */
 static bool params_check(const MigrationParameters *p, Error **errp)
 {
-    return params_check_throttle(p, errp) && params_check_limits(p, errp);
+    return params_check_throttle(p, errp) && params_check_limits(p, errp) &&
+           mapped_ram_combination_ok(caps, p->multifd_compression, NULL, errp);
 }
 
 /* Apply tmp (already validated) as the current parameters. */
@@ -947,6 +1014,21 @@ bool migrate_ignore_shared(void)
 bool migrate_validate_uuid(void)
 {
     return migrate_cap(MIGRATION_CAPABILITY_VALIDATE_UUID);
+}
+
+bool migrate_mapped_ram(void)
+{
+    return migrate_cap(MIGRATION_CAPABILITY_MAPPED_RAM);
+}
+
+bool migrate_multifd_connections(void)
+{
+    return migrate_multifd() && !migrate_mapped_ram();
+}
+
+bool migrate_direct_io(void)
+{
+    return __atomic_load_n(&params_get()->direct_io, __ATOMIC_RELAXED);
 }
 
 uint64_t migrate_max_bandwidth(void)

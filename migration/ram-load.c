@@ -26,6 +26,8 @@ struct RAMLoadState {
     RAMBlock *reserved_block; /* file space known to exist: this block's */
     uint64_t reserved_chunk;  /* chunk (RAM_LOAD_RESERVE_CHUNK bytes) */
     RAMLoadSyncFunc sync;     /* at each EOS, or NULL */
+    RAMLoadBlockFunc block;   /* after each START entry, or NULL */
+    void *block_opaque;
 };
 
 /* File space of a shared file-backed block is reserved in these steps. */
@@ -34,6 +36,13 @@ struct RAMLoadState {
 void ram_load_state_set_sync(RAMLoadState *ls, RAMLoadSyncFunc sync)
 {
     ls->sync = sync;
+}
+
+void ram_load_state_set_block_hook(RAMLoadState *ls, RAMLoadBlockFunc fn,
+                                   void *opaque)
+{
+    ls->block = fn;
+    ls->block_opaque = opaque;
 }
 
 RAMLoadState *ram_load_state_new(void)
@@ -69,41 +78,63 @@ void ram_load_state_set_placer(RAMLoadState *ls, RAMPlacer *pl)
     ls->placer = pl;
 }
 
-/* The block list of the START section (after the MEM_SIZE word). */
-static int ram_load_block_list(QEMUFile *f, uint64_t total, Error **errp)
+/* One entry of the block list: name and length, checked; *out its block. */
+static int ram_load_block_entry(QEMUFile *f, uint64_t total, RAMBlock **out,
+                                Error **errp)
+{
+    char id[QEMU_COUNTED_STRING_BUF];
+    uint64_t length;
+    RAMBlock *rb;
+
+    qemu_get_counted_string(f, id);
+    length = qemu_get_be64(f);
+    if (qemu_file_get_error(f)) {
+        return qemu_file_get_error(f);
+    }
+    rb = ram_block_by_name(id);
+    if (!rb) {
+        error_setg(errp,
+                   "Unknown ramblock \"%s\", cannot accept "
+                   "migration",
+                   id);
+        return -EINVAL;
+    }
+    if (length != rb->used_length) {
+        error_setg_errno(errp, EINVAL,
+                         "Size mismatch: %s: 0x%" PRIx64 " != 0x%" PRIx64, id,
+                         length, rb->used_length);
+        return -EINVAL;
+    }
+    if (length > total) {
+        error_setg(errp,
+                   "RAM block list longer than its total size "
+                   "0x%" PRIx64,
+                   total);
+        return -EINVAL;
+    }
+    *out = rb;
+    return 0;
+}
+
+/*
+ * The block list of the START section (after the MEM_SIZE word); with
+ * mapped-ram each entry is followed by its header and region, which the
+ * block hook reads.
+ */
+static int ram_load_block_list(RAMLoadState *ls, QEMUFile *f, uint64_t total,
+                               Error **errp)
 {
     while (total > 0) {
-        char id[QEMU_COUNTED_STRING_BUF];
-        uint64_t length;
-        RAMBlock *rb;
+        RAMBlock *rb = NULL;
+        int ret = ram_load_block_entry(f, total, &rb, errp);
 
-        qemu_get_counted_string(f, id);
-        length = qemu_get_be64(f);
-        if (qemu_file_get_error(f)) {
-            return qemu_file_get_error(f);
+        if (!ret && ls->block) {
+            ret = ls->block(ls->block_opaque, f, rb, errp);
         }
-        rb = ram_block_by_name(id);
-        if (!rb) {
-            error_setg(errp,
-                       "Unknown ramblock \"%s\", cannot accept "
-                       "migration",
-                       id);
-            return -EINVAL;
+        if (ret < 0) {
+            return ret;
         }
-        if (length != rb->used_length) {
-            error_setg_errno(errp, EINVAL,
-                             "Size mismatch: %s: 0x%" PRIx64 " != 0x%" PRIx64,
-                             id, length, rb->used_length);
-            return -EINVAL;
-        }
-        if (length > total) {
-            error_setg(errp,
-                       "RAM block list longer than its total size "
-                       "0x%" PRIx64,
-                       total);
-            return -EINVAL;
-        }
-        total -= length;
+        total -= rb->used_length;
     }
     return 0;
 }
@@ -217,7 +248,7 @@ static int ram_load_record(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
     }
     switch (flags & ~RAM_SAVE_FLAG_CONTINUE) {
     case RAM_SAVE_FLAG_MEM_SIZE:
-        return ram_load_block_list(f, addr, errp);
+        return ram_load_block_list(ls, f, addr, errp);
     case RAM_SAVE_FLAG_ZERO: {
         uint8_t fill = qemu_get_byte(f);
         int ret =

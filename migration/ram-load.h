@@ -14,6 +14,7 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "migration/qemu-file.h"
+#include "sysemu/ramblock.h"
 
 typedef struct RAMLoadState RAMLoadState;
 typedef struct RAMPlacer RAMPlacer;
@@ -40,6 +41,29 @@ void ram_load_state_set_sync(RAMLoadState *ls, RAMLoadSyncFunc sync);
  */
 int ram_load_section(RAMLoadState *ls, QEMUFile *f, int version_id,
                      Error **errp);
+
+/*
+ * After each entry of the START block list (name and length read and
+ * matched to the local block rb), call fn (mapped-ram: the block's
+ * header, bitmap and pages); its negative errno fails the section.
+ */
+typedef int (*RAMLoadBlockFunc)(void *opaque, QEMUFile *f, RAMBlock *rb,
+                                Error **errp);
+void ram_load_state_set_block_hook(RAMLoadState *ls, RAMLoadBlockFunc fn,
+                                   void *opaque);
+
+/*
+ * mapped-ram (ram-load-mapped.c): the block list's per-block part.
+ * ram_load_mapped_new: on f's seekable file (QEMU's "seekable
+ * transport" text otherwise), with multifd-channels reader threads when
+ * multifd is on.  ram_load_mapped_block: after rb's entry was read and
+ * matched, read its header, bitmap and pages and move f past its region;
+ * 0 or negative errno with errp set.
+ */
+typedef struct RAMLoadMapped RAMLoadMapped;
+RAMLoadMapped *ram_load_mapped_new(QEMUFile *f, Error **errp);
+int ram_load_mapped_block(void *lm, QEMUFile *f, RAMBlock *rb, Error **errp);
+void ram_load_mapped_free(RAMLoadMapped *lm);
 
 /* Stop the prefault helper (postcopy: guest RAM is about to be dropped). */
 void ram_load_state_stop_prefault(RAMLoadState *ls);

@@ -12,7 +12,6 @@
  * sent again.
  */
 #include "qemu/osdep.h"
-#include "qemu/buffer-zero.h"
 #include "migration-stats.h"
 #include "ram-format.h"
 #include "ram-sink.h"
@@ -25,23 +24,6 @@ typedef struct RAMStreamSink {
     QEMUFile *f;               /* main stream; the caller's */
     RAMBlock *last_sent_block; /* CONTINUE applies to this block */
 } RAMStreamSink;
-
-/*
- * True if the page at p holds only zero bytes, cheap for data pages.
- * Guest RAM being sent is cold; buffer_is_zero() starts by loading the
- * first and the last 32 bytes, i.e. two cache misses in a row per page,
- * and the source's profile showed it at 7% of the migration thread
- * (2 GiB of random pages over TCP).  A non-zero first word answers "not
- * zero" after one line; the caller also prefetches that line a few pages
- * ahead.
- */
-static inline bool ram_sink_page_is_zero(const uint8_t *p)
-{
-    uint64_t first;
-
-    memcpy(&first, p, sizeof(first));
-    return first == 0 && buffer_is_zero(p, TARGET_PAGE_SIZE);
-}
 
 /* Write the header word and, unless CONTINUE applies, the block name. */
 static size_t ram_sink_stream_header(RAMStreamSink *ss, RAMBlock *rb,

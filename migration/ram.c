@@ -98,9 +98,10 @@ typedef struct RAMState {
  * sees a half-built RAMState.
  */
 typedef struct RAMMigration {
-    bool registered;  /* main thread, at the first migration */
-    RAMState *rs;     /* outgoing migration, or NULL */
-    RAMLoadState *ls; /* incoming migration, or NULL */
+    bool registered;   /* main thread, at the first migration */
+    RAMState *rs;      /* outgoing migration, or NULL */
+    RAMLoadState *ls;  /* incoming migration, or NULL */
+    RAMLoadMapped *lm; /* incoming mapped-ram migration, or NULL */
 } RAMMigration;
 
 static RAMMigration ram_migration;
@@ -232,8 +233,13 @@ static RAMState *ram_state_new(QEMUFile *f, Error **errp)
     rs->dirty_rate = -1;
     rs->f = f;
     ram_select_init(&rs->sel);
-    rs->sink = migrate_multifd() ? ram_sink_multifd_new(f, errp)
-                                 : ram_sink_stream_new(f);
+    if (migrate_mapped_ram()) {
+        rs->sink = ram_sink_mapped_new(f, errp);
+    } else if (migrate_multifd()) {
+        rs->sink = ram_sink_multifd_new(f, errp);
+    } else {
+        rs->sink = ram_sink_stream_new(f);
+    }
     if (!rs->sink || !ram_dirty_log_start(errp)) {
         ram_state_free(rs);
         return NULL;
@@ -270,10 +276,16 @@ static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
     qemu_put_be64(f, ram_bytes_total() | RAM_SAVE_FLAG_MEM_SIZE);
     RAMBLOCK_FOREACH(rb)
     {
+        int ret;
+
         qemu_put_counted_string(f, rb->idstr);
         qemu_put_be64(f, rb->used_length);
+        ret = ram_sink_block_listed(rs->sink, f, rb);
+        if (ret < 0) {
+            return ret;
+        }
     }
-    if (migrate_multifd()) {
+    if (migrate_multifd() || migrate_mapped_ram()) {
         /* 7.2 syncs the channels at this EOS too (every ram EOS) */
         return ram_sink_section_end(rs->sink, f);
     }
@@ -558,7 +570,15 @@ static int ram_load_setup(QEMUFile *f, void *opaque, Error **errp)
 
     ram_load_state_free(rm->ls); /* a previous load's, if never cleaned */
     rm->ls = ram_load_state_new();
-    if (migrate_multifd()) {
+    ram_load_mapped_free(rm->lm);
+    rm->lm = NULL;
+    if (migrate_mapped_ram()) {
+        rm->lm = ram_load_mapped_new(f, errp);
+        if (!rm->lm) {
+            return -EINVAL;
+        }
+        ram_load_state_set_block_hook(rm->ls, ram_load_mapped_block, rm->lm);
+    } else if (migrate_multifd()) {
         ram_load_state_set_sync(rm->ls, multifd_recv_sync_main);
     }
     return 0;
@@ -582,6 +602,8 @@ static int ram_load_cleanup(void *opaque)
 
     ram_load_state_free(rm->ls);
     rm->ls = NULL;
+    ram_load_mapped_free(rm->lm);
+    rm->lm = NULL;
     return 0;
 }
 

@@ -40,12 +40,14 @@ static const MigrationTransport migration_transports[] = {
     {
         .prefix = "fd:",
         .monitor_fd = true,
+        .seekable = true,
         .outgoing_open = fd_outgoing_open,
         .incoming_start = fd_incoming_start,
     },
     {
         .prefix = "file:",
         .stores_stream = true,
+        .seekable = true,
         .outgoing_open = file_outgoing_open,
         .incoming_start = file_incoming_start,
     },
@@ -59,6 +61,28 @@ const MigrationTransport *migration_transport_find(const char *uri)
         }
     }
     return NULL;
+}
+
+bool migration_transport_check_caps(const MigrationTransport *t, Error **errp)
+{
+    if (migrate_mapped_ram()) {
+        if (!t->seekable) {
+            error_setg(errp,
+                       "Migration requires seekable transport (e.g. file)");
+            return false;
+        }
+        if (migrate_direct_io() && t->monitor_fd) {
+            error_setg(errp, "direct-io is not supported with the fd: URI "
+                             "(use file:)");
+            return false;
+        }
+        return migrate_mapped_ram_check(errp);
+    }
+    if (migrate_multifd() && !t->multi_channel) {
+        error_setg(errp, "multifd is not supported by current protocol");
+        return false;
+    }
+    return true;
 }
 
 const char *migration_transport_arg(const MigrationTransport *t,

@@ -28,6 +28,8 @@ typedef struct MigrationTransport {
      * from it while the source runs, so a failed source may resume.
      */
     bool stores_stream;
+    /* Can be seekable (file:, and fd: when the fd is a file). */
+    bool seekable;
     /*
      * Source: open the channel for arg (blocking).  Returns a channel
      * (owned by the caller) or NULL with errp set.
@@ -44,6 +46,14 @@ typedef struct MigrationTransport {
      */
     void (*outgoing_cancel)(MigrationState *s);
 } MigrationTransport;
+
+/*
+ * Can t carry a migration with the current capabilities?  multifd needs
+ * a multi-channel transport (QEMU 7.2's text), mapped-ram a seekable one
+ * (QEMU 9's text; QEMU's rules on the other capabilities and TLS too).
+ * false with errp set.
+ */
+bool migration_transport_check_caps(const MigrationTransport *t, Error **errp);
 
 /* The row for uri's prefix, or NULL (rdma: and unknown prefixes). */
 const MigrationTransport *migration_transport_find(const char *uri);

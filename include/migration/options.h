@@ -19,7 +19,10 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 
-/* QEMU 7.2's capability list, in its order (query-migrate-capabilities). */
+/*
+ * QEMU 7.2's capability list, in its order (query-migrate-capabilities),
+ * then the later QEMU capabilities Tern implements.
+ */
 typedef enum MigrationCapability {
     MIGRATION_CAPABILITY_XBZRLE,
     MIGRATION_CAPABILITY_RDMA_PIN_ALL,
@@ -42,6 +45,7 @@ typedef enum MigrationCapability {
     MIGRATION_CAPABILITY_BACKGROUND_SNAPSHOT,
     MIGRATION_CAPABILITY_ZERO_COPY_SEND,
     MIGRATION_CAPABILITY_POSTCOPY_PREEMPT,
+    MIGRATION_CAPABILITY_MAPPED_RAM, /* QEMU 9.0 */
     MIGRATION_CAPABILITY__MAX,
 } MigrationCapability;
 
@@ -102,6 +106,22 @@ bool migrate_multifd(void);
 bool migrate_postcopy_ram(void);
 bool migrate_ignore_shared(void);
 bool migrate_validate_uuid(void);
+bool migrate_mapped_ram(void);
+/* direct-io (QEMU 9.1): O_DIRECT on the multifd channels of mapped-ram. */
+bool migrate_direct_io(void);
+/*
+ * QEMU 9's mapped-ram rules on the current capabilities and parameters
+ * (xbzrle, compress, postcopy-ram, multifd with compression or TLS):
+ * false with QEMU's text in errp.  Checked again when a migration starts
+ * (TLS credentials can change after the capability is set).
+ */
+bool migrate_mapped_ram_check(Error **errp);
+/*
+ * multifd over extra connections (multifd on, mapped-ram off): with
+ * mapped-ram the "channels" are threads with their own descriptors of
+ * the file, and nothing connects.
+ */
+bool migrate_multifd_connections(void);
 
 /* Parameters. */
 uint64_t migrate_max_bandwidth(void);          /* bytes/s; 0 = unlimited */

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ram-load-mapped.c: the destination's loader of a mapped-ram block list
+ * (see ram-load.h; layout in mapped-ram-format.h).
+ *
+ * For each block entry of START, after the name and length were checked
+ * against the local block: read the 28-byte header from the stream and
+ * check it (mapped_ram_header_check(), QEMU's texts, against the file's
+ * size), read the bitmap at bitmap_offset, read every run of present
+ * pages straight into guest RAM in transfers of at most one 1 MiB chunk
+ * of the file (transfer pool of mapped-ram-io.h: this thread, or
+ * multifd-channels readers with their own descriptors), wait for them,
+ * and move the stream to the end of the block's region.  Absent pages
+ * stay as they are: zero in fresh guest RAM.
+ *
+ * Threads: the load thread; the readers write guest RAM, which no one
+ * else touches until the load ends (the drain orders their stores).
+ */
+#include "qemu/osdep.h"
+#include <sys/stat.h>
+#include "qemu/bitmap.h"
+#include "migration/options.h"
+#include "mapped-ram-format.h"
+#include "mapped-ram-io.h"
+#include "ram-load.h"
+
+struct RAMLoadMapped {
+    MappedRamIO *io;
+    uint64_t file_size;
+};
+
+RAMLoadMapped *ram_load_mapped_new(QEMUFile *f, Error **errp)
+{
+    QIOChannel *ioc = qemu_file_get_ioc(f);
+    int fd = qio_channel_get_fd(ioc);
+    int n = migrate_multifd() ? migrate_multifd_channels() : 0;
+    RAMLoadMapped *lm;
+    struct stat st;
+
+    if (fd < 0 || !qio_channel_has_feature(ioc, QIO_CHANNEL_FEATURE_SEEKABLE) ||
+        fstat(fd, &st) < 0) {
+        error_setg(errp, "Migration requires seekable transport (e.g. file)");
+        return NULL;
+    }
+    lm = g_new0(RAMLoadMapped, 1);
+    lm->file_size = st.st_size;
+    lm->io = mapped_ram_io_new(fd, false, n, n && migrate_direct_io(), errp);
+    if (!lm->io) {
+        g_free(lm);
+        return NULL;
+    }
+    return lm;
+}
+
+void ram_load_mapped_free(RAMLoadMapped *lm)
+{
+    if (lm) {
+        mapped_ram_io_free(lm->io);
+        g_free(lm);
+    }
+}
+
+/* Queue the reads of the present pages of rb; false after a failure. */
+static bool ram_load_mapped_pages(RAMLoadMapped *lm, RAMBlock *rb,
+                                  const MappedRamHeader *h,
+                                  const unsigned long *bmap)
+{
+    uint64_t pages = ram_block_pages(rb);
+    uint64_t chunk_pages = MAPPED_RAM_FILE_ALIGNMENT / TARGET_PAGE_SIZE;
+    uint64_t start = find_next_bit(bmap, pages, 0);
+
+    while (start < pages) {
+        uint64_t end = find_next_zero_bit(bmap, pages, start);
+
+        while (start < end) {
+            uint64_t file_off = h->pages_offset + (start << TARGET_PAGE_BITS);
+            uint64_t room =
+                chunk_pages -
+                (file_off % MAPPED_RAM_FILE_ALIGNMENT) / TARGET_PAGE_SIZE;
+            uint64_t n = MIN(end - start, room);
+
+            if (mapped_ram_io_queue(lm->io,
+                                    rb->host + (start << TARGET_PAGE_BITS),
+                                    n << TARGET_PAGE_BITS, file_off) < 0) {
+                return false;
+            }
+            start += n;
+        }
+        start = end < pages ? find_next_bit(bmap, pages, end) : pages;
+    }
+    return true;
+}
+
+int ram_load_mapped_block(void *opaque, QEMUFile *f, RAMBlock *rb, Error **errp)
+{
+    RAMLoadMapped *lm = opaque;
+    uint8_t buf[MAPPED_RAM_HDR_BYTES];
+    uint64_t pages = ram_block_pages(rb);
+    uint64_t bytes = mapped_ram_bitmap_bytes(pages);
+    g_autofree unsigned long *bmap = bitmap_try_new(pages);
+    MappedRamHeader h;
+
+    qemu_get_buffer(f, buf, sizeof(buf));
+    if (qemu_file_get_error(f)) {
+        qemu_file_get_error_obj(f, errp);
+        return qemu_file_get_error(f);
+    }
+    mapped_ram_header_decode(buf, &h);
+    if (!mapped_ram_header_check(&h, rb->idstr, rb->used_length, lm->file_size,
+                                 errp)) {
+        return -EINVAL;
+    }
+    if (!bmap) {
+        error_setg(errp, "mapped-ram: no memory for the bitmap of %s",
+                   rb->idstr);
+        return -ENOMEM;
+    }
+    if (qemu_get_buffer_at(f, (uint8_t *)bmap, bytes, h.bitmap_offset) !=
+        bytes) {
+        error_setg(errp, "Error reading dirty bitmap");
+        return -EIO;
+    }
+    if (pages % BITS_PER_LONG) {
+        bmap[pages / BITS_PER_LONG] &= BITMAP_LAST_WORD_MASK(pages);
+    }
+    ram_load_mapped_pages(lm, rb, &h, bmap);
+    if (mapped_ram_io_drain(lm->io, errp) < 0) {
+        error_prepend(errp, "Error reading ramblock %s pages: ", rb->idstr);
+        return -EIO;
+    }
+    qemu_set_offset(f, h.pages_offset + rb->used_length, SEEK_SET);
+    if (qemu_file_get_error(f)) {
+        qemu_file_get_error_obj(f, errp);
+        return qemu_file_get_error(f);
+    }
+    return 0;
+}
