@@ -78,12 +78,13 @@ bool mapped_ram_header_check(const MappedRamHeader *h, const char *idstr,
                    idstr);
         return false;
     }
-    if (h->bitmap_offset > h->pages_offset ||
-        h->pages_offset - h->bitmap_offset < bitmap) {
+    if (file_size && (h->bitmap_offset > file_size ||
+                      bitmap > file_size - h->bitmap_offset)) {
         error_setg(errp,
                    "mapped-ram: ramblock %s bitmap at 0x%" PRIx64 " (%" PRIu64
-                   " bytes) overlaps its pages at 0x%" PRIx64,
-                   idstr, h->bitmap_offset, bitmap, h->pages_offset);
+                   " bytes) lies past the end of the file "
+                   "(0x%" PRIx64 " bytes)",
+                   idstr, h->bitmap_offset, bitmap, file_size);
         return false;
     }
     if (file_size && (h->pages_offset > file_size ||
@@ -93,6 +94,14 @@ bool mapped_ram_header_check(const MappedRamHeader *h, const char *idstr,
                    ", 0x%" PRIx64 " bytes) lies past the end of the file "
                    "(0x%" PRIx64 " bytes): the file is truncated",
                    idstr, h->pages_offset, used_length, file_size);
+        return false;
+    }
+    if (h->bitmap_offset > h->pages_offset ||
+        h->pages_offset - h->bitmap_offset < bitmap) {
+        error_setg(errp,
+                   "mapped-ram: ramblock %s bitmap at 0x%" PRIx64 " (%" PRIu64
+                   " bytes) overlaps its pages at 0x%" PRIx64,
+                   idstr, h->bitmap_offset, bitmap, h->pages_offset);
         return false;
     }
     return true;

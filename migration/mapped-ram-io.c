@@ -142,9 +142,10 @@ static int mr_io_reopen(int base_fd, bool write, bool direct, Error **errp)
     g_snprintf(path, sizeof(path), "/proc/self/fd/%d", base_fd);
     fd = open(path, flags);
     if (fd < 0 && direct && errno == EINVAL) {
-        error_setg_errno(errp, errno,
-                         "direct-io: the file system of the migration file "
-                         "does not support O_DIRECT; set direct-io off");
+        error_setg(errp,
+                   "direct-io: the file system of the migration file does "
+                   "not support O_DIRECT (open: %s); set direct-io off",
+                   g_strerror(errno));
         return -1;
     }
     if (fd < 0) {

@@ -25,7 +25,8 @@ CAPS = ['xbzrle', 'rdma-pin-all', 'auto-converge', 'zero-blocks',
         'block', 'return-path', 'pause-before-switchover', 'multifd',
         'dirty-bitmaps', 'postcopy-blocktime', 'late-block-activate',
         'x-ignore-shared', 'validate-uuid', 'background-snapshot',
-        'zero-copy-send', 'postcopy-preempt']
+        'zero-copy-send', 'postcopy-preempt',
+        'mapped-ram']  # QEMU 9.0's, after 7.2's list
 
 DEFAULTS = {
     'cpu-throttle-tailslow': False, 'xbzrle-cache-size': 67108864,
@@ -38,7 +39,8 @@ DEFAULTS = {
     'multifd-zlib-level': 1, 'max-cpu-throttle': 99,
     'max-postcopy-bandwidth': 0, 'tls-hostname': '',
     'throttle-trigger-threshold': 50, 'max-bandwidth': 134217728,
-    'x-checkpoint-delay': 20000, 'cpu-throttle-increment': 10}
+    'x-checkpoint-delay': 20000, 'cpu-throttle-increment': 10,
+    'direct-io': False}  # QEMU 9.1's, with mapped-ram
 
 HMP_PARAMS = """announce-initial: 50 ms
 announce-max: 550 ms
@@ -64,6 +66,7 @@ multifd-compression: none
 xbzrle-cache-size: 67108864 bytes
 max-postcopy-bandwidth: 0
 tls-authz: ''
+direct-io: off
 """
 
 GLOBALS = """globals:

@@ -248,6 +248,11 @@ static void test_read_bad(void)
 
     stq_be_p(hp + 12, h.pages_offset + 1 * GiB);
     expect_bad(b, START_OFFSET, "bitmap at 0x");
+    expect_bad(b, START_OFFSET, "lies past the end of the file (0x");
+    memcpy(hp, save, sizeof(save));
+
+    stq_be_p(hp + 12, h.pages_offset + 8);
+    expect_bad(b, START_OFFSET, "overlaps its pages");
     memcpy(hp, save, sizeof(save));
 
     stq_be_p(hp + 20, h.pages_offset + 1 * GiB);
