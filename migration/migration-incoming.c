@@ -26,6 +26,7 @@
 #include "ram.h"
 #include "return-path.h"
 #include "transport.h"
+#include "watchdog.h"
 
 /* The value of the destination's SHUT message: loaded, or not. */
 #define MIGRATION_RP_SHUT_OK 0
@@ -77,6 +78,12 @@ static void migration_incoming_done_bh(void *opaque)
     if (mis->load_thread) {
         g_thread_join(mis->load_thread);
         mis->load_thread = NULL;
+    }
+    if (r->ret < 0 && mis->abort_err) {
+        /* aborted here (watchdog, migrate_cancel): that is the reason */
+        error_free(r->err);
+        r->err = mis->abort_err;
+        mis->abort_err = NULL;
     }
     if (r->ret < 0) {
         if (mis->to_src_file) {
@@ -163,6 +170,55 @@ void migration_incoming_process(QIOChannel *ioc)
     migrate_incoming_set_status(mis, MIGRATION_STATUS_ACTIVE);
     mis->load_thread =
         g_thread_new("mig/dst/load", migration_incoming_thread, mis);
+    migration_watchdog_incoming_start(mis);
+}
+
+void migration_incoming_abort(Error *err)
+{
+    MigrationIncomingState *mis = migration_incoming_get_current();
+
+    if (mis->abort_err || mis->postcopy_started || !mis->load_thread ||
+        __atomic_load_n(&mis->status, __ATOMIC_ACQUIRE) !=
+            MIGRATION_STATUS_ACTIVE) {
+        error_free(err);
+        return;
+    }
+    TRACE("migration_incoming_abort", "%s", error_get_pretty(err));
+    mis->abort_err = err;
+    /* the load thread (and multifd receivers) wake up with an error */
+    for (guint i = 0; mis->channels && i < mis->channels->len; i++) {
+        MigrationChannel *c = g_ptr_array_index(mis->channels, i);
+
+        qio_channel_shutdown(c->ioc, QIO_CHANNEL_SHUTDOWN_BOTH, NULL);
+    }
+}
+
+static void migration_incoming_cancelled_bh(void *opaque)
+{
+    migration_incoming_fail(opaque);
+}
+
+bool migration_incoming_cancel(void)
+{
+    MigrationIncomingState *mis = migration_incoming_get_current();
+    Error *err = NULL;
+
+    if (!mis->started) {
+        return false;
+    }
+    error_setg(&err, "Migration cancelled on the destination");
+    if (mis->load_thread) {
+        migration_incoming_abort(err);
+        return true;
+    }
+    if (socket_incoming_listening()) {
+        /* nothing loaded yet: stop listening and fail as a load would */
+        socket_incoming_stop();
+        main_loop_schedule(migration_incoming_cancelled_bh, err);
+        return true;
+    }
+    error_free(err);
+    return false;
 }
 
 void migration_incoming_fail(Error *err)

@@ -48,6 +48,7 @@
 #include "shrink.h"
 #include "switchover.h"
 #include "transport.h"
+#include "watchdog.h"
 
 /* The value of the PING sent after OPEN_RETURN_PATH (as QEMU 7.2). */
 #define MIGRATION_FIRST_PING 1
@@ -904,12 +905,16 @@ static gpointer migration_thread(gpointer opaque)
     MigrationNext next;
 
     next = migration_phase_connect(&run);
+    migration_progress_beat();
     if (next == MIGRATION_NEXT_CONTINUE) {
         next = migration_phase_setup(&run);
     }
     while (next == MIGRATION_NEXT_CONTINUE) {
+        /* the watchdog's sign of life: a stalled channel blocks a step */
+        migration_progress_beat();
         next = migration_phase_iterate(&run);
     }
+    migration_progress_beat();
     if (next == MIGRATION_NEXT_SWITCHOVER) {
         next = migration_phase_switchover(&run);
     } else if (next == MIGRATION_NEXT_POSTCOPY) {

@@ -36,6 +36,7 @@
 #include "migration/options.h"
 #include "sysemu/runstate.h"
 #include "migration.h"
+#include "watchdog.h"
 #include "transport.h"
 #include "postcopy-ram.h"
 #include "migration/blocker.h"
@@ -293,13 +294,37 @@ bool migrate_start(const char *uri, Error **errp)
     migration_transport_cancel_reset();
     migrate_set_status(s, MIGRATION_STATUS_NONE, MIGRATION_STATUS_SETUP);
     migration_thread_start(s);
+    migration_watchdog_outgoing_start(s);
     return true;
+}
+
+/* Wake every thread of s blocked on a channel, an open or a pause. */
+static void migrate_interrupt(MigrationState *s)
+{
+    migrate_channels_shutdown(s);
+    /* opens still blocked (connect, FIFO) and commands that never read */
+    migration_transport_cancel(s);
+    g_mutex_lock(&s->pause_lock);
+    g_cond_broadcast(&s->pause_cond);
+    g_mutex_unlock(&s->pause_lock);
+}
+
+void migrate_fail_stalled(MigrationState *s, const Error *err)
+{
+    if (!migration_is_running()) {
+        return;
+    }
+    migrate_set_error(s, err); /* first: the error-desc says why */
+    migrate_interrupt(s);
 }
 
 void migrate_cancel(void)
 {
     MigrationState *s = migrate_get_current();
 
+    if (!migration_is_running() && migration_incoming_cancel()) {
+        return; /* this side is a destination: its migration ends */
+    }
     for (;;) {
         int cur = migration_status();
 
@@ -311,12 +336,7 @@ void migrate_cancel(void)
             break;
         }
     }
-    migrate_channels_shutdown(s);
-    /* opens still blocked (connect, FIFO) and commands that never read */
-    migration_transport_cancel(s);
-    g_mutex_lock(&s->pause_lock);
-    g_cond_broadcast(&s->pause_cond);
-    g_mutex_unlock(&s->pause_lock);
+    migrate_interrupt(s);
 }
 
 bool migrate_resume(const char *uri, Error **errp)

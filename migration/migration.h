@@ -138,6 +138,7 @@ typedef struct MigrationIncomingState {
     bool recover_triggered;
     bool recovering;      /* channels now come for a recovery (7.2's order) */
     unsigned int resumes; /* RESUME count: page-request senders restart */
+    Error *abort_err;      /* why it was aborted (watchdog, cancel) */
 } MigrationIncomingState;
 
 /* The singletons. */
@@ -192,7 +193,11 @@ bool migrate_incoming_qmp(const char *uri, Error **errp);
  * migration to a final status, then has itself joined on the main loop.
  */
 void migration_thread_start(MigrationState *s);
-/* migrate_cancel: shut the channel down, status cancelling. */
+/*
+ * migrate_cancel: shut the channel down, status cancelling.  On a
+ * destination (no outgoing migration) it ends the incoming one
+ * (migration_incoming_cancel()).
+ */
 void migrate_cancel(void);
 /*
  * migrate with resume: a paused migration (postcopy-paused) connects
@@ -200,6 +205,24 @@ void migrate_cancel(void);
  * 7.2's errors.  Main thread.
  */
 bool migrate_resume(const char *uri, Error **errp);
+/*
+ * The watchdog saw no progress: record err as the migration's error and
+ * wake its threads as a cancel does; the migration then fails (status
+ * failed, not cancelled).  Main thread.
+ */
+void migrate_fail_stalled(MigrationState *s, const Error *err);
+/*
+ * Destination: end the incoming migration because of err (taken): its
+ * channels are shut down, the load fails and the process reports err
+ * and exits as after any failed load.  Not once the guest runs here
+ * (postcopy) or the load finished.  Main thread.
+ */
+void migration_incoming_abort(Error *err);
+/*
+ * migrate_cancel on a destination: abort a listening or loading
+ * incoming migration.  false when there is none (nothing done).
+ */
+bool migration_incoming_cancel(void);
 /* migrate-continue STATE. */
 bool migrate_continue(const char *state, Error **errp);
 /*

@@ -174,6 +174,9 @@ static void multifd_recv_synced(MultiFDRecvChannel *c)
     g_mutex_unlock(&mr->lock);
 }
 
+/* Packets received on every channel so far (the progress watchdog). */
+static uint64_t multifd_recv_packet_count;
+
 /*
  * One packet; 1 done, 0 the channel ended between packets (errp set if
  * by an error: a 7.2 source ends TLS without close_notify), -1 error in
@@ -198,7 +201,13 @@ static int multifd_recv_packet(MultiFDRecvChannel *c, Error **errp)
     if (c->packet.flags & MULTIFD_FLAG_SYNC) {
         multifd_recv_synced(c);
     }
+    __atomic_fetch_add(&multifd_recv_packet_count, 1, __ATOMIC_RELAXED);
     return 1;
+}
+
+uint64_t multifd_recv_packets(void)
+{
+    return __atomic_load_n(&multifd_recv_packet_count, __ATOMIC_RELAXED);
 }
 
 static gpointer multifd_recv_thread(gpointer opaque)

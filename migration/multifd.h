@@ -159,4 +159,7 @@ int multifd_recv_sync_main(Error **errp);
 /* Stop and join the receivers (main thread; nothing if none). */
 void multifd_recv_cleanup(void);
 
+/* Packets the receivers have read so far (any thread; only grows). */
+uint64_t multifd_recv_packets(void);
+
 #endif /* MIGRATION_MULTIFD_H */

@@ -45,8 +45,9 @@ typedef struct MigrationParameters {
     uint64_t multifd_compression; /* MultiFDCompression */
     uint64_t multifd_zlib_level;
     uint64_t multifd_zstd_level;
-    const char *tls_authz; /* interned */
-    bool direct_io;        /* QEMU 9.1 */
+    const char *tls_authz;       /* interned */
+    bool direct_io;              /* QEMU 9.1 */
+    uint64_t x_progress_timeout; /* Tern: seconds, 0 = no watchdog */
 } MigrationParameters;
 
 /* Value kinds, with the QMP/HMP parsing rules of each. */
@@ -103,6 +104,8 @@ static const ParamDesc param_descs[] = {
     /* Not printed by 7.2's HMP, but part of the QMP object. */
     P("multifd-zlib-level", PK_U8, multifd_zlib_level, NULL),
     P("multifd-zstd-level", PK_U8, multifd_zstd_level, NULL),
+    /* Tern's own (not in 7.2, so not in 7.2's HMP list either) */
+    P("x-progress-timeout", PK_U32, x_progress_timeout, NULL),
 };
 
 #undef P
@@ -191,6 +194,7 @@ static void params_defaults(MigrationParameters *p)
     p->multifd_compression = MULTIFD_COMPRESSION_NONE;
     p->multifd_zlib_level = 1;
     p->multifd_zstd_level = 1;
+    p->x_progress_timeout = MIGRATION_PROGRESS_TIMEOUT_DEFAULT;
 }
 
 static const MigrationParameters *params_get(void)
@@ -1119,6 +1123,11 @@ uint64_t migrate_announce_step(void)
 uint32_t migrate_checkpoint_delay(void)
 {
     return PARAM_U64(x_checkpoint_delay);
+}
+
+uint32_t migrate_progress_timeout(void)
+{
+    return PARAM_U64(x_progress_timeout);
 }
 
 const char *migrate_tls_creds(void)

@@ -63,6 +63,8 @@ struct QEMUFile {
 
     /* Bytes put (output, incl. queued) or consumed (input). */
     uint64_t total_transferred;
+    /* Bytes the channel took or gave (relaxed atomic: any thread reads). */
+    uint64_t io_bytes;
 
     /*
      * First error: read lock-free (atomic) on every put/get; written once
@@ -165,6 +167,13 @@ static void qemu_file_write_iov(QEMUFile *f)
     if (f->iovcnt && !qemu_file_get_error(f)) {
         if (qio_channel_writev_all(f->ioc, f->iov, f->iovcnt, &local_err) < 0) {
             qemu_file_set_error_obj(f, -EIO, local_err);
+        } else {
+            size_t n = 0;
+
+            for (unsigned int i = 0; i < f->iovcnt; i++) {
+                n += f->iov[i].iov_len;
+            }
+            __atomic_fetch_add(&f->io_bytes, n, __ATOMIC_RELAXED);
         }
     }
     f->iovcnt = 0;
@@ -305,6 +314,11 @@ void qemu_put_counted_string(QEMUFile *f, const char *name)
 /* ------------------------------------------------------------------ */
 /* Rate limiting */
 
+uint64_t qemu_file_io_bytes(QEMUFile *f)
+{
+    return __atomic_load_n(&f->io_bytes, __ATOMIC_RELAXED);
+}
+
 uint64_t qemu_file_transferred(QEMUFile *f)
 {
     return f->total_transferred;
@@ -334,6 +348,7 @@ static ssize_t qemu_file_readv_once(QEMUFile *f, const struct iovec *iov,
         qemu_file_set_error_obj(f, -EIO, local_err);
         return -1;
     }
+    __atomic_fetch_add(&f->io_bytes, len, __ATOMIC_RELAXED);
     return len;
 }
 

@@ -24,6 +24,7 @@
 #include "migration.h"
 #include "recv-bitmap.h"
 #include "return-path.h"
+#include "watchdog.h"
 
 /* What the reader knows about one message type. */
 typedef struct MigRPMessageDef {
@@ -402,6 +403,7 @@ static int migrate_rp_read_message(MigrationState *s, QEMUFile *rp,
         return -EINVAL;
     }
     msg.data = data;
+    migration_progress_beat();
     return def->handler(&msg, errp);
 }
 

@@ -14,11 +14,21 @@
  * migration_channel_incoming(), which stops the listening once the
  * migration has all its channels (without multifd: the first one; with
  * TLS: the first whose handshake succeeded).
+ *
+ * Liveness: every tcp: connection, either side, gets TCP keepalive
+ * probes and TCP_USER_TIMEOUT of twice x-progress-timeout, so a peer
+ * that vanished (host down, link silently dropping packets) turns into a
+ * socket error (ETIMEDOUT) even where no watchdog looks (postcopy, a
+ * pause before the switch-over).  Where one does, the watchdog
+ * (watchdog.c) fires first, with its clearer message, also for a peer
+ * that is there but does nothing.
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qemu/error-report.h"
 #include "qemu/sockets.h"
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include "io/channel-socket.h"
 #include "io/net-listener.h"
 #include "migration/options.h"
@@ -33,6 +43,39 @@
 
 /* The listener of the incoming side while it waits (main thread). */
 static QIONetListener *socket_listener;
+
+/* Keepalive probes before a silent peer counts as gone. */
+#define SOCKET_KEEPALIVE_PROBES 3
+
+/*
+ * Keepalive and TCP_USER_TIMEOUT of a migration socket from
+ * x-progress-timeout (0: the kernel's defaults): a silent peer is gone
+ * after about twice that.  Only tcp sockets (unix and vsock have no such
+ * options).  Best effort.
+ */
+static void socket_set_liveness(QIOChannelSocket *sioc)
+{
+    int secs = MIN(migrate_progress_timeout(), INT_MAX / 2000);
+    int on = 1;
+    int idle = MAX(secs, 1);
+    int intvl = MAX(secs / SOCKET_KEEPALIVE_PROBES, 1);
+    int probes = SOCKET_KEEPALIVE_PROBES;
+    unsigned int user_ms = 2 * secs * 1000u;
+    int domain = -1;
+    socklen_t len = sizeof(domain);
+
+    if (secs == 0 || sioc->fd < 0 ||
+        getsockopt(sioc->fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 ||
+        (domain != AF_INET && domain != AF_INET6)) {
+        return;
+    }
+    setsockopt(sioc->fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+    setsockopt(sioc->fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    setsockopt(sioc->fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    setsockopt(sioc->fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof(probes));
+    setsockopt(sioc->fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms,
+               sizeof(user_ms));
+}
 
 char *socket_tls_hostname(const char *str)
 {
@@ -65,6 +108,7 @@ QIOChannel *socket_outgoing_open(MigrationState *s, const char *str,
         return NULL;
     }
     socket_address_free(addr);
+    socket_set_liveness(sioc);
     return QIO_CHANNEL(sioc);
 }
 
@@ -99,6 +143,7 @@ static void socket_accept_incoming(QIONetListener *listener,
 
     qio_channel_set_name(ioc, "migration-socket-incoming");
     qio_channel_set_blocking(ioc, true, NULL);
+    socket_set_liveness(sioc);
     migration_channel_incoming(ioc);
     qio_channel_unref(ioc);
 }

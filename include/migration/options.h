@@ -142,6 +142,13 @@ uint64_t migrate_announce_max(void);
 uint64_t migrate_announce_rounds(void);
 uint64_t migrate_announce_step(void);
 uint32_t migrate_checkpoint_delay(void);
+/*
+ * x-progress-timeout (Tern's own): seconds without progress after which
+ * the watchdog of either side fails a migration, also the TCP
+ * keepalive/user timeout of its sockets; 0 turns both off.
+ */
+#define MIGRATION_PROGRESS_TIMEOUT_DEFAULT 30
+uint32_t migrate_progress_timeout(void);
 
 /*
  * TLS parameters: never NULL, "" when unset.  The strings are interned

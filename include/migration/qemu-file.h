@@ -145,6 +145,11 @@ void qemu_file_set_error_obj(QEMUFile *f, int ret, Error *err);
 
 /* Bytes put (output) or consumed (input) so far, incl. buffered ones. */
 uint64_t qemu_file_transferred(QEMUFile *f);
+/*
+ * Bytes the channel actually took (output) or gave (input) so far; any
+ * thread may read it while another uses f (the progress watchdogs).
+ */
+uint64_t qemu_file_io_bytes(QEMUFile *f);
 
 /*
  * Positional I/O for seekable channels (mapped-ram style files).  Errors

@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', '..', 'python'))
 from tern.migration import (FINAL, incoming_vm, MigrationPair,  # noqa
                             poll_migration, set_migration, start_migration,
-                            wait_migration)
+                            wait_incoming, wait_migration)
 from tern.qmp import QMP, QMPError  # noqa: E402,F401
 from tern.tlscerts import CerttoolMissing, make_certs  # noqa: E402,F401
 from tern.vm import (Vm, build_dir, free_port, guest_elf,  # noqa: E402,F401

@@ -40,7 +40,8 @@ DEFAULTS = {
     'max-postcopy-bandwidth': 0, 'tls-hostname': '',
     'throttle-trigger-threshold': 50, 'max-bandwidth': 134217728,
     'x-checkpoint-delay': 20000, 'cpu-throttle-increment': 10,
-    'direct-io': False}  # QEMU 9.1's, with mapped-ram
+    'direct-io': False,  # QEMU 9.1's, with mapped-ram
+    'x-progress-timeout': 30}
 
 HMP_PARAMS = """announce-initial: 50 ms
 announce-max: 550 ms
