@@ -138,7 +138,7 @@ typedef struct MigrationIncomingState {
     bool recover_triggered;
     bool recovering;      /* channels now come for a recovery (7.2's order) */
     unsigned int resumes; /* RESUME count: page-request senders restart */
-    Error *abort_err;      /* why it was aborted (watchdog, cancel) */
+    Error *abort_err;     /* why it was aborted (watchdog, cancel) */
 } MigrationIncomingState;
 
 /* The singletons. */
