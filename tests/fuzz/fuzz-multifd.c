@@ -18,9 +18,10 @@
  *   fuzz-multifd FILE...      replays each file
  *   fuzz-multifd --write-seeds DIR
  *                             writes the built-in corpus (libFuzzer seeds)
- *   fuzz-multifd [--tap] [-n N]
- *                             built-in corpus plus N (default 100000)
- *                             deterministic mutations of it
+ *   fuzz-multifd [--tap] [-n N] [--corpus DIR]
+ *                             built-in corpus, the saved inputs of DIR
+ *                             (fuzz-corpus.h) and N (default 100000)
+ *                             deterministic mutations of the built-in ones
  * libFuzzer build: -DCONFIG_LIBFUZZER, entry LLVMFuzzerTestOneInput().
  */
 #include "qemu/osdep.h"
@@ -28,6 +29,7 @@
 #include "sysemu/sysemu.h"
 #include "../../migration/multifd.h"
 #include "../../migration/multifd-compress.h"
+#include "fuzz-corpus.h"
 #include "fuzz-stderr.h"
 
 #define FUZZ_BLOCK_SIZE (1 * MiB)
@@ -271,12 +273,9 @@ static int fuzz_write_seeds(const char *dir)
 {
     for (unsigned m = 0; m < G_N_ELEMENTS(fuzz_methods); m++) {
         g_autoptr(GByteArray) b = fuzz_seed(m);
-        g_autofree char *path = g_strdup_printf("%s/seed-%u", dir, m);
-        GError *gerr = NULL;
+        g_autofree char *name = g_strdup_printf("seed-%u", m);
 
-        if (!g_file_set_contents(path, (char *)b->data, b->len, &gerr)) {
-            fprintf(stderr, "fuzz-multifd: %s\n", gerr->message);
-            g_error_free(gerr);
+        if (!fuzz_corpus_write("fuzz-multifd", dir, name, b->data, b->len)) {
             return 1;
         }
     }
@@ -286,6 +285,8 @@ static int fuzz_write_seeds(const char *dir)
 int main(int argc, char **argv)
 {
     GByteArray *seeds[G_N_ELEMENTS(fuzz_methods)];
+    const char *corpus_dir = NULL;
+    FuzzCorpusStats corpus = {0};
     long iterations = 100000;
     bool tap = false;
     int files = 0, saved_stderr;
@@ -299,6 +300,8 @@ int main(int argc, char **argv)
             iterations = atol(argv[++i]);
         } else if (!strcmp(argv[i], "--write-seeds") && i + 1 < argc) {
             return fuzz_write_seeds(argv[++i]);
+        } else if (!strcmp(argv[i], "--corpus") && i + 1 < argc) {
+            corpus_dir = argv[++i];
         } else {
             files++;
             if (fuzz_replay_file(argv[i])) {
@@ -324,6 +327,11 @@ int main(int argc, char **argv)
     }
     r = g_rand_new_with_seed(0x6d756c74);
     saved_stderr = fuzz_stderr_silence();
+    if (corpus_dir && !fuzz_corpus_replay("fuzz-multifd", corpus_dir,
+                                          fuzz_channel, &corpus)) {
+        fuzz_stderr_restore(saved_stderr);
+        return 1;
+    }
     for (long it = 0; it < iterations; it++) {
         GByteArray *seed =
             seeds[g_rand_int_range(r, 0, G_N_ELEMENTS(fuzz_methods))];
@@ -338,9 +346,16 @@ int main(int argc, char **argv)
         g_byte_array_unref(seeds[m]);
     }
     g_rand_free(r);
-    printf("%sfuzz-multifd: 3 seeds accepted; %ld mutations, %ld accepted, "
-           "none crashed\n",
-           tap ? "1..1\nok 1 " : "", iterations, accepted);
+    if (tap) {
+        printf("1..2\nok 1 /fuzz-multifd/corpus %u saved inputs, %u "
+               "accepted\nok 2 /fuzz-multifd/mutations %ld inputs, %ld "
+               "accepted\n",
+               corpus.files, corpus.accepted, iterations, accepted);
+    } else {
+        printf("fuzz-multifd: %u saved inputs (%u accepted), %ld mutated "
+               "inputs (%ld accepted), no crash\n",
+               corpus.files, corpus.accepted, iterations, accepted);
+    }
     return 0;
 }
 
