@@ -252,6 +252,14 @@ static bool parse_one(const StressPlatform *plat, const char *w, size_t len,
         } else {
             goto bad;
         }
+    } else if (word_eq(w, klen, "write")) {
+        if (word_eq(v, vlen, "page")) {
+            cfg->write_word = 0;
+        } else if (word_eq(v, vlen, "word")) {
+            cfg->write_word = 1;
+        } else {
+            goto bad;
+        }
     } else if (word_eq(w, klen, "verify")) {
         if (word_eq(v, vlen, "on") || word_eq(v, vlen, "1") ||
             word_eq(v, vlen, "yes")) {
@@ -363,16 +371,33 @@ static inline void mark(StressCtx *ctx, uint64_t addr, uint64_t len)
     }
 }
 
+/*
+ * Word 0 of page p at generation g (the first of the xorshift stream from
+ * stress_page_seed(p, g)).  write=page: every word comes from that
+ * stream.  write=word: word 0 as in write=page, the other words those of
+ * generation 1, so a rewrite changes 8 bytes.
+ */
+static uint64_t page_word0(uint64_t p, uint32_t g)
+{
+    return xorshift64(stress_page_seed(p, g));
+}
+
 static void page_fill(StressCtx *ctx, uint64_t p, uint32_t g)
 {
     uint64_t *w = page_ptr(ctx, p);
-    uint64_t x = stress_page_seed(p, g);
+    uint64_t x;
     unsigned i;
 
+    if (ctx->st->cfg.write_word && ctx->gen[p] != 0) {
+        w[0] = page_word0(p, g);    /* the rest is already there */
+        return;
+    }
+    x = stress_page_seed(p, ctx->st->cfg.write_word ? 1 : g);
     for (i = 0; i < STRESS_PAGE_WORDS; i++) {
         x = xorshift64(x);
         w[i] = x;
     }
+    w[0] = page_word0(p, g);
 }
 
 /* Check page p against its generation; print MISMATCH and fail if not. */
@@ -386,18 +411,21 @@ static bool page_check(StressCtx *ctx, uint64_t p)
     if (g == 0) {
         return true;            /* never written */
     }
-    x = stress_page_seed(p, g);
+    x = stress_page_seed(p, ctx->st->cfg.write_word ? 1 : g);
     for (i = 0; i < STRESS_PAGE_WORDS; i++) {
         uint64_t got = w[i];
+        uint64_t want;
 
         x = xorshift64(x);
-        if (got != x) {
+        /* word 0: the same as the stream's in write=page */
+        want = i == 0 ? page_word0(p, g) : x;
+        if (got != want) {
             const StressPlatform *plat = ctx->plat;
 
             out_str(plat, "stress: MISMATCH page=");
             out_hex(plat, ctx->st->data_start + p * STRESS_PAGE_SIZE);
             out_str(plat, " expected=");
-            out_hex(plat, x);
+            out_hex(plat, want);
             out_str(plat, " got=");
             out_hex(plat, got);
             out_str(plat, " gen=");
@@ -539,6 +567,9 @@ bool stress_setup(StressCtx *ctx, const StressPlatform *plat,
     out_dec(plat, cfg->rate_mib);
     out_str(plat, " pattern=");
     print_pattern(plat, cfg);
+    if (cfg->write_word) {
+        out_str(plat, " write=word");
+    }
     out_str(plat, " verify=");
     out_str(plat, cfg->verify ? "on" : "off");
     out_str(plat, " tsc_khz=");

@@ -40,6 +40,10 @@
  *   pattern=seq|random|hot:N   after the first sequential pass: keep
  *                  sweeping, pick random pages, or random pages in the
  *                  first N MiB (default random)
+ *   write=page|word  a write rewrites the whole page (default), or only
+ *                  its first 8-byte word once the page was written (the
+ *                  delta-friendly load of the XBZRLE tests and bench;
+ *                  rate= still counts page writes)
  *   verify=on|off  re-read and check 2 pages per page written (default on)
  *   passes=N       stop after N passes (N * npages writes) with
  *                  STRESS_EXIT_DONE, 0 (default) = forever
@@ -99,6 +103,8 @@ typedef struct StressConfig {
     uint32_t report_ms;         /* 0 = no reports */
     uint32_t has_mem;           /* mem= given */
     uint32_t has_tsc_khz;       /* tsc_khz= given */
+    uint32_t write_word;        /* write=word */
+    uint32_t reserved;
 } StressConfig;
 
 /* The state block at mem_start, in guest RAM. */
@@ -124,9 +130,9 @@ typedef struct StressState {
 } StressState;
 
 /* Same layout in the 32-bit guest and the 64-bit host. */
-_Static_assert(sizeof(StressConfig) == 56, "StressConfig layout");
-_Static_assert(sizeof(StressState) == 184, "StressState layout");
-_Static_assert(offsetof(StressState, writes) == 144, "StressState layout");
+_Static_assert(sizeof(StressConfig) == 64, "StressConfig layout");
+_Static_assert(sizeof(StressState) == 192, "StressState layout");
+_Static_assert(offsetof(StressState, writes) == 152, "StressState layout");
 
 /*
  * What the core needs from its host.  All callbacks receive opaque.

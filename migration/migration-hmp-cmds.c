@@ -117,6 +117,20 @@ static void hmp_info_migrate_ram(Monitor *mon, const MigrationRamInfo *ram)
     }
 }
 
+/* The XBZRLE lines, as 7.2 prints them. */
+static void hmp_info_migrate_xbzrle(Monitor *mon, const MigrationXbzrleInfo *x)
+{
+    monitor_printf(mon, "cache size: %" PRIu64 " bytes\n", x->cache_size);
+    monitor_printf(mon, "xbzrle transferred: %" PRIu64 " kbytes\n",
+                   x->bytes >> HMP_KB_SHIFT);
+    monitor_printf(mon, "xbzrle pages: %" PRIu64 " pages\n", x->pages);
+    monitor_printf(mon, "xbzrle cache miss: %" PRIu64 " pages\n",
+                   x->cache_miss);
+    monitor_printf(mon, "xbzrle cache miss rate: %0.2f\n", x->cache_miss_rate);
+    monitor_printf(mon, "xbzrle encoding rate: %0.2f\n", x->encoding_rate);
+    monitor_printf(mon, "xbzrle overflow: %" PRIu64 "\n", x->overflow);
+}
+
 /* "\ttcp:HOST:PORT" ([HOST] for IPv6), unix:, vsock:, fd:. */
 static void hmp_info_migrate_address(Monitor *mon, const SocketAddress *a)
 {
@@ -157,6 +171,9 @@ static void hmp_info_migrate(Monitor *mon)
     }
     if (info.has_ram) {
         hmp_info_migrate_ram(mon, &info.ram);
+    }
+    if (info.has_xbzrle_cache) {
+        hmp_info_migrate_xbzrle(mon, &info.xbzrle_cache);
     }
     if (info.has_cpu_throttle_percentage) {
         monitor_printf(mon, "cpu throttle percentage: %" PRIu64 "\n",

@@ -9,9 +9,11 @@
  *   failed                      status, error-desc (if any)
  *   completed                   status, setup-time, total-time,
  *                               downtime, ram (remaining and dirty rate
- *                               read 0), cpu-throttle-percentage (if on)
+ *                               read 0), xbzrle-cache (capability on),
+ *                               cpu-throttle-percentage (if on)
  *   any other                   status, setup-time, total-time (so far),
- *                               expected-downtime, ram, cpu-throttle
+ *                               expected-downtime, ram, xbzrle-cache,
+ *                               cpu-throttle
  * The destination adds socket-address while it listens and its own
  * status when there is no source status.
  */
@@ -19,6 +21,7 @@
 #include "qapi/error.h"
 #include "sysemu/ramblock.h"
 #include "sysemu/runstate.h"
+#include "migration/options.h"
 #include "migration.h"
 #include "migration-info.h"
 #include "migration-stats.h"
@@ -48,6 +51,18 @@ static void migration_info_ram(MigrationRamInfo *ram, bool completed)
     ram->dirty_sync_missed_zero_copy = 0;
 }
 
+/* The "xbzrle-cache" member (7.2: whenever the capability is on). */
+static void migration_info_xbzrle(MigrationXbzrleInfo *x)
+{
+    x->cache_size = migrate_xbzrle_cache_size();
+    x->bytes = stat64_get(&mig_stats.xbzrle_bytes);
+    x->pages = stat64_get(&mig_stats.xbzrle_pages);
+    x->cache_miss = stat64_get(&mig_stats.xbzrle_cache_miss);
+    x->cache_miss_rate = stat64_get_double(&mig_stats.xbzrle_cache_miss_rate);
+    x->encoding_rate = stat64_get_double(&mig_stats.xbzrle_encoding_rate);
+    x->overflow = stat64_get(&mig_stats.xbzrle_overflow);
+}
+
 /* A running or completed source: times, ram, throttle.  Under s->lock. */
 static void migration_info_progress(MigrationInfo *info, MigrationState *s,
                                     bool completed)
@@ -68,6 +83,10 @@ static void migration_info_progress(MigrationInfo *info, MigrationState *s,
     migration_info_ram(&info->ram, completed);
     info->ram.mbps = s->timing.mbps;
     info->ram.pages_per_second = s->timing.pages_per_second;
+    if (migrate_xbzrle()) {
+        info->has_xbzrle_cache = true;
+        migration_info_xbzrle(&info->xbzrle_cache);
+    }
 }
 
 /* The source's members, by its status. */

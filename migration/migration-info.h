@@ -36,6 +36,17 @@ typedef struct MigrationRamInfo {
     uint64_t pages_per_second;
 } MigrationRamInfo;
 
+/* The "xbzrle-cache" member of query-migrate (capability xbzrle). */
+typedef struct MigrationXbzrleInfo {
+    uint64_t cache_size;
+    uint64_t bytes;
+    uint64_t pages;
+    uint64_t cache_miss;
+    double cache_miss_rate;
+    double encoding_rate;
+    uint64_t overflow;
+} MigrationXbzrleInfo;
+
 /* query-migrate; a has_X flag says whether member X is present. */
 typedef struct MigrationInfo {
     bool has_status;
@@ -51,6 +62,8 @@ typedef struct MigrationInfo {
     int64_t expected_downtime; /* ms */
     bool has_ram;
     MigrationRamInfo ram;
+    bool has_xbzrle_cache;
+    MigrationXbzrleInfo xbzrle_cache;
     bool has_cpu_throttle_percentage;
     int64_t cpu_throttle_percentage;
     /* the migration blockers' texts, oldest first (NULL: none) */

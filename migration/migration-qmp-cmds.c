@@ -64,6 +64,23 @@ static json_object *migration_ram_info_to_json(const MigrationRamInfo *ram)
     return o;
 }
 
+/* The "xbzrle-cache" member, in 7.2's order. */
+static json_object *migration_xbzrle_info_to_json(const MigrationXbzrleInfo *x)
+{
+    json_object *o = json_object_new_object();
+
+    json_add_u64(o, "cache-size", x->cache_size);
+    json_add_u64(o, "bytes", x->bytes);
+    json_add_u64(o, "pages", x->pages);
+    json_add_u64(o, "cache-miss", x->cache_miss);
+    json_object_object_add(o, "cache-miss-rate",
+                           json_object_new_double(x->cache_miss_rate));
+    json_object_object_add(o, "encoding-rate",
+                           json_object_new_double(x->encoding_rate));
+    json_add_u64(o, "overflow", x->overflow);
+    return o;
+}
+
 /* One socket-address entry (QEMU's SocketAddress flattened). */
 static json_object *migration_socket_address_to_json(const SocketAddress *a)
 {
@@ -133,6 +150,11 @@ static json_object *migration_info_to_json(const MigrationInfo *info)
     if (info->has_ram) {
         json_object_object_add(o, "ram",
                                migration_ram_info_to_json(&info->ram));
+    }
+    if (info->has_xbzrle_cache) {
+        json_object_object_add(
+            o, "xbzrle-cache",
+            migration_xbzrle_info_to_json(&info->xbzrle_cache));
     }
     if (info->has_cpu_throttle_percentage) {
         json_add_i64(o, "cpu-throttle-percentage",

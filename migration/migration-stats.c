@@ -39,7 +39,8 @@ void migration_stats_account_ram(uint64_t bytes)
 uint64_t migration_stats_pages_sent(void)
 {
     return stat64_get(&mig_stats.zero_pages) +
-           stat64_get(&mig_stats.normal_pages);
+           stat64_get(&mig_stats.normal_pages) +
+           stat64_get(&mig_stats.xbzrle_pages);
 }
 
 uint64_t migration_stats_bytes_remaining(void)

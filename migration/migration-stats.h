@@ -35,6 +35,16 @@ typedef struct MigrationStats {
     uint64_t dirty_pages_rate; /* pages/s over the last sync period */
     uint64_t postcopy_requests;
     uint64_t phase; /* MigrationPhase */
+    /* XBZRLE (ram-xbzrle.c), as QEMU 7.2 counts them */
+    uint64_t xbzrle_bytes;      /* XBZRLE record bytes, header word excluded,
+                                   + a page per overflow */
+    uint64_t xbzrle_pages;      /* pages found in the cache (any outcome) */
+    uint64_t xbzrle_cache_miss; /* pages looked up and not found */
+    uint64_t xbzrle_overflow;   /* cached pages whose delta did not fit */
+    uint64_t xbzrle_encoded;    /* XBZRLE records sent */
+    /* per sync period (ram.c), doubles stored as their bits */
+    uint64_t xbzrle_cache_miss_rate;
+    uint64_t xbzrle_encoding_rate;
 } MigrationStats;
 
 /* The statistics of the current (or last) outgoing migration. */
@@ -61,6 +71,24 @@ static inline void stat64_set(uint64_t *counter, uint64_t value)
     __atomic_store_n(counter, value, __ATOMIC_RELAXED);
 }
 
+/* A double kept in a counter (the XBZRLE rates), read or written whole. */
+static inline void stat64_set_double(uint64_t *counter, double value)
+{
+    uint64_t bits;
+
+    memcpy(&bits, &value, sizeof(bits));
+    stat64_set(counter, bits);
+}
+
+static inline double stat64_get_double(const uint64_t *counter)
+{
+    uint64_t bits = stat64_get(counter);
+    double value;
+
+    memcpy(&value, &bits, sizeof(value));
+    return value;
+}
+
 /* Zero every counter (start of an outgoing migration; main thread). */
 void migration_stats_reset(void);
 
@@ -74,7 +102,10 @@ void migration_stats_set_phase(MigrationPhase phase);
  */
 void migration_stats_account_ram(uint64_t bytes);
 
-/* Pages sent so far, zero and normal (pages-per-second). */
+/*
+ * Pages sent so far, zero, normal and found in the XBZRLE cache
+ * (pages-per-second, as QEMU 7.2 counts them).
+ */
 uint64_t migration_stats_pages_sent(void);
 
 /* Bytes of RAM still dirty. */

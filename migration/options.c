@@ -154,7 +154,11 @@ static bool cap_supported[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER] = true,
     [MIGRATION_CAPABILITY_MULTIFD] = true,
     [MIGRATION_CAPABILITY_MAPPED_RAM] = true,
+    [MIGRATION_CAPABILITY_XBZRLE] = true,
 };
+
+/* Resizes the running migration's XBZRLE cache (ram.c), or NULL. */
+static MigrationXbzrleResize *xbzrle_resize;
 
 /* Checks run when a capability is switched on (postcopy's host check). */
 static MigrationCapabilityCheck *cap_check[MIGRATION_CAPABILITY__MAX];
@@ -603,6 +607,24 @@ static bool params_check(const MigrationParameters *p, Error **errp)
            mapped_ram_combination_ok(caps, p->multifd_compression, NULL, errp);
 }
 
+void migrate_set_xbzrle_resize(MigrationXbzrleResize *resize)
+{
+    xbzrle_resize = resize;
+}
+
+/*
+ * tmp is about to become the parameters: a new xbzrle-cache-size
+ * resizes the running migration's cache first (it may fail).
+ */
+static bool params_prepare(const MigrationParameters *tmp, Error **errp)
+{
+    if (tmp->xbzrle_cache_size == params_get()->xbzrle_cache_size ||
+        !xbzrle_resize) {
+        return true;
+    }
+    return xbzrle_resize(tmp->xbzrle_cache_size, errp);
+}
+
 /* Apply tmp (already validated) as the current parameters. */
 static void params_commit(const MigrationParameters *tmp)
 {
@@ -731,7 +753,7 @@ bool migrate_parameters_set_json(json_object *args, Error **errp)
             }
         }
     }
-    if (!params_check(&tmp, errp)) {
+    if (!params_check(&tmp, errp) || !params_prepare(&tmp, errp)) {
         return false;
     }
     params_commit(&tmp);
@@ -903,7 +925,8 @@ bool migrate_parameter_set_str(const char *name, const char *value,
         error_setg(errp, "invalid parameter value: %s", name);
         return false;
     }
-    if (!param_parse_str(&tmp, d, value, errp) || !params_check(&tmp, errp)) {
+    if (!param_parse_str(&tmp, d, value, errp) || !params_check(&tmp, errp) ||
+        !params_prepare(&tmp, errp)) {
         return false;
     }
     params_commit(&tmp);
@@ -998,6 +1021,11 @@ bool migrate_return_path(void)
 bool migrate_zero_blocks(void)
 {
     return migrate_cap(MIGRATION_CAPABILITY_ZERO_BLOCKS);
+}
+
+bool migrate_xbzrle(void)
+{
+    return migrate_cap(MIGRATION_CAPABILITY_XBZRLE);
 }
 
 bool migrate_multifd(void)

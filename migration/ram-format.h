@@ -13,8 +13,10 @@
  *   ZERO     0x02  [str8 block] + u8 fill (always 0 when we send)
  *   PAGE     0x08  [str8 block] + TARGET_PAGE_SIZE bytes
  *   EOS      0x10  end of this section's data
- *   CONTINUE 0x20  on ZERO/PAGE: same block as the previous page record
- *                  (the "last block" persists across sections)
+ *   CONTINUE 0x20  on ZERO/PAGE/XBZRLE: same block as the previous page
+ *                  record (the "last block" persists across sections)
+ *   XBZRLE   0x40  [str8 block] + u8 encoding (1) + be16 len + len bytes
+ *                  of delta against the page sent before (xbzrle.h)
  *
  * str8 is a counted string: one length byte, then that many bytes, no
  * NUL.  The other flag values are QEMU's and never sent by Tern; a
@@ -41,7 +43,7 @@
 /* Flags a Tern destination accepts in a header word. */
 #define RAM_SAVE_FLAGS_KNOWN                                                   \
     (RAM_SAVE_FLAG_ZERO | RAM_SAVE_FLAG_MEM_SIZE | RAM_SAVE_FLAG_PAGE |        \
-     RAM_SAVE_FLAG_EOS | RAM_SAVE_FLAG_CONTINUE)
+     RAM_SAVE_FLAG_EOS | RAM_SAVE_FLAG_CONTINUE | RAM_SAVE_FLAG_XBZRLE)
 
 /* Bytes of a record's be64 header word. */
 #define RAM_RECORD_HEADER_BYTES 8

@@ -10,14 +10,23 @@
  * PAGE data first moves the prefault window.  EOS syncs the placer, so
  * the section's pages are visible before savevm reads the next section,
  * and with multifd waits for every channel's SYNC packet (the sync hook).
+ *
+ * XBZRLE records (xbzrle.h) are checked as QEMU 7.2 checks them, with
+ * its texts, and one more rule: the page must have arrived before in
+ * this migration (a ZERO, PAGE or XBZRLE record: one bit per page in
+ * `received`), since a delta applies to the page the source sent.  The
+ * delta is decoded into a copy of the current page, which is then
+ * placed, so a bad delta writes nothing and nothing outside the page.
  */
 #include "qemu/osdep.h"
 #include "qemu/error-report.h"
+#include "qemu/bitmap.h"
 #include "sysemu/ramblock.h"
 #include "ram-format.h"
 #include "ram-load.h"
 #include "ram-place.h"
 #include "ram-prefault.h"
+#include "xbzrle.h"
 
 struct RAMLoadState {
     RAMBlock *last_recv_block; /* block of the previous page record */
@@ -28,6 +37,11 @@ struct RAMLoadState {
     RAMLoadSyncFunc sync;     /* at each EOS, or NULL */
     RAMLoadBlockFunc block;   /* after each START entry, or NULL */
     void *block_opaque;
+    GHashTable *received;     /* RAMBlock * -> bitmap of pages received */
+    RAMBlock *received_block; /* the last lookup in received */
+    unsigned long *received_map;
+    uint8_t *xbzrle_in;   /* an XBZRLE record's delta, TARGET_PAGE_SIZE */
+    uint8_t *xbzrle_page; /* the page it is applied to */
 };
 
 /* File space of a shared file-backed block is reserved in these steps. */
@@ -51,6 +65,7 @@ RAMLoadState *ram_load_state_new(void)
 
     ls->placer = ram_placer_copy_new();
     ls->prefault = ram_prefault_new();
+    ls->received = g_hash_table_new_full(NULL, NULL, NULL, g_free);
     return ls;
 }
 
@@ -62,6 +77,9 @@ void ram_load_state_free(RAMLoadState *ls)
     ls->placer->ops->sync(ls->placer); /* stores visible, whatever ended */
     ram_prefault_free(ls->prefault);
     ram_placer_free(ls->placer);
+    g_hash_table_destroy(ls->received);
+    g_free(ls->xbzrle_in);
+    g_free(ls->xbzrle_page);
     g_free(ls);
 }
 
@@ -223,6 +241,78 @@ static int ram_load_reserve(RAMLoadState *ls, RAMBlock *rb, uint64_t addr,
     return 0;
 }
 
+/* rb's received-pages bitmap (made on first use). */
+static unsigned long *ram_load_received_map(RAMLoadState *ls, RAMBlock *rb)
+{
+    if (ls->received_block != rb) {
+        unsigned long *map = g_hash_table_lookup(ls->received, rb);
+
+        if (!map) {
+            map = bitmap_new(ram_block_pages(rb));
+            g_hash_table_insert(ls->received, rb, map);
+        }
+        ls->received_block = rb;
+        ls->received_map = map;
+    }
+    return ls->received_map;
+}
+
+/* The page at addr of rb arrived. */
+static void ram_load_mark_received(RAMLoadState *ls, RAMBlock *rb,
+                                   uint64_t addr)
+{
+    set_bit(addr >> TARGET_PAGE_BITS, ram_load_received_map(ls, rb));
+}
+
+/*
+ * An XBZRLE record after its header word and block name: u8 encoding,
+ * be16 length, the delta.  QEMU 7.2's checks and texts: "Failed to
+ * decompress XBZRLE page at ADDR", then the reason QEMU prints before
+ * it ("Failed to load XBZRLE page - ...").
+ */
+static int ram_load_xbzrle(RAMLoadState *ls, QEMUFile *f, RAMBlock *rb,
+                           uint64_t addr, uint8_t *host, Error **errp)
+{
+    RAMPlacer *pl = ls->placer;
+    uint8_t encoding = qemu_get_byte(f);
+    uint16_t len = qemu_get_be16(f);
+    const char *why = NULL;
+
+    if (!ls->xbzrle_in) {
+        ls->xbzrle_in = g_malloc(TARGET_PAGE_SIZE);
+        ls->xbzrle_page = g_malloc(TARGET_PAGE_SIZE);
+    }
+    if (qemu_file_get_error(f)) {
+        qemu_file_get_error_obj(f, errp);
+        return qemu_file_get_error(f);
+    }
+    if (encoding != XBZRLE_ENCODING_FLAG) {
+        why = "Failed to load XBZRLE page - wrong compression!";
+    } else if (len > TARGET_PAGE_SIZE) {
+        why = "Failed to load XBZRLE page - len overflow!";
+    } else if (!pl->direct || !pl->ops->place_buf) {
+        why = "Failed to load XBZRLE page - not allowed in postcopy";
+    } else if (!test_bit(addr >> TARGET_PAGE_BITS,
+                         ram_load_received_map(ls, rb))) {
+        why = "Failed to load XBZRLE page - the page was never sent";
+    } else if (qemu_get_buffer(f, ls->xbzrle_in, len) != len) {
+        qemu_file_get_error_obj(f, errp);
+        return qemu_file_get_error(f) < 0 ? qemu_file_get_error(f) : -EIO;
+    } else {
+        memcpy(ls->xbzrle_page, host, TARGET_PAGE_SIZE);
+        if (xbzrle_decode_buffer(ls->xbzrle_in, len, ls->xbzrle_page,
+                                 TARGET_PAGE_SIZE) < 0) {
+            why = "Failed to load XBZRLE page - decode error!";
+        }
+    }
+    if (why) {
+        error_setg(errp, "Failed to decompress XBZRLE page at %" PRIx64 ": %s",
+                   addr, why);
+        return -EINVAL;
+    }
+    return pl->ops->place_buf(pl, rb, host, ls->xbzrle_page);
+}
+
 static int ram_load_bad_flags(int flags, Error **errp)
 {
     error_setg(errp, "Unknown combination of migration flags: 0x%x", flags);
@@ -239,11 +329,15 @@ static int ram_load_record(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
     if (flags & ~RAM_SAVE_FLAGS_KNOWN) {
         return ram_load_bad_flags(flags, errp);
     }
-    if (flags & (RAM_SAVE_FLAG_ZERO | RAM_SAVE_FLAG_PAGE)) {
+    if (flags &
+        (RAM_SAVE_FLAG_ZERO | RAM_SAVE_FLAG_PAGE | RAM_SAVE_FLAG_XBZRLE)) {
         host = ram_load_host(ls, f, addr, flags, errp);
         if (!host) {
             return qemu_file_get_error(f) < 0 ? qemu_file_get_error(f)
                                               : -EINVAL;
+        }
+        if (!(flags & RAM_SAVE_FLAG_XBZRLE)) {
+            ram_load_mark_received(ls, ls->last_recv_block, addr);
         }
     }
     switch (flags & ~RAM_SAVE_FLAG_CONTINUE) {
@@ -269,6 +363,8 @@ static int ram_load_record(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
         }
         return pl->ops->place_page(pl, f, ls->last_recv_block, host);
     }
+    case RAM_SAVE_FLAG_XBZRLE:
+        return ram_load_xbzrle(ls, f, ls->last_recv_block, addr, host, errp);
     case RAM_SAVE_FLAG_EOS:
         /* Order the section's stores before anyone looks at RAM. */
         pl->ops->sync(pl);

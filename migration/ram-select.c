@@ -166,6 +166,7 @@ static bool ram_select_scan(RAMPageSelect *ps, RAMBlock **prb, uint64_t *ppage)
         rb = rb->next;
         page = 0;
         if (!rb) {
+            ps->rounds++;
             if (wrapped) {
                 return false;
             }

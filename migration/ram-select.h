@@ -35,6 +35,7 @@ typedef struct RAMPageSelect {
     /* Migration thread only. */
     RAMBlock *cur_block; /* scan cursor; NULL: start at the first block */
     uint64_t cur_page;   /* next page of cur_block the scan looks at */
+    uint64_t rounds;     /* times the cursor went past the last block */
 
     GMutex req_lock; /* protects requests */
     GQueue requests; /* RAMPageRequest *, oldest first */

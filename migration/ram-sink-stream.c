@@ -10,11 +10,19 @@
  * previous page record's, otherwise the header carries CONTINUE.  A page
  * the guest changes after it was queued is caught by the dirty log and
  * sent again.
+ *
+ * With XBZRLE (ram_sink_stream_set_xbzrle(), ram-xbzrle.h) a data page
+ * may instead go as an XBZRLE record (header, encoding byte, be16
+ * length, the delta), whole from a copy (copied into the stream's
+ * buffer: the copy changes with the next page), or not at all when it
+ * did not change.
  */
 #include "qemu/osdep.h"
 #include "migration-stats.h"
 #include "ram-format.h"
 #include "ram-sink.h"
+#include "ram-xbzrle.h"
+#include "xbzrle.h"
 
 /* Pages ahead of the one being sent whose first line is prefetched. */
 #define RAM_PREFETCH_PAGES 4
@@ -23,6 +31,7 @@ typedef struct RAMStreamSink {
     RAMPageSink base;
     QEMUFile *f;               /* main stream; the caller's */
     RAMBlock *last_sent_block; /* CONTINUE applies to this block */
+    RAMXbzrle *xbzrle;         /* the caller's, or NULL */
 } RAMStreamSink;
 
 /* Write the header word and, unless CONTINUE applies, the block name. */
@@ -41,6 +50,36 @@ static size_t ram_sink_stream_header(RAMStreamSink *ss, RAMBlock *rb,
     return ram_record_header_bytes_named(rb->idstr);
 }
 
+/* A non-zero page with XBZRLE: whatever ram-xbzrle.c decides.  Bytes. */
+static size_t ram_sink_stream_xbzrle(RAMStreamSink *ss, RAMBlock *rb,
+                                     uint64_t offset, uint8_t *host)
+{
+    const uint8_t *data;
+    size_t len, bytes;
+
+    switch (ram_xbzrle_save_page(ss->xbzrle, host, &data, &len)) {
+    case RAM_XBZRLE_SKIP:
+        return 0;
+    case RAM_XBZRLE_SEND_DELTA:
+        bytes = ram_sink_stream_header(ss, rb, offset, RAM_SAVE_FLAG_XBZRLE);
+        qemu_put_byte(ss->f, XBZRLE_ENCODING_FLAG);
+        qemu_put_be16(ss->f, len);
+        qemu_put_buffer(ss->f, data, len);
+        bytes += XBZRLE_RECORD_HEADER_BYTES + len;
+        ram_xbzrle_account_record(bytes);
+        return bytes;
+    default:
+        bytes = ram_sink_stream_header(ss, rb, offset, RAM_SAVE_FLAG_PAGE);
+        if (data == host) {
+            qemu_put_buffer_async(ss->f, host, TARGET_PAGE_SIZE, false);
+        } else {
+            qemu_put_buffer(ss->f, data, TARGET_PAGE_SIZE);
+        }
+        stat64_add(&mig_stats.normal_pages, 1);
+        return bytes + TARGET_PAGE_SIZE;
+    }
+}
+
 static int ram_sink_stream_save_page(RAMPageSink *sink, RAMBlock *rb,
                                      uint64_t page)
 {
@@ -57,6 +96,11 @@ static int ram_sink_stream_save_page(RAMPageSink *sink, RAMBlock *rb,
         qemu_put_byte(ss->f, 0);
         stat64_add(&mig_stats.zero_pages, 1);
         bytes += RAM_ZERO_FILL_BYTES;
+        if (ss->xbzrle) {
+            ram_xbzrle_zero_page(ss->xbzrle, host);
+        }
+    } else if (ss->xbzrle) {
+        bytes = ram_sink_stream_xbzrle(ss, rb, offset, host);
     } else {
         bytes = ram_sink_stream_header(ss, rb, offset, RAM_SAVE_FLAG_PAGE);
         qemu_put_buffer_async(ss->f, host, TARGET_PAGE_SIZE, false);
@@ -91,6 +135,12 @@ static const RAMPageSinkOps ram_sink_stream_ops = {
     .free = ram_sink_stream_free,
     .section_begin = ram_sink_stream_section_begin,
 };
+
+void ram_sink_stream_set_xbzrle(RAMPageSink *sink, RAMXbzrle *x)
+{
+    g_assert(sink->ops == &ram_sink_stream_ops);
+    ((RAMStreamSink *)sink)->xbzrle = x;
+}
 
 RAMPageSink *ram_sink_stream_new(QEMUFile *f)
 {

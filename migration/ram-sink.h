@@ -10,7 +10,8 @@
  * limiter).  Sinks today:
  *
  *   stream (ram-sink-stream.c): the main migration stream, one ZERO or
- *       PAGE record per page in the format of ram-format.h.
+ *       PAGE record per page in the format of ram-format.h (or, with
+ *       XBZRLE, an XBZRLE record or nothing: ram-xbzrle.h).
  *   multifd (ram-sink-multifd.c): data pages go in packets on the
  *       multifd channels, zero pages as ZERO records on the main stream;
  *       section_end flushes and syncs every channel before EOS.
@@ -144,6 +145,15 @@ static inline void ram_sink_free(RAMPageSink *sink)
  * caller's.
  */
 RAMPageSink *ram_sink_stream_new(QEMUFile *f);
+
+typedef struct RAMXbzrle RAMXbzrle;
+
+/*
+ * Let the stream sink's data pages go through XBZRLE's decision
+ * (ram-xbzrle.h); x stays the caller's and must outlive the sink's
+ * last save_page.
+ */
+void ram_sink_stream_set_xbzrle(RAMPageSink *sink, RAMXbzrle *x);
 
 /*
  * The multifd sink (ram-sink-multifd.c): data pages in packets on the

@@ -52,6 +52,7 @@
 #include "ram-place.h"
 #include "return-path.h"
 #include "ram-sink.h"
+#include "ram-xbzrle.h"
 #include "shrink.h"
 #include "qemu/bitmap.h"
 #include "qemu/bswap.h"
@@ -71,6 +72,8 @@ typedef struct RAMState {
     QEMUFile *f; /* main stream of the current payload (savevm's) */
     RAMPageSelect sel;
     RAMPageSink *sink;
+    RAMXbzrle *xbzrle;    /* with capability xbzrle (stream sink), or NULL */
+    bool xbzrle_encoding; /* ram_xbzrle_start_encoding() was called */
 
     /* dirty-rate / auto-converge period */
     int64_t period_start_ms;
@@ -204,6 +207,9 @@ static void ram_bitmap_sync(RAMState *rs)
         stat64_set(&mig_stats.dirty_pages_rate,
                    rs->period_dirty_pages * 1000 / (now - rs->period_start_ms));
         ram_throttle_check(rs, rs->period_dirty_pages * TARGET_PAGE_SIZE, xfer);
+        if (rs->xbzrle) {
+            ram_xbzrle_update_rates(rs->xbzrle);
+        }
         rs->period_start_ms = now;
         rs->period_dirty_pages = 0;
         rs->period_start_bytes = qemu_file_transferred(rs->f);
@@ -219,6 +225,7 @@ static void ram_state_free(RAMState *rs)
     }
     ram_select_destroy(&rs->sel);
     ram_sink_free(rs->sink);
+    ram_xbzrle_free(rs->xbzrle);
     g_free(rs);
 }
 
@@ -236,9 +243,18 @@ static RAMState *ram_state_new(QEMUFile *f, Error **errp)
     if (migrate_mapped_ram()) {
         rs->sink = ram_sink_mapped_new(f, errp);
     } else if (migrate_multifd()) {
+        /* as 7.2: multifd sends the pages, XBZRLE stays unused */
         rs->sink = ram_sink_multifd_new(f, errp);
     } else {
         rs->sink = ram_sink_stream_new(f);
+        if (migrate_xbzrle()) {
+            rs->xbzrle = ram_xbzrle_new(errp);
+            if (!rs->xbzrle) {
+                ram_state_free(rs);
+                return NULL;
+            }
+            ram_sink_stream_set_xbzrle(rs->sink, rs->xbzrle);
+        }
     }
     if (!rs->sink || !ram_dirty_log_start(errp)) {
         ram_state_free(rs);
@@ -309,6 +325,11 @@ static bool ram_send_dirty(RAMState *rs, bool limited, int64_t time_limit_ns)
         if (!ram_select_next(&rs->sel, &rb, &page)) {
             return true;
         }
+        if (rs->xbzrle && rs->sel.rounds && !rs->xbzrle_encoding) {
+            /* round one is over: from this page on, deltas (as 7.2) */
+            ram_xbzrle_start_encoding(rs->xbzrle);
+            rs->xbzrle_encoding = true;
+        }
         if (ram_sink_save_page(rs->sink, rb, page) < 0) {
             return false;
         }
@@ -348,6 +369,9 @@ static int ram_save_complete(QEMUFile *f, void *opaque)
         migration_stats_set_phase(MIGRATION_PHASE_DOWNTIME);
         /* vCPUs are stopped: this last pass is final. */
         ram_bitmap_sync(rs);
+        if (rs->xbzrle) {
+            ram_xbzrle_set_last_stage(rs->xbzrle);
+        }
     } /* postcopy: synced at the switch, the guest runs elsewhere since */
     pages = stat64_get(&mig_stats.remaining_pages);
     ram_send_dirty(rs, false, 0);
@@ -630,6 +654,7 @@ static const SaveVMHandlers savevm_ram_handlers = {
  */
 void ram_mig_init(void)
 {
+    migrate_set_xbzrle_resize(ram_xbzrle_cache_resize);
     if (!ram_migration.registered) {
         ram_migration.registered = true;
         register_savevm_live("ram", 0, RAM_SECTION_VERSION,

@@ -14,6 +14,7 @@
  */
 #include "qemu/osdep.h"
 #include "qemu/error-report.h"
+#include "qemu/bitmap.h"
 #include "sysemu/ramblock.h"
 
 #include <sys/mman.h>
@@ -32,6 +33,16 @@
 /* The list; built on the main thread at start-up, read-only afterwards. */
 static RAMBlock *ram_list_head;
 static const RAMDirtyLogOps *dirty_log_ops;
+
+/*
+ * Pages the VMM wrote itself (ram_gpa_write(), e.g. -qtest) while dirty
+ * logging is on: vmm_dirty_lock protects vmm_dirty_on and every block's
+ * vmm_dirty map.  The writer stores into guest RAM and then sets the
+ * bits under the lock; the sync takes the bits under the lock before
+ * migration reads the pages, so a write is never lost.
+ */
+static GMutex vmm_dirty_lock;
+static bool vmm_dirty_on;
 
 static uint64_t ram_fd_page_size(int fd)
 {
@@ -294,8 +305,93 @@ void ram_block_list_free(void)
             close(rb->fd);
         }
         g_free(rb->bmap);
+        g_free(rb->vmm_dirty);
         g_free(rb);
     }
+}
+
+bool ram_gpa_read(uint64_t gpa, void *buf, uint64_t len)
+{
+    void *host = ram_gpa_to_host(gpa, len);
+
+    if (!host) {
+        return false;
+    }
+    memcpy(buf, host, len);
+    return true;
+}
+
+bool ram_gpa_write(uint64_t gpa, const void *buf, uint64_t len)
+{
+    uint8_t *host = ram_gpa_to_host(gpa, len);
+    RAMBlock *rb;
+
+    if (!host) {
+        return false;
+    }
+    memcpy(host, buf, len);
+    if (!len) {
+        return true;
+    }
+    g_mutex_lock(&vmm_dirty_lock);
+    RAMBLOCK_FOREACH(rb)
+    {
+        if (vmm_dirty_on && host >= rb->host &&
+            host < rb->host + rb->used_length) {
+            uint64_t first = (host - rb->host) >> TARGET_PAGE_BITS;
+            uint64_t last = (host - rb->host + len - 1) >> TARGET_PAGE_BITS;
+
+            if (!rb->vmm_dirty) {
+                rb->vmm_dirty = bitmap_new(ram_block_pages(rb));
+            }
+            bitmap_set(rb->vmm_dirty, first, last - first + 1);
+        }
+    }
+    g_mutex_unlock(&vmm_dirty_lock);
+    return true;
+}
+
+/* Move the VMM's dirty bits into the blocks' bmap; newly set bits. */
+static uint64_t ram_vmm_dirty_sync(void)
+{
+    uint64_t newly = 0;
+    RAMBlock *rb;
+
+    g_mutex_lock(&vmm_dirty_lock);
+    RAMBLOCK_FOREACH(rb)
+    {
+        uint64_t words = BITS_TO_LONGS(ram_block_pages(rb));
+
+        if (!rb->vmm_dirty || !rb->bmap) {
+            continue;
+        }
+        for (uint64_t i = 0; i < words; i++) {
+            unsigned long bits = rb->vmm_dirty[i];
+
+            if (bits) {
+                newly += __builtin_popcountl(bits & ~rb->bmap[i]);
+                rb->bmap[i] |= bits;
+                rb->vmm_dirty[i] = 0;
+            }
+        }
+    }
+    g_mutex_unlock(&vmm_dirty_lock);
+    return newly;
+}
+
+/* Logging of VMM writes on or off (off forgets what was logged). */
+static void ram_vmm_dirty_log(bool on)
+{
+    RAMBlock *rb;
+
+    g_mutex_lock(&vmm_dirty_lock);
+    vmm_dirty_on = on;
+    RAMBLOCK_FOREACH(rb)
+    {
+        g_free(rb->vmm_dirty);
+        rb->vmm_dirty = NULL;
+    }
+    g_mutex_unlock(&vmm_dirty_lock);
 }
 
 void ram_dirty_log_set_ops(const RAMDirtyLogOps *ops)
@@ -305,6 +401,7 @@ void ram_dirty_log_set_ops(const RAMDirtyLogOps *ops)
 
 bool ram_dirty_log_start(Error **errp)
 {
+    ram_vmm_dirty_log(true);
     if (!dirty_log_ops || !dirty_log_ops->start) {
         /* No accelerator writes guest RAM: nothing to track. */
         return true;
@@ -314,6 +411,7 @@ bool ram_dirty_log_start(Error **errp)
 
 void ram_dirty_log_stop(void)
 {
+    ram_vmm_dirty_log(false);
     if (dirty_log_ops && dirty_log_ops->stop) {
         dirty_log_ops->stop();
     }
@@ -321,8 +419,10 @@ void ram_dirty_log_stop(void)
 
 uint64_t ram_dirty_log_sync(void)
 {
-    if (!dirty_log_ops || !dirty_log_ops->sync) {
-        return 0;
+    uint64_t newly = 0;
+
+    if (dirty_log_ops && dirty_log_ops->sync) {
+        newly = dirty_log_ops->sync();
     }
-    return dirty_log_ops->sync();
+    return newly + ram_vmm_dirty_sync();
 }

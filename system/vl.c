@@ -34,6 +34,7 @@
 #include "sysemu/accel.h"
 #include "sysemu/cpus.h"
 #include "sysemu/hostmem.h"
+#include "sysemu/qtest.h"
 #include "hw/boards.h"
 #include "hw/serial.h"
 #include "crypto/init.h"
@@ -53,6 +54,7 @@ typedef struct VlConfig {
     GPtrArray *monitors; /* -monitor specs */
     const char *serial;
     const char *incoming;
+    const char *qtest; /* -qtest CHARDEV (test-only RAM access) */
     bool start_paused; /* -S */
     bool daemonize;
     const char *pidfile;
@@ -73,6 +75,7 @@ typedef enum VlOpt {
     OPT_MONITOR,
     OPT_SERIAL,
     OPT_INCOMING,
+    OPT_QTEST,
     OPT_S,
     OPT_NAME,
     OPT_DAEMONIZE,
@@ -122,6 +125,8 @@ static const VlOptDef vl_options[] = {
     {"serial", OPT_SERIAL, true, " stdio|file:PATH|none", "UART output"},
     {"incoming", OPT_INCOMING, true, " URI|defer",
      "wait for an incoming migration"},
+    {"qtest", OPT_QTEST, true, " unix:PATH[,server=on,wait=off]",
+     "test-only guest RAM access (QEMU's qtest protocol subset)"},
     {"S", OPT_S, false, "", "do not start the guest"},
     {"name", OPT_NAME, true, " [guest=]NAME", "VM name"},
     {"daemonize", OPT_DAEMONIZE, false, "", "detach once started"},
@@ -381,6 +386,9 @@ static void vl_parse_args(int argc, char **argv, VlConfig *cfg)
             break;
         case OPT_INCOMING:
             cfg->incoming = arg;
+            break;
+        case OPT_QTEST:
+            cfg->qtest = arg;
             break;
         case OPT_S:
             cfg->start_paused = true;
@@ -692,6 +700,9 @@ int qemu_main(int argc, char **argv)
     if (ms->has_vcpu && accel_current()->vcpus_create &&
         !accel_current()->vcpus_create(ms, &err)) {
         vl_fail_err(NULL, NULL, err);
+    }
+    if (cfg.qtest && !qtest_init(cfg.qtest, &err)) {
+        vl_fail_err("-qtest", cfg.qtest, err);
     }
 
     if (cfg.incoming) {

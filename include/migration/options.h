@@ -78,6 +78,14 @@ typedef bool MigrationCapabilityCheck(Error **errp);
 void migrate_capability_set_check(MigrationCapability cap,
                                   MigrationCapabilityCheck *check);
 
+/*
+ * Called when xbzrle-cache-size changes (after its checks, before it is
+ * committed): false with errp set refuses the change.  Registered once
+ * by the RAM migration code; main thread.
+ */
+typedef bool MigrationXbzrleResize(uint64_t size, Error **errp);
+void migrate_set_xbzrle_resize(MigrationXbzrleResize *resize);
+
 /* Current state of a capability.  Any thread. */
 bool migrate_cap(MigrationCapability cap);
 
@@ -103,6 +111,7 @@ bool migrate_pause_before_switchover(void);
 bool migrate_return_path(void);
 bool migrate_zero_blocks(void);
 bool migrate_multifd(void);
+bool migrate_xbzrle(void);
 bool migrate_postcopy_ram(void);
 bool migrate_ignore_shared(void);
 bool migrate_validate_uuid(void);

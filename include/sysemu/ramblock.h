@@ -39,6 +39,8 @@ struct RAMBlock {
     unsigned long *bmap;
     /* Accelerator's private dirty state (soft vCPU bitmap, KVM slot...). */
     void *accel_priv;
+    /* Pages the VMM itself wrote while logging (ram_gpa_write()). */
+    unsigned long *vmm_dirty;
     RAMBlock *next;
 };
 
@@ -73,6 +75,15 @@ static inline uint64_t ram_block_pages(const RAMBlock *rb)
 }
 /* Host pointer for guest-physical address gpa, or NULL if unmapped. */
 void *ram_gpa_to_host(uint64_t gpa, uint64_t len);
+/*
+ * Copy len bytes from buf into guest RAM at gpa, as the VMM writing (not
+ * a vCPU: no accelerator sees it): while dirty logging is on, the pages
+ * are reported by the next ram_dirty_log_sync().  False if the range is
+ * not inside one block.  Any thread.
+ */
+bool ram_gpa_write(uint64_t gpa, const void *buf, uint64_t len);
+/* Copy len bytes of guest RAM at gpa to buf; false as above. */
+bool ram_gpa_read(uint64_t gpa, void *buf, uint64_t len);
 /* Unmap and free every block (at exit). */
 void ram_block_list_free(void);
 
@@ -81,7 +92,8 @@ void ram_block_list_free(void);
  * soft: the soft vCPU's bitmap).  start/stop are called by migration;
  * sync ORs the pages dirtied since the previous sync (or start) into each
  * block's bmap and returns how many bits it newly set.  All three are
- * safe to call from the migration thread.
+ * safe to call from the migration thread.  ram_dirty_log_sync() also
+ * reports the pages written through ram_gpa_write().
  */
 bool ram_dirty_log_start(Error **errp);
 void ram_dirty_log_stop(void);

@@ -109,13 +109,13 @@ def test_capabilities(vm):
                  "Parameter 'capability' does not accept value 'no-such-cap'",
                  capabilities=[{'capability': 'no-such-cap', 'state': True}])
     expect_error(vm, 'migrate-set-capabilities',
-                 "Capability 'xbzrle' is not supported by Tern yet",
-                 capabilities=[{'capability': 'xbzrle', 'state': True}])
+                 "Capability 'x-colo' is not supported by Tern yet",
+                 capabilities=[{'capability': 'x-colo', 'state': True}])
     expect_error(vm, 'migrate-set-capabilities',
                  "Parameter 'capabilities[0].state' is missing",
                  capabilities=[{'capability': 'events'}])
     for name in ('events', 'auto-converge', 'zero-blocks',
-                 'pause-before-switchover', 'return-path'):
+                 'pause-before-switchover', 'return-path', 'xbzrle'):
         vm.cmd('migrate-set-capabilities',
                capabilities=[{'capability': name, 'state': True}])
     vm.cmd('migrate-set-capabilities',
@@ -123,7 +123,8 @@ def test_capabilities(vm):
     on = {c['capability'] for c in vm.cmd('query-migrate-capabilities')
           if c['state']}
     check(on == {'events', 'auto-converge', 'zero-blocks',
-                 'pause-before-switchover', 'return-path'}, f'on: {on}')
+                 'pause-before-switchover', 'return-path', 'xbzrle'},
+          f'on: {on}')
     check(hmp(vm, 'migrate_set_capability nosuch on') ==
           'Error: invalid parameter value: nosuch\n', 'hmp unknown cap')
     out = hmp(vm, 'migrate_set_capability events maybe')

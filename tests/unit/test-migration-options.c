@@ -98,9 +98,9 @@ static void test_capability_set(void)
     migrate_options_reset();
     g_assert_true(migrate_capability_set("events", true, &err));
     g_assert_true(migrate_events());
-    g_assert_false(migrate_capability_set("xbzrle", true, &err));
+    g_assert_false(migrate_capability_set("x-colo", true, &err));
     g_assert_cmpstr(error_get_pretty(err), ==,
-                    "Capability 'xbzrle' is not supported by Tern yet");
+                    "Capability 'x-colo' is not supported by Tern yet");
     error_free(err);
     err = NULL;
     g_assert_false(migrate_capability_set("nosuch", true, &err));

@@ -148,6 +148,13 @@ static void test_parse(void)
     g_assert_false(stress_parse_args(NULL, "mem=16M", &cfg));
     g_assert_false(stress_parse_args(NULL, "mem=16Q-32M", &cfg));
     g_assert_false(stress_parse_args(NULL, "pattern=hot:0", &cfg));
+    g_assert_false(stress_parse_args(NULL, "write=bytes", &cfg));
+    stress_config_default(&cfg);
+    g_assert_cmpuint(cfg.write_word, ==, 0);
+    g_assert_true(stress_parse_args(NULL, "write=word", &cfg));
+    g_assert_cmpuint(cfg.write_word, ==, 1);
+    g_assert_true(stress_parse_args(NULL, "write=page", &cfg));
+    g_assert_cmpuint(cfg.write_word, ==, 0);
     g_assert_false(stress_parse_args(NULL, "verify=maybe", &cfg));
     g_assert_false(stress_parse_args(NULL, "rate=99999999999", &cfg));
     fixture_free(&f);
