@@ -122,6 +122,11 @@ const MachineClass *machine_class_find(const char *name)
     return NULL;
 }
 
+const MachineClass *machine_class_nth(size_t i)
+{
+    return i < ARRAY_SIZE(machine_classes) ? &machine_classes[i] : NULL;
+}
+
 void machine_class_list(FILE *out)
 {
     size_t i;

@@ -143,12 +143,15 @@ static const char *const compression_names[MULTIFD_COMPRESSION__MAX] = {
 
 /*
  * Capabilities Tern implements today.  zero-blocks is about block
- * migration, which Tern does not have: accepting it changes nothing, as
- * on a QEMU without disks.
+ * migration and late-block-activate about when the destination takes
+ * over its disks; Tern has no disks, so accepting them changes nothing,
+ * as on a QEMU without disks (libvirt sets late-block-activate on every
+ * destination).
  */
 static bool cap_supported[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_AUTO_CONVERGE] = true,
     [MIGRATION_CAPABILITY_ZERO_BLOCKS] = true,
+    [MIGRATION_CAPABILITY_LATE_BLOCK_ACTIVATE] = true,
     [MIGRATION_CAPABILITY_EVENTS] = true,
     [MIGRATION_CAPABILITY_RETURN_PATH] = true,
     [MIGRATION_CAPABILITY_PAUSE_BEFORE_SWITCHOVER] = true,

@@ -112,6 +112,8 @@ bool qmp_closefd_cmd(Monitor *mon, const char *fdname, Error **errp);
 
 /* The QMP/HMP commands owned by the front end (qmp-cmds.c, hmp-cmds.c). */
 void monitor_register_qmp_commands(void);
+/* query-qmp-schema (qmp-schema.c). */
+void monitor_register_schema_commands(void);
 void monitor_register_hmp_commands(void);
 
 #endif /* MONITOR_INTERNAL_H */

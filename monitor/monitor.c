@@ -9,6 +9,7 @@
 #include "qemu/osdep.h"
 #include <glib-unix.h>
 #include "monitor-internal.h"
+#include "qemu/cutils.h"
 #include "qemu/sockets.h"
 #include "io/channel-socket.h"
 #include "qemu/error-report.h"
@@ -594,9 +595,36 @@ static gboolean monitor_listener_ready(QIOChannel *ioc, GIOCondition cond,
 }
 
 /*
- * Parse "unix:PATH[,opts]", "tcp:HOST:PORT[,opts]", "stdio" and start the
- * monitor.  opts: server[=on|off], wait=on|off, nowait; ipv4/ipv6 are
- * passed to the address parser.
+ * fd:N: a socket the caller (libvirt) already bound and made listen,
+ * inherited as fd N.  A new channel on it, or NULL with errp set.
+ */
+static QIOChannelSocket *monitor_listener_from_fd(const char *str,
+                                                  Error **errp)
+{
+    int fd = -1, listening = 0;
+    socklen_t len = sizeof(listening);
+    QIOChannelSocket *sioc;
+
+    if (qemu_strtoi(str, NULL, 10, &fd) < 0 || fd < 0) {
+        error_setg(errp, "'%s' is not a file descriptor number", str);
+        return NULL;
+    }
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 ||
+        !listening) {
+        error_setg(errp, "fd %d is not a listening socket", fd);
+        return NULL;
+    }
+    sioc = qio_channel_socket_new_fd(fd, errp);
+    if (sioc) {
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    return sioc;
+}
+
+/*
+ * Parse "unix:PATH[,opts]", "tcp:HOST:PORT[,opts]", "fd:N[,opts]",
+ * "stdio" and start the monitor.  opts: server[=on|off], wait=on|off,
+ * nowait; ipv4/ipv6 are passed to the address parser.
  */
 static bool monitor_init_spec(const char *spec, bool is_qmp, Error **errp)
 {
@@ -625,7 +653,9 @@ static bool monitor_init_spec(const char *spec, bool is_qmp, Error **errp)
         return true;
     }
     parts = g_strsplit(spec, ",", -1);
-    if (g_str_has_prefix(parts[0], "unix:")) {
+    if (g_str_has_prefix(parts[0], "fd:")) {
+        addr_str = NULL;
+    } else if (g_str_has_prefix(parts[0], "unix:")) {
         if (!parts[0][5]) {
             error_setg(errp, "UNIX socket path is missing");
             return false;
@@ -652,7 +682,8 @@ static bool monitor_init_spec(const char *spec, bool is_qmp, Error **errp)
             wait = false;
         } else if (!strcmp(o, "wait") || !strcmp(o, "wait=on")) {
             wait = true;
-        } else if (g_str_has_prefix(o, "ipv4") || g_str_has_prefix(o, "ipv6")) {
+        } else if (addr_str && (g_str_has_prefix(o, "ipv4") ||
+                                g_str_has_prefix(o, "ipv6"))) {
             g_string_append_printf(addr_str, ",%s", o);
         } else {
             error_setg(errp, "Invalid parameter '%s'", o);
@@ -663,17 +694,24 @@ static bool monitor_init_spec(const char *spec, bool is_qmp, Error **errp)
         error_setg(errp, "client sockets are not supported: add server=on");
         return false;
     }
-    addr = socket_parse(addr_str->str, errp);
-    if (!addr) {
-        return false;
-    }
-    sioc = qio_channel_socket_new();
-    if (qio_channel_socket_listen_sync(sioc, addr, 8, errp) < 0) {
+    if (!addr_str) {
+        sioc = monitor_listener_from_fd(parts[0] + 3, errp);
+        if (!sioc) {
+            return false;
+        }
+    } else {
+        addr = socket_parse(addr_str->str, errp);
+        if (!addr) {
+            return false;
+        }
+        sioc = qio_channel_socket_new();
+        if (qio_channel_socket_listen_sync(sioc, addr, 8, errp) < 0) {
+            socket_address_free(addr);
+            qio_channel_unref(QIO_CHANNEL(sioc));
+            return false;
+        }
         socket_address_free(addr);
-        qio_channel_unref(QIO_CHANNEL(sioc));
-        return false;
     }
-    socket_address_free(addr);
     l = g_new0(MonitorListener, 1);
     l->sioc = sioc;
     l->is_qmp = is_qmp;

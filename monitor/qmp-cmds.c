@@ -289,5 +289,6 @@ void monitor_register_qmp_commands(void)
 void monitor_register_commands(void)
 {
     monitor_register_qmp_commands();
+    monitor_register_schema_commands();
     monitor_register_hmp_commands();
 }

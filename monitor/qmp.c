@@ -63,15 +63,16 @@ json_object *monitor_qmp_version_info(void)
 
     qemu = json_object_new_object();
     json_object_object_add(qemu, "micro",
-                           json_object_new_int(TERN_VERSION_MICRO));
+                           json_object_new_int(TERN_QEMU_COMPAT_MICRO));
     json_object_object_add(qemu, "minor",
-                           json_object_new_int(TERN_VERSION_MINOR));
+                           json_object_new_int(TERN_QEMU_COMPAT_MINOR));
     json_object_object_add(qemu, "major",
-                           json_object_new_int(TERN_VERSION_MAJOR));
+                           json_object_new_int(TERN_QEMU_COMPAT_MAJOR));
     version = json_object_new_object();
     json_object_object_add(version, "qemu", qemu);
-    json_object_object_add(version, "package",
-                           json_object_new_string(TERN_PKGVERSION));
+    json_object_object_add(
+        version, "package",
+        json_object_new_string(TERN_PKGVERSION " " TERN_VERSION));
     return version;
 }
 

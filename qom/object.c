@@ -31,6 +31,19 @@ const ObjectTypeInfo *object_type_lookup(const char *name)
     return g_hash_table_lookup(object_types, name);
 }
 
+static gint object_type_cmp(gconstpointer a, gconstpointer b)
+{
+    return strcmp(((const ObjectTypeInfo *)a)->name,
+                  ((const ObjectTypeInfo *)b)->name);
+}
+
+GList *object_type_list(void)
+{
+    GList *l = object_types ? g_hash_table_get_values(object_types) : NULL;
+
+    return g_list_sort(l, object_type_cmp);
+}
+
 /* QEMU's identifier rule: a letter, then letters, digits, '-', '.', '_'. */
 static bool object_id_wellformed(const char *id)
 {

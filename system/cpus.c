@@ -4,10 +4,24 @@
  * state changes (see sysemu/runstate.h and sysemu/cpus.h).
  */
 #include "qemu/osdep.h"
+#include <sys/syscall.h>
 #include "qapi/qmp/dispatch.h"
 #include "sysemu/accel.h"
 #include "sysemu/cpus.h"
 #include "sysemu/runstate.h"
+
+/* The vCPU thread's tid (one vCPU), written once by that thread. */
+static gint vcpu_tid;
+
+void cpus_note_vcpu_thread(void)
+{
+    g_atomic_int_set(&vcpu_tid, (gint)syscall(SYS_gettid));
+}
+
+int cpus_vcpu_thread_id(void)
+{
+    return g_atomic_int_get(&vcpu_tid);
+}
 
 void vcpus_pause(void)
 {

@@ -37,6 +37,14 @@ static gint shutdown_requested;
 static int shutdown_exit_code;
 static const char *shutdown_reason;
 static bool shutdown_guest;
+/* -no-shutdown's handler (set at start-up) and a request waiting for it. */
+static void (*guest_shutdown_handler)(void);
+static gint guest_stop_pending;
+
+void runstate_set_guest_shutdown_handler(void (*fn)(void))
+{
+    guest_shutdown_handler = fn;
+}
 
 RunState runstate_get(void)
 {
@@ -105,6 +113,11 @@ void qemu_system_shutdown_request_reason(int exit_code, const char *reason,
 {
     static GMutex lock;
 
+    if (guest && guest_shutdown_handler) {
+        g_atomic_int_set(&guest_stop_pending, 1);
+        main_loop_wakeup();
+        return;
+    }
     g_mutex_lock(&lock);
     if (!g_atomic_int_get(&shutdown_requested)) {
         shutdown_exit_code = exit_code;
@@ -127,6 +140,9 @@ void qemu_system_shutdown_request(int exit_code)
  */
 bool main_loop_shutdown_requested(int *exit_code)
 {
+    if (g_atomic_int_compare_and_exchange(&guest_stop_pending, 1, 0)) {
+        guest_shutdown_handler();
+    }
     if (!g_atomic_int_get(&shutdown_requested)) {
         return false;
     }

@@ -42,6 +42,7 @@
 #include "migration/blocker.h"
 #include "migration/misc.h"
 #include "migration/register.h"
+#include "vl-mgmt.h"
 
 typedef struct VlConfig {
     const char *machine_opts; /* -machine */
@@ -60,6 +61,7 @@ typedef struct VlConfig {
     const char *pidfile;
     GPtrArray *trace; /* -trace patterns */
     bool invtsc;      /* -cpu host,+invtsc */
+    VlMgmtConfig mgmt; /* -chardev, -mon, -no-shutdown, ... (vl-mgmt.c) */
 } VlConfig;
 
 typedef enum VlOpt {
@@ -107,7 +109,7 @@ static const VlOptDef vl_options[] = {
     {"machine", OPT_MACHINE, true, "|-M TYPE[,memory-backend=ID]",
      "machine: none, pc-lite, help"},
     {"M", OPT_MACHINE, true, NULL, NULL},
-    {"accel", OPT_ACCEL, true, " kvm[,dirty-ring-size=N]|soft|help",
+    {"accel", OPT_ACCEL, true, " kvm[,dirty-ring-size=N]|soft|tcg|help",
      "accelerator"},
     {"enable-kvm", OPT_ENABLE_KVM, false, "", "same as -accel kvm"},
     {"m", OPT_M, true, " [size=]SIZE",
@@ -206,6 +208,7 @@ static void vl_print_help(void)
         usage = g_strdup_printf("-%s%s", d->name, d->args);
         printf("  %-24s  %s\n", usage, d->help);
     }
+    vl_mgmt_print_help();
     printf("\nOptions may also be spelt --NAME.\n");
 }
 
@@ -286,7 +289,14 @@ static void vl_check_accel(const char *arg)
         exit(0);
     }
     if (!accel_find(name)) {
-        vl_fail("-accel", arg, "invalid accelerator %s", name);
+        g_autofree char *pick = NULL;
+        Error *err = NULL;
+
+        /* A list "kvm:tcg" or "tcg" (the soft vCPU): see vl-mgmt.c. */
+        pick = vl_mgmt_accel_resolve(arg, &err);
+        if (!pick) {
+            vl_fail_err("-accel", arg, err);
+        }
     }
 }
 
@@ -318,6 +328,33 @@ static bool vl_parse_cpu(const char *arg)
     return invtsc;
 }
 
+/*
+ * argv[i] is not in vl_options: one of vl-mgmt.c's options or an error.
+ * Returns the index of the last word consumed.
+ */
+static int vl_parse_mgmt_option(int argc, char **argv, int i, VlConfig *cfg)
+{
+    const char *word = argv[i];
+    const char *name = word[1] == '-' ? word + 2 : word + 1;
+    int arity = vl_mgmt_option_arity(name);
+    const char *arg = NULL;
+    Error *err = NULL;
+
+    if (arity < 0) {
+        vl_fail(word, NULL, "invalid option");
+    }
+    if (arity > 0) {
+        if (i + 1 >= argc) {
+            vl_fail(word, NULL, "requires an argument");
+        }
+        arg = argv[++i];
+    }
+    if (!vl_mgmt_option(name, arg, &cfg->mgmt, &err)) {
+        vl_fail_err(word, arg, err);
+    }
+    return i;
+}
+
 static void vl_parse_args(int argc, char **argv, VlConfig *cfg)
 {
     for (int i = 1; i < argc; i++) {
@@ -340,7 +377,8 @@ static void vl_parse_args(int argc, char **argv, VlConfig *cfg)
             }
         }
         if (!def) {
-            vl_fail(word, NULL, "invalid option");
+            i = vl_parse_mgmt_option(argc, argv, i, cfg);
+            continue;
         }
         if (def->has_arg) {
             if (i + 1 >= argc) {
@@ -435,6 +473,25 @@ static void vl_parse_args(int argc, char **argv, VlConfig *cfg)
             exit(0);
         }
     }
+}
+
+/* -object: QEMU's "TYPE,id=ID,..." or its JSON form '{"qom-type": ...}'. */
+static bool vl_add_object(const char *optarg, Error **errp)
+{
+    QemuOpts *props;
+    bool ok;
+
+    if (optarg[0] != '{') {
+        return user_creatable_add_cmdline(optarg, errp) != NULL;
+    }
+    props = vl_mgmt_json_to_opts(optarg, errp);
+    if (!props) {
+        return false;
+    }
+    ok = user_creatable_add(qemu_opt_get(props, "qom-type"),
+                            qemu_opt_get(props, "id"), props, errp) != NULL;
+    qemu_opts_free(props);
+    return ok;
 }
 
 /* -daemonize: the write end of the pipe to the waiting parent, or -1. */
@@ -546,6 +603,9 @@ static gboolean vl_on_sigint(gpointer opaque)
     return G_SOURCE_CONTINUE;
 }
 
+/* -machine accel=LIST, copied out of the parsed -machine options. */
+static char *vl_machine_accel;
+
 /* Build the machine from -machine/-m/-kernel/-append and init it. */
 static MachineState *vl_create_machine(VlConfig *cfg)
 {
@@ -556,8 +616,8 @@ static MachineState *vl_create_machine(VlConfig *cfg)
     Error *err = NULL;
 
     if (cfg->machine_opts) {
-        static const char *const known[] = {"type", "memory-backend", "accel",
-                                            NULL};
+        static const char *const known[] = {
+            "type", "memory-backend", "accel", "usb", "dump-guest-core", NULL};
 
         opts = qemu_opts_parse(cfg->machine_opts, "type", &err);
         if (!opts || !qemu_opts_check_known(opts, known, &err)) {
@@ -566,7 +626,11 @@ static MachineState *vl_create_machine(VlConfig *cfg)
         type = qemu_opt_get(opts, "type");
         backend = qemu_opt_get(opts, "memory-backend");
         if (qemu_opt_get(opts, "accel") && !cfg->accel) {
-            cfg->accel = qemu_opt_get(opts, "accel");
+            /* opts is freed below: keep a copy (freed at exit). */
+            cfg->accel = vl_machine_accel = g_strdup(qemu_opt_get(opts, "accel"));
+        }
+        if (!vl_mgmt_machine_opts(opts, &err)) {
+            vl_fail_err("-machine", cfg->machine_opts, err);
         }
     }
     if (type && !strcmp(type, "help")) {
@@ -604,6 +668,7 @@ static MachineState *vl_create_machine(VlConfig *cfg)
 int qemu_main(int argc, char **argv)
 {
     VlConfig cfg = {0};
+    g_autofree char *accel = NULL;
     MachineState *ms;
     Error *err = NULL;
     int status;
@@ -649,6 +714,7 @@ int qemu_main(int argc, char **argv)
     /* The front end's stop/cont (autostart while inmigrate) win. */
     machine_register_commands();
     monitor_register_commands();
+    vl_mgmt_register_commands();
     migration_init();
     migration_register_hooks();
     qemu_register_machine_type_name(current_machine_type_name);
@@ -679,13 +745,19 @@ int qemu_main(int argc, char **argv)
             vl_fail_err("-monitor", spec, err);
         }
     }
+    if (!vl_mgmt_init_monitors(&cfg.mgmt, &err)) {
+        vl_fail_err("-mon", NULL, err);
+    }
 
     for (guint i = 0; i < cfg.objects->len; i++) {
         const char *optarg = cfg.objects->pdata[i];
 
-        if (!user_creatable_add_cmdline(optarg, &err)) {
+        if (!vl_add_object(optarg, &err)) {
             vl_fail_err("-object", optarg, err);
         }
+    }
+    if (!vl_mgmt_init_devices(&cfg.mgmt, &err)) {
+        vl_fail_err("-device", NULL, err);
     }
     if (cfg.serial) {
         if (!serial_set_backend(cfg.serial, &err)) {
@@ -694,8 +766,12 @@ int qemu_main(int argc, char **argv)
     }
 
     ms = vl_create_machine(&cfg);
-    if (!accel_init(ms, cfg.accel, &err)) {
+    accel = vl_mgmt_accel_resolve(cfg.accel, &err);
+    if (err || !accel_init(ms, accel, &err)) {
         vl_fail_err(cfg.accel ? "-accel" : NULL, cfg.accel, err);
+    }
+    if (!vl_mgmt_init_machine(&cfg.mgmt, &err)) {
+        vl_fail_err(NULL, NULL, err);
     }
     if (ms->has_vcpu && accel_current()->vcpus_create &&
         !accel_current()->vcpus_create(ms, &err)) {

@@ -6,6 +6,13 @@
 #include "qemu/error-report.h"
 
 static const char *progname = "tern";
+/* -msg timestamp=on; set once at start-up. */
+static bool msg_timestamp;
+
+void error_report_set_timestamp(bool on)
+{
+    msg_timestamp = on;
+}
 
 void error_set_progname(const char *name)
 {
@@ -23,6 +30,13 @@ static void vreport(const char *kind, const char *fmt, va_list ap)
 {
     GString *line = g_string_new(NULL);
 
+    if (msg_timestamp) {
+        g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+        g_autofree char *ts = g_date_time_format(now, "%Y-%m-%dT%H:%M:%S");
+
+        g_string_append_printf(line, "%s.%06dZ ", ts,
+                               g_date_time_get_microsecond(now));
+    }
     g_string_append_printf(line, "%s: %s", progname, kind);
     g_string_append_vprintf(line, fmt, ap);
     g_string_append_c(line, '\n');

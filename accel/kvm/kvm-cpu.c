@@ -1010,6 +1010,7 @@ static void *kvm_vcpu_thread_fn(void *arg)
     KVMCPU *cpu = arg;
     sigset_t set;
 
+    cpus_note_vcpu_thread();
     sigemptyset(&set);
     sigaddset(&set, SIG_IPI);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);

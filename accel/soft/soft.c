@@ -293,6 +293,7 @@ static bool soft_workload_begin(void)
 
 static gpointer soft_vcpu_thread(gpointer opaque)
 {
+    cpus_note_vcpu_thread();
     g_mutex_lock(&soft.lock);
     for (;;) {
         int rc;

@@ -58,6 +58,8 @@ struct MachineClass {
 };
 
 const MachineClass *machine_class_find(const char *name);
+/* The i-th machine type (0, 1, ...), NULL past the last. */
+const MachineClass *machine_class_nth(size_t i);
 /* For -machine help. */
 void machine_class_list(FILE *out);
 /* The machine in use (after creation), or NULL. */

@@ -12,6 +12,12 @@
 void error_set_progname(const char *name);
 const char *error_get_progname(void);
 
+/*
+ * -msg timestamp=on: start every message with the UTC time as QEMU does
+ * ("2026-01-02T03:04:05.678901Z tern: ...").  Start-up, main thread.
+ */
+void error_report_set_timestamp(bool on);
+
 /* "<prog>: <msg>\n" on stderr. */
 void error_report(const char *fmt, ...) QEMU_PRINTF(1, 2);
 /* "<prog>: warning: <msg>\n" on stderr. */

@@ -50,6 +50,8 @@ struct ObjectTypeInfo {
 /* Register a type (static storage). */
 void object_type_register(const ObjectTypeInfo *info);
 const ObjectTypeInfo *object_type_lookup(const char *name);
+/* Every registered type, sorted by name (g_list_free the list only). */
+GList *object_type_list(void);
 
 /*
  * Create an object of type typename with id from props (the keys

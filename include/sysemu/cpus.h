@@ -25,6 +25,14 @@
 void machine_register_commands(void);
 
 /*
+ * The vCPU thread calls cpus_note_vcpu_thread() once it runs; its Linux
+ * thread id is then what query-cpus-fast reports (0 before, or with no
+ * vCPU).  Any thread.
+ */
+void cpus_note_vcpu_thread(void);
+int cpus_vcpu_thread_id(void);
+
+/*
  * Pause the running accelerator's vCPUs (ending any throttle sleep) and
  * return once none runs guest code; resume them.  No run state change:
  * vm_stop()/vm_start() and system_reset use these.  Main thread.

@@ -81,6 +81,13 @@ void qemu_system_shutdown_request_reason(int exit_code, const char *reason,
                                          bool guest);
 
 /*
+ * -no-shutdown: with fn set, a guest-initiated shutdown request calls fn
+ * on the main thread (BQL held) instead of ending the process; host
+ * requests (quit, signals) still end it.  Set at start-up.
+ */
+void runstate_set_guest_shutdown_handler(void (*fn)(void));
+
+/*
  * The machine type's name ("none", "pc-lite"), sent in and checked
  * against a migration stream's CONFIGURATION record.  The front end
  * registers where it comes from at start-up (the machine lives in hw/,
