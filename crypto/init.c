@@ -5,6 +5,7 @@
 #include "qemu/osdep.h"
 #include <gnutls/gnutls.h>
 #include "crypto/init.h"
+#include "crypto/secret.h"
 #include "tlscredspriv.h"
 
 void crypto_register_types(void)
@@ -17,4 +18,5 @@ void crypto_register_types(void)
     done = true;
     qcrypto_tls_creds_register_types();
     qauthz_register_types();
+    qcrypto_secret_register_types();
 }

@@ -11,6 +11,7 @@
  * guests poll LSR, which always says "transmitter empty".
  */
 #include "qemu/osdep.h"
+#include "qemu/cutils.h"
 #include "hw/ioport.h"
 #include "hw/serial.h"
 #include "migration/register.h"
@@ -56,6 +57,14 @@ bool serial_set_backend(const char *spec, Error **errp)
 
     if (!strcmp(spec, "stdio") || !strcmp(spec, "mon:stdio")) {
         fd = STDOUT_FILENO;
+    } else if (!strncmp(spec, "fd:", 3)) {
+        /* an open file descriptor, handed over (the -chardev code) */
+        if (qemu_strtoi(spec + 3, NULL, 10, &fd) < 0 || fd < 0 ||
+            fcntl(fd, F_GETFD) < 0) {
+            error_setg(errp, "'%s' is not an open file descriptor", spec + 3);
+            return false;
+        }
+        owned = true;
     } else if (!strncmp(spec, "file:", 5)) {
         const char *path = spec + 5;
 

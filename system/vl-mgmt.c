@@ -6,6 +6,7 @@
 #include "qemu/osdep.h"
 #include <sys/mman.h>
 #include <json-c/json.h>
+#include "qemu/cutils.h"
 #include "qemu/error-report.h"
 #include "qapi/qmp/dispatch.h"
 #include "qom/object.h"
@@ -29,6 +30,7 @@ typedef enum VlMgmtOpt {
     MGMT_MON,
     MGMT_DEVICE,
     MGMT_SANDBOX,
+    MGMT_ADD_FD,
 } VlMgmtOpt;
 
 typedef struct VlMgmtOptDef {
@@ -64,7 +66,17 @@ static const VlMgmtOptDef mgmt_options[] = {
     {"device", MGMT_DEVICE, true, " isa-serial,chardev=ID",
      "the UART's backend (Tern has no other devices)"},
     {"sandbox", MGMT_SANDBOX, true, " off", "no seccomp sandbox (off only)"},
+    {"add-fd", MGMT_ADD_FD, true, " fd=FD,set=SET[,opaque=TEXT]",
+     "add an inherited fd to a set (path /dev/fdset/SET)"},
 };
+
+/* -add-fd: fd sets, each fd a duplicate owned here. */
+typedef struct VlFdSetEntry {
+    int64_t set;
+    int fd;
+} VlFdSetEntry;
+
+static GArray *mgmt_fdsets; /* VlFdSetEntry */
 
 /* -chardev ID as parsed. */
 typedef struct VlChardev {
@@ -267,6 +279,77 @@ static bool vl_mgmt_audiodev(QemuOpts *opts, Error **errp)
                           errp);
 }
 
+static bool vl_mgmt_add_fd(QemuOpts *opts, Error **errp)
+{
+    static const char *const known[] = {"fd", "set", "opaque", NULL};
+    VlFdSetEntry e;
+    Error *err = NULL;
+    int64_t fd;
+
+    if (!qemu_opts_check_known(opts, known, errp)) {
+        return false;
+    }
+    if (!qemu_opt_has(opts, "fd") || !qemu_opt_has(opts, "set")) {
+        error_setg(errp, "Parameter '%s' is missing",
+                   qemu_opt_has(opts, "fd") ? "set" : "fd");
+        return false;
+    }
+    fd = qemu_opt_get_number(opts, "fd", 0, &err);
+    e.set = err ? 0 : qemu_opt_get_number(opts, "set", 0, &err);
+    if (err) {
+        error_propagate(errp, err);
+        return false;
+    }
+    if (fd <= STDERR_FILENO || fd > INT_MAX || fcntl(fd, F_GETFD) < 0) {
+        error_setg(errp, "fd=%" PRId64 " is not an open file descriptor", fd);
+        return false;
+    }
+    e.fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (e.fd < 0) {
+        error_setg_errno(errp, errno, "fd=%" PRId64 ": dup", fd);
+        return false;
+    }
+    close(fd);
+    if (!mgmt_fdsets) {
+        mgmt_fdsets = g_array_new(false, false, sizeof(VlFdSetEntry));
+    }
+    g_array_append_val(mgmt_fdsets, e);
+    return true;
+}
+
+/*
+ * Open a file chardev's path for the UART: /dev/fdset/N takes a
+ * duplicate of set N's fd; a path is opened (appending or truncating).
+ * Returns the fd or -1 with errp set.
+ */
+static int vl_mgmt_open_file(const char *path, bool append, Error **errp)
+{
+    int64_t set;
+    int fd;
+
+    if (g_str_has_prefix(path, "/dev/fdset/")) {
+        if (qemu_strtoi64(path + 11, NULL, 10, &set) < 0) {
+            error_setg(errp, "'%s' is not an fd set path", path);
+            return -1;
+        }
+        for (guint i = 0; mgmt_fdsets && i < mgmt_fdsets->len; i++) {
+            VlFdSetEntry *e = &g_array_index(mgmt_fdsets, VlFdSetEntry, i);
+
+            if (e->set == set) {
+                return fcntl(e->fd, F_DUPFD_CLOEXEC, 0);
+            }
+        }
+        error_setg(errp, "No fd set %" PRId64 " (see -add-fd)", set);
+        return -1;
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC),
+              0666);
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "Could not open '%s'", path);
+    }
+    return fd;
+}
+
 /* "socket,id=X,fd=N|path=P,server=on,wait=off": a monitor spec. */
 static bool vl_mgmt_chardev_socket(QemuOpts *opts, VlChardev *cd,
                                    Error **errp)
@@ -332,23 +415,29 @@ static bool vl_mgmt_chardev(QemuOpts *opts, VlMgmtConfig *cfg, Error **errp)
             return false;
         }
     } else if (!strcmp(backend, "file")) {
+        const char *path = qemu_opt_get(opts, "path");
         Error *err = NULL;
+        bool append;
+        int fd;
 
         if (!qemu_opts_check_known(opts, file_known, errp)) {
             return false;
         }
-        if (!qemu_opt_get(opts, "path")) {
+        if (!path) {
             error_setg(errp, "chardev: file: no filename given");
             return false;
         }
-        if (qemu_opt_get_bool(opts, "append", false, &err) || err) {
-            error_free(err);
-            error_setg(errp, "append=on is not supported (the UART's file "
-                             "is truncated)");
+        append = qemu_opt_get_bool(opts, "append", false, &err);
+        if (err) {
+            error_propagate(errp, err);
             return false;
         }
-        cd->spec = g_strdup_printf("file:%s", qemu_opt_get(opts, "path"));
-        cd->filename = g_strdup(cd->spec);
+        fd = vl_mgmt_open_file(path, append, errp);
+        if (fd < 0) {
+            return false;
+        }
+        cd->spec = g_strdup_printf("fd:%d", fd);
+        cd->filename = g_strdup_printf("file:%s", path);
     } else if (!strcmp(backend, "null") || !strcmp(backend, "stdio")) {
         if (!qemu_opts_check_known(opts, plain_known, errp)) {
             return false;
@@ -381,6 +470,8 @@ static bool vl_mgmt_apply(VlMgmtOpt opt, QemuOpts *opts, VlMgmtConfig *cfg,
         return vl_mgmt_overcommit(opts, cfg, errp);
     case MGMT_AUDIODEV:
         return vl_mgmt_audiodev(opts, errp);
+    case MGMT_ADD_FD:
+        return vl_mgmt_add_fd(opts, errp);
     case MGMT_CHARDEV:
         return vl_mgmt_chardev(opts, cfg, errp);
     case MGMT_MON:
@@ -422,6 +513,7 @@ bool vl_mgmt_option(const char *name, const char *arg, VlMgmtConfig *cfg,
         [MGMT_BOOT] = "order",     [MGMT_MSG] = NULL,
         [MGMT_AUDIODEV] = "driver", [MGMT_CHARDEV] = "backend",
         [MGMT_MON] = "chardev",    [MGMT_DEVICE] = "driver",
+        [MGMT_ADD_FD] = NULL,
     };
     const VlMgmtOptDef *d = vl_mgmt_find(name);
     QemuOpts *opts;
