@@ -16,9 +16,8 @@ typedef struct QCryptoSecret {
     size_t len;
 } QCryptoSecret;
 
-static const char *const secret_props[] = {"data",   "file", "format",
-                                           "keyid",  "iv",   "loaded",
-                                           NULL};
+static const char *const secret_props[] = {"data", "file",   "format", "keyid",
+                                           "iv",   "loaded", NULL};
 
 static const ObjectTypeInfo secret_info;
 
@@ -74,8 +73,9 @@ static bool secret_decrypt(QCryptoSecret *s, const char *keyid,
     CBC_DECRYPT(&ctx, aes256_decrypt, s->len, s->data, s->data);
     pad = s->data[s->len - 1];
     if (pad == 0 || pad > AES_BLOCK_SIZE || pad > s->len) {
-        error_setg(errp, "Incorrect number of padding bytes (%d) found on "
-                         "decrypted data",
+        error_setg(errp,
+                   "Incorrect number of padding bytes (%d) found on "
+                   "decrypted data",
                    pad);
         return false;
     }

@@ -24,7 +24,10 @@ static void hmp_info_status(Monitor *mon)
 
 static void hmp_info_version(Monitor *mon)
 {
-    monitor_printf(mon, "%s (%s)\n", TERN_VERSION, TERN_PKGVERSION);
+    /* As QEMU: "VERSION (PACKAGE)"; the package names Tern's version. */
+    monitor_printf(mon, "%d.%d.%d (%s %s)\n", TERN_QEMU_COMPAT_MAJOR,
+                   TERN_QEMU_COMPAT_MINOR, TERN_QEMU_COMPAT_MICRO,
+                   TERN_PKGVERSION, TERN_VERSION);
 }
 
 static void hmp_info_name(Monitor *mon)

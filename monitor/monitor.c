@@ -598,8 +598,7 @@ static gboolean monitor_listener_ready(QIOChannel *ioc, GIOCondition cond,
  * fd:N: a socket the caller (libvirt) already bound and made listen,
  * inherited as fd N.  A new channel on it, or NULL with errp set.
  */
-static QIOChannelSocket *monitor_listener_from_fd(const char *str,
-                                                  Error **errp)
+static QIOChannelSocket *monitor_listener_from_fd(const char *str, Error **errp)
 {
     int fd = -1, listening = 0;
     socklen_t len = sizeof(listening);

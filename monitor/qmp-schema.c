@@ -93,8 +93,7 @@ static const SchemaCmd schema_cmds[] = {
      NULL},
     {"query-dump", "", "DumpQueryResult"},
     {"query-dump-guest-memory-capability", "", "DumpGuestMemoryCapability"},
-    {"migrate",
-     "uri:str ?blk:bool ?inc:bool ?detach:bool ?resume:bool", NULL},
+    {"migrate", "uri:str ?blk:bool ?inc:bool ?detach:bool ?resume:bool", NULL},
     {"migrate-incoming", "uri:str", NULL},
     {"migrate_cancel", "", NULL},
     {"migrate-continue", "state:MigrationStatus", NULL},
@@ -155,8 +154,7 @@ static const SchemaType schema_types[] = {
     {"DumpGuestMemoryFormat", SK_ENUM, "elf"},
     {"DumpStatus", SK_ENUM, "none active completed failed"},
     {"DumpQueryResult", SK_OBJECT, "status:DumpStatus completed:int total:int"},
-    {"DumpGuestMemoryCapability", SK_OBJECT,
-     "formats:[DumpGuestMemoryFormat]"},
+    {"DumpGuestMemoryCapability", SK_OBJECT, "formats:[DumpGuestMemoryFormat]"},
     {"MigrationStatus", SK_DYNAMIC, NULL, schema_migration_status},
     {"MigrationCapability", SK_DYNAMIC, NULL, schema_capability},
     {"MigrationCapabilityStatus", SK_OBJECT,
@@ -176,7 +174,7 @@ static const SchemaType schema_types[] = {
 };
 
 static const char *const schema_builtins[][2] = {
-    {"str", "string"}, {"int", "int"},   {"bool", "boolean"},
+    {"str", "string"},    {"int", "int"},   {"bool", "boolean"},
     {"number", "number"}, {"null", "null"}, {"any", "value"},
 };
 
@@ -290,8 +288,7 @@ static const char *schema_run_state_name(int i)
 
 static const char *schema_run_state(SchemaGen *g)
 {
-    return schema_enum_fn(g, "RunState", RUN_STATE__MAX,
-                          schema_run_state_name);
+    return schema_enum_fn(g, "RunState", RUN_STATE__MAX, schema_run_state_name);
 }
 
 static const char *schema_migration_status_name(int i)
@@ -375,13 +372,14 @@ static const char *schema_object_options(SchemaGen *g)
         }
         json_object_object_add(v, "case", json_object_new_string(t->name));
         json_object_object_add(
-            v, "type", json_object_new_string(schema_object(g, NULL, spec->str)));
+            v, "type",
+            json_object_new_string(schema_object(g, NULL, spec->str)));
         json_object_array_add(variants, v);
     }
     g_list_free(types);
     name = schema_new_name(g, "ObjectOptions");
-    json_object_array_add(members, schema_member(g, "qom-type", "ObjectType",
-                                                 false));
+    json_object_array_add(members,
+                          schema_member(g, "qom-type", "ObjectType", false));
     json_object_array_add(members, schema_member(g, "id", "str", false));
     json_object_object_add(info, "members", members);
     json_object_object_add(info, "tag", json_object_new_string("qom-type"));
@@ -402,8 +400,9 @@ static const char *schema_ref(SchemaGen *g, const char *type)
         if (!strcmp(type, schema_builtins[i][0])) {
             json_object *info = json_object_new_object();
 
-            json_object_object_add(info, "json-type",
-                                   json_object_new_string(schema_builtins[i][1]));
+            json_object_object_add(
+                info, "json-type",
+                json_object_new_string(schema_builtins[i][1]));
             g_hash_table_insert(g->names, g_strdup(type), g_strdup(type));
             schema_add_info(g, type, "builtin", info);
             return type;

@@ -24,8 +24,7 @@ static json_object *probe_name_type(const char *name, const char *type)
     return o;
 }
 
-static bool qmp_query_target(json_object *args, json_object **ret,
-                             Error **errp)
+static bool qmp_query_target(json_object *args, json_object **ret, Error **errp)
 {
     json_object *o;
 
@@ -53,7 +52,8 @@ static bool qmp_query_kvm(json_object *args, json_object **ret, Error **errp)
     }
     o = json_object_new_object();
     json_object_object_add(
-        o, "enabled", json_object_new_boolean(cur && !strcmp(cur->name, "kvm")));
+        o, "enabled",
+        json_object_new_boolean(cur && !strcmp(cur->name, "kvm")));
     json_object_object_add(o, "present", json_object_new_boolean(fd >= 0));
     *ret = o;
     return true;
@@ -118,8 +118,7 @@ static bool qmp_qom_list_types(json_object *args, json_object **ret,
     for (GList *l = types; l; l = l->next) {
         const ObjectTypeInfo *t = l->data;
 
-        probe_add_type(list, t->name, probe_object_parent(t->name),
-                       implements);
+        probe_add_type(list, t->name, probe_object_parent(t->name), implements);
     }
     g_list_free(types);
     for (size_t i = 0; (mc = machine_class_nth(i)); i++) {
@@ -260,8 +259,8 @@ static json_object *probe_cmdline_entry(const ProbeCmdlineOpt *opt)
 
     for (int i = 0; opt->params[i]; i++) {
         const char *colon = strchr(opt->params[i], ':');
-        g_autofree char *name = g_strndup(opt->params[i],
-                                          colon - opt->params[i]);
+        g_autofree char *name =
+            g_strndup(opt->params[i], colon - opt->params[i]);
 
         json_object_array_add(params, probe_name_type(name, colon + 1));
     }
@@ -270,8 +269,8 @@ static json_object *probe_cmdline_entry(const ProbeCmdlineOpt *opt)
     return o;
 }
 
-static bool qmp_query_command_line_options(json_object *args,
-                                           json_object **ret, Error **errp)
+static bool qmp_query_command_line_options(json_object *args, json_object **ret,
+                                           Error **errp)
 {
     static const char *const known[] = {"option", NULL};
     const char *option = NULL;
@@ -405,8 +404,7 @@ static bool qmp_system_powerdown(json_object *args, json_object **ret,
 
 void qmp_probe_register_commands(void)
 {
-    qmp_register_command("query-target", qmp_query_target,
-                         QCO_ALLOW_PRECONFIG);
+    qmp_register_command("query-target", qmp_query_target, QCO_ALLOW_PRECONFIG);
     qmp_register_command("query-kvm", qmp_query_kvm, QCO_ALLOW_PRECONFIG);
     qmp_register_command("qom-list-types", qmp_qom_list_types,
                          QCO_ALLOW_PRECONFIG);
@@ -425,8 +423,8 @@ void qmp_probe_register_commands(void)
     qmp_register_command("query-tpm-types", qmp_empty_list,
                          QCO_ALLOW_PRECONFIG);
     qmp_register_command("query-block", qmp_empty_list, 0);
-    qmp_register_command("query-named-block-nodes",
-                         qmp_query_named_block_nodes, 0);
+    qmp_register_command("query-named-block-nodes", qmp_query_named_block_nodes,
+                         0);
     qmp_register_command("qom-list", qmp_qom_list, QCO_ALLOW_PRECONFIG);
     qmp_register_command("system_powerdown", qmp_system_powerdown, 0);
 }

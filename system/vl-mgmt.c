@@ -43,31 +43,24 @@ typedef struct VlMgmtOptDef {
 
 static const VlMgmtOptDef mgmt_options[] = {
     {"no-user-config", MGMT_NO_USER_CONFIG, false, "",
-     "accepted (Tern reads no configuration files)"},
+     "accepted (no config files)"},
     {"no-shutdown", MGMT_NO_SHUTDOWN, false, "",
-     "guest shutdown stops the guest, the process stays"},
+     "guest shutdown stops, process stays"},
     {"no-acpi", MGMT_NO_ACPI, false, "", "accepted (pc-lite has no ACPI)"},
-    {"overcommit", MGMT_OVERCOMMIT, true, " mem-lock=on|off[,cpu-pm=off]",
-     "lock guest RAM in host memory"},
-    {"rtc", MGMT_RTC, true, " base=utc[,clock=host|rt|vm]",
-     "accepted (pc-lite has no RTC)"},
-    {"boot", MGMT_BOOT, true, " strict=on|off[,menu=off]",
-     "accepted (pc-lite boots -kernel only)"},
-    {"msg", MGMT_MSG, true, " timestamp=on|off",
-     "prefix messages with the time"},
-    {"audiodev", MGMT_AUDIODEV, true, " none,id=ID|{\"driver\":\"none\",...}",
-     "accepted for driver none only"},
-    {"chardev", MGMT_CHARDEV, true,
-     " socket,id=ID,{fd=N|path=P},server=on[,wait=off]|file,id=ID,path=P|"
-     "null,id=ID",
-     "character device for -mon and -device isa-serial"},
-    {"mon", MGMT_MON, true, " chardev=ID[,mode=control|readline]",
-     "monitor on a character device"},
+    {"overcommit", MGMT_OVERCOMMIT, true, " mem-lock=on|off",
+     "lock guest RAM (mlockall)"},
+    {"rtc", MGMT_RTC, true, " base=utc", "accepted (pc-lite has no RTC)"},
+    {"boot", MGMT_BOOT, true, " strict=on|off", "accepted (-kernel boot only)"},
+    {"msg", MGMT_MSG, true, " timestamp=on|off", "timestamp messages"},
+    {"audiodev", MGMT_AUDIODEV, true, " none,id=ID|JSON",
+     "driver none only (no sound)"},
+    {"chardev", MGMT_CHARDEV, true, " TYPE,id=ID,...",
+     "socket(fd=|path=),file,null,stdio"},
+    {"mon", MGMT_MON, true, " chardev=ID,mode=M", "monitor on a chardev"},
     {"device", MGMT_DEVICE, true, " isa-serial,chardev=ID",
-     "the UART's backend (Tern has no other devices)"},
+     "UART backend (no other device)"},
     {"sandbox", MGMT_SANDBOX, true, " off", "no seccomp sandbox (off only)"},
-    {"add-fd", MGMT_ADD_FD, true, " fd=FD,set=SET[,opaque=TEXT]",
-     "add an inherited fd to a set (path /dev/fdset/SET)"},
+    {"add-fd", MGMT_ADD_FD, true, " fd=FD,set=N", "fd for /dev/fdset/N"},
 };
 
 /* -add-fd: fd sets, each fd a duplicate owned here. */
@@ -81,8 +74,8 @@ static GArray *mgmt_fdsets; /* VlFdSetEntry */
 /* -chardev ID as parsed. */
 typedef struct VlChardev {
     char *id;
-    char *backend; /* socket, file, null, stdio */
-    char *spec;    /* for monitor_init_*() or serial_set_backend() */
+    char *backend;  /* socket, file, null, stdio */
+    char *spec;     /* for monitor_init_*() or serial_set_backend() */
     char *filename; /* query-chardev */
     bool used;
 } VlChardev;
@@ -199,8 +192,7 @@ static bool vl_mgmt_opt_in(QemuOpts *opts, const char *key,
     return false;
 }
 
-static bool vl_mgmt_overcommit(QemuOpts *opts, VlMgmtConfig *cfg,
-                               Error **errp)
+static bool vl_mgmt_overcommit(QemuOpts *opts, VlMgmtConfig *cfg, Error **errp)
 {
     static const char *const known[] = {"mem-lock", "cpu-pm", NULL};
     static const char *const off[] = {"off", "no", "false", NULL};
@@ -236,8 +228,7 @@ static bool vl_mgmt_check_simple(VlMgmtOpt opt, QemuOpts *opts, Error **errp)
         return qemu_opts_check_known(opts, rtc_known, errp) &&
                vl_mgmt_opt_in(opts, "base", rtc_base,
                               "pc-lite has no RTC; only base=utc", errp) &&
-               vl_mgmt_opt_in(opts, "clock", rtc_clock, "unknown clock",
-                              errp);
+               vl_mgmt_opt_in(opts, "clock", rtc_clock, "unknown clock", errp);
     case MGMT_BOOT:
         return qemu_opts_check_known(opts, boot_known, errp) &&
                vl_mgmt_opt_in(opts, "strict", onoff, "expects on or off",
@@ -342,7 +333,8 @@ static int vl_mgmt_open_file(const char *path, bool append, Error **errp)
         error_setg(errp, "No fd set %" PRId64 " (see -add-fd)", set);
         return -1;
     }
-    fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC),
+    fd = open(path,
+              O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC),
               0666);
     if (fd < 0) {
         error_setg_errno(errp, errno, "Could not open '%s'", path);
@@ -351,11 +343,10 @@ static int vl_mgmt_open_file(const char *path, bool append, Error **errp)
 }
 
 /* "socket,id=X,fd=N|path=P,server=on,wait=off": a monitor spec. */
-static bool vl_mgmt_chardev_socket(QemuOpts *opts, VlChardev *cd,
-                                   Error **errp)
+static bool vl_mgmt_chardev_socket(QemuOpts *opts, VlChardev *cd, Error **errp)
 {
-    static const char *const known[] = {"backend", "id", "fd", "path",
-                                        "server", "wait", NULL};
+    static const char *const known[] = {"backend", "id",   "fd", "path",
+                                        "server",  "wait", NULL};
     const char *fd = qemu_opt_get(opts, "fd");
     const char *path = qemu_opt_get(opts, "path");
     Error *err = NULL;
@@ -380,8 +371,8 @@ static bool vl_mgmt_chardev_socket(QemuOpts *opts, VlChardev *cd,
         return false;
     }
     if (fd) {
-        cd->spec = g_strdup_printf("fd:%s,server=on,wait=%s", fd,
-                                   wait ? "on" : "off");
+        cd->spec =
+            g_strdup_printf("fd:%s,server=on,wait=%s", fd, wait ? "on" : "off");
         cd->filename = g_strdup_printf("fd:%s,server=on", fd);
     } else {
         cd->spec = g_strdup_printf("unix:%s,server=on,wait=%s", path,
@@ -393,15 +384,16 @@ static bool vl_mgmt_chardev_socket(QemuOpts *opts, VlChardev *cd,
 
 static bool vl_mgmt_chardev(QemuOpts *opts, VlMgmtConfig *cfg, Error **errp)
 {
-    static const char *const file_known[] = {"backend", "id", "path",
-                                             "append", NULL};
+    static const char *const file_known[] = {"backend", "id", "path", "append",
+                                             NULL};
     static const char *const plain_known[] = {"backend", "id", NULL};
     const char *backend = qemu_opt_get(opts, "backend");
     const char *id = qemu_opt_get(opts, "id");
     g_autofree VlChardev *cd = g_new0(VlChardev, 1);
 
     if (!backend || !id) {
-        error_setg(errp, "Parameter '%s' is missing", backend ? "id" : "backend");
+        error_setg(errp, "Parameter '%s' is missing",
+                   backend ? "id" : "backend");
         return false;
     }
     for (guint i = 0; i < cfg->chardevs->len; i++) {
@@ -461,8 +453,8 @@ static bool vl_mgmt_chardev(QemuOpts *opts, VlMgmtConfig *cfg, Error **errp)
 static bool vl_mgmt_apply(VlMgmtOpt opt, QemuOpts *opts, VlMgmtConfig *cfg,
                           bool *kept, Error **errp)
 {
-    static const char *const mon_known[] = {"chardev", "id", "mode",
-                                            "pretty", NULL};
+    static const char *const mon_known[] = {"chardev", "id", "mode", "pretty",
+                                            NULL};
     static const char *const modes[] = {"control", "readline", NULL};
 
     switch (opt) {
@@ -509,10 +501,10 @@ bool vl_mgmt_option(const char *name, const char *arg, VlMgmtConfig *cfg,
                     Error **errp)
 {
     static const char *const implied[] = {
-        [MGMT_OVERCOMMIT] = NULL,  [MGMT_RTC] = NULL,
-        [MGMT_BOOT] = "order",     [MGMT_MSG] = NULL,
+        [MGMT_OVERCOMMIT] = NULL,   [MGMT_RTC] = NULL,
+        [MGMT_BOOT] = "order",      [MGMT_MSG] = NULL,
         [MGMT_AUDIODEV] = "driver", [MGMT_CHARDEV] = "backend",
-        [MGMT_MON] = "chardev",    [MGMT_DEVICE] = "driver",
+        [MGMT_MON] = "chardev",     [MGMT_DEVICE] = "driver",
         [MGMT_ADD_FD] = NULL,
     };
     const VlMgmtOptDef *d = vl_mgmt_find(name);
@@ -553,8 +545,8 @@ bool vl_mgmt_option(const char *name, const char *arg, VlMgmtConfig *cfg,
 bool vl_mgmt_machine_opts(QemuOpts *opts, Error **errp)
 {
     static const char *const off[] = {"off", "no", "false", NULL};
-    static const char *const onoff[] = {"on", "off", "yes", "no", "true",
-                                        "false", NULL};
+    static const char *const onoff[] = {"on",   "off",   "yes", "no",
+                                        "true", "false", NULL};
 
     if (!vl_mgmt_opt_in(opts, "usb", off, "pc-lite has no USB", errp) ||
         !vl_mgmt_opt_in(opts, "dump-guest-core", onoff, "expects on or off",
@@ -642,8 +634,10 @@ bool vl_mgmt_init_monitors(VlMgmtConfig *cfg, Error **errp)
             return false;
         }
         if (strcmp(cd->backend, "socket") && strcmp(cd->backend, "stdio")) {
-            error_setg(errp, "-mon chardev=%s: a monitor needs a socket or "
-                       "stdio chardev", cd->id);
+            error_setg(errp,
+                       "-mon chardev=%s: a monitor needs a socket or "
+                       "stdio chardev",
+                       cd->id);
             return false;
         }
         ok = qmp ? monitor_init_qmp(cd->spec, errp)

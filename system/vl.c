@@ -59,8 +59,8 @@ typedef struct VlConfig {
     bool start_paused; /* -S */
     bool daemonize;
     const char *pidfile;
-    GPtrArray *trace; /* -trace patterns */
-    bool invtsc;      /* -cpu host,+invtsc */
+    GPtrArray *trace;  /* -trace patterns */
+    bool invtsc;       /* -cpu host,+invtsc */
     VlMgmtConfig mgmt; /* -chardev, -mon, -no-shutdown, ... (vl-mgmt.c) */
 } VlConfig;
 
@@ -616,8 +616,8 @@ static MachineState *vl_create_machine(VlConfig *cfg)
     Error *err = NULL;
 
     if (cfg->machine_opts) {
-        static const char *const known[] = {
-            "type", "memory-backend", "accel", "usb", "dump-guest-core", NULL};
+        static const char *const known[] = {"type", "memory-backend",  "accel",
+                                            "usb",  "dump-guest-core", NULL};
 
         opts = qemu_opts_parse(cfg->machine_opts, "type", &err);
         if (!opts || !qemu_opts_check_known(opts, known, &err)) {
@@ -627,7 +627,8 @@ static MachineState *vl_create_machine(VlConfig *cfg)
         backend = qemu_opt_get(opts, "memory-backend");
         if (qemu_opt_get(opts, "accel") && !cfg->accel) {
             /* opts is freed below: keep a copy (freed at exit). */
-            cfg->accel = vl_machine_accel = g_strdup(qemu_opt_get(opts, "accel"));
+            cfg->accel = vl_machine_accel =
+                g_strdup(qemu_opt_get(opts, "accel"));
         }
         if (!vl_mgmt_machine_opts(opts, &err)) {
             vl_fail_err("-machine", cfg->machine_opts, err);
