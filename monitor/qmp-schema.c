@@ -98,6 +98,8 @@ static const SchemaCmd schema_cmds[] = {
     {"migrate_cancel", "", NULL},
     {"migrate-continue", "state:MigrationStatus", NULL},
     {"migrate-start-postcopy", "", NULL},
+    {"migrate-pause", "", NULL},
+    {"migrate-recover", "uri:str", NULL},
     {"migrate-set-capabilities", "capabilities:[MigrationCapabilityStatus]",
      NULL},
     {"query-migrate-capabilities", "", "[MigrationCapabilityStatus]"},
