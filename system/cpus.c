@@ -12,10 +12,26 @@
 
 /* The vCPU thread's tid (one vCPU), written once by that thread. */
 static gint vcpu_tid;
+static GMutex vcpu_tid_lock;
+static GCond vcpu_tid_cond;
 
 void cpus_note_vcpu_thread(void)
 {
+    g_mutex_lock(&vcpu_tid_lock);
     g_atomic_int_set(&vcpu_tid, (gint)syscall(SYS_gettid));
+    g_cond_broadcast(&vcpu_tid_cond);
+    g_mutex_unlock(&vcpu_tid_lock);
+}
+
+void cpus_wait_vcpu_thread(void)
+{
+    gint64 deadline = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND;
+
+    g_mutex_lock(&vcpu_tid_lock);
+    while (!g_atomic_int_get(&vcpu_tid) &&
+           g_cond_wait_until(&vcpu_tid_cond, &vcpu_tid_lock, deadline)) {
+    }
+    g_mutex_unlock(&vcpu_tid_lock);
 }
 
 int cpus_vcpu_thread_id(void)

@@ -778,6 +778,9 @@ int qemu_main(int argc, char **argv)
         !accel_current()->vcpus_create(ms, &err)) {
         vl_fail_err(NULL, NULL, err);
     }
+    if (ms->has_vcpu && accel_current()->vcpus_create) {
+        cpus_wait_vcpu_thread();
+    }
     if (cfg.qtest && !qtest_init(cfg.qtest, &err)) {
         vl_fail_err("-qtest", cfg.qtest, err);
     }

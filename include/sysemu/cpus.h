@@ -30,6 +30,12 @@ void machine_register_commands(void);
  * vCPU).  Any thread.
  */
 void cpus_note_vcpu_thread(void);
+/*
+ * Wait (at most 10 s) until the vCPU thread has noted itself, as QEMU
+ * waits for its vCPU threads at start-up.  Main thread, after
+ * vcpus_create.
+ */
+void cpus_wait_vcpu_thread(void);
 int cpus_vcpu_thread_id(void);
 
 /*
