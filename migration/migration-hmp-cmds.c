@@ -131,6 +131,18 @@ static void hmp_info_migrate_xbzrle(Monitor *mon, const MigrationXbzrleInfo *x)
     monitor_printf(mon, "xbzrle overflow: %" PRIu64 "\n", x->overflow);
 }
 
+/* The compress capability's lines, as 7.2 prints them. */
+static void hmp_info_migrate_compression(Monitor *mon,
+                                         const MigrationCompressionInfo *c)
+{
+    monitor_printf(mon, "compression pages: %" PRIu64 " pages\n", c->pages);
+    monitor_printf(mon, "compression busy: %" PRIu64 "\n", c->busy);
+    monitor_printf(mon, "compression busy rate: %0.2f\n", c->busy_rate);
+    monitor_printf(mon, "compressed size: %" PRIu64 " kbytes\n",
+                   c->compressed_size >> HMP_KB_SHIFT);
+    monitor_printf(mon, "compression rate: %0.2f\n", c->compression_rate);
+}
+
 /* "\ttcp:HOST:PORT" ([HOST] for IPv6), unix:, vsock:, fd:. */
 static void hmp_info_migrate_address(Monitor *mon, const SocketAddress *a)
 {
@@ -174,6 +186,9 @@ static void hmp_info_migrate(Monitor *mon)
     }
     if (info.has_xbzrle_cache) {
         hmp_info_migrate_xbzrle(mon, &info.xbzrle_cache);
+    }
+    if (info.has_compression) {
+        hmp_info_migrate_compression(mon, &info.compression);
     }
     if (info.has_cpu_throttle_percentage) {
         monitor_printf(mon, "cpu throttle percentage: %" PRIu64 "\n",

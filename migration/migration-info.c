@@ -25,6 +25,8 @@
 #include "migration.h"
 #include "migration-info.h"
 #include "migration-stats.h"
+#include "migration/options.h"
+#include "ram-compress.h"
 #include "migration/blocker.h"
 
 /* The "ram" member; completed: remaining and the dirty rate read 0. */
@@ -81,6 +83,17 @@ static void migration_info_progress(MigrationInfo *info, MigrationState *s,
     }
     info->has_ram = true;
     migration_info_ram(&info->ram, completed);
+    if (migrate_compress()) {
+        RAMCompressStats st;
+
+        ram_compress_stats_get(&st);
+        info->has_compression = true;
+        info->compression.pages = stat64_get(&mig_stats.compressed_pages);
+        info->compression.busy = st.busy;
+        info->compression.busy_rate = st.busy_rate;
+        info->compression.compressed_size = st.compressed_size;
+        info->compression.compression_rate = st.compression_rate;
+    }
     info->ram.mbps = s->timing.mbps;
     info->ram.pages_per_second = s->timing.pages_per_second;
     if (migrate_xbzrle()) {

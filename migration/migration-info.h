@@ -47,6 +47,15 @@ typedef struct MigrationXbzrleInfo {
     uint64_t overflow;
 } MigrationXbzrleInfo;
 
+/* The "compression" member (compress capability, source). */
+typedef struct MigrationCompressionInfo {
+    uint64_t pages;
+    uint64_t busy;
+    double busy_rate;
+    uint64_t compressed_size;
+    double compression_rate;
+} MigrationCompressionInfo;
+
 /* query-migrate; a has_X flag says whether member X is present. */
 typedef struct MigrationInfo {
     bool has_status;
@@ -64,6 +73,8 @@ typedef struct MigrationInfo {
     MigrationRamInfo ram;
     bool has_xbzrle_cache;
     MigrationXbzrleInfo xbzrle_cache;
+    bool has_compression;
+    MigrationCompressionInfo compression;
     bool has_cpu_throttle_percentage;
     int64_t cpu_throttle_percentage;
     /* the migration blockers' texts, oldest first (NULL: none) */

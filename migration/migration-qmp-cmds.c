@@ -156,6 +156,19 @@ static json_object *migration_info_to_json(const MigrationInfo *info)
             o, "xbzrle-cache",
             migration_xbzrle_info_to_json(&info->xbzrle_cache));
     }
+    if (info->has_compression) {
+        const MigrationCompressionInfo *c = &info->compression;
+        json_object *co = json_object_new_object();
+
+        json_add_u64(co, "pages", c->pages);
+        json_add_u64(co, "busy", c->busy);
+        json_object_object_add(co, "busy-rate",
+                               json_object_new_double(c->busy_rate));
+        json_add_u64(co, "compressed-size", c->compressed_size);
+        json_object_object_add(co, "compression-rate",
+                               json_object_new_double(c->compression_rate));
+        json_object_object_add(o, "compression", co);
+    }
     if (info->has_cpu_throttle_percentage) {
         json_add_i64(o, "cpu-throttle-percentage",
                      info->cpu_throttle_percentage);

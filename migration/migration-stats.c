@@ -40,7 +40,8 @@ uint64_t migration_stats_pages_sent(void)
 {
     return stat64_get(&mig_stats.zero_pages) +
            stat64_get(&mig_stats.normal_pages) +
-           stat64_get(&mig_stats.xbzrle_pages);
+           stat64_get(&mig_stats.xbzrle_pages) +
+           stat64_get(&mig_stats.compressed_pages);
 }
 
 uint64_t migration_stats_bytes_remaining(void)

@@ -30,6 +30,7 @@ typedef struct MigrationStats {
     uint64_t multifd_bytes;    /* ... on multifd channels */
     uint64_t zero_pages;       /* pages sent as zero records ("duplicate") */
     uint64_t normal_pages;     /* pages sent with their data */
+    uint64_t compressed_pages; /* pages sent as COMPRESS_PAGE records */
     uint64_t remaining_pages;  /* dirty pages not sent yet */
     uint64_t dirty_sync_count; /* dirty-log syncs (passes) */
     uint64_t dirty_pages_rate; /* pages/s over the last sync period */

@@ -158,6 +158,7 @@ static bool cap_supported[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_MULTIFD] = true,
     [MIGRATION_CAPABILITY_MAPPED_RAM] = true,
     [MIGRATION_CAPABILITY_XBZRLE] = true,
+    [MIGRATION_CAPABILITY_COMPRESS] = true,
 };
 
 /* Resizes the running migration's XBZRLE cache (ram.c), or NULL. */
@@ -312,12 +313,27 @@ static bool mapped_ram_combination_ok(const bool *c, uint64_t compression,
     return true;
 }
 
+/*
+ * Pairs QEMU 7.2 refuses when capabilities are set (the whole new set
+ * is checked): compressed pages travel on the main stream only.
+ */
+static bool caps_check_combination(const bool *new_caps, Error **errp)
+{
+    if (new_caps[MIGRATION_CAPABILITY_MULTIFD] &&
+        new_caps[MIGRATION_CAPABILITY_COMPRESS]) {
+        error_setg(errp, "Multifd is not compatible with compress");
+        return false;
+    }
+    return true;
+}
+
 /* Capabilities that cannot be on together (new_caps: the proposed set). */
 static bool migrate_caps_combination_check(const bool *new_caps, Error **errp)
 {
     const MigrationParameters *p = params_get();
 
-    return mapped_ram_combination_ok(new_caps, p->multifd_compression, NULL,
+    return caps_check_combination(new_caps, errp) &&
+           mapped_ram_combination_ok(new_caps, p->multifd_compression, NULL,
                                      errp);
 }
 
@@ -1036,6 +1052,11 @@ bool migrate_multifd(void)
     return migrate_cap(MIGRATION_CAPABILITY_MULTIFD);
 }
 
+bool migrate_compress(void)
+{
+    return migrate_cap(MIGRATION_CAPABILITY_COMPRESS);
+}
+
 bool migrate_postcopy_ram(void)
 {
     return migrate_cap(MIGRATION_CAPABILITY_POSTCOPY_RAM);
@@ -1129,6 +1150,28 @@ int migrate_multifd_zstd_level(void)
 uint64_t migrate_xbzrle_cache_size(void)
 {
     return PARAM_U64(xbzrle_cache_size);
+}
+
+int migrate_compress_level(void)
+{
+    return PARAM_U64(compress_level);
+}
+
+int migrate_compress_threads(void)
+{
+    return PARAM_U64(compress_threads);
+}
+
+bool migrate_compress_wait_thread(void)
+{
+    return __atomic_load_n(
+        &((MigrationParameters *)params_get())->compress_wait_thread,
+        __ATOMIC_RELAXED);
+}
+
+int migrate_decompress_threads(void)
+{
+    return PARAM_U64(decompress_threads);
 }
 
 uint64_t migrate_announce_initial(void)

@@ -18,6 +18,9 @@
  *   XBZRLE   0x40  [str8 block] + u8 encoding (1) + be16 len + len bytes
  *                  of delta against the page sent before (xbzrle.h)
  *
+ *   COMPRESS_PAGE 0x100  (compress capability) [str8 block] + be32 len
+ *                  + len bytes of one zlib stream (ram-compress.h)
+ *
  * str8 is a counted string: one length byte, then that many bytes, no
  * NUL.  The other flag values are QEMU's and never sent by Tern; a
  * destination rejects them ("Unknown combination of migration flags").

@@ -24,6 +24,7 @@
 #include "sysemu/ramblock.h"
 #include "ram-format.h"
 #include "ram-load.h"
+#include "ram-load-compress.h"
 #include "ram-place.h"
 #include "ram-prefault.h"
 #include "xbzrle.h"
@@ -42,6 +43,7 @@ struct RAMLoadState {
     unsigned long *received_map;
     uint8_t *xbzrle_in;   /* an XBZRLE record's delta, TARGET_PAGE_SIZE */
     uint8_t *xbzrle_page; /* the page it is applied to */
+    RAMDecompress *dc;    /* compress: decompress threads, or NULL */
 };
 
 /* File space of a shared file-backed block is reserved in these steps. */
@@ -59,6 +61,13 @@ void ram_load_state_set_block_hook(RAMLoadState *ls, RAMLoadBlockFunc fn,
     ls->block_opaque = opaque;
 }
 
+void ram_load_state_set_compress(RAMLoadState *ls, int threads)
+{
+    if (!ls->dc) {
+        ls->dc = ram_decompress_new(threads);
+    }
+}
+
 RAMLoadState *ram_load_state_new(void)
 {
     RAMLoadState *ls = g_new0(RAMLoadState, 1);
@@ -74,6 +83,7 @@ void ram_load_state_free(RAMLoadState *ls)
     if (!ls) {
         return;
     }
+    ram_decompress_free(ls->dc);       /* pages in flight land first */
     ls->placer->ops->sync(ls->placer); /* stores visible, whatever ended */
     ram_prefault_free(ls->prefault);
     ram_placer_free(ls->placer);
@@ -91,6 +101,9 @@ void ram_load_state_stop_prefault(RAMLoadState *ls)
 
 void ram_load_state_set_placer(RAMLoadState *ls, RAMPlacer *pl)
 {
+    if (ls->dc) {
+        ram_decompress_wait(ls->dc, NULL); /* no thread writes RAM after */
+    }
     ls->placer->ops->sync(ls->placer);
     ram_placer_free(ls->placer);
     ls->placer = pl;
@@ -313,6 +326,22 @@ static int ram_load_xbzrle(RAMLoadState *ls, QEMUFile *f, RAMBlock *rb,
     return pl->ops->place_buf(pl, rb, host, ls->xbzrle_page);
 }
 
+/* A COMPRESS_PAGE record's length and data (ram-load-compress.h). */
+static int ram_load_compressed(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
+                               uint8_t *host, Error **errp)
+{
+    int ret = ram_load_reserve(ls, ls->last_recv_block, addr, errp);
+
+    if (ret < 0) {
+        return ret;
+    }
+    if (ls->prefault) {
+        ram_prefault_note(ls->prefault, ls->last_recv_block, addr);
+    }
+    return ram_decompress_load(ls->dc, f, ls->placer, ls->last_recv_block, host,
+                               errp);
+}
+
 static int ram_load_bad_flags(int flags, Error **errp)
 {
     error_setg(errp, "Unknown combination of migration flags: 0x%x", flags);
@@ -326,11 +355,15 @@ static int ram_load_record(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
     RAMPlacer *pl = ls->placer;
     uint8_t *host = NULL;
 
-    if (flags & ~RAM_SAVE_FLAGS_KNOWN) {
+    if ((flags & RAM_SAVE_FLAG_COMPRESS_PAGE) && !ls->dc) {
+        error_setg(errp, "Received an unexpected compressed page");
+        return -EINVAL;
+    }
+    if (flags & ~(RAM_SAVE_FLAGS_KNOWN | RAM_SAVE_FLAG_COMPRESS_PAGE)) {
         return ram_load_bad_flags(flags, errp);
     }
-    if (flags &
-        (RAM_SAVE_FLAG_ZERO | RAM_SAVE_FLAG_PAGE | RAM_SAVE_FLAG_XBZRLE)) {
+    if (flags & (RAM_SAVE_FLAG_ZERO | RAM_SAVE_FLAG_PAGE |
+                 RAM_SAVE_FLAG_XBZRLE | RAM_SAVE_FLAG_COMPRESS_PAGE)) {
         host = ram_load_host(ls, f, addr, flags, errp);
         if (!host) {
             return qemu_file_get_error(f) < 0 ? qemu_file_get_error(f)
@@ -338,6 +371,10 @@ static int ram_load_record(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
         }
         if (!(flags & RAM_SAVE_FLAG_XBZRLE)) {
             ram_load_mark_received(ls, ls->last_recv_block, addr);
+        }
+        if (ls->dc) {
+            /* a page still inflating from an earlier record */
+            ram_decompress_wait_page(ls->dc, host);
         }
     }
     switch (flags & ~RAM_SAVE_FLAG_CONTINUE) {
@@ -365,7 +402,12 @@ static int ram_load_record(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
     }
     case RAM_SAVE_FLAG_XBZRLE:
         return ram_load_xbzrle(ls, f, ls->last_recv_block, addr, host, errp);
+    case RAM_SAVE_FLAG_COMPRESS_PAGE:
+        return ram_load_compressed(ls, f, addr, host, errp);
     case RAM_SAVE_FLAG_EOS:
+        if (ls->dc && ram_decompress_wait(ls->dc, errp) < 0) {
+            return -EIO;
+        }
         /* Order the section's stores before anyone looks at RAM. */
         pl->ops->sync(pl);
         if (ls->sync && ls->sync(errp) < 0) {

@@ -35,6 +35,13 @@ typedef int (*RAMLoadSyncFunc)(Error **errp);
 void ram_load_state_set_sync(RAMLoadState *ls, RAMLoadSyncFunc sync);
 
 /*
+ * Accept COMPRESS_PAGE records (the compress capability), inflating
+ * them on threads threads (ram-load-compress.h).  Without it they are
+ * refused with QEMU 7.2's "Received an unexpected compressed page".
+ */
+void ram_load_state_set_compress(RAMLoadState *ls, int threads);
+
+/*
  * Load one START/PART/END payload of version version_id from f, up to
  * and including its EOS.  Returns 0, or negative errno with errp set
  * (a peer's bad record is an error, never an assertion).  Blocks on f.

@@ -21,6 +21,9 @@
  *       bitmap; block_listed writes each block's mapped-ram header;
  *       section_end waits for the writes, writes the changed bitmaps
  *       and EOS.
+ *   compress (ram-sink-compress.c): worker threads turn pages into
+ *       zlib COMPRESS_PAGE records on the main stream; section_end
+ *       waits for them before EOS.
  *
  * Sinks that will slot in beside them, each in its own ram-sink-*.c
  * with a constructor filling an ops table, chosen once at setup:
@@ -168,5 +171,12 @@ RAMPageSink *ram_sink_multifd_new(QEMUFile *f, Error **errp);
  * descriptors of the file (O_DIRECT with direct-io).  NULL with errp set.
  */
 RAMPageSink *ram_sink_mapped_new(QEMUFile *f, Error **errp);
+
+/*
+ * The compress sink (ram-sink-compress.c): pages compressed with zlib
+ * on compress-threads worker threads into COMPRESS_PAGE records (zero
+ * pages as ZERO records) on f.  Starts the threads; NULL with errp set.
+ */
+RAMPageSink *ram_sink_compress_new(QEMUFile *f, Error **errp);
 
 #endif /* MIGRATION_RAM_SINK_H */

@@ -245,6 +245,8 @@ static RAMState *ram_state_new(QEMUFile *f, Error **errp)
     } else if (migrate_multifd()) {
         /* as 7.2: multifd sends the pages, XBZRLE stays unused */
         rs->sink = ram_sink_multifd_new(f, errp);
+    } else if (migrate_compress()) {
+        rs->sink = ram_sink_compress_new(f, errp);
     } else {
         rs->sink = ram_sink_stream_new(f);
         if (migrate_xbzrle()) {
@@ -604,6 +606,9 @@ static int ram_load_setup(QEMUFile *f, void *opaque, Error **errp)
         ram_load_state_set_block_hook(rm->ls, ram_load_mapped_block, rm->lm);
     } else if (migrate_multifd()) {
         ram_load_state_set_sync(rm->ls, multifd_recv_sync_main);
+    }
+    if (migrate_compress()) {
+        ram_load_state_set_compress(rm->ls, migrate_decompress_threads());
     }
     return 0;
 }

@@ -112,6 +112,7 @@ bool migrate_return_path(void);
 bool migrate_zero_blocks(void);
 bool migrate_multifd(void);
 bool migrate_xbzrle(void);
+bool migrate_compress(void);
 bool migrate_postcopy_ram(void);
 bool migrate_ignore_shared(void);
 bool migrate_validate_uuid(void);
@@ -146,6 +147,10 @@ MultiFDCompression migrate_multifd_compression(void);
 int migrate_multifd_zlib_level(void);
 int migrate_multifd_zstd_level(void);
 uint64_t migrate_xbzrle_cache_size(void);
+int migrate_compress_level(void);   /* 0-9 */
+int migrate_compress_threads(void); /* 1-255 */
+bool migrate_compress_wait_thread(void);
+int migrate_decompress_threads(void); /* 1-255 */
 uint64_t migrate_announce_initial(void);
 uint64_t migrate_announce_max(void);
 uint64_t migrate_announce_rounds(void);
