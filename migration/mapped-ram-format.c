@@ -356,8 +356,17 @@ static bool mr_parse_block(MRCursor *c, MappedRamFile *mf, MappedRamBlock *blk,
         c->failed = true;
         return false;
     }
-    if (blk->used_length % TARGET_PAGE_SIZE) {
-        return mr_fail(c, "mapped-ram: ramblock %s length is not page aligned",
+    if (!blk->used_length || blk->used_length % TARGET_PAGE_SIZE) {
+        return mr_fail(c,
+                       "mapped-ram: ramblock %s length is zero or not page "
+                       "aligned",
+                       blk->idstr);
+    }
+    if (blk->hdr.bitmap_offset < c->pos) {
+        /* every block lies after the previous one: the walk ends */
+        return mr_fail(c,
+                       "mapped-ram: ramblock %s bitmap lies before its "
+                       "header's end",
                        blk->idstr);
     }
     c->pos = blk->hdr.pages_offset + blk->used_length;
