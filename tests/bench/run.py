@@ -29,6 +29,8 @@ from tern import migration  # noqa: E402
 from tern.migration import FINAL, set_migration  # noqa: E402
 from tern.tlscerts import make_x509  # noqa: E402
 from tern.vm import Vm, free_port, have_kvm  # noqa: E402
+sys.path.insert(0, HERE)
+import saverestore  # noqa: E402
 
 QEMU = shutil.which('qemu-system-x86_64')
 CLK_TCK = os.sysconf('SC_CLK_TCK')
@@ -329,6 +331,14 @@ METRICS = [  # key, label, better
     ('normal_pages', 'pages sent with data', 'context'),
     ('zero_pages', 'zero pages', 'context'),
     ('overhead_bytes', 'bytes sent besides page data', 'lower'),
+    ('save_s', 'save s (until completed)', 'lower'),
+    ('save_sync_s', 'save s incl. fsync', 'lower'),
+    ('save_gibs', 'save GiB/s incl. fsync', 'higher'),
+    ('restore_s', 'restore s (cold cache)', 'lower'),
+    ('restore_gibs', 'restore GiB/s', 'higher'),
+    ('file_bytes', 'file bytes', 'lower'),
+    ('file_over_ram_pct', 'file size over RAM %', 'lower'),
+    ('passes', 'dirty-log passes', 'context'),
     ('src_cpu_s', 'src CPU s', 'lower'),
     ('dst_cpu_s', 'dst CPU s', 'lower'),
 ]
@@ -474,6 +484,9 @@ def main():
     ap.add_argument('--runs', type=int)
     ap.add_argument('--case', action='append')
     ap.add_argument('--out', default=os.path.join(SRC, 'docs'))
+    ap.add_argument('--disk-dir', default='/var/tmp',
+                    help='a directory on a real disk for the save/restore '
+                    'cases (not tmpfs)')
     args = ap.parse_args()
 
     build = os.path.abspath(args.build)
@@ -517,6 +530,15 @@ def main():
         cases[f'stress-sw-{rate}MiBs'] = {'kind': 'stress', 'rate': rate,
                                           'accel': 'sw',
                                           'mem_mb': 256 if args.quick else 1024}
+    # save to / restore from a file on a real disk: QEMU exec:cat against
+    # Tern mapped-ram (tests/bench/saverestore.py)
+    for ch, direct in ((0, False), (2, False), (1, True), (2, True)):
+        name = (f"saverestore-mapped-{ch or 1}ch"
+                f"{'-direct' if direct else ''}")
+        cases[name] = {'kind': 'saverestore', 'channels': ch,
+                       'direct': direct}
+    cases['mapped-ram-live-64MiBs'] = {'kind': 'livesize', 'rate': 64,
+                                       'mem_mb': 256 if args.quick else 1024}
     if args.case:
         cases = {k: v for k, v in cases.items() if k in args.case}
     if args.quick:
@@ -544,14 +566,28 @@ def main():
         tls_dir = None
         if any(c.get('transport') == 'tls' for c in cases.values()):
             tls_dir = make_x509(os.path.join(tmp, 'tls'))
-        if any(c['kind'] == 'ram' and 'content' not in c
+        if any(c['kind'] in ('ram', 'saverestore') and 'content' not in c
                for c in cases.values()):
             make_random_file(ramfile, size)
         textfile = os.path.join(shm, 'src-text.ram')
         if any(c.get('content') == 'halftext' for c in cases.values()):
             make_halftext_file(textfile, size)
+        disk = None
+        if any(c['kind'] in ('saverestore', 'livesize')
+               for c in cases.values()):
+            disk = tempfile.mkdtemp(prefix='tern-bench-', dir=args.disk_dir)
+            fs = subprocess.run(['stat', '-f', '-c', '%T', disk],
+                                capture_output=True, text=True).stdout.strip()
+            if any(c['kind'] == 'saverestore' for c in cases.values()):
+                w, r = saverestore.dd_bandwidth(disk, size)
+                limits.update({'disk_write_gibs': round(w, 3),
+                               'disk_read_gibs': round(r, 3), 'disk_fs': fs})
         for name, case in cases.items():
             out = results['cases'][name] = {'qemu': [], 'tern': [], 'errors': {}}
+            if case['kind'] in ('saverestore', 'livesize'):
+                run_file_case(name, case, out, QEMU, tern, ramfile, size,
+                              disk, tmp, guest, limits, kvm)
+                continue
             if case['kind'] == 'stress':
                 out['accel'] = case['accel']
                 out['rate'] = case['rate']
@@ -598,6 +634,8 @@ def main():
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(shm, ignore_errors=True)
+        if disk:
+            shutil.rmtree(disk, ignore_errors=True)
 
     os.makedirs(plotdir, exist_ok=True)
     plot(results, plotdir)
@@ -616,6 +654,34 @@ def main():
     if os.path.exists(rp):
         os.unlink(rp)
     return 0
+
+
+def run_file_case(name, case, out, qemu, tern, ramfile, size, disk, tmp,
+                  guest, limits, kvm):
+    """One run of a save/restore case (QEMU exec:cat and Tern mapped-ram)
+    or of the live mapped-ram file-size case (Tern only)."""
+    if case['kind'] == 'saverestore':
+        out['limit'] = (f"disk {limits.get('disk_fs')} dd direct: write "
+                        f"{limits.get('disk_write_gibs')} / read "
+                        f"{limits.get('disk_read_gibs')} GiB/s")
+        runs = (('qemu', qemu), ('tern', tern))
+    else:
+        out['limit'] = 'goal: file <= RAM + 1%'
+        runs = (('tern', tern),)
+    for system, binary in runs:
+        print(f'bench: {name} {system}', file=sys.stderr, flush=True)
+        try:
+            if case['kind'] == 'saverestore':
+                r = saverestore.run_save_restore(system, binary, case,
+                                                 ramfile, size, disk, tmp)
+            else:
+                # the soft vCPU writes at its rate on any host (this
+                # host's KVM cannot run the guest at speed)
+                r = saverestore.run_live_size(binary, guest, case['mem_mb'],
+                                              case['rate'], disk, tmp, 'soft')
+            out[system].append(r)
+        except Exception as e:  # a failed run is reported, not fatal
+            out['errors'][system] = str(e)[:300]
 
 
 # Everything from this heading on in docs/benchmarks.md is written by hand

@@ -1,0 +1,169 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""make bench: saving RAM to a file on a real disk and restoring it.
+
+QEMU (7.2 has no mapped-ram) saves with `migrate exec:cat > FILE` and
+restores with `migrate-incoming exec:cat FILE`; Tern saves with the
+mapped-ram capability to file:FILE (1 or 2 channels, buffered or
+direct-io) and restores the same way.  Each run:
+  1. save: a -M none source whose RAM is the random RAM file; time from
+     the source's MIGRATION setup to completed event ('save s'), then
+     fsync of the file ('save s incl. fsync': the data is on the disk);
+  2. the file's page cache is dropped (fsync + POSIX_FADV_DONTNEED), so
+     the restore reads the disk;
+  3. restore: a -M none -incoming defer destination; time from
+     migrate-incoming to its completed event ('restore s').
+The disk's own sequential bandwidth is measured in the same run with dd
+(oflag=direct / iflag=direct, 1 MiB blocks, the RAM's size) and given as
+the cases' limit.  A live case saves a stress guest dirtying 64 MiB/s
+with mapped-ram and records the file size against RAM (goal: <= 1%).
+"""
+import os
+import re
+import subprocess
+import time
+
+from tern.migration import poll_migration, set_migration
+from tern.vm import Vm
+
+FINAL = ('completed', 'failed', 'cancelled')
+
+
+def _vmm(binary, args, tmp, name):
+    return Vm(['-nodefaults'] + args, binary=binary, name=name, serial=False,
+              tmpdir=tmp)
+
+
+def _event_s(vm, status, timeout):
+    ev = vm.qmp.wait_event('MIGRATION', timeout=timeout,
+                           pred=lambda e: e['data']['status'] == status)
+    ts = ev['timestamp']
+    return ts['seconds'] + ts['microseconds'] / 1e6
+
+
+def drop_cache(path):
+    """fsync path and drop its pages from the page cache."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def dd_bandwidth(diskdir, size):
+    """Sequential direct write and read of size bytes: (write, read) GiB/s."""
+    path = os.path.join(diskdir, 'dd.bench')
+    count = size >> 20
+
+    def rate(args):
+        r = subprocess.run(['dd', 'bs=1M', f'count={count}'] + args,
+                           capture_output=True, text=True)
+        m = re.search(r'(\d+) bytes .* copied, ([\d.]+) s', r.stderr)
+        if not m:
+            raise RuntimeError(f'dd: {r.stderr.strip()[-200:]}')
+        return int(m.group(1)) / float(m.group(2)) / (1 << 30)
+
+    try:
+        w = rate(['if=/dev/zero', f'of={path}', 'oflag=direct',
+                  'conv=fsync'])
+        drop_cache(path)
+        r = rate([f'if={path}', 'of=/dev/null', 'iflag=direct'])
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+    return w, r
+
+
+def _settings(system, case):
+    caps, params = {'events': True}, {'max-bandwidth': 100 << 30}
+    if system == 'tern':
+        caps['mapped-ram'] = True
+        if case['channels']:
+            caps['multifd'] = True
+            params['multifd-channels'] = case['channels']
+        if case.get('direct'):
+            params['direct-io'] = True
+    return caps, params
+
+
+def run_save_restore(system, binary, case, ramfile, size, diskdir, tmp):
+    """One save and one restore of size bytes of ramfile's content."""
+    mb = size >> 20
+    path = os.path.join(diskdir, f'{system}.save')
+    caps, params = _settings(system, case)
+    src = _vmm(binary, ['-M', 'none,memory-backend=mem', '-m', f'{mb}M',
+                        '-object', f'memory-backend-file,id=mem,size={mb}M,'
+                        f'mem-path={ramfile},share=on'], tmp, f'{system}-src')
+    try:
+        set_migration(src, caps, params)
+        uri = f'file:{path}' if system == 'tern' else f'exec:cat > {path}'
+        src.cmd('migrate', uri=uri)
+        info = poll_migration(src, FINAL, 600, 0.1)
+        if info.get('status') != 'completed':
+            raise RuntimeError(f"save {info.get('status')}: "
+                               f"{info.get('error-desc')}")
+        end = time.time()
+        save_s = _event_s(src, 'completed', 5) - _event_s(src, 'setup', 5)
+        drop_cache(path)
+        save_sync_s = save_s + time.time() - end
+        src_cpu = info
+    finally:
+        src.kill()
+    file_bytes = os.path.getsize(path)
+    dst = _vmm(binary, ['-M', 'none,memory-backend=mem', '-m', f'{mb}M',
+                        '-object', f'memory-backend-ram,id=mem,size={mb}M',
+                        '-incoming', 'defer'], tmp, f'{system}-dst')
+    try:
+        set_migration(dst, caps, params)
+        uri = f'file:{path}' if system == 'tern' else f'exec:cat {path}'
+        t0 = time.time()
+        dst.cmd('migrate-incoming', uri=uri)
+        done = _event_s(dst, 'completed', 600)
+        if dst.proc.poll() is not None:
+            raise RuntimeError('restore failed: ' + dst.stderr()[-300:])
+        restore_s = done - t0
+    finally:
+        dst.kill()
+        os.unlink(path)
+    return {'save_s': save_s, 'save_sync_s': save_sync_s,
+            'restore_s': restore_s, 'file_bytes': file_bytes,
+            'save_gibs': size / (1 << 30) / save_sync_s,
+            'restore_gibs': size / (1 << 30) / restore_s,
+            'bytes': src_cpu.get('ram', {}).get('transferred'),
+            'series': []}
+
+
+def run_live_size(binary, guest, mem_mb, rate, diskdir, tmp, accel):
+    """Tern: a stress guest dirtying rate MiB/s saved live with mapped-ram;
+    the file's size against RAM."""
+    path = os.path.join(diskdir, 'live.save')
+    src = Vm(['-M', 'pc-lite', '-accel', accel, '-m', f'{mem_mb}M',
+              '-kernel', guest, '-append',
+              f'mem=16M-{mem_mb - 16}M rate={rate} pattern=random',
+              '-serial', f'file:{tmp}/live.serial'], name='live-src',
+             serial=False, tmpdir=tmp)
+    try:
+        deadline = time.time() + 5 + (mem_mb - 32) / rate
+        while time.time() < deadline:
+            with open(f'{tmp}/live.serial', 'rb') as f:
+                if b'stress: ok pass=1' in f.read():
+                    break
+            time.sleep(0.2)
+        set_migration(src, {'events': True, 'mapped-ram': True},
+                      {'max-bandwidth': 100 << 30})
+        src.cmd('migrate', uri=f'file:{path}')
+        info = poll_migration(src, FINAL, 600, 0.1)
+        if info.get('status') != 'completed':
+            raise RuntimeError(f"live save {info.get('status')}: "
+                               f"{info.get('error-desc')}")
+        size = os.path.getsize(path)
+        ram = mem_mb << 20
+        return {'file_bytes': size, 'ram_bytes': ram,
+                'file_over_ram_pct': 100.0 * (size - ram) / ram,
+                'passes': info['ram'].get('dirty-sync-count'),
+                'bytes': info['ram'].get('transferred'),
+                'wall_s': info.get('total-time', 0) / 1000.0, 'series': []}
+    finally:
+        src.kill()
+        if os.path.exists(path):
+            os.unlink(path)
