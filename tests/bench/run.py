@@ -409,6 +409,8 @@ def markdown(results, rows):
             out.append(f'![{name}](bench/{name}.png)')
     if os.path.exists(os.path.join(results['plotdir'], 'ratios.png')):
         out.append('![ratios](bench/ratios.png)')
+    if os.path.exists(os.path.join(results['plotdir'], 'saverestore.png')):
+        out.append('![saverestore](bench/saverestore.png)')
     return '\n'.join(out) + '\n'
 
 
@@ -421,7 +423,7 @@ def plot(results, plotdir):
         data = {}
         for system in ('qemu', 'tern'):
             runs = case.get(system) or []
-            if not runs:
+            if not runs or not runs[0].get('series'):
                 continue
             path = os.path.join(plotdir, f'{name}-{system}.dat')
             prev = None
@@ -452,6 +454,9 @@ def plot(results, plotdir):
             plots.append(f"'{path}' using 1:3 axes x1y2 with lines dt 2 title '{system} GiB/s'")
         script.append('plot ' + ', '.join(plots))
         subprocess.run(['gnuplot'], input='\n'.join(script).encode(), check=False)
+    saverestore.plot(results, plotdir,
+                     'set terminal pngcairo size 900,420 font ",9"'
+                     if _has_cairo() else 'set terminal png size 900,420')
     # bar chart of the main ratio per case
     rows = [r for r in summarize(results) if r[1] in ('throughput GiB/s', 'total s')
             and r[4] is not None]

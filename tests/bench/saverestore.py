@@ -167,3 +167,47 @@ def run_live_size(binary, guest, mem_mb, rate, diskdir, tmp, accel):
         src.kill()
         if os.path.exists(path):
             os.unlink(path)
+
+
+def plot(results, plotdir, terminal):
+    """saverestore.png: save and restore GiB/s of each save/restore case
+    (QEMU exec:cat and Tern mapped-ram) against the disk's dd figures."""
+    rows = []
+    for name, case in results['cases'].items():
+        if not name.startswith('saverestore-'):
+            continue
+        for system in ('qemu', 'tern'):
+            for r in case.get(system, [])[:1]:
+                label = 'QEMU exec:cat' if system == 'qemu' else \
+                    name.replace('saverestore-', '')
+                rows.append((f'{label}', r['save_gibs'], r['restore_gibs']))
+    if not rows:
+        return None
+    # QEMU's runs are the same work in every case: keep one
+    seen, uniq = set(), []
+    for row in rows:
+        if row[0] not in seen:
+            seen.add(row[0])
+            uniq.append(row)
+    lim = results['limits']
+    path = os.path.join(plotdir, 'saverestore.dat')
+    with open(path, 'w') as f:
+        for i, (label, s, r) in enumerate(uniq):
+            f.write(f'{i} "{label}" {s:.3f} {r:.3f}\n')
+    out = os.path.join(plotdir, 'saverestore.png')
+    script = [
+        terminal, f"set output '{out}'",
+        "set title 'save (incl. fsync) and cold restore of "
+        f"{results['size'] >> 20} MiB, GiB/s'",
+        'set style data histograms', 'set style fill solid 0.6',
+        'set boxwidth 0.9', 'set grid ytics', 'set yrange [0:*]',
+        'set xtics rotate by -20', 'set key outside right',
+        f"plot '{path}' using 3:xtic(2) title 'save', '' using 4 "
+        "title 'restore'"
+        + (f", {lim['disk_write_gibs']} with lines dt 2 title 'dd write', "
+           f"{lim['disk_read_gibs']} with lines dt 3 title 'dd read'"
+           if lim.get('disk_write_gibs') else ''),
+    ]
+    subprocess.run(['gnuplot'], input='\n'.join(script).encode(), check=False)
+    os.unlink(path)
+    return out
