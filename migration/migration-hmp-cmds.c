@@ -166,6 +166,30 @@ static void hmp_info_migrate_address(Monitor *mon, const SocketAddress *a)
     }
 }
 
+/* The checkpoint lines of info migrate (Tern's own). */
+static void hmp_info_migrate_checkpoint(Monitor *mon,
+                                        const MigrationCheckpointInfo *c)
+{
+    if (c->has_source) {
+        monitor_printf(mon,
+                       "checkpoint: %" PRIu64 " pages sent as hashes (%" PRIu64
+                       " moved), %" PRIu64 " kbytes saved, %" PRIu64
+                       " pages requested again, exchange %" PRIu64
+                       " kbytes in %" PRId64 " ms\n",
+                       c->pages, c->moved_pages, c->bytes_saved >> 10,
+                       c->requested, c->offer_bytes >> 10, c->offer_time);
+    }
+    if (c->has_destination) {
+        monitor_printf(mon,
+                       "checkpoint file: %s (%s, %" PRIu64
+                       " pages indexed in %" PRId64 " ms), %" PRIu64
+                       " pages loaded from it, %" PRIu64
+                       " requested again\n",
+                       c->file, c->index_status, c->indexed_pages,
+                       c->index_time, c->loaded_pages, c->rerequested);
+    }
+}
+
 static void hmp_info_migrate(Monitor *mon)
 {
     MigrationInfo info;
@@ -193,6 +217,9 @@ static void hmp_info_migrate(Monitor *mon)
     if (info.has_cpu_throttle_percentage) {
         monitor_printf(mon, "cpu throttle percentage: %" PRIu64 "\n",
                        (uint64_t)info.cpu_throttle_percentage);
+    }
+    if (info.has_checkpoint) {
+        hmp_info_migrate_checkpoint(mon, &info.checkpoint);
     }
     if (info.socket_addresses) {
         monitor_printf(mon, "socket address: [\n");

@@ -15,7 +15,9 @@
  *                               expected-downtime, ram, xbzrle-cache,
  *                               cpu-throttle
  * The destination adds socket-address while it listens and its own
- * status when there is no source status.
+ * status when there is no source status.  Either side adds "checkpoint"
+ * (Tern's own) when checkpoint-assisted migration was used or a
+ * checkpoint is configured.
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
@@ -163,12 +165,16 @@ void migration_info_get(MigrationInfo *info)
     migration_info_destination(info);
     migration_info_source(info); /* its status wins */
     info->blocked_reasons = migration_blocker_reasons();
+    checkpoint_info_get(&info->checkpoint);
+    info->has_checkpoint =
+        info->checkpoint.has_source || info->checkpoint.has_destination;
 }
 
 void migration_info_clear(MigrationInfo *info)
 {
     g_free(info->error_desc);
     g_strfreev(info->blocked_reasons);
+    g_free(info->checkpoint.file);
     if (info->socket_addresses) {
         g_ptr_array_unref(info->socket_addresses);
     }

@@ -13,6 +13,7 @@
 
 #include "qemu/osdep.h"
 #include "migration/misc.h"
+#include "checkpoint.h"
 
 /* The "ram" member of query-migrate. */
 typedef struct MigrationRamInfo {
@@ -79,6 +80,9 @@ typedef struct MigrationInfo {
     int64_t cpu_throttle_percentage;
     /* the migration blockers' texts, oldest first (NULL: none) */
     char **blocked_reasons;
+    /* checkpoint-assisted migration, either side (Tern's own member) */
+    bool has_checkpoint;
+    MigrationCheckpointInfo checkpoint;
     /* destination: SocketAddress * it listens on (a reference), or NULL */
     GPtrArray *socket_addresses;
 } MigrationInfo;

@@ -81,6 +81,31 @@ static json_object *migration_xbzrle_info_to_json(const MigrationXbzrleInfo *x)
     return o;
 }
 
+/* The "checkpoint" member: the source's and the destination's figures. */
+static json_object *
+migration_checkpoint_info_to_json(const MigrationCheckpointInfo *c)
+{
+    json_object *o = json_object_new_object();
+
+    if (c->has_source) {
+        json_add_u64(o, "pages", c->pages);
+        json_add_u64(o, "moved-pages", c->moved_pages);
+        json_add_u64(o, "bytes-saved", c->bytes_saved);
+        json_add_u64(o, "requested-pages", c->requested);
+        json_add_u64(o, "exchange-bytes", c->offer_bytes);
+        json_add_i64(o, "exchange-time", c->offer_time);
+    }
+    if (c->has_destination) {
+        json_add_str(o, "file", c->file);
+        json_add_str(o, "index-status", c->index_status);
+        json_add_i64(o, "index-time", c->index_time);
+        json_add_u64(o, "indexed-pages", c->indexed_pages);
+        json_add_u64(o, "loaded-pages", c->loaded_pages);
+        json_add_u64(o, "rerequested-pages", c->rerequested);
+    }
+    return o;
+}
+
 /* One socket-address entry (QEMU's SocketAddress flattened). */
 static json_object *migration_socket_address_to_json(const SocketAddress *a)
 {
@@ -180,6 +205,11 @@ static json_object *migration_info_to_json(const MigrationInfo *info)
             json_object_array_add(list, json_object_new_string(*r));
         }
         json_object_object_add(o, "blocked-reasons", list);
+    }
+    if (info->has_checkpoint) {
+        json_object_object_add(
+            o, "checkpoint",
+            migration_checkpoint_info_to_json(&info->checkpoint));
     }
     return o;
 }

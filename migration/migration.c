@@ -42,6 +42,7 @@
 #include "migration/blocker.h"
 #include "postcopy-recover.h"
 #include "ram.h"
+#include "checkpoint.h"
 #include "migration-stats.h"
 
 static const char *const status_names[MIGRATION_STATUS__MAX] = {
@@ -187,6 +188,7 @@ void migration_parameters_changed(void)
     MigrationState *s = migrate_get_current();
 
     __atomic_store_n(&s->rate_limit_changed, true, __ATOMIC_RELEASE);
+    checkpoint_dst_configure();
 }
 
 /* ---------------- outgoing ---------------- */
@@ -213,6 +215,33 @@ void migrate_set_status_from_current(MigrationState *s, int new_state)
 }
 
 /*
+ * x-checkpoint-assisted: its offer, re-requests and syncs travel on the
+ * return path; its HASH records on the main stream only (not multifd
+ * packets, not postcopy's atomic placement).
+ */
+static bool migrate_checkpoint_combination_ok(Error **errp)
+{
+    if (!migrate_checkpoint_assisted()) {
+        return true;
+    }
+    if (!migrate_return_path()) {
+        error_setg(errp, "Capability 'x-checkpoint-assisted' requires "
+                         "capability 'return-path'");
+        return false;
+    }
+    if (migrate_multifd() || migrate_postcopy_ram() || migrate_mapped_ram()) {
+        error_setg(errp,
+                   "Capability 'x-checkpoint-assisted' is not yet "
+                   "compatible with %s",
+                   migrate_multifd()       ? "multifd"
+                   : migrate_mapped_ram() ? "mapped-ram"
+                                          : "postcopy-ram");
+        return false;
+    }
+    return true;
+}
+
+/*
  * Capabilities that each work but not together yet.  postcopy-ram with
  * multifd: the postcopy phase sends pages on the main stream only, and
  * a multifd destination waits for its channels' SYNC (QEMU refuses the
@@ -224,7 +253,7 @@ static bool migrate_caps_combination_ok(Error **errp)
         error_setg(errp, "Postcopy is not yet compatible with multifd");
         return false;
     }
-    return true;
+    return migrate_checkpoint_combination_ok(errp);
 }
 
 bool migrate_start(const char *uri, Error **errp)
@@ -441,4 +470,5 @@ void migration_init(void)
     postcopy_ram_init();
     ram_postcopy_rp_init();
     postcopy_recover_init();
+    checkpoint_init();
 }

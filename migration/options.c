@@ -48,6 +48,7 @@ typedef struct MigrationParameters {
     const char *tls_authz;       /* interned */
     bool direct_io;              /* QEMU 9.1 */
     uint64_t x_progress_timeout; /* Tern: seconds, 0 = no watchdog */
+    const char *checkpoint;      /* interned; Tern's own */
 } MigrationParameters;
 
 /* Value kinds, with the QMP/HMP parsing rules of each. */
@@ -106,6 +107,8 @@ static const ParamDesc param_descs[] = {
     P("multifd-zstd-level", PK_U8, multifd_zstd_level, NULL),
     /* Tern's own (not in 7.2, so not in 7.2's HMP list either) */
     P("x-progress-timeout", PK_U32, x_progress_timeout, NULL),
+    /* Tern's own: the destination's checkpoint file (checkpoint.h) */
+    P("checkpoint", PK_STR, checkpoint, NULL),
 };
 
 #undef P
@@ -133,6 +136,7 @@ static const char *const capability_names[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_ZERO_COPY_SEND] = "zero-copy-send",
     [MIGRATION_CAPABILITY_POSTCOPY_PREEMPT] = "postcopy-preempt",
     [MIGRATION_CAPABILITY_MAPPED_RAM] = "mapped-ram",
+    [MIGRATION_CAPABILITY_X_CHECKPOINT_ASSISTED] = "x-checkpoint-assisted",
 };
 
 static const char *const compression_names[MULTIFD_COMPRESSION__MAX] = {
@@ -159,6 +163,7 @@ static bool cap_supported[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_MAPPED_RAM] = true,
     [MIGRATION_CAPABILITY_XBZRLE] = true,
     [MIGRATION_CAPABILITY_COMPRESS] = true,
+    [MIGRATION_CAPABILITY_X_CHECKPOINT_ASSISTED] = true,
 };
 
 /* Resizes the running migration's XBZRLE cache (ram.c), or NULL. */
@@ -191,6 +196,7 @@ static void params_defaults(MigrationParameters *p)
     p->tls_creds = g_intern_static_string("");
     p->tls_hostname = g_intern_static_string("");
     p->tls_authz = g_intern_static_string("");
+    p->checkpoint = g_intern_static_string("");
     p->max_bandwidth = 128 * MiB;
     p->downtime_limit = 300;
     p->x_checkpoint_delay = 20000;
@@ -1087,6 +1093,11 @@ bool migrate_direct_io(void)
     return __atomic_load_n(&params_get()->direct_io, __ATOMIC_RELAXED);
 }
 
+bool migrate_checkpoint_assisted(void)
+{
+    return migrate_cap(MIGRATION_CAPABILITY_X_CHECKPOINT_ASSISTED);
+}
+
 uint64_t migrate_max_bandwidth(void)
 {
     return PARAM_U64(max_bandwidth);
@@ -1219,5 +1230,11 @@ const char *migrate_tls_hostname(void)
 const char *migrate_tls_authz(void)
 {
     return __atomic_load_n(&((MigrationParameters *)params_get())->tls_authz,
+                           __ATOMIC_ACQUIRE);
+}
+
+const char *migrate_checkpoint(void)
+{
+    return __atomic_load_n(&((MigrationParameters *)params_get())->checkpoint,
                            __ATOMIC_ACQUIRE);
 }

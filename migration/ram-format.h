@@ -42,6 +42,19 @@
 #define RAM_SAVE_FLAG_XBZRLE 0x40
 #define RAM_SAVE_FLAG_HOOK 0x80
 #define RAM_SAVE_FLAG_COMPRESS_PAGE 0x100
+/*
+ * Tern's checkpoint-assisted migration (x-checkpoint-assisted, never
+ * sent to a QEMU peer; docs/wire-format.md section 11):
+ *   HASH     0x200  [str8 block] + the page's 32-byte SHA-256: the
+ *                   destination copies the page from its checkpoint
+ *   CKPT_CTL 0x400  no block, no data; the offset field is an argument:
+ *                   0 asks for the destination's offer (START), n > 0 is
+ *                   sync number n, answered with CKPT_ACK n
+ */
+#define RAM_SAVE_FLAG_HASH 0x200
+#define RAM_SAVE_FLAG_CKPT_CTL 0x400
+/* Bytes of the digest a HASH record carries. */
+#define RAM_HASH_BYTES 32
 
 /* Flags a Tern destination accepts in a header word. */
 #define RAM_SAVE_FLAGS_KNOWN                                                   \

@@ -44,6 +44,7 @@ struct RAMLoadState {
     uint8_t *xbzrle_in;   /* an XBZRLE record's delta, TARGET_PAGE_SIZE */
     uint8_t *xbzrle_page; /* the page it is applied to */
     RAMDecompress *dc;    /* compress: decompress threads, or NULL */
+    const RAMLoadCheckpointOps *ckpt; /* HASH/CKPT_CTL records, or NULL */
 };
 
 /* File space of a shared file-backed block is reserved in these steps. */
@@ -66,6 +67,12 @@ void ram_load_state_set_compress(RAMLoadState *ls, int threads)
     if (!ls->dc) {
         ls->dc = ram_decompress_new(threads);
     }
+}
+
+void ram_load_state_set_checkpoint(RAMLoadState *ls,
+                                   const RAMLoadCheckpointOps *ops)
+{
+    ls->ckpt = ops;
 }
 
 RAMLoadState *ram_load_state_new(void)
@@ -348,6 +355,44 @@ static int ram_load_bad_flags(int flags, Error **errp)
     return -EINVAL;
 }
 
+/*
+ * A checkpoint-assisted record (Tern only): CKPT_CTL (advise or sync) or
+ * a HASH record, whose page comes from the destination's checkpoint.
+ */
+static int ram_load_checkpoint(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
+                               int flags, Error **errp)
+{
+    uint8_t digest[RAM_HASH_BYTES];
+    uint8_t *host;
+    int ret;
+
+    if (!ls->ckpt) {
+        return ram_load_bad_flags(flags, errp);
+    }
+    if (flags == RAM_SAVE_FLAG_CKPT_CTL) {
+        return ls->ckpt->control(addr >> TARGET_PAGE_BITS, errp);
+    }
+    if ((flags & ~RAM_SAVE_FLAG_CONTINUE) != RAM_SAVE_FLAG_HASH) {
+        return ram_load_bad_flags(flags, errp);
+    }
+    host = ram_load_host(ls, f, addr, flags, errp);
+    if (!host) {
+        return qemu_file_get_error(f) < 0 ? qemu_file_get_error(f) : -EINVAL;
+    }
+    qemu_get_buffer(f, digest, RAM_HASH_BYTES);
+    ret = qemu_file_get_error(f);
+    if (ret < 0) {
+        qemu_file_get_error_obj(f, errp);
+        return ret;
+    }
+    ret = ram_load_reserve(ls, ls->last_recv_block, addr, errp);
+    if (ret < 0) {
+        return ret;
+    }
+    return ls->ckpt->load_page(ls->placer, ls->last_recv_block, host, addr,
+                               digest, errp);
+}
+
 /* One record after its header word; 1 after EOS, 0 to go on, or -errno. */
 static int ram_load_record(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
                            int flags, Error **errp)
@@ -355,6 +400,9 @@ static int ram_load_record(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
     RAMPlacer *pl = ls->placer;
     uint8_t *host = NULL;
 
+    if (flags & (RAM_SAVE_FLAG_HASH | RAM_SAVE_FLAG_CKPT_CTL)) {
+        return ram_load_checkpoint(ls, f, addr, flags, errp);
+    }
     if ((flags & RAM_SAVE_FLAG_COMPRESS_PAGE) && !ls->dc) {
         error_setg(errp, "Received an unexpected compressed page");
         return -EINVAL;

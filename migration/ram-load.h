@@ -42,6 +42,21 @@ void ram_load_state_set_sync(RAMLoadState *ls, RAMLoadSyncFunc sync);
 void ram_load_state_set_compress(RAMLoadState *ls, int threads);
 
 /*
+ * Checkpoint-assisted records (Tern only, ram-format.h): without these
+ * ops a HASH or CKPT_CTL record is an unknown flag combination.
+ * control gets a CKPT_CTL record's argument (0 advise, n sync n);
+ * load_page a HASH record's page (host inside rb at addr) and digest.
+ * Both return 0 or negative errno with errp set.
+ */
+typedef struct RAMLoadCheckpointOps {
+    int (*control)(uint64_t arg, Error **errp);
+    int (*load_page)(RAMPlacer *pl, RAMBlock *rb, uint8_t *host,
+                     uint64_t addr, const uint8_t *digest, Error **errp);
+} RAMLoadCheckpointOps;
+void ram_load_state_set_checkpoint(RAMLoadState *ls,
+                                   const RAMLoadCheckpointOps *ops);
+
+/*
  * Load one START/PART/END payload of version version_id from f, up to
  * and including its EOS.  Returns 0, or negative errno with errp set
  * (a peer's bad record is an error, never an assertion).  Blocks on f.

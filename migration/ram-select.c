@@ -14,6 +14,7 @@ typedef struct RAMPageRequest {
     RAMBlock *rb;
     uint64_t page;
     uint64_t end;
+    bool force; /* select even if not dirty (ram_page_request_resend) */
 } RAMPageRequest;
 
 void ram_select_init(RAMPageSelect *ps)
@@ -82,8 +83,10 @@ uint64_t ram_select_count_dirty(RAMPageSelect *ps)
     return dirty;
 }
 
-bool ram_page_request_queue(RAMPageSelect *ps, RAMBlock *rb, uint64_t offset,
-                            uint64_t len, Error **errp)
+/* Queue [offset, offset + len) of rb; false with errp if outside rb. */
+static bool ram_page_request_add(RAMPageSelect *ps, RAMBlock *rb,
+                                 uint64_t offset, uint64_t len, bool force,
+                                 Error **errp)
 {
     RAMPageRequest *req;
 
@@ -98,11 +101,24 @@ bool ram_page_request_queue(RAMPageSelect *ps, RAMBlock *rb, uint64_t offset,
     req->rb = rb;
     req->page = offset >> TARGET_PAGE_BITS;
     req->end = DIV_ROUND_UP(offset + len, TARGET_PAGE_SIZE);
+    req->force = force;
     g_mutex_lock(&ps->req_lock);
     g_queue_push_tail(&ps->requests, req);
     __atomic_store_n(&ps->nr_requests, ps->nr_requests + 1, __ATOMIC_RELEASE);
     g_mutex_unlock(&ps->req_lock);
     return true;
+}
+
+bool ram_page_request_queue(RAMPageSelect *ps, RAMBlock *rb, uint64_t offset,
+                            uint64_t len, Error **errp)
+{
+    return ram_page_request_add(ps, rb, offset, len, false, errp);
+}
+
+bool ram_page_request_resend(RAMPageSelect *ps, RAMBlock *rb, uint64_t offset,
+                             Error **errp)
+{
+    return ram_page_request_add(ps, rb, offset, TARGET_PAGE_SIZE, true, errp);
 }
 
 /* The first still-dirty page of the oldest request; drops spent ones. */
@@ -117,7 +133,14 @@ static bool ram_select_request(RAMPageSelect *ps, RAMBlock **prb,
         uint64_t next = req->end;
 
         if (req->rb->bmap && req->page < req->end) {
-            next = find_next_bit(req->rb->bmap, req->end, req->page);
+            next = req->force
+                       ? req->page
+                       : find_next_bit(req->rb->bmap, req->end, req->page);
+        }
+        if (req->force && next < req->end && !test_bit(next, req->rb->bmap)) {
+            /* counted as dirty so that selecting it balances the count */
+            set_bit(next, req->rb->bmap);
+            stat64_add(&mig_stats.remaining_pages, 1);
         }
         if (next < req->end) {
             *prb = req->rb;

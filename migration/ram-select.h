@@ -89,4 +89,12 @@ bool ram_select_next(RAMPageSelect *ps, RAMBlock **prb, uint64_t *ppage);
 bool ram_page_request_queue(RAMPageSelect *ps, RAMBlock *rb, uint64_t offset,
                             uint64_t len, Error **errp);
 
+/*
+ * Like ram_page_request_queue() for the one page at offset of rb, but
+ * the page is selected even if it is not dirty (the destination lost
+ * it: checkpoint-assisted migration).  Any thread.
+ */
+bool ram_page_request_resend(RAMPageSelect *ps, RAMBlock *rb, uint64_t offset,
+                             Error **errp);
+
 #endif /* MIGRATION_RAM_SELECT_H */

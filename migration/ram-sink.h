@@ -24,13 +24,9 @@
  *   compress (ram-sink-compress.c): worker threads turn pages into
  *       zlib COMPRESS_PAGE records on the main stream; section_end
  *       waits for them before EOS.
- *
- * Sinks that will slot in beside them, each in its own ram-sink-*.c
- * with a constructor filling an ops table, chosen once at setup:
- *
- *   checkpoint-hash: a stream sink that first compares the page's hash
- *       with the destination's checkpoint and sends a short "unchanged"
- *       record instead of the data when they match.
+ *   checkpoint (ram-sink-checkpoint.c): the stream sink's records plus
+ *       HASH records, a page's SHA-256 instead of its data when the
+ *       destination's checkpoint holds it (hashed ahead on a helper).
  *
  * Cost: one indirect call per page.  A sink must not copy guest RAM or
  * take a lock per page on its fast path (the stream sink queues a
@@ -80,6 +76,13 @@ typedef struct RAMPageSinkOps {
      * 0 or negative errno.  NULL: nothing.
      */
     int (*block_listed)(RAMPageSink *sink, QEMUFile *f, RAMBlock *rb);
+    /*
+     * The guest is stopped and every dirty page was handed over: make
+     * sure the destination needs nothing more.  Returns 0 when settled,
+     * > 0 when pages were queued again (send the dirty pages and settle
+     * again), negative errno on error.  NULL: always settled.
+     */
+    int (*settle)(RAMPageSink *sink, QEMUFile *f);
 } RAMPageSinkOps;
 
 /* The base of every sink: embed first in the sink's own struct. */
@@ -132,6 +135,12 @@ static inline bool ram_sink_page_is_zero(const uint8_t *p)
     return first == 0 && buffer_is_zero(p, TARGET_PAGE_SIZE);
 }
 
+/* See RAMPageSinkOps.settle. */
+static inline int ram_sink_settle(RAMPageSink *sink, QEMUFile *f)
+{
+    return sink->ops->settle ? sink->ops->settle(sink, f) : 0;
+}
+
 /* Free sink (NULL is fine). */
 static inline void ram_sink_free(RAMPageSink *sink)
 {
@@ -178,5 +187,12 @@ RAMPageSink *ram_sink_mapped_new(QEMUFile *f, Error **errp);
  * pages as ZERO records) on f.  Starts the threads; NULL with errp set.
  */
 RAMPageSink *ram_sink_compress_new(QEMUFile *f, Error **errp);
+
+/*
+ * The checkpoint-assisted sink (ram-sink-checkpoint.c): stream records
+ * plus HASH records for pages the destination's offer lists; starts its
+ * hashing helper and checkpoint_src_begin().
+ */
+RAMPageSink *ram_sink_checkpoint_new(QEMUFile *f);
 
 #endif /* MIGRATION_RAM_SINK_H */

@@ -53,6 +53,7 @@
 #include "return-path.h"
 #include "ram-sink.h"
 #include "ram-xbzrle.h"
+#include "checkpoint.h"
 #include "shrink.h"
 #include "qemu/bitmap.h"
 #include "qemu/bswap.h"
@@ -240,7 +241,9 @@ static RAMState *ram_state_new(QEMUFile *f, Error **errp)
     rs->dirty_rate = -1;
     rs->f = f;
     ram_select_init(&rs->sel);
-    if (migrate_mapped_ram()) {
+    if (migrate_checkpoint_assisted()) {
+        rs->sink = ram_sink_checkpoint_new(f);
+    } else if (migrate_mapped_ram()) {
         rs->sink = ram_sink_mapped_new(f, errp);
     } else if (migrate_multifd()) {
         /* as 7.2: multifd sends the pages, XBZRLE stays unused */
@@ -306,6 +309,9 @@ static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
     if (migrate_multifd() || migrate_mapped_ram()) {
         /* 7.2 syncs the channels at this EOS too (every ram EOS) */
         return ram_sink_section_end(rs->sink, f);
+    }
+    if (migrate_checkpoint_assisted()) {
+        checkpoint_src_send_advise(f);
     }
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     return qemu_file_get_error(f);
@@ -376,7 +382,13 @@ static int ram_save_complete(QEMUFile *f, void *opaque)
         }
     } /* postcopy: synced at the switch, the guest runs elsewhere since */
     pages = stat64_get(&mig_stats.remaining_pages);
-    ram_send_dirty(rs, false, 0);
+    do {
+        ram_send_dirty(rs, false, 0);
+        ret = ram_sink_settle(rs->sink, f);
+    } while (ret > 0);
+    if (ret < 0) {
+        return ret;
+    }
     ret = ram_sink_section_end(rs->sink, f);
     TRACE("migration_ram_complete", "pages %" PRIu64 " queued", pages);
     return ret;
@@ -536,6 +548,32 @@ void ram_postcopy_resume_prepare(QEMUFile *f)
     rs->rp_last_block = NULL;
 }
 
+bool ram_checkpoint_resend(const char *rbname, uint64_t offset, Error **errp)
+{
+    RAMState *rs = ram_migration_rs();
+    RAMBlock *rb = ram_block_by_name(rbname);
+
+    if (!rb) {
+        error_setg(errp, "checkpoint: page request for unknown block '%s'",
+                   rbname);
+        return false;
+    }
+    if (!rs) {
+        error_setg(errp, "checkpoint: page request with no outgoing RAM "
+                         "migration");
+        return false;
+    }
+    if (offset >= rb->used_length || offset % TARGET_PAGE_SIZE) {
+        error_setg(errp,
+                   "checkpoint: page request outside RAM block %s: "
+                   "offset 0x%" PRIx64,
+                   rb->idstr, offset);
+        return false;
+    }
+    checkpoint_src_mark_whole(rb, offset >> TARGET_PAGE_BITS);
+    return ram_page_request_resend(&rs->sel, rb, offset, errp);
+}
+
 /*
  * REQ_PAGES_ID / REQ_PAGES (postcopy): be64 start, be32 length, and for
  * REQ_PAGES_ID the block's str8 name; queued as urgent pages.
@@ -590,6 +628,11 @@ void ram_load_set_placer(RAMPlacer *pl)
     }
 }
 
+static const RAMLoadCheckpointOps ram_load_checkpoint_ops = {
+    .control = checkpoint_dst_control,
+    .load_page = checkpoint_dst_load_page,
+};
+
 static int ram_load_setup(QEMUFile *f, void *opaque, Error **errp)
 {
     RAMMigration *rm = opaque;
@@ -598,6 +641,7 @@ static int ram_load_setup(QEMUFile *f, void *opaque, Error **errp)
     rm->ls = ram_load_state_new();
     ram_load_mapped_free(rm->lm);
     rm->lm = NULL;
+    ram_load_state_set_checkpoint(rm->ls, &ram_load_checkpoint_ops);
     if (migrate_mapped_ram()) {
         rm->lm = ram_load_mapped_new(f, errp);
         if (!rm->lm) {
@@ -633,6 +677,7 @@ static int ram_load_cleanup(void *opaque)
     rm->ls = NULL;
     ram_load_mapped_free(rm->lm);
     rm->lm = NULL;
+    checkpoint_dst_load_end();
     return 0;
 }
 

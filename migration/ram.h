@@ -48,6 +48,14 @@ int ram_postcopy_send_discard(QEMUFile *f);
 bool ram_postcopy_request(const char *rbname, uint64_t start, uint64_t len,
                           Error **errp);
 
+/*
+ * Source, return-path thread (checkpoint-assisted migration): the
+ * destination could not use the HASH record of the page at offset of
+ * the block named rbname: send that page again, whole, even if it is not
+ * dirty.  false with errp set on a bad request.
+ */
+bool ram_checkpoint_resend(const char *rbname, uint64_t offset, Error **errp);
+
 /* Register the return-path handlers of page requests.  Start-up. */
 void ram_postcopy_rp_init(void);
 

@@ -54,6 +54,13 @@ static MigRPMessageDef rp_msgs[MIG_RP_MSG_MAX] = {
                                .len = MIG_RP_MSG_RESUME_ACK_LEN},
     [MIG_RP_MSG_SWITCHOVER_ACK] = {.name = "SWITCHOVER_ACK",
                                    .len = MIG_RP_MSG_SWITCHOVER_ACK_LEN},
+    [MIG_RP_MSG_CKPT_OFFER] = {.name = "CKPT_OFFER",
+                               .len = MIG_RP_MSG_CKPT_OFFER_LEN},
+    [MIG_RP_MSG_CKPT_REQ] = {.name = "CKPT_REQ",
+                             .len = -1,
+                             .max_len = MIG_RP_MSG_CKPT_REQ_MAX_LEN},
+    [MIG_RP_MSG_CKPT_ACK] = {.name = "CKPT_ACK",
+                             .len = MIG_RP_MSG_CKPT_ACK_LEN},
 };
 
 static const char *migrate_rp_msg_name(uint16_t type)
@@ -155,6 +162,41 @@ void migrate_send_rp_req_pages(MigrationIncomingState *mis, const char *rbname,
     }
     migrate_send_rp_message(
         mis, rbname ? MIG_RP_MSG_REQ_PAGES_ID : MIG_RP_MSG_REQ_PAGES, n, buf);
+}
+
+void migrate_send_rp_ckpt_offer(MigrationIncomingState *mis,
+                                const uint8_t *offer, uint64_t len)
+{
+    uint8_t buf[MIG_RP_MSG_CKPT_OFFER_LEN];
+
+    stq_be_p(buf, len);
+    g_mutex_lock(&mis->rp_lock);
+    if (mis->to_src_file) {
+        TRACE("migration_rp_send", "CKPT_OFFER len 8 + %" PRIu64, len);
+        qemu_put_be16(mis->to_src_file, MIG_RP_MSG_CKPT_OFFER);
+        qemu_put_be16(mis->to_src_file, sizeof(buf));
+        qemu_put_buffer(mis->to_src_file, buf, sizeof(buf));
+        qemu_put_buffer(mis->to_src_file, offer, len);
+        qemu_fflush(mis->to_src_file);
+    }
+    g_mutex_unlock(&mis->rp_lock);
+}
+
+void migrate_send_rp_ckpt_req(MigrationIncomingState *mis, const char *rbname,
+                              uint64_t offset)
+{
+    uint8_t buf[MIG_RP_MSG_CKPT_REQ_MAX_LEN];
+    size_t name_len = MIN(strlen(rbname), 255);
+
+    stq_be_p(buf, offset);
+    buf[8] = name_len;
+    memcpy(buf + 9, rbname, name_len);
+    migrate_send_rp_message(mis, MIG_RP_MSG_CKPT_REQ, 9 + name_len, buf);
+}
+
+void migrate_send_rp_ckpt_ack(MigrationIncomingState *mis, uint32_t seq)
+{
+    migrate_send_rp_u32(mis, MIG_RP_MSG_CKPT_ACK, seq);
 }
 
 /*

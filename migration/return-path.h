@@ -70,6 +70,19 @@ bool migrate_rp_answer_ping(uint32_t value, Error **errp);
 void migrate_send_rp_failure(MigrationIncomingState *mis, const char *reason);
 
 /*
+ * Destination, checkpoint-assisted migration (Tern only, sent when the
+ * source asked; docs/wire-format.md section 11): the offer (len bytes
+ * after a CKPT_OFFER message carrying len), a page to send again
+ * (CKPT_REQ), the answer to sync record seq (CKPT_ACK).  Nothing
+ * without a return path.  Any thread.
+ */
+void migrate_send_rp_ckpt_offer(MigrationIncomingState *mis,
+                                const uint8_t *offer, uint64_t len);
+void migrate_send_rp_ckpt_req(MigrationIncomingState *mis, const char *rbname,
+                              uint64_t offset);
+void migrate_send_rp_ckpt_ack(MigrationIncomingState *mis, uint32_t seq);
+
+/*
  * Source, failure path: the stream broke; give the return path up to
  * timeout_ms to say why (the destination's SHUT 1 and reason arrive just
  * before its connection goes), so that its reason is the error recorded

@@ -55,8 +55,9 @@ typedef struct VlConfig {
     GPtrArray *monitors; /* -monitor specs */
     const char *serial;
     const char *incoming;
-    const char *qtest; /* -qtest CHARDEV (test-only RAM access) */
-    bool start_paused; /* -S */
+    const char *qtest;      /* -qtest CHARDEV (test-only RAM access) */
+    const char *checkpoint; /* -checkpoint */
+    bool start_paused;      /* -S */
     bool daemonize;
     const char *pidfile;
     GPtrArray *trace;  /* -trace patterns */
@@ -78,6 +79,7 @@ typedef enum VlOpt {
     OPT_SERIAL,
     OPT_INCOMING,
     OPT_QTEST,
+    OPT_CHECKPOINT,
     OPT_S,
     OPT_NAME,
     OPT_DAEMONIZE,
@@ -129,6 +131,8 @@ static const VlOptDef vl_options[] = {
      "wait for an incoming migration"},
     {"qtest", OPT_QTEST, true, " unix:PATH[,server=on]",
      "test-only RAM access (qtest protocol)"},
+    {"checkpoint", OPT_CHECKPOINT, true, " PATH",
+     "guest RAM checkpoint (x-checkpoint-assisted)"},
     {"S", OPT_S, false, "", "do not start the guest"},
     {"name", OPT_NAME, true, " [guest=]NAME", "VM name"},
     {"daemonize", OPT_DAEMONIZE, false, "", "detach once started"},
@@ -427,6 +431,9 @@ static void vl_parse_args(int argc, char **argv, VlConfig *cfg)
             break;
         case OPT_QTEST:
             cfg->qtest = arg;
+            break;
+        case OPT_CHECKPOINT:
+            cfg->checkpoint = arg;
             break;
         case OPT_S:
             cfg->start_paused = true;
@@ -785,6 +792,9 @@ int qemu_main(int argc, char **argv)
         vl_fail_err("-qtest", cfg.qtest, err);
     }
 
+    if (cfg.checkpoint && !migration_checkpoint_set(cfg.checkpoint, &err)) {
+        vl_fail_err("-checkpoint", cfg.checkpoint, err);
+    }
     if (cfg.incoming) {
         runstate_set(RUN_STATE_INMIGRATE);
         if (strcmp(cfg.incoming, "defer") != 0) {

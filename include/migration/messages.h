@@ -39,6 +39,13 @@
  *                                      follows outside the message
  *   6  RESUME_ACK                4     be32 1
  *   7  SWITCHOVER_ACK            0
+ *
+ * Tern only (x-checkpoint-assisted, docs/wire-format.md section 11):
+ *
+ *   8  CKPT_OFFER                8     be64 n; n bytes of offer follow
+ *                                      outside the message
+ *   9  CKPT_REQ                  var   be64 page offset, str8 block
+ *   10 CKPT_ACK                  4     be32 sync sequence number
  */
 #ifndef MIGRATION_MESSAGES_H
 #define MIGRATION_MESSAGES_H
@@ -80,6 +87,14 @@ enum mig_rp_message_type {
     MIG_RP_MSG_RECV_BITMAP,
     MIG_RP_MSG_RESUME_ACK,
     MIG_RP_MSG_SWITCHOVER_ACK,
+    /*
+     * Tern's checkpoint-assisted migration (x-checkpoint-assisted): sent
+     * only after a Tern source asked for them with a checkpoint control
+     * record in the ram section, never to a QEMU source.
+     */
+    MIG_RP_MSG_CKPT_OFFER,
+    MIG_RP_MSG_CKPT_REQ,
+    MIG_RP_MSG_CKPT_ACK,
     MIG_RP_MSG_MAX,
 };
 
@@ -89,6 +104,10 @@ enum mig_rp_message_type {
 #define MIG_RP_MSG_REQ_PAGES_LEN 12
 #define MIG_RP_MSG_RESUME_ACK_LEN 4
 #define MIG_RP_MSG_SWITCHOVER_ACK_LEN 0
+/* be64 length of the offer that follows outside the message */
+#define MIG_RP_MSG_CKPT_OFFER_LEN 8
+/* be32 sequence number of the sync record answered */
+#define MIG_RP_MSG_CKPT_ACK_LEN 4
 
 /*
  * Longest data any return-path message may carry: QEMU 7.2 reads them
@@ -99,5 +118,7 @@ enum mig_rp_message_type {
 #define MIG_RP_MSG_REQ_PAGES_ID_MAX_LEN (8 + 4 + 1 + 255)
 /* str8 block name. */
 #define MIG_RP_MSG_RECV_BITMAP_MAX_LEN (1 + 255)
+/* be64 page offset, str8 block. */
+#define MIG_RP_MSG_CKPT_REQ_MAX_LEN (8 + 1 + 255)
 
 #endif /* MIGRATION_MESSAGES_H */

@@ -60,4 +60,12 @@ void migration_register_commands(void);
  */
 bool migration_incoming_start(const char *uri, Error **errp);
 
+/*
+ * -checkpoint PATH: the destination's older RAM checkpoint for
+ * x-checkpoint-assisted migration (the "checkpoint" parameter); starts
+ * indexing it.  False with errp set if it cannot be opened.  Main
+ * thread, after the machine exists.
+ */
+bool migration_checkpoint_set(const char *path, Error **errp);
+
 #endif /* MIGRATION_MISC_H */

@@ -46,6 +46,8 @@ typedef enum MigrationCapability {
     MIGRATION_CAPABILITY_ZERO_COPY_SEND,
     MIGRATION_CAPABILITY_POSTCOPY_PREEMPT,
     MIGRATION_CAPABILITY_MAPPED_RAM, /* QEMU 9.0 */
+    /* Tern's own, after QEMU's list */
+    MIGRATION_CAPABILITY_X_CHECKPOINT_ASSISTED,
     MIGRATION_CAPABILITY__MAX,
 } MigrationCapability;
 
@@ -132,6 +134,7 @@ bool migrate_mapped_ram_check(Error **errp);
  * the file, and nothing connects.
  */
 bool migrate_multifd_connections(void);
+bool migrate_checkpoint_assisted(void);
 
 /* Parameters. */
 uint64_t migrate_max_bandwidth(void);          /* bytes/s; 0 = unlimited */
@@ -172,6 +175,8 @@ uint32_t migrate_progress_timeout(void);
 const char *migrate_tls_creds(void);
 const char *migrate_tls_hostname(void);
 const char *migrate_tls_authz(void);
+/* The destination's checkpoint file ("checkpoint"), "" when unset. */
+const char *migrate_checkpoint(void);
 
 /* Back to 7.2's defaults (tests). */
 void migrate_options_reset(void);

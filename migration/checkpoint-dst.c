@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * checkpoint-dst.c: the destination side of checkpoint-assisted
+ * migration (see checkpoint.h): the configured checkpoint and its index,
+ * the offer, pages copied from the checkpoint, re-requests and syncs.
+ *
+ * The index belongs to the "checkpoint" parameter: setting it (or
+ * -checkpoint) starts indexing at once, so the work overlaps with
+ * waiting for the source.  An incoming migration takes a reference at
+ * the advise record and drops it at its end, so changing the parameter
+ * meanwhile never frees an index in use.
+ *
+ * Locking: ckpt_dst.lock guards the current index and the references;
+ * the load thread uses its referenced index without the lock.  Counters
+ * are relaxed atomics.
+ */
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qemu/error-report.h"
+#include "migration/misc.h"
+#include "migration/options.h"
+#include "qemu/trace.h"
+#include "migration.h"
+#include "checkpoint.h"
+#include "checkpoint-exchange.h"
+#include "checkpoint-index.h"
+#include "ram-place.h"
+#include "return-path.h"
+
+/* An index and the number of users (the parameter, a load). */
+typedef struct CkptDstRef {
+    CheckpointIndex *ci;
+    int refs; /* under ckpt_dst.lock */
+} CkptDstRef;
+
+static struct {
+    GMutex lock;
+    CkptDstRef *cur;  /* the parameter's, or NULL */
+    CkptDstRef *load; /* the running load's, or NULL (load thread) */
+    uint64_t loaded;  /* pages copied from the checkpoint */
+    uint64_t rerequested;
+} ckpt_dst;
+
+static void ckpt_dst_unref(CkptDstRef *r)
+{
+    bool last;
+
+    if (!r) {
+        return;
+    }
+    g_mutex_lock(&ckpt_dst.lock);
+    last = --r->refs == 0;
+    g_mutex_unlock(&ckpt_dst.lock);
+    if (last) {
+        checkpoint_index_free(r->ci);
+        g_free(r);
+    }
+}
+
+/* Replace the parameter's index with one for path ("" = none). */
+static bool ckpt_dst_switch(const char *path, Error **errp)
+{
+    CkptDstRef *old, *r = NULL;
+
+    g_mutex_lock(&ckpt_dst.lock);
+    old = ckpt_dst.cur;
+    if (old && !strcmp(checkpoint_index_path(old->ci), path)) {
+        g_mutex_unlock(&ckpt_dst.lock);
+        return true; /* same file: keep its index */
+    }
+    g_mutex_unlock(&ckpt_dst.lock);
+    if (*path) {
+        CheckpointIndex *ci = checkpoint_index_start(path, errp);
+
+        if (!ci) {
+            return false;
+        }
+        r = g_new0(CkptDstRef, 1);
+        r->ci = ci;
+        r->refs = 1;
+    }
+    g_mutex_lock(&ckpt_dst.lock);
+    old = ckpt_dst.cur;
+    ckpt_dst.cur = r;
+    g_mutex_unlock(&ckpt_dst.lock);
+    ckpt_dst_unref(old);
+    return true;
+}
+
+void checkpoint_dst_configure(void)
+{
+    Error *err = NULL;
+
+    if (!ckpt_dst_switch(migrate_checkpoint(), &err)) {
+        warn_report("%s", error_get_pretty(err));
+        error_free(err);
+    }
+}
+
+bool migration_checkpoint_set(const char *path, Error **errp)
+{
+    /* open first, so that a bad path fails here rather than warns */
+    return ckpt_dst_switch(path, errp) &&
+           migrate_parameter_set_str("checkpoint", path, errp);
+}
+
+/* The current index, referenced for the load (NULL: none configured). */
+static CkptDstRef *ckpt_dst_take(void)
+{
+    CkptDstRef *r;
+
+    g_mutex_lock(&ckpt_dst.lock);
+    r = ckpt_dst.cur;
+    if (r) {
+        r->refs++;
+    }
+    g_mutex_unlock(&ckpt_dst.lock);
+    return r;
+}
+
+/* The keys of the pages at each address of one block, extras marked. */
+static void ckpt_dst_offer_block(CheckpointIndex *ci, CkptOffer *o,
+                                 RAMBlock *rb)
+{
+    CkptOfferBlock *b =
+        checkpoint_offer_add_block(o, rb->idstr, ram_block_pages(rb));
+
+    for (uint64_t p = 0; p < b->pages; p++) {
+        const CkptIndexEntry *e =
+            checkpoint_index_at(ci, rb->gpa + (p << TARGET_PAGE_BITS));
+
+        b->keys[p] = e ? checkpoint_digest_key(e->digest) : 0;
+    }
+}
+
+/* An indexed page at no address of our blocks: an extra key. */
+static void ckpt_dst_offer_extra(const CkptIndexEntry *e, void *opaque)
+{
+    GArray *extra = opaque;
+    uint64_t key;
+
+    if (e->gpa != CKPT_NO_GPA && ram_gpa_to_host(e->gpa, TARGET_PAGE_SIZE)) {
+        return;
+    }
+    key = checkpoint_digest_key(e->digest);
+    g_array_append_val(extra, key);
+}
+
+static CkptOffer *ckpt_dst_offer(CheckpointIndex *ci)
+{
+    CkptOffer *o = checkpoint_offer_new();
+    GArray *extra = g_array_new(false, false, sizeof(uint64_t));
+    RAMBlock *rb;
+
+    if (ci) {
+        RAMBLOCK_FOREACH(rb)
+        {
+            ckpt_dst_offer_block(ci, o, rb);
+        }
+        checkpoint_index_foreach(ci, ckpt_dst_offer_extra, extra);
+    }
+    o->nr_extra = extra->len;
+    o->extra = (uint64_t *)g_array_free(extra, false);
+    return o;
+}
+
+static int ckpt_dst_advise(Error **errp)
+{
+    MigrationIncomingState *mis = migration_incoming_get_current();
+    g_autoptr(GByteArray) wire = NULL;
+    CkptOffer *o;
+    Error *err = NULL;
+
+    if (!mis->to_src_file) {
+        error_setg(errp, "checkpoint: the source asked for an offer but "
+                         "there is no return path");
+        return -EINVAL;
+    }
+    ckpt_dst_unref(ckpt_dst.load);
+    ckpt_dst.load = ckpt_dst_take();
+    __atomic_store_n(&ckpt_dst.loaded, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&ckpt_dst.rerequested, 0, __ATOMIC_RELAXED);
+    if (ckpt_dst.load && !checkpoint_index_wait(ckpt_dst.load->ci, &err)) {
+        /* an unusable checkpoint: offer nothing, migrate as usual */
+        warn_report("%s", error_get_pretty(err));
+        error_free(err);
+        ckpt_dst_unref(ckpt_dst.load);
+        ckpt_dst.load = NULL;
+    }
+    o = ckpt_dst_offer(ckpt_dst.load ? ckpt_dst.load->ci : NULL);
+    wire = checkpoint_offer_encode(o);
+    checkpoint_offer_free(o);
+    TRACE("migration_ckpt_offer_send", "%u bytes", wire->len);
+    migrate_send_rp_ckpt_offer(mis, wire->data, wire->len);
+    return 0;
+}
+
+/* Ask the source for the page again (it will come as a PAGE record). */
+static int ckpt_dst_rerequest(RAMBlock *rb, uint64_t addr, const char *why,
+                              Error **errp)
+{
+    MigrationIncomingState *mis = migration_incoming_get_current();
+
+    if (!mis->to_src_file) {
+        error_setg(errp, "checkpoint: page 0x%" PRIx64 " of %s: %s, and no "
+                         "return path to ask for it",
+                   addr, rb->idstr, why);
+        return -EINVAL;
+    }
+    TRACE("migration_ckpt_rerequest", "%s 0x%" PRIx64 ": %s", rb->idstr, addr,
+          why);
+    __atomic_fetch_add(&ckpt_dst.rerequested, 1, __ATOMIC_RELAXED);
+    migrate_send_rp_ckpt_req(mis, rb->idstr, addr);
+    return 0;
+}
+
+int checkpoint_dst_load_page(RAMPlacer *pl, RAMBlock *rb, uint8_t *host,
+                             uint64_t addr, const uint8_t *digest,
+                             Error **errp)
+{
+    CheckpointIndex *ci = ckpt_dst.load ? ckpt_dst.load->ci : NULL;
+    uint8_t buf[TARGET_PAGE_SIZE] __attribute__((aligned(64)));
+    uint8_t check[CKPT_DIGEST_BYTES];
+    const CkptIndexEntry *e = ci ? checkpoint_index_find(ci, digest) : NULL;
+    Error *err = NULL;
+
+    if (!e) {
+        return ckpt_dst_rerequest(rb, addr, "not in the checkpoint", errp);
+    }
+    if (!checkpoint_index_read(ci, e, buf, &err)) {
+        int ret = ckpt_dst_rerequest(rb, addr, error_get_pretty(err), errp);
+
+        error_free(err);
+        return ret;
+    }
+    checkpoint_hash_page(buf, check);
+    if (memcmp(check, digest, CKPT_DIGEST_BYTES)) {
+        return ckpt_dst_rerequest(rb, addr, "checkpoint page changed", errp);
+    }
+    __atomic_fetch_add(&ckpt_dst.loaded, 1, __ATOMIC_RELAXED);
+    return pl->ops->place_buf(pl, rb, host, buf);
+}
+
+int checkpoint_dst_control(uint64_t arg, Error **errp)
+{
+    MigrationIncomingState *mis = migration_incoming_get_current();
+
+    if (!arg) {
+        return ckpt_dst_advise(errp);
+    }
+    if (!mis->to_src_file || arg > UINT32_MAX) {
+        error_setg(errp, "checkpoint: sync %" PRIu64 " %s", arg,
+                   mis->to_src_file ? "out of range" : "without a return path");
+        return -EINVAL;
+    }
+    migrate_send_rp_ckpt_ack(mis, arg);
+    return 0;
+}
+
+void checkpoint_dst_load_end(void)
+{
+    ckpt_dst_unref(ckpt_dst.load);
+    ckpt_dst.load = NULL;
+}
+
+/* The destination's members of *info. */
+static void checkpoint_dst_info(MigrationCheckpointInfo *info)
+{
+    CkptDstRef *r = ckpt_dst_take();
+    CkptIndexStats st;
+
+    if (!r) {
+        return;
+    }
+    checkpoint_index_stats(r->ci, &st);
+    info->has_destination = true;
+    info->file = g_strdup(checkpoint_index_path(r->ci));
+    info->index_status = !st.done ? "indexing" : st.ok ? "ready" : "failed";
+    info->index_time = st.index_ms;
+    info->indexed_pages = st.pages;
+    info->loaded_pages = __atomic_load_n(&ckpt_dst.loaded, __ATOMIC_RELAXED);
+    info->rerequested =
+        __atomic_load_n(&ckpt_dst.rerequested, __ATOMIC_RELAXED);
+    ckpt_dst_unref(r);
+}
+
+void checkpoint_info_get(MigrationCheckpointInfo *info)
+{
+    memset(info, 0, sizeof(*info));
+    checkpoint_src_info(info);
+    checkpoint_dst_info(info);
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * checkpoint-exchange.h (private to migration/): the page hashes of
+ * checkpoint-assisted migration and the offer a destination sends to the
+ * source before the first pass (docs/wire-format.md section 11).
+ *
+ * A page is named by its SHA-256 digest; the offer carries each digest's
+ * "key", its first 8 bytes as a be64 (0 is reserved for "no page"), so
+ * it costs 8 bytes per guest page:
+ *
+ *   be32 magic "TCK1" | be32 nr_blocks
+ *   per block: str8 idstr | be64 pages | pages x be64 key (0: none)
+ *   be64 nr_extra | nr_extra x be64 key   (pages held at no address)
+ *
+ * The per-address keys say what the checkpoint holds at each page of
+ * each block; together with the extra keys they are the set of every
+ * page the destination can supply, wherever it lies.  A key only selects
+ * a candidate: the full digest travels in the HASH record and the
+ * destination checks the page it reads against it.
+ *
+ * Nothing here keeps global state or does I/O: the parser takes bytes
+ * from the peer and is fuzzed (tests/fuzz/fuzz-checkpoint-exchange.c).
+ */
+#ifndef MIGRATION_CHECKPOINT_EXCHANGE_H
+#define MIGRATION_CHECKPOINT_EXCHANGE_H
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+
+#define CKPT_DIGEST_BYTES 32
+#define CKPT_OFFER_MAGIC 0x54434b31 /* "TCK1" */
+/* More blocks than any machine has: an offer with more is invalid. */
+#define CKPT_OFFER_MAX_BLOCKS 64
+
+/* digest = SHA-256 of the TARGET_PAGE_SIZE bytes at page. */
+void checkpoint_hash_page(const uint8_t *page, uint8_t *digest);
+
+/* The offer key of a digest: its first 8 bytes (big-endian), never 0. */
+uint64_t checkpoint_digest_key(const uint8_t *digest);
+
+typedef struct CkptOfferBlock {
+    char idstr[256];
+    uint64_t pages;
+    uint64_t *keys; /* pages entries, 0 = no page at that address */
+} CkptOfferBlock;
+
+typedef struct CkptOffer {
+    GPtrArray *blocks; /* CkptOfferBlock *, owned */
+    uint64_t *extra;   /* keys of pages held at no block address */
+    uint64_t nr_extra;
+} CkptOffer;
+
+/* An empty offer (no block, no extra key); free with checkpoint_offer_free. */
+CkptOffer *checkpoint_offer_new(void);
+
+/* Add a block of pages keys (all 0); returns it for the caller to fill. */
+CkptOfferBlock *checkpoint_offer_add_block(CkptOffer *o, const char *idstr,
+                                           uint64_t pages);
+
+/* Free o and everything in it (NULL is fine). */
+void checkpoint_offer_free(CkptOffer *o);
+
+/* The offer's wire form (caller frees with g_byte_array_unref). */
+GByteArray *checkpoint_offer_encode(const CkptOffer *o);
+
+/*
+ * Parse len bytes of a peer's offer.  NULL with errp set when the bytes
+ * are not exactly one well-formed offer (bad magic, counts that run past
+ * the end, trailing bytes, more than CKPT_OFFER_MAX_BLOCKS blocks).
+ */
+CkptOffer *checkpoint_offer_parse(const uint8_t *buf, size_t len,
+                                  Error **errp);
+
+/*
+ * The set of every non-zero key of an offer (per-address and extra), for
+ * the source's one-lookup-per-page test: open addressing, power-of-two
+ * table at most half full.
+ */
+typedef struct CkptKeySet {
+    uint64_t *slots; /* 0 = empty */
+    uint64_t mask;
+    uint64_t count;
+} CkptKeySet;
+
+/* The set of o's keys; caller frees with checkpoint_keyset_free. */
+CkptKeySet *checkpoint_keyset_new(const CkptOffer *o);
+void checkpoint_keyset_free(CkptKeySet *s);
+
+/* True if key (non-zero) is in s. */
+static inline bool checkpoint_keyset_has(const CkptKeySet *s, uint64_t key)
+{
+    uint64_t i = (key * 0x9e3779b97f4a7c15ull) >> 20;
+
+    for (;; i++) {
+        uint64_t v = s->slots[i & s->mask];
+
+        if (v == key) {
+            return true;
+        }
+        if (!v) {
+            return false;
+        }
+    }
+}
+
+#endif /* MIGRATION_CHECKPOINT_EXCHANGE_H */
