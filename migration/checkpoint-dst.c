@@ -202,8 +202,9 @@ static int ckpt_dst_rerequest(RAMBlock *rb, uint64_t addr, const char *why,
     MigrationIncomingState *mis = migration_incoming_get_current();
 
     if (!mis->to_src_file) {
-        error_setg(errp, "checkpoint: page 0x%" PRIx64 " of %s: %s, and no "
-                         "return path to ask for it",
+        error_setg(errp,
+                   "checkpoint: page 0x%" PRIx64 " of %s: %s, and no "
+                   "return path to ask for it",
                    addr, rb->idstr, why);
         return -EINVAL;
     }
@@ -215,8 +216,7 @@ static int ckpt_dst_rerequest(RAMBlock *rb, uint64_t addr, const char *why,
 }
 
 int checkpoint_dst_load_page(RAMPlacer *pl, RAMBlock *rb, uint8_t *host,
-                             uint64_t addr, const uint8_t *digest,
-                             Error **errp)
+                             uint64_t addr, const uint8_t *digest, Error **errp)
 {
     CheckpointIndex *ci = ckpt_dst.load ? ckpt_dst.load->ci : NULL;
     uint8_t buf[TARGET_PAGE_SIZE] __attribute__((aligned(64)));

@@ -155,6 +155,11 @@ static bool offer_parse_block(OfferReader *r, CkptOffer *o, Error **errp)
                    o->blocks->len - 1);
         return false;
     }
+    if (memchr(b->idstr, 0, len)) {
+        error_setg(errp, "checkpoint offer: block %u name holds a NUL byte",
+                   o->blocks->len - 1);
+        return false;
+    }
     b->pages = ldq_be_p(be);
     if (!offer_get_keys(r, b->pages, &b->keys)) {
         error_setg(errp,
@@ -188,8 +193,7 @@ CkptOffer *checkpoint_offer_parse(const uint8_t *buf, size_t len, Error **errp)
             goto fail;
         }
     }
-    if (!offer_get(&r, be, 8) ||
-        !offer_get_keys(&r, ldq_be_p(be), &o->extra)) {
+    if (!offer_get(&r, be, 8) || !offer_get_keys(&r, ldq_be_p(be), &o->extra)) {
         error_setg(errp, "checkpoint offer: extra keys truncated");
         goto fail;
     }

@@ -68,8 +68,7 @@ GByteArray *checkpoint_offer_encode(const CkptOffer *o);
  * are not exactly one well-formed offer (bad magic, counts that run past
  * the end, trailing bytes, more than CKPT_OFFER_MAX_BLOCKS blocks).
  */
-CkptOffer *checkpoint_offer_parse(const uint8_t *buf, size_t len,
-                                  Error **errp);
+CkptOffer *checkpoint_offer_parse(const uint8_t *buf, size_t len, Error **errp);
 
 /*
  * The set of every non-zero key of an offer (per-address and extra), for

@@ -43,13 +43,13 @@ struct CheckpointIndex {
     bool done; /* under lock */
     Error *err;
 
-    GArray *entries;         /* CkptIndexEntry */
-    GHashTable *by_digest;   /* digest -> entry */
-    GHashTable *by_gpa;      /* &entry->gpa -> entry */
+    GArray *entries;       /* CkptIndexEntry */
+    GHashTable *by_digest; /* digest -> entry */
+    GHashTable *by_gpa;    /* &entry->gpa -> entry */
     int64_t start_us;
-    int64_t end_us;          /* atomic; 0 while indexing */
-    uint64_t pages, zero;    /* atomic */
-    uint64_t bytes_read;     /* atomic */
+    int64_t end_us;       /* atomic; 0 while indexing */
+    uint64_t pages, zero; /* atomic */
+    uint64_t bytes_read;  /* atomic */
 };
 
 /* ---- the file's layout ---- */
@@ -96,8 +96,7 @@ static GArray *checkpoint_index_elf(CheckpointIndex *ci, uint64_t size,
     if (eh.e_phentsize != sizeof(Elf64_Phdr) || !eh.e_phnum ||
         eh.e_phnum > CKPT_INDEX_MAX_SEGMENTS || eh.e_phoff > size ||
         (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > size - eh.e_phoff) {
-        error_setg(errp, "checkpoint '%s': bad ELF program headers",
-                   ci->path);
+        error_setg(errp, "checkpoint '%s': bad ELF program headers", ci->path);
         return NULL;
     }
     ph = g_new(Elf64_Phdr, eh.e_phnum);
@@ -219,8 +218,8 @@ static bool checkpoint_index_run(CheckpointIndex *ci, Error **errp)
     }
     buf = g_malloc(CKPT_INDEX_CHUNK);
     for (guint i = 0; i < segs->len; i++) {
-        if (!checkpoint_index_segment(
-                ci, &g_array_index(segs, CkptSegment, i), buf, errp)) {
+        if (!checkpoint_index_segment(ci, &g_array_index(segs, CkptSegment, i),
+                                      buf, errp)) {
             return false;
         }
     }

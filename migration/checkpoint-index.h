@@ -40,11 +40,11 @@ typedef struct CheckpointIndex CheckpointIndex;
 
 /* What the index has done so far (query-migrate on the destination). */
 typedef struct CkptIndexStats {
-    bool done;         /* indexing ended (ok or failed) */
-    bool ok;           /* ... successfully */
-    uint64_t pages;    /* non-zero pages indexed */
-    uint64_t zero;     /* zero pages skipped */
-    int64_t index_ms;  /* how long indexing took (so far) */
+    bool done;        /* indexing ended (ok or failed) */
+    bool ok;          /* ... successfully */
+    uint64_t pages;   /* non-zero pages indexed */
+    uint64_t zero;    /* zero pages skipped */
+    int64_t index_ms; /* how long indexing took (so far) */
     uint64_t bytes_read;
 } CkptIndexStats;
 

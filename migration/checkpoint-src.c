@@ -36,12 +36,12 @@ typedef struct CkptSrcBlock {
 typedef struct CkptSrc {
     GMutex lock;
     GCond cond;
-    bool active;     /* between begin and end (under lock) */
-    bool offered;    /* offer parsed (under lock) */
+    bool active;  /* between begin and end (under lock) */
+    bool offered; /* offer parsed (under lock) */
     CkptOffer *offer;
     CkptKeySet *keys;
-    uint32_t sync_sent;  /* migration thread */
-    uint32_t sync_acked; /* under lock */
+    uint32_t sync_sent;        /* migration thread */
+    uint32_t sync_acked;       /* under lock */
     uint64_t requests_at_sync; /* migration thread */
     CkptSrcBlock *blocks;
     unsigned int nr_blocks;
@@ -177,6 +177,7 @@ static bool ckpt_src_offered(void)
 
 bool checkpoint_src_wait_offer(QEMUFile *f, Error **errp)
 {
+    qemu_fflush(f); /* the advise record may still be in f's buffer */
     if (!ckpt_src_wait(f, ckpt_src_offered, errp)) {
         error_prepend(errp, "checkpoint: no offer from the destination: ");
         return false;
@@ -241,8 +242,8 @@ int checkpoint_src_sync(QEMUFile *f, Error **errp)
         return ret;
     }
     if (!ckpt_src_wait(f, ckpt_src_acked, errp)) {
-        error_prepend(errp, "checkpoint: no answer to sync %u: ",
-                      ckpt_src.sync_sent);
+        error_prepend(errp,
+                      "checkpoint: no answer to sync %u: ", ckpt_src.sync_sent);
         return -EIO;
     }
     now = __atomic_load_n(&ckpt_src.requests, __ATOMIC_RELAXED);
@@ -288,8 +289,9 @@ static uint8_t *ckpt_src_read_offer(QEMUFile *rp, uint64_t len, Error **errp)
         size_t n = qemu_get_buffer(rp, buf + got, MIN(len - got, 1 * MiB));
 
         if (!n) {
-            error_setg(errp, "checkpoint: offer truncated after %" PRIu64
-                             " of %" PRIu64 " bytes",
+            error_setg(errp,
+                       "checkpoint: offer truncated after %" PRIu64
+                       " of %" PRIu64 " bytes",
                        got, len);
             g_free(buf);
             return NULL;
@@ -306,8 +308,9 @@ static int ckpt_src_handle_offer(const MigRPMessage *msg, Error **errp)
     CkptOffer *o;
 
     if (len > ckpt_src_offer_max()) {
-        error_setg(errp, "checkpoint: offer of %" PRIu64 " bytes, at most %"
-                         PRIu64 " expected",
+        error_setg(errp,
+                   "checkpoint: offer of %" PRIu64 " bytes, at most %" PRIu64
+                   " expected",
                    len, ckpt_src_offer_max());
         return -EINVAL;
     }

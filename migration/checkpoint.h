@@ -118,20 +118,20 @@ void checkpoint_dst_load_end(void);
 typedef struct MigrationCheckpointInfo {
     /* source: set when the last outgoing migration used the capability */
     bool has_source;
-    uint64_t pages;         /* pages sent as HASH records */
-    uint64_t moved_pages;   /* ... found at another address */
-    uint64_t bytes_saved;   /* page bytes not sent, minus the digests */
-    uint64_t requested;     /* pages the destination asked for again */
-    uint64_t offer_bytes;   /* the exchange: advise + offer bytes */
-    int64_t offer_time;     /* ms from advise to offer parsed */
+    uint64_t pages;       /* pages sent as HASH records */
+    uint64_t moved_pages; /* ... found at another address */
+    uint64_t bytes_saved; /* page bytes not sent, minus the digests */
+    uint64_t requested;   /* pages the destination asked for again */
+    uint64_t offer_bytes; /* the exchange: advise + offer bytes */
+    int64_t offer_time;   /* ms from advise to offer parsed */
     /* destination: set when a checkpoint is configured */
     bool has_destination;
-    char *file;             /* owned */
+    char *file;               /* owned */
     const char *index_status; /* "indexing", "ready", "failed" */
-    int64_t index_time;     /* ms */
+    int64_t index_time;       /* ms */
     uint64_t indexed_pages;
-    uint64_t loaded_pages;  /* pages copied from the checkpoint */
-    uint64_t rerequested;   /* HASH pages asked from the source again */
+    uint64_t loaded_pages; /* pages copied from the checkpoint */
+    uint64_t rerequested;  /* HASH pages asked from the source again */
 } MigrationCheckpointInfo;
 
 /* Fill *info (caller frees info->file). Any thread. */

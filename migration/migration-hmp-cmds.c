@@ -183,8 +183,7 @@ static void hmp_info_migrate_checkpoint(Monitor *mon,
         monitor_printf(mon,
                        "checkpoint file: %s (%s, %" PRIu64
                        " pages indexed in %" PRId64 " ms), %" PRIu64
-                       " pages loaded from it, %" PRIu64
-                       " requested again\n",
+                       " pages loaded from it, %" PRIu64 " requested again\n",
                        c->file, c->index_status, c->indexed_pages,
                        c->index_time, c->loaded_pages, c->rerequested);
     }

@@ -50,8 +50,8 @@ void ram_load_state_set_compress(RAMLoadState *ls, int threads);
  */
 typedef struct RAMLoadCheckpointOps {
     int (*control)(uint64_t arg, Error **errp);
-    int (*load_page)(RAMPlacer *pl, RAMBlock *rb, uint8_t *host,
-                     uint64_t addr, const uint8_t *digest, Error **errp);
+    int (*load_page)(RAMPlacer *pl, RAMBlock *rb, uint8_t *host, uint64_t addr,
+                     const uint8_t *digest, Error **errp);
 } RAMLoadCheckpointOps;
 void ram_load_state_set_checkpoint(RAMLoadState *ls,
                                    const RAMLoadCheckpointOps *ops);

@@ -80,7 +80,8 @@ static void ckpt_sink_classify(const CkptKeySet *keys, CkptBatch *b)
             continue;
         }
         b->kind[i] = CKPT_PAGE_DATA;
-        if (!keys || !keys->count || checkpoint_src_whole(b->rb[i], b->page[i])) {
+        if (!keys || !keys->count ||
+            checkpoint_src_whole(b->rb[i], b->page[i])) {
             continue;
         }
         checkpoint_hash_page(host, b->digest[i]);

@@ -199,6 +199,35 @@ static void test_select_request_threads(void)
     }
 }
 
+/*
+ * A resend (checkpoint-assisted: the destination lost a page) selects
+ * the page even though it is clean, once, and keeps the count right.
+ */
+static void test_select_resend_clean_page(void)
+{
+    unsigned seen[2][PAGES] = {{0}};
+    RAMPageSelect ps;
+
+    ram_select_init(&ps);
+    g_assert_cmpuint(drain(&ps, seen), ==, 2 * PAGES);
+    g_assert_true(ram_page_request_resend(&ps, blk_b, 5 * TARGET_PAGE_SIZE,
+                                          &error_abort));
+    expect_next(&ps, blk_b, 5);
+    g_assert_false(test_bit(5, blk_b->bmap));
+    g_assert_cmpuint(stat64_get(&mig_stats.remaining_pages), ==, 0);
+    g_assert_false(ram_select_next(&ps, &(RAMBlock *){NULL}, &(uint64_t){0}));
+    /* a dirty page resent is selected once, not twice */
+    set_bit(2, blk_a->bmap);
+    ram_select_count_dirty(&ps);
+    g_assert_true(ram_page_request_resend(&ps, blk_a, 2 * TARGET_PAGE_SIZE,
+                                          &error_abort));
+    expect_next(&ps, blk_a, 2);
+    g_assert_false(ram_select_next(&ps, &(RAMBlock *){NULL}, &(uint64_t){0}));
+    g_assert_false(
+        ram_page_request_resend(&ps, blk_a, PAGES * TARGET_PAGE_SIZE, NULL));
+    ram_select_destroy(&ps);
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -212,6 +241,8 @@ int main(int argc, char **argv)
                     test_select_request_once_per_dirtying);
     g_test_add_func("/ram-select/request-bad", test_select_request_bad);
     g_test_add_func("/ram-select/request-threads", test_select_request_threads);
+    g_test_add_func("/ram-select/resend-clean-page",
+                    test_select_resend_clean_page);
     ret = g_test_run();
     ram_block_list_free();
     return ret;

@@ -1,0 +1,244 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""test-checkpoint: checkpoint-assisted migration (x-checkpoint-assisted).
+
+A soft-vCPU stress guest runs; its RAM is dumped (dump-guest-memory, the
+checkpoint); it goes on dirtying part of its memory; then it migrates to
+a destination that holds the checkpoint (-checkpoint PATH or the
+"checkpoint" parameter).  Every case must end with the destination
+re-verifying every page the workload wrote (no MISMATCH), whatever
+happened to the checkpoint:
+
+  1. plain: pages the guest did not change since the dump go as HASH
+     records (checkpoint.pages > 0, loaded-pages on the destination,
+     nothing re-requested) and the bytes on the wire drop;
+  2. moved: the checkpoint's pages are permuted in the file (each page
+     now sits at another guest address): they are still found by hash
+     (moved-pages counts them);
+  3. changed after indexing, and truncated after indexing: the
+     destination finds wrong or missing pages, asks the source again
+     (rerequested-pages > 0), and the migration completes correctly;
+  4. another guest's checkpoint: nothing is saved, all is re-sent
+     normally;
+  5. the "checkpoint" parameter set over QMP instead of -checkpoint, and
+     capability checks (return-path required).
+"""
+import os
+import random
+import re
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ternlib import (check, incoming_vm, QMPError, skip_unless_built,  # noqa
+                     start_migration, stress_args, Vm, wait_migration)
+
+MEM = '96M'
+APPEND = 'mem=16M-80M rate=8 pattern=random report_ms=250'
+PAGE = 4096
+CAPS = {'return-path': True, 'x-checkpoint-assisted': True}
+PARAMS = {'max-bandwidth': 1 << 30}
+
+
+def soft_args(append=APPEND, extra=()):
+    return stress_args('soft', append, MEM, extra)
+
+
+def dump(vm, path):
+    vm.cmd('dump-guest-memory', paging=False, protocol='file:' + path)
+
+
+def elf_data_range(path):
+    """(offset, length) of the PT_LOAD data of a Tern dump (one segment
+    after the page-aligned headers)."""
+    with open(path, 'rb') as f:
+        head = f.read(PAGE)
+    phoff = int.from_bytes(head[32:40], 'little')
+    off = int.from_bytes(head[phoff + 8:phoff + 16], 'little')
+    size = int.from_bytes(head[phoff + 32:phoff + 40], 'little')
+    return off, size
+
+
+def wait_indexed(dst, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        c = dst.cmd('query-migrate').get('checkpoint', {})
+        if c.get('index-status') in ('ready', 'failed'):
+            return c
+        time.sleep(0.1)
+    raise AssertionError(f'checkpoint not indexed: {c}')
+
+
+def check_verified(src, dst):
+    """The destination resumed the workload and re-verified every page."""
+    npages = int(re.search(r'pages=(\d+)', src.serial()).group(1))
+    out = dst.wait_serial('stress: resume verified', 30)
+    m = re.search(r'stress: resume verified (\d+) pages', out)
+    check(int(m.group(1)) == npages, f'verified {m.group(1)} of {npages}')
+    dst.wait_serial('stress: ok pass=', 30, out.index('resume verified'))
+    check('MISMATCH' not in dst.serial(), dst.serial())
+    check('MISMATCH' not in src.serial(), src.serial())
+
+
+def wait_dirtied(vm, mib, timeout=60):
+    """Wait until the workload has written mib MiB in all."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        got = [int(x) for x in re.findall(r'dirtied=(\d+)MiB', vm.serial())]
+        if got and max(got) >= mib:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f'{vm.name}: not {mib} MiB dirtied')
+
+
+def migrate(tmp, name, after_dump=None, mutate=None, use_param=False):
+    """Checkpoint the source (dump, then after_dump(path)), let it dirty
+    about a fifth of its pages, start the destination with it, apply
+    mutate(path) once indexed, migrate; returns (source info, dest
+    info)."""
+    ckpt = os.path.join(tmp, name + '.elf')
+    with Vm(soft_args(), name='src') as src:
+        src.wait_serial('stress: ok pass=1', 60)
+        dump(src, ckpt)
+        if after_dump:
+            after_dump(ckpt)
+        wait_dirtied(src, 64 + 14)  # ~20% of the 64 MiB range rewritten
+        args = soft_args()
+        if not use_param:
+            args += ['-checkpoint', ckpt]
+        with incoming_vm(args, name='dst') as dst:
+            if use_param:
+                dst.cmd('migrate-set-parameters', checkpoint=ckpt)
+                check(dst.cmd('query-migrate-parameters')['checkpoint'] ==
+                      ckpt, 'checkpoint parameter')
+            idx = wait_indexed(dst)
+            check(idx['index-status'] == 'ready', idx)
+            if mutate:
+                mutate(ckpt)
+            start_migration(src, dst.uri, caps=CAPS, params=PARAMS)
+            info = wait_migration(src, 120)
+            check_verified(src, dst)
+            dinfo = dst.cmd('query-migrate')
+            hmp = src.hmp('info migrate')
+            check('checkpoint:' in hmp, hmp)
+            check('checkpoint file:' in dst.hmp('info migrate'),
+                  dst.hmp('info migrate'))
+    c, d = info['checkpoint'], dinfo['checkpoint']
+    print(f'  {name}: {c["pages"]} hash pages ({c["moved-pages"]} moved), '
+          f'{info["ram"]["transferred"] >> 20} MiB sent, '
+          f'{c["requested-pages"]} re-sent; exchange '
+          f'{c["exchange-bytes"]} bytes {c["exchange-time"]} ms; dst '
+          f'indexed {d["indexed-pages"]} in {d["index-time"]} ms, '
+          f'loaded {d["loaded-pages"]}, re-requested '
+          f'{d["rerequested-pages"]}')
+    check(c['requested-pages'] == d['rerequested-pages'], (c, d))
+    check(c['pages'] == d['loaded-pages'] + d['rerequested-pages'], (c, d))
+    return c, info
+
+
+def data_pages(path):
+    """The checkpoint's guest pages: (file offset of the first, count)."""
+    off, size = elf_data_range(path)
+    return off, size // PAGE
+
+
+def rewrite_pages(path, which):
+    """Overwrite the data pages for which which(i) is true with random
+    bytes (what another guest, or a changed file, holds there)."""
+    off, n = data_pages(path)
+    rnd = random.Random(path)
+    with open(path, 'r+b') as f:
+        for i in range(n):
+            if which(i):
+                f.seek(off + i * PAGE)
+                f.write(rnd.randbytes(PAGE))
+
+
+def test_plain(tmp):
+    c, info = migrate(tmp, 'plain')
+    check(c['pages'] > 4000, c)
+    check(c['moved-pages'] == 0 and c['requested-pages'] == 0, c)
+    check(c['bytes-saved'] == c['pages'] * (PAGE - 32), c)
+    # the pages sent as hashes did not cross as data
+    total = 96 << 20
+    check(info['ram']['transferred'] < total - c['bytes-saved'] + (4 << 20),
+          info['ram'])
+
+
+def test_moved(tmp):
+    def shift(path):
+        """Every page of the dump one page lower in guest memory."""
+        off, n = data_pages(path)
+        with open(path, 'r+b') as f:
+            f.seek(off)
+            data = f.read(n * PAGE)
+            f.seek(off)
+            f.write(data[PAGE:] + data[:PAGE])
+
+    c, _ = migrate(tmp, 'moved', after_dump=shift)
+    check(c['pages'] > 4000 and c['moved-pages'] == c['pages'], c)
+    check(c['requested-pages'] == 0, c)
+
+
+def test_changed_after_index(tmp):
+    c, _ = migrate(tmp, 'changed',
+                   mutate=lambda p: rewrite_pages(p, lambda i: i % 3 == 0))
+    check(c['pages'] > 4000 and c['requested-pages'] > 1000, c)
+
+
+def test_truncated_after_index(tmp):
+    def truncate(path):
+        off, n = data_pages(path)
+        os.truncate(path, off + n // 2 * PAGE)
+
+    c, _ = migrate(tmp, 'truncated', mutate=truncate)
+    check(c['pages'] > 4000 and c['requested-pages'] > 1000, c)
+
+
+def test_other_guest(tmp):
+    c, info = migrate(tmp, 'other',
+                      after_dump=lambda p: rewrite_pages(p, lambda i: True))
+    check(c['pages'] == 0 and c['requested-pages'] == 0, c)
+    check(info['ram']['normal'] > 10000, info['ram'])
+
+
+def test_parameter(tmp):
+    c, _ = migrate(tmp, 'param', use_param=True)
+    check(c['pages'] > 4000, c)
+
+
+def test_caps(tmp):
+    """x-checkpoint-assisted needs return-path; it is refused at migrate."""
+    with Vm(soft_args(), name='src') as src:
+        src.cmd('migrate-set-capabilities', capabilities=[
+            {'capability': 'x-checkpoint-assisted', 'state': True}])
+        try:
+            src.cmd('migrate', uri='tcp:127.0.0.1:1')
+            check(False, 'migrate accepted without return-path')
+        except QMPError as e:
+            check("requires capability 'return-path'" in str(e), str(e))
+    with Vm(['-M', 'none', '-checkpoint', '/nonexistent/ckpt'],
+            name='bad', qmp=False) as bad:
+        check(bad.wait_exit(30) == 1, 'exit status')
+        check("Could not open checkpoint '/nonexistent/ckpt'" in bad.stderr(),
+              bad.stderr())
+
+
+def main():
+    skip_unless_built(guest=True)
+    slow = '--slow' in sys.argv
+    with tempfile.TemporaryDirectory(prefix='tern-ckpt-') as tmp:
+        if slow:
+            test_moved(tmp)
+            test_truncated_after_index(tmp)
+            test_other_guest(tmp)
+            test_parameter(tmp)
+        else:
+            test_caps(tmp)
+            test_plain(tmp)
+            test_changed_after_index(tmp)
+
+
+if __name__ == '__main__':
+    main()
