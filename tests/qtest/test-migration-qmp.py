@@ -26,7 +26,8 @@ CAPS = ['xbzrle', 'rdma-pin-all', 'auto-converge', 'zero-blocks',
         'dirty-bitmaps', 'postcopy-blocktime', 'late-block-activate',
         'x-ignore-shared', 'validate-uuid', 'background-snapshot',
         'zero-copy-send', 'postcopy-preempt',
-        'mapped-ram']  # QEMU 9.0's, after 7.2's list
+        'mapped-ram',  # QEMU 9.0's, after 7.2's list
+        'x-checkpoint-assisted']  # Tern's own
 
 DEFAULTS = {
     'cpu-throttle-tailslow': False, 'xbzrle-cache-size': 67108864,
@@ -41,7 +42,8 @@ DEFAULTS = {
     'throttle-trigger-threshold': 50, 'max-bandwidth': 134217728,
     'x-checkpoint-delay': 20000, 'cpu-throttle-increment': 10,
     'direct-io': False,  # QEMU 9.1's, with mapped-ram
-    'x-progress-timeout': 30}
+    'x-progress-timeout': 30,
+    'checkpoint': ''}  # Tern's own: the destination's checkpoint file
 
 HMP_PARAMS = """announce-initial: 50 ms
 announce-max: 550 ms
