@@ -233,7 +233,7 @@ static bool migrate_checkpoint_combination_ok(Error **errp)
         error_setg(errp,
                    "Capability 'x-checkpoint-assisted' is not yet "
                    "compatible with %s",
-                   migrate_multifd()       ? "multifd"
+                   migrate_multifd()      ? "multifd"
                    : migrate_mapped_ram() ? "mapped-ram"
                                           : "postcopy-ram");
         return false;

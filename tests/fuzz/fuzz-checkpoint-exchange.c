@@ -19,13 +19,17 @@
  *   fuzz-checkpoint-exchange FILE...   replays each file
  *   fuzz-checkpoint-exchange --write-seeds DIR
  *                                      writes the built-in corpus
- *   fuzz-checkpoint-exchange [--tap] [-n N]
- *                                      built-in corpus plus N (default
- *                                      50000) deterministic mutations
+ *   fuzz-checkpoint-exchange [--tap] [-n N] [--corpus DIR]
+ *                                      built-in corpus, the saved inputs
+ *                                      of DIR (fuzz-corpus.h) and N
+ *                                      (default 50000) deterministic
+ *                                      mutations
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "../../migration/checkpoint-exchange.h"
+#include "fuzz-corpus.h"
+#include "fuzz-mutate.h"
 
 static G_NORETURN_FN void fuzz_fail(const char *why)
 {
@@ -64,6 +68,12 @@ static int fuzz_offer(const uint8_t *data, size_t size)
     return 0;
 }
 
+/* fuzz_offer() for fuzz_corpus_replay(): 0 when accepted. */
+static int fuzz_offer_input(const uint8_t *data, size_t size)
+{
+    return fuzz_offer(data, size);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -97,41 +107,6 @@ static GByteArray *fuzz_seed(unsigned blocks, unsigned pages, unsigned extra)
     return b;
 }
 
-static void fuzz_mutate(GRand *r, GByteArray *b)
-{
-    int n = g_rand_int_range(r, 1, 5);
-
-    while (n-- > 0 && b->len > 0) {
-        guint pos = g_rand_int_range(r, 0, b->len);
-        uint8_t v;
-
-        switch (g_rand_int_range(r, 0, 6)) {
-        case 0:
-            b->data[pos] ^= 1 << g_rand_int_range(r, 0, 8);
-            break;
-        case 1:
-            b->data[pos] = g_rand_int_range(r, 0, 256);
-            break;
-        case 2: {
-            static const uint8_t interesting[] = {0, 1, 2, 0x7f, 0x80, 0xff};
-
-            b->data[pos] =
-                interesting[g_rand_int_range(r, 0, sizeof(interesting))];
-        } break;
-        case 3:
-            g_byte_array_set_size(b, pos);
-            break;
-        case 4:
-            v = g_rand_int_range(r, 0, 256);
-            g_array_insert_val((GArray *)b, pos, v);
-            break;
-        default:
-            g_byte_array_remove_index(b, pos);
-            break;
-        }
-    }
-}
-
 static int fuzz_replay_file(const char *path)
 {
     g_autofree char *data = NULL;
@@ -150,12 +125,10 @@ static int fuzz_replay_file(const char *path)
 static bool fuzz_write_seeds(GByteArray **seeds, int n, const char *dir)
 {
     for (int i = 0; i < n; i++) {
-        g_autofree char *name = g_strdup_printf("%s/builtin-%d", dir, i);
+        g_autofree char *name = g_strdup_printf("builtin-%d", i);
 
-        if (!g_file_set_contents(name, (char *)seeds[i]->data, seeds[i]->len,
-                                 NULL)) {
-            fprintf(stderr, "fuzz-checkpoint-exchange: cannot write %s\n",
-                    name);
+        if (!fuzz_corpus_write("fuzz-checkpoint-exchange", dir, name,
+                               seeds[i]->data, seeds[i]->len)) {
             return false;
         }
     }
@@ -165,7 +138,8 @@ static bool fuzz_write_seeds(GByteArray **seeds, int n, const char *dir)
 int main(int argc, char **argv)
 {
     bool tap = false;
-    const char *seed_dir = NULL;
+    const char *seed_dir = NULL, *corpus_dir = NULL;
+    FuzzCorpusStats corpus = {0};
     long iterations = 50000, accepted = 0;
     GByteArray *seeds[4];
     int files = 0;
@@ -176,6 +150,8 @@ int main(int argc, char **argv)
             tap = true;
         } else if (!strcmp(argv[i], "-n") && i + 1 < argc) {
             iterations = atol(argv[++i]);
+        } else if (!strcmp(argv[i], "--corpus") && i + 1 < argc) {
+            corpus_dir = argv[++i];
         } else if (!strcmp(argv[i], "--write-seeds") && i + 1 < argc) {
             seed_dir = argv[++i];
         } else {
@@ -201,13 +177,18 @@ int main(int argc, char **argv)
     if (seed_dir) {
         return fuzz_write_seeds(seeds, 4, seed_dir) ? 0 : 1;
     }
+    if (corpus_dir &&
+        !fuzz_corpus_replay("fuzz-checkpoint-exchange", corpus_dir,
+                            fuzz_offer_input, &corpus)) {
+        return 1;
+    }
     r = g_rand_new_with_seed(0xc4e7);
     for (long it = 0; it < iterations; it++) {
         GByteArray *seed = seeds[it % 4];
         GByteArray *b = g_byte_array_sized_new(seed->len);
 
         g_byte_array_append(b, seed->data, seed->len);
-        fuzz_mutate(r, b);
+        fuzz_mutate_bytes(r, b);
         accepted += fuzz_offer(b->data, b->len) == 0;
         g_byte_array_free(b, true);
     }
@@ -216,9 +197,10 @@ int main(int argc, char **argv)
         g_byte_array_free(seeds[i], true);
     }
     if (tap) {
-        printf("1..1\nok 1 /fuzz-checkpoint-exchange/mutations %ld inputs, "
-               "%ld accepted\n",
-               iterations, accepted);
+        printf("1..2\nok 1 /fuzz-checkpoint-exchange/corpus %u saved inputs, "
+               "%u accepted\nok 2 /fuzz-checkpoint-exchange/mutations %ld "
+               "inputs, %ld accepted\n",
+               corpus.files, corpus.accepted, iterations, accepted);
     } else {
         printf("fuzz-checkpoint-exchange: %ld mutated inputs, %ld accepted, "
                "no crash\n",
