@@ -216,8 +216,9 @@ void migrate_set_status_from_current(MigrationState *s, int new_state)
 
 /*
  * x-checkpoint-assisted: its offer, re-requests and syncs travel on the
- * return path; its HASH records on the main stream only (not multifd
- * packets, not postcopy's atomic placement).
+ * return path; its HASH records on the main stream only, from its own
+ * sink (not multifd packets, mapped-ram files, XBZRLE or compressed
+ * pages, not postcopy's atomic placement).
  */
 static bool migrate_checkpoint_combination_ok(Error **errp)
 {
@@ -229,12 +230,15 @@ static bool migrate_checkpoint_combination_ok(Error **errp)
                          "capability 'return-path'");
         return false;
     }
-    if (migrate_multifd() || migrate_postcopy_ram() || migrate_mapped_ram()) {
+    if (migrate_multifd() || migrate_postcopy_ram() || migrate_mapped_ram() ||
+        migrate_xbzrle() || migrate_compress()) {
         error_setg(errp,
                    "Capability 'x-checkpoint-assisted' is not yet "
                    "compatible with %s",
                    migrate_multifd()      ? "multifd"
                    : migrate_mapped_ram() ? "mapped-ram"
+                   : migrate_xbzrle()     ? "xbzrle"
+                   : migrate_compress()   ? "compress"
                                           : "postcopy-ram");
         return false;
     }
