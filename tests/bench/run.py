@@ -227,7 +227,10 @@ def run_stress_case(system, binary, case, tmp, guest):
     reached is in the results ('guest dirty MiB/s').
     """
     mem = case['mem_mb']
-    append = f"mem=16M-{mem - 16}M rate={case['rate']} pattern=random"
+    append = (f"mem=16M-{mem - 16}M rate={case['rate']} "
+              f"pattern={case.get('pattern', 'random')}")
+    if case.get('write'):
+        append += f" write={case['write']}"
     sw = case.get('accel') == 'sw'
     if sw:
         append += ' verify=off'
@@ -254,9 +257,13 @@ def run_stress_case(system, binary, case, tmp, guest):
                 if b'stress: ok pass=1' in f.read():
                     break
             time.sleep(0.2)
-        params = {'max-bandwidth': BIG_BW, 'downtime-limit': 300}
-        set_migration(dst, {'events': True}, params)
-        set_migration(src, {'events': True}, params)
+        params = {'max-bandwidth': case.get('max_bw', BIG_BW),
+                  'downtime-limit': 300}
+        caps = {'events': True}
+        if 'xbzrle' in case:
+            caps['xbzrle'] = case['xbzrle']
+        set_migration(dst, caps, params)
+        set_migration(src, caps, params)
         port = free_port()
         dst.cmd('migrate-incoming', uri=f'tcp:127.0.0.1:{port}')
         cpu_s0 = cpu_seconds(src.proc.pid)
@@ -293,6 +300,32 @@ def ram_counts(info):
            'zero_pages': ram.get('duplicate')}
     if ram.get('transferred') is not None and ram.get('normal-bytes') is not None:
         out['overhead_bytes'] = ram['transferred'] - ram['normal-bytes']
+    x = info.get('xbzrle-cache')
+    if x:
+        out.update({'xbzrle_pages': x.get('pages'),
+                    'xbzrle_bytes': x.get('bytes'),
+                    'xbzrle_cache_miss': x.get('cache-miss'),
+                    'xbzrle_overflow': x.get('overflow')})
+    return out
+
+
+def run_xbzrle_micro(build):
+    """tests/bench/xbzrle-bench: encoder pages per CPU second, per
+    encoder and workload, from memory (4096 pages) and from L2 (32)."""
+    exe = os.path.join(build, 'tests', 'bench', 'xbzrle-bench')
+    if not os.path.exists(exe):
+        return None
+    out = {}
+    for pages in (4096, 32):
+        res = subprocess.run([exe, '0.5', str(pages)], capture_output=True,
+                             text=True)
+        for line in res.stdout.splitlines():
+            # "encode avx2 8 bytes 1654700 pages/cpu-s ..."
+            # "decode 8 bytes 71103216 pages/cpu-s"
+            words = line.split(' pages/cpu-s')[0].split()
+            if words and words[0] in ('encode', 'decode'):
+                out[f"{' '.join(words[:-1])} ({pages} pages)"] = \
+                    float(words[-1])
     return out
 
 
@@ -341,6 +374,10 @@ METRICS = [  # key, label, better
     ('passes', 'dirty-log passes', 'context'),
     ('src_cpu_s', 'src CPU s', 'lower'),
     ('dst_cpu_s', 'dst CPU s', 'lower'),
+    ('xbzrle_pages', 'xbzrle pages (cache hits)', 'context'),
+    ('xbzrle_bytes', 'xbzrle bytes', 'lower'),
+    ('xbzrle_cache_miss', 'xbzrle cache misses', 'context'),
+    ('xbzrle_overflow', 'xbzrle overflows', 'context'),
 ]
 
 
@@ -398,6 +435,14 @@ def markdown(results, rows):
                        f"its {case['rate']} (this host's KVM cannot run it "
                        'at speed, see docs/machine.md); the stress-sw cases '
                        'have a guest that writes at its rate.')
+    micro = results.get('xbzrle_micro')
+    if micro:
+        out += ['', '## XBZRLE encoder, pages per CPU second', '',
+                '`tests/bench/xbzrle-bench` (migration/xbzrle.c): each '
+                'encoder on the same page pairs, from memory (4096 pages) '
+                'and from L2 (32 pages).', '',
+                '| what | pages/CPU-s |', '|---|---|']
+        out += [f'| {k} | {v:.0f} |' for k, v in micro.items()]
     errs = [(n, s, e) for n, c in results['cases'].items()
             for s, e in c.get('errors', {}).items()]
     if errs:
@@ -544,6 +589,17 @@ def main():
                        'direct': direct}
     cases['mapped-ram-live-64MiBs'] = {'kind': 'livesize', 'rate': 64,
                                        'mem_mb': 256 if args.quick else 1024}
+    # XBZRLE: the guest rewrites 8 bytes of a page per write
+    # (write=word) at 64 MiB/s of page writes in a 64 MiB hot set (what
+    # the default 64 MiB cache holds; with pages picked over all of RAM
+    # few are ever found in it, for QEMU as for Tern), 100 MiB/s of
+    # bandwidth, with and without the capability.  sw only: this host's
+    # KVM runs the guest at a few pages a second (docs/machine.md).
+    for on in (False, True):
+        cases[f"xbzrle-sw-64MiBs-{'on' if on else 'off'}"] = {
+            'kind': 'stress', 'rate': 64, 'accel': 'sw', 'write': 'word',
+            'pattern': 'hot:64', 'xbzrle': on, 'max_bw': 100 << 20,
+            'mem_mb': 256 if args.quick else 1024}
     if args.case:
         cases = {k: v for k, v in cases.items() if k in args.case}
     if args.quick:
@@ -642,6 +698,8 @@ def main():
         if disk:
             shutil.rmtree(disk, ignore_errors=True)
 
+    if not args.case or 'xbzrle-micro' in args.case:
+        results['xbzrle_micro'] = run_xbzrle_micro(build)
     os.makedirs(plotdir, exist_ok=True)
     plot(results, plotdir)
     rows = summarize(results)

@@ -21,12 +21,14 @@
  *   fuzz-xbzrle FILE...       replays each file
  *   fuzz-xbzrle --write-seeds DIR
  *                             writes the built-in corpus
- *   fuzz-xbzrle [--tap] [-n N]
- *                             built-in corpus plus N (default 100000)
- *                             deterministic mutations of it
+ *   fuzz-xbzrle [--tap] [-n N] [--corpus DIR]
+ *                             built-in corpus, the saved inputs of DIR
+ *                             (fuzz-corpus.h) and N (default 100000)
+ *                             deterministic mutations of the built-in ones
  */
 #include "qemu/osdep.h"
 #include "../../migration/xbzrle.h"
+#include "fuzz-corpus.h"
 
 #define PAGE ((int)TARGET_PAGE_SIZE)
 #define GUARD 256
@@ -100,6 +102,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifndef CONFIG_LIBFUZZER
+
+/* fuzz-corpus.h's view: 0 when the delta decoded. */
+static int fuzz_input(const uint8_t *data, size_t size)
+{
+    return fuzz_one(data, size) >= 0 ? 0 : 1;
+}
+
 
 /* Seeds: valid deltas of several shapes (old page selector first). */
 static GByteArray *fuzz_seed(int kind)
@@ -187,7 +196,8 @@ static int fuzz_replay_file(const char *path)
 int main(int argc, char **argv)
 {
     bool tap = false;
-    const char *seed_dir = NULL;
+    const char *seed_dir = NULL, *corpus_dir = NULL;
+    FuzzCorpusStats corpus = {0};
     long iterations = 100000, decoded = 0;
     GByteArray *seeds[4];
     GRand *r;
@@ -200,6 +210,8 @@ int main(int argc, char **argv)
             iterations = atol(argv[++i]);
         } else if (!strcmp(argv[i], "--write-seeds") && i + 1 < argc) {
             seed_dir = argv[++i];
+        } else if (!strcmp(argv[i], "--corpus") && i + 1 < argc) {
+            corpus_dir = argv[++i];
         } else {
             files++;
             if (fuzz_replay_file(argv[i])) {
@@ -217,18 +229,20 @@ int main(int argc, char **argv)
             return 1;
         }
         if (seed_dir) {
-            g_autofree char *name =
-                g_strdup_printf("%s/builtin-%d", seed_dir, i);
+            g_autofree char *name = g_strdup_printf("builtin-%d", i);
 
-            if (!g_file_set_contents(name, (char *)seeds[i]->data,
-                                     seeds[i]->len, NULL)) {
-                fprintf(stderr, "fuzz-xbzrle: cannot write %s\n", name);
+            if (!fuzz_corpus_write("fuzz-xbzrle", seed_dir, name,
+                                   seeds[i]->data, seeds[i]->len)) {
                 return 1;
             }
         }
     }
     if (seed_dir) {
         return 0;
+    }
+    if (corpus_dir &&
+        !fuzz_corpus_replay("fuzz-xbzrle", corpus_dir, fuzz_input, &corpus)) {
+        return 1;
     }
     r = g_rand_new_with_seed(0x8b2);
     for (long it = 0; it < iterations; it++) {
@@ -247,11 +261,13 @@ int main(int argc, char **argv)
         g_byte_array_free(seeds[i], true);
     }
     if (tap) {
-        printf("1..1\nok 1 /fuzz-xbzrle/mutations %ld inputs, %ld decoded\n",
-               iterations, decoded);
+        printf("1..2\nok 1 /fuzz-xbzrle/corpus %u saved inputs, %u decoded\n"
+               "ok 2 /fuzz-xbzrle/mutations %ld inputs, %ld decoded\n",
+               corpus.files, corpus.accepted, iterations, decoded);
     } else {
-        printf("fuzz-xbzrle: %ld mutated inputs, %ld decoded, no crash\n",
-               iterations, decoded);
+        printf("fuzz-xbzrle: %u saved inputs (%u decoded), %ld mutated "
+               "inputs (%ld decoded), no crash\n",
+               corpus.files, corpus.accepted, iterations, decoded);
     }
     return 0;
 }
