@@ -109,7 +109,6 @@ static int fuzz_input(const uint8_t *data, size_t size)
     return fuzz_one(data, size) >= 0 ? 0 : 1;
 }
 
-
 /* Seeds: valid deltas of several shapes (old page selector first). */
 static GByteArray *fuzz_seed(int kind)
 {
