@@ -331,6 +331,15 @@ def test_refuse():
         except QMPError as e:
             check('Mapped-ram migration is incompatible with postcopy' in
                   str(e), f'postcopy: {e}')
+        for cap, text in (('compress', 'Mapped-ram migration is '
+                           'incompatible with compression'),
+                          ('xbzrle', 'Mapped-ram migration is incompatible '
+                           'with xbzrle')):
+            try:
+                set_migration(src, {cap: True})
+                check(False, f'{cap} with mapped-ram accepted')
+            except QMPError as e:
+                check(text in str(e), f'{cap}: {e}')
         rfd, wfd = os.pipe()
         try:
             src.qmp.send_fd('getfd', wfd, fdname='pipe')
@@ -355,8 +364,9 @@ def test_refuse():
             'the fd: URI')
         check(src.cmd('query-status')['status'] == 'running',
               'source stopped after refusals')
-    print('refuse: tcp, exec, a pipe fd, compression, TLS, postcopy and '
-          'direct-io with fd: refused with their texts')
+    print('refuse: tcp, exec, a pipe fd, multifd compression, TLS, '
+          'postcopy, compress, xbzrle and direct-io with fd: refused with '
+          'their texts')
 
 
 def header_pos(path):
