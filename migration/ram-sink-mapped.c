@@ -9,13 +9,14 @@
  * written at pages_offset + its offset in the block, whatever pass it
  * belongs to, so the file never grows past RAM + headers; consecutive
  * pages are gathered into one transfer of up to one 1 MiB chunk of the
- * file, handed to the transfer pool (mapped-ram-io.h: the migration
- * thread itself, or multifd-channels workers with their own
- * descriptors).  A zero page is not written: its bit is cleared, so a
- * page that was written in an earlier pass and is zero now loads as
- * zero.  section_end waits for the pool, writes the bitmaps that changed
- * (host-order words, at bitmap_offset) and then EOS, so after every
- * section the file describes every page saved so far.
+ * file, written by the migration thread on the main channel, or with
+ * multifd handed to the transfer pool (mapped-ram-io.h:
+ * multifd-channels writers with their own descriptors; their bytes
+ * count as multifd-bytes).  A zero page is not written: its bit is cleared, so
+ * a page that was written in an earlier pass and is zero now loads as zero.
+ * section_end waits for the pool, writes the bitmaps that changed (host-order
+ * words, at bitmap_offset) and then EOS, so after every section the file
+ * describes every page saved so far.
  *
  * Threads: every op runs in the migration thread; the pool's workers
  * only read guest RAM and write the file.
@@ -59,20 +60,33 @@ static MappedBlock *ram_sink_mapped_block(RAMMappedSink *ms, RAMBlock *rb)
     return ms->last;
 }
 
-/* Hand the gathered run to the pool. */
+/*
+ * Write the gathered run: without multifd on the main channel (counted
+ * in its transferred bytes, errors in f), else through the pool's
+ * writers (counted as multifd bytes).  Either way the bytes reach the
+ * bandwidth estimate that decides the switch-over.
+ */
 static int ram_sink_mapped_flush(RAMMappedSink *ms)
 {
     MappedBlock *mb = ms->run_blk;
     uint64_t offset = ms->run_first << TARGET_PAGE_BITS;
-    int ret;
+    size_t len = ms->run_pages << TARGET_PAGE_BITS;
+    int ret = 0;
 
     if (!ms->run_pages) {
         return 0;
     }
-    ret = mapped_ram_io_queue(ms->io, mb->rb->host + offset,
-                              ms->run_pages << TARGET_PAGE_BITS,
-                              mb->hdr.pages_offset + offset);
     ms->run_pages = 0;
+    if (!ms->io) {
+        if (!qemu_put_buffer_at(ms->f, mb->rb->host + offset, len,
+                                mb->hdr.pages_offset + offset)) {
+            return -EIO;
+        }
+        return 0;
+    }
+    ret = mapped_ram_io_queue(ms->io, mb->rb->host + offset, len,
+                              mb->hdr.pages_offset + offset);
+    stat64_add(&mig_stats.multifd_bytes, len);
     return ret < 0 ? -EIO : 0;
 }
 
@@ -81,7 +95,7 @@ static int ram_sink_mapped_fail(RAMMappedSink *ms)
 {
     Error *err = NULL;
 
-    if (mapped_ram_io_drain(ms->io, &err) < 0) {
+    if (ms->io && mapped_ram_io_drain(ms->io, &err) < 0) {
         qemu_file_set_error_obj(ms->f, -EIO, err);
     }
     return -EIO;
@@ -161,7 +175,7 @@ static int ram_sink_mapped_section_end(RAMPageSink *sink, QEMUFile *f)
 
     ms->f = f;
     if (ram_sink_mapped_flush(ms) < 0 ||
-        mapped_ram_io_drain(ms->io, NULL) < 0) {
+        (ms->io && mapped_ram_io_drain(ms->io, NULL) < 0)) {
         return ram_sink_mapped_fail(ms);
     }
     g_hash_table_iter_init(&it, ms->blocks);
@@ -227,7 +241,10 @@ RAMPageSink *ram_sink_mapped_new(QEMUFile *f, Error **errp)
     ms->f = f;
     ms->blocks =
         g_hash_table_new_full(NULL, NULL, NULL, ram_sink_mapped_block_free);
-    ms->io = mapped_ram_io_new(fd, true, n, n && migrate_direct_io(), errp);
+    if (!n) {
+        return &ms->base; /* the migration thread writes on f itself */
+    }
+    ms->io = mapped_ram_io_new(fd, true, n, migrate_direct_io(), errp);
     if (!ms->io) {
         ram_sink_mapped_free(&ms->base);
         return NULL;
