@@ -292,6 +292,9 @@ def test_stopped():
         check(ram['multifd-bytes'] == ram['normal-bytes'] > 0, f'stats {ram}')
         file_size_ok(path)
         present = compare_with_ram(path, ramfile)
+        # stopped: one pass, every data page written exactly once
+        check(ram['normal'] == present, f'{ram["normal"]} pages written '
+              f'for {present} present')
         restore(path, 2, ramfile=DST_RAM(), paused=True).kill()
     print(f'stopped: saved with 2 channels ({present} pages), restored '
           'with 2')
