@@ -127,6 +127,14 @@ static bool qmp_qom_list_types(json_object *args, json_object **ret,
         probe_add_type(list, name, "machine", implements);
     }
     probe_add_type(list, "isa-serial", "isa-device", implements);
+    /* Accelerators; "tcg" names the soft vCPU (docs/libvirt.md). */
+    if (accel_find("kvm")) {
+        probe_add_type(list, "kvm-accel", "accel", implements);
+    }
+    if (accel_find("soft")) {
+        probe_add_type(list, "soft-accel", "accel", implements);
+        probe_add_type(list, "tcg-accel", "accel", implements);
+    }
     *ret = list;
     return true;
 }

@@ -52,15 +52,19 @@ class VirshError(Exception):
 class Libvirtd:
     """libvirtd + virtlogd in a private mount namespace under root/name.
     tls_dir: a directory with ca-cert.pem, server-*.pem, client-*.pem for
-    migrate --tls.  port_base: start of this daemon's migration ports."""
+    migrate --tls.  port_base: start of this daemon's migration ports.
+    cache_dir: where /var/cache/libvirt lives (kept between runs, it
+    saves libvirt probing every emulator again; default: under root)."""
 
     def __init__(self, root, name, port_base=49152, tls_dir=None,
-                 debug=False):
+                 debug=False, cache_dir=None):
         self.name = name
         self.dir = os.path.join(root, name)
         self.host_uuid = str(uuid.uuid4())
         self.dirs = {d: os.path.join(self.dir, d.strip('/').replace('/', '-'))
                      for d in LIBVIRT_DIRS}
+        if cache_dir:
+            self.dirs['/var/cache/libvirt'] = cache_dir
         for d in self.dirs.values():
             os.makedirs(d, exist_ok=True)
         self.sock = os.path.join(self.dirs['/run/libvirt'], 'libvirt-sock')
@@ -101,8 +105,9 @@ class Libvirtd:
                          for dst, src in self.dirs.items())
         vpid = os.path.join(self.dir, 'virtlogd.pid')
         script = (f'mount --make-rprivate / && {binds} '
-                  f'{{ {_sbin("virtlogd")} & echo $! > {vpid}; }} && '
-                  f'exec {_sbin("libvirtd")}')
+                  f'{{ {_sbin("virtlogd")} -p {self.dir}/virtlogd.run.pid '
+                  f'& echo $! > {vpid}; }} && '
+                  f'exec {_sbin("libvirtd")} -p {self.dir}/libvirtd.pid')
         self.stderr = open(os.path.join(self.dir, 'libvirtd.stderr'), 'wb')
         self.proc = subprocess.Popen(['unshare', '-m', 'sh', '-c', script],
                                      stdin=subprocess.DEVNULL,
@@ -205,12 +210,14 @@ class Libvirtd:
 
 
 def domain_xml(name, kernel, cmdline, serial_path, emulator, mem_mib=128,
-               acpi=False, dom_uuid=None):
+               acpi=False, dom_uuid=None, virt_type='kvm'):
     """The domain docs/libvirt.md describes: Tern's pc-lite with the
-    stress guest as its kernel and its UART to serial_path."""
+    stress guest as its kernel and its UART appended to serial_path.
+    virt_type 'qemu' makes libvirt ask for TCG, which Tern runs on its
+    soft vCPU."""
     features = '<features><acpi/></features>' if acpi else ''
     uid = f'<uuid>{dom_uuid}</uuid>' if dom_uuid else ''
-    return f"""<domain type='kvm'>
+    return f"""<domain type='{virt_type}'>
   <name>{name}</name>{uid}
   <memory unit='MiB'>{mem_mib}</memory>
   <vcpu>1</vcpu>
@@ -226,7 +233,7 @@ def domain_xml(name, kernel, cmdline, serial_path, emulator, mem_mib=128,
     <controller type='usb' model='none'/>
     <memballoon model='none'/>
     <serial type='file'>
-      <source path='{serial_path}'/>
+      <source path='{serial_path}' append='on'/>
       <target port='0'/>
     </serial>
   </devices>
