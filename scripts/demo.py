@@ -102,6 +102,9 @@ def main():
         print(f"demo: OK: {summary(info)}; source is "
               f"{src.cmd('query-status')['status']}, destination is "
               f"{dst.cmd('query-status')['status']}")
+        print('demo: the same with libvirt (virsh start/save/restore/migrate '
+              'with tern as <emulator>): docs/libvirt.md; '
+              'tests/qtest/test-libvirt.py runs it')
         return 0
     except Exception as e:
         print(f'\ndemo: FAILED: {e}')

@@ -12,7 +12,8 @@ else
 PKGS="gcc gcc-multilib make meson ninja-build pkg-config python3
 libglib2.0-dev libgnutls28-dev gnutls-bin nettle-dev libjson-c-dev
 zlib1g-dev libzstd-dev librdmacm-dev libibverbs-dev
-qemu-system-x86 gnuplot-nox iproute2"
+qemu-system-x86 gnuplot-nox iproute2
+libvirt-daemon-system libvirt-clients"
 fi
 
 missing=""

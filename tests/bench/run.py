@@ -31,6 +31,7 @@ from tern.tlscerts import make_x509  # noqa: E402
 from tern.vm import Vm, free_port, have_kvm  # noqa: E402
 sys.path.insert(0, HERE)
 import saverestore  # noqa: E402
+import libvirt_bench  # noqa: E402
 
 QEMU = shutil.which('qemu-system-x86_64')
 CLK_TCK = os.sysconf('SC_CLK_TCK')
@@ -378,7 +379,7 @@ METRICS = [  # key, label, better
     ('xbzrle_bytes', 'xbzrle bytes', 'lower'),
     ('xbzrle_cache_miss', 'xbzrle cache misses', 'context'),
     ('xbzrle_overflow', 'xbzrle overflows', 'context'),
-]
+] + libvirt_bench.METRICS
 
 
 def summarize(results):
@@ -600,12 +601,15 @@ def main():
             'kind': 'stress', 'rate': 64, 'accel': 'sw', 'write': 'word',
             'pattern': 'hot:64', 'xbzrle': on, 'max_bw': 100 << 20,
             'mem_mb': 256 if args.quick else 1024}
+    # The same libvirt 9.0 drives both (tests/bench/libvirt_bench.py).
+    cases['libvirt-virsh'] = {'kind': 'libvirt',
+                              'mem_mb': 256 if args.quick else 1024}
     if args.case:
         cases = {k: v for k, v in cases.items() if k in args.case}
     if args.quick:
         cases = {k: v for k, v in cases.items()
                  if k in ('ram-tcp', 'ram-tls', 'stress-kvm-64MiBs',
-                          'stress-sw-64MiBs')}
+                          'stress-sw-64MiBs', 'libvirt-virsh')}
 
     limits = {}
     lim_bin = os.path.join(build, 'tests', 'bench', 'bench-limits')
@@ -658,8 +662,12 @@ def main():
                                 'exec': f"memcpy {limits.get('memcpy_gibs')} GiB/s",
                                 'tls': f"AES-GCM {limits.get('aesgcm_gibs')} GiB/s/core"
                                 }[case['transport']]
-            if case['kind'] == 'stress' and case['accel'] == 'kvm' and not kvm:
+            if case['kind'] in ('stress', 'libvirt') and \
+                    case.get('accel', 'kvm') == 'kvm' and not kvm:
                 out['errors']['all'] = 'skipped: /dev/kvm cannot be opened'
+                continue
+            if case['kind'] == 'libvirt' and libvirt_bench.unusable():
+                out['errors']['all'] = f'skipped: {libvirt_bench.unusable()}'
                 continue
             n_runs = ram_runs if case['kind'] == 'ram' else runs
             if case['kind'] == 'ram' and not args.quick:
@@ -687,6 +695,10 @@ def main():
                         if case['kind'] == 'ram':
                             r = run_ram_case(system, binary, case, case_ram,
                                              size, tmp, tls_dir)
+                        elif case['kind'] == 'libvirt':
+                            r = libvirt_bench.run_case(
+                                system, binary, case, tmp, guest,
+                                os.path.join(build, 'tests-libvirt-cache'))
                         else:
                             r = run_stress_case(system, binary, case, tmp, guest)
                         out[system].append(r)
