@@ -14,10 +14,16 @@ Tern, RAM compared byte for byte.
      "compression" object and its info migrate lines have 7.2's shape.
   3. A Tern destination without compress refuses QEMU's compressed pages
      with 7.2's "Received an unexpected compressed page".
+  4. Tern -> QEMU 7.2 while the test rewrites Tern's RAM through -qtest
+     (whole pages of text or random bytes, and 8-byte writes, at 8 MiB/s
+     with pause-before-switchover so no write can miss the last pass):
+     the re-sent pages go compressed too, and QEMU's RAM equals Tern's.
 """
 import os
+import random
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'qtest'))
@@ -26,6 +32,7 @@ from ternlib import (check, incoming_vm,  # noqa: E402
                      Vm, wait_migration)
 from tern import ramfile  # noqa: E402
 from tern.migration import wait_incoming  # noqa: E402
+from tern.qtest import QTestListener  # noqa: E402
 
 SIZE = 64 << 20
 PAGES = SIZE // 4096
@@ -137,6 +144,60 @@ def unexpected(tmp):
     print('ok: a destination without compress refuses compressed pages')
 
 
+def dirty_batch(qt, rnd):
+    """Rewrite 64 pages (text or random) and 8 bytes in 64 others."""
+    for _ in range(64):
+        page = rnd.randrange(PAGES)
+        qt.write(page * 4096, rnd.randbytes(4096) if rnd.random() < 0.5
+                 else (TEXT * 100)[page % 40:page % 40 + 4096])
+        qt.writeq(rnd.randrange(PAGES) * 4096 + rnd.randrange(512) * 8,
+                  rnd.getrandbits(64))
+
+
+def tern_to_qemu_dirty(tmp):
+    a, b = os.path.join(tmp, 'qt-src.ram'), os.path.join(tmp, 'qt-dst.ram')
+    ramfile.make_ram(a, SIZE, 10, TEXT)
+    ramfile.empty_ram(b, SIZE)
+    qt = QTestListener(tmp)
+    rnd = random.Random(18)
+    with Vm(mem_args(a, False) + qt.args(), name='tern-src',
+            serial=False) as src, \
+            incoming_vm(mem_args(b, True), binary=qemu_binary(),
+                        name='qemu-dst', serial=False) as dst:
+        qt.accept()
+        dst.cmd('migrate-set-capabilities', capabilities=[
+            {'capability': 'compress', 'state': True}])
+        start_migration(src, dst.uri,
+                        caps=['compress', 'pause-before-switchover'],
+                        params={'max-bandwidth': 8 << 20,
+                                'downtime-limit': 1,
+                                'compress-threads': 2})
+        deadline = time.time() + 60
+        while True:
+            dirty_batch(qt, rnd)
+            info = src.cmd('query-migrate')
+            check(info['status'] in ('setup', 'active', 'pre-switchover'),
+                  f'{info}')
+            if info['status'] == 'pre-switchover' or \
+                    info['ram']['dirty-sync-count'] >= 3:
+                break
+            check(time.time() < deadline, f'no second pass: {info}')
+        src.cmd('migrate-set-parameters', max_bandwidth=1 << 30,
+                downtime_limit=300)
+        wait_migration(src, 60, want=('pre-switchover',))
+        src.cmd('migrate-continue', state='pre-switchover')
+        info = wait_migration(src, 60)
+        wait_incoming(dst, 30)
+        qt.close()
+        check(ramfile.same_ram(a, b), 'Tern -> QEMU (dirtied): RAM differs')
+    comp = info['compression']
+    check(info['ram']['normal'] <= 1 and comp['busy'] == 0,
+          f'uncompressed pages: {info}')
+    print(f'ok: Tern -> QEMU 7.2 with -qtest writes during the migration, '
+          f'{comp["pages"]} compressed pages over '
+          f'{info["ram"]["dirty-sync-count"]} passes, RAM identical')
+
+
 def main():
     skip_unless_built()
     if not qemu_binary():
@@ -145,6 +206,7 @@ def main():
         qemu_to_tern(tmp)
         tern_to_qemu(tmp)
         unexpected(tmp)
+        tern_to_qemu_dirty(tmp)
 
 
 if __name__ == '__main__':
