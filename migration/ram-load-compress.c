@@ -201,6 +201,13 @@ int ram_decompress_load(RAMDecompress *dc, QEMUFile *f, RAMPlacer *pl,
         return -EINVAL;
     }
     if (!pl->direct) {
+        if (!pl->ops->place_buf) {
+            error_setg(errp,
+                       "ram: the %s placer cannot take compressed "
+                       "pages",
+                       pl->ops->name);
+            return -EINVAL;
+        }
         ret = ram_decompress_read(f, dc->in, len, errp);
         if (ret < 0) {
             return ret;

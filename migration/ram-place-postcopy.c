@@ -44,6 +44,16 @@ static int ram_place_postcopy_page(RAMPlacer *pl, QEMUFile *f, RAMBlock *rb,
     return ram_place_postcopy_copy(pp, host);
 }
 
+/* A page already in memory (an inflated compressed page): copy, install. */
+static int ram_place_postcopy_buf(RAMPlacer *pl, RAMBlock *rb, uint8_t *host,
+                                  const uint8_t *buf)
+{
+    RAMPlacerPostcopy *pp = (RAMPlacerPostcopy *)pl;
+
+    memcpy(pp->tmp, buf, TARGET_PAGE_SIZE);
+    return ram_place_postcopy_copy(pp, host);
+}
+
 static int ram_place_postcopy_fill(RAMPlacer *pl, RAMBlock *rb, uint8_t *host,
                                    uint8_t fill)
 {
@@ -78,6 +88,7 @@ static void ram_place_postcopy_free(RAMPlacer *pl)
 static const RAMPlaceOps ram_place_postcopy_ops = {
     .name = "postcopy",
     .place_page = ram_place_postcopy_page,
+    .place_buf = ram_place_postcopy_buf,
     .place_fill = ram_place_postcopy_fill,
     .sync = ram_place_postcopy_sync,
     .free = ram_place_postcopy_free,

@@ -162,6 +162,10 @@ def run_ram_case(system, binary, case, ramfile, size, tmp, tls_dir):
                 '-machine', 'none,memory-backend=mem', '-incoming', 'defer']
     params = {'max-bandwidth': BIG_BW}
     caps = {'events': True}
+    if case.get('compress'):
+        # the compress capability on both sides, compress-threads N
+        caps['compress'] = True
+        params['compress-threads'] = case['compress']
     if case.get('multifd'):
         # both sides: -incoming defer, the same channel count and method
         caps['multifd'] = True
@@ -399,6 +403,29 @@ def summarize(results):
     return rows
 
 
+def compress_vs_multifd(results):
+    """The compress capability against multifd+zstd on the same RAM:
+    throughput and CPU per GiB of Tern compress, QEMU compress and Tern
+    multifd+zstd (lines for the report; none without both cases)."""
+    comp = results['cases'].get('compress-tcp-text', {})
+    mfd = results['cases'].get('multifd-tcp-zstd-text', {})
+    rows = []
+    for label, runs in (('Tern compress', comp.get('tern', [])),
+                        ('QEMU compress', comp.get('qemu', [])),
+                        ('Tern multifd+zstd', mfd.get('tern', []))):
+        gibs = median([r.get('gibs') for r in runs])
+        cpu = median([(r.get('src_cpu_s') or 0) + (r.get('dst_cpu_s') or 0)
+                      for r in runs])
+        if gibs:
+            gib = results['size'] / (1 << 30)
+            rows.append(f'| {label} | {gibs:.2f} | {cpu / gib:.2f} |')
+    if len(rows) < 3:
+        return []
+    return ['', '### compress against multifd+zstd (half zero, half text '
+            'pages)', '', '| method | GiB/s | CPU s per GiB (both sides) |',
+            '|---|---|---|'] + rows
+
+
 def markdown(results, rows):
     lim = results['limits']
     out = ['# Benchmarks', '',
@@ -444,6 +471,7 @@ def markdown(results, rows):
                 'and from L2 (32 pages).', '',
                 '| what | pages/CPU-s |', '|---|---|']
         out += [f'| {k} | {v:.0f} |' for k, v in micro.items()]
+    out += compress_vs_multifd(results)
     errs = [(n, s, e) for n, c in results['cases'].items()
             for s, e in c.get('errors', {}).items()]
     if errs:
@@ -572,6 +600,10 @@ def main():
                                   'content': 'halftext'},
         'ram-tcp-text': {'kind': 'ram', 'transport': 'tcp',
                          'content': 'halftext'},
+        # compress capability (7.2's zlib page threads), 2 threads at
+        # level 1, against Tern's multifd+zstd on the same RAM above
+        'compress-tcp-text': {'kind': 'ram', 'transport': 'tcp',
+                              'compress': 2, 'content': 'halftext'},
     }
     for rate in (0, 64, 256):
         cases[f'stress-kvm-{rate}MiBs'] = {'kind': 'stress', 'rate': rate,
@@ -606,7 +638,7 @@ def main():
                               'mem_mb': 256 if args.quick else 1024}
     if args.case:
         cases = {k: v for k, v in cases.items() if k in args.case}
-    if args.quick:
+    if args.quick and not args.case:
         cases = {k: v for k, v in cases.items()
                  if k in ('ram-tcp', 'ram-tls', 'stress-kvm-64MiBs',
                           'stress-sw-64MiBs', 'libvirt-virsh')}

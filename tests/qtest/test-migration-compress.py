@@ -11,17 +11,22 @@
   2. compress-wait-thread off with one thread: pages a busy thread could
      not take go uncompressed and are counted as busy (normal pages are
      at most busy + 1), and the guest still verifies.
-  3. Settings as QEMU 7.2 has them: the defaults, the range errors, and
+  3. compress with postcopy-ram (allowed by 7.2): the soft guest starts on
+     the destination mid-migration, its page requests are served as
+     compressed records (inflated and placed atomically), and it
+     verifies every page.
+  4. Settings as QEMU 7.2 has them: the defaults, the range errors, and
      multifd with compress refused in either order (QMP and HMP).
 """
 import os
 import re
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import (check, free_port, have_kvm, QMPError,  # noqa: E402
-                     skip_unless_built, start_migration, stress_args, Vm,
-                     wait_migration)
+from ternlib import (check, free_port, have_kvm, MigrationPair,  # noqa
+                     poll_migration, QMPError, skip_unless_built,
+                     start_migration, stress_args, Vm, wait_migration)
 
 APPEND = 'mem=16M-48M rate=32 report_ms=250'
 
@@ -89,6 +94,30 @@ def test_no_wait():
           f'{comp["pages"]} compressed, verified')
 
 
+def test_postcopy():
+    args = stress_args('soft', APPEND + ' pattern=random', '64M')
+    with MigrationPair(args) as pair:
+        src, dst = pair
+        src.wait_serial('stress: ok pass=1', 30)
+        caps = ['compress', 'postcopy-ram']
+        pair.start(caps=caps, dst_caps=caps,
+                   params={'max-bandwidth': 4 << 20, 'compress-threads': 2})
+        poll_migration(src, ('active',), 20, 0.01)
+        time.sleep(1)
+        src.cmd('migrate-start-postcopy')
+        info = poll_migration(src, ('completed', 'failed'), 90)
+        check(info['status'] == 'completed', f'source: {info}')
+        ram, comp = info['ram'], info['compression']
+        check(ram['postcopy-bytes'] > 0 and ram['postcopy-requests'] > 0,
+              f'no postcopy: {ram}')
+        check(ram['normal'] <= 1 and comp['pages'] > 0, f'{info}')
+        out = dst.wait_serial('stress: resume verified', 30)
+        dst.wait_serial('stress: ok', 30, out.index('stress: resume'))
+        check('MISMATCH' not in dst.serial(), dst.serial()[-500:])
+    print(f'ok: compress with postcopy, {ram["postcopy-requests"]} '
+          f'requests, {comp["pages"]} compressed pages, verified')
+
+
 def expect_error(vm, cmd, desc, **args):
     try:
         vm.cmd(cmd, **args)
@@ -138,6 +167,7 @@ def main():
     test_settings()
     test_guests()
     test_no_wait()
+    test_postcopy()
 
 
 if __name__ == '__main__':
