@@ -270,6 +270,13 @@ bool user_creatable_del(const char *id, Error **errp)
     return true;
 }
 
+void object_foreach(void (*fn)(Object *obj, void *opaque), void *opaque)
+{
+    for (guint i = 0; object_table && i < object_table->len; i++) {
+        fn(g_ptr_array_index(object_table, i), opaque);
+    }
+}
+
 void user_creatable_cleanup(void)
 {
     /* newest first: later objects may refer to earlier ones */

@@ -359,6 +359,13 @@ static bool qmp_query_named_block_nodes(json_object *args, json_object **ret,
     return true;
 }
 
+static void probe_add_object(Object *obj, void *opaque)
+{
+    g_autofree char *type = g_strdup_printf("child<%s>", obj->type->name);
+
+    json_object_array_add(opaque, probe_name_type(obj->id, type));
+}
+
 /* qom-list PATH: the containers libvirt walks; user objects by id. */
 static bool qmp_qom_list(json_object *args, json_object **ret, Error **errp)
 {
@@ -383,10 +390,11 @@ static bool qmp_qom_list(json_object *args, json_object **ret, Error **errp)
             list, probe_name_type("peripheral", "child<container>"));
         json_object_array_add(
             list, probe_name_type("unattached", "child<container>"));
+    } else if (!strcmp(path, "/objects")) {
+        object_foreach(probe_add_object, list);
     } else if (strcmp(path, "/machine/peripheral") != 0 &&
                strcmp(path, "/machine/peripheral-anon") != 0 &&
-               strcmp(path, "/machine/unattached") != 0 &&
-               strcmp(path, "/objects") != 0) {
+               strcmp(path, "/machine/unattached") != 0) {
         json_object_put(list);
         error_set(errp, ERROR_CLASS_DEVICE_NOT_FOUND, "Device '%s' not found",
                   path);

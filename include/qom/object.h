@@ -81,6 +81,9 @@ Object *user_creatable_add_cmdline(const char *optarg, Error **errp);
  * object is finalized once the last reference is dropped.
  */
 bool user_creatable_del(const char *id, Error **errp);
+/* Call fn on every live object, in creation order (fn must not add or
+ * delete objects). */
+void object_foreach(void (*fn)(Object *obj, void *opaque), void *opaque);
 /* Look up by id; NULL if none.  Borrowed. */
 Object *object_resolve_id(const char *id);
 /*

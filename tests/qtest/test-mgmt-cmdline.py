@@ -218,6 +218,12 @@ def test_probe_commands():
               vm.cmd('query-block') == [] and
               vm.cmd('query-named-block-nodes', flat=True) == [], 'empties')
         check(vm.cmd('query-cpus-fast') == [], '-M none has no vCPU')
+        vm.cmd('object-add', **{'qom-type': 'secret', 'id': 'sec0',
+                                'data': 'x'})
+        check(vm.cmd('qom-list', path='/objects') ==
+              [{'name': 'sec0', 'type': 'child<secret>'}], 'qom-list')
+        check(cmd_error(vm.qmp, 'qom-list', path='/nope')['class'] ==
+              'DeviceNotFound', 'qom-list of a missing path')
         opts = {o['option'] for o in vm.cmd('query-command-line-options')}
         check('sandbox' not in opts and 'machine' in opts, f'opts: {opts}')
         vm.cmd('migrate-set-capabilities', capabilities=[
