@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test-ram-select.c: page selection of the outgoing "ram" section.
- * Proves: the cursor walks blocks in order; queued requests are served
+ * Proves: the cursor walks blocks in order and counts its rounds (the
+ * wrap past the last block, which starts XBZRLE); queued requests are served
  * before the cursor; every selection clears the page's bit, so a page is
  * selected once per dirtying however it was asked for; bad requests are
  * refused with an error; requests queued from another thread while the
@@ -68,7 +69,13 @@ static void test_select_cursor_order(void)
     for (uint64_t p = 0; p < PAGES; p++) {
         expect_next(&ps, blk_b, p);
     }
+    g_assert_cmpuint(ps.rounds, ==, 0); /* round one not over yet */
     g_assert_false(ram_select_next(&ps, &(RAMBlock *){NULL}, &(uint64_t){0}));
+    /* a page dirtied again: the cursor wraps to it, round two starts */
+    set_bit(3, blk_a->bmap);
+    ram_select_count_dirty(&ps);
+    expect_next(&ps, blk_a, 3);
+    g_assert_cmpuint(ps.rounds, ==, 1);
     ram_select_destroy(&ps);
     g_assert_null(blk_a->bmap);
 }
