@@ -310,8 +310,6 @@ static int ram_load_xbzrle(RAMLoadState *ls, QEMUFile *f, RAMBlock *rb,
         why = "Failed to load XBZRLE page - wrong compression!";
     } else if (len > TARGET_PAGE_SIZE) {
         why = "Failed to load XBZRLE page - len overflow!";
-    } else if (!pl->direct || !pl->ops->place_buf) {
-        why = "Failed to load XBZRLE page - not allowed in postcopy";
     } else if (!test_bit(addr >> TARGET_PAGE_BITS,
                          ram_load_received_map(ls, rb))) {
         why = "Failed to load XBZRLE page - the page was never sent";
@@ -449,6 +447,14 @@ static int ram_load_record(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
         return pl->ops->place_page(pl, f, ls->last_recv_block, host);
     }
     case RAM_SAVE_FLAG_XBZRLE:
+        if (!pl->direct) {
+            /* 7.2's postcopy loader knows no XBZRLE record */
+            error_setg(errp,
+                       "Unknown combination of migration flags: 0x%x "
+                       "(postcopy mode)",
+                       flags);
+            return -EINVAL;
+        }
         return ram_load_xbzrle(ls, f, ls->last_recv_block, addr, host, errp);
     case RAM_SAVE_FLAG_COMPRESS_PAGE:
         return ram_load_compressed(ls, f, addr, host, errp);
