@@ -4,6 +4,7 @@
  * state changes (see sysemu/runstate.h and sysemu/cpus.h).
  */
 #include "qemu/osdep.h"
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include "qapi/qmp/dispatch.h"
 #include "sysemu/accel.h"
@@ -17,6 +18,12 @@ static GCond vcpu_tid_cond;
 
 void cpus_note_vcpu_thread(void)
 {
+    const AccelOps *ops = accel_current();
+    g_autofree char *name = g_strdup_printf(
+        "CPU 0/%s", ops && !strcmp(ops->name, "kvm") ? "KVM" : "soft");
+
+    /* As QEMU's -name debug-threads=on (Tern names all its threads). */
+    prctl(PR_SET_NAME, name);
     g_mutex_lock(&vcpu_tid_lock);
     g_atomic_int_set(&vcpu_tid, (gint)syscall(SYS_gettid));
     g_cond_broadcast(&vcpu_tid_cond);

@@ -3,6 +3,7 @@
  * vl-mgmt.h: the command-line options a management tool passes (libvirt
  * 9.0 starting a domain or probing the binary), kept out of vl.c.
  *
+ * (-name ...,debug-threads=on is vl.c's: Tern always names its threads.)
  * Each option is accepted with QEMU's meaning or refused with a one-line
  * error saying what Tern cannot do; none is silently misread.  Options
  * are parsed in command-line order into a VlMgmtConfig; vl.c applies it
