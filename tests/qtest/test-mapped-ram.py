@@ -10,6 +10,7 @@ Cases (all by default, or those named on the command line):
             source's RAM (a shared memory-backend-file); tern-img checks
             it; the restored guest verifies every page and keeps running
   stopped   stop, save in one go with 2 channels, restore with 2
+  fd        save to and restore from a file passed as an fd (getfd)
   direct    4 channels, direct-io on (the save directory is on a real
             disk, not tmpfs), at offset=; restore with direct-io too
   refuse    QEMU 9's refusals: a non-seekable transport, compression or
@@ -24,9 +25,12 @@ Cases (all by default, or those named on the command line):
             Skipped with the reason when mount namespaces are not allowed
 --accel kvm runs the guest under KVM (skipped without /dev/kvm).
 """
+import array
+import json
 import os
 import re
 import shutil
+import socket
 import struct
 import subprocess
 import sys
@@ -369,18 +373,7 @@ def test_refuse():
             except QMPError as e:
                 check(text in str(e), f'{cap}: {e}')
         rfd, wfd = os.pipe()
-        try:
-            src.qmp.send_fd('getfd', wfd, fdname='pipe')
-        except AttributeError:
-            import array
-            import json
-            import socket
-            req = json.dumps({'execute': 'getfd',
-                              'arguments': {'fdname': 'pipe'}})
-            src.qmp.sock.sendmsg([req.encode() + b'\n'],
-                                 [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
-                                   array.array('i', [wfd]))])
-            src.qmp.recv_reply()
+        getfd(src, wfd, 'pipe')
         os.close(wfd)
         src.cmd('migrate', uri='fd:pipe')
         info = wait_migration(src, 30, want=('failed',))
@@ -395,6 +388,46 @@ def test_refuse():
     print('refuse: tcp, exec, a pipe fd, multifd compression, TLS, '
           'postcopy, compress, xbzrle and direct-io with fd: refused with '
           'their texts')
+
+
+def getfd(vm, fd, name):
+    """QMP getfd with fd passed by SCM_RIGHTS."""
+    req = json.dumps({'execute': 'getfd', 'arguments': {'fdname': name}})
+    vm.qmp.sock.sendmsg([req.encode() + b'\n'],
+                        [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                          array.array('i', [fd]))])
+    reply = vm.qmp.recv_reply()
+    check('return' in reply, f'getfd: {reply}')
+
+
+def test_fd():
+    path = os.path.join(TMPDIR, 'fd.mig')
+    ramfile = os.path.join(TMPDIR, 'fd.ram')
+    with Vm(guest_args(ramfile), name='src') as src:
+        src.wait_serial(first_ok(), 30)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        getfd(src, fd, 'save')
+        os.close(fd)
+        save(src, 'fd:save', 2, **{'max-bandwidth': 0})
+        file_size_ok(path)
+        present = compare_with_ram(path, ramfile)
+        dst = Vm(guest_args(DST_RAM(), ['-incoming', 'defer']), name='dst')
+        try:
+            set_migration(dst, caps_for(2), params_for(2))
+            fd = os.open(path, os.O_RDONLY)
+            getfd(dst, fd, 'restore')
+            os.close(fd)
+            dst.cmd('migrate-incoming', uri='fd:restore')
+            wait_incoming(dst, 30)
+            out = dst.wait_serial('stress: ok pass=', 30,
+                                  max(0, dst.serial().find('stress: resume')))
+            check('MISMATCH' not in out, out)
+            if ACCEL == 'soft':
+                check('stress: resume verified' in out, out)
+        finally:
+            dst.kill()
+    print(f'fd: saved to and restored from a file descriptor passed with '
+          f'getfd, 2 channels ({present} pages)')
 
 
 def header_pos(path):
@@ -521,6 +554,7 @@ def fullfs_cases(full, ramfs):
 
 
 CASES = {'live': test_live, 'stopped': test_stopped, 'direct': test_direct,
+         'fd': test_fd,
          'refuse': test_refuse, 'bad': test_bad,
          'fullfs': lambda: in_namespace('fullfs')}
 
