@@ -37,7 +37,7 @@ static int postcopy_rp_handle_recv_bitmap(const MigRPMessage *msg, Error **errp)
     MigrationState *s = msg->s;
     g_autofree uint8_t *wire = NULL;
     char name[256];
-    uint64_t size, want, end;
+    uint64_t size, want, end, resend;
     RAMBlock *rb;
 
     if (migration_status() != MIGRATION_STATUS_POSTCOPY_RECOVER) {
@@ -84,8 +84,10 @@ static int postcopy_rp_handle_recv_bitmap(const MigRPMessage *msg, Error **errp)
                    name, end);
         return -EINVAL;
     }
+    /* not inside TRACE(): its arguments are evaluated only when traced */
+    resend = recv_bitmap_to_dirty(rb->bmap, wire, ram_block_pages(rb));
     TRACE("postcopy_recv_bitmap", "%s: %" PRIu64 " pages to send again", name,
-          recv_bitmap_to_dirty(rb->bmap, wire, ram_block_pages(rb)));
+          resend);
     g_mutex_lock(&s->pause_lock);
     s->recv_bitmaps++;
     g_cond_broadcast(&s->pause_cond);
