@@ -184,8 +184,14 @@ RAMXbzrleOutcome ram_xbzrle_save_page(RAMXbzrle *x, uint8_t *host,
         return RAM_XBZRLE_SKIP;
     }
     if (!x->last_stage) {
-        /* the destination will have the snapshot */
-        memcpy(cached, x->current, TARGET_PAGE_SIZE);
+        /*
+         * The destination will have the snapshot: so must the cache.  A
+         * delta patches only the changed bytes in; an overflow copies.
+         */
+        if (n < 0 ||
+            xbzrle_decode_buffer(x->encoded, n, cached, TARGET_PAGE_SIZE) < 0) {
+            memcpy(cached, x->current, TARGET_PAGE_SIZE);
+        }
         *data = cached;
     }
     if (n < 0) {

@@ -332,6 +332,14 @@ static void test_xbzrle_round_trip(void)
     g_assert_cmpuint(stat64_get(&mig_stats.xbzrle_bytes), ==,
                      (3 + 10) + (3 + 11) + TARGET_PAGE_SIZE);
 
+    /* the cache was patched with each delta: the next one is exact */
+    stat64_set(&mig_stats.dirty_sync_count, 3);
+    memset(ram_page(1) + 50, 0x22, 8);
+    save_range(sink, f, 1, 1);
+    g_assert_cmpuint(stat64_get(&mig_stats.xbzrle_encoded), ==, 3);
+    g_assert_cmpuint(stat64_get(&mig_stats.xbzrle_bytes), ==,
+                     (3 + 10) + (3 + 11) + TARGET_PAGE_SIZE + (3 + 10));
+
     /* a resize: the next page misses in the new, empty cache */
     g_assert_true(ram_xbzrle_cache_resize(32 * KiB, &error_abort));
     memset(ram_page(0) + 200, 0x77, 8);
@@ -339,7 +347,7 @@ static void test_xbzrle_round_trip(void)
     g_assert_cmpuint(stat64_get(&mig_stats.xbzrle_cache_miss), ==, PAGES);
     memset(ram_page(0) + 300, 0x78, 8);
     save_range(sink, f, 0, 0); /* and hits again after that */
-    g_assert_cmpuint(stat64_get(&mig_stats.xbzrle_encoded), ==, 3);
+    g_assert_cmpuint(stat64_get(&mig_stats.xbzrle_encoded), ==, 4);
     g_assert_cmpuint(stat64_get(&mig_stats.normal_pages), ==,
                      (PAGES - 1) * 2 + 1 + 1);
     g_assert_cmpuint(stat64_get(&mig_stats.zero_pages), ==, 2);
@@ -356,7 +364,7 @@ static void test_xbzrle_round_trip(void)
     memset(blk_ram->host, 0xee, blk_ram->used_length);
     in = input_of(bioc->data, bioc->usage);
     ls = ram_load_state_new();
-    for (int i = 0; i < 5; i++) { /* the five save_range() calls */
+    for (int i = 0; i < 6; i++) { /* the six save_range() calls */
         g_assert_cmpint(
             ram_load_section(ls, in, RAM_SECTION_VERSION, &error_abort), ==, 0);
     }
