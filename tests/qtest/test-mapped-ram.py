@@ -396,7 +396,15 @@ def test_refuse():
             'the fd: URI')
         check(src.cmd('query-status')['status'] == 'running',
               'source stopped after refusals')
-    print('refuse: tcp, exec, a pipe fd, multifd compression, TLS, '
+    with Vm(guest_args(extra=['-incoming', 'defer']), name='dst') as dst:
+        set_migration(dst, {'mapped-ram': True})
+        try:
+            dst.cmd('migrate-incoming', uri='tcp:127.0.0.1:0')
+            check(False, 'destination accepted tcp with mapped-ram')
+        except QMPError as e:
+            check(seek in str(e), f'destination tcp: {e}')
+    print('refuse: tcp (both sides), exec, a pipe fd, multifd compression, '
+          'TLS, '
           'postcopy, compress, xbzrle and direct-io with fd: refused with '
           'their texts')
 
