@@ -251,6 +251,8 @@ def main():
     if not have_kvm():
         skip('/dev/kvm cannot be opened (the domain is type kvm)')
     slow = '--slow' in sys.argv
+    # meson's timeout sends SIGTERM: unwind so the daemons are killed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit('killed (SIGTERM)'))
     root = tempfile.mkdtemp(prefix='tern-libvirt-')
     tls_dir = None
     if slow:
