@@ -18,7 +18,8 @@
  *     client that sends anything else or closes first is dropped with
  *     a warning while the listener keeps listening;
  *   - a channel whose bytes cannot be peeked (TLS, single-channel
- *     transports) as QEMU 7.2 sorts them: the first is the main stream,
+ *     transports), and every channel with postcopy-preempt (its
+ *     channel says nothing until postcopy), as QEMU 7.2 sorts them: the first is the main stream,
  *     later ones multifd channels with the capability (the receiver
  *     checks their initial packet), else the postcopy-preempt channel.
  * A postcopy recovery (migrate-recover) sorts its channels by 7.2's
@@ -240,7 +241,7 @@ static const MigrationChannelAccept
     migration_incoming_accept[MIGRATION_CHANNEL__MAX] = {
         [MIGRATION_CHANNEL_MAIN] = migration_incoming_accept_listed,
         [MIGRATION_CHANNEL_MULTIFD] = migration_incoming_accept_listed,
-        [MIGRATION_CHANNEL_PREEMPT] = NULL,
+        [MIGRATION_CHANNEL_PREEMPT] = migration_incoming_accept_listed,
 };
 
 /* Are all the channels the capabilities ask for there? */
@@ -489,7 +490,9 @@ static void migration_channel_sniff_start(QIOChannel *tls)
 /* A channel is ready (after TLS): sort it. */
 static void migration_incoming_channel_ready(QIOChannel *ioc, bool peek)
 {
-    if (peek && qio_channel_get_fd(ioc) >= 0) {
+    /* a preempt channel is silent until postcopy: 7.2's order decides */
+    if (peek && qio_channel_get_fd(ioc) >= 0 &&
+        !migrate_cap(MIGRATION_CAPABILITY_POSTCOPY_PREEMPT)) {
         qio_channel_add_watch(ioc, G_IO_IN | G_IO_HUP | G_IO_ERR,
                               migration_channel_peek, qio_channel_ref(ioc),
                               (GDestroyNotify)qio_channel_unref);

@@ -146,7 +146,7 @@ static gpointer migration_incoming_thread(gpointer opaque)
         }
         qemu_loadvm_state_cleanup();
     }
-    postcopy_ram_incoming_end();
+    postcopy_ram_incoming_end(r->ret >= 0);
     TRACE("migration_incoming_loaded", "ret %d", r->ret);
     main_loop_schedule(migration_incoming_done_bh, r);
     return NULL;

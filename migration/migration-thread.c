@@ -41,6 +41,7 @@
 #include "migration.h"
 #include "migration-stats.h"
 #include "multifd.h"
+#include "postcopy-preempt.h"
 #include "postcopy-recover.h"
 #include "return-path.h"
 #include "ram.h"
@@ -92,7 +93,9 @@ static bool migrate_cancelled(void)
  * then TLS if configured.  The raw channel is registered first so that
  * migrate_cancel can shut it down while TLS connects.
  */
-static QIOChannel *migrate_transport_open(MigrationState *s, Error **errp)
+static QIOChannel *migrate_transport_open(MigrationState *s,
+                                          MigrationChannelType type,
+                                          Error **errp)
 {
     const MigrationTransport *t = migration_transport_find(s->uri);
     const char *arg;
@@ -109,14 +112,14 @@ static QIOChannel *migrate_transport_open(MigrationState *s, Error **errp)
     if (!ioc) {
         return NULL;
     }
-    migrate_channel_add(s, MIGRATION_CHANNEL_MAIN, ioc);
+    migrate_channel_add(s, type, ioc);
     host = t->tls_hostname ? t->tls_hostname(arg) : NULL;
     tls = migration_channel_outgoing(ioc, host, errp); /* takes ioc's ref */
     g_free(host);
     if (tls && tls != ioc) {
         /* the list holds the raw channel (ioc still valid): swap */
         migrate_channel_remove(s, ioc);
-        migrate_channel_add(s, MIGRATION_CHANNEL_MAIN, tls);
+        migrate_channel_add(s, type, tls);
     }
     return tls;
 }
@@ -184,6 +187,33 @@ static bool migration_multifd_connect(MigrationState *s, Error **errp)
     return ok;
 }
 
+/*
+ * postcopy-preempt: the second channel, right after the main one (the
+ * destination tells them apart by their order).
+ */
+static bool migration_preempt_connect(MigrationState *s, Error **errp)
+{
+    const MigrationTransport *t = migration_transport_find(s->uri);
+    QIOChannel *ioc;
+
+    if (!migrate_cap(MIGRATION_CAPABILITY_POSTCOPY_PREEMPT)) {
+        return true;
+    }
+    if (!t || !t->multi_channel) {
+        error_setg(errp, "postcopy-preempt is not supported by current "
+                         "protocol");
+        return false;
+    }
+    ioc = migrate_transport_open(s, MIGRATION_CHANNEL_PREEMPT, errp);
+    if (!ioc) {
+        return false;
+    }
+    migration_channel_tune(ioc, true);
+    postcopy_preempt_set_channel(s, ioc);
+    qio_channel_unref(ioc);
+    return true;
+}
+
 static MigrationNext migration_phase_connect(MigrationRun *run)
 {
     MigrationState *s = run->s;
@@ -192,11 +222,12 @@ static MigrationNext migration_phase_connect(MigrationRun *run)
     if (!migration_multifd_allowed(s, &run->err)) {
         return MIGRATION_NEXT_FAIL;
     }
-    ioc = migrate_transport_open(s, &run->err);
+    ioc = migrate_transport_open(s, MIGRATION_CHANNEL_MAIN, &run->err);
     if (!ioc) {
         return MIGRATION_NEXT_FAIL;
     }
-    if (migrate_cancelled() || !migration_multifd_connect(s, &run->err)) {
+    if (migrate_cancelled() || !migration_multifd_connect(s, &run->err) ||
+        !migration_preempt_connect(s, &run->err)) {
         qio_channel_unref(ioc);
         return MIGRATION_NEXT_FAIL;
     }
@@ -585,6 +616,10 @@ static bool migration_postcopy_finish(MigrationRun *run)
     if (qemu_savevm_state_complete_live(run->f, &run->err) < 0) {
         return false;
     }
+    if (postcopy_preempt_send_eos(run->s) < 0) {
+        error_setg(&run->err, "postcopy-preempt channel failed");
+        return false;
+    }
     qemu_savevm_state_send_eof(run->f);
     if (qemu_fflush(run->f) < 0) {
         qemu_file_get_error_obj(run->f, &run->err);
@@ -635,6 +670,7 @@ static bool migration_pause_wait(MigrationRun *run, int paused_status)
     }
     migrate_channels_shutdown(s);
     migrate_rp_cleanup(s);
+    postcopy_preempt_close(s);
     migration_close_file(s, NULL);
     run->f = NULL;
     migrate_channels_release(s);
@@ -656,7 +692,8 @@ static bool migration_pause_wait(MigrationRun *run, int paused_status)
 static bool migration_reconnect(MigrationRun *run)
 {
     MigrationState *s = run->s;
-    QIOChannel *ioc = migrate_transport_open(s, &run->err);
+    QIOChannel *ioc =
+        migrate_transport_open(s, MIGRATION_CHANNEL_MAIN, &run->err);
 
     if (!ioc) {
         return false;
@@ -665,7 +702,8 @@ static bool migration_reconnect(MigrationRun *run)
     run->f = qemu_file_new_output(ioc);
     qio_channel_unref(ioc);
     s->to_dst_file = run->f;
-    return migrate_rp_start(s, &run->err);
+    return migration_preempt_connect(s, &run->err) &&
+           migrate_rp_start(s, &run->err);
 }
 
 /* The resume handshake of a phase (postcopy: postcopy-recover.h). */
@@ -748,6 +786,7 @@ static MigrationNext migration_phase_finish(MigrationRun *run)
     qemu_savevm_state_cleanup();
     run->savevm_setup = false;
     migrate_rp_cleanup(s);
+    postcopy_preempt_close(s);
     migrate_channels_release(s);
     total_bytes = migration_transferred_bytes(run->f);
     run->f = NULL;
@@ -846,6 +885,7 @@ static void migration_run_fail(MigrationRun *run)
     /* Wake anyone blocked on a channel (return path). */
     migrate_channels_shutdown(s);
     migrate_rp_cleanup(s);
+    postcopy_preempt_close(s);
     if (run->savevm_setup) {
         qemu_savevm_state_cleanup();
     }

@@ -257,6 +257,11 @@ static bool migrate_caps_combination_ok(Error **errp)
         error_setg(errp, "Postcopy is not yet compatible with multifd");
         return false;
     }
+    if (migrate_cap(MIGRATION_CAPABILITY_POSTCOPY_PREEMPT) &&
+        !migrate_postcopy_ram()) {
+        error_setg(errp, "Postcopy preempt requires postcopy-ram");
+        return false;
+    }
     return migrate_checkpoint_combination_ok(errp);
 }
 
@@ -468,6 +473,7 @@ void migration_init(void)
     g_mutex_init(&s->lock);
     g_mutex_init(&s->pause_lock);
     g_cond_init(&s->pause_cond);
+    g_mutex_init(&s->preempt_lock);
     s->fd = -1;
     g_mutex_init(&mis->rp_lock);
     migrate_options_reset();

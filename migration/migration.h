@@ -98,6 +98,14 @@ typedef struct MigrationState {
      */
     unsigned int recv_bitmaps;
 
+    /*
+     * postcopy-preempt (postcopy-preempt.h): the urgent-page stream,
+     * written by the return-path thread (pages) and the migration thread
+     * (EOS, close) under preempt_lock.
+     */
+    GMutex preempt_lock;
+    QEMUFile *preempt_file;
+
     bool vm_was_running;
 
     /* written by the migration thread, read under lock */

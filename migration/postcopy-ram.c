@@ -19,6 +19,7 @@
 #include "migration/savevm.h"
 #include "sysemu/ramblock.h"
 #include "migration.h"
+#include "postcopy-preempt.h"
 #include "postcopy-ram.h"
 #include "ram.h"
 
@@ -394,6 +395,9 @@ static int postcopy_handle_listen(const LoadVMCommand *c, Error **errp)
         error_setg_errno(errp, errno, "Postcopy: eventfd");
         return -errno;
     }
+    if (!postcopy_preempt_incoming_start(mis, pci.uffd, errp)) {
+        return -EINVAL;
+    }
     pci.fault_thread =
         g_thread_new("mig/dst/fault", postcopy_fault_thread, mis);
     migrate_incoming_set_status(mis, MIGRATION_STATUS_POSTCOPY_ACTIVE);
@@ -409,6 +413,11 @@ static int postcopy_handle_run(const LoadVMCommand *c, Error **errp)
     postcopy_state_set(POSTCOPY_INCOMING_RUNNING);
     migration_incoming_postcopy_run();
     return LOADVM_QUIT;
+}
+
+int postcopy_ram_uffd(void)
+{
+    return pci.uffd;
 }
 
 void postcopy_ram_wake_faults(void)
@@ -427,9 +436,12 @@ void postcopy_ram_wake_faults(void)
     }
 }
 
-void postcopy_ram_incoming_end(void)
+void postcopy_ram_incoming_end(bool ok)
 {
     RAMBlock *rb;
+
+    /* its pages must be in before guest RAM leaves userfaultfd */
+    postcopy_preempt_incoming_stop(!ok);
 
     if (pci.fault_thread) {
         uint64_t one = 1;
@@ -479,6 +491,8 @@ static bool postcopy_ram_cap_check(Error **errp)
 void postcopy_ram_init(void)
 {
     migrate_capability_set_supported(MIGRATION_CAPABILITY_POSTCOPY_RAM, true);
+    migrate_capability_set_supported(MIGRATION_CAPABILITY_POSTCOPY_PREEMPT,
+                                     true);
     migrate_capability_set_check(MIGRATION_CAPABILITY_POSTCOPY_RAM,
                                  postcopy_ram_cap_check);
     loadvm_command_register(MIG_CMD_POSTCOPY_ADVISE, postcopy_handle_advise);

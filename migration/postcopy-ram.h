@@ -28,7 +28,8 @@
  * RAM) and sends REQ_PAGES_ID / REQ_PAGES on the return path.
  *
  * Recovery after a broken connection: postcopy-recover.h.
- * Not done: postcopy-preempt, blocktime.
+ * postcopy-preempt's second channel: postcopy-preempt.h.
+ * Not done: blocktime.
  */
 #ifndef MIGRATION_POSTCOPY_RAM_H
 #define MIGRATION_POSTCOPY_RAM_H
@@ -60,10 +61,14 @@ bool postcopy_ram_supported_by_host(Error **errp);
 PostcopyIncomingState postcopy_ram_incoming_state(void);
 
 /*
- * End of the load in postcopy, however it ended: stop the fault thread,
+ * End of the load in postcopy, however it ended (ok: the stream loaded):
+ * stop the preempt reader (after its EOS when ok) and the fault thread,
  * unregister guest RAM, back to none.  Load thread.
  */
-void postcopy_ram_incoming_end(void);
+void postcopy_ram_incoming_end(bool ok);
+
+/* The userfaultfd guest RAM is registered with, or -1. */
+int postcopy_ram_uffd(void);
 
 /*
  * Wake every thread waiting on a missing page so that it faults again

@@ -14,6 +14,7 @@
 #include "migration/savevm.h"
 #include "sysemu/ramblock.h"
 #include "migration.h"
+#include "postcopy-preempt.h"
 #include "postcopy-ram.h"
 #include "postcopy-recover.h"
 #include "ram.h"
@@ -293,6 +294,7 @@ bool postcopy_incoming_pause(MigrationIncomingState *mis, const Error *err)
     qemu_file_shutdown(from);
     qemu_fclose(to);
     qemu_fclose(from);
+    postcopy_preempt_incoming_stop(true);
 
     g_mutex_lock(&mis->recover_lock);
     mis->recover_triggered = false;
@@ -348,6 +350,7 @@ bool migrate_recover(const char *uri, Error **errp)
 void postcopy_incoming_recover_channel(QIOChannel *ioc)
 {
     MigrationIncomingState *mis = migration_incoming_get_current();
+    Error *err = NULL;
     QEMUFile *f, *rp;
 
     mis->recovering = false;
@@ -358,6 +361,10 @@ void postcopy_incoming_recover_channel(QIOChannel *ioc)
     mis->from_src_file = f;
     mis->to_src_file = rp;
     g_mutex_unlock(&mis->rp_lock);
+    if (!postcopy_preempt_incoming_start(mis, postcopy_ram_uffd(), &err)) {
+        /* the load thread's RESUME goes on; urgent pages come on main */
+        error_report_err(err);
+    }
     g_mutex_lock(&mis->recover_lock);
     migrate_incoming_set_status(mis, MIGRATION_STATUS_POSTCOPY_RECOVER);
     g_cond_broadcast(&mis->recover_cond);

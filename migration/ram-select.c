@@ -199,14 +199,27 @@ static bool ram_select_scan(RAMPageSelect *ps, RAMBlock **prb, uint64_t *ppage)
     }
 }
 
-bool ram_select_next(RAMPageSelect *ps, RAMBlock **prb, uint64_t *ppage)
+bool ram_select_claim(RAMBlock *rb, uint64_t page)
 {
-    if (!(__atomic_load_n(&ps->nr_requests, __ATOMIC_ACQUIRE) &&
-          ram_select_request(ps, prb, ppage)) &&
-        !ram_select_scan(ps, prb, ppage)) {
+    unsigned long mask = BIT_MASK(page);
+    unsigned long old =
+        __atomic_fetch_and(rb->bmap + BIT_WORD(page), ~mask, __ATOMIC_RELAXED);
+
+    if (!(old & mask)) {
         return false;
     }
-    clear_bit(*ppage, (*prb)->bmap);
     stat64_sub(&mig_stats.remaining_pages, 1);
+    return true;
+}
+
+bool ram_select_next(RAMPageSelect *ps, RAMBlock **prb, uint64_t *ppage)
+{
+    do {
+        if (!(__atomic_load_n(&ps->nr_requests, __ATOMIC_ACQUIRE) &&
+              ram_select_request(ps, prb, ppage)) &&
+            !ram_select_scan(ps, prb, ppage)) {
+            return false;
+        }
+    } while (!ram_select_claim(*prb, *ppage)); /* preempt took it */
     return true;
 }

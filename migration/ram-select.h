@@ -79,6 +79,14 @@ uint64_t ram_select_count_dirty(RAMPageSelect *ps);
 bool ram_select_next(RAMPageSelect *ps, RAMBlock **prb, uint64_t *ppage);
 
 /*
+ * Take page of rb if it is dirty: clear its bit atomically and count it
+ * sent; false if it was clean (or taken already).  Any thread: postcopy
+ * -preempt's return-path thread takes requested pages this way while
+ * the migration thread selects (ram_select_next() claims the same way).
+ */
+bool ram_select_claim(RAMBlock *rb, uint64_t page);
+
+/*
  * Ask for len bytes of rb at offset (a page range; both rounded out to
  * whole target pages) to be selected before the cursor's pages.  Pages of
  * the range that are not dirty when their turn comes are skipped.

@@ -50,6 +50,7 @@
 #include "ram-load.h"
 #include "ram-select.h"
 #include "ram-place.h"
+#include "postcopy-preempt.h"
 #include "return-path.h"
 #include "ram-sink.h"
 #include "ram-xbzrle.h"
@@ -501,6 +502,41 @@ int ram_postcopy_send_discard(QEMUFile *f)
     return qemu_file_get_error(f);
 }
 
+/*
+ * postcopy-preempt: send the dirty pages of [start, start + len) of rb
+ * now on the preempt channel, each record naming its block (as 7.2).
+ * false when there is no preempt channel (queue them instead).
+ * Return-path thread.
+ */
+static bool ram_preempt_send(RAMBlock *rb, uint64_t start, uint64_t len)
+{
+    MigrationState *s = migrate_get_current();
+    uint64_t end = DIV_ROUND_UP(start + len, TARGET_PAGE_SIZE);
+    QEMUFile *f;
+
+    if (stat64_get(&mig_stats.phase) != MIGRATION_PHASE_POSTCOPY) {
+        return false;
+    }
+    f = postcopy_preempt_get(s);
+    if (!f) {
+        return false;
+    }
+    for (uint64_t page = start >> TARGET_PAGE_BITS; page < end; page++) {
+        if (!ram_select_claim(rb, page)) {
+            continue;
+        }
+        qemu_put_be64(f, (page << TARGET_PAGE_BITS) | RAM_SAVE_FLAG_PAGE);
+        qemu_put_counted_string(f, rb->idstr);
+        qemu_put_buffer(f, rb->host + (page << TARGET_PAGE_BITS),
+                        TARGET_PAGE_SIZE);
+        stat64_add(&mig_stats.normal_pages, 1);
+        migration_stats_account_ram(ram_record_header_bytes_named(rb->idstr) +
+                                    TARGET_PAGE_SIZE);
+    }
+    postcopy_preempt_put(s);
+    return true;
+}
+
 bool ram_postcopy_request(const char *rbname, uint64_t start, uint64_t len,
                           Error **errp)
 {
@@ -530,6 +566,9 @@ bool ram_postcopy_request(const char *rbname, uint64_t start, uint64_t len,
         return false;
     }
     stat64_add(&mig_stats.postcopy_requests, 1);
+    if (ram_preempt_send(rb, start, len)) {
+        return true;
+    }
     return ram_page_request_queue(&rs->sel, rb, start, len, errp);
 }
 

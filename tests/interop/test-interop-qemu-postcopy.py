@@ -12,7 +12,8 @@ stream has not brought yet, which fault and are requested from the
 source (postcopy-requests grows) and must read as in the file.  Tern
 then migrates the same way into a QEMU with memory-backend-ram, read
 with `xp` during postcopy too; at the end that QEMU's RAM is saved with
-pmemsave and must equal the original file.
+pmemsave and must equal the original file.  With --preempt, the same
+with postcopy-preempt on both sides.
 """
 import os
 import re
@@ -33,6 +34,9 @@ POSTCOPY_BW = 16 << 20
 # pages read on the destination during postcopy: near the end of RAM,
 # which the throttled precopy has not reached yet
 PROBES = [SIZE - (k * 97 + 3) * 4096 for k in range(8)]
+# --preempt: the same with postcopy-preempt on both sides (requested
+# pages on the second channel)
+PREEMPT = '--preempt' in sys.argv[1:]
 
 
 def make_ram(path, seed):
@@ -73,10 +77,11 @@ def postcopy_hop(src, dst_binary, name, ref):
     dst = incoming_vm(ram_args(dst_binary), name=name,
                       binary=qemu_binary() if dst_binary == 'qemu' else None,
                       serial=False)
-    start_migration(src, dst.uri, dst, caps=['postcopy-ram'],
+    caps = ['postcopy-ram'] + (['postcopy-preempt'] if PREEMPT else [])
+    start_migration(src, dst.uri, dst, caps=caps,
                     params={'max-bandwidth': PRECOPY_BW,
                             'max-postcopy-bandwidth': POSTCOPY_BW},
-                    dst_caps=['postcopy-ram'])
+                    dst_caps=caps)
     poll_migration(src, ('active',), 20)
     time.sleep(1)
     src.cmd('migrate-start-postcopy')
@@ -114,7 +119,8 @@ def main():
                   f'postcopy-requests {ram["postcopy-requests"]}')
             check(ram['postcopy-bytes'] > 0, f'{who}: no postcopy: {info}')
             check(ram['postcopy-requests'] > 0, f'{who}: no requests: {info}')
-    print('postcopy: QEMU -> Tern -> QEMU identical')
+    print(f'postcopy{" (preempt)" if PREEMPT else ""}: QEMU -> Tern -> '
+          f'QEMU identical')
     return 0
 
 

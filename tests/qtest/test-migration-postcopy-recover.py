@@ -19,7 +19,9 @@ postcopy phase lasts while the connection breaks:
 3. A real cut: the migration goes through a TCP proxy that closes
    both connections in postcopy; both sides pause; recovery straight
    to the destination; completes, guest verified.
-4. migrate_cancel while paused: the source fails for good, its guest
+4. The same with postcopy-preempt (requested pages on the second
+   channel); the recovery opens both channels again.
+5. migrate_cancel while paused: the source fails for good, its guest
    stays paused (it ran on the destination).
 """
 import os
@@ -91,11 +93,11 @@ class Proxy:
         self.lsock.close()
 
 
-def start_postcopy(pair):
+def start_postcopy(pair, extra=()):
     src, dst = pair
+    caps = ['postcopy-ram', 'events'] + list(extra)
     src.wait_serial('stress: ok pass=1', 30)
-    pair.start(caps=['postcopy-ram', 'events'],
-               dst_caps=['postcopy-ram', 'events'],
+    pair.start(caps=caps, dst_caps=caps,
                params={'max-bandwidth': LIMIT,
                        'max-postcopy-bandwidth': SLOW})
     poll_migration(src, ('active',), 20, 0.01)
@@ -198,6 +200,22 @@ def real_cut():
         finish(src, dst)
 
 
+def preempt():
+    """postcopy-preempt: requested pages on the second channel; a
+    recovery opens both channels again."""
+    with MigrationPair(vm_args()) as pair:
+        src, dst = pair
+        start_postcopy(pair, ['postcopy-preempt'])
+        # faults are served at once: the guest pulls its RAM in quickly
+        src.cmd('migrate-pause')
+        both_paused(src, dst)
+        recover(src, dst)
+        info = finish(src, dst)
+        print(f'preempt: requests {info["ram"]["postcopy-requests"]}, '
+              f'postcopy-bytes {info["ram"]["postcopy-bytes"]}')
+        check(info['ram']['postcopy-requests'] > 0, f'no requests: {info}')
+
+
 def cancel_paused():
     with MigrationPair(vm_args()) as pair:
         src, dst = pair
@@ -216,6 +234,7 @@ def main():
     out_of_place()
     pause_twice()
     real_cut()
+    preempt()
     cancel_paused()
     return 0
 
