@@ -18,18 +18,19 @@
  *     client that sends anything else or closes first is dropped with
  *     a warning while the listener keeps listening;
  *   - a channel whose bytes cannot be peeked (TLS, single-channel
- *     transports), and every channel with postcopy-preempt (its
- *     channel says nothing until postcopy), as QEMU 7.2 sorts them: the first
- * is the main stream, later ones multifd channels with the capability (the
- * receiver checks their initial packet), else the postcopy-preempt channel. A
- * postcopy recovery (migrate-recover) sorts its channels by 7.2's order
- * whatever the transport: its stream starts without a header. A channel of a
- * type that is complete already (a second main stream, a multifd channel beyond
- * multifd-channels, anything once loading has started) is dropped with a
- * warning.  Loading starts (and the socket stops listening) once every channel
- * the capabilities ask for is there; with multifd, a destination that has not
- * got them all MIGRATION_CHANNELS_WAIT_S after the first one fails with a
- * message.
+ *     transports), and every channel with postcopy-preempt (that
+ *     channel says nothing until postcopy), as QEMU 7.2 sorts them:
+ *     the first is the main stream, later ones multifd channels with
+ *     the capability (the receiver checks their initial packet), else
+ *     the postcopy-preempt channel.
+ * A postcopy recovery (migrate-recover) sorts its channels by 7.2's
+ * order whatever the transport: its stream starts without a header.
+ * A channel of a type that is complete already (a second main stream,
+ * a multifd channel beyond multifd-channels, anything once loading has
+ * started) is dropped with a warning.  Loading starts (and the socket
+ * stops listening) once every channel the capabilities ask for is
+ * there; with multifd, a destination that has not got them all
+ * MIGRATION_CHANNELS_WAIT_S after the first one fails with a message.
  *
  * Both sides keep a list of their channels (MigrationState.channels,
  * MigrationIncomingState.channels).
