@@ -189,6 +189,34 @@ static void hmp_info_migrate_checkpoint(Monitor *mon,
     }
 }
 
+/*
+ * 7.2's blocktime lines; the vCPU list as QEMU's string visitor prints
+ * a list of numbers: runs of consecutive values as "a-b", comma-separated.
+ */
+static void hmp_info_migrate_blocktime(Monitor *mon, const MigrationInfo *info)
+{
+    GString *s = g_string_new(NULL);
+
+    monitor_printf(mon, "postcopy blocktime: %u\n", info->postcopy_blocktime);
+    for (int i = 0; i < info->postcopy_vcpus;) {
+        uint32_t a = info->postcopy_vcpu_blocktime[i];
+        int j = i;
+
+        while (j + 1 < info->postcopy_vcpus &&
+               info->postcopy_vcpu_blocktime[j + 1] ==
+                   info->postcopy_vcpu_blocktime[j] + 1) {
+            j++;
+        }
+        g_string_append_printf(s, "%s%u", i ? "," : "", a);
+        if (j > i) {
+            g_string_append_printf(s, "-%u", info->postcopy_vcpu_blocktime[j]);
+        }
+        i = j + 1;
+    }
+    monitor_printf(mon, "postcopy vcpu blocktime: %s\n", s->str);
+    g_string_free(s, true);
+}
+
 static void hmp_info_migrate(Monitor *mon)
 {
     MigrationInfo info;
@@ -219,6 +247,9 @@ static void hmp_info_migrate(Monitor *mon)
     }
     if (info.has_checkpoint) {
         hmp_info_migrate_checkpoint(mon, &info.checkpoint);
+    }
+    if (info.has_postcopy_blocktime) {
+        hmp_info_migrate_blocktime(mon, &info);
     }
     if (info.socket_addresses) {
         monitor_printf(mon, "socket address: [\n");

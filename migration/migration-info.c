@@ -29,6 +29,7 @@
 #include "migration-stats.h"
 #include "migration/options.h"
 #include "ram-compress.h"
+#include "postcopy-blocktime.h"
 #include "migration/blocker.h"
 
 /* The "ram" member; completed: remaining and the dirty rate read 0. */
@@ -157,6 +158,11 @@ static void migration_info_destination(MigrationInfo *info)
         info->has_status = true;
         info->status = status;
     }
+    if (status == MIGRATION_STATUS_COMPLETED) {
+        info->has_postcopy_blocktime = postcopy_blocktime_get(
+            &info->postcopy_blocktime, &info->postcopy_vcpu_blocktime,
+            &info->postcopy_vcpus);
+    }
 }
 
 void migration_info_get(MigrationInfo *info)
@@ -175,6 +181,7 @@ void migration_info_clear(MigrationInfo *info)
     g_free(info->error_desc);
     g_strfreev(info->blocked_reasons);
     g_free(info->checkpoint.file);
+    g_free(info->postcopy_vcpu_blocktime);
     if (info->socket_addresses) {
         g_ptr_array_unref(info->socket_addresses);
     }

@@ -83,6 +83,11 @@ typedef struct MigrationInfo {
     /* checkpoint-assisted migration, either side (Tern's own member) */
     bool has_checkpoint;
     MigrationCheckpointInfo checkpoint;
+    /* destination, completed, postcopy-blocktime on: ms waited for pages */
+    bool has_postcopy_blocktime;
+    uint32_t postcopy_blocktime;       /* all vCPUs at once */
+    uint32_t *postcopy_vcpu_blocktime; /* per vCPU (owned) */
+    int postcopy_vcpus;
     /* destination: SocketAddress * it listens on (a reference), or NULL */
     GPtrArray *socket_addresses;
 } MigrationInfo;

@@ -198,6 +198,16 @@ static json_object *migration_info_to_json(const MigrationInfo *info)
         json_add_i64(o, "cpu-throttle-percentage",
                      info->cpu_throttle_percentage);
     }
+    if (info->has_postcopy_blocktime) {
+        json_object *list = json_object_new_array();
+
+        json_add_u64(o, "postcopy-blocktime", info->postcopy_blocktime);
+        for (int i = 0; i < info->postcopy_vcpus; i++) {
+            json_object_array_add(
+                list, json_object_new_uint64(info->postcopy_vcpu_blocktime[i]));
+        }
+        json_object_object_add(o, "postcopy-vcpu-blocktime", list);
+    }
     if (info->blocked_reasons) {
         json_object *list = json_object_new_array();
 

@@ -19,6 +19,7 @@
 #include "migration/savevm.h"
 #include "sysemu/ramblock.h"
 #include "migration.h"
+#include "postcopy-blocktime.h"
 #include "postcopy-preempt.h"
 #include "postcopy-ram.h"
 #include "ram.h"
@@ -43,20 +44,39 @@ static void postcopy_state_set(PostcopyIncomingState st)
     __atomic_store_n(&pci.state, st, __ATOMIC_RELEASE);
 }
 
-/* A userfaultfd with the API handshake done, or -1 with errp set. */
-static int postcopy_uffd_open(Error **errp)
+/* A userfaultfd after its API handshake asking features; -errno. */
+static int postcopy_uffd_handshake(uint64_t features)
 {
-    struct uffdio_api api = {.api = UFFD_API};
+    struct uffdio_api api = {.api = UFFD_API, .features = features};
     int fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+    int err;
 
     if (fd < 0) {
-        error_setg(errp, "Postcopy: userfaultfd not available: %s",
-                   strerror(errno));
-        return -1;
+        return -errno;
     }
     if (ioctl(fd, UFFDIO_API, &api) < 0) {
-        error_setg(errp, "Postcopy: UFFDIO_API failed: %s", strerror(errno));
+        err = errno;
         close(fd);
+        return -err;
+    }
+    return fd;
+}
+
+/*
+ * A userfaultfd with the API handshake done, or -1 with errp set.  It
+ * reports the faulting thread's id (postcopy-blocktime) if the kernel
+ * can.
+ */
+static int postcopy_uffd_open(Error **errp)
+{
+    int fd = postcopy_uffd_handshake(UFFD_FEATURE_THREAD_ID);
+
+    if (fd == -EINVAL) {
+        fd = postcopy_uffd_handshake(0);
+    }
+    if (fd < 0) {
+        error_setg(errp, "Postcopy: userfaultfd not available: %s",
+                   strerror(-fd));
         return -1;
     }
     return fd;
@@ -324,6 +344,9 @@ static gpointer postcopy_fault_thread(gpointer opaque)
         }
         while (read(pci.uffd, &msg, sizeof(msg)) == sizeof(msg)) {
             if (msg.event == UFFD_EVENT_PAGEFAULT) {
+                postcopy_blocktime_fault(msg.arg.pagefault.address &
+                                             ~(uint64_t)(TARGET_PAGE_SIZE - 1),
+                                         msg.arg.pagefault.feat.ptid);
                 postcopy_fault_maybe_request(mis, msg.arg.pagefault.address,
                                              &last, &resumes);
             }
@@ -395,6 +418,7 @@ static int postcopy_handle_listen(const LoadVMCommand *c, Error **errp)
         error_setg_errno(errp, errno, "Postcopy: eventfd");
         return -errno;
     }
+    postcopy_blocktime_start();
     if (!postcopy_preempt_incoming_start(mis, pci.uffd, errp)) {
         return -EINVAL;
     }
@@ -442,6 +466,9 @@ void postcopy_ram_incoming_end(bool ok)
 
     /* its pages must be in before guest RAM leaves userfaultfd */
     postcopy_preempt_incoming_stop(!ok);
+    if (pci.uffd >= 0) {
+        postcopy_blocktime_end();
+    }
 
     if (pci.fault_thread) {
         uint64_t one = 1;
@@ -492,6 +519,8 @@ void postcopy_ram_init(void)
 {
     migrate_capability_set_supported(MIGRATION_CAPABILITY_POSTCOPY_RAM, true);
     migrate_capability_set_supported(MIGRATION_CAPABILITY_POSTCOPY_PREEMPT,
+                                     true);
+    migrate_capability_set_supported(MIGRATION_CAPABILITY_POSTCOPY_BLOCKTIME,
                                      true);
     migrate_capability_set_check(MIGRATION_CAPABILITY_POSTCOPY_RAM,
                                  postcopy_ram_cap_check);

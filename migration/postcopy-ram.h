@@ -29,7 +29,7 @@
  *
  * Recovery after a broken connection: postcopy-recover.h.
  * postcopy-preempt's second channel: postcopy-preempt.h.
- * Not done: blocktime.
+ * vCPU blocktime and fault latency: postcopy-blocktime.h.
  */
 #ifndef MIGRATION_POSTCOPY_RAM_H
 #define MIGRATION_POSTCOPY_RAM_H

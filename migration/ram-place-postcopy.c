@@ -10,6 +10,7 @@
 #include "qemu/osdep.h"
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
+#include "postcopy-blocktime.h"
 #include "postcopy-ram.h"
 #include "ram-place.h"
 
@@ -30,6 +31,7 @@ static int ram_place_postcopy_copy(RAMPlacerPostcopy *pp, uint8_t *host)
     if (ioctl(pp->uffd, UFFDIO_COPY, &copy) < 0 && errno != EEXIST) {
         return -errno;
     }
+    postcopy_blocktime_placed((uintptr_t)host);
     return 0;
 }
 
@@ -69,6 +71,7 @@ static int ram_place_postcopy_fill(RAMPlacer *pl, RAMBlock *rb, uint8_t *host,
     if (ioctl(pp->uffd, UFFDIO_ZEROPAGE, &zero) < 0 && errno != EEXIST) {
         return -errno;
     }
+    postcopy_blocktime_placed((uintptr_t)host);
     return 0;
 }
 

@@ -14,7 +14,9 @@
    faulting on pages it has not got yet) postcopy-requests counted; the
    destination guest runs, re-verifies every page and goes on writing;
    MIGRATION events on both sides go through postcopy-active
-   (KVM: goes on with its page checks without a MISMATCH).
+   (KVM: goes on with its page checks without a MISMATCH); with
+   postcopy-blocktime on the destination, its query-migrate and info
+   migrate show the vCPU's blocktime (ms) once completed.
 3. Zero pages: a `-M none` guest whose RAM is all zero, precopy and
    postcopy throttled hard.  Reading (HMP xp) on the destination during
    postcopy a page the precopy sent as a zero record answers at once
@@ -114,7 +116,7 @@ def start_postcopy(pair, accel='soft'):
     src.wait_serial('stress: ok pass=1' if accel == 'soft' else 'stress: ok',
                     30)
     pair.start(caps=['postcopy-ram', 'events'],
-               dst_caps=['postcopy-ram', 'events'],
+               dst_caps=['postcopy-ram', 'events', 'postcopy-blocktime'],
                params={'max-bandwidth': LIMIT if accel == 'soft'
                        else KVM_LIMIT})
     poll_migration(src, ('active',), 20, 0.01)
@@ -156,6 +158,17 @@ def postcopy_ok(accel):
               (ram['postcopy-requests'] > 0), hmp)
         dinfo = dst.cmd('query-migrate')
         check(dinfo['status'] == 'completed', f'destination: {dinfo}')
+        # postcopy-blocktime (destination, completed): the one vCPU
+        # waited for the pages it faulted on (soft: it had to)
+        vcpu = dinfo.get('postcopy-vcpu-blocktime')
+        check(isinstance(vcpu, list) and len(vcpu) == 1 and
+              dinfo.get('postcopy-blocktime') == vcpu[0] and
+              (accel != 'soft' or vcpu[0] > 0), f'blocktime: {dinfo}')
+        print(f'postcopy ({accel}): vCPU blocktime {vcpu[0]} ms')
+        out = dst.hmp('info migrate')
+        check(f'postcopy blocktime: {vcpu[0]}' in out and
+              f'postcopy vcpu blocktime: {vcpu[0]}' in out, out)
+        check('postcopy-blocktime' not in info, f'source shows it: {info}')
         if accel == 'soft':
             out = dst.wait_serial('stress: resume verified', 30)
             dst.wait_serial('stress: ok', 30, out.index('stress: resume'))
