@@ -408,13 +408,8 @@ migrate_rp_check_header(uint16_t type, uint16_t len, Error **errp)
     return def;
 }
 
-/*
- * Read one message and hand it to its handler.  Returns what the handler
- * returned, or a negative errno: with errp set for a bad message, unset
- * when the channel failed (its error is in rp).
- */
-static int migrate_rp_read_message(MigrationState *s, QEMUFile *rp,
-                                   Error **errp)
+/* See return-path.h. */
+int migrate_rp_read_message(MigrationState *s, QEMUFile *rp, Error **errp)
 {
     g_autofree uint8_t *data = NULL;
     const MigRPMessageDef *def;

@@ -50,6 +50,14 @@ typedef int MigRPMessageHandler(const MigRPMessage *msg, Error **errp);
 void migrate_rp_register_handler(enum mig_rp_message_type type,
                                  MigRPMessageHandler *handler);
 
+/*
+ * Source: read one message from rp and run its handler (the reader
+ * thread's step; also the return-path fuzz target's entry).  Returns
+ * the handler's answer, or a negative errno: with errp set for a bad
+ * message, unset when the channel failed (its error is in rp).
+ */
+int migrate_rp_read_message(MigrationState *s, QEMUFile *rp, Error **errp);
+
 /* Register precopy's handlers (SHUT, PONG).  Start-up, main thread. */
 void migrate_rp_init(void);
 

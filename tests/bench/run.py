@@ -291,6 +291,97 @@ def run_stress_case(system, binary, case, tmp, guest):
         dst.kill()
 
 
+def fault_latency(stderr):
+    """Tern's postcopy_fault_latency trace line (fault to page placed):
+    p50/p99/max in microseconds and the log2 histogram {upper_us: n}."""
+    for line in reversed(stderr.splitlines()):
+        if 'postcopy_fault_latency' not in line:
+            continue
+        w = line.split()
+        try:
+            out = {'fault_n': int(w[w.index('n') + 1]),
+                   'fault_p50_us': int(w[w.index('p50') + 1]),
+                   'fault_p99_us': int(w[w.index('p99') + 1]),
+                   'fault_max_us': int(w[w.index('max') + 1])}
+        except (ValueError, IndexError):
+            return {}
+        hist = {}
+        for tok in w[w.index('hist') + 1:]:
+            up, n = tok.lstrip('<').split('us:')
+            hist[int(up)] = int(n)
+        out['fault_hist'] = hist
+        return out
+    return {}
+
+
+def run_postcopy_case(system, binary, case, tmp, guest, ramfile, size):
+    """Postcopy: migrate-start-postcopy at once (RAM-only, every page goes
+    in postcopy) or after a second of precopy of the stress guest dirtying
+    (its vCPU faults on what it touches).  switch_ms: from the command to
+    the destination's postcopy-active event (the guest runs there);
+    blocktime from the destination's postcopy-blocktime; Tern's fault
+    service latency from its postcopy_fault_latency trace."""
+    if case['kind'] == 'postcopy-ram':
+        mb = size >> 20
+        src_args = ['-M', 'none,memory-backend=mem', '-m', f'{mb}M',
+                    '-object', f'memory-backend-file,id=mem,size={mb}M,'
+                               f'mem-path={ramfile},share=on']
+        dst_args = ['-M', 'none,memory-backend=mem', '-m', f'{mb}M',
+                    '-object', f'memory-backend-ram,id=mem,size={mb}M']
+    else:
+        mem = case['mem_mb']
+        append = f"mem=16M-{mem - 16}M rate={case['rate']} pattern=random"
+        if system == 'qemu':
+            machine = ['-M', 'pc', '-accel', 'tcg', '-m', f'{mem}M',
+                       '-vga', 'none', '-device',
+                       'isa-debug-exit,iobase=0x501,iosize=1']
+        else:
+            machine = ['-M', 'pc-lite', '-accel', 'soft', '-m', f'{mem}M']
+        src_args = dst_args = machine + ['-kernel', guest, '-append',
+                                         append + ' verify=off']
+    if system == 'tern':
+        dst_args = dst_args + ['-trace', 'postcopy_fault_latency']
+    src = vmm(binary, src_args, tmp, f'{system}-src')
+    dst = vmm(binary, dst_args + ['-incoming', 'defer'], tmp, f'{system}-dst')
+    try:
+        caps = {'events': True, 'postcopy-ram': True}
+        if case.get('preempt'):
+            caps['postcopy-preempt'] = True
+        set_migration(dst, dict(caps, **{'postcopy-blocktime': True}), None)
+        set_migration(src, caps, {'max-bandwidth': case.get('precopy_bw',
+                                                            BIG_BW)})
+        port = free_port()
+        dst.cmd('migrate-incoming', uri=f'tcp:127.0.0.1:{port}')
+        if case['kind'] != 'postcopy-ram':
+            time.sleep(case.get('warm_s', 3))
+        t0 = time.time()
+        src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
+        if case['kind'] != 'postcopy-ram':
+            time.sleep(1)
+        t_switch = time.time()
+        src.cmd('migrate-start-postcopy')
+        info, series, wall = poll_migration(src, dst, t0, 600)
+        ev = _take_event(dst.qmp, 'postcopy-active', 5)
+        dinfo = dst.cmd('query-migrate')
+        res = {'wall_s': wall,
+               'total_time_ms': info.get('total-time'),
+               'downtime_ms': info.get('downtime'),
+               'switch_ms': (_event_time(ev) - t_switch) * 1000 if ev
+               else None,
+               'blocktime_ms': dinfo.get('postcopy-blocktime'),
+               'postcopy_requests': info.get('ram', {}).get(
+                   'postcopy-requests'),
+               **ram_counts(info), 'series': series}
+        if case['kind'] == 'postcopy-ram':
+            res['gibs'] = size / (1 << 30) / wall
+        if system == 'tern':
+            res.update(fault_latency(dst.stderr()))
+        return res
+    finally:
+        src.kill()
+        dst.kill()
+
+
 def ram_counts(info):
     """Byte and page counters of a completed query-migrate.
 
@@ -377,6 +468,12 @@ METRICS = [  # key, label, better
     ('file_bytes', 'file bytes', 'lower'),
     ('file_over_ram_pct', 'file size over RAM %', 'lower'),
     ('passes', 'dirty-log passes', 'context'),
+    ('switch_ms', 'postcopy switch ms', 'lower'),
+    ('blocktime_ms', 'postcopy blocktime ms', 'lower'),
+    ('postcopy_requests', 'page requests', 'context'),
+    ('fault_p50_us', 'fault latency p50 us', 'lower'),
+    ('fault_p99_us', 'fault latency p99 us', 'lower'),
+    ('fault_max_us', 'fault latency max us', 'lower'),
     ('src_cpu_s', 'src CPU s', 'lower'),
     ('dst_cpu_s', 'dst CPU s', 'lower'),
     ('xbzrle_pages', 'xbzrle pages (cache hits)', 'context'),
@@ -481,6 +578,9 @@ def markdown(results, rows):
     for name in results['cases']:
         if os.path.exists(os.path.join(results['plotdir'], f'{name}.png')):
             out.append(f'![{name}](bench/{name}.png)')
+        if os.path.exists(os.path.join(results['plotdir'],
+                                       f'{name}-latency.png')):
+            out.append(f'![{name} fault latency](bench/{name}-latency.png)')
     if os.path.exists(os.path.join(results['plotdir'], 'ratios.png')):
         out.append('![ratios](bench/ratios.png)')
     if os.path.exists(os.path.join(results['plotdir'], 'saverestore.png')):
@@ -549,6 +649,32 @@ def plot(results, plotdir):
             f"plot '{path}' using 1:3:xtic(2) with boxes notitle, 1 with lines dt 2 notitle",
         ]
         subprocess.run(['gnuplot'], input='\n'.join(script).encode(), check=False)
+
+
+def plot_fault_latency(results, plotdir):
+    """Histogram of Tern's postcopy fault service latency per case (its
+    first run): pages by log2 bucket of microseconds."""
+    for name, case in results['cases'].items():
+        hist = next((r['fault_hist'] for r in case.get('tern', [])
+                     if r.get('fault_hist')), None)
+        if not hist:
+            continue
+        path = os.path.join(plotdir, f'{name}-latency.dat')
+        with open(path, 'w') as f:
+            for i, (up, n) in enumerate(sorted(hist.items())):
+                f.write(f'{i} "<{up}" {n}\n')
+        script = [
+            'set terminal pngcairo size 700,360 font ",10"' if _has_cairo()
+            else 'set terminal png size 700,360',
+            f"set output '{os.path.join(plotdir, name + '-latency.png')}'",
+            f"set title '{name}: Tern fault to page placed (us)'",
+            "set ylabel 'faults'", 'set style fill solid 0.6',
+            'set boxwidth 0.6', 'set grid ytics', 'set yrange [0:*]',
+            f"plot '{path}' using 1:3:xtic(2) with boxes notitle",
+        ]
+        subprocess.run(['gnuplot'], input='\n'.join(script).encode(),
+                       check=False)
+        os.unlink(path)
 
 
 def _has_cairo():
@@ -636,6 +762,15 @@ def main():
     # The same libvirt 9.0 drives both (tests/bench/libvirt_bench.py).
     cases['libvirt-virsh'] = {'kind': 'libvirt',
                               'mem_mb': 256 if args.quick else 1024}
+    # postcopy: all of RAM in postcopy; the stress guest (soft vCPU /
+    # TCG) switched while dirtying, with and without postcopy-preempt
+    cases['postcopy-ram-tcp'] = {'kind': 'postcopy-ram'}
+    for preempt in (False, True):
+        cases['postcopy-stress-sw-64MiBs' + ('-preempt' if preempt
+                                             else '')] = {
+            'kind': 'postcopy-stress', 'rate': 64, 'preempt': preempt,
+            'mem_mb': 256 if args.quick else 1024,
+            'precopy_bw': 64 << 20}
     if args.case:
         cases = {k: v for k, v in cases.items() if k in args.case}
     if args.quick and not args.case:
@@ -663,7 +798,8 @@ def main():
         tls_dir = None
         if any(c.get('transport') == 'tls' for c in cases.values()):
             tls_dir = make_x509(os.path.join(tmp, 'tls'))
-        if any(c['kind'] in ('ram', 'saverestore') and 'content' not in c
+        if any(c['kind'] in ('ram', 'saverestore', 'postcopy-ram')
+               and 'content' not in c
                for c in cases.values()):
             make_random_file(ramfile, size)
         textfile = os.path.join(shm, 'src-text.ram')
@@ -731,6 +867,9 @@ def main():
                             r = libvirt_bench.run_case(
                                 system, binary, case, tmp, guest,
                                 os.path.join(build, 'tests-libvirt-cache'))
+                        elif case['kind'].startswith('postcopy'):
+                            r = run_postcopy_case(system, binary, case, tmp,
+                                                  guest, ramfile, size)
                         else:
                             r = run_stress_case(system, binary, case, tmp, guest)
                         out[system].append(r)
@@ -746,6 +885,8 @@ def main():
         results['xbzrle_micro'] = run_xbzrle_micro(build)
     os.makedirs(plotdir, exist_ok=True)
     plot(results, plotdir)
+    if shutil.which('gnuplot'):
+        plot_fault_latency(results, plotdir)
     rows = summarize(results)
     md = markdown(results, rows)
     print(md)

@@ -1,0 +1,471 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fuzz-postcopy-cmd.c: arbitrary bytes into both ends of postcopy's
+ * control protocol, libtern's real code (nothing stubbed), with one
+ * 64 KiB anonymous RAM block "mem" and the sections of -M none.
+ *
+ * Byte 0 of an input picks the end:
+ *   even  the destination: the rest follows a fixed stream header
+ *         (QEVM, version 3, CONFIGURATION "none") and goes to
+ *         qemu_loadvm_state() with postcopy-ram on: COMMAND records
+ *         POSTCOPY_ADVISE, RAM_DISCARD, LISTEN, RUN, PACKAGED,
+ *         RECV_BITMAP, POSTCOPY_RESUME (postcopy-ram.c,
+ *         postcopy-recover.c).  There is no return path (a buffer
+ *         cannot carry one), so LISTEN stops before userfaultfd.
+ *   odd   the source's return-path reader, status postcopy-recover:
+ *         the rest is read message by message (migrate_rp_read_message)
+ *         until an error or the end: RECV_BITMAP with its raw bitmap
+ *         (recv-bitmap.c), RESUME_ACK, REQ_PAGES(_ID), PONG, SHUT.
+ * Any input must end in success or an Error; crashes, hangs and
+ * sanitizer reports are bugs.
+ *
+ * libFuzzer build: make fuzz (docs/testing.md).
+ * Plain build (meson): the main() below
+ *   fuzz-postcopy-cmd FILE...  replays each file
+ *   fuzz-postcopy-cmd --write-seeds DIR
+ *                              writes the built-in inputs
+ *   fuzz-postcopy-cmd [--tap] [-n N] [--corpus DIR]
+ *                              built-in inputs (each taken or refused
+ *                              as it should be),
+ *                              DIR's saved inputs, then N (default
+ *                              20000) deterministic mutations
+ */
+#include "qemu/osdep.h"
+#include "qemu/bitmap.h"
+#include "qemu/bswap.h"
+#include "io/channel-buffer.h"
+#include "migration/global_state.h"
+#include "migration/messages.h"
+#include "migration/options.h"
+#include "migration/qemu-file.h"
+#include "migration/savevm.h"
+#include "sysemu/ramblock.h"
+#include "../../migration/migration.h"
+#include "../../migration/options-json.h"
+#include "../../migration/postcopy-ram.h"
+#include "../../migration/postcopy-recover.h"
+#include "../../migration/ram.h"
+#include "../../migration/recv-bitmap.h"
+#include "../../migration/return-path.h"
+#include "fuzz-corpus.h"
+#include "fuzz-mutate.h"
+#include "fuzz-stderr.h"
+
+#define FUZZ_RAM_NAME "mem"
+#define FUZZ_RAM_SIZE (64 * KiB)
+#define FUZZ_RAM_PAGES (FUZZ_RAM_SIZE / TARGET_PAGE_SIZE)
+/* return-path messages read per input at most */
+#define FUZZ_RP_MAX_MESSAGES 64
+
+static RAMBlock *fuzz_ram_block;
+
+static const char *fuzz_machine_type_name(void)
+{
+    return "none";
+}
+
+static void fuzz_setup(void)
+{
+    MigrationState *s = migrate_get_current();
+    Error *err = NULL;
+    json_object *caps;
+
+    if (fuzz_ram_block) {
+        return;
+    }
+    fuzz_ram_block = ram_block_add(FUZZ_RAM_NAME, FUZZ_RAM_SIZE, NULL, &err);
+    if (!fuzz_ram_block) {
+        fprintf(stderr, "fuzz-postcopy-cmd: %s\n", error_get_pretty(err));
+        abort();
+    }
+    fuzz_ram_block->bmap = bitmap_new(FUZZ_RAM_PAGES);
+    qemu_register_machine_type_name(fuzz_machine_type_name);
+    timer_state_register();
+    global_state_register();
+    ram_mig_init();
+    g_mutex_init(&s->lock);
+    g_mutex_init(&s->pause_lock);
+    g_cond_init(&s->pause_cond);
+    g_mutex_init(&s->preempt_lock);
+    g_mutex_init(&migration_incoming_get_current()->rp_lock);
+    postcopy_ram_init();
+    migrate_rp_init();
+    ram_postcopy_rp_init();
+    postcopy_recover_init();
+    caps = json_tokener_parse("[{\"capability\": \"postcopy-ram\", "
+                              "\"state\": true}]");
+    if (!migrate_capabilities_set_json(caps, &err)) {
+        fprintf(stderr, "fuzz-postcopy-cmd: %s\n", error_get_pretty(err));
+        abort();
+    }
+    json_object_put(caps);
+}
+
+/* A buffer channel's input stream of data[0..size). */
+static QEMUFile *fuzz_file(const uint8_t *data, size_t size)
+{
+    QIOChannelBuffer *bioc = qio_channel_buffer_new(size);
+    QEMUFile *f;
+
+    if (size) {
+        memcpy(bioc->data, data, size);
+    }
+    bioc->usage = size;
+    f = qemu_file_new_input(QIO_CHANNEL(bioc));
+    qio_channel_unref(QIO_CHANNEL(bioc));
+    return f;
+}
+
+/* Fail loudly when the result and the Error disagree. */
+static void fuzz_check_result(int ret, Error *err)
+{
+    if (ret < 0 && !err) {
+        fprintf(stderr, "fuzz-postcopy-cmd: failure %d without an Error\n",
+                ret);
+        abort();
+    }
+    if (ret >= 0 && err) {
+        fprintf(stderr, "fuzz-postcopy-cmd: success with an Error: %s\n",
+                error_get_pretty(err));
+        abort();
+    }
+}
+
+/* The destination: header + data through the loader; 0 when loaded. */
+static int fuzz_destination(const uint8_t *data, size_t size)
+{
+    static const uint8_t hdr[] = {'Q', 'E', 'V', 'M', 0,   0,   0,   3,  7,
+                                  0,   0,   0,   4,   'n', 'o', 'n', 'e'};
+    g_autofree uint8_t *buf = g_malloc(sizeof(hdr) + size);
+    Error *err = NULL;
+    QEMUFile *f;
+    int ret;
+
+    memcpy(buf, hdr, sizeof(hdr));
+    if (size) {
+        memcpy(buf + sizeof(hdr), data, size);
+    }
+    f = fuzz_file(buf, sizeof(hdr) + size);
+    global_state_reset_received();
+    ret = qemu_loadvm_state(f, &err);
+    fuzz_check_result(ret, err);
+    error_free(err);
+    qemu_fclose(f);
+    postcopy_ram_incoming_end(ret >= 0);
+    return ret < 0 ? ret : 0;
+}
+
+/* The source's return-path reader; 0 when every message was taken. */
+static int fuzz_return_path(const uint8_t *data, size_t size)
+{
+    MigrationState *s = migrate_get_current();
+    QEMUFile *rp = fuzz_file(data, size);
+    int ret = 0;
+
+    __atomic_store_n(&s->status, MIGRATION_STATUS_POSTCOPY_RECOVER,
+                     __ATOMIC_RELEASE);
+    bitmap_fill(fuzz_ram_block->bmap, FUZZ_RAM_PAGES);
+    for (int i = 0; i < FUZZ_RP_MAX_MESSAGES && ret == 0; i++) {
+        Error *err = NULL;
+
+        if (qemu_file_try_peek_byte(rp) < 0) {
+            break; /* all read */
+        }
+        ret = migrate_rp_read_message(s, rp, &err);
+        if (ret < 0 && !err && !qemu_file_get_error(rp)) {
+            fprintf(stderr,
+                    "fuzz-postcopy-cmd: RP failure %d without an "
+                    "Error or a channel error\n",
+                    ret);
+            abort();
+        }
+        error_free(err);
+    }
+    qemu_fclose(rp);
+    g_mutex_lock(&s->lock);
+    error_free(s->error);
+    s->error = NULL;
+    g_mutex_unlock(&s->lock);
+    __atomic_store_n(&s->status, MIGRATION_STATUS_NONE, __ATOMIC_RELEASE);
+    return ret < 0 ? ret : 0;
+}
+
+static int fuzz_one(const uint8_t *data, size_t size)
+{
+    if (!size) {
+        return 1;
+    }
+    return (data[0] & 1) ? fuzz_return_path(data + 1, size - 1)
+                         : fuzz_destination(data + 1, size - 1);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fuzz_setup();
+    fuzz_one(data, size);
+    return 0;
+}
+
+#ifndef CONFIG_LIBFUZZER
+
+/* ---- built-in inputs: well-formed exchanges ---- */
+
+static void put_be16(GByteArray *b, uint16_t v)
+{
+    uint8_t x[2];
+
+    stw_be_p(x, v);
+    g_byte_array_append(b, x, 2);
+}
+
+static void put_be32(GByteArray *b, uint32_t v)
+{
+    uint8_t x[4];
+
+    stl_be_p(x, v);
+    g_byte_array_append(b, x, 4);
+}
+
+static void put_be64(GByteArray *b, uint64_t v)
+{
+    uint8_t x[8];
+
+    stq_be_p(x, v);
+    g_byte_array_append(b, x, 8);
+}
+
+static void put_name(GByteArray *b)
+{
+    uint8_t n = strlen(FUZZ_RAM_NAME);
+
+    g_byte_array_append(b, &n, 1);
+    g_byte_array_append(b, (const uint8_t *)FUZZ_RAM_NAME, n);
+}
+
+static void put_cmd(GByteArray *b, uint16_t cmd, GByteArray *data)
+{
+    uint8_t t = QEMU_VM_COMMAND;
+
+    g_byte_array_append(b, &t, 1);
+    put_be16(b, cmd);
+    put_be16(b, data ? data->len : 0);
+    if (data) {
+        g_byte_array_append(b, data->data, data->len);
+    }
+}
+
+static GByteArray *seed_destination(int kind)
+{
+    GByteArray *b = g_byte_array_new();
+    GByteArray *d = g_byte_array_new();
+    uint8_t zero = 0, eof = QEMU_VM_EOF;
+
+    g_byte_array_append(b, &zero, 1); /* even: destination */
+    put_be64(d, TARGET_PAGE_SIZE);
+    put_be64(d, TARGET_PAGE_SIZE);
+    put_cmd(b, MIG_CMD_POSTCOPY_ADVISE, d);
+    g_byte_array_set_size(d, 0);
+    if (kind == 0) { /* a discard of two ranges */
+        g_byte_array_append(d, &zero, 1);
+        put_name(d);
+        g_byte_array_append(d, &zero, 1);
+        put_be64(d, 0);
+        put_be64(d, 2 * TARGET_PAGE_SIZE);
+        put_be64(d, 8 * TARGET_PAGE_SIZE);
+        put_be64(d, TARGET_PAGE_SIZE);
+        put_cmd(b, MIG_CMD_POSTCOPY_RAM_DISCARD, d);
+    } else if (kind == 1) { /* recovery commands */
+        put_name(d);
+        put_cmd(b, MIG_CMD_RECV_BITMAP, d);
+        put_cmd(b, MIG_CMD_POSTCOPY_RESUME, NULL);
+    } else { /* a package that asks to listen without a return path */
+        GByteArray *pkg = g_byte_array_new();
+
+        put_cmd(pkg, MIG_CMD_POSTCOPY_LISTEN, NULL);
+        put_cmd(pkg, MIG_CMD_POSTCOPY_RUN, NULL);
+        put_be32(d, pkg->len);
+        put_cmd(b, MIG_CMD_PACKAGED, d);
+        g_byte_array_append(b, pkg->data, pkg->len);
+        g_byte_array_free(pkg, true);
+        g_byte_array_free(d, true);
+        return b;
+    }
+    g_byte_array_append(b, &eof, 1);
+    g_byte_array_free(d, true);
+    return b;
+}
+
+static void put_rp(GByteArray *b, uint16_t type, GByteArray *data)
+{
+    put_be16(b, type);
+    put_be16(b, data ? data->len : 0);
+    if (data) {
+        g_byte_array_append(b, data->data, data->len);
+    }
+}
+
+static GByteArray *seed_return_path(int kind)
+{
+    GByteArray *b = g_byte_array_new();
+    GByteArray *d = g_byte_array_new();
+    uint8_t one = 1, wire[8] = {0x0f, 0xf0, 0, 0, 0, 0, 0, 0};
+
+    g_byte_array_append(b, &one, 1); /* odd: return path */
+    put_be32(d, 1);
+    put_rp(b, MIG_RP_MSG_PONG, d);
+    g_byte_array_set_size(d, 0);
+    put_name(d);
+    put_rp(b, MIG_RP_MSG_RECV_BITMAP, d);
+    put_be64(b, recv_bitmap_wire_size(FUZZ_RAM_PAGES));
+    g_byte_array_append(b, wire, sizeof(wire));
+    put_be64(b, RECV_BITMAP_END_MARK);
+    g_byte_array_set_size(d, 0);
+    put_be32(d, 1);
+    put_rp(b, MIG_RP_MSG_RESUME_ACK, d);
+    if (kind == 1) {
+        g_byte_array_set_size(d, 0);
+        put_be64(d, TARGET_PAGE_SIZE);
+        put_be32(d, TARGET_PAGE_SIZE);
+        put_name(d);
+        put_rp(b, MIG_RP_MSG_REQ_PAGES_ID, d);
+    }
+    g_byte_array_set_size(d, 0);
+    put_be32(d, 0);
+    put_rp(b, MIG_RP_MSG_SHUT, d);
+    g_byte_array_free(d, true);
+    return b;
+}
+
+#define FUZZ_SEEDS 5
+
+static GByteArray *fuzz_seed(int i)
+{
+    return i < 3 ? seed_destination(i) : seed_return_path(i - 3);
+}
+
+static int fuzz_replay_file(const char *path)
+{
+    g_autofree char *data = NULL;
+    gsize len;
+    GError *gerr = NULL;
+
+    if (!g_file_get_contents(path, &data, &len, &gerr)) {
+        fprintf(stderr, "fuzz-postcopy-cmd: %s\n", gerr->message);
+        g_error_free(gerr);
+        return 1;
+    }
+    printf("%s: %s\n", path,
+           fuzz_one((uint8_t *)data, len) == 0 ? "accepted" : "rejected");
+    return 0;
+}
+
+static int fuzz_write_seeds(const char *dir)
+{
+    for (int i = 0; i < FUZZ_SEEDS; i++) {
+        GByteArray *b = fuzz_seed(i);
+        g_autofree char *name = g_strdup_printf("%s/seed-%d", dir, i);
+        bool ok = g_file_set_contents(name, (char *)b->data, b->len, NULL);
+
+        g_byte_array_free(b, true);
+        if (!ok) {
+            fprintf(stderr, "fuzz-postcopy-cmd: cannot write %s\n", name);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* N mutations of the seeds; returns how many were accepted. */
+static long fuzz_mutations(long iterations)
+{
+    GRand *r = g_rand_new_with_seed(0x9c11);
+    long accepted = 0;
+
+    for (long it = 0; it < iterations; it++) {
+        GByteArray *b = fuzz_seed(it % FUZZ_SEEDS);
+
+        fuzz_mutate_bytes(r, b);
+        if (b->len && fuzz_one(b->data, b->len) == 0) {
+            accepted++;
+        }
+        g_byte_array_free(b, true);
+    }
+    g_rand_free(r);
+    return accepted;
+}
+
+/* Every built-in input is a well-formed exchange: it must be taken. */
+static bool fuzz_seeds_ok(void)
+{
+    for (int i = 0; i < FUZZ_SEEDS; i++) {
+        GByteArray *b = fuzz_seed(i);
+        int ret = fuzz_one(b->data, b->len);
+
+        g_byte_array_free(b, true);
+        /*
+         * refused: 2 asks to listen without a return path, 4 requests a
+         * page with no outgoing migration
+         */
+        if ((ret == 0) != (i != 2 && i != 4)) {
+            fprintf(stderr, "fuzz-postcopy-cmd: seed %d: %d\n", i, ret);
+            return false;
+        }
+    }
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    const char *corpus_dir = NULL;
+    FuzzCorpusStats corpus = {0};
+    long iterations = 20000, accepted;
+    bool tap = false, ok;
+    int files = 0, saved_stderr;
+
+    fuzz_setup();
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--tap")) {
+            tap = true;
+        } else if (!strcmp(argv[i], "-n") && i + 1 < argc) {
+            iterations = atol(argv[++i]);
+        } else if (!strcmp(argv[i], "--write-seeds") && i + 1 < argc) {
+            return fuzz_write_seeds(argv[i + 1]);
+        } else if (!strcmp(argv[i], "--corpus") && i + 1 < argc) {
+            corpus_dir = argv[++i];
+        } else {
+            files++;
+            if (fuzz_replay_file(argv[i])) {
+                return 1;
+            }
+        }
+    }
+    if (files) {
+        return 0;
+    }
+    saved_stderr = fuzz_stderr_silence();
+    ok = fuzz_seeds_ok();
+    if (ok && corpus_dir) {
+        ok = fuzz_corpus_replay("fuzz-postcopy-cmd", corpus_dir, fuzz_one,
+                                &corpus);
+    }
+    accepted = ok ? fuzz_mutations(iterations) : 0;
+    fuzz_stderr_restore(saved_stderr);
+    if (!ok) {
+        fprintf(stderr, "fuzz-postcopy-cmd: a built-in input was refused\n");
+        return 1;
+    }
+    if (tap) {
+        printf("1..3\nok 1 /fuzz-postcopy-cmd/seeds %d exchanges\n"
+               "ok 2 /fuzz-postcopy-cmd/corpus %u saved inputs, %u taken\n"
+               "ok 3 /fuzz-postcopy-cmd/mutations %ld inputs, %ld taken\n",
+               FUZZ_SEEDS, corpus.files, corpus.accepted, iterations, accepted);
+    } else {
+        printf("fuzz-postcopy-cmd: %d seeds, %ld mutated inputs (%ld "
+               "taken), no crash\n",
+               FUZZ_SEEDS, iterations, accepted);
+    }
+    return 0;
+}
+
+#endif /* CONFIG_LIBFUZZER */
