@@ -6,7 +6,9 @@
  * before the cursor; every selection clears the page's bit, so a page is
  * selected once per dirtying however it was asked for; bad requests are
  * refused with an error; requests queued from another thread while the
- * migration thread selects lose no page and duplicate none.
+ * migration thread selects lose no page and duplicate none; nor do
+ * pages claimed by another thread (postcopy-preempt); a restart
+ * (postcopy recovery) finds bits set again behind the cursor.
  */
 #include "qemu/osdep.h"
 #include "qemu/bitmap.h"
@@ -235,6 +237,75 @@ static void test_select_resend_clean_page(void)
     ram_select_destroy(&ps);
 }
 
+/* Another thread claims block b's pages (postcopy-preempt's sender). */
+static gpointer claimer(gpointer opaque)
+{
+    unsigned *seen_b = opaque;
+
+    for (int round = 0; round < 100; round++) {
+        for (int p = PAGES - 1; p >= 0; p--) {
+            if (ram_select_claim(blk_b, p)) {
+                seen_b[p]++;
+            }
+        }
+    }
+    return NULL;
+}
+
+/*
+ * A page claimed by another thread is not selected again and vice
+ * versa: every page comes out exactly once, the count ends at 0.
+ */
+static void test_select_claim_threads(void)
+{
+    for (int i = 0; i < 50; i++) {
+        unsigned seen[2][PAGES] = {{0}}, claimed[PAGES] = {0};
+        RAMPageSelect ps;
+        GThread *t;
+        RAMBlock *rb;
+        uint64_t page;
+
+        ram_select_init(&ps);
+        t = g_thread_new("claimer", claimer, claimed);
+        while (ram_select_next(&ps, &rb, &page)) {
+            seen[rb == blk_b][page]++;
+        }
+        g_thread_join(t);
+        for (int p = 0; p < PAGES; p++) {
+            seen[1][p] += claimed[p];
+        }
+        assert_each_once(seen);
+        g_assert_cmpuint(stat64_get(&mig_stats.remaining_pages), ==, 0);
+        ram_select_destroy(&ps);
+    }
+}
+
+/*
+ * Restart (postcopy recovery): bits set again behind the cursor are
+ * found from the first block, queued requests are dropped, the count is
+ * the bits'.
+ */
+static void test_select_restart(void)
+{
+    RAMPageSelect ps;
+    RAMBlock *rb;
+    uint64_t page;
+
+    ram_select_init(&ps);
+    while (ram_select_next(&ps, &rb, &page)) {
+        /* all sent */
+    }
+    ram_page_request_queue(&ps, blk_b, 0, TARGET_PAGE_SIZE, &error_abort);
+    set_bit(3, blk_a->bmap);
+    set_bit(5, blk_b->bmap);
+    ram_select_restart(&ps);
+    g_assert_cmpuint(stat64_get(&mig_stats.remaining_pages), ==, 2);
+    expect_next(&ps, blk_a, 3);
+    expect_next(&ps, blk_b, 5);
+    g_assert_false(ram_select_next(&ps, &rb, &page));
+    ram_select_destroy(&ps);
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -250,6 +321,8 @@ int main(int argc, char **argv)
     g_test_add_func("/ram-select/request-threads", test_select_request_threads);
     g_test_add_func("/ram-select/resend-clean-page",
                     test_select_resend_clean_page);
+    g_test_add_func("/ram-select/claim-threads", test_select_claim_threads);
+    g_test_add_func("/ram-select/restart", test_select_restart);
     ret = g_test_run();
     ram_block_list_free();
     return ret;
