@@ -139,6 +139,20 @@ static json_object *migration_socket_address_to_json(const SocketAddress *a)
     return o;
 }
 
+/* postcopy-blocktime and postcopy-vcpu-blocktime (destination). */
+static void migration_blocktime_to_json(json_object *o,
+                                        const MigrationInfo *info)
+{
+    json_object *list = json_object_new_array();
+
+    json_add_u64(o, "postcopy-blocktime", info->postcopy_blocktime);
+    for (int i = 0; i < info->postcopy_vcpus; i++) {
+        json_object_array_add(
+            list, json_object_new_uint64(info->postcopy_vcpu_blocktime[i]));
+    }
+    json_object_object_add(o, "postcopy-vcpu-blocktime", list);
+}
+
 /* query-migrate's reply: the members present, in 7.2's order. */
 static json_object *migration_info_to_json(const MigrationInfo *info)
 {
@@ -199,14 +213,7 @@ static json_object *migration_info_to_json(const MigrationInfo *info)
                      info->cpu_throttle_percentage);
     }
     if (info->has_postcopy_blocktime) {
-        json_object *list = json_object_new_array();
-
-        json_add_u64(o, "postcopy-blocktime", info->postcopy_blocktime);
-        for (int i = 0; i < info->postcopy_vcpus; i++) {
-            json_object_array_add(
-                list, json_object_new_uint64(info->postcopy_vcpu_blocktime[i]));
-        }
-        json_object_object_add(o, "postcopy-vcpu-blocktime", list);
+        migration_blocktime_to_json(o, info);
     }
     if (info->blocked_reasons) {
         json_object *list = json_object_new_array();
