@@ -78,7 +78,6 @@ typedef struct MigrationRun {
     bool savevm_setup;    /* savevm handlers set up: clean them up */
     bool vm_stopped;      /* we stopped the guest: restart it on failure */
     bool final_sent;      /* the final state may have reached the peer */
-    bool rp_used;         /* a return path could carry the verdict */
     bool postcopy;        /* the destination may be running the guest */
     int64_t downtime_end; /* realtime ms */
 } MigrationRun;
@@ -252,17 +251,32 @@ static void migration_postcopy_send_advise(QEMUFile *f)
     qemu_savevm_command_send(f, MIG_CMD_POSTCOPY_ADVISE, sizeof(data), data);
 }
 
+/*
+ * Open a return path to learn the destination's verdict?  With the
+ * return-path or postcopy-ram capability, and wherever the transport
+ * carries a reply (a socket): QEMU 7.2 and Tern destinations answer
+ * OPEN_RETURN_PATH whatever their capabilities, and the source only
+ * says completed after their SHUT 0 (docs/migration.md, "What happens
+ * when things go wrong").
+ */
+static bool migration_wants_verdict(MigrationState *s)
+{
+    const MigrationTransport *t = migration_transport_find(s->uri);
+
+    return migrate_return_path() || migrate_postcopy_ram() ||
+           (t && t->carries_reply);
+}
+
 static MigrationNext migration_phase_setup(MigrationRun *run)
 {
     MigrationState *s = run->s;
     int ret;
 
     qemu_savevm_state_header(run->f);
-    if (migrate_return_path() || migrate_postcopy_ram()) {
+    if (migration_wants_verdict(s)) {
         if (!migrate_rp_start(s, &run->err)) {
             return MIGRATION_NEXT_FAIL;
         }
-        run->rp_used = true;
         qemu_savevm_send_open_return_path(run->f);
         qemu_savevm_send_ping(run->f, MIGRATION_FIRST_PING);
     }
@@ -631,6 +645,20 @@ static bool migration_postcopy_finish(MigrationRun *run)
 /* ---- pause and recover (postcopy-recover.h) ---- */
 
 /*
+ * The return path broke (its reader keeps a closed channel's error to
+ * itself, see migrate_rp_fail()): make it the migration's error unless
+ * one was recorded.  true if there was one.
+ */
+static bool migration_record_rp_error(MigrationState *s)
+{
+    if (!__atomic_load_n(&s->rp_error, __ATOMIC_ACQUIRE) || !s->rp_err) {
+        return false;
+    }
+    migrate_set_error(s, s->rp_err);
+    return true;
+}
+
+/*
  * May this failure pause instead of failing?  Only while the guest runs
  * on the destination (postcopy-active, or a recovery that failed) and
  * only for a broken channel: not a cancel, not the destination's SHUT
@@ -668,6 +696,7 @@ static bool migration_pause_wait(MigrationRun *run, int paused_status)
         error_free(run->err);
         run->err = NULL;
     }
+    migration_record_rp_error(s);
     migrate_channels_shutdown(s);
     migrate_rp_cleanup(s);
     postcopy_preempt_close(s);
@@ -805,12 +834,13 @@ static MigrationNext migration_phase_finish(MigrationRun *run)
 /* ---- the one cleanup ---- */
 
 /*
- * May a failed run restart the guest here?  With a return path, not
- * once the final device state may have reached a destination that could
- * be running it now, unless the destination said it failed (SHUT with
- * an error) or the transport only stores the stream.  Without one the
- * source cannot learn the outcome and resumes as QEMU 7.2 does.
- * docs/migration.md, "What happens when things go wrong".
+ * May a failed run restart the guest here?  Not once the final device
+ * state may have reached a destination that could be running it now,
+ * unless the destination said it failed (SHUT with an error on the
+ * return path) or the transport only stores the stream.  Without a
+ * return path (exec:, fd:) the source cannot learn the outcome, so it
+ * does not guess either.  docs/migration.md, "What happens when things
+ * go wrong".
  */
 static bool migration_may_resume(MigrationRun *run)
 {
@@ -819,7 +849,7 @@ static bool migration_may_resume(MigrationRun *run)
     if (run->postcopy) {
         return false; /* the guest ran there: part of it lives only there */
     }
-    return !run->final_sent || !run->rp_used ||
+    return !run->final_sent ||
            __atomic_load_n(&run->s->rp_dest_failed, __ATOMIC_ACQUIRE) ||
            (t && t->stores_stream);
 }
@@ -878,7 +908,7 @@ static void migration_run_fail(MigrationRun *run)
     }
     if (run->err) {
         migrate_set_error(s, run->err);
-    } else if (!migrate_cancelled()) {
+    } else if (!migration_record_rp_error(s) && !migrate_cancelled()) {
         error_setg(&run->err, "Migration failed");
         migrate_set_error(s, run->err);
     }

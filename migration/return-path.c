@@ -444,10 +444,20 @@ int migrate_rp_read_message(MigrationState *s, QEMUFile *rp, Error **errp)
     return def->handler(&msg, errp);
 }
 
-/* The reader failed: record why as the migration's error. */
+/*
+ * The reader failed.  A bad or failing message (SHUT with an error: the
+ * destination's own verdict) is recorded as the migration's error now,
+ * before the migration thread, which may notice rp_error in its loop,
+ * fails.  A channel that merely closed or broke is only kept in rp_err:
+ * it is often the echo of the real failure (a multifd channel reset, a
+ * stream error, our own shutdown), which the migration thread records
+ * first; migration_run_fail() falls back to rp_err.
+ */
 static void migrate_rp_fail(MigrationState *s, QEMUFile *rp, Error *err)
 {
-    if (!err) {
+    if (err) {
+        migrate_set_error(s, err);
+    } else {
         int ret = qemu_file_get_error_obj(rp, &err);
 
         /* say which channel died: a bare "Input/output error" doesn't */
@@ -460,12 +470,6 @@ static void migrate_rp_fail(MigrationState *s, QEMUFile *rp, Error *err)
                              "destination finished");
         }
     }
-    /*
-     * Record it as the migration's error now (the first one wins): the
-     * migration thread may notice rp_error in its loop and fail before it
-     * asks us why.
-     */
-    migrate_set_error(s, err);
     s->rp_err = err;
     __atomic_store_n(&s->rp_error, -EIO, __ATOMIC_RELEASE);
 }

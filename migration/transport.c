@@ -12,6 +12,7 @@
 static const MigrationTransport migration_transports[] = {
     {
         .prefix = "tcp:",
+        .carries_reply = true,
         .multi_channel = true,
         .outgoing_open = socket_outgoing_open,
         .incoming_start = socket_incoming_start,
@@ -19,6 +20,7 @@ static const MigrationTransport migration_transports[] = {
     },
     {
         .prefix = "unix:",
+        .carries_reply = true,
         .keep_prefix = true,
         .multi_channel = true,
         .outgoing_open = socket_outgoing_open,
@@ -26,6 +28,7 @@ static const MigrationTransport migration_transports[] = {
     },
     {
         .prefix = "vsock:",
+        .carries_reply = true,
         .keep_prefix = true,
         .multi_channel = true,
         .outgoing_open = socket_outgoing_open,

@@ -28,6 +28,11 @@ typedef struct MigrationTransport {
      * from it while the source runs, so a failed source may resume.
      */
     bool stores_stream;
+    /*
+     * The channel carries the destination's answers (a socket): the
+     * source always opens a return path on it to learn the verdict.
+     */
+    bool carries_reply;
     /* Can be seekable (file:, and fd: when the fd is a file). */
     bool seekable;
     /*

@@ -11,12 +11,18 @@ source file.  Tern then migrates out into a fresh QEMU whose file must
 equal it too.  Done over tcp (with the return-path capability on the
 second hop, so Tern's source waits for QEMU's SHUT and Tern's destination
 answers QEMU's PING/SHUT on the first), and over exec (through files).
+Last, Tern -> QEMU over tcp with no capability at all, through a relay
+that records what comes back: Tern opens the return path anyway (to learn
+the destination's verdict, docs/migration.md section 11) and QEMU 7.2
+answers it unconfigured: PONG 1, then SHUT 0 before Tern says completed.
 Also checks the run state rule: a -S QEMU source makes the destination
 prelaunch.
 """
 import os
+import socket
 import sys
 import tempfile
+import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'qtest'))
@@ -108,6 +114,60 @@ def run_exec(tmp):
     print('exec: QEMU -> Tern -> QEMU identical')
 
 
+class Relay:
+    """Forward one tcp connection to port; keep the bytes sent back."""
+
+    def __init__(self, port):
+        self.lsock = socket.socket()
+        self.lsock.bind(('127.0.0.1', 0))
+        self.lsock.listen(1)
+        self.port = self.lsock.getsockname()[1]
+        self.back = b''
+        threading.Thread(target=self._run, args=(port,), daemon=True).start()
+
+    def _run(self, port):
+        c, _ = self.lsock.accept()
+        u = socket.create_connection(('127.0.0.1', port))
+        threading.Thread(target=self._pump, args=(c, u, False),
+                         daemon=True).start()
+        self._pump(u, c, True)
+
+    def _pump(self, a, b, keep):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    b.shutdown(socket.SHUT_WR)
+                    return
+                if keep:
+                    self.back += data
+                b.sendall(data)
+        except OSError:
+            return
+
+
+def run_tcp_verdict(tmp):
+    a, b = (os.path.join(tmp, f'verdict-{n}.ram') for n in 'ab')
+    make_ram(a, 3)
+    empty_ram(b)
+    with Vm(mem_args(a, 'tern') + ['-S'], name='tern-src',
+            serial=False) as src:
+        dst = incoming_vm(mem_args(b, 'qemu'), binary=qemu_binary(),
+                          name='qemu-dst', serial=False)
+        with dst:
+            relay = Relay(int(dst.uri.rsplit(':', 1)[1]))
+            src.cmd('migrate', uri=f'tcp:127.0.0.1:{relay.port}')
+            info = wait_migration(src, 60)
+            wait_incoming(dst, 30)
+            check(ramfile.same_ram(a, b), 'verdict: RAM differs')
+    pong, shut = bytes.fromhex('0002000400000001'), \
+        bytes.fromhex('0001000400000000')
+    check(relay.back.startswith(pong) and relay.back.endswith(shut),
+          f'verdict: QEMU sent back {relay.back.hex()}')
+    print(f'tcp, no capability: Tern -> QEMU {info["status"]}; QEMU '
+          f'answered the return path: {relay.back.hex()}')
+
+
 def main():
     if not qemu_binary():
         skip('qemu-system-x86_64 is not installed')
@@ -115,6 +175,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix='tern-interop-') as tmp:
         run_tcp(tmp)
         run_exec(tmp)
+        run_tcp_verdict(tmp)
     return 0
 
 

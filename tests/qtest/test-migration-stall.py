@@ -179,11 +179,16 @@ def case_keepalive():
         src.cmd('migrate-set-parameters', max_bandwidth=1 << 20)
         src.cmd('migrate', uri=dst.uri)
         wait_active(src, 1)
-        out = subprocess.run(['ss', '-tnoH', 'state', 'established',
-                              f'( sport = :{port} or dport = :{port} )'],
-                             capture_output=True, text=True).stdout
+        lines = []
+        for _ in range(50):  # until both ends are listed (loaded hosts)
+            out = subprocess.run(['ss', '-tnoH', 'state', 'established',
+                                  f'( sport = :{port} or dport = :{port} )'],
+                                 capture_output=True, text=True).stdout
+            lines = [ln for ln in out.splitlines() if ln.strip()]
+            if len(lines) >= 2:
+                break
+            time.sleep(0.1)
         src.cmd('migrate_cancel')
-        lines = [ln for ln in out.splitlines() if ln.strip()]
         check(len(lines) == 2, f'ss: {out}')
         check(all('timer:(keepalive' in ln for ln in lines),
               f'no keepalive on both ends: {out}')

@@ -11,6 +11,14 @@ destination (return-path on) reads the whole stream and then:
      the guest stays paused; 'cont' resumes it;
   2. closes the connection without a verdict: the same;
   3. answers SHUT 1 (it did not start): the guest resumes at once.
+Without the return-path capability (issue 17, finding 3b) the source
+still asks a socket destination for its verdict (it opens the return
+path anyway; QEMU 7.2 and Tern destinations answer it), so:
+  4. the connection closed after the last byte: held, not `completed`;
+  5. SHUT 1: resumed.
+And where no reply can come (exec:):
+  6. the command fails after taking the whole stream: held;
+  7. the command succeeds: completed, guest in postmigrate.
 After each, a migration to a file completes.
 """
 import os
@@ -88,13 +96,13 @@ def check_held(vm, what, cause):
     check(vm.cmd('query-status')['status'] == 'running', f'{what}: cont')
 
 
-def migrate_again(vm, tmp, what):
+def migrate_again(vm, tmp, what, rp=True):
     path = os.path.join(tmp, f'{what}.mig')
     set_rp(vm, False)  # a file carries no return path
     vm.cmd('migrate', uri=f'file:{path}')
     wait_migration(vm, 30)
     vm.cmd('cont')
-    set_rp(vm, True)
+    set_rp(vm, rp)
 
 
 def set_rp(vm, on):
@@ -102,7 +110,7 @@ def set_rp(vm, on):
         {'capability': 'return-path', 'state': on}])
 
 
-def run_case(vm, tmp, what, action):
+def run_case(vm, tmp, what, action, rp=True):
     dest = FakeDest()
     try:
         vm.cmd('migrate', uri=f'tcp:127.0.0.1:{dest.port}')
@@ -119,7 +127,21 @@ def run_case(vm, tmp, what, action):
                        else ' (Return path closed')
     finally:
         dest.close()
-    migrate_again(vm, tmp, what)
+    migrate_again(vm, tmp, what if rp else f'{what}-no-rp', rp)
+
+
+def exec_cases(vm, tmp):
+    set_rp(vm, False)
+    vm.cmd('migrate', uri='exec:cat > /dev/null; exit 3')
+    check_held(vm, 'exec-fails', " (Command '/bin/sh -c cat > /dev/null; "
+               "exit 3' exited with status 3")
+    migrate_again(vm, tmp, 'exec-fails', rp=False)
+    vm.cmd('migrate', uri='exec:cat > /dev/null')
+    info = wait_migration(vm, 30)
+    check(vm.cmd('query-status')['status'] == 'postmigrate',
+          f'exec-ok: {vm.cmd("query-status")}')
+    print(f'exec-ok: {info["status"]}, guest postmigrate')
+    vm.cmd('cont')
 
 
 def main():
@@ -131,6 +153,14 @@ def main():
         run_case(vm, tmp, 'cut', lambda vm, d: d.close())
         run_case(vm, tmp, 'shut-1',
                  lambda vm, d: d.conn.sendall(struct.pack('>HHI', 1, 4, 1)))
+        # the same without the capability: the verdict is asked anyway
+        for what, action in (
+                ('cut', lambda vm, d: d.close()),
+                ('shut-1',
+                 lambda vm, d: d.conn.sendall(struct.pack('>HHI', 1, 4, 1)))):
+            set_rp(vm, False)
+            run_case(vm, tmp, what, action, rp=False)
+        exec_cases(vm, tmp)
     print('test-migration-switchover-fault: ok')
 
 

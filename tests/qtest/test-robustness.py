@@ -42,6 +42,8 @@ SAN_MARKS = ('AddressSanitizer', 'runtime error:', 'LeakSanitizer',
              'UndefinedBehaviorSanitizer', 'Assertion', 'assertion',
              'Aborted', 'core dumped', 'SUMMARY:')
 MACHINE = ['-M', 'none', '-m', '16M']
+HELD = "The final device state was sent but the destination's state is " \
+       "unknown"
 
 
 def no_sanitizer_report(text, what):
@@ -655,6 +657,12 @@ def source(tmp):
                 info = wait_done(vm)
                 check(info['status'] == 'failed' and info.get('error-desc'),
                       f'uri {uri[:40]!r}: {info}')
+                if info['error-desc'].startswith(HELD):
+                    # an exec: command that failed after the whole stream
+                    # went into its pipe: the switch-over rule holds the
+                    # guest (no return path says what became of it)
+                    check(uri.startswith('exec:'), f'uri {uri[:40]!r}: {info}')
+                    vm.cmd('cont')
             still_usable(vm, f'uri {uri[:40]!r}')
         print('21 bad URIs: each refused or failed with a message')
 
