@@ -449,17 +449,27 @@ static gboolean migration_channel_sniff(QIOChannel *ioc, GIOCondition cond,
                                         gpointer opaque)
 {
     MigrationChannelSniff *s = opaque;
+    Error *err = NULL;
     ssize_t n = qio_channel_read(ioc, (char *)s->buf + s->have,
-                                 sizeof(s->buf) - s->have, NULL);
+                                 sizeof(s->buf) - s->have, &err);
     QIOChannel *wrapped;
 
     if (n == QIO_CHANNEL_ERR_BLOCK) {
         return G_SOURCE_CONTINUE;
     }
     if (n <= 0) {
+        /*
+         * A TLS client that checks our certificate after the handshake
+         * (QEMU, Tern: tls-hostname, the CA it trusts) closes here when
+         * it rejects it.
+         */
         TRACE("migration_incoming_channel_drop", "TLS closed before a header");
-        warn_report("migration: dropping an incoming connection: closed "
-                    "before it sent a stream header");
+        warn_report("migration: dropping an incoming connection: the TLS "
+                    "peer closed it after the handshake without sending a "
+                    "stream (%s); a source that rejects this side's "
+                    "certificate (CA, tls-hostname) does that",
+                    err ? error_get_pretty(err) : "end of file");
+        error_free(err);
         return G_SOURCE_REMOVE;
     }
     s->have += n;
@@ -516,6 +526,26 @@ void migration_incoming_channels_release(MigrationIncomingState *mis)
 }
 
 /*
+ * Say that a handshake failed, and what a certificate check on this side
+ * means from the client's end: a client that sent no certificate has
+ * none issued by a CA this side trusts (and, trusting another CA, it
+ * rejects ours too).
+ */
+static void migration_tls_explain(Error **err)
+{
+    const char *msg = error_get_pretty(*err);
+
+    if (strstr(msg, "No certificate was found")) {
+        error_prepend(err, "TLS handshake failed: the client sent no "
+                           "certificate issued by a CA this side trusts "
+                           "(it probably rejects this side's certificate "
+                           "too): ");
+    } else if (!g_str_has_prefix(msg, "TLS ")) {
+        error_prepend(err, "TLS handshake failed: ");
+    }
+}
+
+/*
  * opaque: the channel came from a socket listener.  There a failed
  * handshake drops only that connection, whenever it happens (before,
  * during or after the migration); fd:, exec:, file: have no other
@@ -525,6 +555,7 @@ static void migration_channel_tls_done(QIOChannel *tls, Error *err,
                                        void *opaque)
 {
     if (err) {
+        migration_tls_explain(&err);
         if (opaque) {
             TRACE("migration_incoming_channel_drop", "TLS handshake failed");
             warn_report("migration: dropping an incoming connection: %s",

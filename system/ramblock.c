@@ -115,12 +115,44 @@ err_close:
     return -1;
 }
 
+/*
+ * A shared file mapping needs file space behind every page: reserve it
+ * first, so a file system without room says so (ENOSPC) instead of the
+ * populate failing with a bare EFAULT (or a store dying of SIGBUS).
+ * File systems that cannot fallocate are left to the populate.
+ */
+static bool ram_prealloc_file(RAMBlock *rb, Error **errp)
+{
+    if (rb->fd < 0 || !rb->shared ||
+        fallocate(rb->fd, 0, 0, rb->used_length) == 0 || errno == EOPNOTSUPP ||
+        errno == ENOSYS || errno == EINVAL) {
+        return true;
+    }
+    error_setg_errno(errp, errno,
+                     "memory backend '%s': cannot preallocate %" PRIu64
+                     " bytes in its file",
+                     rb->idstr, rb->used_length);
+    return false;
+}
+
 static bool ram_prealloc(RAMBlock *rb, Error **errp)
 {
     uint64_t off;
 
+    if (!ram_prealloc_file(rb, errp)) {
+        return false;
+    }
     if (madvise(rb->host, rb->used_length, MADV_POPULATE_WRITE) == 0) {
         return true;
+    }
+    if (errno == EFAULT && rb->fd >= 0) {
+        /* the kernel's answer when a page of the file cannot be backed */
+        error_setg(errp,
+                   "os_mem_prealloc: preallocating memory for '%s' failed: "
+                   "its file cannot back every page (file system full, "
+                   "or no free huge pages)",
+                   rb->idstr);
+        return false;
     }
     if (errno != EINVAL) {
         error_setg_errno(errp, errno,

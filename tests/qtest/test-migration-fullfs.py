@@ -9,6 +9,8 @@ Storing a page the file system cannot back used to raise SIGBUS and
 kill the destination without a word; now the load fails with the
 backend's name and the cause, the destination exits 1, and the source
 (return-path on) shows the reason in error-desc and resumes its guest.
+The same backend with prealloc=on is refused at start-up naming the
+backend and the cause (it used to say only `Bad address`).
 """
 import os
 import shutil
@@ -73,6 +75,19 @@ def main():
         check(src.cmd('query-status')['status'] == 'running',
               'source resumed')
         print(f"destination: {err.strip().splitlines()[0]}")
+
+    # prealloc=on: the start-up says which backend and why
+    pre = subprocess.run([wrapper, '-display', 'none', '-S', '-object',
+                          f'memory-backend-file,id=mem,size=32M,mem-path='
+                          f'{os.path.join(mnt, "pre.ram")},share=on,'
+                          'prealloc=on', '-machine',
+                          'none,memory-backend=mem', '-m', '32M'],
+                         capture_output=True, text=True, timeout=60)
+    want = ("memory backend 'mem': cannot preallocate 33554432 bytes in "
+            "its file: No space left on device")
+    check(pre.returncode == 1 and want in pre.stderr,
+          f'prealloc=on: exit {pre.returncode}: {pre.stderr}')
+    print(f'prealloc=on: {pre.stderr.strip()}')
     print('test-migration-fullfs: ok')
 
 

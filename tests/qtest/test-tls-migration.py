@@ -9,9 +9,11 @@ Credentials are made per run by tests/tls-certs.sh (certtool).  Checked:
   * x509 over unix without tls-hostname fails on the source with
     "No hostname for certificate validation"; tls-hostname fixes it;
   * tls-hostname mismatch: "Certificate does not match the hostname
-    otherhost";
+    otherhost" (the destination: "the TLS peer closed it after the
+    handshake without sending a stream ...");
   * a source trusting another CA: "The certificate hasn't got a known
-    issuer";
+    issuer" (the destination: "TLS handshake failed: the client sent no
+    certificate issued by a CA this side trusts ...");
   * the destination's authz denying the DN: the destination prints
     "TLS x509 authz check for C=GB,O=Wire Test,CN=migration-client is
     denied";
@@ -131,7 +133,9 @@ def expect_ok(tmp, name, transport, src_args, dst_args, src_params,
 
 
 def expect_src_error(tmp, name, transport, src_args, dst_args, src_params,
-                     dst_params, error):
+                     dst_params, error, dst_error=None):
+    """The source fails with error; with dst_error, the destination
+    says that (it drops the connection and keeps listening)."""
     src, dst = migrate(tmp, name, transport, src_args, dst_args, src_params,
                        dst_params)
     with src, dst:
@@ -139,7 +143,13 @@ def expect_src_error(tmp, name, transport, src_args, dst_args, src_params,
         desc = info.get('error-desc', '')
         check(info['status'] == 'failed' and desc == error,
               f'{name}: want failed "{error}", got {info}')
-    print(f'{name}: failed as expected: {error}')
+        deadline = time.time() + 10
+        while dst_error and dst_error not in dst.stderr():
+            check(time.time() < deadline,
+                  f'{name}: destination said {dst.stderr()!r}')
+            time.sleep(0.05)
+    print(f'{name}: failed as expected: {error}' +
+          (f'; destination: {dst_error}' if dst_error else ''))
 
 
 def run_tern(tmp, certs):
@@ -176,11 +186,15 @@ def run_tern(tmp, certs):
                      plain_args() + creds('x509', x509, 'client'),
                      plain_args() + creds('x509', x509, 'server'),
                      dict(on, **{'tls-hostname': 'otherhost'}), on,
-                     'Certificate does not match the hostname otherhost')
+                     'Certificate does not match the hostname otherhost',
+                     'the TLS peer closed it after the handshake without '
+                     'sending a stream')
     expect_src_error(tmp, 'x509-wrong-ca', 'tcp',
                      plain_args() + creds('x509', other, 'client'),
                      plain_args() + creds('x509', x509, 'server'),
-                     on, on, "The certificate hasn't got a known issuer")
+                     on, on, "The certificate hasn't got a known issuer",
+                     'TLS handshake failed: the client sent no certificate '
+                     'issued by a CA this side trusts')
     expect_src_error(tmp, 'tls-source-only', 'tcp',
                      plain_args() + creds('x509', x509, 'client'),
                      plain_args(), on, {},
