@@ -127,7 +127,7 @@ static int ram_load_block_entry(QEMUFile *f, uint64_t total, RAMBlock **out,
     qemu_get_counted_string(f, id);
     length = qemu_get_be64(f);
     if (qemu_file_get_error(f)) {
-        return qemu_file_get_error(f);
+        return qemu_file_get_error_obj(f, errp);
     }
     rb = ram_block_by_name(id);
     if (!rb) {
