@@ -57,6 +57,7 @@ struct RAMCompressSink {
     RAMPageSink *stream; /* first pages of blocks, busy pages, EOS */
     QEMUFile *f;         /* main stream; the caller's */
     RAMBlock *block;     /* block of the previous page record */
+    bool stopped;        /* every page goes through stream now */
     GMutex lock;
     GCond done; /* a worker finished its page */
     bool quit;
@@ -177,6 +178,9 @@ static int ram_sink_compress_save_page(RAMPageSink *sink, RAMBlock *rb,
     int ret;
 
     cs->period_pages++;
+    if (cs->stopped) {
+        return ram_sink_save_page(cs->stream, rb, page);
+    }
     if (rb != cs->block) {
         /* a new block: its first page names it, uncompressed */
         ret = ram_compress_flush(cs);
@@ -264,6 +268,19 @@ static void ram_sink_compress_free(RAMPageSink *sink)
     g_cond_clear(&cs->done);
     g_free(cs->w);
     g_free(cs);
+}
+
+RAMPageSink *ram_sink_compress_stream(RAMPageSink *sink)
+{
+    return ((RAMCompressSink *)sink)->stream;
+}
+
+int ram_sink_compress_stop(RAMPageSink *sink)
+{
+    RAMCompressSink *cs = (RAMCompressSink *)sink;
+
+    cs->stopped = true;
+    return ram_compress_flush(cs);
 }
 
 static const RAMPageSinkOps ram_sink_compress_ops = {

@@ -189,6 +189,20 @@ RAMPageSink *ram_sink_mapped_new(QEMUFile *f, Error **errp);
 RAMPageSink *ram_sink_compress_new(QEMUFile *f, Error **errp);
 
 /*
+ * The stream sink inside a compress sink (first pages of blocks, pages
+ * no thread could take, and every page after ram_sink_compress_stop()):
+ * where XBZRLE is set.  It belongs to sink.
+ */
+RAMPageSink *ram_sink_compress_stream(RAMPageSink *sink);
+
+/*
+ * Compress no more: emit what the threads have done, then send every
+ * page through the inner stream sink (with XBZRLE after round one, as
+ * 7.2).  0 or negative errno.
+ */
+int ram_sink_compress_stop(RAMPageSink *sink);
+
+/*
  * The checkpoint-assisted sink (ram-sink-checkpoint.c): stream records
  * plus HASH records for pages the destination's offer lists; starts its
  * hashing helper and checkpoint_src_begin().

@@ -76,6 +76,7 @@ typedef struct RAMState {
     RAMPageSink *sink;
     RAMXbzrle *xbzrle;    /* with capability xbzrle (stream sink), or NULL */
     bool xbzrle_encoding; /* ram_xbzrle_start_encoding() was called */
+    bool compress;        /* sink is the compress sink */
 
     /* dirty-rate / auto-converge period */
     int64_t period_start_ms;
@@ -232,6 +233,49 @@ static void ram_state_free(RAMState *rs)
 }
 
 /*
+ * rs's page sink, by capability.  XBZRLE works on a stream sink: the
+ * migration's own, or the one inside the compress sink, which hands it
+ * every page once round one is over (7.2: compressed pages in round
+ * one, deltas after).  false with errp set.
+ */
+static bool ram_state_sink_new(RAMState *rs, QEMUFile *f, Error **errp)
+{
+    RAMPageSink *stream;
+
+    if (migrate_checkpoint_assisted()) {
+        rs->sink = ram_sink_checkpoint_new(f);
+        return true;
+    }
+    if (migrate_mapped_ram()) {
+        rs->sink = ram_sink_mapped_new(f, errp);
+        return rs->sink != NULL;
+    }
+    if (migrate_multifd()) {
+        /* as 7.2: multifd sends the pages, XBZRLE stays unused */
+        rs->sink = ram_sink_multifd_new(f, errp);
+        return rs->sink != NULL;
+    }
+    if (migrate_compress()) {
+        rs->sink = ram_sink_compress_new(f, errp);
+        if (!rs->sink) {
+            return false;
+        }
+        rs->compress = true;
+        stream = ram_sink_compress_stream(rs->sink);
+    } else {
+        rs->sink = stream = ram_sink_stream_new(f);
+    }
+    if (migrate_xbzrle()) {
+        rs->xbzrle = ram_xbzrle_new(errp);
+        if (!rs->xbzrle) {
+            return false;
+        }
+        ram_sink_stream_set_xbzrle(stream, rs->xbzrle);
+    }
+    return true;
+}
+
+/*
  * A RAMState for a migration on f: every page dirty, dirty logging on,
  * the first pass synced.  NULL with errp set when the log cannot start.
  */
@@ -242,27 +286,7 @@ static RAMState *ram_state_new(QEMUFile *f, Error **errp)
     rs->dirty_rate = -1;
     rs->f = f;
     ram_select_init(&rs->sel);
-    if (migrate_checkpoint_assisted()) {
-        rs->sink = ram_sink_checkpoint_new(f);
-    } else if (migrate_mapped_ram()) {
-        rs->sink = ram_sink_mapped_new(f, errp);
-    } else if (migrate_multifd()) {
-        /* as 7.2: multifd sends the pages, XBZRLE stays unused */
-        rs->sink = ram_sink_multifd_new(f, errp);
-    } else if (migrate_compress()) {
-        rs->sink = ram_sink_compress_new(f, errp);
-    } else {
-        rs->sink = ram_sink_stream_new(f);
-        if (migrate_xbzrle()) {
-            rs->xbzrle = ram_xbzrle_new(errp);
-            if (!rs->xbzrle) {
-                ram_state_free(rs);
-                return NULL;
-            }
-            ram_sink_stream_set_xbzrle(rs->sink, rs->xbzrle);
-        }
-    }
-    if (!rs->sink || !ram_dirty_log_start(errp)) {
+    if (!ram_state_sink_new(rs, f, errp) || !ram_dirty_log_start(errp)) {
         ram_state_free(rs);
         return NULL;
     }
@@ -338,6 +362,9 @@ static bool ram_send_dirty(RAMState *rs, bool limited, int64_t time_limit_ns)
             /* round one is over: from this page on, deltas (as 7.2) */
             ram_xbzrle_start_encoding(rs->xbzrle);
             rs->xbzrle_encoding = true;
+            if (rs->compress && ram_sink_compress_stop(rs->sink) < 0) {
+                return false;
+            }
         }
         if (ram_sink_save_page(rs->sink, rb, page) < 0) {
             return false;

@@ -15,7 +15,10 @@
      the destination mid-migration, its page requests are served as
      compressed records (inflated and placed atomically), and it
      verifies every page.
-  4. Settings as QEMU 7.2 has them: the defaults, the range errors, and
+  4. compress with xbzrle (as 7.2): round one goes compressed, later
+     rounds as XBZRLE deltas (the guest rewrites 8 bytes per page), the
+     guest verifies every page.
+  5. Settings as QEMU 7.2 has them: the defaults, the range errors, and
      multifd with compress refused in either order (QMP and HMP).
 """
 import os
@@ -118,6 +121,25 @@ def test_postcopy():
           f'requests, {comp["pages"]} compressed pages, verified')
 
 
+def test_xbzrle():
+    args = stress_args('soft', 'mem=16M-48M rate=32 pattern=random '
+                       'write=word report_ms=250', '64M')
+    with MigrationPair(args) as pair:
+        src, dst = pair
+        src.wait_serial('stress: ok pass=1', 30)
+        pair.start(caps=['compress', 'xbzrle'], dst_caps=['compress'],
+                   params={'compress-threads': 2, 'max-bandwidth': 16 << 20,
+                           'downtime-limit': 5000})
+        info = wait_migration(src, 90)
+        verify('soft', src, dst)
+    comp, x = info['compression'], info['xbzrle-cache']
+    check(comp['pages'] > 0 and x['cache-miss'] + x['pages'] > 0,
+          f'compress then xbzrle: {comp} {x}')
+    check(info['ram']['dirty-sync-count'] >= 2, f'one pass only: {info}')
+    print(f'ok: compress then xbzrle, {comp["pages"]} compressed, '
+          f'{x["pages"]} xbzrle pages, {x["cache-miss"]} misses, verified')
+
+
 def expect_error(vm, cmd, desc, **args):
     try:
         vm.cmd(cmd, **args)
@@ -168,6 +190,7 @@ def main():
     test_guests()
     test_no_wait()
     test_postcopy()
+    test_xbzrle()
 
 
 if __name__ == '__main__':
