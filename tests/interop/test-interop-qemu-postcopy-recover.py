@@ -13,7 +13,8 @@ new port
 and migrate with resume: true bring both to postcopy-active through
 QEMU's RECV_BITMAP / POSTCOPY_RESUME / RESUME_ACK exchange; more pages
 are read, the hop completes.  The last QEMU's RAM (pmemsave) must equal
-the original file: no page lost or stale across two recoveries.
+the original file: no page lost or stale across two recoveries.  With
+--preempt, the same with postcopy-preempt on both sides.
 
 (Pausing from the QEMU side also recovers, but Tern -> QEMU with the
 pause on the QEMU destination lost pages in 2 of about 17 runs: the
@@ -39,6 +40,9 @@ pc = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pc)
 
 SLOW = 2 << 20
+# --preempt: the same with postcopy-preempt on both sides (a recovery
+# opens both channels again)
+PREEMPT = '--preempt' in sys.argv[1:]
 
 
 def probe(dst, ref, addrs, name):
@@ -53,7 +57,8 @@ def recover_hop(src, dst_binary, name, ref, pause_on_src):
     dst = incoming_vm(pc.ram_args(dst_binary), name=name,
                       binary=qemu_binary() if dst_binary == 'qemu' else None,
                       serial=False)
-    caps = ['postcopy-ram', 'events']
+    caps = ['postcopy-ram', 'events'] + (['postcopy-preempt']
+                                          if PREEMPT else [])
     start_migration(src, dst.uri, dst, caps=caps,
                     params={'max-bandwidth': pc.PRECOPY_BW,
                             'max-postcopy-bandwidth': SLOW},
@@ -111,7 +116,8 @@ def main():
             ram = info['ram']
             print(f'{who} source: postcopy-bytes {ram["postcopy-bytes"]}, '
                   f'postcopy-requests {ram["postcopy-requests"]}')
-    print('postcopy recovery: QEMU -> Tern -> QEMU identical')
+    print(f'postcopy recovery{" (preempt)" if PREEMPT else ""}: QEMU -> '
+          f'Tern -> QEMU identical')
     return 0
 
 
