@@ -18,7 +18,10 @@
 #include "qemu/error-report.h"
 #include <elf.h>
 #include <sys/stat.h>
+#include "qemu/bitmap.h"
+#include "sysemu/ramblock.h"
 #include "checkpoint-index.h"
+#include "mapped-ram-format.h"
 
 /* Bytes read from the file at a time while indexing. */
 #define CKPT_INDEX_CHUNK (2 * MiB)
@@ -77,6 +80,15 @@ static bool ckpt_pread_all(int fd, void *buf, size_t len, uint64_t off)
     return true;
 }
 
+/* Does the file start with the ELF magic? */
+static bool checkpoint_index_is_elf(CheckpointIndex *ci)
+{
+    uint8_t magic[SELFMAG];
+
+    return ckpt_pread_all(ci->fd, magic, SELFMAG, 0) &&
+           !memcmp(magic, ELFMAG, SELFMAG);
+}
+
 /* The PT_LOAD segments of an ELF64 little-endian core file. */
 static GArray *checkpoint_index_elf(CheckpointIndex *ci, uint64_t size,
                                     Error **errp)
@@ -117,6 +129,75 @@ static GArray *checkpoint_index_elf(CheckpointIndex *ci, uint64_t size,
         s.gpa = ph[i].p_paddr % TARGET_PAGE_SIZE ? CKPT_NO_GPA : ph[i].p_paddr;
         g_array_append_val(segs, s);
     }
+    return segs;
+}
+
+/* The runs of pages present in one mapped-ram block. */
+static bool checkpoint_index_mapped_block(CheckpointIndex *ci,
+                                          MappedRamFile *mf,
+                                          MappedRamBlock *blk, GArray *segs,
+                                          Error **errp)
+{
+    const unsigned long *bmap = mapped_ram_block_bitmap(mf, blk, errp);
+    uint64_t pages = mapped_ram_block_pages(blk);
+    RAMBlock *rb = ram_block_by_name(blk->idstr);
+    uint64_t p = 0;
+
+    if (!bmap) {
+        return false;
+    }
+    if (rb && rb->used_length != blk->used_length) {
+        rb = NULL; /* another machine's block: its pages have no address */
+    }
+    while ((p = find_next_bit(bmap, pages, p)) < pages) {
+        uint64_t end = find_next_zero_bit(bmap, pages, p);
+        CkptSegment s = {
+            .file_off = mapped_ram_block_page_offset(blk, p),
+            .len = (end - p) * TARGET_PAGE_SIZE,
+            .gpa = rb ? rb->gpa + p * TARGET_PAGE_SIZE : CKPT_NO_GPA,
+        };
+
+        g_array_append_val(segs, s);
+        p = end;
+    }
+    return true;
+}
+
+/*
+ * The pages of a mapped-ram file (a Tern or QEMU 9 save with the
+ * mapped-ram capability): each block's present pages, at the address of
+ * our block of the same name and size.
+ */
+static GArray *checkpoint_index_mapped(CheckpointIndex *ci, Error **errp)
+{
+    MappedRamFile *mf = mapped_ram_file_open_fd(ci->fd, 0, errp);
+    GArray *segs;
+
+    if (!mf) {
+        error_prepend(errp,
+                      "checkpoint '%s': not a dump-guest-memory ELF "
+                      "or mapped-ram file: ",
+                      ci->path);
+        return NULL;
+    }
+    segs = g_array_new(false, false, sizeof(CkptSegment));
+    for (size_t i = 0; i < mf->nblocks; i++) {
+        if (mf->blocks[i].hdr.page_size != TARGET_PAGE_SIZE ||
+            !checkpoint_index_mapped_block(ci, mf, &mf->blocks[i], segs,
+                                           errp)) {
+            if (!*errp) {
+                error_setg(errp,
+                           "checkpoint '%s': block '%s' has pages of "
+                           "%" PRIu64 " bytes",
+                           ci->path, mf->blocks[i].idstr,
+                           mf->blocks[i].hdr.page_size);
+            }
+            g_array_free(segs, true);
+            segs = NULL;
+            break;
+        }
+    }
+    mapped_ram_file_free(mf);
     return segs;
 }
 
@@ -212,7 +293,9 @@ static bool checkpoint_index_run(CheckpointIndex *ci, Error **errp)
         error_setg_errno(errp, errno, "checkpoint '%s'", ci->path);
         return false;
     }
-    segs = checkpoint_index_elf(ci, st.st_size, errp);
+    segs = checkpoint_index_is_elf(ci)
+               ? checkpoint_index_elf(ci, st.st_size, errp)
+               : checkpoint_index_mapped(ci, errp);
     if (!segs) {
         return false;
     }

@@ -2,14 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """test-checkpoint: checkpoint-assisted migration (x-checkpoint-assisted).
 
-A soft-vCPU stress guest runs; its RAM is dumped (dump-guest-memory, the
-checkpoint); it goes on dirtying part of its memory; then it migrates to
+A soft-vCPU stress guest runs; its RAM is dumped (dump-guest-memory, or
+a mapped-ram save: the checkpoint); it goes on dirtying part of its memory; then it migrates to
 a destination that holds the checkpoint (-checkpoint PATH or the
 "checkpoint" parameter).  Every case must end with the destination
 re-verifying every page the workload wrote (no MISMATCH), whatever
 happened to the checkpoint:
 
-  1. plain: pages the guest did not change since the dump go as HASH
+  1. plain (a dump) and mapped-ram (a save): pages the guest did not change since the dump go as HASH
      records (checkpoint.pages > 0, loaded-pages on the destination,
      nothing re-requested) and the bytes on the wire drop;
   2. moved: the checkpoint's pages are permuted in the file (each page
@@ -31,8 +31,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ternlib import (check, incoming_vm, QMPError, skip_unless_built,  # noqa
-                     start_migration, stress_args, Vm, wait_migration)
+from ternlib import (check, incoming_vm, QMPError, set_migration,  # noqa
+                     skip_unless_built, start_migration, stress_args, Vm,
+                     wait_migration)
 
 MEM = '96M'
 APPEND = 'mem=16M-80M rate=8 pattern=random report_ms=250'
@@ -92,7 +93,17 @@ def wait_dirtied(vm, mib, timeout=60):
     raise AssertionError(f'{vm.name}: not {mib} MiB dirtied')
 
 
-def migrate(tmp, name, after_dump=None, mutate=None, use_param=False):
+def mapped_ram_save(src, path):
+    """A mapped-ram save of the running guest, which then runs on."""
+    set_migration(src, caps={'mapped-ram': True})
+    src.cmd('migrate', uri='file:' + path)
+    wait_migration(src, 60)
+    set_migration(src, caps={'mapped-ram': False})
+    src.cmd('cont')
+
+
+def migrate(tmp, name, after_dump=None, mutate=None, use_param=False,
+            take=dump):
     """Checkpoint the source (dump, then after_dump(path)), let it dirty
     about a fifth of its pages, start the destination with it, apply
     mutate(path) once indexed, migrate; returns (source info, dest
@@ -100,7 +111,7 @@ def migrate(tmp, name, after_dump=None, mutate=None, use_param=False):
     ckpt = os.path.join(tmp, name + '.elf')
     with Vm(soft_args(), name='src') as src:
         src.wait_serial('stress: ok pass=1', 60)
-        dump(src, ckpt)
+        take(src, ckpt)
         if after_dump:
             after_dump(ckpt)
         wait_dirtied(src, 64 + 14)  # ~20% of the 64 MiB range rewritten
@@ -164,6 +175,13 @@ def test_plain(tmp):
     total = 96 << 20
     check(info['ram']['transferred'] < total - c['bytes-saved'] + (4 << 20),
           info['ram'])
+
+
+def test_mapped_ram(tmp):
+    """A mapped-ram save as the checkpoint."""
+    c, _ = migrate(tmp, 'mapped-ram', take=mapped_ram_save)
+    check(c['pages'] > 4000 and c['moved-pages'] == 0, c)
+    check(c['requested-pages'] == 0, c)
 
 
 def test_moved(tmp):
@@ -237,6 +255,7 @@ def main():
         else:
             test_caps(tmp)
             test_plain(tmp)
+            test_mapped_ram(tmp)
             test_changed_after_index(tmp)
 
 
