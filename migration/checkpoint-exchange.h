@@ -2,7 +2,7 @@
 /*
  * checkpoint-exchange.h (private to migration/): the page hashes of
  * checkpoint-assisted migration and the offer a destination sends to the
- * source before the first pass (docs/wire-format.md section 11).
+ * source before the first pass (docs/wire-format.md section 12).
  *
  * A page is named by its SHA-256 digest; the offer carries each digest's
  * "key", its first 8 bytes as a be64 (0 is reserved for "no page"), so

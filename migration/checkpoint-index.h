@@ -7,10 +7,10 @@
  * host: Tern's dump-guest-memory ELF (PT_LOAD segments at their
  * guest-physical addresses) or a mapped-ram file (a save with the
  * mapped-ram capability: each block's present pages, placed at the
- * address of our RAM block of the same name and size).  The index maps the SHA-256 of every
- * non-zero 4 KiB page to where it is in the file, and each guest-physical
- * page address to the page the file holds there.  Zero pages are never
- * hashed (they travel as ZERO records anyway).
+ * address of our RAM block of the same name and size).  The index maps the
+ * SHA-256 of every non-zero 4 KiB page to where it is in the file, and each
+ * guest-physical page address to the page the file holds there.  Zero pages are
+ * never hashed (they travel as ZERO records anyway).
  *
  * Indexing reads and hashes the whole file on its own thread, started
  * when the checkpoint is configured (-checkpoint, or the "checkpoint"

@@ -6,7 +6,7 @@
  * The destination holds an older checkpoint of the guest's RAM (its
  * "checkpoint" parameter, or -checkpoint PATH) and indexes it in the
  * background (checkpoint-index.h).  The exchange (docs/wire-format.md
- * section 11):
+ * section 12):
  *
  *   source                                  destination
  *   START ... CKPT_CTL 0 (advise), EOS  ->  waits for its index, then

@@ -44,7 +44,7 @@
 #define RAM_SAVE_FLAG_COMPRESS_PAGE 0x100
 /*
  * Tern's checkpoint-assisted migration (x-checkpoint-assisted, never
- * sent to a QEMU peer; docs/wire-format.md section 11):
+ * sent to a QEMU peer; docs/wire-format.md section 12):
  *   HASH     0x200  [str8 block] + the page's 32-byte SHA-256: the
  *                   destination copies the page from its checkpoint
  *   CKPT_CTL 0x400  no block, no data; the offset field is an argument:

@@ -79,7 +79,7 @@ void migrate_send_rp_failure(MigrationIncomingState *mis, const char *reason);
 
 /*
  * Destination, checkpoint-assisted migration (Tern only, sent when the
- * source asked; docs/wire-format.md section 11): the offer (len bytes
+ * source asked; docs/wire-format.md section 12): the offer (len bytes
  * after a CKPT_OFFER message carrying len), a page to send again
  * (CKPT_REQ), the answer to sync record seq (CKPT_ACK).  Nothing
  * without a return path.  Any thread.

@@ -40,7 +40,7 @@
  *   6  RESUME_ACK                4     be32 1
  *   7  SWITCHOVER_ACK            0
  *
- * Tern only (x-checkpoint-assisted, docs/wire-format.md section 11):
+ * Tern only (x-checkpoint-assisted, docs/wire-format.md section 12):
  *
  *   8  CKPT_OFFER                8     be64 n; n bytes of offer follow
  *                                      outside the message
