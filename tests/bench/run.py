@@ -32,6 +32,7 @@ from tern.vm import Vm, free_port, have_kvm  # noqa: E402
 sys.path.insert(0, HERE)
 import saverestore  # noqa: E402
 import libvirt_bench  # noqa: E402
+import checkpoint  # noqa: E402
 
 QEMU = shutil.which('qemu-system-x86_64')
 CLK_TCK = os.sysconf('SC_CLK_TCK')
@@ -574,6 +575,9 @@ def markdown(results, rows):
     if errs:
         out += ['', '## Runs that failed', '']
         out += [f'- {n} / {s}: {e}' for n, s, e in errs]
+    for name, case in results['cases'].items():
+        if 'runs' in case or 'error' in case:
+            out += checkpoint.markdown(case)
     out += ['', '## Plots', '']
     for name in results['cases']:
         if os.path.exists(os.path.join(results['plotdir'], f'{name}.png')):
@@ -771,6 +775,9 @@ def main():
             'kind': 'postcopy-stress', 'rate': 64, 'preempt': preempt,
             'mem_mb': 256 if args.quick else 1024,
             'precopy_bw': 64 << 20}
+    # Tern only: checkpoint-assisted migration, 20% of the pages changed
+    # since the checkpoint (tests/bench/checkpoint.py)
+    cases['checkpoint-20pct'] = {'kind': 'checkpoint'}
     if args.case:
         cases = {k: v for k, v in cases.items() if k in args.case}
     if args.quick and not args.case:
@@ -798,7 +805,8 @@ def main():
         tls_dir = None
         if any(c.get('transport') == 'tls' for c in cases.values()):
             tls_dir = make_x509(os.path.join(tmp, 'tls'))
-        if any(c['kind'] in ('ram', 'saverestore', 'postcopy-ram')
+        if any(c['kind'] in ('ram', 'saverestore', 'postcopy-ram',
+                          'checkpoint')
                and 'content' not in c
                for c in cases.values()):
             make_random_file(ramfile, size)
@@ -817,6 +825,15 @@ def main():
                                'disk_read_gibs': round(r, 3), 'disk_fs': fs})
         for name, case in cases.items():
             out = results['cases'][name] = {'qemu': [], 'tern': [], 'errors': {}}
+            if case['kind'] == 'checkpoint':
+                print(f'bench: {name} tern', file=sys.stderr, flush=True)
+                try:
+                    out['runs'] = checkpoint.run_checkpoint_case(
+                        tern, ramfile, size, shm, tmp, poll_migration,
+                        free_port)
+                except Exception as e:  # reported, not fatal
+                    out['error'] = str(e)[:300]
+                continue
             if case['kind'] in ('saverestore', 'livesize'):
                 run_file_case(name, case, out, QEMU, tern, ramfile, size,
                               disk, tmp, guest, limits, kvm)

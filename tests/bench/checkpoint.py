@@ -1,0 +1,149 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""make bench: checkpoint-assisted migration (x-checkpoint-assisted).
+
+One case, one run each way (issue 15's benchmark):
+  1. a -M none source whose RAM (2 GiB, or 512 MiB with --quick) is a
+     copy of the random RAM file; a checkpoint is taken with
+     dump-guest-memory; then 20% of the pages (every fifth) are
+     overwritten with new random data through the RAM file;
+  2. at loopback speed (max-bandwidth "unlimited") and at 100 MiB/s, a
+     plain migration (return-path, no checkpoint) and a checkpoint-
+     assisted one (the destination started with -checkpoint, migrate
+     sent as soon as it listens, so its indexing overlaps the
+     connection set-up), each to a fresh destination from a fresh
+     source over the same RAM.
+Recorded per run: total time (events, as the other cases), RAM bytes
+sent, and for the checkpoint runs the exchange (offer bytes and the
+source's wait for it), pages sent as hashes, re-requests, and the
+destination's indexing time.  Goals (issue 15): bytes <= 25% of plain;
+time <= 30% of plain at 100 MiB/s; no slower than plain at loopback.
+"""
+import os
+import shutil
+
+from tern.migration import set_migration
+from tern.vm import Vm
+
+PAGE = 4096
+BW_100 = 100 << 20
+
+
+def _vmm(binary, args, tmp, name):
+    return Vm(['-nodefaults'] + args, binary=binary, name=name, serial=False,
+              tmpdir=tmp)
+
+
+def _src_args(mb, ram):
+    return ['-M', 'none', '-m', f'{mb}M',
+            '-object', f'memory-backend-file,id=mem,size={mb}M,'
+                       f'mem-path={ram},share=on',
+            '-machine', 'none,memory-backend=mem']
+
+
+def _dst_args(mb, ckpt):
+    args = ['-M', 'none', '-m', f'{mb}M',
+            '-object', f'memory-backend-ram,id=mem,size={mb}M',
+            '-machine', 'none,memory-backend=mem', '-incoming', 'defer']
+    return args + (['-checkpoint', ckpt] if ckpt else [])
+
+
+def _change_pages(path, size, every=5):
+    """Overwrite every every-th page of the file with new random data."""
+    with open(path, 'r+b') as f:
+        for off in range(0, size, every * PAGE):
+            f.seek(off)
+            f.write(os.urandom(PAGE))
+
+
+def _one(tern, mb, ram, ckpt, bw, tmp, poll, port):
+    """One migration; returns its figures."""
+    src = _vmm(tern, _src_args(mb, ram), tmp, 'ckpt-src')
+    dst = None
+    try:
+        dst = _vmm(tern, _dst_args(mb, ckpt), tmp, 'ckpt-dst')
+        uri = f'tcp:127.0.0.1:{port}'
+        set_migration(dst, {'events': True})
+        dst.cmd('migrate-incoming', uri=uri)
+        caps = {'events': True, 'return-path': True}
+        if ckpt:
+            caps['x-checkpoint-assisted'] = True
+        set_migration(src, caps, {'max-bandwidth': bw})
+        src.cmd('migrate', uri=uri)
+        info, _, wall = poll(src, dst, 0, 900)
+        r = {'wall_s': wall, 'bytes': info['ram']['transferred'],
+             'normal_pages': info['ram']['normal'],
+             'total_time_ms': info.get('total-time')}
+        c = info.get('checkpoint')
+        if c:
+            d = dst.cmd('query-migrate').get('checkpoint', {})
+            r.update({'hash_pages': c['pages'],
+                      'moved_pages': c['moved-pages'],
+                      'requested_pages': c['requested-pages'],
+                      'exchange_bytes': c['exchange-bytes'],
+                      'exchange_ms': c['exchange-time'],
+                      'index_ms': d.get('index-time'),
+                      'loaded_pages': d.get('loaded-pages')})
+        return r
+    finally:
+        src.kill()
+        if dst:
+            dst.kill()
+
+
+def run_checkpoint_case(tern, ramfile, size, shm, tmp, poll, free_port):
+    """The whole case: {'loopback'|'100MiBs': {'plain': r, 'checkpoint': r}}."""
+    mb = size >> 20
+    ram = os.path.join(shm, 'ckpt-src.ram')
+    ckpt = os.path.join(shm, 'ckpt.elf')
+    shutil.copyfile(ramfile, ram)
+    try:
+        src = _vmm(tern, _src_args(mb, ram), tmp, 'ckpt-take')
+        try:
+            src.cmd('dump-guest-memory', paging=False,
+                    protocol='file:' + ckpt)
+        finally:
+            src.kill()
+        _change_pages(ram, size)
+        out = {}
+        for label, bw in (('loopback', 100 << 30), ('100MiBs', BW_100)):
+            out[label] = {
+                'plain': _one(tern, mb, ram, None, bw, tmp, poll,
+                              free_port()),
+                'checkpoint': _one(tern, mb, ram, ckpt, bw, tmp, poll,
+                                   free_port()),
+            }
+        return out
+    finally:
+        for p in (ram, ckpt):
+            if os.path.exists(p):
+                os.unlink(p)
+
+
+def markdown(case):
+    """The case's lines for docs/benchmarks.md."""
+    out = ['', '## Checkpoint-assisted migration (Tern only)', '',
+           '2 GiB of random RAM, checkpoint (dump-guest-memory) taken, then '
+           '20% of the pages changed; a plain migration (return-path) '
+           'against one whose destination holds the checkpoint.', '',
+           '| link | figure | plain | checkpoint | checkpoint/plain | goal |',
+           '|---|---|---|---|---|---|']
+    for label, goal_t in (('loopback', '<= 1.00'), ('100MiBs', '<= 0.30')):
+        runs = case.get('runs', {}).get(label)
+        if not runs:
+            continue
+        p, c = runs['plain'], runs['checkpoint']
+        for key, name, goal in (('wall_s', 'total s', goal_t),
+                                ('bytes', 'RAM bytes sent', '<= 0.25')):
+            ratio = c[key] / p[key] if p[key] else 0
+            out.append(f'| {label} | {name} | {p[key]:.6g} | {c[key]:.6g} '
+                       f'| {ratio:.3f} | {goal} |')
+        out.append(f"| {label} | exchange | | {c.get('exchange_bytes')} B, "
+                   f"{c.get('exchange_ms')} ms | | |")
+        out.append(f"| {label} | pages as hashes / re-requested | | "
+                   f"{c.get('hash_pages')} / {c.get('requested_pages')} | | |")
+        out.append(f"| {label} | destination indexing | | "
+                   f"{c.get('index_ms')} ms | | |")
+    if case.get('error'):
+        out.append('')
+        out.append(f"Failed: {case['error']}")
+    return out
