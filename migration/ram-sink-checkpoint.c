@@ -11,10 +11,12 @@
  * are collected in batches of CKPT_SINK_BATCH; while the helper
  * classifies one batch (zero, whole, or hash and look the key up), the
  * migration thread writes the records of the previous one and collects
- * the next.  Records leave in selection order, so a page selected twice
- * keeps its last record last.  A page the guest changes after it was
- * hashed is caught by the dirty log and sent again, as with any sink.
- * Zero pages are never hashed; pages the destination asked for again
+ * the next.  On a link faster than the helper hashes, the migration
+ * thread takes over what the helper has not reached and sends it whole
+ * (ckpt_sink_maybe_take_over()).  Records leave in selection order, so a page
+ * selected twice keeps its last record last.  A page the guest changes after it
+ * was hashed is caught by the dirty log and sent again, as with any sink. Zero
+ * pages are never hashed; pages the destination asked for again
  * (checkpoint_src_whole()) are never sent as HASH.
  *
  * The first payload waits for the destination's offer before any page.
@@ -25,12 +27,19 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qemu/buffer-zero.h"
+#include "migration/options.h"
 #include "migration.h"
 #include "migration-stats.h"
 #include "checkpoint.h"
 #include "checkpoint-exchange.h"
 #include "ram-format.h"
 #include "ram-sink.h"
+
+/*
+ * A max-bandwidth above this is a fast local link, where hashing may
+ * cost more than it saves (ckpt_sink_maybe_take_over()).
+ */
+#define CKPT_SINK_FAST_LINK (1ULL << 30)
 
 /* Pages per batch: 1 MiB of guest RAM. */
 #define CKPT_SINK_BATCH 256
@@ -43,6 +52,7 @@ typedef enum CkptPageKind {
 
 typedef struct CkptBatch {
     unsigned int n;
+    unsigned int next; /* atomic: next entry to classify (helper claims) */
     RAMBlock *rb[CKPT_SINK_BATCH];
     uint64_t page[CKPT_SINK_BATCH];
     uint8_t kind[CKPT_SINK_BATCH];
@@ -65,29 +75,67 @@ typedef struct RAMCkptSink {
     GCond cond;
     bool job_done; /* under lock */
     bool quit;     /* under lock */
+    /* helper's hashing speed, bytes/s (atomic; 0 until measured) */
+    uint64_t hash_rate;
 } RAMCkptSink;
 
-/* Classify every page of b (helper thread, or the migration thread). */
-static void ckpt_sink_classify(const CkptKeySet *keys, CkptBatch *b)
+/*
+ * Classify entry i of b, hashing it if hash and keys has any key.
+ * Returns true if the page was hashed.
+ */
+static bool ckpt_sink_classify_one(const CkptKeySet *keys, CkptBatch *b,
+                                   unsigned int i, bool hash)
 {
-    for (unsigned int i = 0; i < b->n; i++) {
-        const uint8_t *host = b->rb[i]->host + (b->page[i] << TARGET_PAGE_BITS);
-        uint64_t first;
+    const uint8_t *host = b->rb[i]->host + (b->page[i] << TARGET_PAGE_BITS);
+    uint64_t first;
 
-        memcpy(&first, host, sizeof(first));
-        if (first == 0 && buffer_is_zero(host, TARGET_PAGE_SIZE)) {
-            b->kind[i] = CKPT_PAGE_ZERO;
-            continue;
-        }
-        b->kind[i] = CKPT_PAGE_DATA;
-        if (!keys || !keys->count ||
-            checkpoint_src_whole(b->rb[i], b->page[i])) {
-            continue;
-        }
-        checkpoint_hash_page(host, b->digest[i]);
-        if (checkpoint_keyset_has(keys, checkpoint_digest_key(b->digest[i]))) {
-            b->kind[i] = CKPT_PAGE_HASH;
-        }
+    memcpy(&first, host, sizeof(first));
+    if (first == 0 && buffer_is_zero(host, TARGET_PAGE_SIZE)) {
+        b->kind[i] = CKPT_PAGE_ZERO;
+        return false;
+    }
+    b->kind[i] = CKPT_PAGE_DATA;
+    if (!hash || !keys || !keys->count ||
+        checkpoint_src_whole(b->rb[i], b->page[i])) {
+        return false;
+    }
+    checkpoint_hash_page(host, b->digest[i]);
+    if (checkpoint_keyset_has(keys, checkpoint_digest_key(b->digest[i]))) {
+        b->kind[i] = CKPT_PAGE_HASH;
+    }
+    return true;
+}
+
+/*
+ * Classify the entries of b nobody claimed yet (helper thread, or the
+ * migration thread for the last partial batch).  Entries are claimed
+ * one by one, so the migration thread can take the rest over.
+ */
+static unsigned int ckpt_sink_classify(const CkptKeySet *keys, CkptBatch *b)
+{
+    unsigned int i, hashed = 0;
+
+    while ((i = __atomic_fetch_add(&b->next, 1, __ATOMIC_ACQ_REL)) < b->n) {
+        hashed += ckpt_sink_classify_one(keys, b, i, true);
+    }
+    return hashed;
+}
+
+/* Classify b on the helper, measuring how fast it hashes. */
+static void ckpt_sink_measure(RAMCkptSink *cs, CkptBatch *b)
+{
+    int64_t t0 = g_get_monotonic_time();
+    uint64_t bytes =
+        (uint64_t)ckpt_sink_classify(cs->keys, b) * TARGET_PAGE_SIZE;
+    int64_t us = g_get_monotonic_time() - t0;
+
+    if (us > 0 && bytes >= CKPT_SINK_BATCH / 4 * TARGET_PAGE_SIZE) {
+        uint64_t rate = bytes * G_USEC_PER_SEC / us;
+        uint64_t old = __atomic_load_n(&cs->hash_rate, __ATOMIC_RELAXED);
+
+        /* a moving average: one batch is about a millisecond of work */
+        __atomic_store_n(&cs->hash_rate, old ? (old * 7 + rate) / 8 : rate,
+                         __ATOMIC_RELAXED);
     }
 }
 
@@ -104,7 +152,7 @@ static gpointer ckpt_sink_thread(gpointer opaque)
             break;
         }
         g_mutex_unlock(&cs->lock);
-        ckpt_sink_classify(cs->keys, cs->job);
+        ckpt_sink_measure(cs, cs->job);
         g_mutex_lock(&cs->lock);
         cs->job_done = true;
         g_cond_broadcast(&cs->cond);
@@ -165,7 +213,32 @@ static void ckpt_sink_emit(RAMCkptSink *cs, CkptBatch *b)
         bytes += ckpt_sink_emit_one(cs, b, i);
     }
     b->n = 0;
+    b->next = 0;
     migration_stats_account_ram(bytes);
+}
+
+/*
+ * Hashing pays when the link is slower than the helper hashes: a page
+ * costs 4 KiB of link time unhashed.  On a fast local link (max-bandwidth
+ * above CKPT_SINK_FAST_LINK) that also allows more than the helper's
+ * measured speed, the migration thread does not wait for the helper: it
+ * takes the entries the helper has not started and sends them whole, so
+ * hashing does not hold the sender back.  Other links always wait (and
+ * what is sent does not depend on timing there).
+ */
+static void ckpt_sink_maybe_take_over(RAMCkptSink *cs, CkptBatch *b)
+{
+    uint64_t rate = __atomic_load_n(&cs->hash_rate, __ATOMIC_RELAXED);
+    unsigned int start;
+
+    if (!rate || migrate_max_bandwidth() <= CKPT_SINK_FAST_LINK ||
+        migrate_max_bandwidth() <= rate) {
+        return;
+    }
+    start = __atomic_exchange_n(&b->next, b->n, __ATOMIC_ACQ_REL);
+    for (unsigned int i = start; i < b->n; i++) {
+        ckpt_sink_classify_one(cs->keys, b, i, false);
+    }
 }
 
 /* Wait for the helper's batch, if any, and write its records. */
@@ -173,6 +246,9 @@ static void ckpt_sink_collect(RAMCkptSink *cs)
 {
     CkptBatch *b;
 
+    if (cs->job) {
+        ckpt_sink_maybe_take_over(cs, cs->job);
+    }
     g_mutex_lock(&cs->lock);
     while (cs->job && !cs->job_done) {
         g_cond_wait(&cs->cond, &cs->lock);

@@ -137,6 +137,12 @@ def markdown(case):
             ratio = c[key] / p[key] if p[key] else 0
             out.append(f'| {label} | {name} | {p[key]:.6g} | {c[key]:.6g} '
                        f'| {ratio:.3f} | {goal} |')
+        if c.get('exchange_ms') is not None:
+            # the source's wait for the offer is mostly the destination
+            # still indexing (started with the destination process)
+            t = c['wall_s'] - c['exchange_ms'] / 1000
+            out.append(f"| {label} | total s after the offer | {p['wall_s']:.6g} "
+                       f"| {t:.6g} | {t / p['wall_s']:.3f} | |")
         out.append(f"| {label} | exchange | | {c.get('exchange_bytes')} B, "
                    f"{c.get('exchange_ms')} ms | | |")
         out.append(f"| {label} | pages as hashes / re-requested | | "
