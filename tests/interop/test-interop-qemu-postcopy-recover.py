@@ -6,20 +6,16 @@ and Tern, both ways, RAM compared byte for byte.
 As test-interop-qemu-postcopy (whose helpers it uses): QEMU `-M none`
 with 64 MiB of known RAM -> Tern -> QEMU, each hop in postcopy with
 max-postcopy-bandwidth low.  In each hop, after a few destination pages
-were read (faulted and requested), migrate-pause on Tern's side breaks
-the connection (the destination in the first hop, the source in the
-second); both sides must report postcopy-paused; migrate-recover on a
-new port
-and migrate with resume: true bring both to postcopy-active through
-QEMU's RECV_BITMAP / POSTCOPY_RESUME / RESUME_ACK exchange; more pages
-are read, the hop completes.  The last QEMU's RAM (pmemsave) must equal
-the original file: no page lost or stale across two recoveries.  With
---preempt, the same with postcopy-preempt on both sides.
-
-(Pausing from the QEMU side also recovers, but Tern -> QEMU with the
-pause on the QEMU destination lost pages in 2 of about 17 runs: the
-last ~68 pages QEMU's received bitmap had reported before the pause
-ended up zero.  Not understood yet; see docs/migration.md 6.1.)
+were read (faulted and requested), migrate-pause breaks the
+connection: on QEMU's side (its source in the first hop, its
+destination in the second), with --preempt on Tern's side (its
+destination, then its source); both sides must report
+postcopy-paused; migrate-recover on a new port and migrate with
+resume: true bring both to postcopy-active through QEMU's RECV_BITMAP /
+POSTCOPY_RESUME / RESUME_ACK exchange; more pages are read, the hop
+completes.  The last QEMU's RAM (pmemsave) must equal the original
+file: no page lost or stale across two recoveries.  With --preempt,
+postcopy-preempt is on on both sides too.
 """
 import importlib.util
 import os
@@ -104,9 +100,13 @@ def main():
         pc.make_ram(ref, 5)
         with Vm(pc.file_args(ref), binary=qemu_binary(), name='qemu-src',
                 serial=False) as qsrc:
-            tdst, qinfo = recover_hop(qsrc, 'tern', 'tern-dst', ref, False)
+            # plain: QEMU pauses (its source, then its destination);
+            # --preempt: Tern pauses (its destination, then its source)
+            tdst, qinfo = recover_hop(qsrc, 'tern', 'tern-dst', ref,
+                                      not PREEMPT)
         with tdst:
-            qdst, tinfo = recover_hop(tdst, 'qemu', 'qemu-dst', ref, True)
+            qdst, tinfo = recover_hop(tdst, 'qemu', 'qemu-dst', ref,
+                                      PREEMPT)
             with qdst:
                 qdst.cmd('pmemsave', val=0, size=pc.SIZE, filename=out)
                 with open(ref, 'rb') as a, open(out, 'rb') as c:
