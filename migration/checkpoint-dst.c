@@ -26,6 +26,12 @@
 #include "checkpoint-index.h"
 #include "ram-place.h"
 #include "return-path.h"
+#include "watchdog.h"
+
+/* How often a load waiting for the index tells the watchdog. */
+#define CKPT_DST_BEAT_MS 1000
+/* The value of those PONGs ("CKPT"); the source only counts them. */
+#define CKPT_DST_PONG 0x434b5054
 
 /* An index and the number of users (the parameter, a load). */
 typedef struct CkptDstRef {
@@ -164,6 +170,29 @@ static CkptOffer *ckpt_dst_offer(CheckpointIndex *ci)
     return o;
 }
 
+/*
+ * Wait for the index to be complete.  While it makes progress, tell both
+ * progress watchdogs that the migration is not stuck: ours directly, the
+ * source's (waiting for the offer) with a PONG on the return path, which
+ * a Tern source counts as progress and otherwise ignores.
+ */
+static void ckpt_dst_wait_index(CheckpointIndex *ci)
+{
+    MigrationIncomingState *mis = migration_incoming_get_current();
+    uint64_t last = 0;
+
+    while (!checkpoint_index_done_within(ci, CKPT_DST_BEAT_MS)) {
+        CkptIndexStats st;
+
+        checkpoint_index_stats(ci, &st);
+        if (st.bytes_read != last) {
+            last = st.bytes_read;
+            migration_incoming_progress_beat();
+            migrate_send_rp_pong(mis, CKPT_DST_PONG);
+        }
+    }
+}
+
 static int ckpt_dst_advise(Error **errp)
 {
     MigrationIncomingState *mis = migration_incoming_get_current();
@@ -180,6 +209,9 @@ static int ckpt_dst_advise(Error **errp)
     ckpt_dst.load = ckpt_dst_take();
     __atomic_store_n(&ckpt_dst.loaded, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&ckpt_dst.rerequested, 0, __ATOMIC_RELAXED);
+    if (ckpt_dst.load) {
+        ckpt_dst_wait_index(ckpt_dst.load->ci);
+    }
     if (ckpt_dst.load && !checkpoint_index_wait(ckpt_dst.load->ci, &err)) {
         /* an unusable checkpoint: offer nothing, migrate as usual */
         warn_report("%s", error_get_pretty(err));

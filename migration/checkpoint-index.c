@@ -375,6 +375,20 @@ bool checkpoint_index_wait(CheckpointIndex *ci, Error **errp)
     return ok;
 }
 
+bool checkpoint_index_done_within(CheckpointIndex *ci, int ms)
+{
+    gint64 end = g_get_monotonic_time() + ms * G_TIME_SPAN_MILLISECOND;
+    bool done;
+
+    g_mutex_lock(&ci->lock);
+    while (!ci->done && g_cond_wait_until(&ci->cond, &ci->lock, end)) {
+        /* woken: done, or spuriously */
+    }
+    done = ci->done;
+    g_mutex_unlock(&ci->lock);
+    return done;
+}
+
 void checkpoint_index_stats(CheckpointIndex *ci, CkptIndexStats *st)
 {
     int64_t end = __atomic_load_n(&ci->end_us, __ATOMIC_RELAXED);

@@ -66,6 +66,9 @@ const char *checkpoint_index_path(const CheckpointIndex *ci);
  */
 bool checkpoint_index_wait(CheckpointIndex *ci, Error **errp);
 
+/* True if indexing ended, waiting for it at most ms.  Blocks. */
+bool checkpoint_index_done_within(CheckpointIndex *ci, int ms);
+
 /* Snapshot of the progress (any thread). */
 void checkpoint_index_stats(CheckpointIndex *ci, CkptIndexStats *st);
 

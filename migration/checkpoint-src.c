@@ -114,6 +114,13 @@ void checkpoint_src_begin(void)
     g_mutex_unlock(&ckpt_src.lock);
 }
 
+void checkpoint_src_not_used(void)
+{
+    g_mutex_lock(&ckpt_src.lock);
+    ckpt_src.used = false;
+    g_mutex_unlock(&ckpt_src.lock);
+}
+
 void checkpoint_src_end(void)
 {
     g_mutex_lock(&ckpt_src.lock);

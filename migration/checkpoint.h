@@ -54,6 +54,12 @@ void checkpoint_init(void);
  */
 void checkpoint_src_begin(void);
 
+/*
+ * A migration without x-checkpoint-assisted starts: query-migrate drops
+ * the previous one's checkpoint figures.  Migration thread.
+ */
+void checkpoint_src_not_used(void);
+
 /* The migration ended (any way): free the offer.  Migration thread. */
 void checkpoint_src_end(void);
 

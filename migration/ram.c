@@ -246,6 +246,7 @@ static bool ram_state_sink_new(RAMState *rs, QEMUFile *f, Error **errp)
         rs->sink = ram_sink_checkpoint_new(f);
         return true;
     }
+    checkpoint_src_not_used();
     if (migrate_mapped_ram()) {
         rs->sink = ram_sink_mapped_new(f, errp);
         return rs->sink != NULL;

@@ -23,9 +23,10 @@
  * of migration-thread.c (the guest may stay paused).
  *
  * Destination: the counter is the bytes read from the main stream plus
- * the multifd packets.  Watched while the incoming status is active and
- * the guest has not started (postcopy).  A source paused before the
- * switch-over (pause-before-switchover) sends nothing: a destination
+ * the multifd packets and the load's own beats (a checkpoint being
+ * indexed while the source waits for its offer).  Watched while the incoming
+ * status is active and the guest has not started (postcopy).  A source paused
+ * before the switch-over (pause-before-switchover) sends nothing: a destination
  * waiting longer than x-progress-timeout for migrate-continue there
  * needs a larger value (or 0).
  *
@@ -49,11 +50,17 @@ typedef struct MigrationWatchdog {
 } MigrationWatchdog;
 
 static MigrationWatchdog watchdog_out, watchdog_in;
-static uint64_t watchdog_beats; /* source: relaxed atomic */
+static uint64_t watchdog_beats;    /* source: relaxed atomic */
+static uint64_t watchdog_in_beats; /* destination: relaxed atomic */
 
 void migration_progress_beat(void)
 {
     __atomic_fetch_add(&watchdog_beats, 1, __ATOMIC_RELAXED);
+}
+
+void migration_incoming_progress_beat(void)
+{
+    __atomic_fetch_add(&watchdog_in_beats, 1, __ATOMIC_RELAXED);
 }
 
 /*
@@ -122,7 +129,8 @@ static gboolean migration_watchdog_incoming_tick(gpointer opaque)
     MigrationIncomingState *mis = opaque;
     int status = __atomic_load_n(&mis->status, __ATOMIC_ACQUIRE);
     uint32_t timeout = migrate_progress_timeout();
-    uint64_t sample = multifd_recv_packets();
+    uint64_t sample = multifd_recv_packets() +
+                      __atomic_load_n(&watchdog_in_beats, __ATOMIC_RELAXED);
     Error *err = NULL;
 
     if (status != MIGRATION_STATUS_ACTIVE || !mis->from_src_file) {

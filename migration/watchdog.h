@@ -15,6 +15,13 @@
 void migration_progress_beat(void);
 
 /*
+ * Destination: the load moved without reading the stream (it waits
+ * for local work the source waits for too, e.g. indexing a checkpoint).
+ * Any thread.
+ */
+void migration_incoming_progress_beat(void);
+
+/*
  * Source: watch the outgoing migration just started; on a stall it ends
  * with migrate_fail_stalled().  Main thread.
  */
