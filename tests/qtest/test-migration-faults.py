@@ -24,7 +24,7 @@ at 10/50% and inside the final state ("99%") with and without the
 return-path capability, stall before,
 during and after the switch-over then cancel, a reset, a corrupted byte,
 a throttled link, killing either side in each phase, disk full on file:
-and exec:, and a pair of network namespaces joined by a veth with a tc
+and exec: and of a mapped-ram save, and a pair of network namespaces joined by a veth with a tc
 tbf rate limit whose link goes silent (iptables DROP): both watchdogs
 fire (skipped with the reason where namespaces are not allowed).
 """
@@ -295,8 +295,9 @@ def case_kill(what, victim, phase):
     verify_and_again(survivor, what)
 
 
-def case_disk_full(what, uri_of):
-    """A save to a full file system, via file: and exec:."""
+def case_disk_full(what, uri_of, caps=()):
+    """A save to a full file system, via file: and exec: (and a
+    mapped-ram file: save with caps=('mapped-ram',))."""
     if not shutil.which('unshare'):
         print(f'  {what}: SKIP (no unshare)')
         return
@@ -318,6 +319,9 @@ def case_disk_full(what, uri_of):
     os.chmod(wrapper, 0o755)
     src = track(Vm(guest_args(), name=f'{what}-src', binary=wrapper))
     src.wait_serial('stress: ok pass=1', 30)
+    for cap in caps:
+        src.cmd('migrate-set-capabilities', capabilities=[
+            {'capability': cap, 'state': True}])
     src.cmd('migrate', uri=uri_of(os.path.join(mnt, 'save')))
     info = poll(src)
     desc = info.get('error-desc', '')
@@ -326,6 +330,9 @@ def case_disk_full(what, uri_of):
         check(desc.startswith(HELD), f'{what}: held without why: {desc}')
         src.cmd('cont')
     print(f'  {what}: failed: {desc[:100]}')
+    for cap in caps:
+        src.cmd('migrate-set-capabilities', capabilities=[
+            {'capability': cap, 'state': False}])
     verify_and_again(src, what, binary=wrapper)
 
 
@@ -377,6 +384,8 @@ def run_slow_tail():
             case_kill(f'kill-{victim}-{phase}', victim, phase)
     case_disk_full('disk-full-file', lambda p: f'file:{p}')
     case_disk_full('disk-full-exec', lambda p: f'exec:cat > {p}')
+    case_disk_full('disk-full-mapped-ram', lambda p: f'file:{p}',
+                   caps=('mapped-ram',))
     case_netns()
 
 
