@@ -208,10 +208,16 @@ def dest_failures(tmp):
                ['Illegal RAM offset 1000000',
                 'load of migration failed: Invalid argument'],
                'page beyond the block')
-    dest_fails(tmp, ram_stream(be64(0x1000 | 0x400)), none16,
-               ['Unknown combination of migration flags: 0x400',
+    dest_fails(tmp, ram_stream(be64(0x1000 | 0x800)), none16,
+               ['Unknown combination of migration flags: 0x800',
                 'load of migration failed: Invalid argument'],
                'unknown ram flag')
+    # 0x400 is Tern's checkpoint control record (x-checkpoint-assisted):
+    # it needs the return path the source asked for
+    dest_fails(tmp, ram_stream(be64(0x1000 | 0x400)), none16,
+               ['checkpoint: sync 1 without a return path',
+                'load of migration failed: Invalid argument'],
+               'checkpoint control without a return path')
     dest_fails(tmp, ram_stream(be64(0x1000 | 0x20 | 0x02) + b'\x00'),
                none16,
                ['tern: Ack, bad migration stream!', 'Illegal RAM offset 1000',
