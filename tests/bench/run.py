@@ -108,7 +108,29 @@ def _take_event(qmp, status, timeout):
         return None
 
 
-def poll_migration(src, dst, t0, timeout):
+def thread_cpu_seconds(pid, comm):
+    """utime + stime summed over the threads of pid named comm (QEMU
+    names its migration thread live_migration with -name
+    debug-threads=on; Tern always does)."""
+    total = 0.0
+    try:
+        tids = os.listdir(f'/proc/{pid}/task')
+    except OSError:
+        return 0.0
+    for tid in tids:
+        try:
+            with open(f'/proc/{pid}/task/{tid}/comm') as f:
+                if f.read().strip() != comm:
+                    continue
+            with open(f'/proc/{pid}/task/{tid}/stat') as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+        except OSError:
+            continue
+    return total
+
+
+def poll_migration(src, dst, t0, timeout, on_sample=None):
     """Sample query-migrate until both sides finish.
 
     Returns (info, series, wall).  wall is measured from the QMP event
@@ -127,6 +149,8 @@ def poll_migration(src, dst, t0, timeout):
                        'remaining': ram.get('remaining', 0),
                        'transferred': ram.get('transferred', 0),
                        'mbps': ram.get('mbps', 0)})
+        if on_sample:
+            on_sample(info)
         if info.get('status') in FINAL:
             return
         if dst is not None and dst.proc.poll() is not None:
@@ -247,7 +271,8 @@ def run_stress_case(system, binary, case, tmp, guest):
     else:
         machine = ['-M', 'pc-lite', '-accel', 'soft' if sw else 'kvm',
                    '-m', f'{mem}M']
-    common = machine + ['-kernel', guest, '-append', append]
+    common = machine + ['-kernel', guest, '-append', append,
+                        '-name', 'bench,debug-threads=on']
     src = vmm(binary, common + ['-serial', f'file:{tmp}/{system}-src.serial'],
               tmp, f'{system}-src')
     dst = vmm(binary, common + ['-serial', f'file:{tmp}/{system}-dst.serial',
@@ -276,8 +301,21 @@ def run_stress_case(system, binary, case, tmp, guest):
         cpu_d0 = cpu_seconds(dst.proc.pid)
         t0 = time.time()
         src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
-        info, series, wall = poll_migration(src, dst, t0, 300)
+        # the migration thread's own CPU (not the vCPU's: QEMU's TCG guest
+        # runs in the same process), last seen while it still ran
+        mig_cpu = [0.0]
+
+        def on_sample(_info):
+            mig_cpu[0] = max(mig_cpu[0],
+                             thread_cpu_seconds(src.proc.pid, 'live_migration'))
+        info, series, wall = poll_migration(src, dst, t0, 300, on_sample)
+        res_x = {}
+        xp = (info.get('xbzrle-cache') or {}).get('pages')
+        if xp and mig_cpu[0] > 0:
+            res_x['xbzrle_pages_per_mig_cpu_s'] = xp / mig_cpu[0]
         return {
+            **res_x,
+            'mig_thread_cpu_s': mig_cpu[0],
             'wall_s': wall,
             'guest_rate': guest_rate(f'{tmp}/{system}-src.serial'),
             'total_time_ms': info.get('total-time'),
@@ -477,6 +515,9 @@ METRICS = [  # key, label, better
     ('fault_max_us', 'fault latency max us', 'lower'),
     ('src_cpu_s', 'src CPU s', 'lower'),
     ('dst_cpu_s', 'dst CPU s', 'lower'),
+    ('mig_thread_cpu_s', 'migration thread CPU s', 'lower'),
+    ('xbzrle_pages_per_mig_cpu_s', 'xbzrle pages per migration-thread CPU s',
+     'higher'),
     ('xbzrle_pages', 'xbzrle pages (cache hits)', 'context'),
     ('xbzrle_bytes', 'xbzrle bytes', 'lower'),
     ('xbzrle_cache_miss', 'xbzrle cache misses', 'context'),
@@ -492,7 +533,8 @@ def summarize(results):
             t = median([r.get(key) for r in case.get('tern', [])])
             if q is None and t is None:
                 continue
-            if case.get('accel') == 'sw' and key.endswith('_cpu_s'):
+            if (case.get('accel') == 'sw' and key.endswith('_cpu_s') and
+                    key != 'mig_thread_cpu_s'):
                 # QEMU's source CPU includes TCG running the guest
                 better = 'context'
             ratio = (t / q) if (q and t is not None) else None
