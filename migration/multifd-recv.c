@@ -96,7 +96,12 @@ static void multifd_recv_fail(MultiFDRecvChannel *c, Error *err)
             qio_channel_shutdown(mr->ch[i].ioc, QIO_CHANNEL_SHUTDOWN_BOTH,
                                  NULL);
         }
-        qio_channel_shutdown(mr->main_ioc, QIO_CHANNEL_SHUTDOWN_BOTH, NULL);
+        /*
+         * Only the main stream's read side: the loader stops, and the
+         * return path (its write side) can still carry SHUT and the
+         * reason to the source.
+         */
+        qio_channel_shutdown(mr->main_ioc, QIO_CHANNEL_SHUTDOWN_READ, NULL);
     }
 }
 
