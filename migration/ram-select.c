@@ -34,6 +34,7 @@ void ram_select_init(RAMPageSelect *ps)
     stat64_set(&mig_stats.remaining_pages, total);
     ps->cur_block = ram_block_first();
     ps->cur_page = 0;
+    ps->rounds = 0;
     g_mutex_init(&ps->req_lock);
     g_queue_init(&ps->requests);
     ps->nr_requests = 0;
