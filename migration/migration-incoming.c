@@ -242,9 +242,8 @@ bool migration_incoming_start(const char *uri, Error **errp)
     }
     /* 7.2 announces setup before it looks at the protocol */
     migration_event_status(MIGRATION_STATUS_SETUP);
-    t = migration_transport_find(uri);
+    t = migration_transport_find_incoming(uri, errp);
     if (!t) {
-        error_setg(errp, "unknown migration protocol: %s", uri);
         return false;
     }
     if (!migration_transport_check_caps(t, errp)) {

@@ -288,10 +288,8 @@ bool migrate_start(const char *uri, Error **errp)
         !migrate_caps_combination_ok(errp)) {
         return false;
     }
-    t = migration_transport_find(uri);
+    t = migration_transport_find_outgoing(uri, errp);
     if (!t) {
-        error_setg(errp, "Parameter 'uri' expects a valid migration "
-                         "protocol");
         return false;
     }
     if (migrate_mapped_ram() && !migration_transport_check_caps(t, errp)) {
@@ -391,10 +389,8 @@ bool migrate_resume(const char *uri, Error **errp)
     if (migration_transport_refuse(uri, errp)) {
         return false;
     }
-    t = migration_transport_find(uri);
+    t = migration_transport_find_outgoing(uri, errp);
     if (!t) {
-        error_setg(errp, "Parameter 'uri' expects a valid migration "
-                         "protocol");
         return false;
     }
     if (t->monitor_fd) {

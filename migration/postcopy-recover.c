@@ -326,10 +326,8 @@ bool migrate_recover(const char *uri, Error **errp)
         error_setg(errp, "Migrate recovery is triggered already");
         return false;
     }
-    t = migration_transport_find(uri);
-    if (!t) {
-        error_setg(errp, "unknown migration protocol: %s", uri);
-    } else {
+    t = migration_transport_find_incoming(uri, errp);
+    if (t) {
         /* the broken channels go; the new ones come in 7.2's order */
         migration_incoming_channels_release(mis);
         socket_incoming_stop();

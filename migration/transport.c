@@ -66,6 +66,29 @@ const MigrationTransport *migration_transport_find(const char *uri)
     return NULL;
 }
 
+const MigrationTransport *migration_transport_find_outgoing(const char *uri,
+                                                            Error **errp)
+{
+    const MigrationTransport *t = migration_transport_find(uri);
+
+    if (!t) {
+        error_setg(errp, "Parameter 'uri' expects a valid migration "
+                         "protocol");
+    }
+    return t;
+}
+
+const MigrationTransport *migration_transport_find_incoming(const char *uri,
+                                                            Error **errp)
+{
+    const MigrationTransport *t = migration_transport_find(uri);
+
+    if (!t) {
+        error_setg(errp, "unknown migration protocol: %s", uri);
+    }
+    return t;
+}
+
 bool migration_transport_check_caps(const MigrationTransport *t, Error **errp)
 {
     if (migrate_mapped_ram()) {

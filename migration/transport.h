@@ -63,6 +63,17 @@ bool migration_transport_check_caps(const MigrationTransport *t, Error **errp);
 /* The row for uri's prefix, or NULL (rdma: and unknown prefixes). */
 const MigrationTransport *migration_transport_find(const char *uri);
 
+/*
+ * migration_transport_find() for the commands, with QEMU 7.2's text when
+ * no row matches: "Parameter 'uri' expects a valid migration protocol"
+ * (outgoing: migrate) or "unknown migration protocol: URI" (incoming:
+ * -incoming, migrate-incoming, migrate-recover).
+ */
+const MigrationTransport *migration_transport_find_outgoing(const char *uri,
+                                                            Error **errp);
+const MigrationTransport *migration_transport_find_incoming(const char *uri,
+                                                            Error **errp);
+
 /* What t's functions get of uri (the URI without or with its prefix). */
 const char *migration_transport_arg(const MigrationTransport *t,
                                     const char *uri);
