@@ -17,15 +17,8 @@
  * after a compressed one for the same page.  Each seed must load and
  * leave exactly the RAM it describes.
  *
- * libFuzzer build: make fuzz (docs/testing.md).
- * Plain build (meson): the main() below
- *   fuzz-compress-page FILE...     replays each file
- *   fuzz-compress-page --write-seeds DIR
- *                                  writes the built-in seeds
- *   fuzz-compress-page [--tap] [-n N] [--corpus DIR]
- *                                  the seeds (checked), DIR's saved
- *                                  inputs, then N (default 3000)
- *                                  deterministic mutations of the seeds
+ * Entry points and plain run: fuzz-driver.h (--write-seeds names the
+ * seeds seed-N; 3000 mutations by default).
  */
 #include "qemu/osdep.h"
 #include "qemu/bswap.h"
@@ -35,9 +28,7 @@
 #include "../../migration/ram-compress.h"
 #include "../../migration/ram-format.h"
 #include "../../migration/ram-load.h"
-#include "fuzz-corpus.h"
-#include "fuzz-mutate.h"
-#include "fuzz-stderr.h"
+#include "fuzz-driver.h"
 
 #define FUZZ_PAGES 16
 #define FUZZ_SIZE (FUZZ_PAGES * TARGET_PAGE_SIZE)
@@ -78,16 +69,6 @@ static int fuzz_load(const uint8_t *data, size_t size)
     error_free(err);
     return ret;
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    fuzz_setup();
-    fuzz_load(data, size);
-    return 0;
-}
-
-#ifndef CONFIG_LIBFUZZER
 
 /* Page content i of a seed: text, random, one byte, zero. */
 static void fuzz_page(uint8_t *p, unsigned i, unsigned seed)
@@ -167,128 +148,45 @@ static GByteArray *fuzz_seed(unsigned s, uint8_t *ram)
 
 #define FUZZ_SEEDS 6
 
-static bool fuzz_check_seeds(GPtrArray *seeds)
+/* Seed i as the driver wants it (its RAM is fuzz_seed_check()'s job). */
+static GByteArray *fuzz_builtin_seed(unsigned i)
+{
+    g_autofree uint8_t *ram = g_malloc(FUZZ_SIZE);
+
+    return fuzz_seed(i, ram);
+}
+
+/* Seed i loads and leaves exactly the RAM it describes. */
+static bool fuzz_seed_check(unsigned i, const char *name, const GByteArray *b)
 {
     g_autofree uint8_t *want = g_malloc(FUZZ_SIZE);
+    g_autoptr(GByteArray) again = fuzz_seed(i, want);
 
-    for (unsigned s = 0; s < FUZZ_SEEDS; s++) {
-        GByteArray *b = fuzz_seed(s, want);
-
-        memset(fuzz_block->host, 0xa5, FUZZ_SIZE);
-        if (fuzz_load(b->data, b->len) != 0 ||
-            memcmp(fuzz_block->host, want, FUZZ_SIZE)) {
-            fprintf(stderr, "fuzz-compress-page: seed %u does not load\n", s);
-            return false;
-        }
-        g_ptr_array_add(seeds, b);
+    memset(fuzz_block->host, 0xa5, FUZZ_SIZE);
+    if (fuzz_load(b->data, b->len) != 0 ||
+        memcmp(fuzz_block->host, want, FUZZ_SIZE)) {
+        fprintf(stderr, "fuzz-compress-page: seed %s does not load\n", name);
+        return false;
     }
     return true;
 }
 
-static int fuzz_write_seeds(const char *dir)
-{
-    g_autofree uint8_t *ram = g_malloc(FUZZ_SIZE);
-
-    g_mkdir_with_parents(dir, 0755);
-    for (unsigned s = 0; s < FUZZ_SEEDS; s++) {
-        GByteArray *b = fuzz_seed(s, ram);
-        g_autofree char *path = g_strdup_printf("%s/seed-%u", dir, s);
-
-        if (!g_file_set_contents(path, (const char *)b->data, b->len, NULL)) {
-            return 1;
-        }
-        g_byte_array_unref(b);
-    }
-    return 0;
-}
-
+/* fuzz_load() for the driver: 0 when the input loaded. */
 static int fuzz_input(const uint8_t *data, size_t size)
 {
     return fuzz_load(data, size) == 0 ? 0 : 1;
 }
 
-/* N mutations of the seeds, round robin; returns how many loaded. */
-static long fuzz_mutations(GPtrArray *seeds, long iterations)
-{
-    GRand *r = g_rand_new_with_seed(0x100);
-    long accepted = 0;
-
-    for (long it = 0; it < iterations; it++) {
-        GByteArray *seed = seeds->pdata[it % seeds->len];
-        GByteArray *b = g_byte_array_sized_new(seed->len);
-
-        g_byte_array_append(b, seed->data, seed->len);
-        fuzz_mutate_bytes(r, b);
-        accepted += fuzz_load(b->data, b->len) == 0;
-        g_byte_array_free(b, true);
-    }
-    g_rand_free(r);
-    return accepted;
-}
-
-static int fuzz_replay_files(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        g_autofree char *data = NULL;
-        gsize len;
-
-        if (!g_file_get_contents(argv[i], &data, &len, NULL)) {
-            fprintf(stderr, "fuzz-compress-page: cannot read %s\n", argv[i]);
-            return 1;
-        }
-        printf("%s: %s\n", argv[i],
-               fuzz_load((uint8_t *)data, len) == 0 ? "loaded" : "rejected");
-    }
-    return 0;
-}
-
-int main(int argc, char **argv)
-{
-    GPtrArray *seeds =
-        g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref);
-    const char *corpus_dir = NULL;
-    FuzzCorpusStats corpus = {0};
-    long iterations = 3000, accepted;
-    bool tap = false, ok;
-    int saved_stderr;
-
-    fuzz_setup();
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--tap")) {
-            tap = true;
-        } else if (!strcmp(argv[i], "-n") && i + 1 < argc) {
-            iterations = atol(argv[++i]);
-        } else if (!strcmp(argv[i], "--write-seeds") && i + 1 < argc) {
-            return fuzz_write_seeds(argv[i + 1]);
-        } else if (!strcmp(argv[i], "--corpus") && i + 1 < argc) {
-            corpus_dir = argv[++i];
-        } else {
-            return fuzz_replay_files(argc, argv);
-        }
-    }
-    if (!fuzz_check_seeds(seeds)) {
-        return 1;
-    }
-    saved_stderr = fuzz_stderr_silence();
-    ok = !corpus_dir || fuzz_corpus_replay("fuzz-compress-page", corpus_dir,
-                                           fuzz_input, &corpus);
-    accepted = ok ? fuzz_mutations(seeds, iterations) : 0;
-    fuzz_stderr_restore(saved_stderr);
-    if (!ok) {
-        return 1;
-    }
-    if (tap) {
-        printf("1..3\nok 1 /fuzz-compress-page/seeds %u load exactly\n"
-               "ok 2 /fuzz-compress-page/corpus %u saved inputs, %u loaded\n"
-               "ok 3 /fuzz-compress-page/mutations %ld inputs, %ld loaded\n",
-               seeds->len, corpus.files, corpus.accepted, iterations, accepted);
-    } else {
-        printf("fuzz-compress-page: %u seeds, %u saved inputs, %ld mutated "
-               "inputs (%ld loaded), no crash\n",
-               seeds->len, corpus.files, iterations, accepted);
-    }
-    g_ptr_array_free(seeds, true);
-    return 0;
-}
-
-#endif /* CONFIG_LIBFUZZER */
+const FuzzDriver fuzz_driver = {
+    .name = "fuzz-compress-page",
+    .setup = fuzz_setup,
+    .input = fuzz_input,
+    .taken = "loaded",
+    .seed = fuzz_builtin_seed,
+    .n_seeds = FUZZ_SEEDS,
+    .seed_prefix = "seed",
+    .seed_check = fuzz_seed_check,
+    .rand_seed = 0x100,
+    .iterations = 3000,
+    .quiet = true,
+};

@@ -9,16 +9,8 @@
  * input must end in success or an Error; crashes, hangs and sanitizer reports
  * are bugs.
  *
- * libFuzzer build: make fuzz (docs/fuzzing.md); the meson option
- * -Dfuzzing=true compiles this file with CONFIG_LIBFUZZER.
- * Plain build (meson, gcc): the main() below
- *   fuzz-loadvm FILE...      replays each file (e.g. a crash reproducer)
- *   fuzz-loadvm --write-seeds DIR
- *                            writes the built-in corpus (libFuzzer seeds)
- *   fuzz-loadvm [--tap] [-n N] [--corpus DIR]
- *                            built-in corpus, the saved inputs of DIR
- *                            (fuzz-corpus.h) and N (default 20000)
- *                            deterministic mutations of the built-in ones
+ * Entry points and plain run: fuzz-driver.h (4 built-in streams, the
+ * regression inputs below, 20000 mutations by default).
  */
 #include "qemu/osdep.h"
 #include "io/channel-buffer.h"
@@ -30,9 +22,7 @@
 #include "migration/vmstate.h"
 #include "../unit/stubs/fake-devices.h"
 #include "../unit/stubs/runstate.h"
-#include "fuzz-corpus.h"
-#include "fuzz-mutate.h"
-#include "fuzz-stderr.h"
+#include "fuzz-driver.h"
 
 /* ---- the migration subsystem's answers: a return path that works ---- */
 
@@ -126,17 +116,7 @@ static int fuzz_load(const uint8_t *data, size_t size)
     return ret;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    fuzz_setup();
-    fuzz_load(data, size);
-    return 0;
-}
-
-#ifndef CONFIG_LIBFUZZER
-
-/* fuzz_load() for fuzz_corpus_replay(): 0 when the input loaded. */
+/* fuzz_load() for the driver: 0 when the input loaded. */
 static int fuzz_load_input(const uint8_t *data, size_t size)
 {
     return fuzz_load(data, size) == 0 ? 0 : 1;
@@ -273,8 +253,9 @@ static bool fuzz_check_one(const char *what, GByteArray *b, const char *want)
     return ok;
 }
 
-static bool fuzz_regressions(GByteArray *saved)
+static bool fuzz_regressions(GPtrArray *seeds)
 {
+    GByteArray *saved = seeds->pdata[0];
     static const uint8_t caps[] = {
         'Q', 'E',  'V',  'M',  0,    0,    0,   3,   7,   0,   0,   0,
         4,   'n',  'o',  'n',  'e',  0x05, 26,  'c', 'o', 'n', 'f', 'i',
@@ -339,113 +320,29 @@ static bool fuzz_regressions(GByteArray *saved)
     return ok;
 }
 
-static int fuzz_replay_file(const char *path)
+static GByteArray *fuzz_seed(unsigned i)
 {
-    g_autofree char *data = NULL;
-    gsize len;
-    GError *gerr = NULL;
-
-    if (!g_file_get_contents(path, &data, &len, &gerr)) {
-        fprintf(stderr, "fuzz-loadvm: %s\n", gerr->message);
-        g_error_free(gerr);
-        return 1;
+    switch (i) {
+    case 0:
+        return fuzz_seed_saved(false);
+    case 1:
+        return fuzz_seed_saved(true);
+    case 2:
+        return fuzz_seed_packaged();
+    default:
+        return fuzz_seed_commands();
     }
-    printf("%s: %s\n", path,
-           fuzz_load((uint8_t *)data, len) == 0 ? "loaded" : "rejected");
-    return 0;
 }
 
-int main(int argc, char **argv)
-{
-    bool tap = false;
-    const char *seed_dir = NULL, *corpus_dir = NULL;
-    FuzzCorpusStats corpus = {0};
-    long iterations = 20000;
-    GByteArray *seeds[4];
-    GRand *r;
-    int i, saved_stderr, files = 0, accepted = 0;
-    long it;
-
-    fuzz_setup();
-    for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--tap")) {
-            tap = true;
-        } else if (!strcmp(argv[i], "-n") && i + 1 < argc) {
-            iterations = atol(argv[++i]);
-        } else if (!strcmp(argv[i], "--write-seeds") && i + 1 < argc) {
-            seed_dir = argv[++i];
-        } else if (!strcmp(argv[i], "--corpus") && i + 1 < argc) {
-            corpus_dir = argv[++i];
-        } else {
-            files++;
-            if (fuzz_replay_file(argv[i])) {
-                return 1;
-            }
-        }
-    }
-    if (files) {
-        return 0;
-    }
-
-    seeds[0] = fuzz_seed_saved(false);
-    seeds[1] = fuzz_seed_saved(true);
-    seeds[2] = fuzz_seed_packaged();
-    seeds[3] = fuzz_seed_commands();
-    for (i = 0; i < (int)G_N_ELEMENTS(seeds); i++) {
-        if (fuzz_load(seeds[i]->data, seeds[i]->len) != 0) {
-            fprintf(stderr, "fuzz-loadvm: seed %d does not load\n", i);
-            return 1;
-        }
-        if (seed_dir) {
-            g_autofree char *name = g_strdup_printf("builtin-%d", i);
-
-            if (!fuzz_corpus_write("fuzz-loadvm", seed_dir, name,
-                                   seeds[i]->data, seeds[i]->len)) {
-                return 1;
-            }
-        }
-    }
-    if (seed_dir) {
-        return 0;
-    }
-    if (!fuzz_regressions(seeds[0])) {
-        return 1;
-    }
-
-    /* Warnings from mutated inputs are expected noise. */
-    saved_stderr = fuzz_stderr_silence();
-    if (corpus_dir && !fuzz_corpus_replay("fuzz-loadvm", corpus_dir,
-                                          fuzz_load_input, &corpus)) {
-        fuzz_stderr_restore(saved_stderr);
-        return 1;
-    }
-    r = g_rand_new_with_seed(0x7e57);
-    for (it = 0; it < iterations; it++) {
-        GByteArray *seed = seeds[it % G_N_ELEMENTS(seeds)];
-        GByteArray *b = g_byte_array_sized_new(seed->len);
-
-        g_byte_array_append(b, seed->data, seed->len);
-        fuzz_mutate_bytes(r, b);
-        if (fuzz_load(b->data, b->len) == 0) {
-            accepted++;
-        }
-        g_byte_array_free(b, true);
-    }
-    g_rand_free(r);
-    fuzz_stderr_restore(saved_stderr);
-    for (i = 0; i < (int)G_N_ELEMENTS(seeds); i++) {
-        g_byte_array_free(seeds[i], true);
-    }
-    if (tap) {
-        printf("1..2\nok 1 /fuzz-loadvm/corpus %u saved inputs, %u loaded\n"
-               "ok 2 /fuzz-loadvm/mutations %ld inputs, %d loaded\n",
-               corpus.files, corpus.accepted, iterations, accepted);
-    } else {
-        printf("fuzz-loadvm: %u saved inputs (%u loaded), %ld mutated "
-               "inputs (%d loaded), no crash\n",
-               corpus.files, corpus.accepted, iterations, accepted);
-    }
-    return 0;
-}
-
-#endif /* CONFIG_LIBFUZZER */
+const FuzzDriver fuzz_driver = {
+    .name = "fuzz-loadvm",
+    .setup = fuzz_setup,
+    .input = fuzz_load_input,
+    .taken = "loaded",
+    .seed = fuzz_seed,
+    .n_seeds = 4,
+    .regressions = fuzz_regressions,
+    .rand_seed = 0x7e57,
+    .iterations = 20000,
+    .quiet = true,
+};

@@ -13,24 +13,15 @@
  * input.  Any input must end in success or an Error; crashes, hangs and
  * sanitizer reports are bugs.
  *
- * libFuzzer build: make fuzz (docs/testing.md); -Dfuzzing=true compiles
- * this file with CONFIG_LIBFUZZER.
- * Plain build (meson, gcc): the main() below
- *   fuzz-mapped-ram FILE...    replays each file
- *   fuzz-mapped-ram --write-seeds DIR
- *                              writes the built-in corpus
- *   fuzz-mapped-ram [--tap] [-n N] [--corpus DIR]
- *                              built-in corpus, the saved inputs of DIR
- *                              and N (default 3000) deterministic
- *                              mutations of the built-in ones
+ * Entry points and plain run: fuzz-driver.h (3 built-in files, 3000
+ * mutations by default).
  */
 #include "qemu/osdep.h"
 #include <sys/mman.h>
 #include "qemu/bitmap.h"
 #include "qemu/bswap.h"
 #include "../../migration/mapped-ram-format.h"
-#include "fuzz-corpus.h"
-#include "fuzz-mutate.h"
+#include "fuzz-driver.h"
 
 /* Read everything the reader offers about mf; true when it all read. */
 static bool fuzz_walk(MappedRamFile *mf)
@@ -127,15 +118,6 @@ static int fuzz_one(const uint8_t *data, size_t size)
     return ret;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    fuzz_one(data, size);
-    return 0;
-}
-
-#ifndef CONFIG_LIBFUZZER
-
 static void put8(GByteArray *b, uint8_t v)
 {
     g_byte_array_append(b, &v, 1);
@@ -198,7 +180,7 @@ static void seed_block(GByteArray *b, const char *name, uint64_t pages,
 }
 
 /* Built-in seeds: 1 or 2 blocks, with x-ignore-shared's gpa or not. */
-static GByteArray *fuzz_seed(int kind)
+static GByteArray *fuzz_seed(unsigned kind)
 {
     GByteArray *b = g_byte_array_new();
     uint64_t p1 = kind == 2 ? 70 : 3, p2 = 2;
@@ -235,113 +217,12 @@ static GByteArray *fuzz_seed(int kind)
     return b;
 }
 
-static int fuzz_replay_file(const char *path)
-{
-    g_autofree char *data = NULL;
-    gsize len;
-
-    if (!g_file_get_contents(path, &data, &len, NULL)) {
-        fprintf(stderr, "fuzz-mapped-ram: cannot read %s\n", path);
-        return 1;
-    }
-    printf("%s: %s\n", path,
-           fuzz_one((uint8_t *)data, len) ? "refused" : "read");
-    return 0;
-}
-
-#define SEEDS 3
-
-/* Write the seeds to dir; 0 or 1. */
-static int fuzz_write_seeds(GByteArray **seeds, const char *dir)
-{
-    for (int i = 0; i < SEEDS; i++) {
-        g_autofree char *name = g_strdup_printf("%s/builtin-%d", dir, i);
-
-        if (!g_file_set_contents(name, (char *)seeds[i]->data, seeds[i]->len,
-                                 NULL)) {
-            fprintf(stderr, "fuzz-mapped-ram: cannot write %s\n", name);
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static long fuzz_mutations(GByteArray **seeds, long iterations)
-{
-    GRand *r = g_rand_new_with_seed(0x3a9);
-    long read_ok = 0;
-
-    for (long it = 0; it < iterations; it++) {
-        GByteArray *seed = seeds[it % SEEDS];
-        GByteArray *b = g_byte_array_sized_new(seed->len + 8);
-
-        g_byte_array_append(b, seed->data, seed->len);
-        fuzz_mutate_bytes(r, b);
-        if (!fuzz_one(b->data, b->len)) {
-            read_ok++;
-        }
-        g_byte_array_free(b, true);
-    }
-    g_rand_free(r);
-    return read_ok;
-}
-
-int main(int argc, char **argv)
-{
-    const char *seed_dir = NULL, *corpus_dir = NULL;
-    FuzzCorpusStats corpus = {0};
-    long iterations = 3000, read_ok;
-    GByteArray *seeds[SEEDS];
-    bool tap = false;
-    int files = 0;
-
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--tap")) {
-            tap = true;
-        } else if (!strcmp(argv[i], "-n") && i + 1 < argc) {
-            iterations = atol(argv[++i]);
-        } else if (!strcmp(argv[i], "--write-seeds") && i + 1 < argc) {
-            seed_dir = argv[++i];
-        } else if (!strcmp(argv[i], "--corpus") && i + 1 < argc) {
-            corpus_dir = argv[++i];
-        } else {
-            files++;
-            if (fuzz_replay_file(argv[i])) {
-                return 1;
-            }
-        }
-    }
-    if (files) {
-        return 0;
-    }
-    for (int i = 0; i < SEEDS; i++) {
-        seeds[i] = fuzz_seed(i);
-        if (fuzz_one(seeds[i]->data, seeds[i]->len)) {
-            fprintf(stderr, "fuzz-mapped-ram: seed %d does not read\n", i);
-            return 1;
-        }
-    }
-    if (seed_dir) {
-        return fuzz_write_seeds(seeds, seed_dir);
-    }
-    if (corpus_dir &&
-        !fuzz_corpus_replay("fuzz-mapped-ram", corpus_dir, fuzz_one, &corpus)) {
-        return 1;
-    }
-    read_ok = fuzz_mutations(seeds, iterations);
-    for (int i = 0; i < SEEDS; i++) {
-        g_byte_array_free(seeds[i], true);
-    }
-    if (tap) {
-        printf("1..2\nok 1 /fuzz-mapped-ram/corpus %u saved inputs, %u read\n"
-               "ok 2 /fuzz-mapped-ram/mutations %ld inputs, %ld read\n",
-               corpus.files, corpus.accepted, iterations, read_ok);
-    } else {
-        printf("fuzz-mapped-ram: %u saved inputs, %ld mutated inputs (%ld "
-               "read), no crash\n",
-               corpus.files, iterations, read_ok);
-    }
-    return 0;
-}
-
-#endif /* CONFIG_LIBFUZZER */
+const FuzzDriver fuzz_driver = {
+    .name = "fuzz-mapped-ram",
+    .input = fuzz_one,
+    .taken = "read",
+    .seed = fuzz_seed,
+    .n_seeds = 3,
+    .rand_seed = 0x3a9,
+    .iterations = 3000,
+};

@@ -14,23 +14,16 @@
  * the target checks what the decoder promised: the block is the one
  * registered and every page lies inside it.
  *
- * Plain build (meson, gcc): the main() below
- *   fuzz-multifd FILE...      replays each file
- *   fuzz-multifd --write-seeds DIR
- *                             writes the built-in corpus (libFuzzer seeds)
- *   fuzz-multifd [--tap] [-n N] [--corpus DIR]
- *                             built-in corpus, the saved inputs of DIR
- *                             (fuzz-corpus.h) and N (default 100000)
- *                             deterministic mutations of the built-in ones
- * libFuzzer build: -DCONFIG_LIBFUZZER, entry LLVMFuzzerTestOneInput().
+ * Entry points and plain run: fuzz-driver.h (a seed a method, named
+ * seed-N; 100000 mutations by default, biased towards the first
+ * header).
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "sysemu/sysemu.h"
 #include "../../migration/multifd.h"
 #include "../../migration/multifd-compress.h"
-#include "fuzz-corpus.h"
-#include "fuzz-stderr.h"
+#include "fuzz-driver.h"
 
 #define FUZZ_BLOCK_SIZE (1 * MiB)
 
@@ -158,15 +151,6 @@ out:
     return ret;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    fuzz_channel(data, size);
-    return 0;
-}
-
-#ifndef CONFIG_LIBFUZZER
-
 /*
  * A valid channel for method index m: three packets of 1, 7 and 3 pages
  * (text, zero and random-looking content), then a SYNC-only packet.
@@ -253,110 +237,16 @@ static void fuzz_mutate(GRand *r, GByteArray *b)
     }
 }
 
-static int fuzz_replay_file(const char *path)
-{
-    g_autofree char *data = NULL;
-    gsize len;
-    GError *gerr = NULL;
-
-    if (!g_file_get_contents(path, &data, &len, &gerr)) {
-        fprintf(stderr, "fuzz-multifd: %s\n", gerr->message);
-        g_error_free(gerr);
-        return 1;
-    }
-    printf("%s: %s\n", path,
-           fuzz_channel((uint8_t *)data, len) == 0 ? "accepted" : "refused");
-    return 0;
-}
-
-static int fuzz_write_seeds(const char *dir)
-{
-    for (unsigned m = 0; m < G_N_ELEMENTS(fuzz_methods); m++) {
-        g_autoptr(GByteArray) b = fuzz_seed(m);
-        g_autofree char *name = g_strdup_printf("seed-%u", m);
-
-        if (!fuzz_corpus_write("fuzz-multifd", dir, name, b->data, b->len)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-int main(int argc, char **argv)
-{
-    GByteArray *seeds[G_N_ELEMENTS(fuzz_methods)];
-    const char *corpus_dir = NULL;
-    FuzzCorpusStats corpus = {0};
-    long iterations = 100000;
-    bool tap = false;
-    int files = 0, saved_stderr;
-    long accepted = 0;
-    GRand *r;
-
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--tap")) {
-            tap = true;
-        } else if (!strcmp(argv[i], "-n") && i + 1 < argc) {
-            iterations = atol(argv[++i]);
-        } else if (!strcmp(argv[i], "--write-seeds") && i + 1 < argc) {
-            return fuzz_write_seeds(argv[++i]);
-        } else if (!strcmp(argv[i], "--corpus") && i + 1 < argc) {
-            corpus_dir = argv[++i];
-        } else {
-            files++;
-            if (fuzz_replay_file(argv[i])) {
-                return 1;
-            }
-        }
-    }
-    if (files) {
-        return 0;
-    }
-    /* every seed must be accepted whole before its mutations count */
-    for (unsigned m = 0; m < G_N_ELEMENTS(fuzz_methods); m++) {
-        g_autoptr(GByteArray) b = fuzz_seed(m);
-
-        if (fuzz_channel(b->data, b->len) != 0) {
-            printf("%sfuzz-multifd: seed %u refused\n", tap ? "not ok 1 " : "",
-                   m);
-            return 1;
-        }
-    }
-    for (unsigned m = 0; m < G_N_ELEMENTS(fuzz_methods); m++) {
-        seeds[m] = fuzz_seed(m);
-    }
-    r = g_rand_new_with_seed(0x6d756c74);
-    saved_stderr = fuzz_stderr_silence();
-    if (corpus_dir && !fuzz_corpus_replay("fuzz-multifd", corpus_dir,
-                                          fuzz_channel, &corpus)) {
-        fuzz_stderr_restore(saved_stderr);
-        return 1;
-    }
-    for (long it = 0; it < iterations; it++) {
-        GByteArray *seed =
-            seeds[g_rand_int_range(r, 0, G_N_ELEMENTS(fuzz_methods))];
-        g_autoptr(GByteArray) b = g_byte_array_sized_new(seed->len);
-
-        g_byte_array_append(b, seed->data, seed->len);
-        fuzz_mutate(r, b);
-        accepted += fuzz_channel(b->data, b->len) == 0;
-    }
-    fuzz_stderr_restore(saved_stderr);
-    for (unsigned m = 0; m < G_N_ELEMENTS(fuzz_methods); m++) {
-        g_byte_array_unref(seeds[m]);
-    }
-    g_rand_free(r);
-    if (tap) {
-        printf("1..2\nok 1 /fuzz-multifd/corpus %u saved inputs, %u "
-               "accepted\nok 2 /fuzz-multifd/mutations %ld inputs, %ld "
-               "accepted\n",
-               corpus.files, corpus.accepted, iterations, accepted);
-    } else {
-        printf("fuzz-multifd: %u saved inputs (%u accepted), %ld mutated "
-               "inputs (%ld accepted), no crash\n",
-               corpus.files, corpus.accepted, iterations, accepted);
-    }
-    return 0;
-}
-
-#endif /* CONFIG_LIBFUZZER */
+const FuzzDriver fuzz_driver = {
+    .name = "fuzz-multifd",
+    .setup = fuzz_setup,
+    .input = fuzz_channel,
+    .taken = "accepted",
+    .seed = fuzz_seed,
+    .n_seeds = G_N_ELEMENTS(fuzz_methods),
+    .seed_prefix = "seed",
+    .rand_seed = 0x6d756c74,
+    .iterations = 100000,
+    .mutate = fuzz_mutate,
+    .quiet = true,
+};

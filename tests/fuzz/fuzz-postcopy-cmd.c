@@ -19,16 +19,9 @@
  * Any input must end in success or an Error; crashes, hangs and
  * sanitizer reports are bugs.
  *
- * libFuzzer build: make fuzz (docs/testing.md).
- * Plain build (meson): the main() below
- *   fuzz-postcopy-cmd FILE...  replays each file
- *   fuzz-postcopy-cmd --write-seeds DIR
- *                              writes the built-in inputs
- *   fuzz-postcopy-cmd [--tap] [-n N] [--corpus DIR]
- *                              built-in inputs (each taken or refused
- *                              as it should be),
- *                              DIR's saved inputs, then N (default
- *                              20000) deterministic mutations
+ * Entry points and plain run: fuzz-driver.h (5 built-in exchanges named
+ * seed-N, each taken or refused as it should be; 20000 mutations by
+ * default).
  */
 #include "qemu/osdep.h"
 #include "qemu/bitmap.h"
@@ -47,9 +40,7 @@
 #include "../../migration/ram.h"
 #include "../../migration/recv-bitmap.h"
 #include "../../migration/return-path.h"
-#include "fuzz-corpus.h"
-#include "fuzz-mutate.h"
-#include "fuzz-stderr.h"
+#include "fuzz-driver.h"
 
 #define FUZZ_RAM_NAME "mem"
 #define FUZZ_RAM_SIZE (64 * KiB)
@@ -199,16 +190,6 @@ static int fuzz_one(const uint8_t *data, size_t size)
                          : fuzz_destination(data + 1, size - 1);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    fuzz_setup();
-    fuzz_one(data, size);
-    return 0;
-}
-
-#ifndef CONFIG_LIBFUZZER
-
 /* ---- built-in inputs: well-formed exchanges ---- */
 
 static void put_be16(GByteArray *b, uint16_t v)
@@ -339,133 +320,37 @@ static GByteArray *seed_return_path(int kind)
 
 #define FUZZ_SEEDS 5
 
-static GByteArray *fuzz_seed(int i)
+static GByteArray *fuzz_seed(unsigned i)
 {
     return i < 3 ? seed_destination(i) : seed_return_path(i - 3);
 }
 
-static int fuzz_replay_file(const char *path)
+/*
+ * Every built-in input is a well-formed exchange, taken except 2 (asks
+ * to listen without a return path) and 4 (requests a page with no
+ * outgoing migration).
+ */
+static bool fuzz_seed_check(unsigned i, const char *name, const GByteArray *b)
 {
-    g_autofree char *data = NULL;
-    gsize len;
-    GError *gerr = NULL;
+    int ret = fuzz_one(b->data, b->len);
 
-    if (!g_file_get_contents(path, &data, &len, &gerr)) {
-        fprintf(stderr, "fuzz-postcopy-cmd: %s\n", gerr->message);
-        g_error_free(gerr);
-        return 1;
-    }
-    printf("%s: %s\n", path,
-           fuzz_one((uint8_t *)data, len) == 0 ? "accepted" : "rejected");
-    return 0;
-}
-
-static int fuzz_write_seeds(const char *dir)
-{
-    for (int i = 0; i < FUZZ_SEEDS; i++) {
-        GByteArray *b = fuzz_seed(i);
-        g_autofree char *name = g_strdup_printf("%s/seed-%d", dir, i);
-        bool ok = g_file_set_contents(name, (char *)b->data, b->len, NULL);
-
-        g_byte_array_free(b, true);
-        if (!ok) {
-            fprintf(stderr, "fuzz-postcopy-cmd: cannot write %s\n", name);
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* N mutations of the seeds; returns how many were accepted. */
-static long fuzz_mutations(long iterations)
-{
-    GRand *r = g_rand_new_with_seed(0x9c11);
-    long accepted = 0;
-
-    for (long it = 0; it < iterations; it++) {
-        GByteArray *b = fuzz_seed(it % FUZZ_SEEDS);
-
-        fuzz_mutate_bytes(r, b);
-        if (b->len && fuzz_one(b->data, b->len) == 0) {
-            accepted++;
-        }
-        g_byte_array_free(b, true);
-    }
-    g_rand_free(r);
-    return accepted;
-}
-
-/* Every built-in input is a well-formed exchange: it must be taken. */
-static bool fuzz_seeds_ok(void)
-{
-    for (int i = 0; i < FUZZ_SEEDS; i++) {
-        GByteArray *b = fuzz_seed(i);
-        int ret = fuzz_one(b->data, b->len);
-
-        g_byte_array_free(b, true);
-        /*
-         * refused: 2 asks to listen without a return path, 4 requests a
-         * page with no outgoing migration
-         */
-        if ((ret == 0) != (i != 2 && i != 4)) {
-            fprintf(stderr, "fuzz-postcopy-cmd: seed %d: %d\n", i, ret);
-            return false;
-        }
+    if ((ret == 0) != (i != 2 && i != 4)) {
+        fprintf(stderr, "fuzz-postcopy-cmd: %s: %d\n", name, ret);
+        return false;
     }
     return true;
 }
 
-int main(int argc, char **argv)
-{
-    const char *corpus_dir = NULL;
-    FuzzCorpusStats corpus = {0};
-    long iterations = 20000, accepted;
-    bool tap = false, ok;
-    int files = 0, saved_stderr;
-
-    fuzz_setup();
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--tap")) {
-            tap = true;
-        } else if (!strcmp(argv[i], "-n") && i + 1 < argc) {
-            iterations = atol(argv[++i]);
-        } else if (!strcmp(argv[i], "--write-seeds") && i + 1 < argc) {
-            return fuzz_write_seeds(argv[i + 1]);
-        } else if (!strcmp(argv[i], "--corpus") && i + 1 < argc) {
-            corpus_dir = argv[++i];
-        } else {
-            files++;
-            if (fuzz_replay_file(argv[i])) {
-                return 1;
-            }
-        }
-    }
-    if (files) {
-        return 0;
-    }
-    saved_stderr = fuzz_stderr_silence();
-    ok = fuzz_seeds_ok();
-    if (ok && corpus_dir) {
-        ok = fuzz_corpus_replay("fuzz-postcopy-cmd", corpus_dir, fuzz_one,
-                                &corpus);
-    }
-    accepted = ok ? fuzz_mutations(iterations) : 0;
-    fuzz_stderr_restore(saved_stderr);
-    if (!ok) {
-        fprintf(stderr, "fuzz-postcopy-cmd: a built-in input was refused\n");
-        return 1;
-    }
-    if (tap) {
-        printf("1..3\nok 1 /fuzz-postcopy-cmd/seeds %d exchanges\n"
-               "ok 2 /fuzz-postcopy-cmd/corpus %u saved inputs, %u taken\n"
-               "ok 3 /fuzz-postcopy-cmd/mutations %ld inputs, %ld taken\n",
-               FUZZ_SEEDS, corpus.files, corpus.accepted, iterations, accepted);
-    } else {
-        printf("fuzz-postcopy-cmd: %d seeds, %ld mutated inputs (%ld "
-               "taken), no crash\n",
-               FUZZ_SEEDS, iterations, accepted);
-    }
-    return 0;
-}
-
-#endif /* CONFIG_LIBFUZZER */
+const FuzzDriver fuzz_driver = {
+    .name = "fuzz-postcopy-cmd",
+    .setup = fuzz_setup,
+    .input = fuzz_one,
+    .taken = "taken",
+    .seed = fuzz_seed,
+    .n_seeds = FUZZ_SEEDS,
+    .seed_prefix = "seed",
+    .seed_check = fuzz_seed_check,
+    .rand_seed = 0x9c11,
+    .iterations = 20000,
+    .quiet = true,
+};

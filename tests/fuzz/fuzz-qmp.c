@@ -14,16 +14,9 @@
  * negotiation; bit 1: the rest is HMP lines, one per '\n'); the rest is
  * the data.
  *
- * libFuzzer build: make fuzz (docs/fuzzing.md); the meson option
- * -Dfuzzing=true compiles this file with CONFIG_LIBFUZZER.
- * Plain build (meson): the main() below
- *   fuzz-qmp FILE...          replays each file
- *   fuzz-qmp --write-seeds DIR
- *                             writes the built-in inputs (libFuzzer seeds)
- *   fuzz-qmp [--tap] [-n N] [--corpus DIR]
- *                             regression inputs, the saved inputs of DIR
- *                             (fuzz-corpus.h) plus N (default 5000)
- *                             deterministic mutations of a small corpus
+ * Entry points and plain run: fuzz-driver.h (the built-in inputs below
+ * are seeds and regression shapes, each must get a reply; 5000
+ * mutations by default).
  */
 #include "qemu/osdep.h"
 #include "qapi/qmp/dispatch.h"
@@ -31,8 +24,7 @@
 #include "migration/options.h"
 #include "../../migration/options-json.h"
 #include "../../migration/migration.h"
-#include "fuzz-corpus.h"
-#include "fuzz-stderr.h"
+#include "fuzz-driver.h"
 
 /* ---- stubs for what options.c needs from migration.c ---- */
 
@@ -243,16 +235,7 @@ static unsigned fuzz_one(const uint8_t *data, size_t size)
     return s.replies;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    fuzz_one(data, size);
-    return 0;
-}
-
-#ifndef CONFIG_LIBFUZZER
-
-/* fuzz_one() for fuzz_corpus_replay(): 0 when there was a reply. */
+/* fuzz_one() for the driver: 0 when there was a reply. */
 static int fuzz_one_input(const uint8_t *data, size_t size)
 {
     return fuzz_one(data, size) ? 0 : 1;
@@ -346,100 +329,26 @@ static void fuzz_mutate(GRand *r, GByteArray *b)
     }
 }
 
-static int fuzz_replay_file(const char *path)
+/* Built-in input i (the mode byte may be NUL: lengths by hand). */
+static GByteArray *fuzz_seed(unsigned i)
 {
-    g_autofree char *data = NULL;
-    gsize len;
-    GError *gerr = NULL;
+    const char *c = fuzz_corpus[i];
+    size_t len = c[0] ? strlen(c) : 1 + strlen(c + 1);
+    GByteArray *b = g_byte_array_sized_new(len);
 
-    if (!g_file_get_contents(path, &data, &len, &gerr)) {
-        fprintf(stderr, "fuzz-qmp: %s\n", gerr->message);
-        g_error_free(gerr);
-        return 1;
-    }
-    printf("%s: %u replies\n", path, fuzz_one((uint8_t *)data, len));
-    return 0;
+    g_byte_array_append(b, (const uint8_t *)c, len);
+    return b;
 }
 
-int main(int argc, char **argv)
-{
-    bool tap = false;
-    const char *seed_dir = NULL, *corpus_dir = NULL;
-    FuzzCorpusStats corpus = {0};
-    long iterations = 5000, it;
-    int i, files = 0, saved_stderr;
-    size_t ncorpus = G_N_ELEMENTS(fuzz_corpus);
-    GRand *r;
-
-    for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--tap")) {
-            tap = true;
-        } else if (!strcmp(argv[i], "-n") && i + 1 < argc) {
-            iterations = atol(argv[++i]);
-        } else if (!strcmp(argv[i], "--write-seeds") && i + 1 < argc) {
-            seed_dir = argv[++i];
-        } else if (!strcmp(argv[i], "--corpus") && i + 1 < argc) {
-            corpus_dir = argv[++i];
-        } else {
-            files++;
-            if (fuzz_replay_file(argv[i])) {
-                return 1;
-            }
-        }
-    }
-    if (files) {
-        return 0;
-    }
-    /* the mode byte may be NUL: lengths by hand */
-    for (i = 0; i < (int)ncorpus; i++) {
-        const char *c = fuzz_corpus[i];
-        size_t len = c[0] ? strlen(c) : 1 + strlen(c + 1);
-
-        if (fuzz_one((const uint8_t *)c, len) == 0) {
-            fprintf(stderr, "fuzz-qmp: corpus %d gave no reply\n", i);
-            return 1;
-        }
-        if (seed_dir) {
-            g_autofree char *name = g_strdup_printf("builtin-%d", i);
-
-            if (!fuzz_corpus_write("fuzz-qmp", seed_dir, name,
-                                   (const uint8_t *)c, len)) {
-                return 1;
-            }
-        }
-    }
-    if (seed_dir) {
-        return 0;
-    }
-    saved_stderr = fuzz_stderr_silence();
-    if (corpus_dir &&
-        !fuzz_corpus_replay("fuzz-qmp", corpus_dir, fuzz_one_input, &corpus)) {
-        fuzz_stderr_restore(saved_stderr);
-        return 1;
-    }
-    r = g_rand_new_with_seed(0x9e37);
-    for (it = 0; it < iterations; it++) {
-        const char *c = fuzz_corpus[it % ncorpus];
-        size_t len = c[0] ? strlen(c) : 1 + strlen(c + 1);
-        GByteArray *b = g_byte_array_sized_new(len);
-
-        g_byte_array_append(b, (const uint8_t *)c, len);
-        fuzz_mutate(r, b);
-        fuzz_one(b->data, b->len);
-        g_byte_array_free(b, true);
-    }
-    g_rand_free(r);
-    fuzz_stderr_restore(saved_stderr);
-    if (tap) {
-        printf("1..2\nok 1 /fuzz-qmp/corpus %u saved inputs, %u answered\n"
-               "ok 2 /fuzz-qmp/mutations %zu inputs + %ld mutations\n",
-               corpus.files, corpus.accepted, ncorpus, iterations);
-    } else {
-        printf("fuzz-qmp: %u saved inputs, %zu inputs + %ld mutations, "
-               "no crash\n",
-               corpus.files, ncorpus, iterations);
-    }
-    return 0;
-}
-
-#endif /* CONFIG_LIBFUZZER */
+const FuzzDriver fuzz_driver = {
+    .name = "fuzz-qmp",
+    .setup = fuzz_setup,
+    .input = fuzz_one_input,
+    .taken = "answered",
+    .seed = fuzz_seed,
+    .n_seeds = G_N_ELEMENTS(fuzz_corpus),
+    .rand_seed = 0x9e37,
+    .iterations = 5000,
+    .mutate = fuzz_mutate,
+    .quiet = true,
+};

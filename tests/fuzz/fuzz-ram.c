@@ -13,17 +13,9 @@
  * must end in success or an Error; crashes, hangs and sanitizer reports
  * are bugs.
  *
- * libFuzzer build: make fuzz (docs/fuzzing.md).
- * Plain build (meson): the main() below
- *   fuzz-ram FILE...          replays each file (e.g. a crash reproducer)
- *   fuzz-ram --write-seeds DIR
- *                             writes the built-in inputs (none beyond the
- *                             saved corpus: a no-op kept for make fuzz)
- *   fuzz-ram [--tap] [-n N] --corpus DIR
- *                             replays DIR (every seed-* file must load,
- *                             and leaves the RAM its name promises), then
- *                             N (default 3000) deterministic mutations
- *                             of the seeds
+ * Entry points and plain run: fuzz-driver.h.  No built-in seeds: the
+ * plain run needs --corpus, where every seed-* file must load and leave
+ * the RAM its name promises; N (default 3000) mutations of them follow.
  */
 #include "qemu/osdep.h"
 #include "io/channel-buffer.h"
@@ -33,9 +25,7 @@
 #include "sysemu/ramblock.h"
 #include "sysemu/runstate.h"
 #include "../../migration/ram.h"
-#include "fuzz-corpus.h"
-#include "fuzz-mutate.h"
-#include "fuzz-stderr.h"
+#include "fuzz-driver.h"
 
 /* The block the seeds were saved from: 16 target pages named "mem". */
 #define FUZZ_RAM_NAME "mem"
@@ -102,17 +92,7 @@ static int fuzz_load(const uint8_t *data, size_t size)
     return ret;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    fuzz_setup();
-    fuzz_load(data, size);
-    return 0;
-}
-
-#ifndef CONFIG_LIBFUZZER
-
-/* fuzz_load() for fuzz_corpus_replay(): 0 when the input loaded. */
+/* fuzz_load() for the driver: 0 when the input loaded. */
 static int fuzz_load_input(const uint8_t *data, size_t size)
 {
     return fuzz_load(data, size) == 0 ? 0 : 1;
@@ -152,143 +132,26 @@ static bool fuzz_check_ram(const char *name)
     return true;
 }
 
-/*
- * Load every seed-* file of dir (real streams) and check the RAM it
- * leaves; append each to seeds.  false when one does not load.
- */
-static bool fuzz_load_seeds(const char *dir, GPtrArray *seeds)
+/* A real stream (corpus seed-* file) loads and leaves its RAM. */
+static bool fuzz_seed_check(unsigned i, const char *name, const GByteArray *b)
 {
-    GDir *d = g_dir_open(dir, 0, NULL);
-    const char *n;
-    bool ok = true;
-
-    if (!d) {
-        fprintf(stderr, "fuzz-ram: no corpus at %s\n", dir);
+    memset(fuzz_ram_block->host, 0x5a, FUZZ_RAM_SIZE);
+    if (fuzz_load(b->data, b->len) != 0) {
+        fprintf(stderr, "fuzz-ram: seed %s does not load: %s\n", name,
+                fuzz_last_error);
         return false;
     }
-    while (ok && (n = g_dir_read_name(d))) {
-        g_autofree char *path = g_build_filename(dir, n, NULL);
-        char *data;
-        gsize len;
-        GByteArray *b;
-
-        if (!g_str_has_prefix(n, "seed-") ||
-            !g_file_get_contents(path, &data, &len, NULL)) {
-            continue;
-        }
-        memset(fuzz_ram_block->host, 0x5a, FUZZ_RAM_SIZE);
-        if (fuzz_load((const uint8_t *)data, len) != 0) {
-            fprintf(stderr, "fuzz-ram: seed %s does not load: %s\n", path,
-                    fuzz_last_error);
-            ok = false;
-        } else {
-            ok = fuzz_check_ram(n);
-        }
-        b = g_byte_array_new_take((guint8 *)data, len);
-        g_ptr_array_add(seeds, b);
-    }
-    g_dir_close(d);
-    if (ok && seeds->len == 0) {
-        fprintf(stderr, "fuzz-ram: no seed-* file in %s\n", dir);
-        ok = false;
-    }
-    return ok;
+    return fuzz_check_ram(name);
 }
 
-static int fuzz_replay_file(const char *path)
-{
-    g_autofree char *data = NULL;
-    gsize len;
-    GError *gerr = NULL;
-
-    if (!g_file_get_contents(path, &data, &len, &gerr)) {
-        fprintf(stderr, "fuzz-ram: %s\n", gerr->message);
-        g_error_free(gerr);
-        return 1;
-    }
-    printf("%s: %s\n", path,
-           fuzz_load((uint8_t *)data, len) == 0 ? "loaded" : "rejected");
-    return 0;
-}
-
-/* N mutations of the seeds, round robin; returns how many loaded. */
-static long fuzz_mutations(GPtrArray *seeds, long iterations)
-{
-    GRand *r = g_rand_new_with_seed(0x7a3d);
-    long it, accepted = 0;
-
-    for (it = 0; it < iterations; it++) {
-        GByteArray *seed = seeds->pdata[it % seeds->len];
-        GByteArray *b = g_byte_array_sized_new(seed->len);
-
-        g_byte_array_append(b, seed->data, seed->len);
-        fuzz_mutate_bytes(r, b);
-        if (fuzz_load(b->data, b->len) == 0) {
-            accepted++;
-        }
-        g_byte_array_free(b, true);
-    }
-    g_rand_free(r);
-    return accepted;
-}
-
-int main(int argc, char **argv)
-{
-    GPtrArray *seeds =
-        g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref);
-    const char *corpus_dir = NULL;
-    FuzzCorpusStats corpus = {0};
-    long iterations = 3000, accepted;
-    bool tap = false, ok;
-    int i, files = 0, saved_stderr;
-
-    fuzz_setup();
-    for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--tap")) {
-            tap = true;
-        } else if (!strcmp(argv[i], "-n") && i + 1 < argc) {
-            iterations = atol(argv[++i]);
-        } else if (!strcmp(argv[i], "--write-seeds") && i + 1 < argc) {
-            return 0; /* every seed is a saved file */
-        } else if (!strcmp(argv[i], "--corpus") && i + 1 < argc) {
-            corpus_dir = argv[++i];
-        } else {
-            files++;
-            if (fuzz_replay_file(argv[i])) {
-                return 1;
-            }
-        }
-    }
-    if (files) {
-        return 0;
-    }
-    if (!corpus_dir) {
-        fprintf(stderr, "usage: fuzz-ram [--tap] [-n N] --corpus DIR | "
-                        "FILE...\n");
-        return 2;
-    }
-    if (!fuzz_load_seeds(corpus_dir, seeds)) {
-        return 1;
-    }
-    saved_stderr = fuzz_stderr_silence();
-    ok = fuzz_corpus_replay("fuzz-ram", corpus_dir, fuzz_load_input, &corpus);
-    accepted = ok ? fuzz_mutations(seeds, iterations) : 0;
-    fuzz_stderr_restore(saved_stderr);
-    if (!ok) {
-        return 1;
-    }
-    if (tap) {
-        printf("1..3\nok 1 /fuzz-ram/seeds %u real streams load\n"
-               "ok 2 /fuzz-ram/corpus %u saved inputs, %u loaded\n"
-               "ok 3 /fuzz-ram/mutations %ld inputs, %ld loaded\n",
-               seeds->len, corpus.files, corpus.accepted, iterations, accepted);
-    } else {
-        printf("fuzz-ram: %u seeds, %u saved inputs, %ld mutated inputs "
-               "(%ld loaded), no crash\n",
-               seeds->len, corpus.files, iterations, accepted);
-    }
-    g_ptr_array_free(seeds, true);
-    return 0;
-}
-
-#endif /* CONFIG_LIBFUZZER */
+const FuzzDriver fuzz_driver = {
+    .name = "fuzz-ram",
+    .setup = fuzz_setup,
+    .input = fuzz_load_input,
+    .taken = "loaded",
+    .corpus_seed_prefix = "seed-",
+    .seed_check = fuzz_seed_check,
+    .rand_seed = 0x7a3d,
+    .iterations = 3000,
+    .quiet = true,
+};

@@ -13,22 +13,12 @@
  *     has gives the same bytes.
  * Any failed check aborts (a bug); a refused delta is fine.
  *
- * libFuzzer build (not part of the default build):
- *   clang -g -O1 -fsanitize=fuzzer,address -DCONFIG_LIBFUZZER \
- *     -Iinclude $(pkg-config --cflags glib-2.0) tests/fuzz/fuzz-xbzrle.c \
- *     migration/xbzrle.c $(pkg-config --libs glib-2.0) -o fuzz-xbzrle
- * Plain build (meson, gcc): the main() below
- *   fuzz-xbzrle FILE...       replays each file
- *   fuzz-xbzrle --write-seeds DIR
- *                             writes the built-in corpus
- *   fuzz-xbzrle [--tap] [-n N] [--corpus DIR]
- *                             built-in corpus, the saved inputs of DIR
- *                             (fuzz-corpus.h) and N (default 100000)
- *                             deterministic mutations of the built-in ones
+ * Entry points and plain run: fuzz-driver.h (4 built-in deltas,
+ * 100000 mutations by default; the selector byte is never mutated).
  */
 #include "qemu/osdep.h"
 #include "../../migration/xbzrle.h"
-#include "fuzz-corpus.h"
+#include "fuzz-driver.h"
 
 #define PAGE ((int)TARGET_PAGE_SIZE)
 #define GUARD 256
@@ -94,23 +84,14 @@ static int fuzz_one(const uint8_t *data, size_t size)
     return ret;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    fuzz_one(data, size);
-    return 0;
-}
-
-#ifndef CONFIG_LIBFUZZER
-
-/* fuzz-corpus.h's view: 0 when the delta decoded. */
+/* fuzz_one() for the driver: 0 when the delta decoded. */
 static int fuzz_input(const uint8_t *data, size_t size)
 {
     return fuzz_one(data, size) >= 0 ? 0 : 1;
 }
 
 /* Seeds: valid deltas of several shapes (old page selector first). */
-static GByteArray *fuzz_seed(int kind)
+static GByteArray *fuzz_seed(unsigned kind)
 {
     GByteArray *b = g_byte_array_new();
     uint8_t old[PAGE], new[PAGE], enc[PAGE];
@@ -179,96 +160,13 @@ static void fuzz_mutate(GRand *r, GByteArray *b)
     }
 }
 
-static int fuzz_replay_file(const char *path)
-{
-    g_autofree char *data = NULL;
-    gsize len;
-
-    if (!g_file_get_contents(path, &data, &len, NULL)) {
-        fprintf(stderr, "fuzz-xbzrle: cannot read %s\n", path);
-        return 1;
-    }
-    printf("%s: %d\n", path, fuzz_one((uint8_t *)data, len));
-    return 0;
-}
-
-int main(int argc, char **argv)
-{
-    bool tap = false;
-    const char *seed_dir = NULL, *corpus_dir = NULL;
-    FuzzCorpusStats corpus = {0};
-    long iterations = 100000, decoded = 0;
-    GByteArray *seeds[4];
-    GRand *r;
-    int files = 0;
-
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--tap")) {
-            tap = true;
-        } else if (!strcmp(argv[i], "-n") && i + 1 < argc) {
-            iterations = atol(argv[++i]);
-        } else if (!strcmp(argv[i], "--write-seeds") && i + 1 < argc) {
-            seed_dir = argv[++i];
-        } else if (!strcmp(argv[i], "--corpus") && i + 1 < argc) {
-            corpus_dir = argv[++i];
-        } else {
-            files++;
-            if (fuzz_replay_file(argv[i])) {
-                return 1;
-            }
-        }
-    }
-    if (files) {
-        return 0;
-    }
-    for (int i = 0; i < (int)G_N_ELEMENTS(seeds); i++) {
-        seeds[i] = fuzz_seed(i);
-        if (fuzz_one(seeds[i]->data, seeds[i]->len) < 0) {
-            fprintf(stderr, "fuzz-xbzrle: seed %d does not decode\n", i);
-            return 1;
-        }
-        if (seed_dir) {
-            g_autofree char *name = g_strdup_printf("builtin-%d", i);
-
-            if (!fuzz_corpus_write("fuzz-xbzrle", seed_dir, name,
-                                   seeds[i]->data, seeds[i]->len)) {
-                return 1;
-            }
-        }
-    }
-    if (seed_dir) {
-        return 0;
-    }
-    if (corpus_dir &&
-        !fuzz_corpus_replay("fuzz-xbzrle", corpus_dir, fuzz_input, &corpus)) {
-        return 1;
-    }
-    r = g_rand_new_with_seed(0x8b2);
-    for (long it = 0; it < iterations; it++) {
-        GByteArray *seed = seeds[it % G_N_ELEMENTS(seeds)];
-        GByteArray *b = g_byte_array_sized_new(seed->len + 8);
-
-        g_byte_array_append(b, seed->data, seed->len);
-        fuzz_mutate(r, b);
-        if (fuzz_one(b->data, b->len) >= 0) {
-            decoded++;
-        }
-        g_byte_array_free(b, true);
-    }
-    g_rand_free(r);
-    for (int i = 0; i < (int)G_N_ELEMENTS(seeds); i++) {
-        g_byte_array_free(seeds[i], true);
-    }
-    if (tap) {
-        printf("1..2\nok 1 /fuzz-xbzrle/corpus %u saved inputs, %u decoded\n"
-               "ok 2 /fuzz-xbzrle/mutations %ld inputs, %ld decoded\n",
-               corpus.files, corpus.accepted, iterations, decoded);
-    } else {
-        printf("fuzz-xbzrle: %u saved inputs (%u decoded), %ld mutated "
-               "inputs (%ld decoded), no crash\n",
-               corpus.files, corpus.accepted, iterations, decoded);
-    }
-    return 0;
-}
-
-#endif /* CONFIG_LIBFUZZER */
+const FuzzDriver fuzz_driver = {
+    .name = "fuzz-xbzrle",
+    .input = fuzz_input,
+    .taken = "decoded",
+    .seed = fuzz_seed,
+    .n_seeds = 4,
+    .rand_seed = 0x8b2,
+    .iterations = 100000,
+    .mutate = fuzz_mutate,
+};
