@@ -3,14 +3,24 @@
  * fuzz-loadvm.c: feed arbitrary bytes to qemu_loadvm_state().
  *
  * The registry holds what a RAM-only machine has: "timer",
- * "globalstate", a small "ram" live handler that parses the ram records
- * into 16 pages, and two devices with arrays and subsections (the fake
- * devices of tests/unit/stubs/fake-devices.c, shared with test-savevm).  Any
- * input must end in success or an Error; crashes, hangs and sanitizer reports
- * are bugs.
+ * "globalstate", the real "ram" section (ram.c's handler registered by
+ * ram_mig_init(), ram-load.c's record parser) over two 64 KiB blocks,
+ * "ram" and "mem", and two devices with arrays and subsections (the
+ * fake devices of tests/unit/stubs/fake-devices.c, shared with
+ * test-savevm).  Postcopy's COMMANDs go to a handler that reads their
+ * data (fuzz-postcopy-cmd drives the real ones).  Any input must end in
+ * success or an Error; crashes, hangs and sanitizer reports are bugs.
  *
- * Entry points and plain run: fuzz-driver.h (4 built-in streams, the
- * regression inputs below, 20000 mutations by default).
+ * Seeds: four streams built here by the save side, whose "ram" section
+ * comes from the fake live handler (fake-devices.c speaks the ram record
+ * format) into block "ram" -- the fake handler is unregistered before
+ * the real one is, so every load goes to ram-load.c, and the RAM each
+ * seed leaves is checked; plus tests/fuzz/corpus/fuzz-loadvm/seed-*,
+ * real streams a Tern migration saved to file: (copies of fuzz-ram's,
+ * tests/fuzz/make-seeds-ram.py), into block "mem".
+ *
+ * Entry points and plain run: fuzz-driver.h (the regression inputs
+ * below, 20000 mutations by default).
  */
 #include "qemu/osdep.h"
 #include "io/channel-buffer.h"
@@ -20,9 +30,21 @@
 #include "migration/register.h"
 #include "migration/savevm.h"
 #include "migration/vmstate.h"
+#include "sysemu/ramblock.h"
+#include "../../migration/ram.h"
 #include "../unit/stubs/fake-devices.h"
-#include "../unit/stubs/runstate.h"
 #include "fuzz-driver.h"
+#include "fuzz-load.h"
+
+/* The block the real streams (corpus seed-*) were saved from. */
+#define FUZZ_MEM_NAME "mem"
+#define FUZZ_MEM_SIZE (64 * KiB)
+/* The built-in seeds, made before the real ram handler is registered. */
+#define FUZZ_SEEDS 4
+
+static GByteArray *fuzz_builtin[FUZZ_SEEDS];
+/* The block the built-in seeds load into ("ram", FAKE_RAM_SIZE). */
+static RAMBlock *fuzz_ram_block;
 
 /* ---- the migration subsystem's answers: a return path that works ---- */
 
@@ -68,52 +90,46 @@ static void fuzz_register_commands(void)
     }
 }
 
+static const char *fuzz_machine_type_name(void)
+{
+    return "none";
+}
+
+static GByteArray *fuzz_seed_saved(bool with_commands);
+static GByteArray *fuzz_seed_packaged(void);
+static GByteArray *fuzz_seed_commands(void);
+
+/*
+ * The registry, and the built-in seeds made with the fake "ram" save
+ * side before ram.c's handler takes its place.
+ */
 static void fuzz_setup(void)
 {
-    static bool done;
-
-    if (done) {
-        return;
-    }
-    done = true;
     savevm_set_hooks(&fuzz_hooks);
     fuzz_register_commands();
+    qemu_register_machine_type_name(fuzz_machine_type_name);
     timer_state_register();
     register_savevm_live("ram", 0, FAKE_RAM_VERSION, &fake_ram_handlers,
                          &fake_ram);
     global_state_register();
     vmstate_register(0, &vmstate_fake_dev, &fake_dev);
     vmstate_register(0, &vmstate_fake_arrays, &fake_arrays);
+
+    fuzz_builtin[0] = fuzz_seed_saved(false);
+    fuzz_builtin[1] = fuzz_seed_saved(true);
+    fuzz_builtin[2] = fuzz_seed_packaged();
+    fuzz_builtin[3] = fuzz_seed_commands();
+
+    unregister_savevm("ram", &fake_ram);
+    fuzz_ram_block = ram_block_add("ram", FAKE_RAM_SIZE, NULL, &error_abort);
+    ram_block_add(FUZZ_MEM_NAME, FUZZ_MEM_SIZE, NULL, &error_abort);
+    ram_mig_init();
 }
 
-/* Load one input; the result does not matter, only that it returns. */
+/* Load one input; 0 when it loaded, negative errno (with an Error). */
 static int fuzz_load(const uint8_t *data, size_t size)
 {
-    QIOChannelBuffer *bioc = qio_channel_buffer_new(size);
-    Error *err = NULL;
-    QEMUFile *f;
-    int ret;
-
-    if (size) {
-        memcpy(bioc->data, data, size);
-    }
-    bioc->usage = size;
-    f = qemu_file_new_input(QIO_CHANNEL(bioc));
-    qio_channel_unref(QIO_CHANNEL(bioc));
-    global_state_reset_received();
-    ret = qemu_loadvm_state(f, &err);
-    if (ret < 0 && !err) {
-        fprintf(stderr, "fuzz-loadvm: failure %d without an Error\n", ret);
-        abort();
-    }
-    if (ret == 0 && err) {
-        fprintf(stderr, "fuzz-loadvm: success with an Error: %s\n",
-                error_get_pretty(err));
-        abort();
-    }
-    error_free(err);
-    qemu_fclose(f);
-    return ret;
+    return fuzz_load_stream("fuzz-loadvm", data, size, NULL);
 }
 
 /* fuzz_load() for the driver: 0 when the input loaded. */
@@ -232,24 +248,14 @@ static GByteArray *fuzz_seed_commands(void)
  */
 static bool fuzz_check_one(const char *what, GByteArray *b, const char *want)
 {
-    QIOChannelBuffer *bioc = qio_channel_buffer_new(b->len);
-    Error *err = NULL;
-    QEMUFile *f;
-    bool ok;
+    g_autofree char *why = NULL;
+    bool ok = fuzz_load_stream("fuzz-loadvm", b->data, b->len, &why) < 0 &&
+              strstr(why, want);
 
-    memcpy(bioc->data, b->data, b->len);
-    bioc->usage = b->len;
-    f = qemu_file_new_input(QIO_CHANNEL(bioc));
-    qio_channel_unref(QIO_CHANNEL(bioc));
-    global_state_reset_received();
-    ok = qemu_loadvm_state(f, &err) < 0 && err &&
-         strstr(error_get_pretty(err), want);
     if (!ok) {
         fprintf(stderr, "fuzz-loadvm: %s: got '%s', want '%s'\n", what,
-                err ? error_get_pretty(err) : "success", want);
+                why ? why : "success", want);
     }
-    error_free(err);
-    qemu_fclose(f);
     return ok;
 }
 
@@ -322,16 +328,35 @@ static bool fuzz_regressions(GPtrArray *seeds)
 
 static GByteArray *fuzz_seed(unsigned i)
 {
-    switch (i) {
-    case 0:
-        return fuzz_seed_saved(false);
-    case 1:
-        return fuzz_seed_saved(true);
-    case 2:
-        return fuzz_seed_packaged();
-    default:
-        return fuzz_seed_commands();
+    GByteArray *b = g_byte_array_sized_new(fuzz_builtin[i]->len);
+
+    g_byte_array_append(b, fuzz_builtin[i]->data, fuzz_builtin[i]->len);
+    return b;
+}
+
+/*
+ * Every seed loads; the built-in ones that carry RAM (all but the
+ * PACKAGED one) leave in block "ram" what the save side sent, so the
+ * pages went through ram-load.c.
+ */
+static bool fuzz_seed_check(unsigned i, const char *name, const GByteArray *b)
+{
+    bool builtin = i < FUZZ_SEEDS && i != 2;
+    g_autofree char *why = NULL;
+
+    memset(fuzz_ram_block->host, 0x5a, FAKE_RAM_SIZE);
+    if (fuzz_load_stream("fuzz-loadvm", b->data, b->len, &why) != 0) {
+        fprintf(stderr, "fuzz-loadvm: seed %s does not load: %s\n", name, why);
+        return false;
     }
+    if (builtin && memcmp(fuzz_ram_block->host, fake_ram.mem, FAKE_RAM_SIZE)) {
+        fprintf(stderr,
+                "fuzz-loadvm: seed %s: block ram differs from what "
+                "was sent\n",
+                name);
+        return false;
+    }
+    return true;
 }
 
 const FuzzDriver fuzz_driver = {
@@ -340,7 +365,9 @@ const FuzzDriver fuzz_driver = {
     .input = fuzz_load_input,
     .taken = "loaded",
     .seed = fuzz_seed,
-    .n_seeds = 4,
+    .n_seeds = FUZZ_SEEDS,
+    .corpus_seed_prefix = "seed-",
+    .seed_check = fuzz_seed_check,
     .regressions = fuzz_regressions,
     .rand_seed = 0x7e57,
     .iterations = 20000,

@@ -26,6 +26,7 @@
 #include "sysemu/runstate.h"
 #include "../../migration/ram.h"
 #include "fuzz-driver.h"
+#include "fuzz-load.h"
 
 /* The block the seeds were saved from: 16 target pages named "mem". */
 #define FUZZ_RAM_NAME "mem"
@@ -63,33 +64,9 @@ static void fuzz_setup(void)
 /* Load one input; 0 when it loaded, negative errno with an Error. */
 static int fuzz_load(const uint8_t *data, size_t size)
 {
-    QIOChannelBuffer *bioc = qio_channel_buffer_new(size);
-    Error *err = NULL;
-    QEMUFile *f;
-    int ret;
-
-    if (size) {
-        memcpy(bioc->data, data, size);
-    }
-    bioc->usage = size;
-    f = qemu_file_new_input(QIO_CHANNEL(bioc));
-    qio_channel_unref(QIO_CHANNEL(bioc));
-    global_state_reset_received();
-    ret = qemu_loadvm_state(f, &err);
-    if (ret < 0 && !err) {
-        fprintf(stderr, "fuzz-ram: failure %d without an Error\n", ret);
-        abort();
-    }
-    if (ret == 0 && err) {
-        fprintf(stderr, "fuzz-ram: success with an Error: %s\n",
-                error_get_pretty(err));
-        abort();
-    }
     g_free(fuzz_last_error);
-    fuzz_last_error = err ? g_strdup(error_get_pretty(err)) : NULL;
-    error_free(err);
-    qemu_fclose(f);
-    return ret;
+    fuzz_last_error = NULL;
+    return fuzz_load_stream("fuzz-ram", data, size, &fuzz_last_error);
 }
 
 /* fuzz_load() for the driver: 0 when the input loaded. */
