@@ -253,18 +253,17 @@ static void migration_postcopy_send_advise(QEMUFile *f)
 
 /*
  * Open a return path to learn the destination's verdict?  With the
- * return-path or postcopy-ram capability, and wherever the transport
- * carries a reply (a socket): QEMU 7.2 and Tern destinations answer
- * OPEN_RETURN_PATH whatever their capabilities, and the source only
- * says completed after their SHUT 0 (docs/migration.md, "What happens
- * when things go wrong").
+ * return-path or postcopy-ram capability, and wherever the channel
+ * carries a reply (a socket: tcp:, unix:, vsock:, a socket fd:): QEMU
+ * 7.2 and Tern destinations answer OPEN_RETURN_PATH whatever their
+ * capabilities, and the source only says completed after their SHUT 0
+ * (docs/migration.md, "What happens when things go wrong").
  */
 static bool migration_wants_verdict(MigrationState *s)
 {
-    const MigrationTransport *t = migration_transport_find(s->uri);
-
     return migrate_return_path() || migrate_postcopy_ram() ||
-           (t && t->carries_reply);
+           migration_transport_carries_reply(migration_transport_find(s->uri),
+                                             qemu_file_get_ioc(s->to_dst_file));
 }
 
 static MigrationNext migration_phase_setup(MigrationRun *run)
@@ -838,8 +837,8 @@ static MigrationNext migration_phase_finish(MigrationRun *run)
  * state may have reached a destination that could be running it now,
  * unless the destination said it failed (SHUT with an error on the
  * return path) or the transport only stores the stream.  Without a
- * return path (exec:, fd:) the source cannot learn the outcome, so it
- * does not guess either.  docs/migration.md, "What happens when things
+ * return path (exec:, a pipe fd:) the source cannot learn the outcome,
+ * so it does not guess either.  docs/migration.md, "What happens when things
  * go wrong".
  */
 static bool migration_may_resume(MigrationRun *run)

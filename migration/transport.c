@@ -56,6 +56,14 @@ static const MigrationTransport migration_transports[] = {
     },
 };
 
+bool migration_transport_carries_reply(const MigrationTransport *t,
+                                       QIOChannel *ioc)
+{
+    return t && (t->carries_reply ||
+                 (ioc &&
+                  qio_channel_has_feature(ioc, QIO_CHANNEL_FEATURE_SHUTDOWN)));
+}
+
 const MigrationTransport *migration_transport_find(const char *uri)
 {
     for (size_t i = 0; i < ARRAY_SIZE(migration_transports); i++) {

@@ -31,6 +31,8 @@ typedef struct MigrationTransport {
     /*
      * The channel carries the destination's answers (a socket): the
      * source always opens a return path on it to learn the verdict.
+     * fd: carries them when its fd is a socket (see
+     * migration_transport_carries_reply()).
      */
     bool carries_reply;
     /* Can be seekable (file:, and fd: when the fd is a file). */
@@ -59,6 +61,16 @@ typedef struct MigrationTransport {
  * false with errp set.
  */
 bool migration_transport_check_caps(const MigrationTransport *t, Error **errp);
+
+/*
+ * Does ioc, the source's main channel for t, carry the destination's
+ * answers?  A socket transport always does; any other (fd:) when its
+ * channel is a connection, the only channels that can be shut down
+ * (fd.c gives a socket fd a socket channel, TLS keeps the feature): a
+ * socketpair or TCP fd replies like tcp:/unix:, a pipe or a file not.
+ */
+bool migration_transport_carries_reply(const MigrationTransport *t,
+                                       QIOChannel *ioc);
 
 /* The row for uri's prefix, or NULL (rdma: and unknown prefixes). */
 const MigrationTransport *migration_transport_find(const char *uri);

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """QMP client: one implementation for the tests and scripts/tern-migrate."""
+import array
 import json
 import socket
 import time
@@ -101,6 +102,18 @@ class QMP:
 
     def hmp(self, line):
         return self.cmd('human-monitor-command', command_line=line)
+
+    def getfd(self, fd, name):
+        """getfd NAME with fd passed by SCM_RIGHTS (a unix socket QMP);
+        the server keeps its own copy.  Raises QMPError on an error."""
+        req = json.dumps({'execute': 'getfd', 'arguments': {'fdname': name}})
+        self.sock.sendmsg([req.encode() + b'\n'],
+                          [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                            array.array('i', [fd]))])
+        reply = self.recv_reply()
+        if 'error' in reply:
+            raise QMPError(reply)
+        return reply['return']
 
     def wait_event(self, name, timeout=60.0, pred=None):
         """Take the first event called name (and matching pred) from

@@ -15,6 +15,8 @@ Last, Tern -> QEMU over tcp with no capability at all, through a relay
 that records what comes back: Tern opens the return path anyway (to learn
 the destination's verdict, docs/migration.md section 11) and QEMU 7.2
 answers it unconfigured: PONG 1, then SHUT 0 before Tern says completed.
+The same over fd: (one half of a socketpair passed to Tern with getfd,
+the other relayed to QEMU): a socket fd: asks for the verdict too.
 Also checks the run state rule: a -S QEMU source makes the destination
 prelaunch.
 """
@@ -115,18 +117,20 @@ def run_exec(tmp):
 
 
 class Relay:
-    """Forward one tcp connection to port; keep the bytes sent back."""
+    """Forward one tcp connection (or conn, already connected) to port;
+    keep the bytes sent back."""
 
-    def __init__(self, port):
+    def __init__(self, port, conn=None):
         self.lsock = socket.socket()
         self.lsock.bind(('127.0.0.1', 0))
         self.lsock.listen(1)
         self.port = self.lsock.getsockname()[1]
         self.back = b''
-        threading.Thread(target=self._run, args=(port,), daemon=True).start()
+        threading.Thread(target=self._run, args=(port, conn),
+                         daemon=True).start()
 
-    def _run(self, port):
-        c, _ = self.lsock.accept()
+    def _run(self, port, conn):
+        c = conn or self.lsock.accept()[0]
         u = socket.create_connection(('127.0.0.1', port))
         threading.Thread(target=self._pump, args=(c, u, False),
                          daemon=True).start()
@@ -146,25 +150,36 @@ class Relay:
             return
 
 
-def run_tcp_verdict(tmp):
-    a, b = (os.path.join(tmp, f'verdict-{n}.ram') for n in 'ab')
-    make_ram(a, 3)
+def run_verdict(tmp, fd=False):
+    """Tern -> QEMU with no capability, over tcp or (fd) fd: of a
+    socketpair: QEMU answers the return path Tern opens anyway."""
+    what = 'fd' if fd else 'tcp'
+    a, b = (os.path.join(tmp, f'verdict-{what}-{n}.ram') for n in 'ab')
+    make_ram(a, 4 if fd else 3)
     empty_ram(b)
     with Vm(mem_args(a, 'tern') + ['-S'], name='tern-src',
             serial=False) as src:
         dst = incoming_vm(mem_args(b, 'qemu'), binary=qemu_binary(),
                           name='qemu-dst', serial=False)
         with dst:
-            relay = Relay(int(dst.uri.rsplit(':', 1)[1]))
-            src.cmd('migrate', uri=f'tcp:127.0.0.1:{relay.port}')
+            port = int(dst.uri.rsplit(':', 1)[1])
+            if fd:
+                ours, theirs = socket.socketpair()
+                relay = Relay(port, conn=ours)
+                src.qmp.getfd(theirs.fileno(), 'migfd')
+                theirs.close()
+                src.cmd('migrate', uri='fd:migfd')
+            else:
+                relay = Relay(port)
+                src.cmd('migrate', uri=f'tcp:127.0.0.1:{relay.port}')
             info = wait_migration(src, 60)
             wait_incoming(dst, 30)
-            check(ramfile.same_ram(a, b), 'verdict: RAM differs')
+            check(ramfile.same_ram(a, b), f'verdict {what}: RAM differs')
     pong, shut = bytes.fromhex('0002000400000001'), \
         bytes.fromhex('0001000400000000')
     check(relay.back.startswith(pong) and relay.back.endswith(shut),
-          f'verdict: QEMU sent back {relay.back.hex()}')
-    print(f'tcp, no capability: Tern -> QEMU {info["status"]}; QEMU '
+          f'verdict {what}: QEMU sent back {relay.back.hex()}')
+    print(f'{what}, no capability: Tern -> QEMU {info["status"]}; QEMU '
           f'answered the return path: {relay.back.hex()}')
 
 
@@ -175,7 +190,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix='tern-interop-') as tmp:
         run_tcp(tmp)
         run_exec(tmp)
-        run_tcp_verdict(tmp)
+        run_verdict(tmp)
+        run_verdict(tmp, fd=True)
     return 0
 
 

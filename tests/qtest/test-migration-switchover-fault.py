@@ -16,9 +16,14 @@ still asks a socket destination for its verdict (it opens the return
 path anyway; QEMU 7.2 and Tern destinations answer it), so:
   4. the connection closed after the last byte: held, not `completed`;
   5. SHUT 1: resumed.
-And where no reply can come (exec:):
-  6. the command fails after taking the whole stream: held;
-  7. the command succeeds: completed, guest in postmigrate.
+An fd: that is a socket (connected to the fake destination, passed with
+getfd) is asked the same way, without the capability:
+  6. closed after the last byte: held;
+  7. SHUT 1: resumed.
+And where no reply can come (exec:, an fd: that is a pipe):
+  8. the command fails after taking the whole stream: held;
+  9. the command succeeds: completed, guest in postmigrate;
+ 10. a pipe fd: read to its end: completed, guest in postmigrate.
 After each, a migration to a file completes.
 """
 import os
@@ -110,13 +115,22 @@ def set_rp(vm, on):
         {'capability': 'return-path', 'state': on}])
 
 
-def run_case(vm, tmp, what, action, rp=True):
+def dest_uri(vm, dest, fd):
+    """tcp: to dest, or (fd) fd: of a socket connected to it."""
+    if not fd:
+        return f'tcp:127.0.0.1:{dest.port}'
+    with socket.create_connection(('127.0.0.1', dest.port)) as s:
+        vm.qmp.getfd(s.fileno(), 'migfd')
+    return 'fd:migfd'
+
+
+def run_case(vm, tmp, what, action, rp=True, fd=False):
     dest = FakeDest()
     try:
-        vm.cmd('migrate', uri=f'tcp:127.0.0.1:{dest.port}')
+        vm.cmd('migrate', uri=dest_uri(vm, dest, fd))
         dest.wait_all_sent(vm)
         action(vm, dest)
-        if what == 'shut-1':
+        if what.endswith('shut-1'):
             info = poll_migration(vm, FINAL, timeout=10)
             check(info['status'] == 'failed', f'{what}: {info}')
             check(vm.cmd('query-status')['status'] == 'running',
@@ -144,6 +158,27 @@ def exec_cases(vm, tmp):
     vm.cmd('cont')
 
 
+def fd_pipe_case(vm):
+    """A pipe carries no reply: completed once the stream was taken."""
+    rfd, wfd = os.pipe()
+    got = []
+    reader = threading.Thread(
+        target=lambda: got.append(len(os.fdopen(rfd, 'rb').read())),
+        daemon=True)
+    reader.start()
+    set_rp(vm, False)
+    vm.qmp.getfd(wfd, 'migpipe')
+    os.close(wfd)
+    vm.cmd('migrate', uri='fd:migpipe')
+    info = wait_migration(vm, 30)
+    reader.join(10)
+    check(got and got[0] > 0, f'fd-pipe: nothing read: {got}')
+    check(vm.cmd('query-status')['status'] == 'postmigrate',
+          f'fd-pipe: {vm.cmd("query-status")}')
+    print(f'fd-pipe: {info["status"]}, {got[0]} bytes, guest postmigrate')
+    vm.cmd('cont')
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix='tern-swfault-')
     with Vm(MACHINE, name='src', tmpdir=tmp) as vm:
@@ -160,7 +195,11 @@ def main():
                  lambda vm, d: d.conn.sendall(struct.pack('>HHI', 1, 4, 1)))):
             set_rp(vm, False)
             run_case(vm, tmp, what, action, rp=False)
+            # issue 17, finding 3: an fd: socket is asked as tcp: is
+            set_rp(vm, False)
+            run_case(vm, tmp, f'fd-{what}', action, rp=False, fd=True)
         exec_cases(vm, tmp)
+        fd_pipe_case(vm)
     print('test-migration-switchover-fault: ok')
 
 

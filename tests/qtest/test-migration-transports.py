@@ -12,8 +12,6 @@ data pages), goes on printing "stress: ok" lines, and never reports a
 MISMATCH.  Accelerator: soft by default; TERN_TEST_ACCEL=kvm (see
 test-migration-kvm.py) reuses the same checks.
 """
-import array
-import json
 import os
 import re
 import socket
@@ -35,16 +33,6 @@ FIRST_OK = 'stress: ok pass=1' if ACCEL == 'soft' else 'stress: ok'
 
 def vm_args(extra=()):
     return stress_args(ACCEL, APPEND, '64M', extra)
-
-
-def getfd(vm, fd, name):
-    """QMP getfd with fd passed by SCM_RIGHTS."""
-    req = json.dumps({'execute': 'getfd', 'arguments': {'fdname': name}})
-    vm.qmp.sock.sendmsg([req.encode() + b'\n'],
-                        [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
-                          array.array('i', [fd]))])
-    reply = vm.qmp.recv_reply()
-    check('return' in reply, f'getfd: {reply}')
 
 
 def check_destination(src, dst, what):
@@ -111,8 +99,8 @@ def test_fd():
     a, b = socket.socketpair()
 
     def before(src, dst):
-        getfd(dst, b.fileno(), 'migin')
-        getfd(src, a.fileno(), 'migout')
+        dst.qmp.getfd(b.fileno(), 'migin')
+        src.qmp.getfd(a.fileno(), 'migout')
         a.close()
         b.close()
 

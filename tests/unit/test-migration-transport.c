@@ -2,12 +2,16 @@
 /*
  * test-migration-transport.c: the transport table: each URI prefix finds
  * its row with the right argument (tcp: without its prefix, unix: and
- * vsock: with it), which rows can carry several channels, unknown
- * prefixes find nothing, rdma: is refused with the TLS reason first.
+ * vsock: with it), which rows can carry several channels, which
+ * channels carry the destination's verdict (sockets, and fd: only when
+ * its fd is one), unknown prefixes find nothing, rdma: is refused with
+ * the TLS reason first.
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "migration/options.h"
+#include "io/channel-file.h"
+#include "io/channel-socket.h"
 #include "../../migration/transport.h"
 
 /* Stand-ins for what options.c and the table reference. */
@@ -83,6 +87,41 @@ static void test_transport_rows(void)
     g_assert_null(migration_transport_find("unix:/x")->tls_hostname);
 }
 
+/*
+ * The verdict is asked wherever the channel carries a reply: every
+ * socket row, fd: when its fd is a socket (a socket channel, as fd.c
+ * makes one), never over a pipe, a file or exec:.
+ */
+static void test_transport_carries_reply(void)
+{
+    const MigrationTransport *fd = migration_transport_find("fd:mig");
+    QIOChannelSocket *sock;
+    QIOChannelFile *pipe_ch;
+    int sv[2], pfd[2];
+
+    g_assert_true(migration_transport_carries_reply(
+        migration_transport_find("tcp:h:1"), NULL));
+    g_assert_true(migration_transport_carries_reply(
+        migration_transport_find("unix:/x"), NULL));
+    g_assert_false(migration_transport_carries_reply(
+        migration_transport_find("exec:cat"), NULL));
+    g_assert_false(migration_transport_carries_reply(
+        migration_transport_find("file:/x"), NULL));
+    g_assert_false(migration_transport_carries_reply(NULL, NULL));
+
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+    sock = qio_channel_socket_new_fd(sv[0], &error_abort);
+    g_assert_true(migration_transport_carries_reply(fd, QIO_CHANNEL(sock)));
+    qio_channel_unref(QIO_CHANNEL(sock));
+    close(sv[1]);
+
+    g_assert_cmpint(pipe(pfd), ==, 0);
+    pipe_ch = qio_channel_file_new_fd(pfd[1]);
+    g_assert_false(migration_transport_carries_reply(fd, QIO_CHANNEL(pipe_ch)));
+    qio_channel_unref(QIO_CHANNEL(pipe_ch));
+    close(pfd[0]);
+}
+
 /* The cancel eventfd: readable after a cancel, clear after a reset. */
 static void test_transport_cancel(void)
 {
@@ -141,6 +180,8 @@ int main(int argc, char **argv)
     migrate_options_reset();
     g_test_add_func("/migration/transport/rows", test_transport_rows);
     g_test_add_func("/migration/transport/unknown", test_transport_unknown);
+    g_test_add_func("/migration/transport/carries-reply",
+                    test_transport_carries_reply);
     g_test_add_func("/migration/transport/cancel", test_transport_cancel);
     g_test_add_func("/migration/transport/rdma", test_transport_rdma);
     return g_test_run();
