@@ -22,13 +22,13 @@
  */
 #include "qemu/osdep.h"
 #include "qemu/bswap.h"
-#include "io/channel-buffer.h"
 #include "migration/qemu-file.h"
 #include "sysemu/ramblock.h"
 #include "../../migration/ram-compress.h"
 #include "../../migration/ram-format.h"
 #include "../../migration/ram-load.h"
 #include "fuzz-driver.h"
+#include "fuzz-load.h"
 
 #define FUZZ_PAGES 16
 #define FUZZ_SIZE (FUZZ_PAGES * TARGET_PAGE_SIZE)
@@ -45,18 +45,11 @@ static void fuzz_setup(void)
 /* Load one section payload; 0 when it loaded. */
 static int fuzz_load(const uint8_t *data, size_t size)
 {
-    QIOChannelBuffer *bioc = qio_channel_buffer_new(size);
+    QEMUFile *f = fuzz_file_new_input(data, size);
     RAMLoadState *ls = ram_load_state_new();
     Error *err = NULL;
-    QEMUFile *f;
     int ret;
 
-    if (size) {
-        memcpy(bioc->data, data, size);
-    }
-    bioc->usage = size;
-    f = qemu_file_new_input(QIO_CHANNEL(bioc));
-    qio_channel_unref(QIO_CHANNEL(bioc));
     ram_load_state_set_compress(ls, 3);
     ret = ram_load_section(ls, f, RAM_SECTION_VERSION, &err);
     ram_load_state_free(ls);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * fuzz-load.h: one whole migration stream from a buffer through
- * qemu_loadvm_state(), for the targets that load streams (fuzz-loadvm.c,
- * fuzz-ram.c).
+ * fuzz-load.h: inputs as incoming migration streams, for the targets
+ * that read them (fuzz-loadvm.c, fuzz-ram.c, fuzz-compress-page.c,
+ * fuzz-postcopy-cmd.c).
  */
 #ifndef TESTS_FUZZ_LOAD_H
 #define TESTS_FUZZ_LOAD_H
@@ -11,6 +11,21 @@
 #include "migration/global_state.h"
 #include "migration/qemu-file.h"
 #include "migration/savevm.h"
+
+/* An input QEMUFile over a copy of data[0..size); the caller closes it. */
+static inline QEMUFile *fuzz_file_new_input(const uint8_t *data, size_t size)
+{
+    QIOChannelBuffer *bioc = qio_channel_buffer_new(size);
+    QEMUFile *f;
+
+    if (size) {
+        memcpy(bioc->data, data, size);
+    }
+    bioc->usage = size;
+    f = qemu_file_new_input(QIO_CHANNEL(bioc));
+    qio_channel_unref(QIO_CHANNEL(bioc));
+    return f;
+}
 
 /*
  * Load data[0..size) as an incoming stream: 0 when it loaded, negative
@@ -21,17 +36,10 @@
 static inline int fuzz_load_stream(const char *prog, const uint8_t *data,
                                    size_t size, char **why)
 {
-    QIOChannelBuffer *bioc = qio_channel_buffer_new(size);
+    QEMUFile *f = fuzz_file_new_input(data, size);
     Error *err = NULL;
-    QEMUFile *f;
     int ret;
 
-    if (size) {
-        memcpy(bioc->data, data, size);
-    }
-    bioc->usage = size;
-    f = qemu_file_new_input(QIO_CHANNEL(bioc));
-    qio_channel_unref(QIO_CHANNEL(bioc));
     global_state_reset_received();
     ret = qemu_loadvm_state(f, &err);
     if ((ret < 0) != (err != NULL)) {

@@ -23,7 +23,6 @@
  * below, 20000 mutations by default).
  */
 #include "qemu/osdep.h"
-#include "io/channel-buffer.h"
 #include "sysemu/runstate.h"
 #include "migration/global_state.h"
 #include "migration/qemu-file.h"

@@ -26,7 +26,6 @@
 #include "qemu/osdep.h"
 #include "qemu/bitmap.h"
 #include "qemu/bswap.h"
-#include "io/channel-buffer.h"
 #include "migration/global_state.h"
 #include "migration/messages.h"
 #include "migration/options.h"
@@ -41,6 +40,7 @@
 #include "../../migration/recv-bitmap.h"
 #include "../../migration/return-path.h"
 #include "fuzz-driver.h"
+#include "fuzz-load.h"
 
 #define FUZZ_RAM_NAME "mem"
 #define FUZZ_RAM_SIZE (64 * KiB)
@@ -92,21 +92,6 @@ static void fuzz_setup(void)
     json_object_put(caps);
 }
 
-/* A buffer channel's input stream of data[0..size). */
-static QEMUFile *fuzz_file(const uint8_t *data, size_t size)
-{
-    QIOChannelBuffer *bioc = qio_channel_buffer_new(size);
-    QEMUFile *f;
-
-    if (size) {
-        memcpy(bioc->data, data, size);
-    }
-    bioc->usage = size;
-    f = qemu_file_new_input(QIO_CHANNEL(bioc));
-    qio_channel_unref(QIO_CHANNEL(bioc));
-    return f;
-}
-
 /* Fail loudly when the result and the Error disagree. */
 static void fuzz_check_result(int ret, Error *err)
 {
@@ -136,7 +121,7 @@ static int fuzz_destination(const uint8_t *data, size_t size)
     if (size) {
         memcpy(buf + sizeof(hdr), data, size);
     }
-    f = fuzz_file(buf, sizeof(hdr) + size);
+    f = fuzz_file_new_input(buf, sizeof(hdr) + size);
     global_state_reset_received();
     ret = qemu_loadvm_state(f, &err);
     fuzz_check_result(ret, err);
@@ -150,7 +135,7 @@ static int fuzz_destination(const uint8_t *data, size_t size)
 static int fuzz_return_path(const uint8_t *data, size_t size)
 {
     MigrationState *s = migrate_get_current();
-    QEMUFile *rp = fuzz_file(data, size);
+    QEMUFile *rp = fuzz_file_new_input(data, size);
     int ret = 0;
 
     __atomic_store_n(&s->status, MIGRATION_STATUS_POSTCOPY_RECOVER,

@@ -18,7 +18,6 @@
  * the RAM its name promises; N (default 3000) mutations of them follow.
  */
 #include "qemu/osdep.h"
-#include "io/channel-buffer.h"
 #include "migration/global_state.h"
 #include "migration/qemu-file.h"
 #include "migration/savevm.h"
