@@ -3,7 +3,7 @@
 # Targets: all check check-slow check-asan fuzz demo bench lint install clean
 # make fuzz [FUZZ_SECONDS=30] [FUZZ_TARGETS="fuzz-ram ..."]: build every
 # tests/fuzz target with clang + libFuzzer + ASan/UBSan in build-fuzz/
-# (meson -Dfuzzing=true) and run each for FUZZ_SECONDS (docs/fuzzing.md).
+# (meson -Dfuzzing=true) and run each for FUZZ_SECONDS (docs/testing.md).
 # make install [PREFIX=/usr/local] [DESTDIR=/staging]: meson install of
 # bin/tern, bin/tern-migrate, bin/qmp-shell, share/tern/{stress.elf,python}
 # and man1/tern.1 (see the install rules at the end of meson.build).

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """run-fuzz.py: run every libFuzzer target of a -Dfuzzing=true build for a
-bounded time (make fuzz; docs/fuzzing.md).
+bounded time (make fuzz; docs/testing.md).
 
 For each tests/fuzz target found in FUZZ_BUILD/tests/fuzz/: its working
 corpus FUZZ_BUILD/fuzz-corpus/NAME starts with the target's built-in
