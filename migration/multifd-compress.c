@@ -2,12 +2,40 @@
 /*
  * multifd-compress.c: zlib and zstd streams of the multifd channels (see
  * multifd-compress.h), on the system's libz and libzstd.
+ *
+ * zstd on incompressible pages: libzstd at level 1 spends about as much
+ * CPU on random data as the socket does, for nothing (it then stores
+ * the blocks raw anyway).  So each zstd channel watches its packets:
+ * when one saves less than 1/16 of its size, the open frame is ended
+ * (with the next packet if it was only flushed) and the following
+ * packets are sent as frames of raw blocks, written here (a 9-byte frame
+ * header and a 3-byte header per 128 KiB block, RFC 8878 3.1.1) around
+ * the guest pages themselves, so they go out with the same writev as
+ * multifd-compression none.  Every so often (4 packets, doubling up to
+ * 32 while the data stays incompressible) one packet is compressed at
+ * the configured level again, as its own frame, to notice data that has
+ * become compressible.  Any zstd decoder reads this as one stream of
+ * concatenated frames, each ending with the last page of a packet (QEMU
+ * 7.2's receiver needs that: it stops a page at a frame's end).
  */
 #include "qemu/osdep.h"
 #include <zlib.h>
 #include <zstd.h>
+#include "qemu/bswap.h"
 #include "multifd.h"
 #include "multifd-compress.h"
+
+/* Raw block size: the format's block maximum, in pages. */
+#define ZSTD_RAW_BLOCK_PAGES ((128 * KiB) / TARGET_PAGE_SIZE)
+#define ZSTD_RAW_BLOCKS_MAX                                                    \
+    DIV_ROUND_UP(MULTIFD_PACKET_PAGES, ZSTD_RAW_BLOCK_PAGES)
+/* Frame header: magic, descriptor (single segment, 4-byte content size). */
+#define ZSTD_RAW_FRAME_HEADER 9
+#define ZSTD_RAW_FRAME_DESCRIPTOR 0xa0
+#define ZSTD_BLOCK_HEADER 3
+/* Raw packets between two compressed tries: first and largest. */
+#define ZSTD_RAW_PROBE_FIRST 4
+#define ZSTD_RAW_PROBE_MAX 32
 
 struct MultiFDCompressor {
     MultiFDCompression method;
@@ -15,13 +43,26 @@ struct MultiFDCompressor {
     ZSTD_CStream *zcs;
     uint8_t *buf;
     size_t size;
-    struct iovec out;
+    /* zstd: a frame is open (its last packet was flushed, not ended) */
+    bool frame_open;
+    /* zstd: the last packet did not compress: end the frame now */
+    bool closing;
+    /* zstd: raw packets left before the next try, and their interval */
+    unsigned int raw_left, raw_interval;
+    uint8_t raw_header[ZSTD_RAW_FRAME_HEADER +
+                       ZSTD_BLOCK_HEADER * ZSTD_RAW_BLOCKS_MAX];
+    struct iovec out[MULTIFD_COMPRESS_IOV_MAX];
 };
 
 struct MultiFDDecompressor {
     MultiFDCompression method;
     z_stream zs;
     ZSTD_DStream *zds;
+    /* zstd: the last packet ended a frame (or none came yet) */
+    bool frame_start;
+    /* zstd: headers of a raw frame read by multifd_decompress_raw_iov() */
+    uint8_t raw_header[ZSTD_RAW_FRAME_HEADER +
+                       ZSTD_BLOCK_HEADER * ZSTD_RAW_BLOCKS_MAX];
 };
 
 MultiFDCompressor *multifd_compressor_new(MultiFDCompression c, Error **errp)
@@ -76,46 +117,149 @@ static bool multifd_deflate(MultiFDCompressor *mc, const struct iovec *iov,
         error_setg(errp, "multifd: compressed packet too large");
         return false;
     }
-    mc->out.iov_len = mc->size - zs->avail_out;
+    mc->out[0].iov_len = mc->size - zs->avail_out;
     return true;
 }
 
-static bool multifd_zstd_compress(MultiFDCompressor *mc,
-                                  const struct iovec *iov, size_t n,
-                                  Error **errp)
+/*
+ * Compress the n pages into mc->buf with libzstd, ending the packet with
+ * a flush, or with the frame's end when end is set.  The size in
+ * mc->out[0].
+ */
+static bool multifd_zstd_stream(MultiFDCompressor *mc, const struct iovec *iov,
+                                size_t n, bool end, Error **errp)
 {
     ZSTD_outBuffer out = {mc->buf, mc->size, 0};
+    ZSTD_EndDirective last = end ? ZSTD_e_end : ZSTD_e_flush;
 
     for (size_t i = 0; i < n; i++) {
-        ZSTD_EndDirective end = i == n - 1 ? ZSTD_e_flush : ZSTD_e_continue;
+        ZSTD_EndDirective dir = i == n - 1 ? last : ZSTD_e_continue;
         ZSTD_inBuffer in = {iov[i].iov_base, iov[i].iov_len, 0};
         size_t ret;
 
         do {
-            ret = ZSTD_compressStream2(mc->zcs, &out, &in, end);
+            ret = ZSTD_compressStream2(mc->zcs, &out, &in, dir);
         } while (!ZSTD_isError(ret) && out.pos < out.size &&
-                 (in.pos < in.size || (end == ZSTD_e_flush && ret)));
+                 (in.pos < in.size || (dir != ZSTD_e_continue && ret)));
         if (ZSTD_isError(ret) || in.pos < in.size ||
-            (end == ZSTD_e_flush && ret)) {
+            (dir != ZSTD_e_continue && ret)) {
             error_setg(errp, "multifd: zstd compression failed: %s",
                        ZSTD_isError(ret) ? ZSTD_getErrorName(ret)
                                          : "output full");
             return false;
         }
     }
-    mc->out.iov_len = out.pos;
+    mc->out[0].iov_base = mc->buf;
+    mc->out[0].iov_len = out.pos;
+    return true;
+}
+
+/* The headers of a zstd frame of n raw pages, into h. */
+static void multifd_zstd_raw_headers(uint8_t *h, size_t n)
+{
+    stl_le_p(h, ZSTD_MAGICNUMBER);
+    h[4] = ZSTD_RAW_FRAME_DESCRIPTOR;
+    stl_le_p(h + 5, n * TARGET_PAGE_SIZE);
+    for (size_t i = 0; i < n; i += ZSTD_RAW_BLOCK_PAGES) {
+        size_t m = MIN(n - i, ZSTD_RAW_BLOCK_PAGES);
+        uint8_t *b = h + ZSTD_RAW_FRAME_HEADER +
+                     ZSTD_BLOCK_HEADER * (i / ZSTD_RAW_BLOCK_PAGES);
+        /* last-block bit, type 0 (raw), size */
+        uint32_t bh = (uint32_t)(m * TARGET_PAGE_SIZE) << 3 | (i + m == n);
+
+        b[0] = bh;
+        b[1] = bh >> 8;
+        b[2] = bh >> 16;
+    }
+}
+
+/*
+ * A zstd frame of n raw pages: its headers into h, its layout into out
+ * (the frame header with the first block's, then each block's pages,
+ * from page[] or else iov, each followed by the next block's header).
+ * Returns the number of iovecs.
+ */
+static size_t multifd_zstd_raw_layout(uint8_t *h, const struct iovec *iov,
+                                      uint8_t *const *page, size_t n,
+                                      struct iovec *out)
+{
+    size_t k = 0;
+
+    multifd_zstd_raw_headers(h, n);
+    for (size_t i = 0; i < n; i++) {
+        if (i % ZSTD_RAW_BLOCK_PAGES == 0) {
+            out[k].iov_base =
+                i ? h + ZSTD_RAW_FRAME_HEADER +
+                        ZSTD_BLOCK_HEADER * (i / ZSTD_RAW_BLOCK_PAGES)
+                  : h;
+            out[k].iov_len = i ? ZSTD_BLOCK_HEADER
+                               : ZSTD_RAW_FRAME_HEADER + ZSTD_BLOCK_HEADER;
+            k++;
+        }
+        out[k].iov_base = page ? page[i] : iov[i].iov_base;
+        out[k].iov_len = TARGET_PAGE_SIZE;
+        k++;
+    }
+    return k;
+}
+
+/* The payload size of a raw frame of n pages. */
+static size_t multifd_zstd_raw_size(size_t n)
+{
+    return n * TARGET_PAGE_SIZE + ZSTD_RAW_FRAME_HEADER +
+           ZSTD_BLOCK_HEADER * DIV_ROUND_UP(n, ZSTD_RAW_BLOCK_PAGES);
+}
+
+/*
+ * One zstd packet: raw while the data does not compress (see the top of
+ * this file), else through libzstd.  Sets *outn.
+ */
+static bool multifd_zstd_compress(MultiFDCompressor *mc,
+                                  const struct iovec *iov, size_t n,
+                                  size_t *outn, Error **errp)
+{
+    size_t raw = n * TARGET_PAGE_SIZE;
+    bool probe = mc->raw_interval > 0;
+    bool end = mc->closing || probe;
+    bool poor;
+
+    if (!mc->frame_open && mc->raw_left) {
+        mc->raw_left--;
+        *outn = multifd_zstd_raw_layout(mc->raw_header, iov, NULL, n, mc->out);
+        return true;
+    }
+    if (!multifd_zstd_stream(mc, iov, n, end, errp)) {
+        return false;
+    }
+    *outn = 1;
+    mc->frame_open = !end;
+    poor = mc->out[0].iov_len > raw - raw / 16;
+    if (!end) {
+        mc->closing = poor;
+    } else if (poor) {
+        mc->closing = false;
+        mc->raw_interval = probe ? MIN(mc->raw_interval * 2, ZSTD_RAW_PROBE_MAX)
+                                 : ZSTD_RAW_PROBE_FIRST;
+        mc->raw_left = mc->raw_interval;
+    } else {
+        mc->closing = false;
+        mc->raw_interval = 0;
+    }
     return true;
 }
 
 bool multifd_compress(MultiFDCompressor *mc, const struct iovec *iov, size_t n,
-                      const struct iovec **out, Error **errp)
+                      const struct iovec **out, size_t *outn, Error **errp)
 {
-    bool ok = mc->method == MULTIFD_COMPRESSION_ZLIB
-                  ? multifd_deflate(mc, iov, n, errp)
-                  : multifd_zstd_compress(mc, iov, n, errp);
+    bool ok;
 
-    mc->out.iov_base = mc->buf;
-    *out = &mc->out;
+    *out = mc->out;
+    if (mc->method == MULTIFD_COMPRESSION_ZSTD) {
+        return multifd_zstd_compress(mc, iov, n, outn, errp);
+    }
+    ok = multifd_deflate(mc, iov, n, errp);
+    mc->out[0].iov_base = mc->buf;
+    *outn = 1;
     return ok;
 }
 
@@ -146,6 +290,7 @@ MultiFDDecompressor *multifd_decompressor_new(MultiFDCompression c,
         }
         return md;
     }
+    md->frame_start = true;
     md->zds = ZSTD_createDStream();
     if (!md->zds || ZSTD_isError(ZSTD_initDStream(md->zds))) {
         error_setg(errp, "multifd: zstd init failed");
@@ -211,6 +356,7 @@ static bool multifd_zstd_decompress(MultiFDDecompressor *md, const uint8_t *in,
     ZSTD_inBuffer zin = {in, len, 0};
     uint8_t extra;
 
+    md->frame_start = false;
     for (size_t i = 0; i <= n; i++) {
         ZSTD_outBuffer out = {i < n ? page[i] : &extra,
                               i < n ? TARGET_PAGE_SIZE : 1, 0};
@@ -220,6 +366,10 @@ static bool multifd_zstd_decompress(MultiFDDecompressor *md, const uint8_t *in,
             ret = ZSTD_decompressStream(md->zds, &out, &zin);
         } while (!ZSTD_isError(ret) && out.pos < out.size &&
                  zin.pos < zin.size);
+        if (i == n - 1) {
+            /* 0: the frame ended with this page, all of it flushed */
+            md->frame_start = ret == 0;
+        }
         if (ZSTD_isError(ret)) {
             error_setg(errp, "multifd: zstd decompression failed: %s",
                        ZSTD_getErrorName(ret));
@@ -249,6 +399,26 @@ bool multifd_decompress(MultiFDDecompressor *md, const uint8_t *in, size_t len,
     return md->method == MULTIFD_COMPRESSION_ZLIB
                ? multifd_inflate(md, in, len, page, n, errp)
                : multifd_zstd_decompress(md, in, len, page, n, errp);
+}
+
+size_t multifd_decompress_raw_iov(MultiFDDecompressor *md, size_t len,
+                                  uint8_t *const *page, size_t n,
+                                  struct iovec *iov)
+{
+    if (md->method != MULTIFD_COMPRESSION_ZSTD || !md->frame_start || !n ||
+        len != multifd_zstd_raw_size(n)) {
+        return 0;
+    }
+    return multifd_zstd_raw_layout(md->raw_header, NULL, page, n, iov);
+}
+
+bool multifd_decompress_raw_check(MultiFDDecompressor *md, size_t n)
+{
+    uint8_t want[sizeof(md->raw_header)];
+
+    multifd_zstd_raw_headers(want, n);
+    return memcmp(want, md->raw_header,
+                  multifd_zstd_raw_size(n) - n * TARGET_PAGE_SIZE) == 0;
 }
 
 void multifd_decompressor_free(MultiFDDecompressor *md)

@@ -25,6 +25,7 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qemu/error-report.h"
+#include "qemu/iov.h"
 #include "qemu/trace.h"
 #include "migration/options.h"
 #include "migration.h"
@@ -49,7 +50,7 @@ typedef struct MultiFDRecvChannel {
     uint8_t header[MULTIFD_PACKET_HEADER_SIZE];
     MultiFDPacket packet;
     uint8_t *page[MULTIFD_PACKET_PAGES];
-    struct iovec iov[MULTIFD_PACKET_PAGES];
+    struct iovec iov[MULTIFD_COMPRESS_IOV_MAX];
 } MultiFDRecvChannel;
 
 struct MultiFDRecv {
@@ -129,6 +130,31 @@ static bool multifd_recv_initial(MultiFDRecvChannel *c, Error **errp)
     return true;
 }
 
+/*
+ * Read and decompress a compressed payload into c->page[]; a raw zstd
+ * frame (multifd-compress.h) is read straight into the pages.
+ */
+static bool multifd_recv_decompress(MultiFDRecvChannel *c, Error **errp)
+{
+    MultiFDPacket *p = &c->packet;
+    uint32_t n = p->normal_pages, len = p->next_packet_size;
+    uint8_t *in = c->buf + MULTIFD_PACKET_PAGES * TARGET_PAGE_SIZE;
+    size_t niov = multifd_decompress_raw_iov(c->dec, len, c->page, n, c->iov);
+
+    if (niov) {
+        if (qio_channel_readv_all(c->ioc, c->iov, niov, errp) < 0) {
+            return false;
+        }
+        if (multifd_decompress_raw_check(c->dec, n)) {
+            return true;
+        }
+        iov_to_buf(c->iov, niov, 0, in, len);
+    } else if (qio_channel_read_all(c->ioc, (char *)in, len, errp) < 0) {
+        return false;
+    }
+    return multifd_decompress(c->dec, in, len, c->page, n, errp);
+}
+
 /* Read the payload of c->packet into guest RAM (through the placer). */
 static bool multifd_recv_pages(MultiFDRecvChannel *c, RAMBlock *rb,
                                Error **errp)
@@ -147,15 +173,8 @@ static bool multifd_recv_pages(MultiFDRecvChannel *c, RAMBlock *rb,
         if (qio_channel_readv_all(c->ioc, c->iov, n, errp) < 0) {
             return false;
         }
-    } else {
-        uint8_t *in = c->buf + MULTIFD_PACKET_PAGES * TARGET_PAGE_SIZE;
-
-        if (qio_channel_read_all(c->ioc, (char *)in, p->next_packet_size,
-                                 errp) < 0 ||
-            !multifd_decompress(c->dec, in, p->next_packet_size, c->page, n,
-                                errp)) {
-            return false;
-        }
+    } else if (!multifd_recv_decompress(c, errp)) {
+        return false;
     }
     for (uint32_t i = 0; !direct && i < n; i++) {
         c->placer->ops->place_buf(c->placer, rb, rb->host + p->offset[i],

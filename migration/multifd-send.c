@@ -21,6 +21,7 @@
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "qemu/iov.h"
 #include "qemu/trace.h"
 #include "migration/options.h"
 #include "migration.h"
@@ -59,7 +60,7 @@ typedef struct MultiFDSendChannel {
     /* the thread's own */
     MultiFDCompressor *comp;
     uint8_t header[MULTIFD_PACKET_HEADER_SIZE];
-    struct iovec iov[MULTIFD_PACKET_PAGES + 1];
+    struct iovec iov[1 + MULTIFD_COMPRESS_IOV_MAX];
 } MultiFDSendChannel;
 
 /* Pages of one 2 MiB region travel on one channel. */
@@ -166,13 +167,15 @@ static bool multifd_send_packet(MultiFDSendChannel *c, const MultiFDSendJob *j,
     }
     if (j->npages && c->comp) {
         const struct iovec *out;
+        size_t outn;
 
-        if (!multifd_compress(c->comp, c->iov + 1, j->npages, &out, errp)) {
+        if (!multifd_compress(c->comp, c->iov + 1, j->npages, &out, &outn,
+                              errp)) {
             return false;
         }
-        c->iov[1] = *out;
-        payload = out->iov_len;
-        niov = 2;
+        memcpy(c->iov + 1, out, outn * sizeof(*out));
+        payload = iov_size(out, outn);
+        niov = 1 + outn;
         flags |= ms->comp_flag;
     } else if (j->npages) {
         payload = j->npages * TARGET_PAGE_SIZE;
@@ -185,7 +188,7 @@ static bool multifd_send_packet(MultiFDSendChannel *c, const MultiFDSendJob *j,
     if (qio_channel_writev_all(c->ioc, c->iov, niov, errp) < 0) {
         return false;
     }
-    if (niov == 2) { /* compressed: its size is known only now */
+    if (c->comp && j->npages) { /* compressed: its size is known only now */
         multifd_send_account(sizeof(c->header) + payload);
     }
     return true;

@@ -20,6 +20,7 @@
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "qemu/iov.h"
 #include "sysemu/sysemu.h"
 #include "../../migration/multifd.h"
 #include "../../migration/multifd-compress.h"
@@ -93,7 +94,17 @@ static bool fuzz_place(MultiFDDecompressor *md, const MultiFDPacket *p,
                    TARGET_PAGE_SIZE);
         }
     } else {
-        ok = multifd_decompress(md, in, len, page, p->normal_pages, &err);
+        /* as multifd-recv.c: a raw zstd frame straight into the pages */
+        struct iovec iov[MULTIFD_COMPRESS_IOV_MAX];
+        size_t niov =
+            multifd_decompress_raw_iov(md, len, page, p->normal_pages, iov);
+
+        if (niov) {
+            iov_from_buf(iov, niov, 0, in, len);
+        }
+        if (!niov || !multifd_decompress_raw_check(md, p->normal_pages)) {
+            ok = multifd_decompress(md, in, len, page, p->normal_pages, &err);
+        }
     }
     error_free(err);
     return ok;
@@ -189,8 +200,7 @@ static GByteArray *fuzz_seed(unsigned m)
             iov[i].iov_len = TARGET_PAGE_SIZE;
         }
         if (mc && n) {
-            multifd_compress(mc, iov, n, &out, &error_abort);
-            outn = 1;
+            multifd_compress(mc, iov, n, &out, &outn, &error_abort);
         }
         for (size_t i = 0; i < outn && n; i++) {
             payload += out[i].iov_len;

@@ -5,7 +5,9 @@ byte for byte.
 
 For multifd-channels 2 and 4 and each multifd-compression (none, zlib,
 zstd): a QEMU 7.2 `-M none` source whose RAM is a shared file of known
-content (zero pages, pages of one byte, random pages, text) migrates
+content (zero pages, pages of one byte, random pages, text, and 16 MiB
+of random pages in the middle, so that Tern's zstd sender switches to
+raw frames and back, see multifd-compress.c) migrates
 into a Tern destination started with `-incoming defer` (multifd set
 before migrate-incoming, as QEMU requires); the Tern RAM file must equal
 the source's.  That Tern then migrates, with multifd, into a fresh QEMU
@@ -13,6 +15,7 @@ the source's.  That Tern then migrates, with multifd, into a fresh QEMU
 (every channel its own handshake), channels 2, none and zstd.
 """
 import os
+import random
 import sys
 import tempfile
 
@@ -25,11 +28,15 @@ from tern import ramfile  # noqa: E402
 from tern.migration import wait_incoming  # noqa: E402
 
 SIZE = 32 << 20
+RANDOM_AT, RANDOM_SIZE = 8 << 20, 16 << 20
 TEXT = b'The quick brown fox jumps over the lazy dog. 0123456789\n'
 
 
 def make_ram(path, seed):
     ramfile.make_ram(path, SIZE, seed, TEXT)
+    with open(path, 'r+b') as f:
+        f.seek(RANDOM_AT)
+        f.write(random.Random(seed).randbytes(RANDOM_SIZE))
 
 
 def empty_ram(path):
