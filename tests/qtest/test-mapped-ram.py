@@ -26,12 +26,9 @@ Cases (all by default, or those named on the command line):
             Skipped with the reason when mount namespaces are not allowed
 --accel kvm runs the guest under KVM (skipped without /dev/kvm).
 """
-import array
-import json
 import os
 import re
 import shutil
-import socket
 import struct
 import subprocess
 import sys
@@ -384,7 +381,7 @@ def test_refuse():
             except QMPError as e:
                 check(text in str(e), f'{cap}: {e}')
         rfd, wfd = os.pipe()
-        getfd(src, wfd, 'pipe')
+        src.qmp.getfd(wfd, 'pipe')
         os.close(wfd)
         src.cmd('migrate', uri='fd:pipe')
         info = wait_migration(src, 30, want=('failed',))
@@ -409,23 +406,13 @@ def test_refuse():
           'their texts')
 
 
-def getfd(vm, fd, name):
-    """QMP getfd with fd passed by SCM_RIGHTS."""
-    req = json.dumps({'execute': 'getfd', 'arguments': {'fdname': name}})
-    vm.qmp.sock.sendmsg([req.encode() + b'\n'],
-                        [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
-                          array.array('i', [fd]))])
-    reply = vm.qmp.recv_reply()
-    check('return' in reply, f'getfd: {reply}')
-
-
 def test_fd():
     path = os.path.join(TMPDIR, 'fd.mig')
     ramfile = os.path.join(TMPDIR, 'fd.ram')
     with Vm(guest_args(ramfile), name='src') as src:
         src.wait_serial(first_ok(), 30)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
-        getfd(src, fd, 'save')
+        src.qmp.getfd(fd, 'save')
         os.close(fd)
         save(src, 'fd:save', 2, **{'max-bandwidth': 0})
         file_size_ok(path)
@@ -434,7 +421,7 @@ def test_fd():
         try:
             set_migration(dst, caps_for(2), params_for(2))
             fd = os.open(path, os.O_RDONLY)
-            getfd(dst, fd, 'restore')
+            dst.qmp.getfd(fd, 'restore')
             os.close(fd)
             dst.cmd('migrate-incoming', uri='fd:restore')
             wait_incoming(dst, 30)
