@@ -4,6 +4,7 @@
  * destination in postcopy (see postcopy-blocktime.h).
  */
 #include "qemu/osdep.h"
+#include <math.h>
 #include "qemu/trace.h"
 #include "migration/options.h"
 #include "sysemu/cpus.h"
@@ -11,8 +12,18 @@
 
 /* Latency buckets: [2^i, 2^(i+1)) microseconds, the last open-ended. */
 #define BLOCKTIME_LAT_BUCKETS 24
+/* Samples kept for exact quantiles (8 bytes each); later ones: histogram */
+#define BLOCKTIME_LAT_SAMPLES (1 << 20)
 #define NS_PER_US 1000
 #define NS_PER_MS 1000000
+
+/* Latency figures of the faults served by one stream (lock held). */
+typedef struct BlocktimeLatency {
+    uint64_t hist[BLOCKTIME_LAT_BUCKETS];
+    GArray *ns; /* uint64_t samples, the first BLOCKTIME_LAT_SAMPLES */
+    uint64_t n;
+    uint64_t max_ns;
+} BlocktimeLatency;
 
 typedef struct PostcopyBlocktime {
     GMutex lock;
@@ -26,16 +37,34 @@ typedef struct PostcopyBlocktime {
     uint64_t all_ns;
     GHashTable *faults; /* page -> first fault time (ns), any thread */
     int outstanding;    /* g_hash_table_size(faults), read without lock */
-    uint64_t lat_hist[BLOCKTIME_LAT_BUCKETS];
-    uint64_t lat_n;
-    uint64_t lat_max_ns;
+    /* fault read to page placed: all, and by the stream that placed it */
+    BlocktimeLatency lat[POSTCOPY_VIA__MAX + 1];
 } PostcopyBlocktime;
 
 static PostcopyBlocktime pbt;
+static const char *const blocktime_via_name[] = {"main", "preempt", "all"};
+
+int64_t postcopy_clock_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * (int64_t)1000000000 + ts.tv_nsec;
+}
 
 static int64_t blocktime_now_ns(void)
 {
-    return g_get_monotonic_time() * NS_PER_US;
+    return postcopy_clock_ns();
+}
+
+/* Forget the samples of l (lock held). */
+static void blocktime_latency_reset(BlocktimeLatency *l)
+{
+    if (l->ns) {
+        g_array_free(l->ns, true);
+    }
+    memset(l, 0, sizeof(*l));
+    l->ns = g_array_new(false, false, sizeof(uint64_t));
 }
 
 void postcopy_blocktime_start(void)
@@ -57,14 +86,14 @@ void postcopy_blocktime_start(void)
     pbt.faults =
         g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
     __atomic_store_n(&pbt.outstanding, 0, __ATOMIC_RELEASE);
-    memset(pbt.lat_hist, 0, sizeof(pbt.lat_hist));
-    pbt.lat_n = pbt.lat_max_ns = 0;
+    for (int i = 0; i <= POSTCOPY_VIA__MAX; i++) {
+        blocktime_latency_reset(&pbt.lat[i]);
+    }
     g_mutex_unlock(&pbt.lock);
 }
 
-void postcopy_blocktime_fault(uint64_t page, long tid)
+void postcopy_blocktime_fault(uint64_t page, long tid, int64_t now)
 {
-    int64_t now = blocktime_now_ns();
     /* Tern has one vCPU (index 0) */
     int cpu = tid && tid == cpus_vcpu_thread_id() ? 0 : -1;
 
@@ -85,8 +114,8 @@ void postcopy_blocktime_fault(uint64_t page, long tid)
     g_mutex_unlock(&pbt.lock);
 }
 
-/* One latency sample into the histogram (lock held). */
-static void blocktime_latency_add(uint64_t ns)
+/* One latency sample into l (lock held). */
+static void blocktime_latency_add(BlocktimeLatency *l, uint64_t ns)
 {
     uint64_t us = ns / NS_PER_US;
     int b = 0;
@@ -95,12 +124,15 @@ static void blocktime_latency_add(uint64_t ns)
         us >>= 1;
         b++;
     }
-    pbt.lat_hist[b]++;
-    pbt.lat_n++;
-    pbt.lat_max_ns = MAX(pbt.lat_max_ns, ns);
+    l->hist[b]++;
+    l->n++;
+    l->max_ns = MAX(l->max_ns, ns);
+    if (l->ns->len < BLOCKTIME_LAT_SAMPLES) {
+        g_array_append_val(l->ns, ns);
+    }
 }
 
-void postcopy_blocktime_placed(uint64_t page)
+void postcopy_blocktime_placed(uint64_t page, const PostcopyPlaced *how)
 {
     int64_t *since, now;
 
@@ -111,7 +143,13 @@ void postcopy_blocktime_placed(uint64_t page)
     g_mutex_lock(&pbt.lock);
     since = pbt.faults ? g_hash_table_lookup(pbt.faults, &page) : NULL;
     if (since) {
-        blocktime_latency_add(now - *since);
+        blocktime_latency_add(&pbt.lat[how->via], now - *since);
+        blocktime_latency_add(&pbt.lat[POSTCOPY_VIA__MAX], now - *since);
+        TRACE("postcopy_hop_placed",
+              "%s:0x%" PRIx64 " via %s fault %" PRId64 " recv %" PRId64
+              " placed %" PRId64,
+              how->rb->idstr, how->offset, blocktime_via_name[how->via], *since,
+              how->recv_ns, now);
         g_hash_table_remove(pbt.faults, &page);
         __atomic_store_n(&pbt.outstanding, g_hash_table_size(pbt.faults),
                          __ATOMIC_RELEASE);
@@ -130,39 +168,66 @@ void postcopy_blocktime_placed(uint64_t page)
     g_mutex_unlock(&pbt.lock);
 }
 
-/* The latency (us) below which a fraction q of the samples are. */
-static uint64_t blocktime_latency_quantile(double q)
+static int blocktime_u64_cmp(gconstpointer a, gconstpointer b)
 {
-    uint64_t want = (uint64_t)(q * pbt.lat_n), seen = 0;
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
-    for (int b = 0; b < BLOCKTIME_LAT_BUCKETS; b++) {
-        seen += pbt.lat_hist[b];
-        if (seen > want) {
-            return 2ULL << b; /* the bucket's upper bound */
-        }
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * The latency (us, 0.1 us resolution) below which a fraction q of l's
+ * samples are (sorted), nearest rank.
+ */
+static double blocktime_latency_quantile(const BlocktimeLatency *l, double q)
+{
+    guint n = l->ns->len, rank;
+
+    if (!n) {
+        return 0;
     }
-    return pbt.lat_max_ns / NS_PER_US;
+    rank = (guint)ceil(q * n);
+    rank = MIN(MAX(rank, 1), n);
+    return g_array_index(l->ns, uint64_t, rank - 1) / 100 / 10.0;
+}
+
+/* " n N p50 X us p99 Y us max Z us" for l (lock held). */
+static void blocktime_latency_print(GString *out, BlocktimeLatency *l)
+{
+    g_array_sort(l->ns, blocktime_u64_cmp);
+    g_string_append_printf(
+        out, " n %" PRIu64 " p50 %.1f us p99 %.1f us max %.1f us", l->n,
+        blocktime_latency_quantile(l, 0.5), blocktime_latency_quantile(l, 0.99),
+        l->max_ns / 100 / 10.0);
 }
 
 void postcopy_blocktime_end(void)
 {
-    GString *hist = g_string_new(NULL);
+    GString *line = g_string_new(NULL);
+    BlocktimeLatency *all = &pbt.lat[POSTCOPY_VIA__MAX];
 
     g_mutex_lock(&pbt.lock);
+    if (!all->ns) {
+        g_mutex_unlock(&pbt.lock);
+        g_string_free(line, true);
+        return;
+    }
+    blocktime_latency_print(line, all);
+    for (int v = 0; v < POSTCOPY_VIA__MAX; v++) {
+        g_string_append_printf(line, " %s:", blocktime_via_name[v]);
+        blocktime_latency_print(line, &pbt.lat[v]);
+    }
+    g_string_append_printf(line, " unplaced %u hist",
+                           pbt.faults ? g_hash_table_size(pbt.faults) : 0);
     for (int b = 0; b < BLOCKTIME_LAT_BUCKETS; b++) {
-        if (pbt.lat_hist[b]) {
-            g_string_append_printf(hist, " <%lluus:%" PRIu64, 2ULL << b,
-                                   pbt.lat_hist[b]);
+        if (all->hist[b]) {
+            g_string_append_printf(line, " <%lluus:%" PRIu64, 2ULL << b,
+                                   all->hist[b]);
         }
     }
-    TRACE("postcopy_fault_latency",
-          "n %" PRIu64 " p50 %" PRIu64 " us p99 %" PRIu64 " us max %" PRIu64
-          " us hist%s",
-          pbt.lat_n, blocktime_latency_quantile(0.5),
-          blocktime_latency_quantile(0.99), pbt.lat_max_ns / NS_PER_US,
-          hist->str);
+    TRACE("postcopy_fault_latency", "%s", line->str);
     g_mutex_unlock(&pbt.lock);
-    g_string_free(hist, true);
+    g_string_free(line, true);
 }
 
 bool postcopy_blocktime_get(uint32_t *total_ms, uint32_t **vcpu_ms, int *n)

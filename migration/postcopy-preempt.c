@@ -124,7 +124,7 @@ bool postcopy_preempt_incoming_start(MigrationIncomingState *mis, int uffd,
         return true;
     }
     ioc = postcopy_preempt_channel(mis);
-    pl = ram_placer_postcopy_new(uffd);
+    pl = ram_placer_postcopy_new(uffd, POSTCOPY_VIA_PREEMPT);
     if (!ioc || !pl) {
         ram_placer_free(pl);
         error_setg(errp, "Postcopy: no postcopy-preempt channel");

@@ -282,9 +282,9 @@ static RAMBlock *postcopy_block_of(uint64_t addr)
     return NULL;
 }
 
-/* One fault: ask the source for its page. */
+/* One fault (read at read_ns): ask the source for its page. */
 static void postcopy_fault(MigrationIncomingState *mis, uint64_t addr,
-                           RAMBlock **last)
+                           int64_t read_ns, RAMBlock **last)
 {
     RAMBlock *rb = postcopy_block_of(addr);
     uint64_t offset;
@@ -296,6 +296,8 @@ static void postcopy_fault(MigrationIncomingState *mis, uint64_t addr,
     TRACE("postcopy_fault", "%s:0x%" PRIx64, rb->idstr, offset);
     migrate_send_rp_req_pages(mis, rb == *last ? NULL : rb->idstr, offset,
                               TARGET_PAGE_SIZE);
+    TRACE("postcopy_hop_req", "%s:0x%" PRIx64 " fault %" PRId64 " req %" PRId64,
+          rb->idstr, offset, read_ns, postcopy_clock_ns());
     *last = rb;
 }
 
@@ -305,8 +307,8 @@ static void postcopy_fault(MigrationIncomingState *mis, uint64_t addr,
  * After a resume the first request names its block again.
  */
 static void postcopy_fault_maybe_request(MigrationIncomingState *mis,
-                                         uint64_t addr, RAMBlock **last,
-                                         unsigned int *resumes)
+                                         uint64_t addr, int64_t read_ns,
+                                         RAMBlock **last, unsigned int *resumes)
 {
     unsigned int now = __atomic_load_n(&mis->resumes, __ATOMIC_ACQUIRE);
 
@@ -317,7 +319,7 @@ static void postcopy_fault_maybe_request(MigrationIncomingState *mis,
         *resumes = now;
         *last = NULL;
     }
-    postcopy_fault(mis, addr, last);
+    postcopy_fault(mis, addr, read_ns, last);
 }
 
 static gpointer postcopy_fault_thread(gpointer opaque)
@@ -344,11 +346,13 @@ static gpointer postcopy_fault_thread(gpointer opaque)
         }
         while (read(pci.uffd, &msg, sizeof(msg)) == sizeof(msg)) {
             if (msg.event == UFFD_EVENT_PAGEFAULT) {
+                int64_t read_ns = postcopy_clock_ns();
+
                 postcopy_blocktime_fault(msg.arg.pagefault.address &
                                              ~(uint64_t)(TARGET_PAGE_SIZE - 1),
-                                         msg.arg.pagefault.feat.ptid);
+                                         msg.arg.pagefault.feat.ptid, read_ns);
                 postcopy_fault_maybe_request(mis, msg.arg.pagefault.address,
-                                             &last, &resumes);
+                                             read_ns, &last, &resumes);
             }
         }
     }
@@ -407,7 +411,7 @@ static int postcopy_handle_listen(const LoadVMCommand *c, Error **errp)
     if (!postcopy_register_ram(errp)) {
         return -EINVAL; /* postcopy_ram_incoming_end() undoes it */
     }
-    pl = ram_placer_postcopy_new(pci.uffd);
+    pl = ram_placer_postcopy_new(pci.uffd, POSTCOPY_VIA_MAIN);
     if (!pl) {
         error_setg(errp, "Postcopy: cannot allocate the placement buffer");
         return -ENOMEM;

@@ -36,6 +36,7 @@
 
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "postcopy-blocktime.h"
 #include "ram-place.h"
 
 typedef enum PostcopyIncomingState {
@@ -80,8 +81,9 @@ void postcopy_ram_wake_faults(void);
 
 /*
  * A placer installing pages with UFFDIO_COPY / UFFDIO_ZEROPAGE through
- * uffd (ram-place-postcopy.c).  Caller owns it.
+ * uffd (ram-place-postcopy.c) for the stream via (fault latency figures
+ * by stream, postcopy-blocktime.h).  Caller owns it.
  */
-RAMPlacer *ram_placer_postcopy_new(int uffd);
+RAMPlacer *ram_placer_postcopy_new(int uffd, PostcopyVia via);
 
 #endif /* MIGRATION_POSTCOPY_RAM_H */

@@ -17,10 +17,26 @@
 typedef struct RAMPlacerPostcopy {
     RAMPlacer base;
     int uffd;
+    PostcopyVia via;
     uint8_t *tmp; /* one target page, page aligned */
 } RAMPlacerPostcopy;
 
-static int ram_place_postcopy_copy(RAMPlacerPostcopy *pp, uint8_t *host)
+/* host (of rb) is in guest RAM now; its record was read at recv_ns. */
+static void ram_place_postcopy_done(RAMPlacerPostcopy *pp, RAMBlock *rb,
+                                    uint8_t *host, int64_t recv_ns)
+{
+    PostcopyPlaced how = {
+        .via = pp->via,
+        .rb = rb,
+        .offset = host - rb->host,
+        .recv_ns = recv_ns,
+    };
+
+    postcopy_blocktime_placed((uintptr_t)host, &how);
+}
+
+static int ram_place_postcopy_copy(RAMPlacerPostcopy *pp, RAMBlock *rb,
+                                   uint8_t *host, int64_t recv_ns)
 {
     struct uffdio_copy copy = {
         .dst = (uintptr_t)host,
@@ -31,7 +47,7 @@ static int ram_place_postcopy_copy(RAMPlacerPostcopy *pp, uint8_t *host)
     if (ioctl(pp->uffd, UFFDIO_COPY, &copy) < 0 && errno != EEXIST) {
         return -errno;
     }
-    postcopy_blocktime_placed((uintptr_t)host);
+    ram_place_postcopy_done(pp, rb, host, recv_ns);
     return 0;
 }
 
@@ -39,11 +55,12 @@ static int ram_place_postcopy_page(RAMPlacer *pl, QEMUFile *f, RAMBlock *rb,
                                    uint8_t *host)
 {
     RAMPlacerPostcopy *pp = (RAMPlacerPostcopy *)pl;
+    int64_t recv_ns = postcopy_clock_ns();
 
     if (qemu_get_buffer(f, pp->tmp, TARGET_PAGE_SIZE) != TARGET_PAGE_SIZE) {
         return 0; /* f's error, for the caller's next check */
     }
-    return ram_place_postcopy_copy(pp, host);
+    return ram_place_postcopy_copy(pp, rb, host, recv_ns);
 }
 
 /* A page already in memory (an inflated compressed page): copy, install. */
@@ -53,7 +70,7 @@ static int ram_place_postcopy_buf(RAMPlacer *pl, RAMBlock *rb, uint8_t *host,
     RAMPlacerPostcopy *pp = (RAMPlacerPostcopy *)pl;
 
     memcpy(pp->tmp, buf, TARGET_PAGE_SIZE);
-    return ram_place_postcopy_copy(pp, host);
+    return ram_place_postcopy_copy(pp, rb, host, postcopy_clock_ns());
 }
 
 static int ram_place_postcopy_fill(RAMPlacer *pl, RAMBlock *rb, uint8_t *host,
@@ -63,15 +80,16 @@ static int ram_place_postcopy_fill(RAMPlacer *pl, RAMBlock *rb, uint8_t *host,
     struct uffdio_zeropage zero = {
         .range = {.start = (uintptr_t)host, .len = TARGET_PAGE_SIZE},
     };
+    int64_t recv_ns = postcopy_clock_ns();
 
     if (fill) {
         memset(pp->tmp, fill, TARGET_PAGE_SIZE);
-        return ram_place_postcopy_copy(pp, host);
+        return ram_place_postcopy_copy(pp, rb, host, recv_ns);
     }
     if (ioctl(pp->uffd, UFFDIO_ZEROPAGE, &zero) < 0 && errno != EEXIST) {
         return -errno;
     }
-    postcopy_blocktime_placed((uintptr_t)host);
+    ram_place_postcopy_done(pp, rb, host, recv_ns);
     return 0;
 }
 
@@ -97,12 +115,13 @@ static const RAMPlaceOps ram_place_postcopy_ops = {
     .free = ram_place_postcopy_free,
 };
 
-RAMPlacer *ram_placer_postcopy_new(int uffd)
+RAMPlacer *ram_placer_postcopy_new(int uffd, PostcopyVia via)
 {
     RAMPlacerPostcopy *pp = g_new0(RAMPlacerPostcopy, 1);
 
     pp->base.ops = &ram_place_postcopy_ops;
     pp->uffd = uffd;
+    pp->via = via;
     if (posix_memalign((void **)&pp->tmp, TARGET_PAGE_SIZE, TARGET_PAGE_SIZE)) {
         g_free(pp);
         return NULL;

@@ -50,6 +50,7 @@
 #include "ram-load.h"
 #include "ram-select.h"
 #include "ram-place.h"
+#include "postcopy-blocktime.h"
 #include "postcopy-preempt.h"
 #include "return-path.h"
 #include "ram-sink.h"
@@ -551,6 +552,8 @@ static bool ram_preempt_send(RAMBlock *rb, uint64_t start, uint64_t len)
     }
     for (uint64_t page = start >> TARGET_PAGE_BITS; page < end; page++) {
         if (!ram_select_claim(rb, page)) {
+            TRACE("postcopy_hop_bulk", "%s:0x%" PRIx64 " taken by the bulk",
+                  rb->idstr, page << TARGET_PAGE_BITS);
             continue;
         }
         qemu_put_be64(f, (page << TARGET_PAGE_BITS) | RAM_SAVE_FLAG_PAGE);
@@ -570,6 +573,7 @@ bool ram_postcopy_request(const char *rbname, uint64_t start, uint64_t len,
 {
     RAMState *rs = ram_migration_rs();
     RAMBlock *rb = rs ? rs->rp_last_block : NULL;
+    int64_t t_rp = postcopy_clock_ns();
 
     if (rbname) {
         rb = ram_block_by_name(rbname);
@@ -595,8 +599,13 @@ bool ram_postcopy_request(const char *rbname, uint64_t start, uint64_t len,
     }
     stat64_add(&mig_stats.postcopy_requests, 1);
     if (ram_preempt_send(rb, start, len)) {
+        TRACE("postcopy_hop_src",
+              "%s:0x%" PRIx64 " rp %" PRId64 " sent %" PRId64, rb->idstr, start,
+              t_rp, postcopy_clock_ns());
         return true;
     }
+    TRACE("postcopy_hop_src", "%s:0x%" PRIx64 " rp %" PRId64 " queued",
+          rb->idstr, start, t_rp);
     return ram_page_request_queue(&rs->sel, rb, start, len, errp);
 }
 

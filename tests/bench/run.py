@@ -331,17 +331,25 @@ def run_stress_case(system, binary, case, tmp, guest):
 
 
 def fault_latency(stderr):
-    """Tern's postcopy_fault_latency trace line (fault to page placed):
-    p50/p99/max in microseconds and the log2 histogram {upper_us: n}."""
+    """Tern's postcopy_fault_latency trace line (fault read by the fault
+    thread to page placed): exact p50/p99/max in microseconds, of all
+    faults and of those whose page came on the main stream (the bulk, or
+    the requested page without preempt) and on the preempt channel; the
+    faults whose page was placed before the fault was noted ('unplaced');
+    and the log2 histogram {upper_us: n}."""
     for line in reversed(stderr.splitlines()):
         if 'postcopy_fault_latency' not in line:
             continue
         w = line.split()
+        out = {}
         try:
-            out = {'fault_n': int(w[w.index('n') + 1]),
-                   'fault_p50_us': int(w[w.index('p50') + 1]),
-                   'fault_p99_us': int(w[w.index('p99') + 1]),
-                   'fault_max_us': int(w[w.index('max') + 1])}
+            for prefix, start in (('fault', 0), ('main', w.index('main:')),
+                                  ('preempt', w.index('preempt:'))):
+                for key in ('n', 'p50', 'p99', 'max'):
+                    v = w[w.index(key, start) + 1]
+                    out[f'{prefix}_{key}' + ('' if key == 'n' else '_us')] = \
+                        int(v) if key == 'n' else float(v)
+            out['fault_unplaced'] = int(w[w.index('unplaced') + 1])
         except (ValueError, IndexError):
             return {}
         hist = {}
@@ -351,6 +359,53 @@ def fault_latency(stderr):
         out['fault_hist'] = hist
         return out
     return {}
+
+
+HOPS = ('fault_to_req', 'req_to_rp', 'rp_to_sent', 'sent_to_recv',
+        'recv_to_placed')
+
+
+def fault_hops(dst_err, src_err):
+    """Per-hop medians (us) of the faults served on the preempt channel,
+    from the postcopy_hop_* traces (CLOCK_MONOTONIC ns on both sides):
+    fault read -> REQ_PAGES written and flushed (destination fault
+    thread) -> request taken by the source's return-path thread -> page
+    written and flushed on the preempt channel -> its record read by the
+    destination's preempt thread -> placed (UFFDIO_COPY returned, the
+    vCPU woken)."""
+    def fields(line, name):
+        if f':{name} ' not in line:
+            return None
+        w = line.split(f':{name} ', 1)[1].split()
+        return w[0], dict(zip(w[1::2], w[2::2]))
+    req, src, placed = {}, {}, {}
+    for line in dst_err.splitlines():
+        for name, table in (('postcopy_hop_req', req),
+                            ('postcopy_hop_placed', placed)):
+            f = fields(line, name)
+            if f:
+                table.setdefault(f[0], f[1])
+    for line in src_err.splitlines():
+        f = fields(line, 'postcopy_hop_src')
+        if f and 'sent' in f[1]:
+            src.setdefault(f[0], f[1])
+    hops = {h: [] for h in HOPS}
+    for page, p in placed.items():
+        if p.get('via') != 'preempt' or page not in req or page not in src:
+            continue
+        t = [int(req[page]['fault']), int(req[page]['req']),
+             int(src[page]['rp']), int(src[page]['sent']), int(p['recv']),
+             int(p['placed'])]
+        for i, h in enumerate(HOPS):
+            hops[h].append((t[i + 1] - t[i]) / 1000)
+    out = {'hops_n': len(hops[HOPS[0]])}
+    for h, v in hops.items():
+        if v:
+            v.sort()
+            out[f'hop_{h}_p50_us'] = round(statistics.median(v), 1)
+            out[f'hop_{h}_p99_us'] = round(v[min(len(v) - 1,
+                                                 int(0.99 * len(v)))], 1)
+    return out
 
 
 def run_postcopy_case(system, binary, case, tmp, guest, ramfile, size):
@@ -369,7 +424,8 @@ def run_postcopy_case(system, binary, case, tmp, guest, ramfile, size):
                     '-object', f'memory-backend-ram,id=mem,size={mb}M']
     else:
         mem = case['mem_mb']
-        append = f"mem=16M-{mem - 16}M rate={case['rate']} pattern=random"
+        top = 16 + case['stress_mb'] if case.get('stress_mb') else mem - 16
+        append = f"mem=16M-{top}M rate={case['rate']} pattern=random"
         if system == 'qemu':
             machine = ['-M', 'pc', '-accel', 'tcg', '-m', f'{mem}M',
                        '-vga', 'none', '-device',
@@ -377,9 +433,16 @@ def run_postcopy_case(system, binary, case, tmp, guest, ramfile, size):
         else:
             machine = ['-M', 'pc-lite', '-accel', 'soft', '-m', f'{mem}M']
         src_args = dst_args = machine + ['-kernel', guest, '-append',
-                                         append + ' verify=off']
+                                         append + ' verify=off',
+                                         '-name', 'bench,debug-threads=on']
+        serial = f'{tmp}/{system}-src.serial'
+        src_args = src_args + ['-serial', f'file:{serial}']
+        dst_args = dst_args + ['-serial', f'file:{tmp}/{system}-dst.serial']
     if system == 'tern':
         dst_args = dst_args + ['-trace', 'postcopy_fault_latency']
+        if case.get('hops'):
+            dst_args += ['-trace', 'postcopy_hop_*']
+            src_args = src_args + ['-trace', 'postcopy_hop_*']
     src = vmm(binary, src_args, tmp, f'{system}-src')
     dst = vmm(binary, dst_args + ['-incoming', 'defer'], tmp, f'{system}-dst')
     try:
@@ -387,16 +450,26 @@ def run_postcopy_case(system, binary, case, tmp, guest, ramfile, size):
         if case.get('preempt'):
             caps['postcopy-preempt'] = True
         set_migration(dst, dict(caps, **{'postcopy-blocktime': True}), None)
-        set_migration(src, caps, {'max-bandwidth': case.get('precopy_bw',
-                                                            BIG_BW)})
+        params = {'max-bandwidth': case.get('precopy_bw', BIG_BW)}
+        if case.get('postcopy_bw'):
+            params['max-postcopy-bandwidth'] = case['postcopy_bw']
+        set_migration(src, caps, params)
         port = free_port()
         dst.cmd('migrate-incoming', uri=f'tcp:127.0.0.1:{port}')
-        if case['kind'] != 'postcopy-ram':
+        if case.get('stress_mb'):
+            # until the guest has written its whole range once
+            deadline = time.time() + 10 + case['stress_mb'] / case['rate']
+            while time.time() < deadline:
+                with open(serial, 'rb') as f:
+                    if b'stress: ok pass=1' in f.read():
+                        break
+                time.sleep(0.2)
+        elif case['kind'] != 'postcopy-ram':
             time.sleep(case.get('warm_s', 3))
         t0 = time.time()
         src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
         if case['kind'] != 'postcopy-ram':
-            time.sleep(1)
+            time.sleep(case.get('precopy_s', 1))
         t_switch = time.time()
         src.cmd('migrate-start-postcopy')
         info, series, wall = poll_migration(src, dst, t0, 600)
@@ -415,6 +488,11 @@ def run_postcopy_case(system, binary, case, tmp, guest, ramfile, size):
             res['gibs'] = size / (1 << 30) / wall
         if system == 'tern':
             res.update(fault_latency(dst.stderr()))
+            if case.get('hops'):
+                res.update(fault_hops(dst.stderr(), src.stderr()))
+        if res.get('blocktime_ms') is not None and res['postcopy_requests']:
+            res['blocktime_per_req_us'] = (res['blocktime_ms'] * 1000 /
+                                           res['postcopy_requests'])
         return res
     finally:
         src.kill()
@@ -513,6 +591,14 @@ METRICS = [  # key, label, better
     ('fault_p50_us', 'fault latency p50 us', 'lower'),
     ('fault_p99_us', 'fault latency p99 us', 'lower'),
     ('fault_max_us', 'fault latency max us', 'lower'),
+    ('preempt_n', 'faults served on the preempt channel', 'context'),
+    ('preempt_p50_us', 'preempt-served fault latency p50 us', 'lower'),
+    ('preempt_p99_us', 'preempt-served fault latency p99 us', 'lower'),
+    ('main_n', 'faults served by the main stream', 'context'),
+    ('main_p99_us', 'main-stream-served fault latency p99 us', 'lower'),
+    ('fault_unplaced', 'faults placed before noted', 'context'),
+    ('blocktime_per_req_us', 'blocktime us per page request', 'lower'),
+    *[(f'hop_{h}_p50_us', f'hop {h} p50 us', 'lower') for h in HOPS],
     ('src_cpu_s', 'src CPU s', 'lower'),
     ('dst_cpu_s', 'dst CPU s', 'lower'),
     ('mig_thread_cpu_s', 'migration thread CPU s', 'lower'),
@@ -734,6 +820,10 @@ def main():
     ap.add_argument('--quick', action='store_true')
     ap.add_argument('--runs', type=int)
     ap.add_argument('--case', action='append')
+    ap.add_argument('--hops', action='store_true',
+                    help='postcopy cases: trace every fault on both Tern '
+                    'sides and report per-hop medians (the traces add '
+                    'their own cost to the fault path)')
     ap.add_argument('--out', default=os.path.join(SRC, 'docs'))
     ap.add_argument('--disk-dir', default='/var/tmp',
                     help='a directory on a real disk for the save/restore '
@@ -817,6 +907,21 @@ def main():
             'kind': 'postcopy-stress', 'rate': 64, 'preempt': preempt,
             'mem_mb': 256 if args.quick else 1024,
             'precopy_bw': 64 << 20}
+    # blocktime on the same work for both: the guest (TCG / soft vCPU)
+    # first writes all of a 128 MiB range (so that none of it is a zero
+    # page), then random pages of it at 16 MiB/s; one second of precopy
+    # at 64 MiB/s, then postcopy with the bulk stream held to 32 MiB/s
+    # (max-postcopy-bandwidth): for the ~4 s it takes, most pages the
+    # guest touches are missing, so both fault on thousands of pages at
+    # the same rate.  Blocktime per page request is the comparable
+    # figure (the request counts differ a little between runs).
+    cases['postcopy-blocktime-sw-16MiBs-preempt'] = {
+        'kind': 'postcopy-stress', 'rate': 16, 'preempt': True,
+        'mem_mb': 256, 'stress_mb': 128, 'precopy_bw': 64 << 20,
+        'postcopy_bw': 32 << 20}
+    for c in cases.values():
+        if args.hops and c['kind'].startswith('postcopy'):
+            c['hops'] = True
     # Tern only: checkpoint-assisted migration, 20% of the pages changed
     # since the checkpoint (tests/bench/checkpoint.py)
     cases['checkpoint-20pct'] = {'kind': 'checkpoint'}
