@@ -84,7 +84,10 @@ static gpointer postcopy_preempt_thread(gpointer opaque)
 {
     MigrationIncomingState *mis = opaque;
     Error *err = NULL;
-    int ret = ram_load_section(pin.ls, pin.f, RAM_SECTION_VERSION, &err);
+    int ret;
+
+    postcopy_thread_prioritise("preempt");
+    ret = ram_load_section(pin.ls, pin.f, RAM_SECTION_VERSION, &err);
 
     TRACE("postcopy_preempt_incoming_end", "ret %d", ret);
     if (ret < 0 && !qemu_file_get_error(pin.f)) {

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include "qemu/bswap.h"
 #include "qemu/error-report.h"
+#include "qemu/thread.h"
 #include "sysemu/runstate.h"
 #include "qemu/trace.h"
 #include "migration/messages.h"
@@ -282,22 +283,33 @@ static RAMBlock *postcopy_block_of(uint64_t addr)
     return NULL;
 }
 
+void postcopy_thread_prioritise(const char *thread)
+{
+    if (!qemu_thread_set_nice(QEMU_THREAD_NICE_FAULT_PATH)) {
+        TRACE("postcopy_thread_nice", "%s thread: not permitted (%s)", thread,
+              strerror(errno));
+    }
+}
+
 /* One fault (read at read_ns): ask the source for its page. */
 static void postcopy_fault(MigrationIncomingState *mis, uint64_t addr,
                            int64_t read_ns, RAMBlock **last)
 {
     RAMBlock *rb = postcopy_block_of(addr);
     uint64_t offset;
+    int64_t req_ns;
 
     if (!rb) {
         return; /* not guest RAM: nothing we registered */
     }
     offset = (addr - (uintptr_t)rb->host) & TARGET_PAGE_MASK;
     TRACE("postcopy_fault", "%s:0x%" PRIx64, rb->idstr, offset);
+    req_ns = postcopy_clock_ns();
     migrate_send_rp_req_pages(mis, rb == *last ? NULL : rb->idstr, offset,
                               TARGET_PAGE_SIZE);
-    TRACE("postcopy_hop_req", "%s:0x%" PRIx64 " fault %" PRId64 " req %" PRId64,
-          rb->idstr, offset, read_ns, postcopy_clock_ns());
+    TRACE("postcopy_hop_req",
+          "%s:0x%" PRIx64 " fault %" PRId64 " req %" PRId64 " written %" PRId64,
+          rb->idstr, offset, read_ns, req_ns, postcopy_clock_ns());
     *last = rb;
 }
 
@@ -328,6 +340,7 @@ static gpointer postcopy_fault_thread(gpointer opaque)
     unsigned int resumes = __atomic_load_n(&mis->resumes, __ATOMIC_ACQUIRE);
     RAMBlock *last = NULL;
 
+    postcopy_thread_prioritise("fault");
     for (;;) {
         struct pollfd pfd[2] = {
             {.fd = pci.uffd, .events = POLLIN},

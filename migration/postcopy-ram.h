@@ -68,6 +68,14 @@ PostcopyIncomingState postcopy_ram_incoming_state(void);
  */
 void postcopy_ram_incoming_end(bool ok);
 
+/*
+ * The calling thread is on a postcopy fault's path (fault thread,
+ * preempt reader, the source's return-path thread): raise its
+ * scheduling priority if permitted (qemu_thread_set_nice), so that on a
+ * loaded host it is woken before bulk work.  Best effort.
+ */
+void postcopy_thread_prioritise(const char *thread);
+
 /* The userfaultfd guest RAM is registered with, or -1. */
 int postcopy_ram_uffd(void);
 

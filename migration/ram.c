@@ -52,6 +52,7 @@
 #include "ram-place.h"
 #include "postcopy-blocktime.h"
 #include "postcopy-preempt.h"
+#include "postcopy-ram.h"
 #include "return-path.h"
 #include "ram-sink.h"
 #include "ram-xbzrle.h"
@@ -537,7 +538,8 @@ int ram_postcopy_send_discard(QEMUFile *f)
  * false when there is no preempt channel (queue them instead).
  * Return-path thread.
  */
-static bool ram_preempt_send(RAMBlock *rb, uint64_t start, uint64_t len)
+static bool ram_preempt_send(RAMBlock *rb, uint64_t start, uint64_t len,
+                             int64_t *tx_ns)
 {
     MigrationState *s = migrate_get_current();
     uint64_t end = DIV_ROUND_UP(start + len, TARGET_PAGE_SIZE);
@@ -564,6 +566,7 @@ static bool ram_preempt_send(RAMBlock *rb, uint64_t start, uint64_t len)
         migration_stats_account_ram(ram_record_header_bytes_named(rb->idstr) +
                                     TARGET_PAGE_SIZE);
     }
+    *tx_ns = postcopy_clock_ns();
     postcopy_preempt_put(s);
     return true;
 }
@@ -573,7 +576,7 @@ bool ram_postcopy_request(const char *rbname, uint64_t start, uint64_t len,
 {
     RAMState *rs = ram_migration_rs();
     RAMBlock *rb = rs ? rs->rp_last_block : NULL;
-    int64_t t_rp = postcopy_clock_ns();
+    int64_t t_rp = postcopy_clock_ns(), t_tx;
 
     if (rbname) {
         rb = ram_block_by_name(rbname);
@@ -598,10 +601,10 @@ bool ram_postcopy_request(const char *rbname, uint64_t start, uint64_t len,
         return false;
     }
     stat64_add(&mig_stats.postcopy_requests, 1);
-    if (ram_preempt_send(rb, start, len)) {
+    if (ram_preempt_send(rb, start, len, &t_tx)) {
         TRACE("postcopy_hop_src",
-              "%s:0x%" PRIx64 " rp %" PRId64 " sent %" PRId64, rb->idstr, start,
-              t_rp, postcopy_clock_ns());
+              "%s:0x%" PRIx64 " rp %" PRId64 " tx %" PRId64 " sent %" PRId64,
+              rb->idstr, start, t_rp, t_tx, postcopy_clock_ns());
         return true;
     }
     TRACE("postcopy_hop_src", "%s:0x%" PRIx64 " rp %" PRId64 " queued",
@@ -656,8 +659,15 @@ bool ram_checkpoint_resend(const char *rbname, uint64_t offset, Error **errp)
  */
 static int ram_postcopy_handle_req_pages(const MigRPMessage *msg, Error **errp)
 {
+    static __thread bool prioritised;
     char name[256];
     const char *rbname = NULL;
+
+    if (!prioritised) {
+        /* the return-path thread: a destination vCPU waits for it */
+        postcopy_thread_prioritise("return path");
+        prioritised = true;
+    }
 
     if (msg->type == MIG_RP_MSG_REQ_PAGES_ID) {
         size_t name_len = msg->len > 12 ? msg->data[12] : 0;

@@ -4,7 +4,15 @@
  * GCond (see qemu/thread.h).
  */
 #include "qemu/osdep.h"
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include "qemu/thread.h"
+
+bool qemu_thread_set_nice(int nice)
+{
+    /* PRIO_PROCESS with a thread id: that thread alone (Linux) */
+    return setpriority(PRIO_PROCESS, syscall(SYS_gettid), nice) == 0;
+}
 
 void qemu_sem_init(QemuSemaphore *sem, unsigned int init)
 {

@@ -8,7 +8,8 @@
  * QemuSemaphore: a counting semaphore (multifd channel hand-offs,
  * "thread is ready" signals).  QemuEvent: a manual-reset event that many
  * threads can wait on.  Both may be used from any thread; neither
- * allocates after init.
+ * allocates after init.  Plus the nice value of one thread
+ * (qemu_thread_set_nice), which GLib cannot set either.
  */
 #ifndef QEMU_THREAD_H
 #define QEMU_THREAD_H
@@ -46,5 +47,13 @@ void qemu_event_set(QemuEvent *ev);
 void qemu_event_reset(QemuEvent *ev);
 /* Block until the event is set (returns at once if it already is). */
 void qemu_event_wait(QemuEvent *ev);
+
+/*
+ * Latency-critical threads (postcopy's fault path): the nice value of
+ * the calling thread only, e.g. -10.  Best effort: false (and nothing
+ * changed) when not permitted (no CAP_SYS_NICE, RLIMIT_NICE).
+ */
+#define QEMU_THREAD_NICE_FAULT_PATH (-10)
+bool qemu_thread_set_nice(int nice);
 
 #endif /* QEMU_THREAD_H */

@@ -361,18 +361,21 @@ def fault_latency(stderr):
     return {}
 
 
-HOPS = ('fault_to_req', 'req_to_rp', 'rp_to_sent', 'sent_to_recv',
+HOPS = ('fault_to_req', 'req_to_rp', 'rp_to_tx', 'tx_to_recv',
         'recv_to_placed')
 
 
 def fault_hops(dst_err, src_err):
-    """Per-hop medians (us) of the faults served on the preempt channel,
+    """Per-hop p50/p99 (us) of the faults served on the preempt channel,
     from the postcopy_hop_* traces (CLOCK_MONOTONIC ns on both sides):
-    fault read -> REQ_PAGES written and flushed (destination fault
-    thread) -> request taken by the source's return-path thread -> page
-    written and flushed on the preempt channel -> its record read by the
+    fault read by the fault thread -> about to write REQ_PAGES ->
+    request taken by the source's return-path thread -> about to write
+    the page on the preempt channel -> its record read by the
     destination's preempt thread -> placed (UFFDIO_COPY returned, the
-    vCPU woken)."""
+    vCPU woken).  A loopback write runs the receiving side's TCP
+    processing and wake-up before it returns, so each "about to write"
+    stamp is where the next hop starts.  Also the time the two writes
+    took to return (req_write, tx_write)."""
     def fields(line, name):
         if f':{name} ' not in line:
             return None
@@ -389,15 +392,19 @@ def fault_hops(dst_err, src_err):
         f = fields(line, 'postcopy_hop_src')
         if f and 'sent' in f[1]:
             src.setdefault(f[0], f[1])
-    hops = {h: [] for h in HOPS}
+    hops = {h: [] for h in HOPS + ('req_write', 'tx_write')}
     for page, p in placed.items():
         if p.get('via') != 'preempt' or page not in req or page not in src:
             continue
         t = [int(req[page]['fault']), int(req[page]['req']),
-             int(src[page]['rp']), int(src[page]['sent']), int(p['recv']),
+             int(src[page]['rp']), int(src[page]['tx']), int(p['recv']),
              int(p['placed'])]
         for i, h in enumerate(HOPS):
             hops[h].append((t[i + 1] - t[i]) / 1000)
+        hops['req_write'].append((int(req[page]['written']) -
+                                  int(req[page]['req'])) / 1000)
+        hops['tx_write'].append((int(src[page]['sent']) -
+                                 int(src[page]['tx'])) / 1000)
     out = {'hops_n': len(hops[HOPS[0]])}
     for h, v in hops.items():
         if v:

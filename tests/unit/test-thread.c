@@ -2,9 +2,12 @@
 /*
  * test-thread.c: QemuSemaphore counts posts exactly and times out;
  * QemuEvent wakes every waiter and stays set until reset; qatomic_*
- * read-modify-writes are atomic across two threads.
+ * read-modify-writes are atomic across two threads; qemu_thread_set_nice
+ * changes the calling thread's nice value and no other thread's.
  */
 #include "qemu/osdep.h"
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include "qemu/thread.h"
 #include "qemu/atomic.h"
 
@@ -117,6 +120,31 @@ static void test_atomic_inc_two_threads(void)
     g_assert_cmpint(qatomic_add_fetch(&counter, 1), ==, 11);
 }
 
+/* The nice value of the calling thread (Linux: per thread). */
+static int thread_nice(void)
+{
+    return getpriority(PRIO_PROCESS, syscall(SYS_gettid));
+}
+
+static gpointer nicer(gpointer opaque)
+{
+    int *after = opaque;
+
+    /* raising the value (lower priority) is always permitted */
+    g_assert_true(qemu_thread_set_nice(thread_nice() + 1));
+    *after = thread_nice();
+    return NULL;
+}
+
+static void test_set_nice_is_per_thread(void)
+{
+    int mine = thread_nice(), theirs = 0;
+
+    g_thread_join(g_thread_new("nicer", nicer, &theirs));
+    g_assert_cmpint(theirs, ==, MIN(mine + 1, 19));
+    g_assert_cmpint(thread_nice(), ==, mine);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -128,5 +156,6 @@ int main(int argc, char **argv)
                     test_event_wakes_all_waiters);
     g_test_add_func("/thread/atomic/inc-two-threads",
                     test_atomic_inc_two_threads);
+    g_test_add_func("/thread/nice/per-thread", test_set_nice_is_per_thread);
     return g_test_run();
 }
