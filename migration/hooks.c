@@ -14,6 +14,8 @@
 #include "migration/options.h"
 #include "migration/register.h"
 #include "sysemu/sysemu.h"
+#include "migration.h"
+#include "precopy-recover.h"
 #include "return-path.h"
 
 static bool migration_validated_capability(const char *name)
@@ -36,16 +38,25 @@ static bool migration_local_uuid(uint8_t uuid[16])
     return true;
 }
 
+/* PONG with the PING's value, or x-precopy-recover's answer. */
+static bool migration_answer_ping(uint32_t value, Error **errp)
+{
+    return migrate_rp_answer_ping(
+        precopy_incoming_ping(migration_incoming_get_current(), value), errp);
+}
+
 static const SaveVMHooks migration_savevm_hooks = {
     .validated_capability = migration_validated_capability,
     .send_uuid = migrate_validate_uuid,
     .local_uuid = migration_local_uuid,
     .open_return_path = migrate_rp_open_incoming,
-    .answer_ping = migrate_rp_answer_ping,
+    .answer_ping = migration_answer_ping,
+    .load_pause = precopy_incoming_pause,
 };
 
 void migration_register_hooks(void)
 {
     savevm_set_hooks(&migration_savevm_hooks);
     migrate_rp_init();
+    precopy_recover_init(); /* after: its PONG handler replaces precopy's */
 }

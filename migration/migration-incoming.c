@@ -23,6 +23,7 @@
 #include "multifd.h"
 #include "postcopy-ram.h"
 #include "postcopy-recover.h"
+#include "precopy-recover.h"
 #include "ram.h"
 #include "return-path.h"
 #include "transport.h"
@@ -206,8 +207,12 @@ bool migration_incoming_cancel(void)
     if (!mis->started) {
         return false;
     }
+    if (precopy_incoming_cancel(mis)) {
+        return true; /* paused: the load thread wakes and fails */
+    }
     error_setg(&err, "Migration cancelled on the destination");
     if (mis->load_thread) {
+        mis->cancelled = true; /* an armed precopy must not pause */
         migration_incoming_abort(err);
         return true;
     }

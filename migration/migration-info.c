@@ -134,7 +134,9 @@ static void migration_info_source(MigrationInfo *info)
     g_mutex_lock(&s->lock);
     migration_info_progress(info, s, status == MIGRATION_STATUS_COMPLETED);
     if (s->error && (status == MIGRATION_STATUS_POSTCOPY_PAUSED ||
-                     status == MIGRATION_STATUS_POSTCOPY_RECOVER)) {
+                     status == MIGRATION_STATUS_POSTCOPY_RECOVER ||
+                     status == MIGRATION_STATUS_PRECOPY_PAUSED ||
+                     status == MIGRATION_STATUS_PRECOPY_RECOVER)) {
         /* why it paused (or why the last recovery failed) */
         info->error_desc = g_strdup(error_get_pretty(s->error));
     }
@@ -157,6 +159,15 @@ static void migration_info_destination(MigrationInfo *info)
     if (status != MIGRATION_STATUS_NONE) {
         info->has_status = true;
         info->status = status;
+    }
+    if (status == MIGRATION_STATUS_PRECOPY_PAUSED ||
+        status == MIGRATION_STATUS_PRECOPY_RECOVER) {
+        /* why it paused and what to do (precopy-recover.h) */
+        g_mutex_lock(&mis->recover_lock);
+        if (mis->pause_err) {
+            info->error_desc = g_strdup(error_get_pretty(mis->pause_err));
+        }
+        g_mutex_unlock(&mis->recover_lock);
     }
     if (status == MIGRATION_STATUS_COMPLETED) {
         info->has_postcopy_blocktime = postcopy_blocktime_get(

@@ -43,6 +43,7 @@
 #include "multifd.h"
 #include "postcopy-preempt.h"
 #include "postcopy-recover.h"
+#include "precopy-recover.h"
 #include "return-path.h"
 #include "ram.h"
 #include "rate-limit.h"
@@ -278,6 +279,7 @@ static MigrationNext migration_phase_setup(MigrationRun *run)
         }
         qemu_savevm_send_open_return_path(run->f);
         qemu_savevm_send_ping(run->f, MIGRATION_FIRST_PING);
+        precopy_recover_setup(run->f);
     }
     if (migrate_postcopy_ram()) {
         migration_postcopy_send_advise(run->f);
@@ -394,6 +396,7 @@ static MigrationNext migration_phase_iterate(MigrationRun *run)
         qemu_file_get_error_obj(run->f, &run->err);
         return MIGRATION_NEXT_FAIL;
     }
+    precopy_recover_tick(run->f);
     return MIGRATION_NEXT_CONTINUE;
 }
 
@@ -459,6 +462,7 @@ static MigrationNext migration_phase_switchover(MigrationRun *run)
     int ret;
 
     TRACE("migration_completion_start", "switching over");
+    precopy_recover_disarm(run->f); /* from here on, section 11's rule */
     if (!migration_stop_guest(run)) {
         return MIGRATION_NEXT_FAIL;
     }
@@ -658,18 +662,36 @@ static bool migration_record_rp_error(MigrationState *s)
 }
 
 /*
- * May this failure pause instead of failing?  Only while the guest runs
- * on the destination (postcopy-active, or a recovery that failed) and
- * only for a broken channel: not a cancel, not the destination's SHUT
- * with an error, not a bad return-path message.
+ * The paused status a failure in status st may go to: postcopy-paused
+ * while the guest runs on the destination (postcopy-active, or a
+ * recovery that failed), precopy-paused in precopy with
+ * x-precopy-recover agreed by the destination; else 0 (fail).
+ */
+static int migration_paused_status(int st)
+{
+    if (st == MIGRATION_STATUS_POSTCOPY_ACTIVE ||
+        st == MIGRATION_STATUS_POSTCOPY_RECOVER) {
+        return MIGRATION_STATUS_POSTCOPY_PAUSED;
+    }
+    if ((st == MIGRATION_STATUS_ACTIVE ||
+         st == MIGRATION_STATUS_PRECOPY_RECOVER) &&
+        precopy_recover_armed()) {
+        return MIGRATION_STATUS_PRECOPY_PAUSED;
+    }
+    return 0;
+}
+
+/*
+ * May this failure pause instead of failing?  Only in a status that has
+ * a paused one, and only for a broken (or stalled) channel: not a
+ * cancel, not the destination's SHUT with an error, not a bad
+ * return-path message.
  */
 static bool migration_may_pause(MigrationRun *run)
 {
     MigrationState *s = run->s;
-    int st = migration_status();
 
-    if (st != MIGRATION_STATUS_POSTCOPY_ACTIVE &&
-        st != MIGRATION_STATUS_POSTCOPY_RECOVER) {
+    if (!migration_paused_status(migration_status())) {
         return false;
     }
     if (__atomic_load_n(&s->rp_dest_failed, __ATOMIC_ACQUIRE)) {
@@ -680,9 +702,33 @@ static bool migration_may_pause(MigrationRun *run)
 }
 
 /*
+ * precopy-paused: error-desc says why, that the guest runs here, and
+ * what to do.
+ */
+static void migration_pause_reason(MigrationState *s, int paused_status)
+{
+    Error *why = NULL;
+
+    if (paused_status != MIGRATION_STATUS_PRECOPY_PAUSED) {
+        return;
+    }
+    g_mutex_lock(&s->lock);
+    error_setg(&why,
+               "Precopy paused: %s; the guest keeps running here. "
+               "'migrate-recover URI' on the destination, then 'migrate "
+               "URI' with resume=true here, resumes it; migrate_cancel "
+               "ends it",
+               s->error ? error_get_pretty(s->error) : "the connection broke");
+    error_free(s->error);
+    s->error = why;
+    g_mutex_unlock(&s->lock);
+}
+
+/*
  * Close every channel, keep everything else, and wait in paused_status
- * for migrate_resume() (true: status now postcopy-recover) or a cancel
- * (false).  The error stays in error-desc meanwhile.
+ * for migrate_resume() (true: status now postcopy-recover or
+ * precopy-recover) or a cancel (false).  The error stays in error-desc
+ * meanwhile.
  */
 static bool migration_pause_wait(MigrationRun *run, int paused_status)
 {
@@ -696,6 +742,7 @@ static bool migration_pause_wait(MigrationRun *run, int paused_status)
         run->err = NULL;
     }
     migration_record_rp_error(s);
+    migration_pause_reason(s, paused_status);
     migrate_channels_shutdown(s);
     migrate_rp_cleanup(s);
     postcopy_preempt_close(s);
@@ -707,11 +754,13 @@ static bool migration_pause_wait(MigrationRun *run, int paused_status)
         g_mutex_unlock(&s->pause_lock);
         return false; /* cancelled meanwhile */
     }
-    error_report("Detected IO failure for postcopy. Migration paused.");
+    error_report("Detected IO failure for %s. Migration paused.",
+                 paused_status == MIGRATION_STATUS_PRECOPY_PAUSED ? "precopy"
+                                                                  : "postcopy");
     while ((int)migration_status() == paused_status) {
         g_cond_wait(&s->pause_cond, &s->pause_lock);
     }
-    resume = migration_status() == MIGRATION_STATUS_POSTCOPY_RECOVER;
+    resume = (int)migration_status() == migration_recover_status(paused_status);
     g_mutex_unlock(&s->pause_lock);
     return resume;
 }
@@ -749,7 +798,8 @@ static bool migration_recover(MigrationRun *run,
     MigrationState *s = run->s;
 
     while (migration_may_pause(run) &&
-           migration_pause_wait(run, MIGRATION_STATUS_POSTCOPY_PAUSED)) {
+           migration_pause_wait(run,
+                                migration_paused_status(migration_status()))) {
         if (migration_reconnect(run) && handshake(s, run->f, &run->err)) {
             g_mutex_lock(&s->lock);
             error_free(s->error); /* recovered: no error to show */
@@ -780,6 +830,26 @@ static MigrationNext migration_phase_postcopy(MigrationRun *run)
         }
     }
     return MIGRATION_NEXT_CONTINUE;
+}
+
+/*
+ * One step of the iteration; a broken connection with x-precopy-recover
+ * pauses (the guest running), and after the resume the iteration goes
+ * on over the new connection (precopy-recover.h).
+ */
+static MigrationNext migration_phase_iterate_or_recover(MigrationRun *run)
+{
+    MigrationNext next = migration_phase_iterate(run);
+
+    if (next == MIGRATION_NEXT_FAIL &&
+        migration_recover(run, precopy_resume_handshake)) {
+        /* a new stream: its byte count starts again */
+        migration_period_start(&run->period, migration_clock_ms(),
+                               migration_transferred_bytes(run->f));
+        migration_rate_reset();
+        return MIGRATION_NEXT_CONTINUE;
+    }
+    return next;
 }
 
 /* ---- finish ---- */
@@ -981,7 +1051,7 @@ static gpointer migration_thread(gpointer opaque)
     while (next == MIGRATION_NEXT_CONTINUE) {
         /* the watchdog's sign of life: a stalled channel blocks a step */
         migration_progress_beat();
-        next = migration_phase_iterate(&run);
+        next = migration_phase_iterate_or_recover(&run);
     }
     migration_progress_beat();
     if (next == MIGRATION_NEXT_SWITCHOVER) {

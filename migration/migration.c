@@ -26,7 +26,9 @@
  *   to wake the thread) --> cancelled.
  *   Postcopy: a broken channel in postcopy-active --> postcopy-paused
  *   --migrate -r URI--> postcopy-recover --> postcopy-active
- *   (postcopy-recover.h).
+ *   (postcopy-recover.h).  With x-precopy-recover (Tern only), the same
+ *   in precopy: active --> precopy-paused, the guest running here
+ *   --migrate -r URI--> precopy-recover --> active (precopy-recover.h).
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
@@ -60,6 +62,8 @@ static const char *const status_names[MIGRATION_STATUS__MAX] = {
     [MIGRATION_STATUS_PRE_SWITCHOVER] = "pre-switchover",
     [MIGRATION_STATUS_DEVICE] = "device",
     [MIGRATION_STATUS_WAIT_UNPLUG] = "wait-unplug",
+    [MIGRATION_STATUS_PRECOPY_PAUSED] = "precopy-paused",
+    [MIGRATION_STATUS_PRECOPY_RECOVER] = "precopy-recover",
 };
 
 static MigrationState current_migration;
@@ -170,6 +174,8 @@ static bool migration_status_is_running(int status)
     case MIGRATION_STATUS_POSTCOPY_ACTIVE:
     case MIGRATION_STATUS_POSTCOPY_PAUSED:
     case MIGRATION_STATUS_POSTCOPY_RECOVER:
+    case MIGRATION_STATUS_PRECOPY_PAUSED:
+    case MIGRATION_STATUS_PRECOPY_RECOVER:
     case MIGRATION_STATUS_WAIT_UNPLUG:
     case MIGRATION_STATUS_COLO:
         return true;
@@ -246,6 +252,41 @@ static bool migrate_checkpoint_combination_ok(Error **errp)
 }
 
 /*
+ * x-precopy-recover: the destination's received bitmap and the resume
+ * handshake travel on the return path; the recovery reconnects the main
+ * stream only, whose pages go through the plain stream sink (not
+ * multifd or mapped-ram channels, not XBZRLE deltas or compressed pages
+ * the destination may hold a different base for, not checkpoint hashes;
+ * postcopy has its own recovery).
+ */
+static bool migrate_precopy_recover_combination_ok(Error **errp)
+{
+    if (!migrate_precopy_recover()) {
+        return true;
+    }
+    if (!migrate_return_path()) {
+        error_setg(errp, "Capability 'x-precopy-recover' requires "
+                         "capability 'return-path'");
+        return false;
+    }
+    if (migrate_multifd() || migrate_postcopy_ram() || migrate_mapped_ram() ||
+        migrate_xbzrle() || migrate_compress() ||
+        migrate_checkpoint_assisted()) {
+        error_setg(errp,
+                   "Capability 'x-precopy-recover' is not yet "
+                   "compatible with %s",
+                   migrate_multifd()        ? "multifd"
+                   : migrate_mapped_ram()   ? "mapped-ram"
+                   : migrate_xbzrle()       ? "xbzrle"
+                   : migrate_compress()     ? "compress"
+                   : migrate_postcopy_ram() ? "postcopy-ram"
+                                            : "x-checkpoint-assisted");
+        return false;
+    }
+    return true;
+}
+
+/*
  * Capabilities that each work but not together yet.  postcopy-ram with
  * multifd: the postcopy phase sends pages on the main stream only, and
  * a multifd destination waits for its channels' SYNC (QEMU refuses the
@@ -262,7 +303,8 @@ static bool migrate_caps_combination_ok(Error **errp)
         error_setg(errp, "Postcopy preempt requires postcopy-ram");
         return false;
     }
-    return migrate_checkpoint_combination_ok(errp);
+    return migrate_checkpoint_combination_ok(errp) &&
+           migrate_precopy_recover_combination_ok(errp);
 }
 
 bool migrate_start(const char *uri, Error **errp)
@@ -379,10 +421,12 @@ bool migrate_resume(const char *uri, Error **errp)
 {
     MigrationState *s = migrate_get_current();
     const MigrationTransport *t;
+    int paused = migration_status();
     int fd = -1;
     bool ok;
 
-    if (migration_status() != MIGRATION_STATUS_POSTCOPY_PAUSED) {
+    if (paused != MIGRATION_STATUS_POSTCOPY_PAUSED &&
+        paused != MIGRATION_STATUS_PRECOPY_PAUSED) {
         error_setg(errp, "Cannot resume if there is no paused migration");
         return false;
     }
@@ -411,8 +455,10 @@ bool migrate_resume(const char *uri, Error **errp)
     g_mutex_unlock(&s->lock);
     migration_transport_cancel_reset();
     g_mutex_lock(&s->pause_lock);
-    ok = migrate_set_status(s, MIGRATION_STATUS_POSTCOPY_PAUSED,
-                            MIGRATION_STATUS_POSTCOPY_RECOVER);
+    ok = migrate_set_status(s, paused,
+                            paused == MIGRATION_STATUS_PRECOPY_PAUSED
+                                ? MIGRATION_STATUS_PRECOPY_RECOVER
+                                : MIGRATION_STATUS_POSTCOPY_RECOVER);
     g_cond_broadcast(&s->pause_cond);
     g_mutex_unlock(&s->pause_lock);
     if (!ok) {

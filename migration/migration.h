@@ -147,6 +147,10 @@ typedef struct MigrationIncomingState {
     bool recovering;      /* channels now come for a recovery (7.2's order) */
     unsigned int resumes; /* RESUME count: page-request senders restart */
     Error *abort_err;     /* why it was aborted (watchdog, cancel) */
+    bool cancelled;       /* migrate_cancel here: no precopy pause */
+    /* x-precopy-recover: the source asked, we agreed (precopy-recover.h) */
+    bool precopy_armed;
+    Error *pause_err; /* why it paused (query-migrate's error-desc) */
 } MigrationIncomingState;
 
 /* The singletons. */
@@ -208,8 +212,9 @@ void migration_thread_start(MigrationState *s);
  */
 void migrate_cancel(void);
 /*
- * migrate with resume: a paused migration (postcopy-paused) connects
- * again to uri: postcopy-recover, the migration thread takes over.
+ * migrate with resume: a paused migration (postcopy-paused or
+ * precopy-paused) connects again to uri: postcopy-recover or
+ * precopy-recover, the migration thread takes over.
  * 7.2's errors.  Main thread.
  */
 bool migrate_resume(const char *uri, Error **errp);

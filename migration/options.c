@@ -137,6 +137,7 @@ static const char *const capability_names[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_POSTCOPY_PREEMPT] = "postcopy-preempt",
     [MIGRATION_CAPABILITY_MAPPED_RAM] = "mapped-ram",
     [MIGRATION_CAPABILITY_X_CHECKPOINT_ASSISTED] = "x-checkpoint-assisted",
+    [MIGRATION_CAPABILITY_X_PRECOPY_RECOVER] = "x-precopy-recover",
 };
 
 static const char *const compression_names[MULTIFD_COMPRESSION__MAX] = {
@@ -164,6 +165,7 @@ static bool cap_supported[MIGRATION_CAPABILITY__MAX] = {
     [MIGRATION_CAPABILITY_XBZRLE] = true,
     [MIGRATION_CAPABILITY_COMPRESS] = true,
     [MIGRATION_CAPABILITY_X_CHECKPOINT_ASSISTED] = true,
+    [MIGRATION_CAPABILITY_X_PRECOPY_RECOVER] = true,
 };
 
 /* Resizes the running migration's XBZRLE cache (ram.c), or NULL. */
@@ -1096,6 +1098,11 @@ bool migrate_direct_io(void)
 bool migrate_checkpoint_assisted(void)
 {
     return migrate_cap(MIGRATION_CAPABILITY_X_CHECKPOINT_ASSISTED);
+}
+
+bool migrate_precopy_recover(void)
+{
+    return migrate_cap(MIGRATION_CAPABILITY_X_PRECOPY_RECOVER);
 }
 
 uint64_t migrate_max_bandwidth(void)

@@ -17,6 +17,7 @@
 #include "postcopy-preempt.h"
 #include "postcopy-ram.h"
 #include "postcopy-recover.h"
+#include "precopy-recover.h"
 #include "ram.h"
 #include "recv-bitmap.h"
 #include "return-path.h"
@@ -29,21 +30,44 @@
 
 /* ---------------- source: the return-path messages ---------------- */
 
+int migration_recover_active_status(int status)
+{
+    return status == MIGRATION_STATUS_PRECOPY_RECOVER ||
+                   status == MIGRATION_STATUS_PRECOPY_PAUSED
+               ? MIGRATION_STATUS_ACTIVE
+               : MIGRATION_STATUS_POSTCOPY_ACTIVE;
+}
+
+int migration_recover_status(int paused)
+{
+    return paused == MIGRATION_STATUS_PRECOPY_PAUSED
+               ? MIGRATION_STATUS_PRECOPY_RECOVER
+               : MIGRATION_STATUS_POSTCOPY_RECOVER;
+}
+
+static bool migration_status_recovering(int status)
+{
+    return status == MIGRATION_STATUS_POSTCOPY_RECOVER ||
+           status == MIGRATION_STATUS_PRECOPY_RECOVER;
+}
+
 /*
  * RECV_BITMAP: str8 block name, then raw on the return path the block's
- * received bitmap (recv-bitmap.h); every page not received becomes dirty.
+ * received bitmap (recv-bitmap.h); every page not received becomes dirty
+ * (postcopy: only those; precopy: those too).
  */
 static int postcopy_rp_handle_recv_bitmap(const MigRPMessage *msg, Error **errp)
 {
     MigrationState *s = msg->s;
     g_autofree uint8_t *wire = NULL;
+    int status = migration_status();
     char name[256];
     uint64_t size, want, end, resend;
     RAMBlock *rb;
 
-    if (migration_status() != MIGRATION_STATUS_POSTCOPY_RECOVER) {
+    if (!migration_status_recovering(status)) {
         error_setg(errp, "ram_dirty_bitmap_reload: incorrect state %s",
-                   migration_status_name(migration_status()));
+                   migration_status_name(status));
         return -EINVAL;
     }
     if (msg->len < 1 || msg->len != 1 + msg->data[0]) {
@@ -86,7 +110,8 @@ static int postcopy_rp_handle_recv_bitmap(const MigRPMessage *msg, Error **errp)
         return -EINVAL;
     }
     /* not inside TRACE(): its arguments are evaluated only when traced */
-    resend = recv_bitmap_to_dirty(rb->bmap, wire, ram_block_pages(rb));
+    resend = recv_bitmap_to_dirty(rb->bmap, wire, ram_block_pages(rb),
+                                  status == MIGRATION_STATUS_PRECOPY_RECOVER);
     TRACE("postcopy_recv_bitmap", "%s: %" PRIu64 " pages to send again", name,
           resend);
     g_mutex_lock(&s->pause_lock);
@@ -96,11 +121,15 @@ static int postcopy_rp_handle_recv_bitmap(const MigRPMessage *msg, Error **errp)
     return 0;
 }
 
-/* RESUME_ACK: the destination serves faults again; so do we. */
+/*
+ * RESUME_ACK: the destination serves faults (postcopy) or loads pages
+ * (precopy) again; so do we.
+ */
 static int postcopy_rp_handle_resume_ack(const MigRPMessage *msg, Error **errp)
 {
     MigrationState *s = msg->s;
     uint32_t value = ldl_be_p(msg->data);
+    int status = migration_status();
 
     if (value != POSTCOPY_RESUME_ACK_VALUE) {
         error_setg(errp,
@@ -110,8 +139,9 @@ static int postcopy_rp_handle_resume_ack(const MigRPMessage *msg, Error **errp)
         return -EINVAL;
     }
     g_mutex_lock(&s->pause_lock);
-    migrate_set_status(s, MIGRATION_STATUS_POSTCOPY_RECOVER,
-                       MIGRATION_STATUS_POSTCOPY_ACTIVE);
+    if (migration_status_recovering(status)) {
+        migrate_set_status(s, status, migration_recover_active_status(status));
+    }
     g_cond_broadcast(&s->pause_cond);
     g_mutex_unlock(&s->pause_lock);
     return 0;
@@ -121,27 +151,30 @@ static int postcopy_rp_handle_resume_ack(const MigRPMessage *msg, Error **errp)
 
 /*
  * Wait (pause_lock held) until *count reaches want, or the status leaves
- * postcopy-recover (ACK, cancel), or the return path fails.
+ * recover (postcopy-recover or precopy-recover: ACK, cancel), or the
+ * return path fails.
  */
-static bool postcopy_resume_wait(MigrationState *s, unsigned int want,
-                                 Error **errp)
+static bool postcopy_resume_wait(MigrationState *s, int recover,
+                                 unsigned int want, Error **errp)
 {
-    while (s->recv_bitmaps < want &&
-           migration_status() == MIGRATION_STATUS_POSTCOPY_RECOVER &&
+    while (s->recv_bitmaps < want && (int)migration_status() == recover &&
            !__atomic_load_n(&s->rp_error, __ATOMIC_ACQUIRE)) {
         g_cond_wait_until(&s->pause_cond, &s->pause_lock,
                           g_get_monotonic_time() + POSTCOPY_RESUME_POLL_MS *
                                                        G_TIME_SPAN_MILLISECOND);
     }
-    if (migration_status() == MIGRATION_STATUS_POSTCOPY_RECOVER &&
+    if ((int)migration_status() == recover &&
         !__atomic_load_n(&s->rp_error, __ATOMIC_ACQUIRE)) {
         return true;
     }
-    if (migration_status() == MIGRATION_STATUS_POSTCOPY_ACTIVE) {
+    if ((int)migration_status() == migration_recover_active_status(recover)) {
         return true;
     }
-    error_setg(errp, "Postcopy recovery: the destination did not answer "
-                     "(return path closed or migration cancelled)");
+    error_setg(errp,
+               "%s recovery: the destination did not answer "
+               "(return path closed or migration cancelled)",
+               recover == MIGRATION_STATUS_PRECOPY_RECOVER ? "Precopy"
+                                                           : "Postcopy");
     return false;
 }
 
@@ -169,9 +202,14 @@ static unsigned int postcopy_send_recv_bitmaps(QEMUFile *f)
 
 bool postcopy_resume_handshake(MigrationState *s, QEMUFile *f, Error **errp)
 {
+    int recover = migration_status();
     unsigned int n;
     bool ok;
 
+    if (!migration_status_recovering(recover)) {
+        error_setg(errp, "Migration cancelled during its recovery");
+        return false;
+    }
     g_mutex_lock(&s->pause_lock);
     s->recv_bitmaps = 0;
     g_mutex_unlock(&s->pause_lock);
@@ -181,19 +219,19 @@ bool postcopy_resume_handshake(MigrationState *s, QEMUFile *f, Error **errp)
         return false;
     }
     g_mutex_lock(&s->pause_lock);
-    ok = postcopy_resume_wait(s, n, errp);
+    ok = postcopy_resume_wait(s, recover, n, errp);
     g_mutex_unlock(&s->pause_lock);
     if (!ok) {
         return false;
     }
-    ram_postcopy_resume_prepare(f);
+    ram_resume_prepare(f);
     qemu_savevm_command_send(f, MIG_CMD_POSTCOPY_RESUME, 0, NULL);
     if (qemu_fflush(f) < 0) {
         qemu_file_get_error_obj(f, errp);
         return false;
     }
     g_mutex_lock(&s->pause_lock);
-    ok = postcopy_resume_wait(s, UINT_MAX, errp);
+    ok = postcopy_resume_wait(s, recover, UINT_MAX, errp);
     g_mutex_unlock(&s->pause_lock);
     TRACE("postcopy_resumed", "%s", ok ? "ok" : "failed");
     return ok;
@@ -249,18 +287,31 @@ static int postcopy_handle_recv_bitmap(const LoadVMCommand *c, Error **errp)
                    name);
         return -EINVAL;
     }
-    wire = postcopy_received_bitmap(rb, &size);
+    if (migration_incoming_status() == MIGRATION_STATUS_PRECOPY_RECOVER) {
+        /* precopy: the pages the loader placed (RAM may be prefaulted) */
+        wire = ram_load_received_wire(rb, &size);
+    } else {
+        wire = postcopy_received_bitmap(rb, &size);
+    }
     if (wire) {
         migrate_send_rp_recv_bitmap(mis, name, wire, size);
     }
     return 0;
 }
 
-/* POSTCOPY_RESUME: the source is ready; serve faults again. */
+/*
+ * POSTCOPY_RESUME: the source is ready; serve faults again (postcopy) or
+ * go on loading (precopy recovery, Tern only).
+ */
 static int postcopy_handle_resume(const LoadVMCommand *c, Error **errp)
 {
     MigrationIncomingState *mis = migration_incoming_get_current();
 
+    if (migration_incoming_status() == MIGRATION_STATUS_PRECOPY_RECOVER) {
+        precopy_incoming_resumed(mis);
+        migrate_send_rp_resume_ack(mis, POSTCOPY_RESUME_ACK_VALUE);
+        return 0;
+    }
     if (migration_incoming_status() != MIGRATION_STATUS_POSTCOPY_RECOVER) {
         /* 7.2 says so and goes on loading */
         error_report("loadvm_postcopy_handle_resume: illegal resume received");
@@ -276,35 +327,49 @@ static int postcopy_handle_resume(const LoadVMCommand *c, Error **errp)
 
 /* ---------------- destination: pause and recover ---------------- */
 
-bool postcopy_incoming_pause(MigrationIncomingState *mis, const Error *err)
+bool migration_incoming_pause_wait(MigrationIncomingState *mis,
+                                   const Error *err, int paused)
 {
     QEMUFile *from, *to;
 
-    if (postcopy_ram_incoming_state() != POSTCOPY_INCOMING_RUNNING ||
-        !mis->to_src_file) {
-        return false;
-    }
     error_report("%s", err ? error_get_pretty(err) : "Input/output error");
+    /* recover_lock too: the progress watchdog looks at from_src_file */
+    g_mutex_lock(&mis->recover_lock);
     g_mutex_lock(&mis->rp_lock);
     from = mis->from_src_file;
     to = mis->to_src_file;
     mis->from_src_file = NULL;
     mis->to_src_file = NULL;
     g_mutex_unlock(&mis->rp_lock);
+    g_mutex_unlock(&mis->recover_lock);
     qemu_file_shutdown(from);
     qemu_fclose(to);
     qemu_fclose(from);
-    postcopy_preempt_incoming_stop(true);
+    if (paused == MIGRATION_STATUS_POSTCOPY_PAUSED) {
+        postcopy_preempt_incoming_stop(true);
+    }
 
     g_mutex_lock(&mis->recover_lock);
     mis->recover_triggered = false;
-    migrate_incoming_set_status(mis, MIGRATION_STATUS_POSTCOPY_PAUSED);
-    error_report("Detected IO failure for postcopy. Migration paused.");
-    while (migration_incoming_status() == MIGRATION_STATUS_POSTCOPY_PAUSED) {
+    migrate_incoming_set_status(mis, paused);
+    error_report("Detected IO failure for %s. Migration paused.",
+                 paused == MIGRATION_STATUS_PRECOPY_PAUSED ? "precopy"
+                                                           : "postcopy");
+    while ((int)migration_incoming_status() == paused) {
         g_cond_wait(&mis->recover_cond, &mis->recover_lock);
     }
     g_mutex_unlock(&mis->recover_lock);
     return mis->from_src_file != NULL;
+}
+
+bool postcopy_incoming_pause(MigrationIncomingState *mis, const Error *err)
+{
+    if (postcopy_ram_incoming_state() != POSTCOPY_INCOMING_RUNNING ||
+        !mis->to_src_file) {
+        return false;
+    }
+    return migration_incoming_pause_wait(mis, err,
+                                         MIGRATION_STATUS_POSTCOPY_PAUSED);
 }
 
 bool migrate_recover(const char *uri, Error **errp)
@@ -313,7 +378,8 @@ bool migrate_recover(const char *uri, Error **errp)
     const MigrationTransport *t;
     bool ok;
 
-    if (migration_incoming_status() != MIGRATION_STATUS_POSTCOPY_PAUSED) {
+    if (migration_incoming_status() != MIGRATION_STATUS_POSTCOPY_PAUSED &&
+        migration_incoming_status() != MIGRATION_STATUS_PRECOPY_PAUSED) {
         error_setg(errp, "Migrate recover can only be run when postcopy is "
                          "paused.");
         return false;
@@ -349,9 +415,14 @@ void postcopy_incoming_recover_channel(QIOChannel *ioc)
 {
     MigrationIncomingState *mis = migration_incoming_get_current();
     Error *err = NULL;
+    int paused = migration_incoming_status();
     QEMUFile *f, *rp;
 
     mis->recovering = false;
+    if (paused != MIGRATION_STATUS_POSTCOPY_PAUSED &&
+        paused != MIGRATION_STATUS_PRECOPY_PAUSED) {
+        return; /* cancelled meanwhile: the channel goes with the list */
+    }
     migration_channel_tune(ioc, false);
     f = qemu_file_new_input(ioc);
     rp = qemu_file_get_return_path(f);
@@ -359,12 +430,13 @@ void postcopy_incoming_recover_channel(QIOChannel *ioc)
     mis->from_src_file = f;
     mis->to_src_file = rp;
     g_mutex_unlock(&mis->rp_lock);
-    if (!postcopy_preempt_incoming_start(mis, postcopy_ram_uffd(), &err)) {
+    if (paused == MIGRATION_STATUS_POSTCOPY_PAUSED &&
+        !postcopy_preempt_incoming_start(mis, postcopy_ram_uffd(), &err)) {
         /* the load thread's RESUME goes on; urgent pages come on main */
         error_report_err(err);
     }
     g_mutex_lock(&mis->recover_lock);
-    migrate_incoming_set_status(mis, MIGRATION_STATUS_POSTCOPY_RECOVER);
+    migrate_incoming_set_status(mis, migration_recover_status(paused));
     g_cond_broadcast(&mis->recover_cond);
     g_mutex_unlock(&mis->recover_lock);
 }

@@ -61,6 +61,20 @@ bool postcopy_resume_handshake(MigrationState *s, QEMUFile *f, Error **errp);
 bool postcopy_incoming_pause(MigrationIncomingState *mis, const Error *err);
 
 /*
+ * Destination, load thread, the stream failed with err: close the
+ * channels, go to status paused (postcopy-paused or precopy-paused) and
+ * wait for migrate-recover's channel (status then postcopy-recover or
+ * precopy-recover) or a cancel.  true when mis->from_src_file is the new
+ * stream.
+ */
+bool migration_incoming_pause_wait(MigrationIncomingState *mis,
+                                   const Error *err, int paused);
+
+/* The recover status after paused; the running status after recover. */
+int migration_recover_status(int paused);
+int migration_recover_active_status(int status);
+
+/*
  * QMP migrate-recover / HMP migrate_recover (destination, main thread):
  * listen on uri for the source's new connection.  7.2's errors.
  */

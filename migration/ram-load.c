@@ -285,6 +285,54 @@ static void ram_load_mark_received(RAMLoadState *ls, RAMBlock *rb,
 }
 
 /*
+ * A ZERO or PAGE record's page was placed (ret >= 0, f without error):
+ * it arrived.  Only
+ * then, so that a page cut short is never taken for received (XBZRLE's
+ * check below, precopy recovery's received bitmap).  Returns ret.
+ */
+static int ram_load_placed(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
+                           int ret)
+{
+    if (ret >= 0 && !qemu_file_get_error(f)) {
+        ram_load_mark_received(ls, ls->last_recv_block, addr);
+    }
+    return ret;
+}
+
+/* A ZERO (fill byte) or PAGE (4096 bytes) record's data, placed. */
+static int ram_load_page(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
+                         int flags, uint8_t *host, Error **errp)
+{
+    RAMPlacer *pl = ls->placer;
+    RAMBlock *rb = ls->last_recv_block;
+    int ret;
+
+    if (flags & RAM_SAVE_FLAG_ZERO) {
+        uint8_t fill = qemu_get_byte(f);
+
+        ret = fill ? ram_load_reserve(ls, rb, addr, errp) : 0;
+        if (ret >= 0) {
+            ret = pl->ops->place_fill(pl, rb, host, fill);
+        }
+        return ram_load_placed(ls, f, addr, ret);
+    }
+    ret = ram_load_reserve(ls, rb, addr, errp);
+    if (ret < 0) {
+        return ret;
+    }
+    if (ls->prefault) {
+        ram_prefault_note(ls->prefault, rb, addr);
+    }
+    ret = pl->ops->place_page(pl, f, rb, host);
+    return ram_load_placed(ls, f, addr, ret);
+}
+
+const unsigned long *ram_load_state_received(RAMLoadState *ls, RAMBlock *rb)
+{
+    return g_hash_table_lookup(ls->received, rb);
+}
+
+/*
  * An XBZRLE record after its header word and block name: u8 encoding,
  * be16 length, the delta.  QEMU 7.2's checks and texts: "Failed to
  * decompress XBZRLE page at ADDR", then the reason QEMU prints before
@@ -415,7 +463,8 @@ static int ram_load_record(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
             return qemu_file_get_error(f) < 0 ? qemu_file_get_error(f)
                                               : -EINVAL;
         }
-        if (!(flags & RAM_SAVE_FLAG_XBZRLE)) {
+        if (flags & RAM_SAVE_FLAG_COMPRESS_PAGE) {
+            /* ZERO and PAGE: marked once placed (a cut record is not) */
             ram_load_mark_received(ls, ls->last_recv_block, addr);
         }
         if (ls->dc) {
@@ -426,26 +475,9 @@ static int ram_load_record(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
     switch (flags & ~RAM_SAVE_FLAG_CONTINUE) {
     case RAM_SAVE_FLAG_MEM_SIZE:
         return ram_load_block_list(ls, f, addr, errp);
-    case RAM_SAVE_FLAG_ZERO: {
-        uint8_t fill = qemu_get_byte(f);
-        int ret =
-            fill ? ram_load_reserve(ls, ls->last_recv_block, addr, errp) : 0;
-
-        return ret < 0
-                   ? ret
-                   : pl->ops->place_fill(pl, ls->last_recv_block, host, fill);
-    }
-    case RAM_SAVE_FLAG_PAGE: {
-        int ret = ram_load_reserve(ls, ls->last_recv_block, addr, errp);
-
-        if (ret < 0) {
-            return ret;
-        }
-        if (ls->prefault) {
-            ram_prefault_note(ls->prefault, ls->last_recv_block, addr);
-        }
-        return pl->ops->place_page(pl, f, ls->last_recv_block, host);
-    }
+    case RAM_SAVE_FLAG_ZERO:
+    case RAM_SAVE_FLAG_PAGE:
+        return ram_load_page(ls, f, addr, flags, host, errp);
     case RAM_SAVE_FLAG_XBZRLE:
         if (!pl->direct) {
             /* 7.2's postcopy loader knows no XBZRLE record */

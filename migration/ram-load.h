@@ -57,6 +57,13 @@ void ram_load_state_set_checkpoint(RAMLoadState *ls,
                                    const RAMLoadCheckpointOps *ops);
 
 /*
+ * The pages of rb placed so far in this load (a ZERO, PAGE, XBZRLE or
+ * COMPRESS_PAGE record read whole), one bit per page, or NULL when none
+ * was.  Valid until the next record is loaded.  Load thread.
+ */
+const unsigned long *ram_load_state_received(RAMLoadState *ls, RAMBlock *rb);
+
+/*
  * Load one START/PART/END payload of version version_id from f, up to
  * and including its EOS.  Returns 0, or negative errno with errp set
  * (a peer's bad record is an error, never an assertion).  Blocks on f.

@@ -55,7 +55,9 @@
 #include "postcopy-ram.h"
 #include "return-path.h"
 #include "ram-sink.h"
+#include "ram-unacked.h"
 #include "ram-xbzrle.h"
+#include "recv-bitmap.h"
 #include "checkpoint.h"
 #include "shrink.h"
 #include "qemu/bitmap.h"
@@ -95,6 +97,9 @@ typedef struct RAMState {
 
     /* Block of the last page request (return-path thread only). */
     RAMBlock *rp_last_block;
+
+    /* x-precopy-recover: pages sent, not yet acknowledged (or NULL) */
+    RAMUnacked *unacked;
 } RAMState;
 
 /*
@@ -231,6 +236,7 @@ static void ram_state_free(RAMState *rs)
     ram_select_destroy(&rs->sel);
     ram_sink_free(rs->sink);
     ram_xbzrle_free(rs->xbzrle);
+    ram_unacked_free(rs->unacked);
     g_free(rs);
 }
 
@@ -292,6 +298,9 @@ static RAMState *ram_state_new(QEMUFile *f, Error **errp)
     if (!ram_state_sink_new(rs, f, errp) || !ram_dirty_log_start(errp)) {
         ram_state_free(rs);
         return NULL;
+    }
+    if (migrate_precopy_recover()) {
+        rs->unacked = ram_unacked_new();
     }
     rs->period_start_ms = migration_clock_ms();
     rs->period_start_bytes = qemu_file_transferred(f);
@@ -371,6 +380,9 @@ static bool ram_send_dirty(RAMState *rs, bool limited, int64_t time_limit_ns)
         }
         if (ram_sink_save_page(rs->sink, rb, page) < 0) {
             return false;
+        }
+        if (rs->unacked) {
+            ram_unacked_note(rs->unacked, rb, page);
         }
         if (time_limit_ns && (++n & (RAM_ITERATE_CLOCK_PAGES - 1)) == 0 &&
             (g_get_monotonic_time() - start) * 1000 > time_limit_ns) {
@@ -612,7 +624,14 @@ bool ram_postcopy_request(const char *rbname, uint64_t start, uint64_t len,
     return ram_page_request_queue(&rs->sel, rb, start, len, errp);
 }
 
-void ram_postcopy_resume_prepare(QEMUFile *f)
+RAMUnacked *ram_unacked(void)
+{
+    RAMState *rs = ram_migration_rs();
+
+    return rs ? rs->unacked : NULL;
+}
+
+void ram_resume_prepare(QEMUFile *f)
 {
     RAMState *rs = ram_migration_rs();
 
@@ -703,6 +722,25 @@ void ram_load_postcopy_prepare(void)
     if (ram_migration.ls) {
         ram_load_state_stop_prefault(ram_migration.ls);
     }
+}
+
+uint8_t *ram_load_received_wire(RAMBlock *rb, uint64_t *size)
+{
+    const unsigned long *map = NULL;
+    uint64_t pages = ram_block_pages(rb);
+    uint8_t *wire;
+
+    if (ram_migration.ls) {
+        map = ram_load_state_received(ram_migration.ls, rb);
+    }
+    *size = recv_bitmap_wire_size(pages);
+    wire = g_malloc0(*size ? *size : 1);
+    for (uint64_t i = 0; map && i < pages; i++) {
+        if (test_bit(i, map)) {
+            wire[i >> 3] |= 1u << (i & 7);
+        }
+    }
+    return wire;
 }
 
 void ram_load_set_placer(RAMPlacer *pl)

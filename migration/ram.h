@@ -12,6 +12,7 @@
 #include "migration/qemu-file.h"
 
 typedef struct RAMPlacer RAMPlacer;
+typedef struct RAMBlock RAMBlock;
 
 /* Register the "ram" live handler (once; main thread, before a migration). */
 void ram_mig_init(void);
@@ -60,11 +61,26 @@ bool ram_checkpoint_resend(const char *rbname, uint64_t offset, Error **errp);
 void ram_postcopy_rp_init(void);
 
 /*
- * Source, postcopy recovery, the dirty bitmaps reloaded from the
- * destination's received bitmaps: start selecting over them on the new
- * stream f (requests dropped, block named again).  Migration thread.
+ * Source, postcopy or precopy recovery, the dirty bitmaps reloaded from
+ * the destination's received bitmaps: start selecting over them on the
+ * new stream f (requests dropped, block named again, the plain stream
+ * sink).  Migration thread.
  */
-void ram_postcopy_resume_prepare(QEMUFile *f);
+void ram_resume_prepare(QEMUFile *f);
+
+/*
+ * Source, x-precopy-recover: the outgoing migration's pages sent and not
+ * yet acknowledged (ram-unacked.h), or NULL.  Migration thread.
+ */
+typedef struct RAMUnacked RAMUnacked;
+RAMUnacked *ram_unacked(void);
+
+/*
+ * Destination, precopy recovery: rb's received bitmap in its wire form
+ * (recv-bitmap.h, *size bytes, caller frees): the pages this load
+ * placed.  Load thread.
+ */
+uint8_t *ram_load_received_wire(RAMBlock *rb, uint64_t *size);
 
 /*
  * Destination, load thread: stop helpers that touch guest RAM on their

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * recv-bitmap.c: the received-page bitmap of postcopy recovery (see
+ * recv-bitmap.c: the received-page bitmap of recovery (see
  * recv-bitmap.h).
  */
 #include "qemu/osdep.h"
@@ -24,11 +24,13 @@ void recv_bitmap_encode(uint8_t *wire, const uint8_t *present, uint64_t pages)
 }
 
 uint64_t recv_bitmap_to_dirty(unsigned long *dirty, const uint8_t *wire,
-                              uint64_t pages)
+                              uint64_t pages, bool keep)
 {
     uint64_t n = 0;
 
-    bitmap_zero(dirty, pages);
+    if (!keep) {
+        bitmap_zero(dirty, pages);
+    }
     for (uint64_t i = 0; i < pages; i++) {
         if (!(wire[i >> 3] & (1u << (i & 7)))) {
             set_bit(i, dirty);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * recv-bitmap.h (private to migration/): the received-page bitmap of
- * postcopy recovery, QEMU 7.2's wire form.
+ * postcopy recovery, QEMU 7.2's wire form (Tern's precopy recovery,
+ * precopy-recover.h, uses it too).
  *
  * After a broken postcopy connection the source asks, per RAM block
  * (COMMAND RECV_BITMAP), which pages the destination holds; the
@@ -37,10 +38,12 @@ void recv_bitmap_encode(uint8_t *wire, const uint8_t *present, uint64_t pages);
 /*
  * Source: the dirty bitmap (host unsigned longs, pages bits) of a block
  * from the destination's wire bitmap: a page is dirty (to send again)
- * unless the destination has it.  Padding bits on the wire are ignored.
- * Returns the number of dirty pages.
+ * unless the destination has it.  keep (precopy recovery): the pages
+ * already dirty stay dirty too (the bitmap is ORed with NOT received);
+ * else (postcopy) it is replaced.  Padding bits on the wire are ignored.
+ * Returns the number of pages the destination does not have.
  */
 uint64_t recv_bitmap_to_dirty(unsigned long *dirty, const uint8_t *wire,
-                              uint64_t pages);
+                              uint64_t pages, bool keep);
 
 #endif /* MIGRATION_RECV_BITMAP_H */

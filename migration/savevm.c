@@ -1403,6 +1403,28 @@ void qemu_loadvm_state_cleanup(void)
     }
 }
 
+/*
+ * The top-level load loop; a failure may pause and go on from a new
+ * stream (savevm_hooks->load_pause: precopy recovery), *f is then that
+ * stream.
+ */
+static int loadvm_main_or_pause(QEMUFile **f, Error **errp)
+{
+    Error *err = NULL;
+    QEMUFile *next;
+    int ret = loadvm_main(*f, false, &err);
+
+    while (ret < 0 && savevm_hooks->load_pause &&
+           (next = savevm_hooks->load_pause(*f, err))) {
+        error_free(err);
+        err = NULL;
+        *f = next;
+        ret = loadvm_main(*f, false, &err);
+    }
+    error_propagate(errp, err);
+    return ret;
+}
+
 int qemu_loadvm_state(QEMUFile *f, Error **errp)
 {
     GPtrArray *list = savevm_list();
@@ -1437,7 +1459,7 @@ int qemu_loadvm_state(QEMUFile *f, Error **errp)
         error_free(local_err);
     }
 
-    ret = loadvm_main(f, false, errp);
+    ret = loadvm_main_or_pause(&f, errp);
     if (ret == LOADVM_QUIT) {
         /* Postcopy: the rest of the stream is read elsewhere. */
         return 0;

@@ -132,12 +132,19 @@ static gboolean migration_watchdog_incoming_tick(gpointer opaque)
     uint64_t sample = multifd_recv_packets() +
                       __atomic_load_n(&watchdog_in_beats, __ATOMIC_RELAXED);
     Error *err = NULL;
+    bool gone;
 
-    if (status != MIGRATION_STATUS_ACTIVE || !mis->from_src_file) {
+    /* a precopy pause detaches (under recover_lock), then closes it */
+    g_mutex_lock(&mis->recover_lock);
+    gone = status != MIGRATION_STATUS_ACTIVE || !mis->from_src_file;
+    if (!gone) {
+        sample += qemu_file_io_bytes(mis->from_src_file);
+    }
+    g_mutex_unlock(&mis->recover_lock);
+    if (gone) {
         watchdog_in.source_id = 0;
         return G_SOURCE_REMOVE;
     }
-    sample += qemu_file_io_bytes(mis->from_src_file);
     if (!migration_watchdog_expired(&watchdog_in, sample,
                                     !mis->postcopy_started, timeout)) {
         return G_SOURCE_CONTINUE;

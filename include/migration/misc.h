@@ -27,6 +27,9 @@ typedef enum MigrationStatus {
     MIGRATION_STATUS_PRE_SWITCHOVER,
     MIGRATION_STATUS_DEVICE,
     MIGRATION_STATUS_WAIT_UNPLUG,
+    /* Tern only (x-precopy-recover): a broken precopy waits for a resume */
+    MIGRATION_STATUS_PRECOPY_PAUSED,
+    MIGRATION_STATUS_PRECOPY_RECOVER,
     MIGRATION_STATUS__MAX,
 } MigrationStatus;
 

@@ -48,6 +48,7 @@ typedef enum MigrationCapability {
     MIGRATION_CAPABILITY_MAPPED_RAM, /* QEMU 9.0 */
     /* Tern's own, after QEMU's list */
     MIGRATION_CAPABILITY_X_CHECKPOINT_ASSISTED,
+    MIGRATION_CAPABILITY_X_PRECOPY_RECOVER,
     MIGRATION_CAPABILITY__MAX,
 } MigrationCapability;
 
@@ -135,6 +136,8 @@ bool migrate_mapped_ram_check(Error **errp);
  */
 bool migrate_multifd_connections(void);
 bool migrate_checkpoint_assisted(void);
+/* x-precopy-recover (Tern only): a broken precopy pauses (precopy-recover.h) */
+bool migrate_precopy_recover(void);
 
 /* Parameters. */
 uint64_t migrate_max_bandwidth(void);          /* bytes/s; 0 = unlimited */

@@ -129,6 +129,12 @@ typedef struct SaveVMHooks {
     bool (*open_return_path)(QEMUFile *f, Error **errp);
     /* PING value, after a successful OPEN_RETURN_PATH: answer PONG. */
     bool (*answer_ping)(uint32_t value, Error **errp);
+    /*
+     * The load of f failed with err (qemu_loadvm_state, after the
+     * header): the stream to go on loading from (a recovery's new
+     * connection), or NULL to fail.  May wait for as long as it likes.
+     */
+    QEMUFile *(*load_pause)(QEMUFile *f, const Error *err);
 } SaveVMHooks;
 
 /* Install hooks (kept by reference; NULL: all defaults).  Start-up. */

@@ -27,7 +27,7 @@ CAPS = ['xbzrle', 'rdma-pin-all', 'auto-converge', 'zero-blocks',
         'x-ignore-shared', 'validate-uuid', 'background-snapshot',
         'zero-copy-send', 'postcopy-preempt',
         'mapped-ram',  # QEMU 9.0's, after 7.2's list
-        'x-checkpoint-assisted']  # Tern's own
+        'x-checkpoint-assisted', 'x-precopy-recover']  # Tern's own
 
 DEFAULTS = {
     'cpu-throttle-tailslow': False, 'xbzrle-cache-size': 67108864,

@@ -78,7 +78,7 @@ static void test_capability_order(void)
     json_object *caps = migrate_capabilities_to_json();
 
     /* QEMU 7.2's 21, then mapped-ram (QEMU 9.0), then Tern's own */
-    g_assert_cmpint(json_object_array_length(caps), ==, 23);
+    g_assert_cmpint(json_object_array_length(caps), ==, 24);
     g_assert_cmpstr(json_object_get_string(json_object_object_get(
                         json_object_array_get_idx(caps, 0), "capability")),
                     ==, "xbzrle");
@@ -91,6 +91,9 @@ static void test_capability_order(void)
     g_assert_cmpstr(json_object_get_string(json_object_object_get(
                         json_object_array_get_idx(caps, 22), "capability")),
                     ==, "x-checkpoint-assisted");
+    g_assert_cmpstr(json_object_get_string(json_object_object_get(
+                        json_object_array_get_idx(caps, 23), "capability")),
+                    ==, "x-precopy-recover");
     json_object_put(caps);
 }
 

@@ -44,11 +44,30 @@ static void test_recv_bitmap_to_dirty(void)
 
     memset(wire, 0xff, sizeof(wire)); /* padding bits set too */
     stq_le_p(wire, ~((1ULL << 3) | (1ULL << 40)));
-    wire[8] = 0xfd; /* page 65 not received */
-    g_assert_cmpuint(recv_bitmap_to_dirty(dirty, wire, 70), ==, 3);
+    wire[8] = 0xfd;    /* page 65 not received */
+    set_bit(7, dirty); /* replaced: postcopy's re-sync */
+    g_assert_cmpuint(recv_bitmap_to_dirty(dirty, wire, 70, false), ==, 3);
     g_assert_true(test_bit(3, dirty));
     g_assert_true(test_bit(40, dirty));
     g_assert_true(test_bit(65, dirty));
+    g_assert_cmpuint(bitmap_count_one(dirty, 70), ==, 3);
+    g_free(dirty);
+}
+
+/* Precopy recovery: dirty pages stay dirty, missing ones are added. */
+static void test_recv_bitmap_to_dirty_keep(void)
+{
+    uint8_t wire[16];
+    unsigned long *dirty = bitmap_new(70);
+
+    memset(wire, 0xff, sizeof(wire));
+    stq_le_p(wire, ~((1ULL << 3) | (1ULL << 40)));
+    set_bit(7, dirty);  /* re-dirtied, received before */
+    set_bit(40, dirty); /* re-dirtied and missing */
+    g_assert_cmpuint(recv_bitmap_to_dirty(dirty, wire, 70, true), ==, 2);
+    g_assert_true(test_bit(3, dirty));
+    g_assert_true(test_bit(7, dirty));
+    g_assert_true(test_bit(40, dirty));
     g_assert_cmpuint(bitmap_count_one(dirty, 70), ==, 3);
     g_free(dirty);
 }
@@ -59,5 +78,7 @@ int main(int argc, char **argv)
     g_test_add_func("/recv-bitmap/size", test_recv_bitmap_size);
     g_test_add_func("/recv-bitmap/encode", test_recv_bitmap_encode);
     g_test_add_func("/recv-bitmap/to-dirty", test_recv_bitmap_to_dirty);
+    g_test_add_func("/recv-bitmap/to-dirty-keep",
+                    test_recv_bitmap_to_dirty_keep);
     return g_test_run();
 }
