@@ -50,7 +50,11 @@ static void hmp_info_migrate_status(Monitor *mon, const MigrationInfo *info)
 {
     const char *status = migration_status_name(info->status);
 
-    if (info->status == MIGRATION_STATUS_FAILED && info->error_desc) {
+    /* Tern's precopy-paused says why too (x-precopy-recover) */
+    if ((info->status == MIGRATION_STATUS_FAILED ||
+         info->status == MIGRATION_STATUS_PRECOPY_PAUSED ||
+         info->status == MIGRATION_STATUS_PRECOPY_RECOVER) &&
+        info->error_desc) {
         monitor_printf(mon, "Migration status: %s (%s)\n", status,
                        info->error_desc);
     } else {
