@@ -3,15 +3,18 @@
  * checkpoint-index.c: index a checkpoint file by page digest and by
  * guest-physical address (see checkpoint-index.h).
  *
- * The file's layout is read first (checkpoint_index_layout(): the
- * PT_LOAD segments of a dump-guest-memory ELF), then the segments are
- * read in CKPT_INDEX_CHUNK pieces and every non-zero page is hashed.
- * Entries go into one array; the two lookup tables point into it and are
- * built once the array is complete.
+ * The file's layout is read first (the PT_LOAD segments of a
+ * dump-guest-memory ELF, or a mapped-ram file's present pages), then the
+ * segments are cut into chunks of CKPT_INDEX_CHUNK_PAGES pages, which one
+ * thread per processor claims in turn: it reads the chunk and hashes its
+ * non-zero pages into the chunk's own slots of the entry array (one slot
+ * per page of the file, so the threads never share a slot).  Once every
+ * chunk is done, zero pages' slots are dropped and the two lookup tables
+ * (open addressing, entry numbers) are built over the array.
  *
- * Locking: the indexing thread owns everything until it sets done (under
- * lock, with cond broadcast); afterwards the tables are read-only.  The
- * progress counters are relaxed atomics.
+ * Locking: the indexing threads own everything until the main indexing
+ * thread sets done (under lock, with cond broadcast); afterwards the
+ * tables are read-only.  The progress counters are relaxed atomics.
  */
 #include "qemu/osdep.h"
 #include "qemu/buffer-zero.h"
@@ -23,8 +26,15 @@
 #include "checkpoint-index.h"
 #include "mapped-ram-format.h"
 
-/* Bytes read from the file at a time while indexing. */
-#define CKPT_INDEX_CHUNK (2 * MiB)
+/*
+ * Pages read from the file at a time by an indexing thread: 256 KiB, so
+ * that the buffer stays in the core's cache while its pages are hashed.
+ */
+#define CKPT_INDEX_CHUNK_PAGES 64
+/* Indexing threads: one per processor, at most this many. */
+#define CKPT_INDEX_MAX_THREADS 16
+/* file_off of an entry slot whose page is zero (dropped after hashing). */
+#define CKPT_NO_FILE_OFF UINT64_MAX
 /* More PT_LOAD segments than a dump of any Tern machine has. */
 #define CKPT_INDEX_MAX_SEGMENTS 1024
 
@@ -46,9 +56,11 @@ struct CheckpointIndex {
     bool done; /* under lock */
     Error *err;
 
-    GArray *entries;       /* CkptIndexEntry */
-    GHashTable *by_digest; /* digest -> entry */
-    GHashTable *by_gpa;    /* &entry->gpa -> entry */
+    GArray *entries;      /* CkptIndexEntry, in file order */
+    uint32_t *by_digest;  /* entry number + 1 by digest key, 0: empty */
+    uint32_t *by_gpa;     /* entry number + 1 by page address, 0: empty */
+    uint64_t mask;        /* of both tables (size - 1) */
+    unsigned int threads; /* indexing threads used */
     int64_t start_us;
     int64_t end_us;       /* atomic; 0 while indexing */
     uint64_t pages, zero; /* atomic */
@@ -203,91 +215,218 @@ static GArray *checkpoint_index_mapped(CheckpointIndex *ci, Error **errp)
 
 /* ---- indexing ---- */
 
-static void checkpoint_index_page(CheckpointIndex *ci, const uint8_t *page,
-                                  uint64_t file_off, uint64_t gpa)
-{
-    CkptIndexEntry e;
+/* One piece of work: up to CKPT_INDEX_CHUNK_PAGES pages of a segment. */
+typedef struct CkptChunk {
+    uint64_t file_off;
+    uint64_t gpa;  /* of the first page, or CKPT_NO_GPA */
+    uint64_t slot; /* entry slot of the first page */
+    uint32_t pages;
+} CkptChunk;
 
-    if (buffer_is_zero(page, TARGET_PAGE_SIZE)) {
-        __atomic_fetch_add(&ci->zero, 1, __ATOMIC_RELAXED);
-        return;
+/* Split the segments into chunks; returns the number of page slots. */
+static uint64_t checkpoint_index_chunks(GArray *segs, GArray *chunks)
+{
+    uint64_t slot = 0;
+
+    for (guint i = 0; i < segs->len; i++) {
+        const CkptSegment *s = &g_array_index(segs, CkptSegment, i);
+        uint64_t pages = s->len / TARGET_PAGE_SIZE;
+
+        for (uint64_t p = 0; p < pages; p += CKPT_INDEX_CHUNK_PAGES) {
+            CkptChunk c = {
+                .file_off = s->file_off + p * TARGET_PAGE_SIZE,
+                .gpa = s->gpa == CKPT_NO_GPA ? CKPT_NO_GPA
+                                             : s->gpa + p * TARGET_PAGE_SIZE,
+                .slot = slot,
+                .pages = MIN(pages - p, CKPT_INDEX_CHUNK_PAGES),
+            };
+
+            g_array_append_val(chunks, c);
+            slot += c.pages;
+        }
     }
-    checkpoint_hash_page(page, e.digest);
-    e.file_off = file_off;
-    e.gpa = gpa;
-    g_array_append_val(ci->entries, e);
-    __atomic_fetch_add(&ci->pages, 1, __ATOMIC_RELAXED);
+    return slot;
 }
 
-/* Hash the whole pages of one segment. */
-static bool checkpoint_index_segment(CheckpointIndex *ci, const CkptSegment *s,
-                                     uint8_t *buf, Error **errp)
+/* A zero page, answered after one word for most data pages. */
+static bool ckpt_page_is_zero(const uint8_t *page)
 {
-    uint64_t pages = s->len / TARGET_PAGE_SIZE;
+    uint64_t first;
 
-    for (uint64_t done = 0; done < pages;) {
-        uint64_t n = MIN(pages - done, CKPT_INDEX_CHUNK / TARGET_PAGE_SIZE);
-        uint64_t off = s->file_off + done * TARGET_PAGE_SIZE;
+    memcpy(&first, page, sizeof(first));
+    return first == 0 && buffer_is_zero(page, TARGET_PAGE_SIZE);
+}
 
+/* Read and hash one chunk into its slots (zero pages: file_off unset). */
+static bool checkpoint_index_chunk(CheckpointIndex *ci, const CkptChunk *c,
+                                   uint8_t *buf, Error **errp)
+{
+    CkptIndexEntry *slots = &g_array_index(ci->entries, CkptIndexEntry, 0);
+    uint64_t zero = 0;
+
+    if (!ckpt_pread_all(ci->fd, buf, c->pages * TARGET_PAGE_SIZE,
+                        c->file_off)) {
+        error_setg_errno(errp, errno, "checkpoint '%s': read failed", ci->path);
+        return false;
+    }
+    for (uint32_t i = 0; i < c->pages; i++) {
+        const uint8_t *page = buf + i * TARGET_PAGE_SIZE;
+        CkptIndexEntry *e = &slots[c->slot + i];
+
+        if (ckpt_page_is_zero(page)) {
+            e->file_off = CKPT_NO_FILE_OFF;
+            zero++;
+            continue;
+        }
+        checkpoint_hash_page(page, e->digest);
+        e->file_off = c->file_off + i * TARGET_PAGE_SIZE;
+        e->gpa =
+            c->gpa == CKPT_NO_GPA ? CKPT_NO_GPA : c->gpa + i * TARGET_PAGE_SIZE;
+    }
+    __atomic_fetch_add(&ci->zero, zero, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&ci->pages, c->pages - zero, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&ci->bytes_read, c->pages * TARGET_PAGE_SIZE,
+                       __ATOMIC_RELAXED);
+    return true;
+}
+
+/* The work shared by the indexing threads. */
+typedef struct CkptIndexJob {
+    CheckpointIndex *ci;
+    GArray *chunks;  /* CkptChunk */
+    guint next;      /* atomic: next chunk to claim */
+    bool failed;     /* atomic: a worker failed, everyone stops */
+    GMutex err_lock; /* protects err */
+    Error *err;      /* the first failure */
+} CkptIndexJob;
+
+static gpointer checkpoint_index_worker(gpointer opaque)
+{
+    CkptIndexJob *job = opaque;
+    CheckpointIndex *ci = job->ci;
+    g_autofree uint8_t *buf =
+        g_malloc(CKPT_INDEX_CHUNK_PAGES * TARGET_PAGE_SIZE);
+    Error *err = NULL;
+    guint i;
+
+    while ((i = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED)) <
+           job->chunks->len) {
         if (__atomic_load_n(&ci->cancel, __ATOMIC_RELAXED)) {
-            error_setg(errp, "checkpoint '%s': indexing stopped", ci->path);
-            return false;
+            error_setg(&err, "checkpoint '%s': indexing stopped", ci->path);
+        } else if (__atomic_load_n(&job->failed, __ATOMIC_RELAXED)) {
+            break;
+        } else {
+            checkpoint_index_chunk(
+                ci, &g_array_index(job->chunks, CkptChunk, i), buf, &err);
         }
-        if (!ckpt_pread_all(ci->fd, buf, n * TARGET_PAGE_SIZE, off)) {
-            error_setg_errno(errp, errno, "checkpoint '%s': read failed",
-                             ci->path);
-            return false;
+        if (err) {
+            __atomic_store_n(&job->failed, true, __ATOMIC_RELAXED);
+            g_mutex_lock(&job->err_lock);
+            if (!job->err) {
+                job->err = g_steal_pointer(&err);
+            }
+            g_mutex_unlock(&job->err_lock);
+            error_free(err);
+            break;
         }
-        __atomic_fetch_add(&ci->bytes_read, n * TARGET_PAGE_SIZE,
-                           __ATOMIC_RELAXED);
-        for (uint64_t i = 0; i < n; i++) {
-            uint64_t k = done + i;
+    }
+    return NULL;
+}
 
-            checkpoint_index_page(
-                ci, buf + i * TARGET_PAGE_SIZE, off + i * TARGET_PAGE_SIZE,
-                s->gpa == CKPT_NO_GPA ? CKPT_NO_GPA
-                                      : s->gpa + k * TARGET_PAGE_SIZE);
-        }
-        done += n;
+/* Hash every chunk on indexing threads; false with errp on failure. */
+static bool checkpoint_index_hash_all(CheckpointIndex *ci, GArray *chunks,
+                                      Error **errp)
+{
+    CkptIndexJob job = {.ci = ci, .chunks = chunks};
+    unsigned int n =
+        MIN(MAX(g_get_num_processors(), 1), CKPT_INDEX_MAX_THREADS);
+    g_autofree GThread **threads = g_new(GThread *, n);
+
+    g_mutex_init(&job.err_lock);
+    ci->threads = n;
+    for (unsigned int i = 0; i < n; i++) {
+        threads[i] =
+            g_thread_new("ckpt-idx-work", checkpoint_index_worker, &job);
+    }
+    for (unsigned int i = 0; i < n; i++) {
+        g_thread_join(threads[i]);
+    }
+    g_mutex_clear(&job.err_lock);
+    if (job.err) {
+        error_propagate(errp, job.err);
+        return false;
     }
     return true;
 }
 
-static guint ckpt_digest_hash(gconstpointer key)
+/* Drop the zero pages' slots, keeping the file order. */
+static void checkpoint_index_compact(CheckpointIndex *ci)
 {
-    guint h;
+    CkptIndexEntry *e = &g_array_index(ci->entries, CkptIndexEntry, 0);
+    guint n = 0;
 
-    memcpy(&h, key, sizeof(h));
-    return h;
+    for (guint i = 0; i < ci->entries->len; i++) {
+        if (e[i].file_off != CKPT_NO_FILE_OFF) {
+            e[n++] = e[i];
+        }
+    }
+    g_array_set_size(ci->entries, n);
 }
 
-static gboolean ckpt_digest_equal(gconstpointer a, gconstpointer b)
+/* Slot of key in an open-addressing table of entry numbers + 1. */
+static uint64_t ckpt_table_slot(uint64_t key, uint64_t mask)
 {
-    return !memcmp(a, b, CKPT_DIGEST_BYTES);
+    return (key * 0x9e3779b97f4a7c15ull >> 20) & mask;
 }
 
-/* The lookup tables over the finished entry array. */
+/*
+ * The lookup tables over the finished entry array: entry numbers + 1 (0:
+ * empty) in open-addressing tables at most half full, by digest (the
+ * first entry of a digest wins) and by guest-physical address (the last
+ * entry at an address wins).
+ */
 static void checkpoint_index_tables(CheckpointIndex *ci)
 {
-    ci->by_digest = g_hash_table_new(ckpt_digest_hash, ckpt_digest_equal);
-    ci->by_gpa = g_hash_table_new(g_int64_hash, g_int64_equal);
-    for (guint i = 0; i < ci->entries->len; i++) {
-        CkptIndexEntry *e = &g_array_index(ci->entries, CkptIndexEntry, i);
+    const CkptIndexEntry *e = &g_array_index(ci->entries, CkptIndexEntry, 0);
+    uint64_t size = 16;
 
-        if (!g_hash_table_contains(ci->by_digest, e->digest)) {
-            g_hash_table_insert(ci->by_digest, e->digest, e);
+    while (size < 2 * (uint64_t)ci->entries->len) {
+        size *= 2;
+    }
+
+    ci->mask = size - 1;
+    ci->by_digest = g_new0(uint32_t, size);
+    ci->by_gpa = g_new0(uint32_t, size);
+    for (guint i = 0; i < ci->entries->len; i++) {
+        uint64_t s =
+            ckpt_table_slot(checkpoint_digest_key(e[i].digest), ci->mask);
+
+        for (; ci->by_digest[s]; s = (s + 1) & ci->mask) {
+            if (!memcmp(e[ci->by_digest[s] - 1].digest, e[i].digest,
+                        CKPT_DIGEST_BYTES)) {
+                break;
+            }
         }
-        if (e->gpa != CKPT_NO_GPA) {
-            g_hash_table_insert(ci->by_gpa, &e->gpa, e);
+        if (!ci->by_digest[s]) {
+            ci->by_digest[s] = i + 1;
         }
+        if (e[i].gpa == CKPT_NO_GPA) {
+            continue;
+        }
+        s = ckpt_table_slot(e[i].gpa >> TARGET_PAGE_BITS, ci->mask);
+        while (ci->by_gpa[s] && e[ci->by_gpa[s] - 1].gpa != e[i].gpa) {
+            s = (s + 1) & ci->mask;
+        }
+        ci->by_gpa[s] = i + 1;
     }
 }
 
 static bool checkpoint_index_run(CheckpointIndex *ci, Error **errp)
 {
     g_autoptr(GArray) segs = NULL;
-    g_autofree uint8_t *buf = NULL;
+    g_autoptr(GArray) chunks = NULL;
     struct stat st;
+    uint64_t slots;
 
     if (fstat(ci->fd, &st) < 0) {
         error_setg_errno(errp, errno, "checkpoint '%s'", ci->path);
@@ -299,13 +438,18 @@ static bool checkpoint_index_run(CheckpointIndex *ci, Error **errp)
     if (!segs) {
         return false;
     }
-    buf = g_malloc(CKPT_INDEX_CHUNK);
-    for (guint i = 0; i < segs->len; i++) {
-        if (!checkpoint_index_segment(ci, &g_array_index(segs, CkptSegment, i),
-                                      buf, errp)) {
-            return false;
-        }
+    chunks = g_array_new(false, false, sizeof(CkptChunk));
+    slots = checkpoint_index_chunks(segs, chunks);
+    if (slots >= UINT32_MAX / 2) {
+        error_setg(errp, "checkpoint '%s': more than %u pages", ci->path,
+                   UINT32_MAX / 2);
+        return false;
     }
+    g_array_set_size(ci->entries, slots);
+    if (!checkpoint_index_hash_all(ci, chunks, errp)) {
+        return false;
+    }
+    checkpoint_index_compact(ci);
     checkpoint_index_tables(ci);
     return true;
 }
@@ -320,9 +464,9 @@ static gpointer checkpoint_index_thread(gpointer opaque)
     __atomic_store_n(&ci->end_us, g_get_monotonic_time(), __ATOMIC_RELAXED);
     ms = (ci->end_us - ci->start_us) / 1000;
     if (ok) {
-        info_report("checkpoint '%s' indexed in %" PRId64 " ms: %" PRIu64
-                    " pages, %" PRIu64 " zero pages",
-                    ci->path, ms, ci->pages, ci->zero);
+        info_report("checkpoint '%s' indexed in %" PRId64 " ms by %u "
+                    "threads: %" PRIu64 " pages, %" PRIu64 " zero pages",
+                    ci->path, ms, ci->threads, ci->pages, ci->zero);
     } else {
         warn_report("%s", error_get_pretty(err));
     }
@@ -350,7 +494,7 @@ CheckpointIndex *checkpoint_index_start(const char *path, Error **errp)
     g_cond_init(&ci->cond);
     ci->entries = g_array_new(false, false, sizeof(CkptIndexEntry));
     ci->start_us = g_get_monotonic_time();
-    ci->thread = g_thread_new("ckpt index", checkpoint_index_thread, ci);
+    ci->thread = g_thread_new("ckpt-idx-main", checkpoint_index_thread, ci);
     return ci;
 }
 
@@ -406,12 +550,37 @@ void checkpoint_index_stats(CheckpointIndex *ci, CkptIndexStats *st)
 const CkptIndexEntry *checkpoint_index_find(CheckpointIndex *ci,
                                             const uint8_t *digest)
 {
-    return ci->by_digest ? g_hash_table_lookup(ci->by_digest, digest) : NULL;
+    const CkptIndexEntry *e = &g_array_index(ci->entries, CkptIndexEntry, 0);
+    uint64_t s;
+
+    if (!ci->by_digest) {
+        return NULL;
+    }
+    s = ckpt_table_slot(checkpoint_digest_key(digest), ci->mask);
+    for (; ci->by_digest[s]; s = (s + 1) & ci->mask) {
+        if (!memcmp(e[ci->by_digest[s] - 1].digest, digest,
+                    CKPT_DIGEST_BYTES)) {
+            return &e[ci->by_digest[s] - 1];
+        }
+    }
+    return NULL;
 }
 
 const CkptIndexEntry *checkpoint_index_at(CheckpointIndex *ci, uint64_t gpa)
 {
-    return ci->by_gpa ? g_hash_table_lookup(ci->by_gpa, &gpa) : NULL;
+    const CkptIndexEntry *e = &g_array_index(ci->entries, CkptIndexEntry, 0);
+    uint64_t s;
+
+    if (!ci->by_gpa) {
+        return NULL;
+    }
+    s = ckpt_table_slot(gpa >> TARGET_PAGE_BITS, ci->mask);
+    for (; ci->by_gpa[s]; s = (s + 1) & ci->mask) {
+        if (e[ci->by_gpa[s] - 1].gpa == gpa) {
+            return &e[ci->by_gpa[s] - 1];
+        }
+    }
+    return NULL;
 }
 
 void checkpoint_index_foreach(CheckpointIndex *ci,
@@ -443,10 +612,8 @@ void checkpoint_index_free(CheckpointIndex *ci)
     }
     __atomic_store_n(&ci->cancel, true, __ATOMIC_RELAXED);
     g_thread_join(ci->thread);
-    if (ci->by_digest) {
-        g_hash_table_destroy(ci->by_digest);
-        g_hash_table_destroy(ci->by_gpa);
-    }
+    g_free(ci->by_digest);
+    g_free(ci->by_gpa);
     g_array_free(ci->entries, true);
     error_free(ci->err);
     close(ci->fd);

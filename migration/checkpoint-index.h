@@ -12,9 +12,10 @@
  * guest-physical page address to the page the file holds there.  Zero pages are
  * never hashed (they travel as ZERO records anyway).
  *
- * Indexing reads and hashes the whole file on its own thread, started
- * when the checkpoint is configured (-checkpoint, or the "checkpoint"
- * parameter), so it runs while the destination waits for its connection.
+ * Indexing reads and hashes the whole file on one thread per processor,
+ * started when the checkpoint is configured (-checkpoint, or the
+ * "checkpoint" parameter), so it runs while the destination waits for
+ * its connection.
  * The file stays open: pages are read again when the source names them,
  * and checked against the digest it sent, since the file may have
  * changed since (checkpoint-dst.c).
