@@ -55,8 +55,9 @@ typedef struct CkptSrc {
 
 static CkptSrc ckpt_src;
 
-/* Statistics of the HASH records, counted by the sink. */
+/* Statistics of the HASH records and the hashing, counted by the sink. */
 static uint64_t ckpt_src_pages, ckpt_src_moved;
+static uint64_t ckpt_src_hashed, ckpt_src_unhashed;
 
 static CkptSrcBlock *ckpt_src_block(RAMBlock *rb)
 {
@@ -111,6 +112,8 @@ void checkpoint_src_begin(void)
     __atomic_store_n(&ckpt_src.offer_ms, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&ckpt_src_pages, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&ckpt_src_moved, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&ckpt_src_hashed, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&ckpt_src_unhashed, 0, __ATOMIC_RELAXED);
     g_mutex_unlock(&ckpt_src.lock);
 }
 
@@ -220,6 +223,12 @@ void checkpoint_src_count(uint64_t pages, uint64_t moved)
 {
     __atomic_fetch_add(&ckpt_src_pages, pages, __ATOMIC_RELAXED);
     __atomic_fetch_add(&ckpt_src_moved, moved, __ATOMIC_RELAXED);
+}
+
+void checkpoint_src_count_hashing(uint64_t hashed, uint64_t unhashed)
+{
+    __atomic_store_n(&ckpt_src_hashed, hashed, __ATOMIC_RELAXED);
+    __atomic_store_n(&ckpt_src_unhashed, unhashed, __ATOMIC_RELAXED);
 }
 
 bool checkpoint_src_whole(RAMBlock *rb, uint64_t page)
@@ -403,4 +412,6 @@ void checkpoint_src_info(MigrationCheckpointInfo *info)
     info->offer_bytes =
         __atomic_load_n(&ckpt_src.offer_bytes, __ATOMIC_RELAXED);
     info->offer_time = __atomic_load_n(&ckpt_src.offer_ms, __ATOMIC_RELAXED);
+    info->hashed = __atomic_load_n(&ckpt_src_hashed, __ATOMIC_RELAXED);
+    info->unhashed = __atomic_load_n(&ckpt_src_unhashed, __ATOMIC_RELAXED);
 }

@@ -89,6 +89,12 @@ bool checkpoint_src_whole(RAMBlock *rb, uint64_t page);
 void checkpoint_src_count(uint64_t pages, uint64_t moved);
 
 /*
+ * The sink's hashing so far: pages hashed ahead, non-zero pages the
+ * sender reached before their hash (sent whole).  Migration thread.
+ */
+void checkpoint_src_count_hashing(uint64_t hashed, uint64_t unhashed);
+
+/*
  * Write sync record n on f, flush, wait for its CKPT_ACK.  Returns how
  * many pages the destination asked for since the previous sync (they are
  * queued), or a negative errno with errp set.  Migration thread.
@@ -130,6 +136,8 @@ typedef struct MigrationCheckpointInfo {
     uint64_t requested;   /* pages the destination asked for again */
     uint64_t offer_bytes; /* the exchange: advise + offer bytes */
     int64_t offer_time;   /* ms from advise to offer parsed */
+    uint64_t hashed;      /* pages hashed ahead of the sender */
+    uint64_t unhashed;    /* non-zero pages sent before their hash */
     /* destination: set when a checkpoint is configured */
     bool has_destination;
     char *file;               /* owned */

@@ -175,13 +175,15 @@ static void hmp_info_migrate_checkpoint(Monitor *mon,
                                         const MigrationCheckpointInfo *c)
 {
     if (c->has_source) {
-        monitor_printf(mon,
-                       "checkpoint: %" PRIu64 " pages sent as hashes (%" PRIu64
-                       " moved), %" PRIu64 " kbytes saved, %" PRIu64
-                       " pages requested again, exchange %" PRIu64
-                       " kbytes in %" PRId64 " ms\n",
-                       c->pages, c->moved_pages, c->bytes_saved >> 10,
-                       c->requested, c->offer_bytes >> 10, c->offer_time);
+        monitor_printf(
+            mon,
+            "checkpoint: %" PRIu64 " pages sent as hashes (%" PRIu64
+            " moved), %" PRIu64 " kbytes saved, %" PRIu64
+            " pages requested again, exchange %" PRIu64 " kbytes in %" PRId64
+            " ms, %" PRIu64 " pages hashed ahead, %" PRIu64
+            " sent before their hash\n",
+            c->pages, c->moved_pages, c->bytes_saved >> 10, c->requested,
+            c->offer_bytes >> 10, c->offer_time, c->hashed, c->unhashed);
     }
     if (c->has_destination) {
         monitor_printf(mon,

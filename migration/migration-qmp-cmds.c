@@ -94,6 +94,8 @@ migration_checkpoint_info_to_json(const MigrationCheckpointInfo *c)
         json_add_u64(o, "requested-pages", c->requested);
         json_add_u64(o, "exchange-bytes", c->offer_bytes);
         json_add_i64(o, "exchange-time", c->offer_time);
+        json_add_u64(o, "hashed-pages", c->hashed);
+        json_add_u64(o, "unhashed-pages", c->unhashed);
     }
     if (c->has_destination) {
         json_add_str(o, "file", c->file);

@@ -7,25 +7,41 @@
  * records: a non-zero page whose SHA-256 key is in the destination's
  * offer is sent as its 32-byte digest instead of its 4 KiB.
  *
- * Hashing runs ahead of the sender on a helper thread: selected pages
- * are collected in batches of CKPT_SINK_BATCH; while the helper
- * classifies one batch (zero, whole, or hash and look the key up), the
- * migration thread writes the records of the previous one and collects
- * the next.  On a link faster than the helper hashes, the migration
- * thread takes over what the helper has not reached and sends it whole
- * (ckpt_sink_maybe_take_over()).  Records leave in selection order, so a page
- * selected twice keeps its last record last.  A page the guest changes after it
- * was hashed is caught by the dirty log and sent again, as with any sink. Zero
- * pages are never hashed; pages the destination asked for again
- * (checkpoint_src_whole()) are never sent as HASH.
+ * Hashing runs ahead of the sender on one thread per processor and the
+ * sender never waits for it.  Per page the sink keeps a digest and a
+ * stamp: the dirty-log pass the digest was taken in (and whether the
+ * page was zero, which is never hashed).  The hash threads claim chunks
+ * of CKPT_HASH_CHUNK pages of the current pass in address order, starting
+ * after the page the sender handled last and jumping forward when the
+ * sender overtakes them, and only look at pages still dirty.  When the
+ * sender reaches a page: a stamp of the current pass gives its kind
+ * (zero, or a digest to look up in the offer's keys); without one the
+ * page goes as the stream sink sends it (ZERO or PAGE).  So on a link
+ * faster than the hashing, pages simply go whole; on a slow link the
+ * hashing runs ahead while the sender waits for the link.
  *
- * The first payload waits for the destination's offer before any page.
+ * Why a digest of the current pass is right: the pass number
+ * (mig_stats.dirty_sync_count) changes on the migration thread after each
+ * dirty-log sync, and the sink starts a new hash pass when it sees the
+ * change, before its next page; a digest taken after that is of content
+ * at least as new as the sync, and a later write is in the dirty log, so
+ * the page is sent again.  Digests of an older pass are ignored.  A hash
+ * thread publishes a chunk's digests and stamps under the lock, only if
+ * the pass is still the one it claimed in, so a stale digest never
+ * overwrites a current one.
  *
- * Threads: ops run on the migration thread; the helper only touches the
- * batch it was handed, between submit and done (under lock/cond).
+ * Pages the destination asked for again (checkpoint_src_whole()) are
+ * never sent as HASH.  The first payload waits for the destination's
+ * offer before any page (the hash threads already work meanwhile).
+ *
+ * Threads: ops run on the migration thread.  lock guards the pass
+ * (pass, covered, start, quit) and the publication of digests; the
+ * sender reads a stamp with acquire, the digest after it.  Memory: 36
+ * bytes per guest page (0.9% of RAM) for the digests and stamps.
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
+#include "qemu/bitmap.h"
 #include "qemu/buffer-zero.h"
 #include "migration/options.h"
 #include "migration.h"
@@ -35,29 +51,21 @@
 #include "ram-format.h"
 #include "ram-sink.h"
 
-/*
- * A max-bandwidth above this is a fast local link, where hashing may
- * cost more than it saves (ckpt_sink_maybe_take_over()).
- */
-#define CKPT_SINK_FAST_LINK (1ULL << 30)
+/* Pages a hash thread claims at a time. */
+#define CKPT_HASH_CHUNK 64
+/* At most this many hash threads. */
+#define CKPT_HASH_MAX_THREADS 16
+/* Stamp bit: the page was zero (not hashed). */
+#define CKPT_STAMP_ZERO 1u
 
-/* Pages per batch: 1 MiB of guest RAM. */
-#define CKPT_SINK_BATCH 256
-
-typedef enum CkptPageKind {
-    CKPT_PAGE_DATA,
-    CKPT_PAGE_ZERO,
-    CKPT_PAGE_HASH,
-} CkptPageKind;
-
-typedef struct CkptBatch {
-    unsigned int n;
-    unsigned int next; /* atomic: next entry to classify (helper claims) */
-    RAMBlock *rb[CKPT_SINK_BATCH];
-    uint64_t page[CKPT_SINK_BATCH];
-    uint8_t kind[CKPT_SINK_BATCH];
-    uint8_t digest[CKPT_SINK_BATCH][CKPT_DIGEST_BYTES];
-} CkptBatch;
+/* Per RAM block: the digests and stamps of its pages. */
+typedef struct CkptHashBlock {
+    RAMBlock *rb;
+    uint64_t base;   /* number of its first page among all blocks' pages */
+    uint64_t pages;  /* at sink creation */
+    uint32_t *stamp; /* pass << 1 | CKPT_STAMP_ZERO; 0: never hashed */
+    uint8_t (*digest)[CKPT_DIGEST_BYTES];
+} CkptHashBlock;
 
 typedef struct RAMCkptSink {
     RAMPageSink base;
@@ -66,99 +74,177 @@ typedef struct RAMCkptSink {
     bool offered;              /* the offer arrived */
     int err;                   /* first error (negative errno) */
     const CkptKeySet *keys;    /* the offer's, NULL until offered */
-    CkptBatch batches[2];
-    CkptBatch *cur; /* being filled (migration thread) */
-    CkptBatch *job; /* handed to the helper, or NULL */
+    CkptHashBlock *blocks;
+    unsigned int nr_blocks;
+    uint64_t total;       /* pages of all blocks */
+    CkptHashBlock *last;  /* sender: block of the last page */
+    uint32_t sender_pass; /* sender: the pass it started hashing */
+    uint64_t sender_pos;  /* atomic: number of the page sent last */
+    uint64_t unhashed;    /* sender: pages reached before their hash */
 
-    GThread *thread;
+    GThread **threads;
+    unsigned int nr_threads;
     GMutex lock;
     GCond cond;
-    bool job_done; /* under lock */
-    bool quit;     /* under lock */
-    /* helper's hashing speed, bytes/s (atomic; 0 until measured) */
-    uint64_t hash_rate;
+    bool quit;        /* under lock */
+    uint32_t pass;    /* under lock: the pass being hashed, 0: none yet */
+    uint64_t start;   /* under lock: page number the pass started at */
+    uint64_t covered; /* under lock: pages of the pass claimed or skipped */
+    uint64_t hashed;  /* atomic: pages hashed */
 } RAMCkptSink;
 
-/*
- * Classify entry i of b, hashing it if hash and keys has any key.
- * Returns true if the page was hashed.
- */
-static bool ckpt_sink_classify_one(const CkptKeySet *keys, CkptBatch *b,
-                                   unsigned int i, bool hash)
-{
-    const uint8_t *host = b->rb[i]->host + (b->page[i] << TARGET_PAGE_BITS);
-    uint64_t first;
+/* A hash thread's claim: n pages of one block from page. */
+typedef struct CkptClaim {
+    CkptHashBlock *hb;
+    uint64_t page;
+    unsigned int n;
+    uint32_t pass;
+} CkptClaim;
 
-    memcpy(&first, host, sizeof(first));
-    if (first == 0 && buffer_is_zero(host, TARGET_PAGE_SIZE)) {
-        b->kind[i] = CKPT_PAGE_ZERO;
+static CkptHashBlock *ckpt_sink_block_at(RAMCkptSink *cs, uint64_t pos)
+{
+    for (unsigned int i = 0; i < cs->nr_blocks; i++) {
+        CkptHashBlock *hb = &cs->blocks[i];
+
+        if (pos >= hb->base && pos - hb->base < hb->pages) {
+            return hb;
+        }
+    }
+    return NULL;
+}
+
+static CkptHashBlock *ckpt_sink_block(RAMCkptSink *cs, RAMBlock *rb)
+{
+    if (cs->last && cs->last->rb == rb) {
+        return cs->last;
+    }
+    for (unsigned int i = 0; i < cs->nr_blocks; i++) {
+        if (cs->blocks[i].rb == rb) {
+            cs->last = &cs->blocks[i];
+            return cs->last;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * Claim the next pages of the pass (under lock): first skip to the page
+ * after the sender's if it overtook the claims.  False when the pass is
+ * covered.
+ */
+static bool ckpt_sink_claim(RAMCkptSink *cs, CkptClaim *c)
+{
+    uint64_t next = __atomic_load_n(&cs->sender_pos, __ATOMIC_RELAXED) + 1;
+    uint64_t cursor, skip;
+
+    if (cs->covered >= cs->total) {
         return false;
     }
-    b->kind[i] = CKPT_PAGE_DATA;
-    if (!hash || !keys || !keys->count ||
-        checkpoint_src_whole(b->rb[i], b->page[i])) {
+    cursor = (cs->start + cs->covered) % cs->total;
+    skip = (next + cs->total - cursor) % cs->total;
+    if (skip < cs->total - cs->covered) {
+        cs->covered += skip;
+        cursor = next % cs->total;
+    }
+    if (cs->covered >= cs->total) {
         return false;
     }
-    checkpoint_hash_page(host, b->digest[i]);
-    if (checkpoint_keyset_has(keys, checkpoint_digest_key(b->digest[i]))) {
-        b->kind[i] = CKPT_PAGE_HASH;
-    }
+    c->hb = ckpt_sink_block_at(cs, cursor);
+    c->page = cursor - c->hb->base;
+    c->n = MIN(MIN(CKPT_HASH_CHUNK, c->hb->pages - c->page),
+               cs->total - cs->covered);
+    c->pass = cs->pass;
+    cs->covered += c->n;
     return true;
 }
 
-/*
- * Classify the entries of b nobody claimed yet (helper thread, or the
- * migration thread for the last partial batch).  Entries are claimed
- * one by one, so the migration thread can take the rest over.
- */
-static unsigned int ckpt_sink_classify(const CkptKeySet *keys, CkptBatch *b)
+/* Is page still dirty (to be sent this pass)? */
+static bool ckpt_sink_page_dirty(RAMBlock *rb, uint64_t page)
 {
-    unsigned int i, hashed = 0;
+    unsigned long w =
+        __atomic_load_n(&rb->bmap[BIT_WORD(page)], __ATOMIC_RELAXED);
 
-    while ((i = __atomic_fetch_add(&b->next, 1, __ATOMIC_ACQ_REL)) < b->n) {
-        hashed += ckpt_sink_classify_one(keys, b, i, true);
-    }
-    return hashed;
+    return w & BIT_MASK(page);
 }
 
-/* Classify b on the helper, measuring how fast it hashes. */
-static void ckpt_sink_measure(RAMCkptSink *cs, CkptBatch *b)
+/* Hash the claimed pages, publish the results if the pass is current. */
+static void ckpt_sink_hash_claim(RAMCkptSink *cs, const CkptClaim *c)
 {
-    int64_t t0 = g_get_monotonic_time();
-    uint64_t bytes =
-        (uint64_t)ckpt_sink_classify(cs->keys, b) * TARGET_PAGE_SIZE;
-    int64_t us = g_get_monotonic_time() - t0;
+    uint8_t digest[CKPT_HASH_CHUNK][CKPT_DIGEST_BYTES];
+    uint32_t stamp[CKPT_HASH_CHUNK];
+    uint64_t hashed = 0;
 
-    if (us > 0 && bytes >= CKPT_SINK_BATCH / 4 * TARGET_PAGE_SIZE) {
-        uint64_t rate = bytes * G_USEC_PER_SEC / us;
-        uint64_t old = __atomic_load_n(&cs->hash_rate, __ATOMIC_RELAXED);
+    for (unsigned int i = 0; i < c->n; i++) {
+        uint64_t page = c->page + i;
+        const uint8_t *host = c->hb->rb->host + (page << TARGET_PAGE_BITS);
 
-        /* a moving average: one batch is about a millisecond of work */
-        __atomic_store_n(&cs->hash_rate, old ? (old * 7 + rate) / 8 : rate,
-                         __ATOMIC_RELAXED);
+        stamp[i] = 0;
+        if (!ckpt_sink_page_dirty(c->hb->rb, page)) {
+            continue;
+        }
+        if (ram_sink_page_is_zero(host)) {
+            stamp[i] = c->pass << 1 | CKPT_STAMP_ZERO;
+            continue;
+        }
+        checkpoint_hash_page(host, digest[i]);
+        stamp[i] = c->pass << 1;
+        hashed++;
     }
+    g_mutex_lock(&cs->lock);
+    if (cs->pass == c->pass) {
+        for (unsigned int i = 0; i < c->n; i++) {
+            if (stamp[i]) {
+                memcpy(c->hb->digest[c->page + i], digest[i],
+                       CKPT_DIGEST_BYTES);
+                __atomic_store_n(&c->hb->stamp[c->page + i], stamp[i],
+                                 __ATOMIC_RELEASE);
+            }
+        }
+    }
+    g_mutex_unlock(&cs->lock);
+    __atomic_fetch_add(&cs->hashed, hashed, __ATOMIC_RELAXED);
 }
 
 static gpointer ckpt_sink_thread(gpointer opaque)
 {
     RAMCkptSink *cs = opaque;
+    CkptClaim c;
 
     g_mutex_lock(&cs->lock);
     for (;;) {
-        while (!cs->quit && (!cs->job || cs->job_done)) {
+        while (!cs->quit && (!cs->pass || !ckpt_sink_claim(cs, &c))) {
             g_cond_wait(&cs->cond, &cs->lock);
         }
         if (cs->quit) {
             break;
         }
         g_mutex_unlock(&cs->lock);
-        ckpt_sink_measure(cs, cs->job);
+        ckpt_sink_hash_claim(cs, &c);
         g_mutex_lock(&cs->lock);
-        cs->job_done = true;
-        g_cond_broadcast(&cs->cond);
     }
     g_mutex_unlock(&cs->lock);
     return NULL;
+}
+
+/*
+ * After a dirty-log sync (a new pass number): hash the pass's dirty
+ * pages from the one after the sender's.  Migration thread.
+ */
+static void ckpt_sink_check_pass(RAMCkptSink *cs)
+{
+    uint32_t pass = stat64_get(&mig_stats.dirty_sync_count);
+
+    if (pass == cs->sender_pass) {
+        return;
+    }
+    cs->sender_pass = pass;
+    g_mutex_lock(&cs->lock);
+    cs->pass = pass;
+    cs->start = (__atomic_load_n(&cs->sender_pos, __ATOMIC_RELAXED) + 1) %
+                MAX(cs->total, 1);
+    cs->covered = 0;
+    g_cond_broadcast(&cs->cond);
+    g_mutex_unlock(&cs->lock);
 }
 
 /* Header word and, unless CONTINUE applies, the block name. */
@@ -175,127 +261,87 @@ static size_t ckpt_sink_header(RAMCkptSink *cs, RAMBlock *rb, uint64_t offset,
     return ram_record_header_bytes_named(rb->idstr);
 }
 
-/* One record of a classified batch. */
-static size_t ckpt_sink_emit_one(RAMCkptSink *cs, CkptBatch *b, unsigned int i)
+static size_t ckpt_sink_put_zero(RAMCkptSink *cs, RAMBlock *rb, uint64_t page)
 {
-    RAMBlock *rb = b->rb[i];
-    uint64_t offset = b->page[i] << TARGET_PAGE_BITS;
-    size_t bytes;
+    size_t bytes =
+        ckpt_sink_header(cs, rb, page << TARGET_PAGE_BITS, RAM_SAVE_FLAG_ZERO);
 
-    switch (b->kind[i]) {
-    case CKPT_PAGE_ZERO:
-        bytes = ckpt_sink_header(cs, rb, offset, RAM_SAVE_FLAG_ZERO);
-        qemu_put_byte(cs->f, 0);
-        stat64_add(&mig_stats.zero_pages, 1);
-        return bytes + RAM_ZERO_FILL_BYTES;
-    case CKPT_PAGE_HASH: {
-        uint64_t key = checkpoint_digest_key(b->digest[i]);
-
-        bytes = ckpt_sink_header(cs, rb, offset, RAM_SAVE_FLAG_HASH);
-        qemu_put_buffer(cs->f, b->digest[i], RAM_HASH_BYTES);
-        checkpoint_src_count(1, key != checkpoint_src_key_at(rb, b->page[i]));
-        return bytes + RAM_HASH_BYTES;
-    }
-    default:
-        bytes = ckpt_sink_header(cs, rb, offset, RAM_SAVE_FLAG_PAGE);
-        qemu_put_buffer_async(cs->f, rb->host + offset, TARGET_PAGE_SIZE,
-                              false);
-        stat64_add(&mig_stats.normal_pages, 1);
-        return bytes + TARGET_PAGE_SIZE;
-    }
+    qemu_put_byte(cs->f, 0);
+    stat64_add(&mig_stats.zero_pages, 1);
+    return bytes + RAM_ZERO_FILL_BYTES;
 }
 
-static void ckpt_sink_emit(RAMCkptSink *cs, CkptBatch *b)
+static size_t ckpt_sink_put_page(RAMCkptSink *cs, RAMBlock *rb, uint64_t page)
 {
-    size_t bytes = 0;
+    uint64_t offset = page << TARGET_PAGE_BITS;
+    size_t bytes = ckpt_sink_header(cs, rb, offset, RAM_SAVE_FLAG_PAGE);
 
-    for (unsigned int i = 0; i < b->n; i++) {
-        bytes += ckpt_sink_emit_one(cs, b, i);
-    }
-    b->n = 0;
-    b->next = 0;
-    migration_stats_account_ram(bytes);
+    qemu_put_buffer_async(cs->f, rb->host + offset, TARGET_PAGE_SIZE, false);
+    stat64_add(&mig_stats.normal_pages, 1);
+    return bytes + TARGET_PAGE_SIZE;
 }
 
-/*
- * Hashing pays when the link is slower than the helper hashes: a page
- * costs 4 KiB of link time unhashed.  On a fast local link (max-bandwidth
- * above CKPT_SINK_FAST_LINK) that also allows more than the helper's
- * measured speed, the migration thread does not wait for the helper: it
- * takes the entries the helper has not started and sends them whole, so
- * hashing does not hold the sender back.  Other links always wait (and
- * what is sent does not depend on timing there).
- */
-static void ckpt_sink_maybe_take_over(RAMCkptSink *cs, CkptBatch *b)
+static size_t ckpt_sink_put_hash(RAMCkptSink *cs, RAMBlock *rb, uint64_t page,
+                                 const uint8_t *digest, uint64_t key)
 {
-    uint64_t rate = __atomic_load_n(&cs->hash_rate, __ATOMIC_RELAXED);
-    unsigned int start;
+    size_t bytes =
+        ckpt_sink_header(cs, rb, page << TARGET_PAGE_BITS, RAM_SAVE_FLAG_HASH);
 
-    if (!rate || migrate_max_bandwidth() <= CKPT_SINK_FAST_LINK ||
-        migrate_max_bandwidth() <= rate) {
-        return;
-    }
-    start = __atomic_exchange_n(&b->next, b->n, __ATOMIC_ACQ_REL);
-    for (unsigned int i = start; i < b->n; i++) {
-        ckpt_sink_classify_one(cs->keys, b, i, false);
-    }
+    qemu_put_buffer(cs->f, digest, RAM_HASH_BYTES);
+    checkpoint_src_count(1, key != checkpoint_src_key_at(rb, page));
+    return bytes + RAM_HASH_BYTES;
 }
 
-/* Wait for the helper's batch, if any, and write its records. */
-static void ckpt_sink_collect(RAMCkptSink *cs)
+/* A page with a digest of this pass: HASH if the offer has its key. */
+static size_t ckpt_sink_put_hashed(RAMCkptSink *cs, CkptHashBlock *hb,
+                                   uint64_t page)
 {
-    CkptBatch *b;
+    uint64_t key = checkpoint_digest_key(hb->digest[page]);
 
-    if (cs->job) {
-        ckpt_sink_maybe_take_over(cs, cs->job);
+    if (cs->keys && cs->keys->count && checkpoint_keyset_has(cs->keys, key) &&
+        !checkpoint_src_whole(hb->rb, page)) {
+        return ckpt_sink_put_hash(cs, hb->rb, page, hb->digest[page], key);
     }
-    g_mutex_lock(&cs->lock);
-    while (cs->job && !cs->job_done) {
-        g_cond_wait(&cs->cond, &cs->lock);
-    }
-    b = cs->job;
-    cs->job = NULL;
-    g_mutex_unlock(&cs->lock);
-    if (b) {
-        ckpt_sink_emit(cs, b);
-    }
-}
-
-/* cur is full: write the helper's batch, hand cur over, fill the other. */
-static void ckpt_sink_rotate(RAMCkptSink *cs)
-{
-    ckpt_sink_collect(cs);
-    g_mutex_lock(&cs->lock);
-    cs->job = cs->cur;
-    cs->job_done = false;
-    g_cond_broadcast(&cs->cond);
-    g_mutex_unlock(&cs->lock);
-    cs->cur = cs->cur == &cs->batches[0] ? &cs->batches[1] : &cs->batches[0];
+    return ckpt_sink_put_page(cs, hb->rb, page);
 }
 
 static int ckpt_sink_save_page(RAMPageSink *sink, RAMBlock *rb, uint64_t page)
 {
     RAMCkptSink *cs = (RAMCkptSink *)sink;
-    CkptBatch *b = cs->cur;
+    CkptHashBlock *hb;
+    uint32_t stamp = 0;
+    size_t bytes;
 
     if (cs->err) {
         return cs->err;
     }
-    b->rb[b->n] = rb;
-    b->page[b->n] = page;
-    if (++b->n == CKPT_SINK_BATCH) {
-        ckpt_sink_rotate(cs);
+    ckpt_sink_check_pass(cs);
+    hb = ckpt_sink_block(cs, rb);
+    if (hb && page < hb->pages) {
+        __atomic_store_n(&cs->sender_pos, hb->base + page, __ATOMIC_RELAXED);
+        stamp = __atomic_load_n(&hb->stamp[page], __ATOMIC_ACQUIRE);
     }
+    if (stamp >> 1 == cs->sender_pass && stamp) {
+        bytes = stamp & CKPT_STAMP_ZERO ? ckpt_sink_put_zero(cs, rb, page)
+                                        : ckpt_sink_put_hashed(cs, hb, page);
+    } else if (ram_sink_page_is_zero(rb->host + (page << TARGET_PAGE_BITS))) {
+        bytes = ckpt_sink_put_zero(cs, rb, page);
+    } else {
+        cs->unhashed++;
+        bytes = ckpt_sink_put_page(cs, rb, page);
+    }
+    migration_stats_account_ram(bytes);
     return qemu_file_get_error(cs->f);
 }
 
-/* The first payload: wait for the destination's offer. */
+/* A payload starts; the first one waits for the destination's offer. */
 static void ckpt_sink_section_begin(RAMPageSink *sink, QEMUFile *f)
 {
     RAMCkptSink *cs = (RAMCkptSink *)sink;
     Error *err = NULL;
 
     cs->f = f;
+    ckpt_sink_check_pass(cs); /* hash while waiting for the offer */
     if (cs->offered || cs->err) {
         return;
     }
@@ -309,23 +355,12 @@ static void ckpt_sink_section_begin(RAMPageSink *sink, QEMUFile *f)
     cs->offered = true;
 }
 
-/* Write every collected page's record. */
-static void ckpt_sink_flush(RAMCkptSink *cs)
-{
-    ckpt_sink_collect(cs);
-    if (cs->cur->n) {
-        ckpt_sink_classify(cs->keys, cs->cur);
-        ckpt_sink_emit(cs, cs->cur);
-    }
-}
-
 static int ckpt_sink_section_end(RAMPageSink *sink, QEMUFile *f)
 {
     RAMCkptSink *cs = (RAMCkptSink *)sink;
 
-    if (!cs->err) {
-        ckpt_sink_flush(cs);
-    }
+    checkpoint_src_count_hashing(__atomic_load_n(&cs->hashed, __ATOMIC_RELAXED),
+                                 cs->unhashed);
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     migration_stats_account_ram(RAM_RECORD_HEADER_BYTES);
     return cs->err ? cs->err : qemu_file_get_error(f);
@@ -345,7 +380,6 @@ static int ckpt_sink_settle(RAMPageSink *sink, QEMUFile *f)
     if (cs->err) {
         return cs->err;
     }
-    ckpt_sink_flush(cs);
     ret = checkpoint_src_sync(f, &err);
     if (ret < 0) {
         migrate_set_error(migrate_get_current(), err);
@@ -360,13 +394,18 @@ static void ckpt_sink_free(RAMPageSink *sink)
     RAMCkptSink *cs = (RAMCkptSink *)sink;
 
     g_mutex_lock(&cs->lock);
-    while (cs->job && !cs->job_done) {
-        g_cond_wait(&cs->cond, &cs->lock);
-    }
     cs->quit = true;
     g_cond_broadcast(&cs->cond);
     g_mutex_unlock(&cs->lock);
-    g_thread_join(cs->thread);
+    for (unsigned int i = 0; i < cs->nr_threads; i++) {
+        g_thread_join(cs->threads[i]);
+    }
+    for (unsigned int i = 0; i < cs->nr_blocks; i++) {
+        g_free(cs->blocks[i].stamp);
+        g_free(cs->blocks[i].digest);
+    }
+    g_free(cs->blocks);
+    g_free(cs->threads);
     g_mutex_clear(&cs->lock);
     g_cond_clear(&cs->cond);
     checkpoint_src_end();
@@ -382,16 +421,47 @@ static const RAMPageSinkOps ram_sink_checkpoint_ops = {
     .settle = ckpt_sink_settle,
 };
 
+/* The digests and stamps of every block's pages. */
+static void ckpt_sink_blocks_new(RAMCkptSink *cs)
+{
+    RAMBlock *rb;
+
+    RAMBLOCK_FOREACH(rb)
+    {
+        cs->nr_blocks++;
+    }
+    cs->blocks = g_new0(CkptHashBlock, MAX(cs->nr_blocks, 1));
+    cs->nr_blocks = 0;
+    RAMBLOCK_FOREACH(rb)
+    {
+        CkptHashBlock *hb = &cs->blocks[cs->nr_blocks++];
+
+        hb->rb = rb;
+        hb->base = cs->total;
+        hb->pages = ram_block_pages(rb);
+        hb->stamp = g_new0(uint32_t, MAX(hb->pages, 1));
+        hb->digest = g_malloc(MAX(hb->pages, 1) * CKPT_DIGEST_BYTES);
+        cs->total += hb->pages;
+    }
+    /* no page sent yet: the first pass starts at page 0 */
+    cs->sender_pos = MAX(cs->total, 1) - 1;
+}
+
 RAMPageSink *ram_sink_checkpoint_new(QEMUFile *f)
 {
     RAMCkptSink *cs = g_new0(RAMCkptSink, 1);
 
     cs->base.ops = &ram_sink_checkpoint_ops;
     cs->f = f;
-    cs->cur = &cs->batches[0];
     g_mutex_init(&cs->lock);
     g_cond_init(&cs->cond);
     checkpoint_src_begin();
-    cs->thread = g_thread_new("mig/ckpt/hash", ckpt_sink_thread, cs);
+    ckpt_sink_blocks_new(cs);
+    cs->sender_pass = stat64_get(&mig_stats.dirty_sync_count);
+    cs->nr_threads = MIN(MAX(g_get_num_processors(), 1), CKPT_HASH_MAX_THREADS);
+    cs->threads = g_new(GThread *, cs->nr_threads);
+    for (unsigned int i = 0; i < cs->nr_threads; i++) {
+        cs->threads[i] = g_thread_new("mig/ckpt/hash", ckpt_sink_thread, cs);
+    }
     return &cs->base;
 }

@@ -233,8 +233,8 @@ static void ram_state_free(RAMState *rs)
     if (!rs) {
         return;
     }
+    ram_sink_free(rs->sink); /* its threads may read the bitmaps */
     ram_select_destroy(&rs->sel);
-    ram_sink_free(rs->sink);
     ram_xbzrle_free(rs->xbzrle);
     ram_unacked_free(rs->unacked);
     g_free(rs);

@@ -39,7 +39,10 @@ MEM = '96M'
 APPEND = 'mem=16M-80M rate=8 pattern=random report_ms=250'
 PAGE = 4096
 CAPS = {'return-path': True, 'x-checkpoint-assisted': True}
-# at most 1 GiB/s: the source always waits for its hashes (no take-over)
+# A limited link, so that the hash threads run ahead of the sender (which
+# never waits for them: a page reached before its hash goes whole).  The
+# checks below need a few thousand of the ~20,000 data pages as hashes;
+# the hashing also runs while the source waits for the offer.
 PARAMS = {'max-bandwidth': 512 << 20}
 
 
