@@ -24,6 +24,7 @@
 #include "checkpoint.h"
 #include "checkpoint-exchange.h"
 #include "checkpoint-index.h"
+#include "checkpoint-verify.h"
 #include "ram-place.h"
 #include "return-path.h"
 #include "watchdog.h"
@@ -41,9 +42,10 @@ typedef struct CkptDstRef {
 
 static struct {
     GMutex lock;
-    CkptDstRef *cur;  /* the parameter's, or NULL */
-    CkptDstRef *load; /* the running load's, or NULL (load thread) */
-    uint64_t loaded;  /* pages copied from the checkpoint */
+    CkptDstRef *cur;    /* the parameter's, or NULL */
+    CkptDstRef *load;   /* the running load's, or NULL (load thread) */
+    CkptVerify *verify; /* the load's verification workers, or NULL */
+    uint64_t loaded;    /* pages copied from the checkpoint */
     uint64_t rerequested;
 } ckpt_dst;
 
@@ -193,41 +195,10 @@ static void ckpt_dst_wait_index(CheckpointIndex *ci)
     }
 }
 
-static int ckpt_dst_advise(Error **errp)
-{
-    MigrationIncomingState *mis = migration_incoming_get_current();
-    g_autoptr(GByteArray) wire = NULL;
-    CkptOffer *o;
-    Error *err = NULL;
-
-    if (!mis->to_src_file) {
-        error_setg(errp, "checkpoint: the source asked for an offer but "
-                         "there is no return path");
-        return -EINVAL;
-    }
-    ckpt_dst_unref(ckpt_dst.load);
-    ckpt_dst.load = ckpt_dst_take();
-    __atomic_store_n(&ckpt_dst.loaded, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&ckpt_dst.rerequested, 0, __ATOMIC_RELAXED);
-    if (ckpt_dst.load) {
-        ckpt_dst_wait_index(ckpt_dst.load->ci);
-    }
-    if (ckpt_dst.load && !checkpoint_index_wait(ckpt_dst.load->ci, &err)) {
-        /* an unusable checkpoint: offer nothing, migrate as usual */
-        warn_report("%s", error_get_pretty(err));
-        error_free(err);
-        ckpt_dst_unref(ckpt_dst.load);
-        ckpt_dst.load = NULL;
-    }
-    o = ckpt_dst_offer(ckpt_dst.load ? ckpt_dst.load->ci : NULL);
-    wire = checkpoint_offer_encode(o);
-    checkpoint_offer_free(o);
-    TRACE("migration_ckpt_offer_send", "%u bytes", wire->len);
-    migrate_send_rp_ckpt_offer(mis, wire->data, wire->len);
-    return 0;
-}
-
-/* Ask the source for the page again (it will come as a PAGE record). */
+/*
+ * Ask the source for the page again (it will come as a PAGE record).
+ * Load thread or verification workers.
+ */
 static int ckpt_dst_rerequest(RAMBlock *rb, uint64_t addr, const char *why,
                               Error **errp)
 {
@@ -247,30 +218,59 @@ static int ckpt_dst_rerequest(RAMBlock *rb, uint64_t addr, const char *why,
     return 0;
 }
 
+static int ckpt_dst_advise(Error **errp)
+{
+    MigrationIncomingState *mis = migration_incoming_get_current();
+    g_autoptr(GByteArray) wire = NULL;
+    CkptOffer *o;
+    Error *err = NULL;
+
+    if (!mis->to_src_file) {
+        error_setg(errp, "checkpoint: the source asked for an offer but "
+                         "there is no return path");
+        return -EINVAL;
+    }
+    checkpoint_verify_free(ckpt_dst.verify);
+    ckpt_dst.verify = NULL;
+    ckpt_dst_unref(ckpt_dst.load);
+    ckpt_dst.load = ckpt_dst_take();
+    __atomic_store_n(&ckpt_dst.loaded, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&ckpt_dst.rerequested, 0, __ATOMIC_RELAXED);
+    if (ckpt_dst.load) {
+        ckpt_dst_wait_index(ckpt_dst.load->ci);
+    }
+    if (ckpt_dst.load && !checkpoint_index_wait(ckpt_dst.load->ci, &err)) {
+        /* an unusable checkpoint: offer nothing, migrate as usual */
+        warn_report("%s", error_get_pretty(err));
+        error_free(err);
+        ckpt_dst_unref(ckpt_dst.load);
+        ckpt_dst.load = NULL;
+    }
+    if (ckpt_dst.load) {
+        ckpt_dst.verify = checkpoint_verify_new(
+            ckpt_dst.load->ci, ckpt_dst_rerequest, &ckpt_dst.loaded);
+    }
+    o = ckpt_dst_offer(ckpt_dst.load ? ckpt_dst.load->ci : NULL);
+    wire = checkpoint_offer_encode(o);
+    checkpoint_offer_free(o);
+    TRACE("migration_ckpt_offer_send", "%u bytes", wire->len);
+    migrate_send_rp_ckpt_offer(mis, wire->data, wire->len);
+    return 0;
+}
+
 int checkpoint_dst_load_page(RAMPlacer *pl, RAMBlock *rb, uint8_t *host,
                              uint64_t addr, const uint8_t *digest, Error **errp)
 {
-    CheckpointIndex *ci = ckpt_dst.load ? ckpt_dst.load->ci : NULL;
-    uint8_t buf[TARGET_PAGE_SIZE] __attribute__((aligned(64)));
-    uint8_t check[CKPT_DIGEST_BYTES];
-    const CkptIndexEntry *e = ci ? checkpoint_index_find(ci, digest) : NULL;
-    Error *err = NULL;
+    if (!ckpt_dst.verify) {
+        return ckpt_dst_rerequest(rb, addr, "no checkpoint", errp);
+    }
+    checkpoint_verify_queue(ckpt_dst.verify, pl, rb, host, addr, digest);
+    return 0;
+}
 
-    if (!e) {
-        return ckpt_dst_rerequest(rb, addr, "not in the checkpoint", errp);
-    }
-    if (!checkpoint_index_read(ci, e, buf, &err)) {
-        int ret = ckpt_dst_rerequest(rb, addr, error_get_pretty(err), errp);
-
-        error_free(err);
-        return ret;
-    }
-    checkpoint_hash_page(buf, check);
-    if (memcmp(check, digest, CKPT_DIGEST_BYTES)) {
-        return ckpt_dst_rerequest(rb, addr, "checkpoint page changed", errp);
-    }
-    __atomic_fetch_add(&ckpt_dst.loaded, 1, __ATOMIC_RELAXED);
-    return pl->ops->place_buf(pl, rb, host, buf);
+int checkpoint_dst_wait(Error **errp)
+{
+    return ckpt_dst.verify ? checkpoint_verify_wait(ckpt_dst.verify, errp) : 0;
 }
 
 int checkpoint_dst_control(uint64_t arg, Error **errp)
@@ -285,12 +285,18 @@ int checkpoint_dst_control(uint64_t arg, Error **errp)
                    mis->to_src_file ? "out of range" : "without a return path");
         return -EINVAL;
     }
+    /* every re-request for the records before the sync goes first */
+    if (checkpoint_dst_wait(errp) < 0) {
+        return -EIO;
+    }
     migrate_send_rp_ckpt_ack(mis, arg);
     return 0;
 }
 
 void checkpoint_dst_load_end(void)
 {
+    checkpoint_verify_free(ckpt_dst.verify);
+    ckpt_dst.verify = NULL;
     ckpt_dst_unref(ckpt_dst.load);
     ckpt_dst.load = NULL;
 }

@@ -115,14 +115,24 @@ int checkpoint_dst_control(uint64_t arg, Error **errp);
 /*
  * A HASH record for the page at host (offset addr in rb): copy it from
  * the checkpoint if its SHA-256 matches digest, else ask the source for
- * it.  Returns 0, or negative errno with errp set (no return path to ask
- * on).  Load thread.
+ * it; queued to worker threads (checkpoint_dst_wait()).  Returns 0, or
+ * negative errno with errp set (no return path to ask on).  Load thread.
  */
 int checkpoint_dst_load_page(RAMPlacer *pl, RAMBlock *rb, uint8_t *host,
                              uint64_t addr, const uint8_t *digest,
                              Error **errp);
 
-/* The load ended (any way): drop its index reference.  Load thread. */
+/*
+ * The end of a payload (EOS): wait until every HASH record's page is
+ * placed or asked for again (they are verified on worker threads).
+ * Returns 0, or negative errno with errp set.  Load thread.
+ */
+int checkpoint_dst_wait(Error **errp);
+
+/*
+ * The load ended (any way): stop the verification workers and drop the
+ * index reference.  Load thread.
+ */
 void checkpoint_dst_load_end(void);
 
 /* ---- statistics (query-migrate "checkpoint") ---- */

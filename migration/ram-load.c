@@ -494,6 +494,9 @@ static int ram_load_record(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
         if (ls->dc && ram_decompress_wait(ls->dc, errp) < 0) {
             return -EIO;
         }
+        if (ls->ckpt && ls->ckpt->wait(errp) < 0) {
+            return -EIO;
+        }
         /* Order the section's stores before anyone looks at RAM. */
         pl->ops->sync(pl);
         if (ls->sync && ls->sync(errp) < 0) {

@@ -45,13 +45,16 @@ void ram_load_state_set_compress(RAMLoadState *ls, int threads);
  * Checkpoint-assisted records (Tern only, ram-format.h): without these
  * ops a HASH or CKPT_CTL record is an unknown flag combination.
  * control gets a CKPT_CTL record's argument (0 advise, n sync n);
- * load_page a HASH record's page (host inside rb at addr) and digest.
- * Both return 0 or negative errno with errp set.
+ * load_page a HASH record's page (host inside rb at addr) and digest
+ * (it may place the page later, on another thread, through the placer);
+ * wait, at each EOS, returns once every such page is placed.  All return
+ * 0 or negative errno with errp set.
  */
 typedef struct RAMLoadCheckpointOps {
     int (*control)(uint64_t arg, Error **errp);
     int (*load_page)(RAMPlacer *pl, RAMBlock *rb, uint8_t *host, uint64_t addr,
                      const uint8_t *digest, Error **errp);
+    int (*wait)(Error **errp); /* at each EOS: load_page's pages placed */
 } RAMLoadCheckpointOps;
 void ram_load_state_set_checkpoint(RAMLoadState *ls,
                                    const RAMLoadCheckpointOps *ops);

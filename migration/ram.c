@@ -755,6 +755,7 @@ void ram_load_set_placer(RAMPlacer *pl)
 static const RAMLoadCheckpointOps ram_load_checkpoint_ops = {
     .control = checkpoint_dst_control,
     .load_page = checkpoint_dst_load_page,
+    .wait = checkpoint_dst_wait,
 };
 
 static int ram_load_setup(QEMUFile *f, void *opaque, Error **errp)
@@ -797,11 +798,11 @@ static int ram_load_cleanup(void *opaque)
 {
     RAMMigration *rm = opaque;
 
+    checkpoint_dst_load_end(); /* its workers use the load's placer */
     ram_load_state_free(rm->ls);
     rm->ls = NULL;
     ram_load_mapped_free(rm->lm);
     rm->lm = NULL;
-    checkpoint_dst_load_end();
     return 0;
 }
 
