@@ -439,6 +439,23 @@ static int ram_load_checkpoint(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
                                digest, errp);
 }
 
+/* EOS: every page of the payload placed; 1, or -errno. */
+static int ram_load_eos(RAMLoadState *ls, Error **errp)
+{
+    if (ls->dc && ram_decompress_wait(ls->dc, errp) < 0) {
+        return -EIO;
+    }
+    if (ls->ckpt && ls->ckpt->wait(errp) < 0) {
+        return -EIO;
+    }
+    /* Order the section's stores before anyone looks at RAM. */
+    ls->placer->ops->sync(ls->placer);
+    if (ls->sync && ls->sync(errp) < 0) {
+        return -EIO;
+    }
+    return 1;
+}
+
 /* One record after its header word; 1 after EOS, 0 to go on, or -errno. */
 static int ram_load_record(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
                            int flags, Error **errp)
@@ -491,18 +508,7 @@ static int ram_load_record(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
     case RAM_SAVE_FLAG_COMPRESS_PAGE:
         return ram_load_compressed(ls, f, addr, host, errp);
     case RAM_SAVE_FLAG_EOS:
-        if (ls->dc && ram_decompress_wait(ls->dc, errp) < 0) {
-            return -EIO;
-        }
-        if (ls->ckpt && ls->ckpt->wait(errp) < 0) {
-            return -EIO;
-        }
-        /* Order the section's stores before anyone looks at RAM. */
-        pl->ops->sync(pl);
-        if (ls->sync && ls->sync(errp) < 0) {
-            return -EIO;
-        }
-        return 1;
+        return ram_load_eos(ls, errp);
     default:
         return ram_load_bad_flags(flags, errp);
     }
