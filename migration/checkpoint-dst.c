@@ -47,6 +47,7 @@ static struct {
     CkptVerify *verify; /* the load's verification workers, or NULL */
     uint64_t loaded;    /* pages copied from the checkpoint */
     uint64_t rerequested;
+    uint64_t busy; /* of them, because the verification was behind */
 } ckpt_dst;
 
 static void ckpt_dst_unref(CkptDstRef *r)
@@ -236,6 +237,7 @@ static int ckpt_dst_advise(Error **errp)
     ckpt_dst.load = ckpt_dst_take();
     __atomic_store_n(&ckpt_dst.loaded, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&ckpt_dst.rerequested, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&ckpt_dst.busy, 0, __ATOMIC_RELAXED);
     if (ckpt_dst.load) {
         ckpt_dst_wait_index(ckpt_dst.load->ci);
     }
@@ -264,7 +266,11 @@ int checkpoint_dst_load_page(RAMPlacer *pl, RAMBlock *rb, uint8_t *host,
     if (!ckpt_dst.verify) {
         return ckpt_dst_rerequest(rb, addr, "no checkpoint", errp);
     }
-    checkpoint_verify_queue(ckpt_dst.verify, pl, rb, host, addr, digest);
+    if (!checkpoint_verify_queue(ckpt_dst.verify, pl, rb, host, addr, digest)) {
+        /* the link outruns the verification: take the page from it */
+        __atomic_fetch_add(&ckpt_dst.busy, 1, __ATOMIC_RELAXED);
+        return ckpt_dst_rerequest(rb, addr, "verification busy", errp);
+    }
     return 0;
 }
 
@@ -319,6 +325,7 @@ static void checkpoint_dst_info(MigrationCheckpointInfo *info)
     info->loaded_pages = __atomic_load_n(&ckpt_dst.loaded, __ATOMIC_RELAXED);
     info->rerequested =
         __atomic_load_n(&ckpt_dst.rerequested, __ATOMIC_RELAXED);
+    info->busy = __atomic_load_n(&ckpt_dst.busy, __ATOMIC_RELAXED);
     ckpt_dst_unref(r);
 }
 

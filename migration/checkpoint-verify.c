@@ -4,7 +4,7 @@
  * worker threads (see checkpoint-verify.h).
  *
  * A ring of CKPT_VERIFY_RING jobs; the load thread adds at the tail
- * (waiting while it is full), one worker per processor takes up to
+ * (never waiting: a full ring is refused), one worker per processor takes up to
  * CKPT_VERIFY_BATCH jobs at a time from the head.  lock guards the ring,
  * the counters and the first error; the workers' placements are fenced
  * (the placer's sync) before they count as done.
@@ -14,7 +14,7 @@
 #include "checkpoint-exchange.h"
 #include "checkpoint-verify.h"
 
-#define CKPT_VERIFY_RING 1024
+#define CKPT_VERIFY_RING CKPT_VERIFY_QUEUE
 #define CKPT_VERIFY_BATCH 16
 #define CKPT_VERIFY_MAX_THREADS 16
 
@@ -33,12 +33,12 @@ struct CkptVerify {
     unsigned int nr_threads;
 
     GMutex lock;
-    GCond work;     /* jobs queued, or quit */
-    GCond progress; /* jobs done (room in the ring, or all done) */
-    CkptVerifyJob ring[CKPT_VERIFY_RING];
-    uint64_t queued; /* jobs ever queued; ring slot = number % RING */
-    uint64_t taken;  /* jobs ever taken by a worker */
-    uint64_t done;   /* jobs ever finished */
+    GCond work;          /* jobs queued, or quit */
+    GCond progress;      /* jobs done (room in the ring, or all done) */
+    CkptVerifyJob *ring; /* CKPT_VERIFY_RING */
+    uint64_t queued;     /* jobs ever queued; ring slot = number % RING */
+    uint64_t taken;      /* jobs ever taken by a worker */
+    uint64_t done;       /* jobs ever finished */
     bool quit;
     int ret; /* first failure */
     Error *err;
@@ -134,6 +134,7 @@ CkptVerify *checkpoint_verify_new(CheckpointIndex *ci, CkptVerifyFailFn fail,
 {
     CkptVerify *v = g_new0(CkptVerify, 1);
 
+    v->ring = g_new(CkptVerifyJob, CKPT_VERIFY_RING);
     v->ci = ci;
     v->fail = fail;
     v->loaded = loaded;
@@ -149,15 +150,16 @@ CkptVerify *checkpoint_verify_new(CheckpointIndex *ci, CkptVerifyFailFn fail,
     return v;
 }
 
-void checkpoint_verify_queue(CkptVerify *v, RAMPlacer *pl, RAMBlock *rb,
+bool checkpoint_verify_queue(CkptVerify *v, RAMPlacer *pl, RAMBlock *rb,
                              uint8_t *host, uint64_t addr,
                              const uint8_t *digest)
 {
     CkptVerifyJob *j;
 
     g_mutex_lock(&v->lock);
-    while (v->queued - v->done >= CKPT_VERIFY_RING) {
-        g_cond_wait(&v->progress, &v->lock);
+    if (v->queued - v->done >= CKPT_VERIFY_RING) {
+        g_mutex_unlock(&v->lock);
+        return false;
     }
     j = &v->ring[v->queued % CKPT_VERIFY_RING];
     j->pl = pl;
@@ -168,6 +170,7 @@ void checkpoint_verify_queue(CkptVerify *v, RAMPlacer *pl, RAMBlock *rb,
     v->queued++;
     g_cond_signal(&v->work);
     g_mutex_unlock(&v->lock);
+    return true;
 }
 
 int checkpoint_verify_wait(CkptVerify *v, Error **errp)
@@ -203,5 +206,6 @@ void checkpoint_verify_free(CkptVerify *v)
     g_cond_clear(&v->work);
     g_cond_clear(&v->progress);
     g_free(v->threads);
+    g_free(v->ring);
     g_free(v);
 }

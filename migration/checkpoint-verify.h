@@ -29,6 +29,9 @@
 
 typedef struct CkptVerify CkptVerify;
 
+/* Pages that may wait to be verified (32 MiB of guest RAM). */
+#define CKPT_VERIFY_QUEUE 8192
+
 /*
  * The page at host (offset addr in rb) could not be taken from the
  * checkpoint (why): returns 0 when the source was asked for it, or a
@@ -44,8 +47,13 @@ typedef int (*CkptVerifyFailFn)(RAMBlock *rb, uint64_t addr, const char *why,
 CkptVerify *checkpoint_verify_new(CheckpointIndex *ci, CkptVerifyFailFn fail,
                                   uint64_t *loaded);
 
-/* Verify and place (through pl) the page of digest at host; may block. */
-void checkpoint_verify_queue(CkptVerify *v, RAMPlacer *pl, RAMBlock *rb,
+/*
+ * Queue the page of digest at host to be verified and placed (through
+ * pl).  False, without blocking, when CKPT_VERIFY_QUEUE pages are already
+ * waiting: the workers are behind, and the caller had better ask the
+ * source for the page than wait (the link is faster than the hashing).
+ */
+bool checkpoint_verify_queue(CkptVerify *v, RAMPlacer *pl, RAMBlock *rb,
                              uint8_t *host, uint64_t addr,
                              const uint8_t *digest);
 

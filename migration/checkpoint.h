@@ -156,6 +156,7 @@ typedef struct MigrationCheckpointInfo {
     uint64_t indexed_pages;
     uint64_t loaded_pages; /* pages copied from the checkpoint */
     uint64_t rerequested;  /* HASH pages asked from the source again */
+    uint64_t busy;         /* of them, because verification was behind */
 } MigrationCheckpointInfo;
 
 /* Fill *info (caller frees info->file). Any thread. */

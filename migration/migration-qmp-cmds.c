@@ -104,6 +104,7 @@ migration_checkpoint_info_to_json(const MigrationCheckpointInfo *c)
         json_add_u64(o, "indexed-pages", c->indexed_pages);
         json_add_u64(o, "loaded-pages", c->loaded_pages);
         json_add_u64(o, "rerequested-pages", c->rerequested);
+        json_add_u64(o, "busy-pages", c->busy);
     }
     return o;
 }

@@ -40,6 +40,7 @@
  * bytes per guest page (0.9% of RAM) for the digests and stamps.
  */
 #include "qemu/osdep.h"
+#include <sys/resource.h>
 #include "qapi/error.h"
 #include "qemu/bitmap.h"
 #include "qemu/buffer-zero.h"
@@ -55,6 +56,12 @@
 #define CKPT_HASH_CHUNK 64
 /* At most this many hash threads. */
 #define CKPT_HASH_MAX_THREADS 16
+/*
+ * The hash threads' nice value: they are optional work (the sender never
+ * waits for them), so they take CPU time the guest's vCPUs, the sender
+ * and, on a shared host, the destination's indexing leave idle.
+ */
+#define CKPT_HASH_NICE 10
 /* Stamp bit: the page was zero (not hashed). */
 #define CKPT_STAMP_ZERO 1u
 
@@ -210,6 +217,10 @@ static gpointer ckpt_sink_thread(gpointer opaque)
     RAMCkptSink *cs = opaque;
     CkptClaim c;
 
+    /* per thread on Linux; at worst (not permitted) it keeps its nice */
+    if (setpriority(PRIO_PROCESS, gettid(), CKPT_HASH_NICE) < 0) {
+        /* nothing to undo */
+    }
     g_mutex_lock(&cs->lock);
     for (;;) {
         while (!cs->quit && (!cs->pass || !ckpt_sink_claim(cs, &c))) {

@@ -43,7 +43,7 @@ CAPS = {'return-path': True, 'x-checkpoint-assisted': True}
 # never waits for them: a page reached before its hash goes whole).  The
 # checks below need a few thousand of the ~20,000 data pages as hashes;
 # the hashing also runs while the source waits for the offer.
-PARAMS = {'max-bandwidth': 512 << 20}
+PARAMS = {'max-bandwidth': 128 << 20}
 
 
 def soft_args(append=APPEND, extra=()):
@@ -146,9 +146,14 @@ def migrate(tmp, name, after_dump=None, mutate=None, use_param=False,
           f'{c["exchange-bytes"]} bytes {c["exchange-time"]} ms; dst '
           f'indexed {d["indexed-pages"]} in {d["index-time"]} ms, '
           f'loaded {d["loaded-pages"]}, re-requested '
-          f'{d["rerequested-pages"]}')
+          f'{d["rerequested-pages"]} ({d["busy-pages"]} busy); hashed '
+          f'{c["hashed-pages"]}, {c["unhashed-pages"]} before their hash')
     check(c['requested-pages'] == d['rerequested-pages'], (c, d))
     check(c['pages'] == d['loaded-pages'] + d['rerequested-pages'], (c, d))
+    # pages asked for again because the checkpoint failed verification
+    # (the others, busy-pages, came over the link while the destination's
+    # verification was behind)
+    c['failed-pages'] = d['rerequested-pages'] - d['busy-pages']
     return c, info
 
 
@@ -173,7 +178,7 @@ def rewrite_pages(path, which):
 def test_plain(tmp):
     c, info = migrate(tmp, 'plain')
     check(c['pages'] > 4000, c)
-    check(c['moved-pages'] == 0 and c['requested-pages'] == 0, c)
+    check(c['moved-pages'] == 0 and c['failed-pages'] == 0, c)
     check(c['bytes-saved'] == c['pages'] * (PAGE - 32), c)
     # the pages sent as hashes did not cross as data
     total = 96 << 20
@@ -185,7 +190,7 @@ def test_mapped_ram(tmp):
     """A mapped-ram save as the checkpoint."""
     c, _ = migrate(tmp, 'mapped-ram', take=mapped_ram_save)
     check(c['pages'] > 4000 and c['moved-pages'] == 0, c)
-    check(c['requested-pages'] == 0, c)
+    check(c['failed-pages'] == 0, c)
 
 
 def test_moved(tmp):
@@ -200,7 +205,7 @@ def test_moved(tmp):
 
     c, _ = migrate(tmp, 'moved', after_dump=shift)
     check(c['pages'] > 4000 and c['moved-pages'] == c['pages'], c)
-    check(c['requested-pages'] == 0, c)
+    check(c['failed-pages'] == 0, c)
 
 
 def test_changed_after_index(tmp):
