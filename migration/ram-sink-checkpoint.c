@@ -7,12 +7,12 @@
  * records: a non-zero page whose SHA-256 key is in the destination's
  * offer is sent as its 32-byte digest instead of its 4 KiB.
  *
- * Hashing runs ahead of the sender on one thread per processor and the
- * sender never waits for it.  Per page the sink keeps a digest and a
- * stamp: the dirty-log pass the digest was taken in (and whether the
- * page was zero, which is never hashed).  The hash threads claim chunks
- * of CKPT_HASH_CHUNK pages of the current pass in address order, starting
- * after the page the sender handled last and jumping forward when the
+ * Hashing runs ahead of the sender (at most CKPT_HASH_AHEAD pages) on
+ * one thread per processor and the sender never waits for it.  Per page the
+ * sink keeps a digest and a stamp: the dirty-log pass the digest was taken in
+ * (and whether the page was zero, which is never hashed).  The hash threads
+ * claim chunks of CKPT_HASH_CHUNK pages of the current pass in address order,
+ * starting after the page the sender handled last and jumping forward when the
  * sender overtakes them, and only look at pages still dirty.  When the
  * sender reaches a page: a stamp of the current pass gives its kind
  * (zero, or a digest to look up in the offer's keys); without one the
@@ -40,7 +40,6 @@
  * bytes per guest page (0.9% of RAM) for the digests and stamps.
  */
 #include "qemu/osdep.h"
-#include <sys/resource.h>
 #include "qapi/error.h"
 #include "qemu/bitmap.h"
 #include "qemu/buffer-zero.h"
@@ -57,11 +56,16 @@
 /* At most this many hash threads. */
 #define CKPT_HASH_MAX_THREADS 16
 /*
- * The hash threads' nice value: they are optional work (the sender never
- * waits for them), so they take CPU time the guest's vCPUs, the sender
- * and, on a shared host, the destination's indexing leave idle.
+ * How far (pages) the hashing may run ahead of the sender: 256 MiB, about
+ * a tenth of a second of two threads' hashing.  Enough to keep ahead of
+ * a sender that waits for its link; bounded so that hashing while the
+ * source waits for the offer does not take a whole RAM's worth of CPU
+ * from a destination indexing on the same host, nor hash pages the guest
+ * dirties again before the sender gets there.
  */
-#define CKPT_HASH_NICE 10
+#define CKPT_HASH_AHEAD (64 * 1024)
+/* The sender wakes the hash threads after this many pages. */
+#define CKPT_HASH_KICK 1024
 /* Stamp bit: the page was zero (not hashed). */
 #define CKPT_STAMP_ZERO 1u
 
@@ -83,11 +87,12 @@ typedef struct RAMCkptSink {
     const CkptKeySet *keys;    /* the offer's, NULL until offered */
     CkptHashBlock *blocks;
     unsigned int nr_blocks;
-    uint64_t total;       /* pages of all blocks */
-    CkptHashBlock *last;  /* sender: block of the last page */
-    uint32_t sender_pass; /* sender: the pass it started hashing */
-    uint64_t sender_pos;  /* atomic: number of the page sent last */
-    uint64_t unhashed;    /* sender: pages reached before their hash */
+    uint64_t total;          /* pages of all blocks */
+    CkptHashBlock *last;     /* sender: block of the last page */
+    uint32_t sender_pass;    /* sender: the pass it started hashing */
+    uint64_t sender_pos;     /* atomic: number of the page sent last */
+    uint64_t unhashed;       /* sender: pages reached before their hash */
+    unsigned int since_kick; /* sender: pages since it woke the hashing */
 
     GThread **threads;
     unsigned int nr_threads;
@@ -153,8 +158,10 @@ static bool ckpt_sink_claim(RAMCkptSink *cs, CkptClaim *c)
         cs->covered += skip;
         cursor = next % cs->total;
     }
-    if (cs->covered >= cs->total) {
-        return false;
+    if (cs->covered >= cs->total ||
+        (cursor + cs->total - next % cs->total) % cs->total >=
+            CKPT_HASH_AHEAD) {
+        return false; /* done, or far enough ahead: wait for a kick */
     }
     c->hb = ckpt_sink_block_at(cs, cursor);
     c->page = cursor - c->hb->base;
@@ -217,10 +224,6 @@ static gpointer ckpt_sink_thread(gpointer opaque)
     RAMCkptSink *cs = opaque;
     CkptClaim c;
 
-    /* per thread on Linux; at worst (not permitted) it keeps its nice */
-    if (setpriority(PRIO_PROCESS, gettid(), CKPT_HASH_NICE) < 0) {
-        /* nothing to undo */
-    }
     g_mutex_lock(&cs->lock);
     for (;;) {
         while (!cs->quit && (!cs->pass || !ckpt_sink_claim(cs, &c))) {
@@ -254,6 +257,15 @@ static void ckpt_sink_check_pass(RAMCkptSink *cs)
     cs->start = (__atomic_load_n(&cs->sender_pos, __ATOMIC_RELAXED) + 1) %
                 MAX(cs->total, 1);
     cs->covered = 0;
+    g_cond_broadcast(&cs->cond);
+    g_mutex_unlock(&cs->lock);
+}
+
+/* The sender moved on: hash threads that were far enough ahead go on. */
+static void ckpt_sink_kick(RAMCkptSink *cs)
+{
+    cs->since_kick = 0;
+    g_mutex_lock(&cs->lock);
     g_cond_broadcast(&cs->cond);
     g_mutex_unlock(&cs->lock);
 }
@@ -328,6 +340,9 @@ static int ckpt_sink_save_page(RAMPageSink *sink, RAMBlock *rb, uint64_t page)
     }
     ckpt_sink_check_pass(cs);
     hb = ckpt_sink_block(cs, rb);
+    if (++cs->since_kick >= CKPT_HASH_KICK) {
+        ckpt_sink_kick(cs);
+    }
     if (hb && page < hb->pages) {
         __atomic_store_n(&cs->sender_pos, hb->base + page, __ATOMIC_RELAXED);
         stamp = __atomic_load_n(&hb->stamp[page], __ATOMIC_ACQUIRE);

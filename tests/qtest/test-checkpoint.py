@@ -43,7 +43,7 @@ CAPS = {'return-path': True, 'x-checkpoint-assisted': True}
 # never waits for them: a page reached before its hash goes whole).  The
 # checks below need a few thousand of the ~20,000 data pages as hashes;
 # the hashing also runs while the source waits for the offer.
-PARAMS = {'max-bandwidth': 128 << 20}
+PARAMS = {'max-bandwidth': 32 << 20}
 
 
 def soft_args(append=APPEND, extra=()):
