@@ -75,12 +75,13 @@ typedef struct MigrationRun {
     Error *err;  /* first error of this run (ours) */
     MigrationPeriod period;
     MigrationShrink shrink;
-    RunState prev_state;  /* run state before we stopped the guest */
-    bool savevm_setup;    /* savevm handlers set up: clean them up */
-    bool vm_stopped;      /* we stopped the guest: restart it on failure */
-    bool final_sent;      /* the final state may have reached the peer */
-    bool postcopy;        /* the destination may be running the guest */
-    int64_t downtime_end; /* realtime ms */
+    RunState prev_state;   /* run state before we stopped the guest */
+    bool savevm_setup;     /* savevm handlers set up: clean them up */
+    bool vm_stopped;       /* we stopped the guest: restart it on failure */
+    bool final_sent;       /* the final state may have reached the peer */
+    bool postcopy;         /* the destination may be running the guest */
+    int64_t downtime_end;  /* realtime ms */
+    uint64_t paused_bytes; /* main-stream bytes of connections a pause closed */
 } MigrationRun;
 
 static bool migrate_cancelled(void)
@@ -743,6 +744,10 @@ static bool migration_pause_wait(MigrationRun *run, int paused_status)
     }
     migration_record_rp_error(s);
     migration_pause_reason(s, paused_status);
+    if (run->f) {
+        /* the next connection counts from 0: keep this one's for mbps */
+        run->paused_bytes += qemu_file_transferred(run->f);
+    }
     migrate_channels_shutdown(s);
     migrate_rp_cleanup(s);
     postcopy_preempt_close(s);
@@ -886,7 +891,7 @@ static MigrationNext migration_phase_finish(MigrationRun *run)
     migrate_rp_cleanup(s);
     postcopy_preempt_close(s);
     migrate_channels_release(s);
-    total_bytes = migration_transferred_bytes(run->f);
+    total_bytes = migration_transferred_bytes(run->f) + run->paused_bytes;
     run->f = NULL;
     if (!migration_close_file(s, &run->err)) {
         return MIGRATION_NEXT_FAIL;

@@ -11,7 +11,8 @@ through the first pass (the stream of a pass is about 34 MiB):
 
 1. Both sides with the capability: both go precopy-paused, the guest
    still runs on the source, both error-descs say why and what to do;
-   migrate-recover on a new port, migrate resume=true; the migration
+   migrate-recover on a new port, migrate resume=true (first to a port
+   nobody listens on: that attempt fails and pauses again); the migration
    completes and the destination guest verifies every page.  The bytes
    sent after the resume are what the destination missed plus pages
    dirtied since: at least most of the missing part of the pass, at
@@ -111,6 +112,18 @@ def cut_and_recover():
         src.wait_serial('stress: ok', 10, len(src.serial()))
         port = free_port()
         dst.cmd('migrate-recover', uri=f'tcp:127.0.0.1:{port}')
+        # a resume to the wrong place fails and pauses again
+        src.cmd('migrate', uri=f'tcp:127.0.0.1:{free_port()}', resume=True)
+        info = poll_migration(src, ('precopy-paused', 'failed',
+                                    'cancelled'), 20, 0.02)
+        deadline = time.time() + 20
+        while 'refused' not in info.get('error-desc', '') and \
+                time.time() < deadline:
+            time.sleep(0.05)
+            info = src.cmd('query-migrate')
+        check(info['status'] == 'precopy-paused' and
+              'refused' in info.get('error-desc', ''),
+              f'after a failed resume: {info}')
         src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}', resume=True)
         info = poll_migration(src, ('completed', 'failed', 'cancelled',
                                     'precopy-paused'), 60)
