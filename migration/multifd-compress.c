@@ -17,6 +17,10 @@
  * become compressible.  Any zstd decoder reads this as one stream of
  * concatenated frames, each ending with the last page of a packet (QEMU
  * 7.2's receiver needs that: it stops a page at a frame's end).
+ *
+ * zlib the same way, within its one deflate stream: raw packets are
+ * deflate level 0 (stored blocks, one copy; deflateParams switches
+ * between packets, where nothing is pending), which any inflate reads.
  */
 #include "qemu/osdep.h"
 #include <zlib.h>
@@ -34,8 +38,8 @@
 #define ZSTD_RAW_FRAME_DESCRIPTOR 0xa0
 #define ZSTD_BLOCK_HEADER 3
 /* Raw packets between two compressed tries: first and largest. */
-#define ZSTD_RAW_PROBE_FIRST 4
-#define ZSTD_RAW_PROBE_MAX 32
+#define RAW_PROBE_FIRST 4
+#define RAW_PROBE_MAX 32
 
 struct MultiFDCompressor {
     MultiFDCompression method;
@@ -47,8 +51,10 @@ struct MultiFDCompressor {
     bool frame_open;
     /* zstd: the last packet did not compress: end the frame now */
     bool closing;
-    /* zstd: raw packets left before the next try, and their interval */
+    /* raw packets left before the next try, and their interval */
     unsigned int raw_left, raw_interval;
+    /* zlib: the level deflate runs at (0 while raw: stored blocks) */
+    int zlib_level;
     uint8_t raw_header[ZSTD_RAW_FRAME_HEADER +
                        ZSTD_BLOCK_HEADER * ZSTD_RAW_BLOCKS_MAX];
     struct iovec out[MULTIFD_COMPRESS_IOV_MAX];
@@ -73,7 +79,8 @@ MultiFDCompressor *multifd_compressor_new(MultiFDCompression c, Error **errp)
     mc->size = MULTIFD_PAYLOAD_MAX;
     mc->buf = g_malloc(mc->size);
     if (c == MULTIFD_COMPRESSION_ZLIB) {
-        if (deflateInit(&mc->zs, migrate_multifd_zlib_level()) != Z_OK) {
+        mc->zlib_level = migrate_multifd_zlib_level();
+        if (deflateInit(&mc->zs, mc->zlib_level) != Z_OK) {
             error_setg(errp, "multifd: deflate init failed: %s",
                        mc->zs.msg ? mc->zs.msg : "?");
             g_free(mc->buf);
@@ -96,9 +103,20 @@ static bool multifd_deflate(MultiFDCompressor *mc, const struct iovec *iov,
                             size_t n, Error **errp)
 {
     z_stream *zs = &mc->zs;
+    int level = mc->raw_left ? 0 : migrate_multifd_zlib_level();
 
     zs->next_out = mc->buf;
     zs->avail_out = mc->size;
+    if (level != mc->zlib_level) {
+        /* nothing is pending after the last flush: takes effect now */
+        int ret = deflateParams(zs, level, Z_DEFAULT_STRATEGY);
+
+        if (ret != Z_OK) {
+            error_setg(errp, "multifd: deflateParams returned %d", ret);
+            return false;
+        }
+        mc->zlib_level = level;
+    }
     for (size_t i = 0; i < n; i++) {
         int flush = i == n - 1 ? Z_SYNC_FLUSH : Z_NO_FLUSH;
         int ret;
@@ -119,6 +137,24 @@ static bool multifd_deflate(MultiFDCompressor *mc, const struct iovec *iov,
     }
     mc->out[0].iov_len = mc->size - zs->avail_out;
     return true;
+}
+
+/*
+ * A packet of raw bytes went out as len bytes through the library
+ * (probe: the first after raw packets).  If it saved less than 1/16,
+ * the next raw_interval packets go raw (4, doubling after each poor
+ * probe up to RAW_PROBE_MAX); else compression goes on.
+ */
+static void multifd_compress_judge(MultiFDCompressor *mc, size_t len,
+                                   size_t raw, bool probe)
+{
+    if (len > raw - raw / 16) {
+        mc->raw_interval =
+            probe ? MIN(mc->raw_interval * 2, RAW_PROBE_MAX) : RAW_PROBE_FIRST;
+        mc->raw_left = mc->raw_interval;
+    } else {
+        mc->raw_interval = 0;
+    }
 }
 
 /*
@@ -221,7 +257,6 @@ static bool multifd_zstd_compress(MultiFDCompressor *mc,
     size_t raw = n * TARGET_PAGE_SIZE;
     bool probe = mc->raw_interval > 0;
     bool end = mc->closing || probe;
-    bool poor;
 
     if (!mc->frame_open && mc->raw_left) {
         mc->raw_left--;
@@ -233,17 +268,11 @@ static bool multifd_zstd_compress(MultiFDCompressor *mc,
     }
     *outn = 1;
     mc->frame_open = !end;
-    poor = mc->out[0].iov_len > raw - raw / 16;
+    mc->closing = false;
     if (!end) {
-        mc->closing = poor;
-    } else if (poor) {
-        mc->closing = false;
-        mc->raw_interval = probe ? MIN(mc->raw_interval * 2, ZSTD_RAW_PROBE_MAX)
-                                 : ZSTD_RAW_PROBE_FIRST;
-        mc->raw_left = mc->raw_interval;
+        mc->closing = mc->out[0].iov_len > raw - raw / 16;
     } else {
-        mc->closing = false;
-        mc->raw_interval = 0;
+        multifd_compress_judge(mc, mc->out[0].iov_len, raw, probe);
     }
     return true;
 }
@@ -260,7 +289,16 @@ bool multifd_compress(MultiFDCompressor *mc, const struct iovec *iov, size_t n,
     ok = multifd_deflate(mc, iov, n, errp);
     mc->out[0].iov_base = mc->buf;
     *outn = 1;
-    return ok;
+    if (!ok) {
+        return false;
+    }
+    if (mc->raw_left) {
+        mc->raw_left--;
+    } else {
+        multifd_compress_judge(mc, mc->out[0].iov_len, n * TARGET_PAGE_SIZE,
+                               mc->raw_interval > 0);
+    }
+    return true;
 }
 
 void multifd_compressor_free(MultiFDCompressor *mc)

@@ -5,8 +5,9 @@
  * deflate / zstd stream for the whole migration) or one decompressor;
  * every packet's payload is the pages compressed and flushed, so it ends
  * on a byte boundary but cannot be decoded without the earlier packets
- * of its channel.  zstd sends incompressible pages as frames of raw
- * blocks instead (see multifd-compress.c), still one valid zstd stream.
+ * of its channel.  Incompressible pages go uncompressed instead (see
+ * multifd-compress.c): zstd frames of raw blocks, deflate level 0; still
+ * one valid zstd / deflate stream.
  */
 #ifndef MIGRATION_MULTIFD_COMPRESS_H
 #define MIGRATION_MULTIFD_COMPRESS_H
