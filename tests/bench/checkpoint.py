@@ -158,7 +158,7 @@ def run_checkpoint_case(tern, ramfile, size, shm, tmp, poll, free_port):
         finally:
             src.kill()
         _change_pages(ram, size)
-        out = {}
+        out = {'size_mib': mb}
         for label, bw in (('loopback', 100 << 30), ('100MiBs', BW_100)):
             out[label] = {
                 'plain': _one(tern, mb, ram, None, bw, tmp, poll,
@@ -176,7 +176,8 @@ def run_checkpoint_case(tern, ramfile, size, shm, tmp, poll, free_port):
 def markdown(case):
     """The case's lines for docs/benchmarks.md."""
     out = ['', '## Checkpoint-assisted migration (Tern only)', '',
-           '2 GiB of random RAM, checkpoint (dump-guest-memory) taken, then '
+           f"{case.get('runs', {}).get('size_mib', 2048)} MiB of random RAM, "
+           'checkpoint (dump-guest-memory) taken, then '
            '20% of the pages changed; a plain migration (return-path) '
            'against one whose destination holds the checkpoint.', '',
            '| link | figure | plain | checkpoint | checkpoint/plain | goal |',
