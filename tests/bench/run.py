@@ -589,6 +589,8 @@ METRICS = [  # key, label, better
     ('save_gibs', 'save GiB/s incl. fsync', 'higher'),
     ('restore_s', 'restore s (cold cache)', 'lower'),
     ('restore_gibs', 'restore GiB/s', 'higher'),
+    ('save_disk_pct', 'save % of dd write (same mode)', 'higher'),
+    ('restore_disk_pct', 'restore % of dd read (same mode)', 'higher'),
     ('file_bytes', 'file bytes', 'lower'),
     ('file_over_ram_pct', 'file size over RAM %', 'lower'),
     ('passes', 'dirty-log passes', 'context'),
@@ -974,9 +976,10 @@ def main():
             fs = subprocess.run(['stat', '-f', '-c', '%T', disk],
                                 capture_output=True, text=True).stdout.strip()
             if any(c['kind'] == 'saverestore' for c in cases.values()):
-                w, r = saverestore.dd_bandwidth(disk, size)
-                limits.update({'disk_write_gibs': round(w, 3),
-                               'disk_read_gibs': round(r, 3), 'disk_fs': fs})
+                dd = saverestore.dd_bandwidth(disk, size, ramfile)
+                limits.update({f'disk_{k}_gibs': round(v, 3)
+                               for k, v in dd.items()})
+                limits['disk_fs'] = fs
         for name, case in cases.items():
             out = results['cases'][name] = {'qemu': [], 'tern': [], 'errors': {}}
             if case['kind'] == 'checkpoint':
@@ -1080,9 +1083,12 @@ def run_file_case(name, case, out, qemu, tern, ramfile, size, disk, tmp,
     """One run of a save/restore case (QEMU exec:cat and Tern mapped-ram)
     or of the live mapped-ram file-size case (Tern only)."""
     if case['kind'] == 'saverestore':
-        out['limit'] = (f"disk {limits.get('disk_fs')} dd direct: write "
-                        f"{limits.get('disk_write_gibs')} / read "
-                        f"{limits.get('disk_read_gibs')} GiB/s")
+        out['limit'] = (f"disk {limits.get('disk_fs')} dd GiB/s: write "
+                        f"buffered+fsync {limits.get('disk_write_buf_gibs')}"
+                        f" / direct+fsync "
+                        f"{limits.get('disk_write_direct_gibs')}, cold read"
+                        f" buffered {limits.get('disk_read_buf_gibs')} / "
+                        f"direct {limits.get('disk_read_direct_gibs')}")
         runs = (('qemu', qemu), ('tern', tern))
     else:
         out['limit'] = 'goal: file <= RAM + 1%'
@@ -1093,6 +1099,7 @@ def run_file_case(name, case, out, qemu, tern, ramfile, size, disk, tmp,
             if case['kind'] == 'saverestore':
                 r = saverestore.run_save_restore(system, binary, case,
                                                  ramfile, size, disk, tmp)
+                saverestore.disk_pct(system, case, r, limits)
             else:
                 # the soft vCPU writes at its rate on any host (this
                 # host's KVM cannot run the guest at speed)

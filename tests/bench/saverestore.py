@@ -6,15 +6,20 @@ restores with `migrate-incoming exec:cat FILE`; Tern saves with the
 mapped-ram capability to file:FILE (1 or 2 channels, buffered or
 direct-io) and restores the same way.  Each run:
   1. save: a -M none source whose RAM is the random RAM file; time from
-     the source's MIGRATION setup to completed event ('save s'), then
-     fsync of the file ('save s incl. fsync': the data is on the disk);
+     the source's MIGRATION setup to completed event ('save s'), and from
+     setup to the end of an fsync of the file started once the migration
+     is completed and the source has no child process left (QEMU's
+     `cat` has written the last bytes) ('save s incl. fsync': the data
+     is on the disk, the same way for both);
   2. the file's page cache is dropped (fsync + POSIX_FADV_DONTNEED), so
      the restore reads the disk;
   3. restore: a -M none -incoming defer destination; time from
      migrate-incoming to its completed event ('restore s').
 The disk's own sequential bandwidth is measured in the same run with dd
-(oflag=direct / iflag=direct, 1 MiB blocks, the RAM's size) and given as
-the cases' limit.  A live case saves a stress guest dirtying 64 MiB/s
+(1 MiB blocks of the RAM file, buffered and oflag=direct writes each
+until durable with conv=fsync, cold buffered and iflag=direct reads) and
+given as the cases' limit; each run's save and restore is also given as
+% of the dd figure of the same kind of I/O (direct for direct-io cases).  A live case saves a stress guest dirtying 64 MiB/s
 with mapped-ram and records the file size against RAM (goal: <= 1%).
 """
 import os
@@ -40,6 +45,27 @@ def _event_s(vm, status, timeout):
     return ts['seconds'] + ts['microseconds'] / 1e6
 
 
+def _wait_children(pid, timeout=60):
+    """Wait until pid has no child process left (QEMU's exec: `cat`
+    may still be writing the pipe's last bytes when the migration
+    completes)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        kids = []
+        for d in os.listdir('/proc'):
+            try:
+                with open(f'/proc/{d}/stat') as f:
+                    st = f.read()
+            except (OSError, ValueError):
+                continue
+            fields = st[st.rindex(')') + 2:].split()
+            if d.isdigit() and int(fields[1]) == pid and fields[0] != 'Z':
+                kids.append(d)
+        if not kids:
+            return
+        time.sleep(0.01)
+
+
 def drop_cache(path):
     """fsync path and drop its pages from the page cache."""
     fd = os.open(path, os.O_RDONLY)
@@ -50,8 +76,14 @@ def drop_cache(path):
         os.close(fd)
 
 
-def dd_bandwidth(diskdir, size):
-    """Sequential direct write and read of size bytes: (write, read) GiB/s."""
+def dd_bandwidth(diskdir, size, src):
+    """The disk's sequential bandwidth for size bytes of src's content
+    (the RAM file), measured the ways the saves and restores use it:
+    written with 1 MiB blocks buffered and O_DIRECT, each until durable
+    (conv=fsync: dd's time includes the final fsync, as 'save s incl.
+    fsync' does), and read back cold (page cache dropped) buffered and
+    O_DIRECT.  A dict of GiB/s: write_buf, write_direct, read_buf,
+    read_direct."""
     path = os.path.join(diskdir, 'dd.bench')
     count = size >> 20
 
@@ -63,15 +95,33 @@ def dd_bandwidth(diskdir, size):
             raise RuntimeError(f'dd: {r.stderr.strip()[-200:]}')
         return int(m.group(1)) / float(m.group(2)) / (1 << 30)
 
+    out = {}
     try:
-        w = rate(['if=/dev/zero', f'of={path}', 'oflag=direct',
-                  'conv=fsync'])
-        drop_cache(path)
-        r = rate([f'if={path}', 'of=/dev/null', 'iflag=direct'])
+        for mode, oflag in (('buf', []), ('direct', ['oflag=direct'])):
+            if os.path.exists(path):
+                os.unlink(path)
+            out[f'write_{mode}'] = rate([f'if={src}', f'of={path}',
+                                         'conv=fsync'] + oflag)
+        for mode, iflag in (('buf', []), ('direct', ['iflag=direct'])):
+            drop_cache(path)
+            out[f'read_{mode}'] = rate([f'if={path}', 'of=/dev/null']
+                                       + iflag)
     finally:
         if os.path.exists(path):
             os.unlink(path)
-    return w, r
+    return out
+
+
+def disk_pct(system, case, r, limits):
+    """Save and restore speed of run r as % of the dd figure of the same
+    kind of I/O (O_DIRECT for a direct-io case, buffered otherwise)."""
+    mode = 'direct' if system == 'tern' and case.get('direct') else 'buf'
+    w = limits.get(f'disk_write_{mode}_gibs')
+    rd = limits.get(f'disk_read_{mode}_gibs')
+    if w:
+        r['save_disk_pct'] = round(100.0 * r['save_gibs'] / w, 1)
+    if rd:
+        r['restore_disk_pct'] = round(100.0 * r['restore_gibs'] / rd, 1)
 
 
 def _settings(system, case):
@@ -102,10 +152,18 @@ def run_save_restore(system, binary, case, ramfile, size, diskdir, tmp):
         if info.get('status') != 'completed':
             raise RuntimeError(f"save {info.get('status')}: "
                                f"{info.get('error-desc')}")
-        end = time.time()
-        save_s = _event_s(src, 'completed', 5) - _event_s(src, 'setup', 5)
+        setup = _event_s(src, 'setup', 5)
+        save_s = _event_s(src, 'completed', 5) - setup
+        _wait_children(src.proc.pid)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        # from the same start to the data on disk (event timestamps are
+        # wall-clock time), whatever the poll's delay
+        save_sync_s = time.time() - setup
         drop_cache(path)
-        save_sync_s = save_s + time.time() - end
         src_cpu = info
     finally:
         src.kill()
@@ -204,9 +262,13 @@ def plot(results, plotdir, terminal):
         'set xtics rotate by -20', 'set key outside right',
         f"plot '{path}' using 3:xtic(2) title 'save', '' using 4 "
         "title 'restore'"
-        + (f", {lim['disk_write_gibs']} with lines dt 2 title 'dd write', "
-           f"{lim['disk_read_gibs']} with lines dt 3 title 'dd read'"
-           if lim.get('disk_write_gibs') else ''),
+        + (f", {lim['disk_write_direct_gibs']} with lines dt 2 "
+           "title 'dd write direct', "
+           f"{lim['disk_write_buf_gibs']} with lines dt 4 "
+           "title 'dd write buffered', "
+           f"{lim['disk_read_direct_gibs']} with lines dt 3 "
+           "title 'dd read direct'"
+           if lim.get('disk_write_direct_gibs') else ''),
     ]
     subprocess.run(['gnuplot'], input='\n'.join(script).encode(), check=False)
     os.unlink(path)
