@@ -212,7 +212,8 @@ bool migration_incoming_cancel(void)
     }
     error_setg(&err, "Migration cancelled on the destination");
     if (mis->load_thread) {
-        mis->cancelled = true; /* an armed precopy must not pause */
+        /* an armed precopy must not pause */
+        __atomic_store_n(&mis->cancelled, true, __ATOMIC_RELEASE);
         migration_incoming_abort(err);
         return true;
     }

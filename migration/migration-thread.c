@@ -280,8 +280,9 @@ static MigrationNext migration_phase_setup(MigrationRun *run)
         }
         qemu_savevm_send_open_return_path(run->f);
         qemu_savevm_send_ping(run->f, MIGRATION_FIRST_PING);
-        precopy_recover_setup(run->f);
     }
+    /* every migration: forget a previous one's agreement */
+    precopy_recover_setup(run->f, s->rp_thread != NULL);
     if (migrate_postcopy_ram()) {
         migration_postcopy_send_advise(run->f);
     }

@@ -41,13 +41,13 @@ static struct {
 
 /* ---------------- source ---------------- */
 
-void precopy_recover_setup(QEMUFile *f)
+void precopy_recover_setup(QEMUFile *f, bool return_path)
 {
     __atomic_store_n(&precopy_src.armed, false, __ATOMIC_RELEASE);
     precopy_src.in_flight = false;
     precopy_src.seq = 0;
     __atomic_store_n(&precopy_src.acked, 0, __ATOMIC_RELEASE);
-    if (migrate_precopy_recover()) {
+    if (migrate_precopy_recover() && return_path) {
         qemu_savevm_send_ping(f, PRECOPY_PING_ARM);
     }
 }
@@ -167,8 +167,9 @@ QEMUFile *precopy_incoming_pause(QEMUFile *f, const Error *err)
     MigrationIncomingState *mis = migration_incoming_get_current();
     int status = migration_incoming_status();
 
-    if (!mis->precopy_armed || mis->cancelled || !mis->to_src_file ||
-        f != mis->from_src_file ||
+    if (!mis->precopy_armed ||
+        __atomic_load_n(&mis->cancelled, __ATOMIC_ACQUIRE) ||
+        !mis->to_src_file || f != mis->from_src_file ||
         (status != MIGRATION_STATUS_ACTIVE &&
          status != MIGRATION_STATUS_PRECOPY_RECOVER)) {
         return NULL;
@@ -210,7 +211,7 @@ bool precopy_incoming_cancel(MigrationIncomingState *mis)
         status != MIGRATION_STATUS_PRECOPY_RECOVER) {
         return false;
     }
-    mis->cancelled = true;
+    __atomic_store_n(&mis->cancelled, true, __ATOMIC_RELEASE);
     if (!mis->abort_err) {
         error_setg(&mis->abort_err, "Migration cancelled on the destination");
     }

@@ -59,10 +59,11 @@ typedef struct MigrationIncomingState MigrationIncomingState;
 void precopy_recover_init(void);
 
 /*
- * Source, migration thread, setup (return path open): with the
- * capability, reset the negotiation and ask the destination (PING TPR1).
+ * Source, migration thread, setup of every migration: forget any earlier
+ * agreement; with the capability and a return path, ask the destination
+ * (PING TPR1).
  */
-void precopy_recover_setup(QEMUFile *f);
+void precopy_recover_setup(QEMUFile *f, bool return_path);
 
 /* Source: did the destination agree (PONG TPRA), and not disarmed since? */
 bool precopy_recover_armed(void);
