@@ -611,9 +611,9 @@ static bool migration_postcopy_drain(MigrationRun *run)
                                    migration_transferred_bytes(run->f));
             migration_rate_reset();
         } else if (migration_rate_exceeded()) {
+            /* a page request ends the wait (and is not rate limited) */
             qemu_fflush(run->f);
-            g_usleep(migration_period_left_ms(&run->period, now) *
-                     G_TIME_SPAN_MILLISECOND);
+            migration_rate_wait(migration_period_left_ms(&run->period, now));
             continue;
         }
         ret = qemu_savevm_state_iterate(run->f);

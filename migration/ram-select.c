@@ -216,9 +216,9 @@ bool ram_select_claim(RAMBlock *rb, uint64_t page)
 bool ram_select_next(RAMPageSelect *ps, RAMBlock **prb, uint64_t *ppage)
 {
     do {
-        if (!(__atomic_load_n(&ps->nr_requests, __ATOMIC_ACQUIRE) &&
-              ram_select_request(ps, prb, ppage)) &&
-            !ram_select_scan(ps, prb, ppage)) {
+        ps->requested = __atomic_load_n(&ps->nr_requests, __ATOMIC_ACQUIRE) &&
+                        ram_select_request(ps, prb, ppage);
+        if (!ps->requested && !ram_select_scan(ps, prb, ppage)) {
             return false;
         }
     } while (!ram_select_claim(*prb, *ppage)); /* preempt took it */

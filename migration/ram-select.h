@@ -36,6 +36,7 @@ typedef struct RAMPageSelect {
     RAMBlock *cur_block; /* scan cursor; NULL: start at the first block */
     uint64_t cur_page;   /* next page of cur_block the scan looks at */
     uint64_t rounds;     /* times the cursor went past the last block */
+    bool requested;      /* the last page selected was a requested one */
 
     GMutex req_lock; /* protects requests */
     GQueue requests; /* RAMPageRequest *, oldest first */
@@ -72,9 +73,9 @@ uint64_t ram_select_count_dirty(RAMPageSelect *ps);
 
 /*
  * The next page to send: *prb and page number *ppage in it, its dirty bit
- * cleared and remaining_pages decremented.  Requests first, then the
- * cursor.  Returns false when no page is dirty.  Migration thread; takes
- * req_lock only while a request is queued.
+ * cleared and remaining_pages decremented.  Requests first (ps->requested
+ * says whether it was one), then the cursor.  Returns false when no page is
+ * dirty.  Migration thread; takes req_lock only while a request is queued.
  */
 bool ram_select_next(RAMPageSelect *ps, RAMBlock **prb, uint64_t *ppage);
 

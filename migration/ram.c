@@ -359,6 +359,25 @@ static int ram_save_setup(QEMUFile *f, void *opaque, Error **errp)
  * passed (0 = none) or nothing is dirty.  Returns true when nothing is
  * dirty.
  */
+bool ram_postcopy_requests_pending(void)
+{
+    RAMState *rs = ram_migration_rs();
+
+    return rs && stat64_get(&mig_stats.phase) == MIGRATION_PHASE_POSTCOPY &&
+           __atomic_load_n(&rs->sel.nr_requests, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Postcopy: the requested pages just queued on the main stream go out
+ * now, not when the buffer fills (a destination vCPU waits for them).
+ */
+static void ram_postcopy_request_flush(RAMState *rs)
+{
+    if (stat64_get(&mig_stats.phase) == MIGRATION_PHASE_POSTCOPY) {
+        qemu_fflush(rs->f);
+    }
+}
+
 static bool ram_send_dirty(RAMState *rs, bool limited, int64_t time_limit_ns)
 {
     int64_t start = g_get_monotonic_time();
@@ -383,6 +402,13 @@ static bool ram_send_dirty(RAMState *rs, bool limited, int64_t time_limit_ns)
         }
         if (rs->unacked) {
             ram_unacked_note(rs->unacked, rb, page);
+        }
+        if (rs->sel.requested) {
+            TRACE("postcopy_hop_main_tx", "%s:0x%" PRIx64 " tx %" PRId64,
+                  rb->idstr, page << TARGET_PAGE_BITS, postcopy_clock_ns());
+            if (!ram_postcopy_requests_pending()) {
+                ram_postcopy_request_flush(rs);
+            }
         }
         if (time_limit_ns && (++n & (RAM_ITERATE_CLOCK_PAGES - 1)) == 0 &&
             (g_get_monotonic_time() - start) * 1000 > time_limit_ns) {
@@ -621,7 +647,11 @@ bool ram_postcopy_request(const char *rbname, uint64_t start, uint64_t len,
     }
     TRACE("postcopy_hop_src", "%s:0x%" PRIx64 " rp %" PRId64 " queued",
           rb->idstr, start, t_rp);
-    return ram_page_request_queue(&rs->sel, rb, start, len, errp);
+    if (!ram_page_request_queue(&rs->sel, rb, start, len, errp)) {
+        return false;
+    }
+    migration_rate_kick(); /* the migration thread may wait for budget */
+    return true;
 }
 
 RAMUnacked *ram_unacked(void)
@@ -709,6 +739,7 @@ static int ram_postcopy_handle_req_pages(const MigRPMessage *msg, Error **errp)
 
 void ram_postcopy_rp_init(void)
 {
+    migration_rate_set_urgent(ram_postcopy_requests_pending);
     migrate_rp_register_handler(MIG_RP_MSG_REQ_PAGES_ID,
                                 ram_postcopy_handle_req_pages);
     migrate_rp_register_handler(MIG_RP_MSG_REQ_PAGES,

@@ -50,6 +50,12 @@ bool ram_postcopy_request(const char *rbname, uint64_t start, uint64_t len,
                           Error **errp);
 
 /*
+ * Source, any thread: in postcopy, a page request is queued and not
+ * served yet (the rate limiter lets it through: migration_rate_set_urgent).
+ */
+bool ram_postcopy_requests_pending(void);
+
+/*
  * Source, return-path thread (checkpoint-assisted migration): the
  * destination could not use the HASH record of the page at offset of
  * the block named rbname: send that page again, whole, even if it is not

@@ -2,7 +2,10 @@
 /*
  * Unit tests for the migration statistics object and the migration-wide
  * rate limiter: bytes charged from several threads add up, the limit
- * holds for their sum, and RAM bytes land in the phase's counter.
+ * holds for their sum, and RAM bytes land in the phase's counter; a
+ * queued page request lifts the limit while it waits; a
+ * sender waiting for budget is ended by a kick (sent before or during the
+ * wait) and otherwise by its timeout.
  */
 #include "qemu/osdep.h"
 #include "../../migration/migration-stats.h"
@@ -86,11 +89,56 @@ static void test_stats_phases(void)
     g_assert_cmpuint(stat64_get(&mig_stats.phase), ==, MIGRATION_PHASE_PRECOPY);
 }
 
+static bool urgent;
+
+static bool urgent_pending(void)
+{
+    return urgent;
+}
+
+/* Urgent work pending: the spent budget does not stop senders. */
+static void test_rate_limit_urgent(void)
+{
+    migration_rate_set(1000);
+    migration_rate_reset();
+    migration_rate_account(1000);
+    g_assert_true(migration_rate_exceeded());
+    migration_rate_set_urgent(urgent_pending);
+    g_assert_true(migration_rate_exceeded()); /* nothing urgent */
+    urgent = true;
+    g_assert_false(migration_rate_exceeded());
+    urgent = false;
+    g_assert_true(migration_rate_exceeded());
+    migration_rate_set_urgent(NULL);
+    migration_rate_set(0);
+}
+
+static gpointer rate_waiter(gpointer opaque)
+{
+    migration_rate_wait(G_MAXINT); /* years: only a kick ends it */
+    return opaque;
+}
+
+static void test_rate_wait_kick(void)
+{
+    GThread *t;
+
+    migration_rate_wait(0); /* the timeout ends a wait nobody kicks */
+    migration_rate_kick();  /* before: the next wait returns at once */
+    migration_rate_wait(G_MAXINT);
+    t = g_thread_new("waiter", rate_waiter, GINT_TO_POINTER(1));
+    /* before or during its wait: the kick is kept until a wait takes it */
+    migration_rate_kick();
+    g_assert_true(g_thread_join(t) == GINT_TO_POINTER(1));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/migration/rate-limit/single", test_rate_limit_single);
     g_test_add_func("/migration/rate-limit/shared", test_rate_limit_shared);
     g_test_add_func("/migration/stats/phases", test_stats_phases);
+    g_test_add_func("/migration/rate-limit/wait-kick", test_rate_wait_kick);
+    g_test_add_func("/migration/rate-limit/urgent", test_rate_limit_urgent);
     return g_test_run();
 }

@@ -8,7 +8,8 @@
  * refused with an error; requests queued from another thread while the
  * migration thread selects lose no page and duplicate none; nor do
  * pages claimed by another thread (postcopy-preempt); a restart
- * (postcopy recovery) finds bits set again behind the cursor.
+ * (postcopy recovery) finds bits set again behind the cursor.  The
+ * selector says which pages were requested ones.
  */
 #include "qemu/osdep.h"
 #include "qemu/bitmap.h"
@@ -90,16 +91,20 @@ static void test_select_request_first(void)
 
     ram_select_init(&ps);
     expect_next(&ps, blk_a, 0);
+    g_assert_false(ps.requested);
     seen[0][0]++;
     g_assert_true(ram_page_request_queue(&ps, blk_b, 3 * TARGET_PAGE_SIZE,
                                          2 * TARGET_PAGE_SIZE, &error_abort));
     expect_next(&ps, blk_b, 3);
+    g_assert_true(ps.requested);
     expect_next(&ps, blk_b, 4);
+    g_assert_true(ps.requested);
     seen[1][3]++;
     seen[1][4]++;
     g_assert_false(test_bit(3, blk_b->bmap));
     g_assert_false(test_bit(4, blk_b->bmap));
     expect_next(&ps, blk_a, 1); /* back to the cursor, where it was */
+    g_assert_false(ps.requested);
     seen[0][1]++;
     g_assert_cmpuint(drain(&ps, seen), ==, 2 * PAGES - 4);
     assert_each_once(seen);
