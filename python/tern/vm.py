@@ -109,13 +109,22 @@ class Vm:
             return f.read().decode(errors='replace')
 
     def wait_serial(self, text, timeout=30.0, start=0):
-        """Wait until text appears in the serial log after offset start."""
+        """Wait until text appears in the serial log after offset start,
+        and the line holding it is complete (so a caller's regex over the
+        rest of that line sees all of it)."""
         deadline = time.time() + timeout
+        seen = None     # when text was first seen on an unfinished line
         while time.time() < deadline:
             out = self.serial()
-            if text in out[start:]:
-                return out
-            if self.proc.poll() is not None:
+            at = out.find(text, start)
+            if at >= 0:
+                if (text.endswith('\n') or '\n' in out[at + len(text):]
+                        or self.proc.poll() is not None):
+                    return out
+                seen = seen or time.time()
+                if time.time() - seen > 2.0:    # a line never finished
+                    return out
+            elif self.proc.poll() is not None:
                 break
             time.sleep(0.05)
         raise TimeoutError(f'{self.name}: {text!r} not in serial output:\n'
