@@ -8,8 +8,9 @@
  * gives the same bytes as the plain one on 20000 random edits, and the
  * decoder turns old + delta back into new; equal pages encode to 0
  * bytes, a random page overflows (-1) and so does a delta one byte
- * bigger than the room given; the decoder refuses each kind of bad
- * input (truncated ULEB128, a three-byte ULEB128, zero-length runs,
+ * bigger than the room given; no encoder writes at or past the room
+ * given, for every room around the encoded length; the decoder refuses each
+ * kind of bad input (truncated ULEB128, a three-byte ULEB128, zero-length runs,
  * runs overrunning the page or the input, a lone length byte) and never
  * writes outside the page, also on 200000 mutated deltas; the cache
  * refuses bad sizes with QEMU 7.2's texts, finds what it inserted, and
@@ -148,6 +149,58 @@ static void test_overflow(void)
     g_rand_free(r);
 }
 
+/*
+ * Short runs near the end of the page and of the room given: every
+ * encoder writes nothing at or past dlen (the short-run copy writes 16
+ * bytes at once) and agrees with the plain one on every dlen around the
+ * encoded length.
+ */
+static void test_dst_bounds(void)
+{
+    GRand *r = g_rand_new_with_seed(4);
+    g_autofree uint8_t *o = g_malloc(PAGE);
+    g_autofree uint8_t *n = g_malloc(PAGE);
+    g_autofree uint8_t *dst = g_malloc(PAGE + GUARD);
+
+    for (int iter = 0; iter < 300; iter++) {
+        int edits = g_rand_int_range(r, 1, 40);
+        int full;
+
+        for (int i = 0; i < PAGE; i++) {
+            o[i] = g_rand_int(r);
+        }
+        memcpy(n, o, PAGE);
+        for (int e = 0; e < edits; e++) {
+            int run = g_rand_int_range(r, 1, 20);
+            int at = iter % 2 ? PAGE - g_rand_int_range(r, 1, 64)
+                              : g_rand_int_range(r, 0, PAGE);
+
+            for (int k = at; k < MIN(PAGE, at + run); k++) {
+                n[k] = o[k] ^ g_rand_int_range(r, 1, 256);
+            }
+        }
+        full = encode_all(o, n, PAGE, dst, PAGE);
+        g_assert_cmpint(full, >, 0);
+        for (int dlen = MAX(1, full - 20); dlen <= MIN(PAGE, full + 20);
+             dlen++) {
+            for (size_t i = 0; i < G_N_ELEMENTS(encoders); i++) {
+                int got;
+
+                if (!xbzrle_encoder_select(encoders[i])) {
+                    continue;
+                }
+                memset(dst, 0x5a, PAGE + GUARD);
+                got = xbzrle_encode_buffer(o, n, PAGE, dst, dlen);
+                g_assert_cmpint(got, ==, dlen >= full ? full : -1);
+                for (int k = dlen; k < PAGE + GUARD; k++) {
+                    g_assert_cmpint(dst[k], ==, 0x5a);
+                }
+            }
+        }
+    }
+    g_rand_free(r);
+}
+
 /* Decode src into a guarded page; the guard must stay untouched. */
 static int decode_guarded(const uint8_t *src, int slen)
 {
@@ -280,6 +333,7 @@ int main(int argc, char **argv)
     g_test_add_func("/xbzrle/known", test_known);
     g_test_add_func("/xbzrle/round-trip", test_round_trip);
     g_test_add_func("/xbzrle/overflow", test_overflow);
+    g_test_add_func("/xbzrle/dst-bounds", test_dst_bounds);
     g_test_add_func("/xbzrle/decode-bad", test_decode_bad);
     g_test_add_func("/xbzrle/decode-mutations", test_decode_mutations);
     g_test_add_func("/xbzrle/cache", test_cache);
