@@ -352,6 +352,10 @@ def fault_latency(stderr):
             out['fault_unplaced'] = int(w[w.index('unplaced') + 1])
         except (ValueError, IndexError):
             return {}
+        for prefix in ('fault', 'main', 'preempt'):
+            if not out[f'{prefix}_n']:  # no sample: no latency to show
+                for key in ('p50', 'p99', 'max'):
+                    del out[f'{prefix}_{key}_us']
         hist = {}
         for tok in w[w.index('hist') + 1:]:
             up, n = tok.lstrip('<').split('us:')
