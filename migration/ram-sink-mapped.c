@@ -20,9 +20,11 @@
  *
  * Disk: a buffered save has a flusher (mapped-ram-flush.h) that starts
  * the writeback while pages are still being written, so the fsync that
- * makes the file durable finds little left; with direct-io each block's
- * region is allocated up front (fallocate), which lets ext4 run the
- * writers' O_DIRECT writes in parallel instead of one at a time.
+ * makes the file durable finds little left.  (Allocating each block's
+ * region up front would let ext4 run the direct-io writers' O_DIRECT
+ * writes in parallel rather than one at a time, but measured no faster
+ * on the bench's disk and would make the file's zero pages take disk
+ * space: not done.)
  *
  * Threads: every op runs in the migration thread; the pool's workers
  * only read guest RAM and write the file.
@@ -50,7 +52,6 @@ typedef struct MappedBlock {
 typedef struct RAMMappedSink {
     RAMPageSink base;
     QEMUFile *f; /* main stream; the caller's */
-    int fd;      /* f's file descriptor */
     MappedRamIO *io;
     MappedRamFlusher *flusher; /* buffered saves only */
     GHashTable *blocks;        /* RAMBlock * -> MappedBlock * */
@@ -174,14 +175,6 @@ static int ram_sink_mapped_block_listed(RAMPageSink *sink, QEMUFile *f,
                              rb->used_length);
     mapped_ram_header_encode(&mb->hdr, buf);
     qemu_put_buffer(f, buf, sizeof(buf));
-    if (ms->io && migrate_direct_io()) {
-        /*
-         * Allocate the region now: on ext4 O_DIRECT writes into
-         * allocated blocks run in parallel, into holes one at a time.
-         * Best effort (a file system without fallocate just is slower).
-         */
-        (void)fallocate(ms->fd, 0, mb->hdr.pages_offset, rb->used_length);
-    }
     qemu_set_offset(f, mb->hdr.pages_offset + rb->used_length, SEEK_SET);
     return qemu_file_get_error(f);
 }
@@ -260,7 +253,6 @@ RAMPageSink *ram_sink_mapped_new(QEMUFile *f, Error **errp)
     ms = g_new0(RAMMappedSink, 1);
     ms->base.ops = &ram_sink_mapped_ops;
     ms->f = f;
-    ms->fd = fd;
     ms->blocks =
         g_hash_table_new_full(NULL, NULL, NULL, ram_sink_mapped_block_free);
     if (!(n && migrate_direct_io())) {
