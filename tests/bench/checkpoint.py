@@ -7,24 +7,28 @@ One case, one run each way (issue 15's benchmark):
      dump-guest-memory; then 20% of the pages (every fifth) are
      overwritten with new random data through the RAM file;
   2. at loopback speed (max-bandwidth "unlimited") and at 100 MiB/s, a
-     plain migration (return-path, no checkpoint) and a checkpoint-
-     assisted one (the destination started with -checkpoint, migrate
-     sent as soon as it listens, so its indexing overlaps the
-     connection set-up), each to a fresh destination from a fresh
-     source over the same RAM.
+     plain migration (return-path, no checkpoint) and two checkpoint-
+     assisted ones, the destination started with -checkpoint:
+       cold: migrate sent as soon as the destination listens, so the
+             source waits for most of the indexing (the offer comes once
+             the index is ready);
+       warm: the bench first waits until the destination's query-migrate
+             says checkpoint index-status "ready" (what a management tool
+             that starts the destination ahead of time sees), then
+             migrates;
+     each to a fresh destination from a fresh source over the same RAM.
 Recorded per run: total time from the source's "setup" event (the
 migrate command) to the destination's "completed" (events, as the other
-cases), RAM bytes sent, CPU seconds of both processes (all their
-threads, the source's migration thread apart), and for the checkpoint
-runs the exchange (its own bytes, and the source's wait for the offer),
-pages sent as hashes, pages hashed ahead and pages the sender reached
-before their hash (sent whole), re-requests, the destination's indexing
-time and when the index was ready relative to the destination's start
-and to the migrate command (the bench migrates as soon as the
-destination listens, so the wait for the offer includes most of the
-indexing; a management tool that starts the destination earlier sees
-less of it).  Goals (issue 15): bytes <= 25% of plain;
-time <= 30% of plain at 100 MiB/s; no slower than plain at loopback.
+cases), RAM bytes sent, CPU seconds of both processes from the migrate
+command on (all their threads, the source's migration thread apart; so
+a warm run's destination CPU leaves its indexing out), and for the
+checkpoint runs the exchange (its own bytes, and the source's wait for
+the offer), pages sent as hashes, pages hashed ahead and pages the sender
+reached before their hash (sent whole), re-requests, the destination's
+indexing time (and for warm its CPU seconds) and when the index was
+ready relative to the destination's start and to the migrate command.
+Goals (issue 15): bytes <= 25% of plain; time <= 30% of plain at
+100 MiB/s; no slower than plain at loopback.
 """
 import os
 import shutil
@@ -89,8 +93,24 @@ def _cpu_seconds(pid, comm=None):
     return total / tck
 
 
-def _one(tern, mb, ram, ckpt, bw, tmp, poll, port):
-    """One migration; returns its figures."""
+def _wait_index(dst, timeout=600):
+    """Wait until dst's checkpoint index is no longer "indexing"; returns
+    its checkpoint stats."""
+    deadline = time.monotonic() + timeout
+    while True:
+        c = dst.cmd('query-migrate').get('checkpoint', {})
+        if c.get('index-status') not in (None, 'indexing'):
+            return c
+        if time.monotonic() > deadline:
+            raise RuntimeError('checkpoint index not ready in time')
+        if dst.proc.poll() is not None:
+            raise RuntimeError('destination exited: ' + dst.stderr()[-500:])
+        time.sleep(0.05)
+
+
+def _one(tern, mb, ram, ckpt, bw, tmp, poll, port, warm=False):
+    """One migration; returns its figures.  warm: migrate only once the
+    destination's index is ready."""
     src = _vmm(tern, _src_args(mb, ram), tmp, 'ckpt-src')
     dst = None
     try:
@@ -103,6 +123,15 @@ def _one(tern, mb, ram, ckpt, bw, tmp, poll, port):
         if ckpt:
             caps['x-checkpoint-assisted'] = True
         set_migration(src, caps, {'max-bandwidth': bw})
+        index = {}
+        if warm:
+            idx_cpu0 = _cpu_seconds(dst.proc.pid)
+            c = _wait_index(dst)
+            if c.get('index-status') != 'ready':
+                raise RuntimeError('checkpoint index ' +
+                                   str(c.get('index-status')))
+            index = {'index_cpu_s': _cpu_seconds(dst.proc.pid) - idx_cpu0,
+                     'index_ready_s': time.monotonic() - t_dst}
         cpu0 = (_cpu_seconds(src.proc.pid), _cpu_seconds(dst.proc.pid))
         t_mig = time.monotonic()
         src.cmd('migrate', uri=uri)
@@ -132,6 +161,7 @@ def _one(tern, mb, ram, ckpt, bw, tmp, poll, port):
                       'index_ms': d.get('index-time'),
                       'loaded_pages': d.get('loaded-pages'),
                       'migrate_after_dst_start_s': t_mig - t_dst})
+            r.update(index)
             if d.get('index-time') is not None:
                 # indexing starts as the destination process parses
                 # -checkpoint, a few ms after it was spawned
@@ -145,7 +175,8 @@ def _one(tern, mb, ram, ckpt, bw, tmp, poll, port):
 
 
 def run_checkpoint_case(tern, ramfile, size, shm, tmp, poll, free_port):
-    """The whole case: {'loopback'|'100MiBs': {'plain': r, 'checkpoint': r}}."""
+    """The whole case: {'loopback'|'100MiBs': {'plain': r, 'cold': r,
+    'warm': r}}."""
     mb = size >> 20
     ram = os.path.join(shm, 'ckpt-src.ram')
     ckpt = os.path.join(shm, 'ckpt.elf')
@@ -163,8 +194,10 @@ def run_checkpoint_case(tern, ramfile, size, shm, tmp, poll, free_port):
             out[label] = {
                 'plain': _one(tern, mb, ram, None, bw, tmp, poll,
                               free_port()),
-                'checkpoint': _one(tern, mb, ram, ckpt, bw, tmp, poll,
-                                   free_port()),
+                'cold': _one(tern, mb, ram, ckpt, bw, tmp, poll,
+                             free_port()),
+                'warm': _one(tern, mb, ram, ckpt, bw, tmp, poll,
+                             free_port(), warm=True),
             }
         return out
     finally:
@@ -173,49 +206,84 @@ def run_checkpoint_case(tern, ramfile, size, shm, tmp, poll, free_port):
                 os.unlink(p)
 
 
-def markdown(case):
-    """The case's lines for docs/benchmarks.md."""
-    out = ['', '## Checkpoint-assisted migration (Tern only)', '',
-           f"{case.get('runs', {}).get('size_mib', 2048)} MiB of random RAM, "
-           'checkpoint (dump-guest-memory) taken, then '
-           '20% of the pages changed; a plain migration (return-path) '
-           'against one whose destination holds the checkpoint.', '',
-           '| link | figure | plain | checkpoint | checkpoint/plain | goal |',
-           '|---|---|---|---|---|---|']
-    for label, goal_t in (('loopback', '<= 1.00'), ('100MiBs', '<= 0.30')):
-        runs = case.get('runs', {}).get(label)
-        if not runs:
-            continue
-        p, c = runs['plain'], runs['checkpoint']
-        for key, name, goal in (('wall_s', 'total s', goal_t),
-                                ('bytes', 'RAM bytes sent', '<= 0.25'),
-                                ('src_cpu_s', 'source CPU s', ''),
-                                ('dst_cpu_s', 'destination CPU s', '')):
-            if key not in p or key not in c:
-                continue
-            ratio = c[key] / p[key] if p[key] else 0
-            out.append(f'| {label} | {name} | {p[key]:.6g} | {c[key]:.6g} '
-                       f'| {ratio:.3f} | {goal} |')
-        if c.get('exchange_ms') is not None:
-            # the source's wait for the offer is mostly the destination
-            # still indexing (started with the destination process)
-            t = c['wall_s'] - c['exchange_ms'] / 1000
-            out.append(f"| {label} | total s after the offer | {p['wall_s']:.6g} "
-                       f"| {t:.6g} | {t / p['wall_s']:.3f} | |")
-        out.append(f"| {label} | exchange | | {c.get('exchange_bytes')} B, "
-                   f"{c.get('exchange_ms')} ms | | |")
-        out.append(f"| {label} | pages as hashes / re-requested | | "
-                   f"{c.get('hash_pages')} / {c.get('requested_pages')} | | |")
-        out.append(f"| {label} | pages hashed ahead / sent before their "
-                   f"hash | | {c.get('hashed_pages')} / "
-                   f"{c.get('unhashed_pages')} | | |")
+def _details(label, variant, c):
+    """The exchange, hashing and indexing lines of one checkpoint run."""
+    out = [f"| {label} | {variant}: exchange | {c.get('exchange_bytes')} B, "
+           f"{c.get('exchange_ms')} ms (source's wait for the offer) |",
+           f"| {label} | {variant}: pages as hashes / re-requested | "
+           f"{c.get('hash_pages')} / {c.get('requested_pages')} |",
+           f"| {label} | {variant}: pages hashed ahead / sent before their "
+           f"hash | {c.get('hashed_pages')} / {c.get('unhashed_pages')} |"]
+    if variant == 'warm':
+        cpu = c.get('index_cpu_s')
+        out.append(f"| {label} | warm: destination indexing (before "
+                   f"migrate) | {c.get('index_ms')} ms, "
+                   f"{cpu if cpu is None else round(cpu, 2)} CPU s |")
+    else:
         ready = c.get('index_ready_after_migrate_s')
-        out.append(f"| {label} | destination indexing | | "
+        out.append(f"| {label} | cold: destination indexing | "
                    f"{c.get('index_ms')} ms from its start; migrate "
                    f"{c.get('migrate_after_dst_start_s', 0):.2f} s after "
                    f"the start, index ready "
                    f"{ready if ready is None else round(ready, 2)} s after "
-                   f"migrate | | |")
+                   f"migrate |")
+    return out
+
+
+def _ratio(c, p, key):
+    if key not in c or key not in p:
+        return '', ''
+    return f'{c[key]:.6g}', f'{c[key] / p[key]:.3f}' if p[key] else ''
+
+
+def markdown(case):
+    """The case's lines for docs/benchmarks.md."""
+    runs_all = case.get('runs', {})
+    out = ['', '## Checkpoint-assisted migration (Tern only)', '',
+           f"{runs_all.get('size_mib', 2048)} MiB of random RAM, "
+           'checkpoint (dump-guest-memory) taken, then '
+           '20% of the pages changed; a plain migration (return-path) '
+           'against ones whose destination holds the checkpoint: *cold* '
+           'migrates as soon as the destination listens (the source waits '
+           'for its indexing), *warm* once the destination reports its '
+           'index ready (a destination started ahead of time).  Ratios are '
+           'checkpoint/plain; CPU s count from the migrate command.', '',
+           '| link | figure | plain | cold | cold/plain | warm | warm/plain '
+           '| goal |',
+           '|---|---|---|---|---|---|---|---|']
+    details = []
+    for label, goal_t in (('loopback', '<= 1.00'), ('100MiBs', '<= 0.30')):
+        runs = runs_all.get(label)
+        if not runs:
+            continue
+        p = runs['plain']
+        variants = [(v, runs[v]) for v in ('cold', 'warm') if v in runs]
+        if 'checkpoint' in runs:  # results from before the warm variant
+            variants = [('cold', runs['checkpoint'])]
+        for key, name, goal in (('wall_s', 'total s', goal_t),
+                                ('bytes', 'RAM bytes sent', '<= 0.25'),
+                                ('src_cpu_s', 'source CPU s', ''),
+                                ('dst_cpu_s', 'destination CPU s', '')):
+            if key not in p:
+                continue
+            cells = []
+            for v in ('cold', 'warm'):
+                c = dict(variants).get(v, {})
+                cells += list(_ratio(c, p, key))
+            out.append(f'| {label} | {name} | {p[key]:.6g} | '
+                       + ' | '.join(cells) + f' | {goal} |')
+        c = dict(variants).get('cold', {})
+        if c.get('exchange_ms') is not None:
+            # the cold source's wait for the offer is mostly the
+            # destination still indexing
+            t = c['wall_s'] - c['exchange_ms'] / 1000
+            out.append(f"| {label} | total s after the offer (cold) | "
+                       f"{p['wall_s']:.6g} | {t:.6g} | "
+                       f"{t / p['wall_s']:.3f} | | | |")
+        for v, c in variants:
+            details += _details(label, v, c)
+    if details:
+        out += ['', '| link | figure | value |', '|---|---|---|'] + details
     if case.get('error'):
         out.append('')
         out.append(f"Failed: {case['error']}")
