@@ -36,13 +36,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ternlib import (accels, check, free_port, MigrationPair,  # noqa
                      QMPError, poll_migration, skip_unless_built, stress_args)
 
-APPEND = 'mem=16M-48M rate=16 pattern=random report_ms=250'
+APPEND = 'mem=16M-{top}M rate=16 pattern=random report_ms=250'
 LIMIT = 4 << 20
 SLOW = 1 << 20   # max-postcopy-bandwidth while we break things
 
 
-def vm_args():
-    return stress_args('soft', APPEND, '64M')
+def vm_args(mem_mb=64):
+    return stress_args('soft', APPEND.format(top=mem_mb - 16), f'{mem_mb}M')
 
 
 def expect_error(vm, text, name, **args):
@@ -170,14 +170,18 @@ def out_of_place():
 
 
 def pause_twice():
-    with MigrationPair(vm_args()) as pair:
+    # requested pages go at once whatever max-postcopy-bandwidth says (as
+    # in QEMU), and the guest checks every page of its range as soon as
+    # it runs on the destination: with 32 MiB that pulls everything in
+    # about half a second after the first recovery, so the second pause
+    # would find the migration completed.  160 MiB take several seconds.
+    with MigrationPair(vm_args(mem_mb=192)) as pair:
         src, dst = pair
         start_postcopy(pair)
         src.cmd('migrate-pause')
         info = both_paused(src, dst)
         print(f'paused by the source: {info.get("error-desc")}')
         recover(src, dst)
-        time.sleep(0.5)
         dst.cmd('migrate-pause')
         both_paused(src, dst)
         recover(src, dst, hmp=True, fast=True)
@@ -190,11 +194,14 @@ def pause_twice():
 def real_cut():
     port = free_port()
     proxy = Proxy(port)
-    with MigrationPair(vm_args(), uri=f'tcp:127.0.0.1:{proxy.port}',
+    # 160 MiB for the guest to pull (see pause_twice): postcopy is still
+    # going when the cut comes
+    with MigrationPair(vm_args(mem_mb=192),
+                       uri=f'tcp:127.0.0.1:{proxy.port}',
                        listen=f'tcp:127.0.0.1:{port}') as pair:
         src, dst = pair
         start_postcopy(pair)
-        time.sleep(0.5)
+        time.sleep(0.2)
         proxy.cut()
         info = both_paused(src, dst)
         print(f'cut: {info.get("error-desc")}')
@@ -223,7 +230,7 @@ def kvm_pause():
     throttled hard so most of RAM goes in postcopy): pause on the
     destination, recover, completes; the guest goes on with its checks
     without a MISMATCH."""
-    args = stress_args('kvm', APPEND, '64M')
+    args = stress_args('kvm', APPEND.format(top=48), '64M')
     with MigrationPair(args) as pair:
         src, dst = pair
         src.wait_serial('stress: ok', 30)

@@ -41,6 +41,7 @@ from ternlib import (certs_or_skip, check, free_port, have_kvm,  # noqa
                      start_migration, stress_args, Vm, wait_migration)
 
 APPEND = 'mem=16M-48M rate=32 pattern=random report_ms=250'
+MULTIFD_MAGIC = bytes.fromhex('11223344')   # a multifd channel's first bytes
 
 
 def soft_args(extra=()):
@@ -243,9 +244,11 @@ def test_strays(x509):
 
 class Relay:
     """Accepts on a port and relays each connection to target; the
-    connection numbered `victim` (0 = the main one) gets `fault` after
-    `after` bytes from the source: 'reset' (RST both ways) or 'corrupt'
-    (one byte flipped)."""
+    connection `victim` picks gets `fault` after `after` bytes from the
+    source: 'reset' (RST both ways) or 'corrupt' (one byte flipped).
+    victim is a multifd channel id: the connection whose initial packet
+    (magic 0x11223344, id at byte 24) names it, whatever order the
+    source's connections were accepted in."""
 
     def __init__(self, target, victim=None, after=0, fault='reset'):
         self.target, self.victim, self.after, self.fault = \
@@ -272,16 +275,23 @@ class Relay:
             threading.Thread(target=self.pump, args=(u, c, None),
                              daemon=True).start()
 
+    def is_victim(self, head):
+        return (len(head) > 24 and head[:4] == MULTIFD_MAGIC and
+                head[24] == self.victim)
+
     def pump(self, a, b, idx):
         seen = 0
+        head = b''      # the source's first bytes on this connection
         try:
             while True:
                 data = a.recv(65536)
                 if not data:
                     b.shutdown(socket.SHUT_WR)
                     return
-                if idx == self.victim and not self.fired and \
-                        seen + len(data) > self.after:
+                if idx is not None and len(head) < 25:
+                    head += data[:25 - len(head)]
+                if idx is not None and self.is_victim(head) and \
+                        not self.fired and seen + len(data) > self.after:
                     self.fired = True
                     if self.fault == 'reset':
                         # linger 0: RST on close; shutdown first wakes the
@@ -345,12 +355,11 @@ def fault_case(what, victim, after, fault, want, dst_want):
 
 
 def test_faults():
-    # multifd channel 1 is the relay's connection 2 (main is 0)
-    fault_case('channel 1 reset mid-stream', 2, 4 << 20, 'reset',
+    fault_case('channel 1 reset mid-stream', 1, 4 << 20, 'reset',
                r'multifd channel \d|Connection reset|Broken pipe',
                r'multifd channel|load of migration failed')
     # flip a byte of the first packet header after the initial packet
-    fault_case('corrupt packet header on channel 1', 2, 64 + 2, 'corrupt',
+    fault_case('corrupt packet header on channel 1', 1, 64 + 2, 'corrupt',
                r'.', r'failed to receive packet via multifd channel 1: '
                r'multifd: received packet magic 1122cc44 and expected '
                r'magic 11223344')
