@@ -1001,7 +1001,7 @@ def main():
                 continue
             if case['kind'] in ('saverestore', 'livesize'):
                 run_file_case(name, case, out, QEMU, tern, ramfile, size,
-                              disk, tmp, guest, limits, kvm)
+                              disk, tmp, guest, limits, kvm, runs)
                 continue
             if case['kind'] == 'stress':
                 out['accel'] = case['accel']
@@ -1087,9 +1087,10 @@ def main():
 
 
 def run_file_case(name, case, out, qemu, tern, ramfile, size, disk, tmp,
-                  guest, limits, kvm):
-    """One run of a save/restore case (QEMU exec:cat and Tern mapped-ram)
-    or of the live mapped-ram file-size case (Tern only)."""
+                  guest, limits, kvm, n_runs=1):
+    """n_runs runs of a save/restore case (QEMU exec:cat and Tern
+    mapped-ram, alternately) or one of the live mapped-ram file-size
+    case (Tern only)."""
     if case['kind'] == 'saverestore':
         out['limit'] = (f"disk {limits.get('disk_fs')} dd GiB/s: write "
                         f"buffered+fsync {limits.get('disk_write_buf_gibs')}"
@@ -1097,12 +1098,13 @@ def run_file_case(name, case, out, qemu, tern, ramfile, size, disk, tmp,
                         f"{limits.get('disk_write_direct_gibs')}, cold read"
                         f" buffered {limits.get('disk_read_buf_gibs')} / "
                         f"direct {limits.get('disk_read_direct_gibs')}")
-        runs = (('qemu', qemu), ('tern', tern))
+        runs = (('qemu', qemu), ('tern', tern)) * n_runs
     else:
         out['limit'] = 'goal: file <= RAM + 1%'
         runs = (('tern', tern),)
     for system, binary in runs:
-        print(f'bench: {name} {system}', file=sys.stderr, flush=True)
+        print(f'bench: {name} {system} run {len(out[system]) + 1}',
+              file=sys.stderr, flush=True)
         try:
             if case['kind'] == 'saverestore':
                 r = saverestore.run_save_restore(system, binary, case,
