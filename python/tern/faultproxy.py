@@ -2,9 +2,12 @@
 """A test-only TCP relay that breaks migrations on purpose.
 
 FaultProxy listens on 127.0.0.1, forwards every connection it accepts to
-the real destination, and injects one fault into the connection number
-`victim` (0: the first, the main channel) when the bytes it forwarded
-from the source reach `at`:
+the real destination, and injects one fault into the connection `victim`
+picks when the bytes it forwarded from the source reach `at`.  victim is
+the connection's number in accept order (0: the first, the main channel)
+or a function of the source's first bytes on a connection (at most
+HEAD_BYTES), true for the one to break; multifd_channel(n) picks multifd
+channel n whatever order the source's connections arrived in.  Faults:
 
   cut       close both sides (FIN), as a proxy or a peer that went away
   reset     close both sides with RST (SO_LINGER 0)
@@ -26,6 +29,15 @@ import threading
 import time
 
 FAULTS = ('cut', 'reset', 'stall', 'corrupt', 'throttle', None)
+HEAD_BYTES = 64     # what a victim function sees of each connection
+MULTIFD_MAGIC = bytes.fromhex('11223344')
+
+
+def multifd_channel(n):
+    """A victim function: the connection whose multifd initial packet
+    (magic 0x11223344, channel id at byte 24) names channel n."""
+    return lambda head: (len(head) > 24 and head[:4] == MULTIFD_MAGIC and
+                         head[24] == n)
 
 
 class FaultProxy:
@@ -125,8 +137,14 @@ class FaultProxy:
         self._wait_stall()
         return data[pos:]
 
+    def _is_victim(self, idx, head):
+        if callable(self.victim):
+            return self.victim(head)
+        return idx == self.victim
+
     def _pump(self, a, b, idx, forward):
         seen, start = 0, time.time()
+        head = b''      # the source's first bytes on this connection
         try:
             while True:
                 self._wait_stall(forward)
@@ -136,7 +154,9 @@ class FaultProxy:
                     b.shutdown(socket.SHUT_WR)
                     return
                 if forward:
-                    if (idx == self.victim and not self.fired and
+                    if len(head) < HEAD_BYTES:
+                        head += data[:HEAD_BYTES - len(head)]
+                    if (self._is_victim(idx, head) and not self.fired and
                             self.fault not in (None, 'throttle') and
                             seen + len(data) > self.at):
                         rest = self._fire(a, b, data, seen)

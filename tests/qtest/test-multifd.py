@@ -17,7 +17,7 @@ are closed or send garbage: the destination keeps running the guest;
 the same on a plain destination, where an idle connection must not take
 the main channel's place (the destination peeks at the first bytes).
 
-Failures, through a test-only relay: one multifd channel reset
+Failures, through python/tern/faultproxy.py: one multifd channel reset
 mid-stream, a corrupt packet header on one channel, wrong channel counts
 (source 2 / destination 4: the destination says so after its wait;
 source 4 / destination 2: the extra channels are refused), and a
@@ -32,16 +32,15 @@ import re
 import socket
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ternlib import (certs_or_skip, check, free_port, have_kvm,  # noqa
                      MigrationPair, QMPError, skip_unless_built,
                      start_migration, stress_args, Vm, wait_migration)
+from tern.faultproxy import FaultProxy, multifd_channel  # noqa: E402
 
 APPEND = 'mem=16M-48M rate=32 pattern=random report_ms=250'
-MULTIFD_MAGIC = bytes.fromhex('11223344')   # a multifd channel's first bytes
 
 
 def soft_args(extra=()):
@@ -240,83 +239,7 @@ def test_strays(x509):
               'destination still running')
 
 
-# ---- failures, through a relay ----
-
-class Relay:
-    """Accepts on a port and relays each connection to target; the
-    connection `victim` picks gets `fault` after `after` bytes from the
-    source: 'reset' (RST both ways) or 'corrupt' (one byte flipped).
-    victim is a multifd channel id: the connection whose initial packet
-    (magic 0x11223344, id at byte 24) names it, whatever order the
-    source's connections were accepted in."""
-
-    def __init__(self, target, victim=None, after=0, fault='reset'):
-        self.target, self.victim, self.after, self.fault = \
-            target, victim, after, fault
-        self.lsock = socket.socket()
-        self.lsock.bind(('127.0.0.1', 0))
-        self.lsock.listen(16)
-        self.port = self.lsock.getsockname()[1]
-        self.count = 0
-        self.fired = False
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        while True:
-            try:
-                c, _ = self.lsock.accept()
-            except OSError:
-                return
-            u = socket.create_connection(('127.0.0.1', self.target))
-            idx = self.count
-            self.count += 1
-            threading.Thread(target=self.pump, args=(c, u, idx),
-                             daemon=True).start()
-            threading.Thread(target=self.pump, args=(u, c, None),
-                             daemon=True).start()
-
-    def is_victim(self, head):
-        return (len(head) > 24 and head[:4] == MULTIFD_MAGIC and
-                head[24] == self.victim)
-
-    def pump(self, a, b, idx):
-        seen = 0
-        head = b''      # the source's first bytes on this connection
-        try:
-            while True:
-                data = a.recv(65536)
-                if not data:
-                    b.shutdown(socket.SHUT_WR)
-                    return
-                if idx is not None and len(head) < 25:
-                    head += data[:25 - len(head)]
-                if idx is not None and self.is_victim(head) and \
-                        not self.fired and seen + len(data) > self.after:
-                    self.fired = True
-                    if self.fault == 'reset':
-                        # linger 0: RST on close; shutdown first wakes the
-                        # other direction's thread, whose recv() would
-                        # otherwise keep the socket alive
-                        for s in (a, b):
-                            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                         b'\x01\x00\x00\x00\x00\x00\x00\x00')
-                            s.shutdown(socket.SHUT_RDWR)
-                            s.close()
-                        return
-                    pos = self.after - seen
-                    data = data[:pos] + bytes([data[pos] ^ 0xff]) + \
-                        data[pos + 1:]
-                seen += len(data)
-                b.sendall(data)
-        except OSError:
-            for s in (a, b):
-                try:
-                    s.close()
-                except OSError:
-                    pass
-
-    def close(self):
-        self.lsock.close()
+# ---- failures, through a fault proxy ----
 
 
 def failed_then_recovers(src, what, want, dst=None):
@@ -336,14 +259,17 @@ def failed_then_recovers(src, what, want, dst=None):
           'a new migration completed')
 
 
-def fault_case(what, victim, after, fault, want, dst_want):
+def fault_case(what, channel, after, fault, want, dst_want):
+    """multifd channel `channel`'s connection gets `fault` (FaultProxy's
+    reset or corrupt) after `after` bytes from the source."""
     port = free_port()
     with Vm(soft_args(), name='src') as src, \
             Vm(soft_args() + ['-incoming', 'defer'], name='dst') as dst:
         src.wait_serial('stress: ok pass=1', 30)
-        relay = Relay(port, victim, after, fault)
+        proxy = FaultProxy(port, fault, at=after,
+                           victim=multifd_channel(channel))
         try:
-            start_migration(src, f'tcp:127.0.0.1:{relay.port}', dst,
+            start_migration(src, proxy.uri, dst,
                             f'tcp:127.0.0.1:{port}', caps=['multifd'],
                             params=mfd(2, **{'max-bandwidth': 64 << 20}),
                             dst_caps=['multifd'], dst_params=mfd(2))
@@ -351,7 +277,7 @@ def fault_case(what, victim, after, fault, want, dst_want):
             check(re.search(dst_want, dst.stderr()),
                   f'{what}: destination said:\n{dst.stderr()}')
         finally:
-            relay.close()
+            proxy.close()
 
 
 def test_faults():
