@@ -13,6 +13,7 @@ throughput sampled from query-migrate.  Output:
 Usage: tests/bench/run.py [--build build] [--quick] [--runs N] [--case NAME...]
 """
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -759,8 +760,7 @@ def plot(results, plotdir):
         if not data:
             continue
         script = [
-            'set terminal pngcairo size 900,420 font ",10"' if _has_cairo()
-            else 'set terminal png size 900,420',
+            _png_terminal(900, 420, 10),
             f"set output '{os.path.join(plotdir, name + '.png')}'",
             f"set title '{name}: remaining RAM and throughput'",
             "set xlabel 'seconds'", "set ylabel 'remaining MiB'",
@@ -773,9 +773,7 @@ def plot(results, plotdir):
             plots.append(f"'{path}' using 1:3 axes x1y2 with lines dt 2 title '{system} GiB/s'")
         script.append('plot ' + ', '.join(plots))
         subprocess.run(['gnuplot'], input='\n'.join(script).encode(), check=False)
-    saverestore.plot(results, plotdir,
-                     'set terminal pngcairo size 900,420 font ",9"'
-                     if _has_cairo() else 'set terminal png size 900,420')
+    saverestore.plot(results, plotdir, _png_terminal(900, 420, 9))
     # bar chart of the main ratio per case
     rows = [r for r in summarize(results) if r[1] in ('throughput GiB/s', 'total s')
             and r[4] is not None]
@@ -785,8 +783,7 @@ def plot(results, plotdir):
             for i, (name, label, q, t, ratio, better, _) in enumerate(rows):
                 f.write(f'{i} "{name}\\n{label}" {ratio:.3f}\n')
         script = [
-            'set terminal pngcairo size 900,420 font ",9"' if _has_cairo()
-            else 'set terminal png size 900,420',
+            _png_terminal(900, 420, 9),
             f"set output '{os.path.join(plotdir, 'ratios.png')}'",
             "set title 'Tern / QEMU (throughput: higher is better; time: lower)'",
             'set style fill solid 0.6', 'set boxwidth 0.6', 'set grid ytics',
@@ -809,8 +806,7 @@ def plot_fault_latency(results, plotdir):
             for i, (up, n) in enumerate(sorted(hist.items())):
                 f.write(f'{i} "<{up}" {n}\n')
         script = [
-            'set terminal pngcairo size 700,360 font ",10"' if _has_cairo()
-            else 'set terminal png size 700,360',
+            _png_terminal(700, 360, 10),
             f"set output '{os.path.join(plotdir, name + '-latency.png')}'",
             f"set title '{name}: Tern fault to page placed (us)'",
             "set ylabel 'faults'", 'set style fill solid 0.6',
@@ -822,9 +818,19 @@ def plot_fault_latency(results, plotdir):
         os.unlink(path)
 
 
+@functools.lru_cache(maxsize=None)
 def _has_cairo():
+    """Whether this gnuplot has the pngcairo terminal (asked once)."""
     r = subprocess.run(['gnuplot', '-e', 'set terminal'], capture_output=True, text=True)
     return 'pngcairo' in (r.stdout + r.stderr)
+
+
+def _png_terminal(width, height, font_size):
+    """gnuplot's 'set terminal' line for a width x height PNG: pngcairo
+    with that font size where gnuplot has it, plain png otherwise."""
+    if _has_cairo():
+        return f'set terminal pngcairo size {width},{height} font ",{font_size}"'
+    return f'set terminal png size {width},{height}'
 
 
 def main():
