@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include "qemu/bitmap.h"
 #include "qemu/bswap.h"
+#include "../unit/byte-array-put.h"
 #include "../../migration/mapped-ram-format.h"
 #include "fuzz-driver.h"
 
@@ -118,33 +119,6 @@ static int fuzz_one(const uint8_t *data, size_t size)
     return ret;
 }
 
-static void put8(GByteArray *b, uint8_t v)
-{
-    g_byte_array_append(b, &v, 1);
-}
-
-static void put32(GByteArray *b, uint32_t v)
-{
-    uint8_t x[4];
-
-    stl_be_p(x, v);
-    g_byte_array_append(b, x, 4);
-}
-
-static void put64(GByteArray *b, uint64_t v)
-{
-    uint8_t x[8];
-
-    stq_be_p(x, v);
-    g_byte_array_append(b, x, 8);
-}
-
-static void putstr8(GByteArray *b, const char *s)
-{
-    put8(b, strlen(s));
-    g_byte_array_append(b, (const uint8_t *)s, strlen(s));
-}
-
 /*
  * One block entry with its region.  Pages start at the next page after
  * the bitmap (the reader only needs page alignment), so the seeds stay
@@ -158,8 +132,8 @@ static void seed_block(GByteArray *b, const char *name, uint64_t pages,
     unsigned long *map = bitmap_new(pages);
     uint64_t len = pages * TARGET_PAGE_SIZE;
 
-    putstr8(b, name);
-    put64(b, len);
+    byte_array_put_str8(b, name);
+    byte_array_put_be64(b, len);
     h.bitmap_offset = b->len + MAPPED_RAM_HDR_BYTES;
     h.pages_offset =
         DIV_ROUND_UP(h.bitmap_offset + mapped_ram_bitmap_bytes(pages),
@@ -185,35 +159,35 @@ static GByteArray *fuzz_seed(unsigned kind)
     GByteArray *b = g_byte_array_new();
     uint64_t p1 = kind == 2 ? 70 : 3, p2 = 2;
 
-    put32(b, 0x5145564d);
-    put32(b, 3);
-    put8(b, 0x07);
-    put32(b, 4);
+    byte_array_put_be32(b, 0x5145564d);
+    byte_array_put_be32(b, 3);
+    byte_array_put8(b, 0x07);
+    byte_array_put_be32(b, 4);
     g_byte_array_append(b, (const uint8_t *)"none", 4);
-    put8(b, 0x05);
-    putstr8(b, "configuration/capabilities");
-    put32(b, 1);
-    put32(b, 1);
-    putstr8(b, "mapped-ram");
+    byte_array_put8(b, 0x05);
+    byte_array_put_str8(b, "configuration/capabilities");
+    byte_array_put_be32(b, 1);
+    byte_array_put_be32(b, 1);
+    byte_array_put_str8(b, "mapped-ram");
     if (kind == 1) {
-        put8(b, 0x08); /* a COMMAND (PING) before ram */
-        put32(b, (3 << 16) | 4);
-        put32(b, 1);
+        byte_array_put8(b, 0x08); /* a COMMAND (PING) before ram */
+        byte_array_put_be32(b, (3 << 16) | 4);
+        byte_array_put_be32(b, 1);
     }
-    put8(b, 0x01);
-    put32(b, 2);
-    putstr8(b, "ram");
-    put32(b, 0);
-    put32(b, 4);
-    put64(b, ((kind ? p1 + p2 : p1) * TARGET_PAGE_SIZE) | 0x04);
+    byte_array_put8(b, 0x01);
+    byte_array_put_be32(b, 2);
+    byte_array_put_str8(b, "ram");
+    byte_array_put_be32(b, 0);
+    byte_array_put_be32(b, 4);
+    byte_array_put_be64(b, ((kind ? p1 + p2 : p1) * TARGET_PAGE_SIZE) | 0x04);
     seed_block(b, "pc.ram", p1, kind == 2 ? 5 : 2);
     if (kind) {
         seed_block(b, "b2", p2, 1);
     }
-    put64(b, 0x10);
-    put8(b, 0x7e);
-    put32(b, 2);
-    put8(b, 0x00);
+    byte_array_put_be64(b, 0x10);
+    byte_array_put8(b, 0x7e);
+    byte_array_put_be32(b, 2);
+    byte_array_put8(b, 0x00);
     return b;
 }
 

@@ -26,6 +26,7 @@
 #include "qemu/osdep.h"
 #include "qemu/bitmap.h"
 #include "qemu/bswap.h"
+#include "../unit/byte-array-put.h"
 #include "migration/global_state.h"
 #include "migration/messages.h"
 #include "migration/options.h"
@@ -177,45 +178,13 @@ static int fuzz_one(const uint8_t *data, size_t size)
 
 /* ---- built-in inputs: well-formed exchanges ---- */
 
-static void put_be16(GByteArray *b, uint16_t v)
-{
-    uint8_t x[2];
-
-    stw_be_p(x, v);
-    g_byte_array_append(b, x, 2);
-}
-
-static void put_be32(GByteArray *b, uint32_t v)
-{
-    uint8_t x[4];
-
-    stl_be_p(x, v);
-    g_byte_array_append(b, x, 4);
-}
-
-static void put_be64(GByteArray *b, uint64_t v)
-{
-    uint8_t x[8];
-
-    stq_be_p(x, v);
-    g_byte_array_append(b, x, 8);
-}
-
-static void put_name(GByteArray *b)
-{
-    uint8_t n = strlen(FUZZ_RAM_NAME);
-
-    g_byte_array_append(b, &n, 1);
-    g_byte_array_append(b, (const uint8_t *)FUZZ_RAM_NAME, n);
-}
-
 static void put_cmd(GByteArray *b, uint16_t cmd, GByteArray *data)
 {
     uint8_t t = QEMU_VM_COMMAND;
 
     g_byte_array_append(b, &t, 1);
-    put_be16(b, cmd);
-    put_be16(b, data ? data->len : 0);
+    byte_array_put_be16(b, cmd);
+    byte_array_put_be16(b, data ? data->len : 0);
     if (data) {
         g_byte_array_append(b, data->data, data->len);
     }
@@ -228,21 +197,21 @@ static GByteArray *seed_destination(int kind)
     uint8_t zero = 0, eof = QEMU_VM_EOF;
 
     g_byte_array_append(b, &zero, 1); /* even: destination */
-    put_be64(d, TARGET_PAGE_SIZE);
-    put_be64(d, TARGET_PAGE_SIZE);
+    byte_array_put_be64(d, TARGET_PAGE_SIZE);
+    byte_array_put_be64(d, TARGET_PAGE_SIZE);
     put_cmd(b, MIG_CMD_POSTCOPY_ADVISE, d);
     g_byte_array_set_size(d, 0);
     if (kind == 0) { /* a discard of two ranges */
         g_byte_array_append(d, &zero, 1);
-        put_name(d);
+        byte_array_put_str8(d, FUZZ_RAM_NAME);
         g_byte_array_append(d, &zero, 1);
-        put_be64(d, 0);
-        put_be64(d, 2 * TARGET_PAGE_SIZE);
-        put_be64(d, 8 * TARGET_PAGE_SIZE);
-        put_be64(d, TARGET_PAGE_SIZE);
+        byte_array_put_be64(d, 0);
+        byte_array_put_be64(d, 2 * TARGET_PAGE_SIZE);
+        byte_array_put_be64(d, 8 * TARGET_PAGE_SIZE);
+        byte_array_put_be64(d, TARGET_PAGE_SIZE);
         put_cmd(b, MIG_CMD_POSTCOPY_RAM_DISCARD, d);
     } else if (kind == 1) { /* recovery commands */
-        put_name(d);
+        byte_array_put_str8(d, FUZZ_RAM_NAME);
         put_cmd(b, MIG_CMD_RECV_BITMAP, d);
         put_cmd(b, MIG_CMD_POSTCOPY_RESUME, NULL);
     } else { /* a package that asks to listen without a return path */
@@ -250,7 +219,7 @@ static GByteArray *seed_destination(int kind)
 
         put_cmd(pkg, MIG_CMD_POSTCOPY_LISTEN, NULL);
         put_cmd(pkg, MIG_CMD_POSTCOPY_RUN, NULL);
-        put_be32(d, pkg->len);
+        byte_array_put_be32(d, pkg->len);
         put_cmd(b, MIG_CMD_PACKAGED, d);
         g_byte_array_append(b, pkg->data, pkg->len);
         g_byte_array_free(pkg, true);
@@ -264,8 +233,8 @@ static GByteArray *seed_destination(int kind)
 
 static void put_rp(GByteArray *b, uint16_t type, GByteArray *data)
 {
-    put_be16(b, type);
-    put_be16(b, data ? data->len : 0);
+    byte_array_put_be16(b, type);
+    byte_array_put_be16(b, data ? data->len : 0);
     if (data) {
         g_byte_array_append(b, data->data, data->len);
     }
@@ -278,26 +247,26 @@ static GByteArray *seed_return_path(int kind)
     uint8_t one = 1, wire[8] = {0x0f, 0xf0, 0, 0, 0, 0, 0, 0};
 
     g_byte_array_append(b, &one, 1); /* odd: return path */
-    put_be32(d, 1);
+    byte_array_put_be32(d, 1);
     put_rp(b, MIG_RP_MSG_PONG, d);
     g_byte_array_set_size(d, 0);
-    put_name(d);
+    byte_array_put_str8(d, FUZZ_RAM_NAME);
     put_rp(b, MIG_RP_MSG_RECV_BITMAP, d);
-    put_be64(b, recv_bitmap_wire_size(FUZZ_RAM_PAGES));
+    byte_array_put_be64(b, recv_bitmap_wire_size(FUZZ_RAM_PAGES));
     g_byte_array_append(b, wire, sizeof(wire));
-    put_be64(b, RECV_BITMAP_END_MARK);
+    byte_array_put_be64(b, RECV_BITMAP_END_MARK);
     g_byte_array_set_size(d, 0);
-    put_be32(d, 1);
+    byte_array_put_be32(d, 1);
     put_rp(b, MIG_RP_MSG_RESUME_ACK, d);
     if (kind == 1) {
         g_byte_array_set_size(d, 0);
-        put_be64(d, TARGET_PAGE_SIZE);
-        put_be32(d, TARGET_PAGE_SIZE);
-        put_name(d);
+        byte_array_put_be64(d, TARGET_PAGE_SIZE);
+        byte_array_put_be32(d, TARGET_PAGE_SIZE);
+        byte_array_put_str8(d, FUZZ_RAM_NAME);
         put_rp(b, MIG_RP_MSG_REQ_PAGES_ID, d);
     }
     g_byte_array_set_size(d, 0);
-    put_be32(d, 0);
+    byte_array_put_be32(d, 0);
     put_rp(b, MIG_RP_MSG_SHUT, d);
     g_byte_array_free(d, true);
     return b;

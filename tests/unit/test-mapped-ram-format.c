@@ -13,6 +13,7 @@
 #include "qemu/osdep.h"
 #include "qemu/bitmap.h"
 #include "qemu/bswap.h"
+#include "byte-array-put.h"
 #include "../../migration/mapped-ram-format.h"
 
 #define START_OFFSET 4096
@@ -23,33 +24,6 @@ typedef struct Built {
     GByteArray *b;
     uint64_t hdr_pos[2]; /* file offsets of the two 28-byte headers */
 } Built;
-
-static void put8(GByteArray *b, uint8_t v)
-{
-    g_byte_array_append(b, &v, 1);
-}
-
-static void put32(GByteArray *b, uint32_t v)
-{
-    uint8_t x[4];
-
-    stl_be_p(x, v);
-    g_byte_array_append(b, x, 4);
-}
-
-static void put64(GByteArray *b, uint64_t v)
-{
-    uint8_t x[8];
-
-    stq_be_p(x, v);
-    g_byte_array_append(b, x, 8);
-}
-
-static void putstr8(GByteArray *b, const char *s)
-{
-    put8(b, strlen(s));
-    g_byte_array_append(b, (const uint8_t *)s, strlen(s));
-}
 
 /* Page content: block number and page number, never all zero. */
 static void page_fill(uint8_t *p, int blk, uint64_t page)
@@ -67,8 +41,8 @@ static void build_block(Built *bt, int i, const char *name, uint64_t pages)
     unsigned long *map = bitmap_new(pages);
     uint64_t len = pages * TARGET_PAGE_SIZE;
 
-    putstr8(b, name);
-    put64(b, len);
+    byte_array_put_str8(b, name);
+    byte_array_put_be64(b, len);
     bt->hdr_pos[i] = b->len;
     mapped_ram_header_layout(&h, b->len + MAPPED_RAM_HDR_BYTES, len);
     mapped_ram_header_encode(&h, hdr);
@@ -91,28 +65,28 @@ static Built build_file(bool with_cap)
 
     g_byte_array_set_size(b, START_OFFSET);
     memset(b->data, 0xee, START_OFFSET); /* whatever precedes offset= */
-    put32(b, 0x5145564d);
-    put32(b, 3);
-    put8(b, 0x07);
-    put32(b, 4);
+    byte_array_put_be32(b, 0x5145564d);
+    byte_array_put_be32(b, 3);
+    byte_array_put8(b, 0x07);
+    byte_array_put_be32(b, 4);
     g_byte_array_append(b, (const uint8_t *)"none", 4);
-    put8(b, 0x05);
-    putstr8(b, "configuration/capabilities");
-    put32(b, 1);
-    put32(b, 1);
-    putstr8(b, with_cap ? "mapped-ram" : "x-colo");
-    put8(b, 0x01); /* START ram */
-    put32(b, 2);
-    putstr8(b, "ram");
-    put32(b, 0);
-    put32(b, 4);
-    put64(b, (B1_PAGES + B2_PAGES) * TARGET_PAGE_SIZE | 0x04);
+    byte_array_put8(b, 0x05);
+    byte_array_put_str8(b, "configuration/capabilities");
+    byte_array_put_be32(b, 1);
+    byte_array_put_be32(b, 1);
+    byte_array_put_str8(b, with_cap ? "mapped-ram" : "x-colo");
+    byte_array_put8(b, 0x01); /* START ram */
+    byte_array_put_be32(b, 2);
+    byte_array_put_str8(b, "ram");
+    byte_array_put_be32(b, 0);
+    byte_array_put_be32(b, 4);
+    byte_array_put_be64(b, (B1_PAGES + B2_PAGES) * TARGET_PAGE_SIZE | 0x04);
     build_block(&bt, 0, "pc.ram", B1_PAGES);
     build_block(&bt, 1, "b2", B2_PAGES);
-    put64(b, 0x10);
-    put8(b, 0x7e);
-    put32(b, 2);
-    put8(b, 0x00); /* EOF */
+    byte_array_put_be64(b, 0x10);
+    byte_array_put8(b, 0x7e);
+    byte_array_put_be32(b, 2);
+    byte_array_put8(b, 0x00); /* EOF */
     return bt;
 }
 
