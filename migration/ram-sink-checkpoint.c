@@ -49,10 +49,10 @@
  * bytes per guest page (0.9% of RAM) for the digests and stamps.
  */
 #include "qemu/osdep.h"
-#include <sched.h>
 #include "qapi/error.h"
 #include "qemu/bitmap.h"
 #include "qemu/buffer-zero.h"
+#include "qemu/thread.h"
 #include "migration/options.h"
 #include "migration.h"
 #include "migration-stats.h"
@@ -243,10 +243,8 @@ static gpointer ckpt_sink_thread(gpointer opaque)
     CkptClaim c;
 
     if (cs->idle) {
-        struct sched_param sp = {0};
-
         /* best effort: at normal priority the pages just go as hashes */
-        sched_setscheduler(0, SCHED_IDLE, &sp);
+        qemu_thread_set_idle();
     }
     g_mutex_lock(&cs->lock);
     for (;;) {

@@ -4,6 +4,7 @@
  * GCond (see qemu/thread.h).
  */
 #include "qemu/osdep.h"
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include "qemu/thread.h"
@@ -12,6 +13,14 @@ bool qemu_thread_set_nice(int nice)
 {
     /* PRIO_PROCESS with a thread id: that thread alone (Linux) */
     return setpriority(PRIO_PROCESS, syscall(SYS_gettid), nice) == 0;
+}
+
+bool qemu_thread_set_idle(void)
+{
+    struct sched_param sp = {0};
+
+    /* pid 0: the calling thread alone (Linux) */
+    return sched_setscheduler(0, SCHED_IDLE, &sp) == 0;
 }
 
 void qemu_sem_init(QemuSemaphore *sem, unsigned int init)

@@ -56,4 +56,11 @@ void qemu_event_wait(QemuEvent *ev);
 #define QEMU_THREAD_NICE_FAULT_PATH (-10)
 bool qemu_thread_set_nice(int nice);
 
+/*
+ * Background work that should only use CPU nothing else wants: the
+ * calling thread only goes to SCHED_IDLE.  Best effort: false (and
+ * nothing changed) when not permitted.
+ */
+bool qemu_thread_set_idle(void);
+
 #endif /* QEMU_THREAD_H */

@@ -3,9 +3,11 @@
  * test-thread.c: QemuSemaphore counts posts exactly and times out;
  * QemuEvent wakes every waiter and stays set until reset; qatomic_*
  * read-modify-writes are atomic across two threads; qemu_thread_set_nice
- * changes the calling thread's nice value and no other thread's.
+ * changes the calling thread's nice value and no other thread's, and
+ * qemu_thread_set_idle its scheduling policy alone.
  */
 #include "qemu/osdep.h"
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include "qemu/thread.h"
@@ -145,6 +147,25 @@ static void test_set_nice_is_per_thread(void)
     g_assert_cmpint(thread_nice(), ==, mine);
 }
 
+static gpointer idler(gpointer opaque)
+{
+    int *after = opaque;
+
+    /* going to SCHED_IDLE is permitted without privileges */
+    g_assert_true(qemu_thread_set_idle());
+    *after = sched_getscheduler(0);
+    return NULL;
+}
+
+static void test_set_idle_is_per_thread(void)
+{
+    int mine = sched_getscheduler(0), theirs = -1;
+
+    g_thread_join(g_thread_new("idler", idler, &theirs));
+    g_assert_cmpint(theirs, ==, SCHED_IDLE);
+    g_assert_cmpint(sched_getscheduler(0), ==, mine);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -157,5 +178,6 @@ int main(int argc, char **argv)
     g_test_add_func("/thread/atomic/inc-two-threads",
                     test_atomic_inc_two_threads);
     g_test_add_func("/thread/nice/per-thread", test_set_nice_is_per_thread);
+    g_test_add_func("/thread/idle/per-thread", test_set_idle_is_per_thread);
     return g_test_run();
 }
