@@ -6,7 +6,10 @@
  * helper populates the not-yet-done chunks of the window after that
  * chunk, one at a time with the lock dropped, and sleeps when the window
  * is done.  A per-block bitmap remembers populated chunks, so each is
- * populated at most once per migration.
+ * populated at most once per migration.  Several writers (the multifd
+ * receivers) may report, each with its own cursor: the window follows
+ * the latest report, and chunks a lagging writer reports again are
+ * already done.
  */
 #include "qemu/osdep.h"
 #include <sys/mman.h>
@@ -25,9 +28,7 @@ struct RAMPrefault {
     uint64_t chunk;   /* chunk index it lands in */
     GHashTable *done; /* RAMBlock * -> unsigned long * bitmap */
     bool quit;
-    /* Load thread only: last chunk reported, to signal only on change. */
-    RAMBlock *last_block;
-    uint64_t last_chunk;
+    RAMPrefaultCursor own; /* ram_prefault_note()'s (load thread) */
 };
 
 /* The next chunk of the window to populate, marked done; -1 if none. */
@@ -80,15 +81,16 @@ static gpointer ram_prefault_thread(gpointer opaque)
     return NULL;
 }
 
-void ram_prefault_note(RAMPrefault *pf, RAMBlock *rb, uint64_t addr)
+void ram_prefault_note_at(RAMPrefault *pf, RAMPrefaultCursor *cur, RAMBlock *rb,
+                          uint64_t addr)
 {
     uint64_t chunk = addr / RAM_PREFAULT_CHUNK;
 
-    if (rb == pf->last_block && chunk == pf->last_chunk) {
+    if (rb == cur->block && chunk == cur->chunk) {
         return;
     }
-    pf->last_block = rb;
-    pf->last_chunk = chunk;
+    cur->block = rb;
+    cur->chunk = chunk;
     if (rb->fd >= 0) {
         return;
     }
@@ -97,6 +99,11 @@ void ram_prefault_note(RAMPrefault *pf, RAMBlock *rb, uint64_t addr)
     pf->chunk = chunk;
     g_cond_signal(&pf->cond);
     g_mutex_unlock(&pf->lock);
+}
+
+void ram_prefault_note(RAMPrefault *pf, RAMBlock *rb, uint64_t addr)
+{
+    ram_prefault_note_at(pf, &pf->own, rb, addr);
 }
 
 RAMPrefault *ram_prefault_new(void)

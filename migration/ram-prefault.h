@@ -9,10 +9,10 @@
  * helper thread populates (MADV_POPULATE_WRITE) the 2 MiB chunks just
  * ahead of where PAGE data is landing, in parallel with the load thread.
  *
- * Only PAGE records move the window, and only RAM_PREFAULT_AHEAD bytes
- * ahead of them, so guest RAM that only ever receives ZERO records stays
- * untouched (no RSS growth beyond one window per dense run).  File-backed
- * blocks are left alone (populating would allocate file blocks).
+ * Only PAGE data (records, or multifd packets) moves the window, and only
+ * RAM_PREFAULT_AHEAD bytes ahead of them, so guest RAM that only ever receives
+ * ZERO records stays untouched (no RSS growth beyond one window per dense run).
+ * File-backed blocks are left alone (populating would allocate file blocks).
  * Populating a page the load thread is writing at the same moment is
  * harmless: populate never changes the content of a present page.  On a
  * kernel without MADV_POPULATE_WRITE the helper stops quietly.
@@ -25,9 +25,15 @@
 
 typedef struct RAMPrefault RAMPrefault;
 
+/* A reporting thread's last chunk: it takes the lock only on a change. */
+typedef struct RAMPrefaultCursor {
+    RAMBlock *block;
+    uint64_t chunk;
+} RAMPrefaultCursor;
+
 /*
  * Start a helper thread ("mig/dst/pf") for one incoming migration.
- * Caller owns the result (ram_prefault_free()).  Load thread.
+ * Caller owns the result (ram_prefault_free()).
  */
 RAMPrefault *ram_prefault_new(void);
 
@@ -38,7 +44,14 @@ RAMPrefault *ram_prefault_new(void);
  */
 void ram_prefault_note(RAMPrefault *pf, RAMBlock *rb, uint64_t addr);
 
-/* Stop and join the helper and free pf (NULL is fine).  Load thread. */
+/*
+ * The same for any thread, cur being that thread's own cursor (zeroed
+ * at first): several threads may report into one pf at once.
+ */
+void ram_prefault_note_at(RAMPrefault *pf, RAMPrefaultCursor *cur, RAMBlock *rb,
+                          uint64_t addr);
+
+/* Stop and join the helper and free pf (NULL is fine); its owner. */
 void ram_prefault_free(RAMPrefault *pf);
 
 #endif /* MIGRATION_RAM_PREFAULT_H */
