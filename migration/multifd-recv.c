@@ -171,6 +171,7 @@ static bool multifd_recv_pages(MultiFDRecvChannel *c, RAMBlock *rb,
     uint32_t n = p->normal_pages;
 
     ram_prefault_note_at(c->mr->prefault, &c->pf_cur, rb, p->offset[0]);
+    ram_prefault_note_at(c->mr->prefault, &c->pf_cur, rb, p->offset[n - 1]);
     for (uint32_t i = 0; i < n; i++) {
         c->page[i] = direct ? rb->host + p->offset[i]
                             : c->buf + (size_t)i * TARGET_PAGE_SIZE;
