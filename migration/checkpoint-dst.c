@@ -24,6 +24,7 @@
 #include "checkpoint.h"
 #include "checkpoint-exchange.h"
 #include "checkpoint-index.h"
+#include "checkpoint-stream.h"
 #include "checkpoint-verify.h"
 #include "ram-place.h"
 #include "return-path.h"
@@ -45,6 +46,7 @@ static struct {
     CkptDstRef *cur;    /* the parameter's, or NULL */
     CkptDstRef *load;   /* the running load's, or NULL (load thread) */
     CkptVerify *verify; /* the load's verification workers, or NULL */
+    CkptStream *stream; /* the load's streamed offer, or NULL */
     uint64_t loaded;    /* pages copied from the checkpoint */
     uint64_t rerequested;
     uint64_t busy; /* of them, because the verification was behind */
@@ -219,6 +221,60 @@ static int ckpt_dst_rerequest(RAMBlock *rb, uint64_t addr, const char *why,
     return 0;
 }
 
+/*
+ * Where the page of digest at addr of rb may be: the page offered at
+ * that address (streamed offer), else any page of the complete index.
+ */
+static const CkptIndexEntry *ckpt_dst_lookup(CheckpointIndex *ci, RAMBlock *rb,
+                                             uint64_t addr,
+                                             const uint8_t *digest)
+{
+    const CkptIndexEntry *e = NULL;
+
+    if (ckpt_dst.stream) {
+        e = checkpoint_stream_lookup(ckpt_dst.stream, rb, addr, digest);
+    }
+    return e ? e : checkpoint_index_find(ci, digest);
+}
+
+/* An advise record: forget the previous load, reference the index. */
+static bool ckpt_dst_begin(Error **errp)
+{
+    MigrationIncomingState *mis = migration_incoming_get_current();
+
+    if (!mis->to_src_file) {
+        error_setg(errp, "checkpoint: the source asked for an offer but "
+                         "there is no return path");
+        return false;
+    }
+    checkpoint_dst_load_end();
+    ckpt_dst.load = ckpt_dst_take();
+    __atomic_store_n(&ckpt_dst.loaded, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&ckpt_dst.rerequested, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&ckpt_dst.busy, 0, __ATOMIC_RELAXED);
+    return true;
+}
+
+/*
+ * Advise, streamed: verification starts at once and the offer goes in
+ * pieces as the index grows (checkpoint-stream.h); the load goes on.
+ */
+static int ckpt_dst_advise_streamed(Error **errp)
+{
+    if (!ckpt_dst_begin(errp)) {
+        return -EINVAL;
+    }
+    if (ckpt_dst.load) {
+        ckpt_dst.verify =
+            checkpoint_verify_new(ckpt_dst.load->ci, ckpt_dst_lookup,
+                                  ckpt_dst_rerequest, &ckpt_dst.loaded);
+    }
+    ckpt_dst.stream =
+        checkpoint_stream_start(ckpt_dst.load ? ckpt_dst.load->ci : NULL);
+    return 0;
+}
+
+/* Advise (a source that takes the whole offer): wait for the index. */
 static int ckpt_dst_advise(Error **errp)
 {
     MigrationIncomingState *mis = migration_incoming_get_current();
@@ -226,18 +282,9 @@ static int ckpt_dst_advise(Error **errp)
     CkptOffer *o;
     Error *err = NULL;
 
-    if (!mis->to_src_file) {
-        error_setg(errp, "checkpoint: the source asked for an offer but "
-                         "there is no return path");
+    if (!ckpt_dst_begin(errp)) {
         return -EINVAL;
     }
-    checkpoint_verify_free(ckpt_dst.verify);
-    ckpt_dst.verify = NULL;
-    ckpt_dst_unref(ckpt_dst.load);
-    ckpt_dst.load = ckpt_dst_take();
-    __atomic_store_n(&ckpt_dst.loaded, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&ckpt_dst.rerequested, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&ckpt_dst.busy, 0, __ATOMIC_RELAXED);
     if (ckpt_dst.load) {
         ckpt_dst_wait_index(ckpt_dst.load->ci);
     }
@@ -249,8 +296,9 @@ static int ckpt_dst_advise(Error **errp)
         ckpt_dst.load = NULL;
     }
     if (ckpt_dst.load) {
-        ckpt_dst.verify = checkpoint_verify_new(
-            ckpt_dst.load->ci, ckpt_dst_rerequest, &ckpt_dst.loaded);
+        ckpt_dst.verify =
+            checkpoint_verify_new(ckpt_dst.load->ci, ckpt_dst_lookup,
+                                  ckpt_dst_rerequest, &ckpt_dst.loaded);
     }
     o = ckpt_dst_offer(ckpt_dst.load ? ckpt_dst.load->ci : NULL);
     wire = checkpoint_offer_encode(o);
@@ -286,6 +334,14 @@ int checkpoint_dst_control(uint64_t arg, Error **errp)
     if (!arg) {
         return ckpt_dst_advise(errp);
     }
+    /*
+     * TERN_TEST_CKPT_NO_STREAM (tests only) answers as a destination that
+     * predates the streamed offer: it takes the record for a sync.
+     */
+    if (arg == CKPT_CTL_ADVISE_STREAMED &&
+        !getenv("TERN_TEST_CKPT_NO_STREAM")) {
+        return ckpt_dst_advise_streamed(errp);
+    }
     if (!mis->to_src_file || arg > UINT32_MAX) {
         error_setg(errp, "checkpoint: sync %" PRIu64 " %s", arg,
                    mis->to_src_file ? "out of range" : "without a return path");
@@ -303,6 +359,8 @@ void checkpoint_dst_load_end(void)
 {
     checkpoint_verify_free(ckpt_dst.verify);
     ckpt_dst.verify = NULL;
+    checkpoint_stream_free(ckpt_dst.stream);
+    ckpt_dst.stream = NULL;
     ckpt_dst_unref(ckpt_dst.load);
     ckpt_dst.load = NULL;
 }

@@ -209,6 +209,59 @@ fail:
     return NULL;
 }
 
+GByteArray *checkpoint_part_encode(const char *idstr, uint64_t pages,
+                                   uint64_t first, const uint64_t *keys,
+                                   uint64_t count)
+{
+    GByteArray *a = g_byte_array_new();
+    uint8_t len = MIN(strlen(idstr), 255);
+
+    g_byte_array_append(a, &len, 1);
+    g_byte_array_append(a, (const uint8_t *)idstr, len);
+    offer_put_be64(a, pages);
+    offer_put_be64(a, first);
+    offer_put_be64(a, count);
+    offer_put_keys(a, keys, count);
+    return a;
+}
+
+bool checkpoint_part_parse(const uint8_t *buf, size_t len, CkptOfferPart *p,
+                           Error **errp)
+{
+    OfferReader r = {.p = buf, .left = len};
+    uint8_t name_len, be[24];
+
+    memset(p, 0, sizeof(*p));
+    if (!offer_get(&r, &name_len, 1) || !offer_get(&r, p->idstr, name_len) ||
+        !offer_get(&r, be, sizeof(be))) {
+        error_setg(errp, "checkpoint offer part: truncated header");
+        return false;
+    }
+    if (memchr(p->idstr, 0, name_len)) {
+        error_setg(errp, "checkpoint offer part: block name holds a NUL byte");
+        return false;
+    }
+    p->pages = ldq_be_p(be);
+    p->first = ldq_be_p(be + 8);
+    p->count = ldq_be_p(be + 16);
+    if (p->count > CKPT_PART_MAX_KEYS || p->first > p->pages ||
+        p->count > p->pages - p->first) {
+        error_setg(errp,
+                   "checkpoint offer part: pages %" PRIu64 "+%" PRIu64
+                   " of block '%s' (%" PRIu64 " pages)",
+                   p->first, p->count, p->idstr, p->pages);
+        return false;
+    }
+    if (r.left != p->count * 8) {
+        error_setg(errp,
+                   "checkpoint offer part: %zu bytes of keys for %" PRIu64
+                   " keys",
+                   r.left, p->count);
+        return false;
+    }
+    return offer_get_keys(&r, p->count, &p->keys);
+}
+
 static void keyset_add(CkptKeySet *s, uint64_t key)
 {
     uint64_t i = (key * 0x9e3779b97f4a7c15ull) >> 20;

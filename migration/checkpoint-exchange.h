@@ -71,6 +71,36 @@ GByteArray *checkpoint_offer_encode(const CkptOffer *o);
 CkptOffer *checkpoint_offer_parse(const uint8_t *buf, size_t len, Error **errp);
 
 /*
+ * A piece of a streamed offer (the CKPT_PART message): the keys at count
+ * pages of block idstr (which has pages pages) from page first:
+ *
+ *   str8 idstr | be64 pages | be64 first | be64 count | count x be64 key
+ */
+#define CKPT_PART_MAX_KEYS 65536
+
+typedef struct CkptOfferPart {
+    char idstr[256];
+    uint64_t pages;
+    uint64_t first;
+    uint64_t count;
+    uint64_t *keys; /* count entries, owned (g_free) */
+} CkptOfferPart;
+
+/* The wire form of a piece (caller frees with g_byte_array_unref). */
+GByteArray *checkpoint_part_encode(const char *idstr, uint64_t pages,
+                                   uint64_t first, const uint64_t *keys,
+                                   uint64_t count);
+
+/*
+ * Parse len bytes of a peer's piece into *p (p->keys to be freed by the
+ * caller on success).  False with errp set when the bytes are not exactly
+ * one well-formed piece (truncated, trailing bytes, a NUL in the name,
+ * more than CKPT_PART_MAX_KEYS keys, a range past the block's end).
+ */
+bool checkpoint_part_parse(const uint8_t *buf, size_t len, CkptOfferPart *p,
+                           Error **errp);
+
+/*
  * The set of every non-zero key of an offer (per-address and extra), for
  * the source's one-lookup-per-page test: open addressing, power-of-two
  * table at most half full.

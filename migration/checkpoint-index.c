@@ -9,12 +9,19 @@
  * thread per processor claims in turn: it reads the chunk and hashes its
  * non-zero pages into the chunk's own slots of the entry array (one slot
  * per page of the file, so the threads never share a slot).  Once every
- * chunk is done, zero pages' slots are dropped and the two lookup tables
- * (open addressing, entry numbers) are built over the array.
+ * chunk is done, the two lookup tables (open addressing, slot numbers;
+ * zero pages' slots left out) are built over the array.
  *
- * Locking: the indexing threads own everything until the main indexing
- * thread sets done (under lock, with cond broadcast); afterwards the
- * tables are read-only.  The progress counters are relaxed atomics.
+ * While indexing runs, the chunks finished so far are readable: a chunk
+ * is marked done (release) after its slots are written, and ready_slots,
+ * the slots of the leading run of done chunks, only grows (under
+ * ready_lock, read with acquire), so a streamed offer can go out in file
+ * order as the indexing proceeds.
+ *
+ * Locking: the indexing threads own the unfinished chunks; the tables
+ * are published (release) once built and read-only afterwards; done is
+ * set under lock, with cond broadcast.  The progress counters are relaxed
+ * atomics.
  */
 #include "qemu/osdep.h"
 #include "qemu/buffer-zero.h"
@@ -56,9 +63,15 @@ struct CheckpointIndex {
     bool done; /* under lock */
     Error *err;
 
-    GArray *entries;      /* CkptIndexEntry, in file order */
-    uint32_t *by_digest;  /* entry number + 1 by digest key, 0: empty */
-    uint32_t *by_gpa;     /* entry number + 1 by page address, 0: empty */
+    GArray *entries;      /* CkptIndexEntry, one slot per page of the file */
+    uint64_t nr_slots;    /* atomic: entries->len once laid out */
+    GArray *chunks;       /* CkptChunk, in file order */
+    uint8_t *chunk_done;  /* atomic: per chunk, its slots are written */
+    GMutex ready_lock;    /* advances ready_chunks */
+    guint ready_chunks;   /* under ready_lock: leading done chunks */
+    uint64_t ready_slots; /* atomic: their slots */
+    uint32_t *by_digest;  /* atomic ptr: slot + 1 by digest key, 0: empty */
+    uint32_t *by_gpa;     /* atomic ptr: slot + 1 by page address, 0: empty */
     uint64_t mask;        /* of both tables (size - 1) */
     unsigned int threads; /* indexing threads used */
     int64_t start_us;
@@ -290,6 +303,25 @@ static bool checkpoint_index_chunk(CheckpointIndex *ci, const CkptChunk *c,
     return true;
 }
 
+/* Chunk i is written: advance the leading run of done chunks. */
+static void checkpoint_index_chunk_done(CheckpointIndex *ci, guint i)
+{
+    __atomic_store_n(&ci->chunk_done[i], 1, __ATOMIC_RELEASE);
+    g_mutex_lock(&ci->ready_lock);
+    while (
+        ci->ready_chunks < ci->chunks->len &&
+        __atomic_load_n(&ci->chunk_done[ci->ready_chunks], __ATOMIC_ACQUIRE)) {
+        ci->ready_chunks++;
+    }
+    __atomic_store_n(
+        &ci->ready_slots,
+        ci->ready_chunks < ci->chunks->len
+            ? g_array_index(ci->chunks, CkptChunk, ci->ready_chunks).slot
+            : ci->entries->len,
+        __ATOMIC_RELEASE);
+    g_mutex_unlock(&ci->ready_lock);
+}
+
 /* The work shared by the indexing threads. */
 typedef struct CkptIndexJob {
     CheckpointIndex *ci;
@@ -316,8 +348,10 @@ static gpointer checkpoint_index_worker(gpointer opaque)
         } else if (__atomic_load_n(&job->failed, __ATOMIC_RELAXED)) {
             break;
         } else {
-            checkpoint_index_chunk(
-                ci, &g_array_index(job->chunks, CkptChunk, i), buf, &err);
+            if (checkpoint_index_chunk(
+                    ci, &g_array_index(job->chunks, CkptChunk, i), buf, &err)) {
+                checkpoint_index_chunk_done(ci, i);
+            }
         }
         if (err) {
             __atomic_store_n(&job->failed, true, __ATOMIC_RELAXED);
@@ -359,20 +393,6 @@ static bool checkpoint_index_hash_all(CheckpointIndex *ci, GArray *chunks,
     return true;
 }
 
-/* Drop the zero pages' slots, keeping the file order. */
-static void checkpoint_index_compact(CheckpointIndex *ci)
-{
-    CkptIndexEntry *e = &g_array_index(ci->entries, CkptIndexEntry, 0);
-    guint n = 0;
-
-    for (guint i = 0; i < ci->entries->len; i++) {
-        if (e[i].file_off != CKPT_NO_FILE_OFF) {
-            e[n++] = e[i];
-        }
-    }
-    g_array_set_size(ci->entries, n);
-}
-
 /* Slot of key in an open-addressing table of entry numbers + 1. */
 static uint64_t ckpt_table_slot(uint64_t key, uint64_t mask)
 {
@@ -380,51 +400,57 @@ static uint64_t ckpt_table_slot(uint64_t key, uint64_t mask)
 }
 
 /*
- * The lookup tables over the finished entry array: entry numbers + 1 (0:
+ * The lookup tables over the finished entry array: slot numbers + 1 (0:
  * empty) in open-addressing tables at most half full, by digest (the
  * first entry of a digest wins) and by guest-physical address (the last
- * entry at an address wins).
+ * entry at an address wins); zero pages' slots are left out.  Published
+ * when complete, since lookups may already run (streamed offer).
  */
 static void checkpoint_index_tables(CheckpointIndex *ci)
 {
     const CkptIndexEntry *e = &g_array_index(ci->entries, CkptIndexEntry, 0);
-    uint64_t size = 16;
+    uint64_t size = 16, mask;
+    uint32_t *by_digest, *by_gpa;
 
-    while (size < 2 * (uint64_t)ci->entries->len) {
+    while (size < 2 * ci->pages) {
         size *= 2;
     }
-
-    ci->mask = size - 1;
-    ci->by_digest = g_new0(uint32_t, size);
-    ci->by_gpa = g_new0(uint32_t, size);
+    mask = size - 1;
+    by_digest = g_new0(uint32_t, size);
+    by_gpa = g_new0(uint32_t, size);
     for (guint i = 0; i < ci->entries->len; i++) {
-        uint64_t s =
-            ckpt_table_slot(checkpoint_digest_key(e[i].digest), ci->mask);
+        uint64_t s = ckpt_table_slot(checkpoint_digest_key(e[i].digest), mask);
 
-        for (; ci->by_digest[s]; s = (s + 1) & ci->mask) {
-            if (!memcmp(e[ci->by_digest[s] - 1].digest, e[i].digest,
+        if (e[i].file_off == CKPT_NO_FILE_OFF) {
+            continue;
+        }
+        for (; by_digest[s]; s = (s + 1) & mask) {
+            if (!memcmp(e[by_digest[s] - 1].digest, e[i].digest,
                         CKPT_DIGEST_BYTES)) {
                 break;
             }
         }
-        if (!ci->by_digest[s]) {
-            ci->by_digest[s] = i + 1;
+        if (!by_digest[s]) {
+            by_digest[s] = i + 1;
         }
         if (e[i].gpa == CKPT_NO_GPA) {
             continue;
         }
-        s = ckpt_table_slot(e[i].gpa >> TARGET_PAGE_BITS, ci->mask);
-        while (ci->by_gpa[s] && e[ci->by_gpa[s] - 1].gpa != e[i].gpa) {
-            s = (s + 1) & ci->mask;
+        s = ckpt_table_slot(e[i].gpa >> TARGET_PAGE_BITS, mask);
+        while (by_gpa[s] && e[by_gpa[s] - 1].gpa != e[i].gpa) {
+            s = (s + 1) & mask;
         }
-        ci->by_gpa[s] = i + 1;
+        by_gpa[s] = i + 1;
     }
+    ci->mask = mask;
+    __atomic_store_n(&ci->by_gpa, by_gpa, __ATOMIC_RELEASE);
+    __atomic_store_n(&ci->by_digest, by_digest, __ATOMIC_RELEASE);
 }
 
 static bool checkpoint_index_run(CheckpointIndex *ci, Error **errp)
 {
     g_autoptr(GArray) segs = NULL;
-    g_autoptr(GArray) chunks = NULL;
+    GArray *chunks = ci->chunks;
     struct stat st;
     uint64_t slots;
 
@@ -438,7 +464,6 @@ static bool checkpoint_index_run(CheckpointIndex *ci, Error **errp)
     if (!segs) {
         return false;
     }
-    chunks = g_array_new(false, false, sizeof(CkptChunk));
     slots = checkpoint_index_chunks(segs, chunks);
     if (slots >= UINT32_MAX / 2) {
         error_setg(errp, "checkpoint '%s': more than %u pages", ci->path,
@@ -446,10 +471,11 @@ static bool checkpoint_index_run(CheckpointIndex *ci, Error **errp)
         return false;
     }
     g_array_set_size(ci->entries, slots);
+    ci->chunk_done = g_new0(uint8_t, MAX(chunks->len, 1));
+    __atomic_store_n(&ci->nr_slots, slots, __ATOMIC_RELEASE);
     if (!checkpoint_index_hash_all(ci, chunks, errp)) {
         return false;
     }
-    checkpoint_index_compact(ci);
     checkpoint_index_tables(ci);
     return true;
 }
@@ -493,6 +519,8 @@ CheckpointIndex *checkpoint_index_start(const char *path, Error **errp)
     g_mutex_init(&ci->lock);
     g_cond_init(&ci->cond);
     ci->entries = g_array_new(false, false, sizeof(CkptIndexEntry));
+    ci->chunks = g_array_new(false, false, sizeof(CkptChunk));
+    g_mutex_init(&ci->ready_lock);
     ci->start_us = g_get_monotonic_time();
     ci->thread = g_thread_new("ckpt-idx-main", checkpoint_index_thread, ci);
     return ci;
@@ -551,16 +579,16 @@ const CkptIndexEntry *checkpoint_index_find(CheckpointIndex *ci,
                                             const uint8_t *digest)
 {
     const CkptIndexEntry *e = &g_array_index(ci->entries, CkptIndexEntry, 0);
+    const uint32_t *t = __atomic_load_n(&ci->by_digest, __ATOMIC_ACQUIRE);
     uint64_t s;
 
-    if (!ci->by_digest) {
+    if (!t) {
         return NULL;
     }
     s = ckpt_table_slot(checkpoint_digest_key(digest), ci->mask);
-    for (; ci->by_digest[s]; s = (s + 1) & ci->mask) {
-        if (!memcmp(e[ci->by_digest[s] - 1].digest, digest,
-                    CKPT_DIGEST_BYTES)) {
-            return &e[ci->by_digest[s] - 1];
+    for (; t[s]; s = (s + 1) & ci->mask) {
+        if (!memcmp(e[t[s] - 1].digest, digest, CKPT_DIGEST_BYTES)) {
+            return &e[t[s] - 1];
         }
     }
     return NULL;
@@ -569,15 +597,16 @@ const CkptIndexEntry *checkpoint_index_find(CheckpointIndex *ci,
 const CkptIndexEntry *checkpoint_index_at(CheckpointIndex *ci, uint64_t gpa)
 {
     const CkptIndexEntry *e = &g_array_index(ci->entries, CkptIndexEntry, 0);
+    const uint32_t *t = __atomic_load_n(&ci->by_gpa, __ATOMIC_ACQUIRE);
     uint64_t s;
 
-    if (!ci->by_gpa) {
+    if (!t || !__atomic_load_n(&ci->by_digest, __ATOMIC_ACQUIRE)) {
         return NULL;
     }
     s = ckpt_table_slot(gpa >> TARGET_PAGE_BITS, ci->mask);
-    for (; ci->by_gpa[s]; s = (s + 1) & ci->mask) {
-        if (e[ci->by_gpa[s] - 1].gpa == gpa) {
-            return &e[ci->by_gpa[s] - 1];
+    for (; t[s]; s = (s + 1) & ci->mask) {
+        if (e[t[s] - 1].gpa == gpa) {
+            return &e[t[s] - 1];
         }
     }
     return NULL;
@@ -587,9 +616,33 @@ void checkpoint_index_foreach(CheckpointIndex *ci,
                               void (*fn)(const CkptIndexEntry *e, void *opaque),
                               void *opaque)
 {
-    for (guint i = 0; ci->by_digest && i < ci->entries->len; i++) {
-        fn(&g_array_index(ci->entries, CkptIndexEntry, i), opaque);
+    if (!__atomic_load_n(&ci->by_digest, __ATOMIC_ACQUIRE)) {
+        return;
     }
+    for (guint i = 0; i < ci->entries->len; i++) {
+        const CkptIndexEntry *e =
+            &g_array_index(ci->entries, CkptIndexEntry, i);
+
+        if (e->file_off != CKPT_NO_FILE_OFF) {
+            fn(e, opaque);
+        }
+    }
+}
+
+uint64_t checkpoint_index_ready_slots(CheckpointIndex *ci)
+{
+    return __atomic_load_n(&ci->ready_slots, __ATOMIC_ACQUIRE);
+}
+
+const CkptIndexEntry *checkpoint_index_slot(CheckpointIndex *ci, uint64_t slot)
+{
+    const CkptIndexEntry *e;
+
+    if (slot >= checkpoint_index_ready_slots(ci)) {
+        return NULL;
+    }
+    e = &g_array_index(ci->entries, CkptIndexEntry, slot);
+    return e->file_off == CKPT_NO_FILE_OFF ? NULL : e;
 }
 
 bool checkpoint_index_read(CheckpointIndex *ci, const CkptIndexEntry *e,
@@ -615,6 +668,9 @@ void checkpoint_index_free(CheckpointIndex *ci)
     g_free(ci->by_digest);
     g_free(ci->by_gpa);
     g_array_free(ci->entries, true);
+    g_array_free(ci->chunks, true);
+    g_free(ci->chunk_done);
+    g_mutex_clear(&ci->ready_lock);
     error_free(ci->err);
     close(ci->fd);
     g_mutex_clear(&ci->lock);

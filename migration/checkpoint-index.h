@@ -21,7 +21,9 @@
  * changed since (checkpoint-dst.c).
  *
  * Threads: after checkpoint_index_wait() returned true, the lookups and
- * reads are safe from any thread; the statistics any time.
+ * reads are safe from any thread; before, find/at/foreach find nothing,
+ * and the slots already indexed (checkpoint_index_slot()) are readable;
+ * the statistics any time.
  */
 #ifndef MIGRATION_CHECKPOINT_INDEX_H
 #define MIGRATION_CHECKPOINT_INDEX_H
@@ -84,6 +86,18 @@ const CkptIndexEntry *checkpoint_index_at(CheckpointIndex *ci, uint64_t gpa);
 void checkpoint_index_foreach(CheckpointIndex *ci,
                               void (*fn)(const CkptIndexEntry *e, void *opaque),
                               void *opaque);
+
+/*
+ * While indexing runs too: the slots (pages of the file, in file order)
+ * whose entries are final so far.  Only grows.  Any thread.
+ */
+uint64_t checkpoint_index_ready_slots(CheckpointIndex *ci);
+
+/*
+ * The entry at slot (< checkpoint_index_ready_slots()), NULL for a zero
+ * page or a slot not ready.  Stays valid until checkpoint_index_free().
+ */
+const CkptIndexEntry *checkpoint_index_slot(CheckpointIndex *ci, uint64_t slot);
 
 /*
  * Read the TARGET_PAGE_SIZE bytes of e now in the file into buf.  False

@@ -5,10 +5,14 @@
  * requests and syncs.
  *
  * One CkptSrc per outgoing migration, reset by checkpoint_src_begin().
- * The return-path thread fills it (offer, requests, acks) and the
- * migration thread reads it; lock and cond guard the offer and the ack
- * number, the "whole" bitmaps are set with atomic bit operations, the
- * counters are relaxed atomics (mig_stats style).
+ * The return-path thread fills it (offer pieces, requests, acks) and the
+ * migration thread reads it; lock and cond guard the exchange's state and
+ * the ack number.  The per-address keys (our own offer's arrays, one per
+ * block) are written by the return-path thread while the sender reads
+ * them (relaxed atomics: a key not there yet only means a page goes
+ * whole); the key set of every offered key is published once complete.
+ * The "whole" bitmaps are set with atomic bit operations, the counters
+ * are relaxed atomics (mig_stats style).
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
@@ -29,19 +33,27 @@
 /* Per RAM block: the offer's keys at its pages, pages to send whole. */
 typedef struct CkptSrcBlock {
     RAMBlock *rb;
-    const uint64_t *keys; /* into offer, or NULL */
+    uint64_t *keys;       /* atomic: into ckpt_src.offer */
     unsigned long *whole; /* one bit per page */
 } CkptSrcBlock;
+
+/* What the destination answered the advise record with (under lock). */
+typedef enum CkptSrcMode {
+    CKPT_SRC_ASKED,    /* advise-streamed sent, no answer yet */
+    CKPT_SRC_STREAMED, /* pieces come, then the final offer */
+    CKPT_SRC_WHOLE,    /* an older destination: advise, one whole offer */
+} CkptSrcMode;
 
 typedef struct CkptSrc {
     GMutex lock;
     GCond cond;
-    bool active;  /* between begin and end (under lock) */
-    bool offered; /* offer parsed (under lock) */
-    CkptOffer *offer;
-    CkptKeySet *keys;
-    uint32_t sync_sent;        /* migration thread */
-    uint32_t sync_acked;       /* under lock */
+    bool active;         /* between begin and end (under lock) */
+    CkptSrcMode mode;    /* under lock */
+    bool offered;        /* final or whole offer parsed (under lock) */
+    CkptOffer *offer;    /* our blocks' keys, filled from the destination's */
+    CkptKeySet *keys;    /* atomic ptr: every key offered, once complete */
+    uint32_t sync_sent;  /* migration thread */
+    uint32_t sync_acked; /* under lock */
     uint64_t requests_at_sync; /* migration thread */
     CkptSrcBlock *blocks;
     unsigned int nr_blocks;
@@ -71,14 +83,14 @@ static CkptSrcBlock *ckpt_src_block(RAMBlock *rb)
 
 static void ckpt_src_free_offer(void)
 {
+    checkpoint_keyset_free(ckpt_src.keys);
+    ckpt_src.keys = NULL;
     for (unsigned int i = 0; i < ckpt_src.nr_blocks; i++) {
         g_free(ckpt_src.blocks[i].whole);
     }
     g_free(ckpt_src.blocks);
     ckpt_src.blocks = NULL;
     ckpt_src.nr_blocks = 0;
-    checkpoint_keyset_free(ckpt_src.keys);
-    ckpt_src.keys = NULL;
     checkpoint_offer_free(ckpt_src.offer);
     ckpt_src.offer = NULL;
 }
@@ -95,14 +107,19 @@ void checkpoint_src_begin(void)
         n++;
     }
     ckpt_src.blocks = g_new0(CkptSrcBlock, MAX(n, 1));
+    ckpt_src.offer = checkpoint_offer_new();
     RAMBLOCK_FOREACH(rb)
     {
         CkptSrcBlock *b = &ckpt_src.blocks[ckpt_src.nr_blocks++];
 
         b->rb = rb;
         b->whole = bitmap_new(MAX(ram_block_pages(rb), 1));
+        b->keys = checkpoint_offer_add_block(ckpt_src.offer, rb->idstr,
+                                             ram_block_pages(rb))
+                      ->keys;
     }
     ckpt_src.active = true;
+    ckpt_src.mode = CKPT_SRC_ASKED;
     ckpt_src.offered = false;
     ckpt_src.sync_sent = ckpt_src.sync_acked = 0;
     ckpt_src.requests_at_sync = 0;
@@ -135,7 +152,8 @@ void checkpoint_src_end(void)
 void checkpoint_src_send_advise(QEMUFile *f)
 {
     ckpt_src.advise_us = g_get_monotonic_time();
-    qemu_put_be64(f, RAM_SAVE_FLAG_CKPT_CTL);
+    qemu_put_be64(f, ((uint64_t)CKPT_CTL_ADVISE_STREAMED << TARGET_PAGE_BITS) |
+                         RAM_SAVE_FLAG_CKPT_CTL);
     __atomic_fetch_add(&ckpt_src.offer_bytes, RAM_RECORD_HEADER_BYTES,
                        __ATOMIC_RELAXED);
 }
@@ -180,31 +198,66 @@ static bool ckpt_src_wait(QEMUFile *f, bool (*done)(void), Error **errp)
     return ok;
 }
 
+/* The first version's advise record: the whole offer, once indexed. */
+static void ckpt_src_send_advise_whole(QEMUFile *f)
+{
+    qemu_put_be64(f, RAM_SAVE_FLAG_CKPT_CTL);
+    __atomic_fetch_add(&ckpt_src.offer_bytes, RAM_RECORD_HEADER_BYTES,
+                       __ATOMIC_RELAXED);
+}
+
 static bool ckpt_src_offered(void)
 {
     return ckpt_src.offered;
 }
 
+static bool ckpt_src_answered(void)
+{
+    return ckpt_src.mode != CKPT_SRC_ASKED || ckpt_src.offered;
+}
+
+/* The source's wait so far (ms since the advise record). */
+static void ckpt_src_note_wait(void)
+{
+    __atomic_store_n(&ckpt_src.offer_ms,
+                     (g_get_monotonic_time() - ckpt_src.advise_us) / 1000,
+                     __ATOMIC_RELAXED);
+}
+
 bool checkpoint_src_wait_offer(QEMUFile *f, Error **errp)
 {
     qemu_fflush(f); /* the advise record may still be in f's buffer */
-    if (!ckpt_src_wait(f, ckpt_src_offered, errp)) {
-        error_prepend(errp, "checkpoint: no offer from the destination: ");
-        return false;
+    if (!ckpt_src_wait(f, ckpt_src_answered, errp)) {
+        goto fail;
     }
+    if (ckpt_src.mode == CKPT_SRC_WHOLE) {
+        /* a destination that does not stream: the first-version advise */
+        ckpt_src_send_advise_whole(f);
+        qemu_fflush(f);
+        if (!ckpt_src_wait(f, ckpt_src_offered, errp)) {
+            goto fail;
+        }
+    }
+    ckpt_src_note_wait();
     return true;
+
+fail:
+    error_prepend(errp, "checkpoint: no offer from the destination: ");
+    return false;
 }
 
 const CkptKeySet *checkpoint_src_keys(void)
 {
-    return ckpt_src.keys;
+    return __atomic_load_n(&ckpt_src.keys, __ATOMIC_ACQUIRE);
 }
 
 uint64_t checkpoint_src_key_at(RAMBlock *rb, uint64_t page)
 {
     CkptSrcBlock *b = ckpt_src_block(rb);
 
-    return b && b->keys ? b->keys[page] : 0;
+    return b && page < ram_block_pages(rb)
+               ? __atomic_load_n(&b->keys[page], __ATOMIC_RELAXED)
+               : 0;
 }
 
 void checkpoint_src_mark_whole(RAMBlock *rb, uint64_t page)
@@ -278,20 +331,45 @@ static uint64_t ckpt_src_offer_max(void)
     return 16 * (ram_bytes_total() / TARGET_PAGE_SIZE) + 1 * MiB;
 }
 
-/* Match the offer's blocks with ours by name and size. */
+/* Our block of this name and size, or NULL. */
+static CkptSrcBlock *ckpt_src_block_named(const char *idstr, uint64_t pages)
+{
+    RAMBlock *rb = ram_block_by_name(idstr);
+
+    return rb && pages == ram_block_pages(rb) ? ckpt_src_block(rb) : NULL;
+}
+
+/* Keys of pages first.. of block b (the sender may be reading them). */
+static void ckpt_src_set_keys(CkptSrcBlock *b, uint64_t first,
+                              const uint64_t *keys, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        __atomic_store_n(&b->keys[first + i], keys[i], __ATOMIC_RELAXED);
+    }
+}
+
+/*
+ * The whole offer, or the final one of a streamed offer: take its
+ * blocks' keys (matched with ours by name and size) and its extra keys,
+ * and publish the set of every key offered.  Under lock.
+ */
 static void ckpt_src_attach_offer(CkptOffer *o)
 {
     for (guint i = 0; i < o->blocks->len; i++) {
         CkptOfferBlock *ob = g_ptr_array_index(o->blocks, i);
-        RAMBlock *rb = ram_block_by_name(ob->idstr);
-        CkptSrcBlock *b = rb ? ckpt_src_block(rb) : NULL;
+        CkptSrcBlock *b = ckpt_src_block_named(ob->idstr, ob->pages);
 
-        if (b && ob->pages == ram_block_pages(rb)) {
-            b->keys = ob->keys;
+        if (b) {
+            ckpt_src_set_keys(b, 0, ob->keys, ob->pages);
         }
     }
-    ckpt_src.offer = o;
-    ckpt_src.keys = checkpoint_keyset_new(o);
+    g_free(ckpt_src.offer->extra);
+    ckpt_src.offer->extra = g_steal_pointer(&o->extra);
+    ckpt_src.offer->nr_extra = o->nr_extra;
+    o->nr_extra = 0;
+    checkpoint_offer_free(o);
+    __atomic_store_n(&ckpt_src.keys, checkpoint_keyset_new(ckpt_src.offer),
+                     __ATOMIC_RELEASE);
     ckpt_src.offered = true;
 }
 
@@ -342,15 +420,60 @@ static int ckpt_src_handle_offer(const MigRPMessage *msg, Error **errp)
         error_setg(errp, "checkpoint: offer not asked for");
         return -EINVAL;
     }
+    if (ckpt_src.mode == CKPT_SRC_ASKED) {
+        /* no piece came first: a destination without a checkpoint */
+        ckpt_src.mode = CKPT_SRC_STREAMED;
+    }
     ckpt_src_attach_offer(o);
     __atomic_fetch_add(&ckpt_src.offer_bytes, len + 12, __ATOMIC_RELAXED);
-    __atomic_store_n(&ckpt_src.offer_ms,
-                     (g_get_monotonic_time() - ckpt_src.advise_us) / 1000,
-                     __ATOMIC_RELAXED);
     g_cond_broadcast(&ckpt_src.cond);
     g_mutex_unlock(&ckpt_src.lock);
-    TRACE("migration_ckpt_offer", "%" PRIu64 " bytes, %" PRIu64 " keys", len,
-          ckpt_src.keys->count);
+    TRACE("migration_ckpt_offer",
+          "%" PRIu64 " bytes, %" PRIu64 " keys, %" PRId64 " ms after advise",
+          len, checkpoint_src_keys()->count,
+          (g_get_monotonic_time() - ckpt_src.advise_us) / 1000);
+    return 0;
+}
+
+/* Bytes a piece may take: the most keys, a name and the header. */
+#define CKPT_SRC_PART_MAX (8 * CKPT_PART_MAX_KEYS + 1 + 255 + 24)
+
+/* CKPT_PART: be64 n, then n bytes of a streamed offer's piece. */
+static int ckpt_src_handle_part(const MigRPMessage *msg, Error **errp)
+{
+    uint64_t len = ldq_be_p(msg->data);
+    g_autofree uint8_t *buf = NULL;
+    CkptOfferPart p;
+    CkptSrcBlock *b;
+
+    if (len > CKPT_SRC_PART_MAX) {
+        error_setg(errp,
+                   "checkpoint: offer piece of %" PRIu64 " bytes, at most %d "
+                   "expected",
+                   len, CKPT_SRC_PART_MAX);
+        return -EINVAL;
+    }
+    buf = ckpt_src_read_offer(msg->rp, len, errp);
+    if (!buf || !checkpoint_part_parse(buf, len, &p, errp)) {
+        return -EINVAL;
+    }
+    g_mutex_lock(&ckpt_src.lock);
+    if (!ckpt_src.active || ckpt_src.offered ||
+        ckpt_src.mode == CKPT_SRC_WHOLE) {
+        g_mutex_unlock(&ckpt_src.lock);
+        g_free(p.keys);
+        error_setg(errp, "checkpoint: offer piece not asked for");
+        return -EINVAL;
+    }
+    ckpt_src.mode = CKPT_SRC_STREAMED;
+    b = ckpt_src_block_named(p.idstr, p.pages);
+    if (b) {
+        ckpt_src_set_keys(b, p.first, p.keys, p.count);
+    }
+    __atomic_fetch_add(&ckpt_src.offer_bytes, len + 12, __ATOMIC_RELAXED);
+    g_cond_broadcast(&ckpt_src.cond);
+    g_mutex_unlock(&ckpt_src.lock);
+    g_free(p.keys);
     return 0;
 }
 
@@ -379,6 +502,14 @@ static int ckpt_src_handle_ack(const MigRPMessage *msg, Error **errp)
     uint32_t seq = ldl_be_p(msg->data);
 
     g_mutex_lock(&ckpt_src.lock);
+    if (seq == CKPT_CTL_ADVISE_STREAMED && ckpt_src.active &&
+        ckpt_src.mode == CKPT_SRC_ASKED && !ckpt_src.offered) {
+        /* a destination that does not stream took it for a sync */
+        ckpt_src.mode = CKPT_SRC_WHOLE;
+        g_cond_broadcast(&ckpt_src.cond);
+        g_mutex_unlock(&ckpt_src.lock);
+        return 0;
+    }
     if (seq != ckpt_src.sync_acked + 1 || seq > ckpt_src.sync_sent) {
         g_mutex_unlock(&ckpt_src.lock);
         error_setg(errp, "checkpoint: answer to sync %u not expected", seq);
@@ -397,6 +528,7 @@ void checkpoint_init(void)
     migrate_rp_register_handler(MIG_RP_MSG_CKPT_OFFER, ckpt_src_handle_offer);
     migrate_rp_register_handler(MIG_RP_MSG_CKPT_REQ, ckpt_src_handle_req);
     migrate_rp_register_handler(MIG_RP_MSG_CKPT_ACK, ckpt_src_handle_ack);
+    migrate_rp_register_handler(MIG_RP_MSG_CKPT_PART, ckpt_src_handle_part);
 }
 
 /* The source's half of the statistics. */

@@ -28,6 +28,7 @@ typedef struct CkptVerifyJob {
 
 struct CkptVerify {
     CheckpointIndex *ci;
+    CkptVerifyLookupFn lookup;
     CkptVerifyFailFn fail;
     GThread **threads;
     unsigned int nr_threads;
@@ -49,7 +50,7 @@ struct CkptVerify {
 static int ckpt_verify_one(CkptVerify *v, const CkptVerifyJob *j, uint8_t *buf,
                            Error **errp)
 {
-    const CkptIndexEntry *e = checkpoint_index_find(v->ci, j->digest);
+    const CkptIndexEntry *e = v->lookup(v->ci, j->rb, j->addr, j->digest);
     uint8_t check[CKPT_DIGEST_BYTES];
     Error *err = NULL;
     int ret;
@@ -129,13 +130,15 @@ static gpointer ckpt_verify_thread(gpointer opaque)
     return NULL;
 }
 
-CkptVerify *checkpoint_verify_new(CheckpointIndex *ci, CkptVerifyFailFn fail,
-                                  uint64_t *loaded)
+CkptVerify *checkpoint_verify_new(CheckpointIndex *ci,
+                                  CkptVerifyLookupFn lookup,
+                                  CkptVerifyFailFn fail, uint64_t *loaded)
 {
     CkptVerify *v = g_new0(CkptVerify, 1);
 
     v->ring = g_new(CkptVerifyJob, CKPT_VERIFY_RING);
     v->ci = ci;
+    v->lookup = lookup;
     v->fail = fail;
     v->loaded = loaded;
     g_mutex_init(&v->lock);

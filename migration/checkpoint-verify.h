@@ -4,8 +4,8 @@
  * copied from the checkpoint, verified on worker threads.
  *
  * For each HASH record the load thread queues the page; a worker reads
- * the page the checkpoint index names for the digest, checks its SHA-256
- * and places it in guest RAM, or calls the failure function (which asks
+ * the page the lookup function names for the digest and address, checks its
+ * SHA-256 and places it in guest RAM, or calls the failure function (which asks
  * the source for the page) when the digest is not in the index, the read
  * fails or the page changed.  This keeps the hashing (the costly part,
  * ~3 us per page) off the load thread.
@@ -41,11 +41,20 @@ typedef int (*CkptVerifyFailFn)(RAMBlock *rb, uint64_t addr, const char *why,
                                 Error **errp);
 
 /*
- * Start the workers over ci (which must outlive the result); each page
- * placed adds 1 to *loaded (atomically).
+ * The entry of ci that may hold the page of digest for offset addr of rb
+ * (its digest is checked again after the read), or NULL.  Workers.
  */
-CkptVerify *checkpoint_verify_new(CheckpointIndex *ci, CkptVerifyFailFn fail,
-                                  uint64_t *loaded);
+typedef const CkptIndexEntry *(*CkptVerifyLookupFn)(CheckpointIndex *ci,
+                                                    RAMBlock *rb, uint64_t addr,
+                                                    const uint8_t *digest);
+
+/*
+ * Start the workers over ci (which must outlive the result), finding
+ * pages with lookup; each page placed adds 1 to *loaded (atomically).
+ */
+CkptVerify *checkpoint_verify_new(CheckpointIndex *ci,
+                                  CkptVerifyLookupFn lookup,
+                                  CkptVerifyFailFn fail, uint64_t *loaded);
 
 /*
  * Queue the page of digest at host to be verified and placed (through

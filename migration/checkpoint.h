@@ -9,13 +9,17 @@
  * section 12):
  *
  *   source                                  destination
- *   START ... CKPT_CTL 0 (advise), EOS  ->  waits for its index, then
- *                                       <-  CKPT_OFFER: per-address keys
- *                                           and extra keys (checkpoint-
- *                                           exchange.h)
- *   waits for the offer before its first
- *   page; then a non-zero page whose
- *   digest key is offered goes as HASH  ->  reads the page from the file,
+ *   START ... CKPT_CTL advise-streamed  ->  starts streaming the offer:
+ *                                       <-  CKPT_PART: per-address keys of
+ *                                           each range indexed so far
+ *                                           (checkpoint-stream.h), ...
+ *                                       <-  CKPT_OFFER (no block): extra
+ *                                           keys, once the index is done
+ *   waits for the first piece only; a
+ *   non-zero page whose digest key is
+ *   offered at its address (or, after
+ *   the final offer, anywhere) goes as
+ *   HASH, any other whole               ->  reads the page from the file,
  *                                           checks its SHA-256; if the
  *                                           page is missing, unreadable
  *                                           or different:
@@ -27,6 +31,11 @@
  *                                           for the records before it)
  *   pages requested since: sent, sync
  *   again until none is outstanding
+ *
+ * A destination that predates the streamed offer answers advise-streamed
+ * with CKPT_ACK (it takes it for a sync); the source then sends CKPT_CTL
+ * 0 (advise) and waits for the whole offer (one CKPT_OFFER with every
+ * block's keys), as in the first version of the exchange.
  *
  * checkpoint-src.c is the source side (return-path handlers, the offer,
  * the sync), checkpoint-dst.c the destination side (index, offer, page
@@ -41,6 +50,14 @@
 #include "sysemu/ramblock.h"
 
 typedef struct RAMPlacer RAMPlacer;
+
+/*
+ * CKPT_CTL arguments: 0 advise (the destination answers with the whole
+ * offer once indexed), n = 1, 2, ... sync n, and this one: advise,
+ * streamed offer.  A destination that does not stream takes it for a
+ * sync and answers CKPT_ACK with it, so the source falls back to advise.
+ */
+#define CKPT_CTL_ADVISE_STREAMED 0x80000002u
 typedef struct CkptKeySet CkptKeySet;
 
 /* Register the return-path handlers.  Start-up, main thread. */

@@ -99,9 +99,8 @@ typedef struct RAMCkptSink {
     RAMPageSink base;
     QEMUFile *f;               /* main stream; the caller's */
     RAMBlock *last_sent_block; /* CONTINUE applies to this block */
-    bool offered;              /* the offer arrived */
+    bool offered;              /* the destination answered the advise */
     int err;                   /* first error (negative errno) */
-    const CkptKeySet *keys;    /* the offer's, NULL until offered */
     CkptHashBlock *blocks;
     unsigned int nr_blocks;
     uint64_t total;          /* pages of all blocks */
@@ -337,13 +336,19 @@ static size_t ckpt_sink_put_hash(RAMCkptSink *cs, RAMBlock *rb, uint64_t page,
     return bytes + RAM_HASH_BYTES;
 }
 
-/* A page with a digest of this pass: HASH if the offer has its key. */
+/*
+ * A page with a digest of this pass: HASH if the offer has its key at the
+ * page's address (pieces of a streamed offer arrive while we send) or,
+ * once the offer is complete, anywhere.
+ */
 static size_t ckpt_sink_put_hashed(RAMCkptSink *cs, CkptHashBlock *hb,
                                    uint64_t page)
 {
     uint64_t key = checkpoint_digest_key(hb->digest[page]);
+    const CkptKeySet *ks = checkpoint_src_keys();
 
-    if (cs->keys && cs->keys->count && checkpoint_keyset_has(cs->keys, key) &&
+    if ((checkpoint_src_key_at(hb->rb, page) == key ||
+         (ks && ks->count && checkpoint_keyset_has(ks, key))) &&
         !checkpoint_src_whole(hb->rb, page)) {
         return ckpt_sink_put_hash(cs, hb->rb, page, hb->digest[page], key);
     }
@@ -382,7 +387,11 @@ static int ckpt_sink_save_page(RAMPageSink *sink, RAMBlock *rb, uint64_t page)
     return qemu_file_get_error(cs->f);
 }
 
-/* A payload starts; the first one waits for the destination's offer. */
+/*
+ * A payload starts; the first one waits for the destination's answer to
+ * the advise (a streamed offer's first piece, or an older destination's
+ * whole offer).
+ */
 static void ckpt_sink_section_begin(RAMPageSink *sink, QEMUFile *f)
 {
     RAMCkptSink *cs = (RAMCkptSink *)sink;
@@ -399,7 +408,6 @@ static void ckpt_sink_section_begin(RAMPageSink *sink, QEMUFile *f)
         cs->err = -EIO;
         return;
     }
-    cs->keys = checkpoint_src_keys();
     cs->offered = true;
 }
 

@@ -61,6 +61,8 @@ static MigRPMessageDef rp_msgs[MIG_RP_MSG_MAX] = {
                              .max_len = MIG_RP_MSG_CKPT_REQ_MAX_LEN},
     [MIG_RP_MSG_CKPT_ACK] = {.name = "CKPT_ACK",
                              .len = MIG_RP_MSG_CKPT_ACK_LEN},
+    [MIG_RP_MSG_CKPT_PART] = {.name = "CKPT_PART",
+                              .len = MIG_RP_MSG_CKPT_PART_LEN},
 };
 
 static const char *migrate_rp_msg_name(uint16_t type)
@@ -164,22 +166,36 @@ void migrate_send_rp_req_pages(MigrationIncomingState *mis, const char *rbname,
         mis, rbname ? MIG_RP_MSG_REQ_PAGES_ID : MIG_RP_MSG_REQ_PAGES, n, buf);
 }
 
-void migrate_send_rp_ckpt_offer(MigrationIncomingState *mis,
-                                const uint8_t *offer, uint64_t len)
+/* A message of type carrying be64 len, then len bytes of data. */
+static void migrate_send_rp_trailing(MigrationIncomingState *mis, uint16_t type,
+                                     const uint8_t *offer, uint64_t len)
 {
-    uint8_t buf[MIG_RP_MSG_CKPT_OFFER_LEN];
+    uint8_t buf[8];
 
     stq_be_p(buf, len);
     g_mutex_lock(&mis->rp_lock);
     if (mis->to_src_file) {
-        TRACE("migration_rp_send", "CKPT_OFFER len 8 + %" PRIu64, len);
-        qemu_put_be16(mis->to_src_file, MIG_RP_MSG_CKPT_OFFER);
+        TRACE("migration_rp_send", "%s len 8 + %" PRIu64,
+              migrate_rp_msg_name(type), len);
+        qemu_put_be16(mis->to_src_file, type);
         qemu_put_be16(mis->to_src_file, sizeof(buf));
         qemu_put_buffer(mis->to_src_file, buf, sizeof(buf));
         qemu_put_buffer(mis->to_src_file, offer, len);
         qemu_fflush(mis->to_src_file);
     }
     g_mutex_unlock(&mis->rp_lock);
+}
+
+void migrate_send_rp_ckpt_offer(MigrationIncomingState *mis,
+                                const uint8_t *offer, uint64_t len)
+{
+    migrate_send_rp_trailing(mis, MIG_RP_MSG_CKPT_OFFER, offer, len);
+}
+
+void migrate_send_rp_ckpt_part(MigrationIncomingState *mis, const uint8_t *part,
+                               uint64_t len)
+{
+    migrate_send_rp_trailing(mis, MIG_RP_MSG_CKPT_PART, part, len);
 }
 
 void migrate_send_rp_ckpt_req(MigrationIncomingState *mis, const char *rbname,

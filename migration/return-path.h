@@ -80,12 +80,15 @@ void migrate_send_rp_failure(MigrationIncomingState *mis, const char *reason);
 /*
  * Destination, checkpoint-assisted migration (Tern only, sent when the
  * source asked; docs/wire-format.md section 12): the offer (len bytes
- * after a CKPT_OFFER message carrying len), a page to send again
+ * after a CKPT_OFFER message carrying len), a piece of a streamed offer
+ * (len bytes after a CKPT_PART message), a page to send again
  * (CKPT_REQ), the answer to sync record seq (CKPT_ACK).  Nothing
  * without a return path.  Any thread.
  */
 void migrate_send_rp_ckpt_offer(MigrationIncomingState *mis,
                                 const uint8_t *offer, uint64_t len);
+void migrate_send_rp_ckpt_part(MigrationIncomingState *mis, const uint8_t *part,
+                               uint64_t len);
 void migrate_send_rp_ckpt_req(MigrationIncomingState *mis, const char *rbname,
                               uint64_t offset);
 void migrate_send_rp_ckpt_ack(MigrationIncomingState *mis, uint32_t seq);

@@ -46,6 +46,8 @@
  *                                      outside the message
  *   9  CKPT_REQ                  var   be64 page offset, str8 block
  *   10 CKPT_ACK                  4     be32 sync sequence number
+ *   11 CKPT_PART                 8     be64 n; n bytes of an offer piece
+ *                                      follow outside the message
  */
 #ifndef MIGRATION_MESSAGES_H
 #define MIGRATION_MESSAGES_H
@@ -95,6 +97,7 @@ enum mig_rp_message_type {
     MIG_RP_MSG_CKPT_OFFER,
     MIG_RP_MSG_CKPT_REQ,
     MIG_RP_MSG_CKPT_ACK,
+    MIG_RP_MSG_CKPT_PART, /* a streamed offer's piece */
     MIG_RP_MSG_MAX,
 };
 
@@ -106,6 +109,8 @@ enum mig_rp_message_type {
 #define MIG_RP_MSG_SWITCHOVER_ACK_LEN 0
 /* be64 length of the offer that follows outside the message */
 #define MIG_RP_MSG_CKPT_OFFER_LEN 8
+/* be64 length of the offer piece that follows outside the message */
+#define MIG_RP_MSG_CKPT_PART_LEN 8
 /* be32 sequence number of the sync record answered */
 #define MIG_RP_MSG_CKPT_ACK_LEN 4
 

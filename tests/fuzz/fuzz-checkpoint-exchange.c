@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * fuzz-checkpoint-exchange.c: feed arbitrary bytes to the parser of the
- * checkpoint offer, the message a destination sends the source in
- * checkpoint-assisted migration (migration/checkpoint-exchange.h).
+ * fuzz-checkpoint-exchange.c: feed arbitrary bytes to the parsers of the
+ * checkpoint offer and of a streamed offer's piece, what a destination
+ * sends the source in checkpoint-assisted migration
+ * (migration/checkpoint-exchange.h).
  *
- * Every input must be either refused with an Error or accepted; an
- * accepted offer must encode back to exactly the input, and its key set
- * must hold every non-zero key it lists.  Crashes, hangs, sanitizer
- * reports and failed checks are bugs.
+ * Every input goes to both parsers and must be either refused with an
+ * Error or accepted by each; an accepted offer or piece must encode back
+ * to exactly the input, an offer's key set must hold every non-zero key
+ * it lists, and a piece's range must lie inside its block.  Crashes,
+ * hangs, sanitizer reports and failed checks are bugs.
  *
- * Entry points and plain run: fuzz-driver.h (4 built-in offers, 50000
- * mutations by default).
+ * Entry points and plain run: fuzz-driver.h (4 built-in offers and 3
+ * pieces, 50000 mutations by default).
  */
 #include "qemu/osdep.h"
 #include "qapi/error.h"
@@ -23,8 +25,35 @@ static G_NORETURN_FN void fuzz_fail(const char *why)
     abort();
 }
 
-/* Parse one input; 0 if accepted (and checked), 1 if refused. */
-static int fuzz_offer(const uint8_t *data, size_t size)
+/* Parse one input as a piece; 0 if accepted (and checked), 1 if refused. */
+static int fuzz_part(const uint8_t *data, size_t size)
+{
+    Error *err = NULL;
+    CkptOfferPart p;
+    GByteArray *again;
+
+    if (!checkpoint_part_parse(data, size, &p, &err)) {
+        if (!err) {
+            fuzz_fail("piece refused without an error");
+        }
+        error_free(err);
+        return 1;
+    }
+    if (p.first > p.pages || p.count > p.pages - p.first ||
+        p.count > CKPT_PART_MAX_KEYS) {
+        fuzz_fail("accepted a piece past its block's end");
+    }
+    again = checkpoint_part_encode(p.idstr, p.pages, p.first, p.keys, p.count);
+    if (again->len != size || memcmp(again->data, data, size)) {
+        fuzz_fail("accepted piece bytes that do not encode back");
+    }
+    g_byte_array_unref(again);
+    g_free(p.keys);
+    return 0;
+}
+
+/* Parse one input as an offer; 0 if accepted (and checked), 1 if not. */
+static int fuzz_offer_only(const uint8_t *data, size_t size)
 {
     Error *err = NULL;
     CkptOffer *o = checkpoint_offer_parse(data, size, &err);
@@ -54,6 +83,14 @@ static int fuzz_offer(const uint8_t *data, size_t size)
     return 0;
 }
 
+/* One input to both parsers; 0 if either accepted it. */
+static int fuzz_offer(const uint8_t *data, size_t size)
+{
+    int offer = fuzz_offer_only(data, size);
+
+    return fuzz_part(data, size) && offer;
+}
+
 /* A well-formed offer: blocks with some keys, extra keys. */
 static GByteArray *fuzz_seed(unsigned blocks, unsigned pages, unsigned extra)
 {
@@ -78,11 +115,28 @@ static GByteArray *fuzz_seed(unsigned blocks, unsigned pages, unsigned extra)
     return b;
 }
 
+/* A well-formed piece: count keys from page first of a block. */
+static GByteArray *fuzz_part_seed(uint64_t pages, uint64_t first,
+                                  uint64_t count)
+{
+    g_autofree uint64_t *keys = g_new0(uint64_t, count ? count : 1);
+
+    for (uint64_t i = 0; i < count; i += 3) {
+        keys[i] = 0x1122334455667788ull * (i + 1);
+    }
+    return checkpoint_part_encode("pc.ram", pages, first, keys, count);
+}
+
 static GByteArray *fuzz_builtin_seed(unsigned i)
 {
     static const unsigned shape[][3] = {
         {0, 0, 0}, {1, 8, 0}, {2, 5, 3}, {3, 1, 1}};
+    static const uint64_t part[][3] = {{16, 0, 0}, {16, 4, 12}, {64, 60, 4}};
 
+    if (i >= G_N_ELEMENTS(shape)) {
+        i -= G_N_ELEMENTS(shape);
+        return fuzz_part_seed(part[i][0], part[i][1], part[i][2]);
+    }
     return fuzz_seed(shape[i][0], shape[i][1], shape[i][2]);
 }
 
@@ -91,7 +145,7 @@ const FuzzDriver fuzz_driver = {
     .input = fuzz_offer,
     .taken = "accepted",
     .seed = fuzz_builtin_seed,
-    .n_seeds = 4,
+    .n_seeds = 7,
     .rand_seed = 0xc4e7,
     .iterations = 50000,
 };

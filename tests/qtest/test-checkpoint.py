@@ -21,7 +21,12 @@ happened to the checkpoint:
   4. another guest's checkpoint: nothing is saved, all is re-sent
      normally;
   5. the "checkpoint" parameter set over QMP instead of -checkpoint, and
-     capability checks (return-path required).
+     capability checks (return-path required);
+  6. cold: migrate as soon as the destination listens, while it still
+     indexes (the offer is streamed in pieces); and against a
+     destination that does not stream (TERN_TEST_CKPT_NO_STREAM: it
+     answers as the first version of the exchange did, and the source
+     falls back to waiting for the whole offer).
 """
 import os
 import random
@@ -107,7 +112,7 @@ def mapped_ram_save(src, path):
 
 
 def migrate(tmp, name, after_dump=None, mutate=None, use_param=False,
-            take=dump):
+            take=dump, cold=False, dst_env=None):
     """Checkpoint the source (dump, then after_dump(path)), let it dirty
     about a fifth of its pages, start the destination with it, apply
     mutate(path) once indexed, migrate; returns (source info, dest
@@ -122,13 +127,15 @@ def migrate(tmp, name, after_dump=None, mutate=None, use_param=False,
         args = soft_args()
         if not use_param:
             args += ['-checkpoint', ckpt]
-        with incoming_vm(args, name='dst') as dst:
+        env = dict(os.environ, **dst_env) if dst_env else None
+        with incoming_vm(args, name='dst', env=env) as dst:
             if use_param:
                 dst.cmd('migrate-set-parameters', checkpoint=ckpt)
                 check(dst.cmd('query-migrate-parameters')['checkpoint'] ==
                       ckpt, 'checkpoint parameter')
-            idx = wait_indexed(dst)
-            check(idx['index-status'] == 'ready', idx)
+            if not cold:
+                idx = wait_indexed(dst)
+                check(idx['index-status'] == 'ready', idx)
             if mutate:
                 mutate(ckpt)
             start_migration(src, dst.uri, caps=CAPS, params=PARAMS)
@@ -230,6 +237,22 @@ def test_other_guest(tmp):
     check(info['ram']['normal'] > 10000, info['ram'])
 
 
+def test_cold(tmp):
+    """Migrate at once: the pieces of the offer arrive while pages go."""
+    c, info = migrate(tmp, 'cold', cold=True)
+    check(c['pages'] > 0 and c['moved-pages'] == 0, c)
+    check(c['failed-pages'] == 0, c)
+    check(c['bytes-saved'] == c['pages'] * (PAGE - 32), c)
+
+
+def test_no_stream(tmp):
+    """A destination that does not stream: the whole offer, as before."""
+    c, _ = migrate(tmp, 'no-stream', dst_env={'TERN_TEST_CKPT_NO_STREAM': '1'})
+    check(c['pages'] > 4000 and c['failed-pages'] == 0, c)
+    # the offer lists every page of the 96 MiB guest (8 bytes each)
+    check(c['exchange-bytes'] > (96 << 20) // PAGE * 8, c)
+
+
 def test_parameter(tmp):
     c, _ = migrate(tmp, 'param', use_param=True)
     check(c['pages'] > 4000, c)
@@ -266,6 +289,8 @@ def main():
             test_plain(tmp)
             test_mapped_ram(tmp)
             test_changed_after_index(tmp)
+            test_cold(tmp)
+            test_no_stream(tmp)
 
 
 if __name__ == '__main__':

@@ -161,6 +161,75 @@ static char *write_dump(const uint8_t *pages, unsigned n1, unsigned n2)
     return g_steal_pointer(&path);
 }
 
+static void test_part_roundtrip(void)
+{
+    const uint64_t keys[3] = {0x1234, 0, 0xffffffffffffffffull};
+    g_autoptr(GByteArray) a = checkpoint_part_encode("pc.ram", 10, 7, keys, 3);
+    g_autoptr(GByteArray) empty =
+        checkpoint_part_encode("pc.ram", 10, 0, NULL, 0);
+    CkptOfferPart p;
+
+    /* str8 name, be64 pages, be64 first, be64 count, the keys */
+    g_assert_cmpuint(a->len, ==, 1 + 6 + 24 + 3 * 8);
+    g_assert_true(checkpoint_part_parse(a->data, a->len, &p, &error_abort));
+    g_assert_cmpstr(p.idstr, ==, "pc.ram");
+    g_assert_cmpuint(p.pages, ==, 10);
+    g_assert_cmpuint(p.first, ==, 7);
+    g_assert_cmpuint(p.count, ==, 3);
+    g_assert_cmpmem(p.keys, sizeof(keys), keys, sizeof(keys));
+    g_free(p.keys);
+    g_assert_true(
+        checkpoint_part_parse(empty->data, empty->len, &p, &error_abort));
+    g_assert_cmpuint(p.count, ==, 0);
+    g_free(p.keys);
+}
+
+static void expect_bad_part(const uint8_t *buf, size_t len, const char *msg)
+{
+    Error *err = NULL;
+    CkptOfferPart p;
+
+    g_assert_false(checkpoint_part_parse(buf, len, &p, &err));
+    g_assert_nonnull(err);
+    g_assert_nonnull(strstr(error_get_pretty(err), msg));
+    error_free(err);
+}
+
+static void test_part_malformed(void)
+{
+    const uint64_t keys[2] = {1, 2};
+    g_autoptr(GByteArray) a = checkpoint_part_encode("ram", 4, 2, keys, 2);
+    g_autoptr(GByteArray) b = NULL;
+
+    /* every truncation is refused */
+    for (guint len = 0; len < a->len; len++) {
+        expect_bad_part(a->data, len,
+                        len < 1 + 3 + 24 ? "truncated" : "bytes of keys");
+    }
+    /* a trailing byte */
+    b = g_byte_array_new();
+    g_byte_array_append(b, a->data, a->len);
+    g_byte_array_append(b, (const uint8_t *)"", 1);
+    expect_bad_part(b->data, b->len, "bytes of keys");
+    /* a range past the block's end: first + count > pages */
+    b->data[1 + 3 + 7] = 3; /* pages 4 -> 3 */
+    expect_bad_part(b->data, a->len, "of block 'ram' (3 pages)");
+    /* first past the end, and a count that wraps */
+    g_byte_array_set_size(b, 0);
+    g_byte_array_append(b, a->data, a->len);
+    b->data[1 + 3 + 15] = 9;
+    expect_bad_part(b->data, b->len, "pages 9+2");
+    g_byte_array_set_size(b, 0);
+    g_byte_array_append(b, a->data, a->len);
+    memset(b->data + 1 + 3 + 16, 0xff, 8);
+    expect_bad_part(b->data, b->len, "of block 'ram'");
+    /* a NUL in the block name */
+    g_byte_array_set_size(b, 0);
+    g_byte_array_append(b, a->data, a->len);
+    b->data[2] = 0;
+    expect_bad_part(b->data, b->len, "NUL");
+}
+
 static void test_index_dump(void)
 {
     enum { N1 = 6, N2 = 2 };
@@ -184,6 +253,13 @@ static void test_index_dump(void)
     g_assert_true(st.done && st.ok);
     g_assert_cmpuint(st.pages, ==, N1 + N2 - 1);
     g_assert_cmpuint(st.zero, ==, 1);
+    /* every slot ready, in file order; the zero page's has no entry */
+    g_assert_cmpuint(checkpoint_index_ready_slots(ci), ==, N1 + N2);
+    g_assert_null(checkpoint_index_slot(ci, 2));
+    g_assert_null(checkpoint_index_slot(ci, N1 + N2));
+    e = checkpoint_index_slot(ci, 4);
+    g_assert_nonnull(e);
+    g_assert_cmphex(e->gpa, ==, 0x104000);
 
     checkpoint_hash_page(pages + 4 * TARGET_PAGE_SIZE, d);
     e = checkpoint_index_find(ci, d);
@@ -238,6 +314,8 @@ int main(int argc, char **argv)
     g_test_add_func("/checkpoint/hash-known", test_hash_known);
     g_test_add_func("/checkpoint/offer-roundtrip", test_offer_roundtrip);
     g_test_add_func("/checkpoint/offer-malformed", test_offer_malformed);
+    g_test_add_func("/checkpoint/part-roundtrip", test_part_roundtrip);
+    g_test_add_func("/checkpoint/part-malformed", test_part_malformed);
     g_test_add_func("/checkpoint/index-dump", test_index_dump);
     g_test_add_func("/checkpoint/index-not-a-dump", test_index_not_a_dump);
     return g_test_run();

@@ -160,7 +160,7 @@ static void test_malformed(void)
     expect_rp(b, "RP: Received invalid message 0x0000 length 0x0000");
 
     put_msg(b, MIG_RP_MSG_MAX, 4, big);
-    expect_rp(b, "RP: Received invalid message 0x000b length 0x0004");
+    expect_rp(b, "RP: Received invalid message 0x000c length 0x0004");
 
     put_msg(b, 0xffff, 0, NULL);
     expect_rp(b, "RP: Received invalid message 0xffff length 0x0000");
