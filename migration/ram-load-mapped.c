@@ -13,6 +13,12 @@
  * and move the stream to the end of the block's region.  Absent pages
  * stay as they are: zero in fresh guest RAM.
  *
+ * Memory: the guest RAM a read lands in is populated ahead of it by a
+ * prefault helper (ram-prefault.h; the load thread moves its window as it
+ * queues), so the kernel's allocation and zeroing of fresh huge pages
+ * runs beside the readers' copies rather than inside them.  Only present
+ * pages move the window: RAM that stays zero is not touched.
+ *
  * Threads: the load thread; the readers write guest RAM, which no one
  * else touches until the load ends (the drain orders their stores).
  */
@@ -23,9 +29,11 @@
 #include "mapped-ram-format.h"
 #include "mapped-ram-io.h"
 #include "ram-load.h"
+#include "ram-prefault.h"
 
 struct RAMLoadMapped {
     MappedRamIO *io;
+    RAMPrefault *pf;
     uint64_t file_size;
 };
 
@@ -44,8 +52,10 @@ RAMLoadMapped *ram_load_mapped_new(QEMUFile *f, Error **errp)
     }
     lm = g_new0(RAMLoadMapped, 1);
     lm->file_size = st.st_size;
+    lm->pf = ram_prefault_new();
     lm->io = mapped_ram_io_new(fd, false, n, n && migrate_direct_io(), errp);
     if (!lm->io) {
+        ram_prefault_free(lm->pf);
         g_free(lm);
         return NULL;
     }
@@ -55,7 +65,8 @@ RAMLoadMapped *ram_load_mapped_new(QEMUFile *f, Error **errp)
 void ram_load_mapped_free(RAMLoadMapped *lm)
 {
     if (lm) {
-        mapped_ram_io_free(lm->io);
+        mapped_ram_io_free(lm->io); /* no read is in flight after it */
+        ram_prefault_free(lm->pf);
         g_free(lm);
     }
 }
@@ -79,6 +90,7 @@ static bool ram_load_mapped_pages(RAMLoadMapped *lm, RAMBlock *rb,
                 (file_off % MAPPED_RAM_FILE_ALIGNMENT) / TARGET_PAGE_SIZE;
             uint64_t n = MIN(end - start, room);
 
+            ram_prefault_note(lm->pf, rb, start << TARGET_PAGE_BITS);
             if (mapped_ram_io_queue(lm->io,
                                     rb->host + (start << TARGET_PAGE_BITS),
                                     n << TARGET_PAGE_BITS, file_off) < 0) {
