@@ -31,10 +31,12 @@
 #include "transport.h"
 
 /*
- * Packets queued per channel: the sink hands a whole 2 MiB region (four
- * packets) to one channel without waiting while the others send.
+ * Packets queued per channel: three 2 MiB regions (four packets each).
+ * The sink fills the channels region by region in turn, so with room for
+ * only one region it waited on one channel while the other ran dry
+ * (measured, 2 channels: each sender idle half the time).
  */
-#define MULTIFD_SEND_DEPTH 4
+#define MULTIFD_SEND_DEPTH 12
 
 /* One packet to send. */
 typedef struct MultiFDSendJob {
