@@ -25,15 +25,24 @@
 #include "checkpoint-exchange.h"
 #include "ram.h"
 #include "ram-format.h"
+#include "rate-limit.h"
 #include "return-path.h"
 
 /* How often a waiting migration thread looks for cancel or failure. */
 #define CKPT_WAIT_POLL_MS 50
+/*
+ * The longest the sender waits for the streamed offer to reach a page,
+ * and the link speed (bytes/s) from which it never waits: there whole
+ * pages cost less time than the wait.
+ */
+#define CKPT_SRC_COVER_WAIT_MS 100
+#define CKPT_SRC_FAST_LINK (1ull << 30)
 
 /* Per RAM block: the offer's keys at its pages, pages to send whole. */
 typedef struct CkptSrcBlock {
     RAMBlock *rb;
     uint64_t *keys;       /* atomic: into ckpt_src.offer */
+    uint64_t covered;     /* atomic: pages below the end of every piece */
     unsigned long *whole; /* one bit per page */
 } CkptSrcBlock;
 
@@ -58,6 +67,9 @@ typedef struct CkptSrc {
     CkptSrcBlock *blocks;
     unsigned int nr_blocks;
     int64_t advise_us;
+    uint64_t covered;    /* atomic: sum of the blocks' covered */
+    uint64_t stalled_at; /* migration thread: covered when a wait for
+                            it timed out (+1; 0: none) */
     /* statistics (relaxed atomics) */
     bool used;
     uint64_t requests;
@@ -122,6 +134,8 @@ void checkpoint_src_begin(void)
     ckpt_src.mode = CKPT_SRC_ASKED;
     ckpt_src.offered = false;
     ckpt_src.sync_sent = ckpt_src.sync_acked = 0;
+    __atomic_store_n(&ckpt_src.covered, 0, __ATOMIC_RELAXED);
+    ckpt_src.stalled_at = 0;
     ckpt_src.requests_at_sync = 0;
     ckpt_src.used = true;
     __atomic_store_n(&ckpt_src.requests, 0, __ATOMIC_RELAXED);
@@ -258,6 +272,65 @@ uint64_t checkpoint_src_key_at(RAMBlock *rb, uint64_t page)
     return b && page < ram_block_pages(rb)
                ? __atomic_load_n(&b->keys[page], __ATOMIC_RELAXED)
                : 0;
+}
+
+/*
+ * Is waiting for the streamed offer better than sending a page whole?
+ * When its pieces cover guest pages faster than the link carries whole
+ * pages (a limited link: max-bandwidth), and it has not stalled.
+ */
+static bool ckpt_src_worth_waiting(void)
+{
+    uint64_t period = migration_rate_get(); /* bytes per 100 ms */
+    uint64_t covered = __atomic_load_n(&ckpt_src.covered, __ATOMIC_RELAXED);
+    int64_t us = g_get_monotonic_time() - ckpt_src.advise_us;
+
+    if (!period || period >= CKPT_SRC_FAST_LINK / 10 ||
+        ckpt_src.stalled_at == covered + 1) {
+        return false;
+    }
+    /* pages per second: covered by the offer, against whole on the link */
+    return !covered || us <= 0 ||
+           covered * G_USEC_PER_SEC / us > period * 10 / TARGET_PAGE_SIZE;
+}
+
+static CkptSrcBlock *ckpt_src_wait_block;
+static uint64_t ckpt_src_wait_page;
+
+static bool ckpt_src_covers(void)
+{
+    return ckpt_src.offered || ckpt_src.mode != CKPT_SRC_STREAMED ||
+           __atomic_load_n(&ckpt_src_wait_block->covered, __ATOMIC_ACQUIRE) >
+               ckpt_src_wait_page;
+}
+
+bool checkpoint_src_wait_cover(RAMBlock *rb, uint64_t page)
+{
+    CkptSrcBlock *b = ckpt_src_block(rb);
+    gint64 end;
+    bool ok;
+
+    if (!b || __atomic_load_n(&b->covered, __ATOMIC_ACQUIRE) > page) {
+        return true;
+    }
+    if (!ckpt_src_worth_waiting()) {
+        return false;
+    }
+    end = g_get_monotonic_time() + CKPT_SRC_COVER_WAIT_MS * 1000;
+    g_mutex_lock(&ckpt_src.lock);
+    ckpt_src_wait_block = b;
+    ckpt_src_wait_page = page;
+    while (!(ok = ckpt_src_covers()) &&
+           g_cond_wait_until(&ckpt_src.cond, &ckpt_src.lock, end)) {
+        /* a piece came (or a spurious wake-up): look again */
+    }
+    g_mutex_unlock(&ckpt_src.lock);
+    if (!ok) {
+        /* the offer stalled: send whole until it moves on */
+        ckpt_src.stalled_at =
+            __atomic_load_n(&ckpt_src.covered, __ATOMIC_RELAXED) + 1;
+    }
+    return ok;
 }
 
 void checkpoint_src_mark_whole(RAMBlock *rb, uint64_t page)
@@ -468,7 +541,14 @@ static int ckpt_src_handle_part(const MigRPMessage *msg, Error **errp)
     ckpt_src.mode = CKPT_SRC_STREAMED;
     b = ckpt_src_block_named(p.idstr, p.pages);
     if (b) {
+        uint64_t old = __atomic_load_n(&b->covered, __ATOMIC_RELAXED);
+
         ckpt_src_set_keys(b, p.first, p.keys, p.count);
+        if (p.first + p.count > old) {
+            __atomic_store_n(&b->covered, p.first + p.count, __ATOMIC_RELEASE);
+            __atomic_fetch_add(&ckpt_src.covered, p.first + p.count - old,
+                               __ATOMIC_RELAXED);
+        }
     }
     __atomic_fetch_add(&ckpt_src.offer_bytes, len + 12, __ATOMIC_RELAXED);
     g_cond_broadcast(&ckpt_src.cond);

@@ -96,6 +96,14 @@ const CkptKeySet *checkpoint_src_keys(void);
 uint64_t checkpoint_src_key_at(RAMBlock *rb, uint64_t page);
 
 /*
+ * The page's address is not offered yet, the streamed offer still comes:
+ * wait for it (up to 100 ms) if that beats sending the page whole (the
+ * offer covers pages faster than a limited link carries them).  True if
+ * the offer reached the page (or is complete).  Migration thread.
+ */
+bool checkpoint_src_wait_cover(RAMBlock *rb, uint64_t page);
+
+/*
  * Page page of rb was requested again: it must go whole from now on.
  * checkpoint_src_whole() tells.  Any thread.
  */

@@ -347,6 +347,10 @@ static size_t ckpt_sink_put_hashed(RAMCkptSink *cs, CkptHashBlock *hb,
     uint64_t key = checkpoint_digest_key(hb->digest[page]);
     const CkptKeySet *ks = checkpoint_src_keys();
 
+    if (!ks && checkpoint_src_key_at(hb->rb, page) != key &&
+        checkpoint_src_wait_cover(hb->rb, page)) {
+        ks = checkpoint_src_keys();
+    }
     if ((checkpoint_src_key_at(hb->rb, page) == key ||
          (ks && ks->count && checkpoint_keyset_has(ks, key))) &&
         !checkpoint_src_whole(hb->rb, page)) {
