@@ -10,8 +10,9 @@ One case, one run each way (issue 15's benchmark):
      plain migration (return-path, no checkpoint) and two checkpoint-
      assisted ones, the destination started with -checkpoint:
        cold: migrate sent as soon as the destination listens, so the
-             source waits for most of the indexing (the offer comes once
-             the index is ready);
+             destination still indexes while pages go (it streams the
+             offer as it indexes; an older destination made the source
+             wait for the whole index);
        warm: the bench first waits until the destination's query-migrate
              says checkpoint index-status "ready" (what a management tool
              that starts the destination ahead of time sees), then
@@ -209,7 +210,8 @@ def run_checkpoint_case(tern, ramfile, size, shm, tmp, poll, free_port):
 def _details(label, variant, c):
     """The exchange, hashing and indexing lines of one checkpoint run."""
     out = [f"| {label} | {variant}: exchange | {c.get('exchange_bytes')} B, "
-           f"{c.get('exchange_ms')} ms (source's wait for the offer) |",
+           f"{c.get('exchange_ms')} ms (source's wait before its first "
+           f"page) |",
            f"| {label} | {variant}: pages as hashes / re-requested | "
            f"{c.get('hash_pages')} / {c.get('requested_pages')} |",
            f"| {label} | {variant}: pages hashed ahead / sent before their "
@@ -244,8 +246,8 @@ def markdown(case):
            'checkpoint (dump-guest-memory) taken, then '
            '20% of the pages changed; a plain migration (return-path) '
            'against ones whose destination holds the checkpoint: *cold* '
-           'migrates as soon as the destination listens (the source waits '
-           'for its indexing), *warm* once the destination reports its '
+           'migrates as soon as the destination listens (it indexes while '
+           'the pages go), *warm* once the destination reports its '
            'index ready (a destination started ahead of time).  Ratios are '
            'checkpoint/plain; CPU s count from the migrate command.', '',
            '| link | figure | plain | cold | cold/plain | warm | warm/plain '
