@@ -285,6 +285,13 @@ static MigrationNext migration_phase_setup(MigrationRun *run)
     precopy_recover_setup(run->f, s->rp_thread != NULL);
     if (migrate_postcopy_ram()) {
         migration_postcopy_send_advise(run->f);
+        /*
+         * The destination checks and prepares while RAM setup syncs the
+         * bitmaps: an early migrate-start-postcopy switches sooner.
+         * (Not with multifd: its channels' count check wants them all
+         * before the main stream's first bytes.)
+         */
+        qemu_fflush(run->f);
     }
     bql_lock();
     run->savevm_setup = true;
@@ -382,12 +389,15 @@ static MigrationNext migration_phase_iterate(MigrationRun *run)
     if (migration_period_over(&run->period, now)) {
         migration_period_update(run->s, &run->period,
                                 migration_transferred_bytes(run->f), now);
-    } else if (migration_rate_exceeded()) {
-        /* Budget spent: push out what is queued, sleep to the end. */
+    } else if (migration_rate_exceeded() &&
+               !__atomic_load_n(&run->s->start_postcopy, __ATOMIC_ACQUIRE)) {
+        /*
+         * Budget spent: push out what is queued, sleep to the end (or
+         * until migrate-start-postcopy, which switches over at once).
+         */
         qemu_fflush(run->f);
         now = migration_clock_ms();
-        g_usleep(migration_period_left_ms(&run->period, now) *
-                 G_TIME_SPAN_MILLISECOND);
+        migration_rate_wait(migration_period_left_ms(&run->period, now));
         return MIGRATION_NEXT_CONTINUE;
     }
     next = migration_iterate_decide(run);
@@ -558,9 +568,11 @@ static bool migration_postcopy_switch(MigrationRun *run)
     migration_rate_set(0);
     migration_stats_set_phase(MIGRATION_PHASE_DOWNTIME);
     ret = ram_postcopy_send_discard(run->f);
+    TRACE("migration_postcopy_switch", "discard sent, ret %d", ret);
     if (ret >= 0) {
         qemu_savevm_send_ping(run->f, MIGRATION_PING_DISCARD);
         ret = migration_postcopy_send_package(run);
+        TRACE("migration_postcopy_switch", "package sent, ret %d", ret);
     }
     /* from here on the destination may be running the guest */
     run->postcopy = run->final_sent = ret >= 0;

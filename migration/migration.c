@@ -46,6 +46,7 @@
 #include "ram.h"
 #include "checkpoint.h"
 #include "migration-stats.h"
+#include "rate-limit.h"
 
 static const char *const status_names[MIGRATION_STATUS__MAX] = {
     [MIGRATION_STATUS_NONE] = "none",
@@ -504,6 +505,7 @@ bool migrate_start_postcopy(Error **errp)
         return false;
     }
     __atomic_store_n(&s->start_postcopy, true, __ATOMIC_RELEASE);
+    migration_rate_kick(); /* a rate-limited precopy switches at once */
     return true;
 }
 

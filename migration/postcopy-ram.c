@@ -256,6 +256,8 @@ static int postcopy_handle_discard(const LoadVMCommand *c, Error **errp)
     /* no more precopy placement: stop helpers that touch guest RAM */
     ram_load_postcopy_prepare();
     postcopy_state_set(POSTCOPY_INCOMING_DISCARD);
+    TRACE("postcopy_switch_discard", "%s: %zu ranges", name,
+          (c->len - off) / 16);
     for (; off < c->len; off += 16) {
         ret = postcopy_discard_range(name, ldq_be_p(c->data + off),
                                      ldq_be_p(c->data + off + 8), errp);
@@ -263,6 +265,7 @@ static int postcopy_handle_discard(const LoadVMCommand *c, Error **errp)
             return ret;
         }
     }
+    TRACE("postcopy_switch_discard", "%s: dropped", name);
     return 0;
 }
 
@@ -415,6 +418,7 @@ static int postcopy_handle_listen(const LoadVMCommand *c, Error **errp)
         error_setg(errp, "Postcopy needs a return path to request pages");
         return -EINVAL;
     }
+    TRACE("postcopy_switch_listen", "start");
     ram_load_postcopy_prepare();
     pci.uffd = postcopy_uffd_open(errp);
     if (pci.uffd < 0) {
@@ -424,6 +428,7 @@ static int postcopy_handle_listen(const LoadVMCommand *c, Error **errp)
     if (!postcopy_register_ram(errp)) {
         return -EINVAL; /* postcopy_ram_incoming_end() undoes it */
     }
+    TRACE("postcopy_switch_listen", "registered");
     pl = ram_placer_postcopy_new(pci.uffd, POSTCOPY_VIA_MAIN);
     if (!pl) {
         error_setg(errp, "Postcopy: cannot allocate the placement buffer");
@@ -442,6 +447,7 @@ static int postcopy_handle_listen(const LoadVMCommand *c, Error **errp)
     pci.fault_thread =
         g_thread_new("mig/dst/fault", postcopy_fault_thread, mis);
     migrate_incoming_set_status(mis, MIGRATION_STATUS_POSTCOPY_ACTIVE);
+    TRACE("postcopy_switch_listen", "threads started");
     return 0;
 }
 
@@ -452,6 +458,7 @@ static int postcopy_handle_run(const LoadVMCommand *c, Error **errp)
         return -EINVAL;
     }
     postcopy_state_set(POSTCOPY_INCOMING_RUNNING);
+    TRACE("postcopy_switch_run", "scheduling the guest start");
     migration_incoming_postcopy_run();
     return LOADVM_QUIT;
 }
