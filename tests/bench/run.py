@@ -616,6 +616,7 @@ METRICS = [  # key, label, better
     ('restore_s', 'restore s (cold cache)', 'lower'),
     ('restore_gibs', 'restore GiB/s', 'higher'),
     ('save_disk_pct', 'save % of dd write (same mode)', 'higher'),
+    ('save_best_pct', 'save % of best durable write', 'higher'),
     ('restore_disk_pct', 'restore % of dd read (same mode)', 'higher'),
     ('file_bytes', 'file bytes', 'lower'),
     ('file_over_ram_pct', 'file size over RAM %', 'lower'),
@@ -1124,7 +1125,9 @@ def run_file_case(name, case, out, qemu, tern, ramfile, size, disk, tmp,
                         f" / direct+fsync "
                         f"{limits.get('disk_write_direct_gibs')}, cold read"
                         f" buffered {limits.get('disk_read_buf_gibs')} / "
-                        f"direct {limits.get('disk_read_direct_gibs')}")
+                        f"direct {limits.get('disk_read_direct_gibs')}; "
+                        "best durable write (4 O_DIRECT writers, 8 MiB, "
+                        f"preallocated) {limits.get('disk_write_best_gibs')}")
         runs = (('qemu', qemu), ('tern', tern)) * n_runs
     else:
         out['limit'] = 'goal: file <= RAM + 1%'
