@@ -86,7 +86,7 @@ static gpointer postcopy_preempt_thread(gpointer opaque)
     Error *err = NULL;
     int ret;
 
-    postcopy_thread_prioritise("preempt");
+    postcopy_thread_prioritise("preempt", POSTCOPY_RT_PREEMPT);
     ret = ram_load_section(pin.ls, pin.f, RAM_SECTION_VERSION, &err);
 
     TRACE("postcopy_preempt_incoming_end", "ret %d", ret);

@@ -286,11 +286,18 @@ static RAMBlock *postcopy_block_of(uint64_t addr)
     return NULL;
 }
 
-void postcopy_thread_prioritise(const char *thread)
+void postcopy_thread_prioritise(const char *thread, int rt_prio)
 {
+    if (qemu_thread_set_realtime(rt_prio)) {
+        TRACE("postcopy_thread_priority", "%s thread: SCHED_FIFO %d", thread,
+              rt_prio);
+        return;
+    }
+    TRACE("postcopy_thread_priority",
+          "%s thread: SCHED_FIFO not permitted (%s)", thread, strerror(errno));
     if (!qemu_thread_set_nice(QEMU_THREAD_NICE_FAULT_PATH)) {
-        TRACE("postcopy_thread_nice", "%s thread: not permitted (%s)", thread,
-              strerror(errno));
+        TRACE("postcopy_thread_priority", "%s thread: nice not permitted (%s)",
+              thread, strerror(errno));
     }
 }
 
@@ -343,7 +350,7 @@ static gpointer postcopy_fault_thread(gpointer opaque)
     unsigned int resumes = __atomic_load_n(&mis->resumes, __ATOMIC_ACQUIRE);
     RAMBlock *last = NULL;
 
-    postcopy_thread_prioritise("fault");
+    postcopy_thread_prioritise("fault", POSTCOPY_RT_FAULT);
     for (;;) {
         struct pollfd pfd[2] = {
             {.fd = pci.uffd, .events = POLLIN},

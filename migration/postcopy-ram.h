@@ -69,12 +69,26 @@ PostcopyIncomingState postcopy_ram_incoming_state(void);
 void postcopy_ram_incoming_end(bool ok);
 
 /*
+ * SCHED_FIFO priorities of a fault's path, rising along it: a fault
+ * wakes the fault thread, whose request wakes the source's return-path
+ * thread, whose page wakes the destination's preempt reader.  Each
+ * wakes a thread above itself, which then runs at once on the waker's
+ * CPU (no cross-CPU wake-up), the waker's remaining work (back to its
+ * poll) waiting a moment.
+ */
+#define POSTCOPY_RT_FAULT 1
+#define POSTCOPY_RT_RETURN_PATH 2
+#define POSTCOPY_RT_PREEMPT 3
+
+/*
  * The calling thread is on a postcopy fault's path (fault thread,
  * preempt reader, the source's return-path thread): raise its
- * scheduling priority if permitted (qemu_thread_set_nice), so that on a
- * loaded host it is woken before bulk work.  Best effort.
+ * scheduling priority if permitted (SCHED_FIFO at rt_prio, else nice
+ * -10: qemu_thread_set_realtime/_nice; the postcopy_thread_priority
+ * trace says which), so that on a loaded host it runs before bulk work.
+ * Best effort.
  */
-void postcopy_thread_prioritise(const char *thread);
+void postcopy_thread_prioritise(const char *thread, int rt_prio);
 
 /* The userfaultfd guest RAM is registered with, or -1. */
 int postcopy_ram_uffd(void);

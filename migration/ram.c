@@ -714,7 +714,7 @@ static int ram_postcopy_handle_req_pages(const MigRPMessage *msg, Error **errp)
 
     if (!prioritised) {
         /* the return-path thread: a destination vCPU waits for it */
-        postcopy_thread_prioritise("return path");
+        postcopy_thread_prioritise("return path", POSTCOPY_RT_RETURN_PATH);
         prioritised = true;
     }
 

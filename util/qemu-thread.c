@@ -15,6 +15,14 @@ bool qemu_thread_set_nice(int nice)
     return setpriority(PRIO_PROCESS, syscall(SYS_gettid), nice) == 0;
 }
 
+bool qemu_thread_set_realtime(int prio)
+{
+    struct sched_param sp = {.sched_priority = prio};
+
+    /* pid 0: the calling thread alone (Linux) */
+    return sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) == 0;
+}
+
 bool qemu_thread_set_idle(void)
 {
     struct sched_param sp = {0};

@@ -57,6 +57,15 @@ void qemu_event_wait(QemuEvent *ev);
 bool qemu_thread_set_nice(int nice);
 
 /*
+ * Latency-critical threads that sleep on I/O between short bursts of
+ * work: the calling thread only goes to SCHED_FIFO at priority prio
+ * (1..99; low values: above every normal thread, below most real-time
+ * ones), not inherited across fork.  Best effort: false (and nothing
+ * changed) when not permitted (no CAP_SYS_NICE, RLIMIT_RTPRIO).
+ */
+bool qemu_thread_set_realtime(int prio);
+
+/*
  * Background work that should only use CPU nothing else wants: the
  * calling thread only goes to SCHED_IDLE.  Best effort: false (and
  * nothing changed) when not permitted.

@@ -4,7 +4,8 @@
  * QemuEvent wakes every waiter and stays set until reset; qatomic_*
  * read-modify-writes are atomic across two threads; qemu_thread_set_nice
  * changes the calling thread's nice value and no other thread's, and
- * qemu_thread_set_idle its scheduling policy alone.
+ * qemu_thread_set_idle and qemu_thread_set_realtime its scheduling
+ * policy alone.
  */
 #include "qemu/osdep.h"
 #include <sched.h>
@@ -166,6 +167,33 @@ static void test_set_idle_is_per_thread(void)
     g_assert_cmpint(sched_getscheduler(0), ==, mine);
 }
 
+static gpointer realtimer(gpointer opaque)
+{
+    int *after = opaque;
+
+    /* needs privileges: when refused, nothing may have changed */
+    if (qemu_thread_set_realtime(1)) {
+        *after = sched_getscheduler(0) & ~SCHED_RESET_ON_FORK;
+    } else {
+        *after = -sched_getscheduler(0) - 1;
+    }
+    return NULL;
+}
+
+static void test_set_realtime_is_per_thread(void)
+{
+    int mine = sched_getscheduler(0), theirs = -1;
+
+    g_thread_join(g_thread_new("realtimer", realtimer, &theirs));
+    if (theirs < 0) {
+        /* refused: the thread kept the policy it inherited */
+        g_assert_cmpint(-theirs - 1, ==, mine);
+    } else {
+        g_assert_cmpint(theirs, ==, SCHED_FIFO);
+    }
+    g_assert_cmpint(sched_getscheduler(0), ==, mine);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -179,5 +207,7 @@ int main(int argc, char **argv)
                     test_atomic_inc_two_threads);
     g_test_add_func("/thread/nice/per-thread", test_set_nice_is_per_thread);
     g_test_add_func("/thread/idle/per-thread", test_set_idle_is_per_thread);
+    g_test_add_func("/thread/realtime/per-thread",
+                    test_set_realtime_is_per_thread);
     return g_test_run();
 }
