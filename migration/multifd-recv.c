@@ -170,9 +170,9 @@ static bool multifd_recv_pages(MultiFDRecvChannel *c, RAMBlock *rb,
     bool direct = c->placer->direct;
     uint32_t n = p->normal_pages;
 
-    ram_prefault_note_at(c->mr->prefault, &c->pf_cur, rb, p->offset[0]);
-    ram_prefault_note_at(c->mr->prefault, &c->pf_cur, rb, p->offset[n - 1]);
     for (uint32_t i = 0; i < n; i++) {
+        /* every chunk the packet touches (a compare when it is the same) */
+        ram_prefault_note_at(c->mr->prefault, &c->pf_cur, rb, p->offset[i]);
         c->page[i] = direct ? rb->host + p->offset[i]
                             : c->buf + (size_t)i * TARGET_PAGE_SIZE;
         c->iov[i].iov_base = c->page[i];
