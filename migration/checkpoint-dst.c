@@ -259,10 +259,14 @@ static bool ckpt_dst_begin(Error **errp)
  * Advise, streamed: verification starts at once and the offer goes in
  * pieces as the index grows (checkpoint-stream.h); the load goes on.
  */
-static int ckpt_dst_advise_streamed(Error **errp)
+static int ckpt_dst_advise_streamed(bool fast, Error **errp)
 {
     if (!ckpt_dst_begin(errp)) {
         return -EINVAL;
+    }
+    if (ckpt_dst.load && fast) {
+        /* the pages come faster than indexing: the load goes first */
+        checkpoint_index_set_idle(ckpt_dst.load->ci);
     }
     if (ckpt_dst.load) {
         ckpt_dst.verify =
@@ -338,9 +342,11 @@ int checkpoint_dst_control(uint64_t arg, Error **errp)
      * TERN_TEST_CKPT_NO_STREAM (tests only) answers as a destination that
      * predates the streamed offer: it takes the record for a sync.
      */
-    if (arg == CKPT_CTL_ADVISE_STREAMED &&
+    if ((arg == CKPT_CTL_ADVISE_STREAMED ||
+         arg == CKPT_CTL_ADVISE_STREAMED_FAST) &&
         !getenv("TERN_TEST_CKPT_NO_STREAM")) {
-        return ckpt_dst_advise_streamed(errp);
+        return ckpt_dst_advise_streamed(arg == CKPT_CTL_ADVISE_STREAMED_FAST,
+                                        errp);
     }
     if (!mis->to_src_file || arg > UINT32_MAX) {
         error_setg(errp, "checkpoint: sync %" PRIu64 " %s", arg,

@@ -29,6 +29,7 @@
 #include <elf.h>
 #include <sys/stat.h>
 #include "qemu/bitmap.h"
+#include "qemu/thread.h"
 #include "sysemu/ramblock.h"
 #include "checkpoint-index.h"
 #include "mapped-ram-format.h"
@@ -57,6 +58,7 @@ struct CheckpointIndex {
     int fd;
     GThread *thread;
     bool cancel; /* atomic: stop indexing */
+    bool idle;   /* atomic: the indexing threads go to SCHED_IDLE */
 
     GMutex lock;
     GCond cond;
@@ -339,10 +341,15 @@ static gpointer checkpoint_index_worker(gpointer opaque)
     g_autofree uint8_t *buf =
         g_malloc(CKPT_INDEX_CHUNK_PAGES * TARGET_PAGE_SIZE);
     Error *err = NULL;
+    bool idle = false;
     guint i;
 
     while ((i = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED)) <
            job->chunks->len) {
+        if (!idle && __atomic_load_n(&ci->idle, __ATOMIC_RELAXED)) {
+            qemu_thread_set_idle();
+            idle = true;
+        }
         if (__atomic_load_n(&ci->cancel, __ATOMIC_RELAXED)) {
             error_setg(&err, "checkpoint '%s': indexing stopped", ci->path);
         } else if (__atomic_load_n(&job->failed, __ATOMIC_RELAXED)) {
@@ -656,6 +663,11 @@ bool checkpoint_index_read(CheckpointIndex *ci, const CkptIndexEntry *e,
         return false;
     }
     return true;
+}
+
+void checkpoint_index_set_idle(CheckpointIndex *ci)
+{
+    __atomic_store_n(&ci->idle, true, __ATOMIC_RELAXED);
 }
 
 void checkpoint_index_free(CheckpointIndex *ci)

@@ -106,6 +106,12 @@ const CkptIndexEntry *checkpoint_index_slot(CheckpointIndex *ci, uint64_t slot);
 bool checkpoint_index_read(CheckpointIndex *ci, const CkptIndexEntry *e,
                            uint8_t *buf, Error **errp);
 
+/*
+ * From now on the indexing threads run at SCHED_IDLE (best effort): a
+ * migration at full speed needs the processors more.  Any thread.
+ */
+void checkpoint_index_set_idle(CheckpointIndex *ci);
+
 /* Stop indexing if it still runs, close the file, free (NULL is fine). */
 void checkpoint_index_free(CheckpointIndex *ci);
 

@@ -20,6 +20,7 @@
 #include "qemu/bswap.h"
 #include "qemu/trace.h"
 #include "migration.h"
+#include "migration/options.h"
 #include "migration-stats.h"
 #include "checkpoint.h"
 #include "checkpoint-exchange.h"
@@ -36,7 +37,6 @@
  * pages cost less time than the wait.
  */
 #define CKPT_SRC_COVER_WAIT_MS 100
-#define CKPT_SRC_FAST_LINK (1ull << 30)
 
 /* Per RAM block: the offer's keys at its pages, pages to send whole. */
 typedef struct CkptSrcBlock {
@@ -67,6 +67,7 @@ typedef struct CkptSrc {
     CkptSrcBlock *blocks;
     unsigned int nr_blocks;
     int64_t advise_us;
+    uint32_t advise_arg; /* CKPT_CTL_ADVISE_STREAMED(_FAST) */
     uint64_t covered;    /* atomic: sum of the blocks' covered */
     uint64_t stalled_at; /* migration thread: covered when a wait for
                             it timed out (+1; 0: none) */
@@ -165,8 +166,13 @@ void checkpoint_src_end(void)
 
 void checkpoint_src_send_advise(QEMUFile *f)
 {
+    uint64_t bw = migrate_max_bandwidth();
+
     ckpt_src.advise_us = g_get_monotonic_time();
-    qemu_put_be64(f, ((uint64_t)CKPT_CTL_ADVISE_STREAMED << TARGET_PAGE_BITS) |
+    ckpt_src.advise_arg = !bw || bw > CKPT_FAST_LINK
+                              ? CKPT_CTL_ADVISE_STREAMED_FAST
+                              : CKPT_CTL_ADVISE_STREAMED;
+    qemu_put_be64(f, ((uint64_t)ckpt_src.advise_arg << TARGET_PAGE_BITS) |
                          RAM_SAVE_FLAG_CKPT_CTL);
     __atomic_fetch_add(&ckpt_src.offer_bytes, RAM_RECORD_HEADER_BYTES,
                        __ATOMIC_RELAXED);
@@ -285,7 +291,7 @@ static bool ckpt_src_worth_waiting(void)
     uint64_t covered = __atomic_load_n(&ckpt_src.covered, __ATOMIC_RELAXED);
     int64_t us = g_get_monotonic_time() - ckpt_src.advise_us;
 
-    if (!period || period >= CKPT_SRC_FAST_LINK / 10 ||
+    if (!period || period >= CKPT_FAST_LINK / 10 ||
         ckpt_src.stalled_at == covered + 1) {
         return false;
     }
@@ -582,7 +588,7 @@ static int ckpt_src_handle_ack(const MigRPMessage *msg, Error **errp)
     uint32_t seq = ldl_be_p(msg->data);
 
     g_mutex_lock(&ckpt_src.lock);
-    if (seq == CKPT_CTL_ADVISE_STREAMED && ckpt_src.active &&
+    if (seq == ckpt_src.advise_arg && ckpt_src.active &&
         ckpt_src.mode == CKPT_SRC_ASKED && !ckpt_src.offered) {
         /* a destination that does not stream took it for a sync */
         ckpt_src.mode = CKPT_SRC_WHOLE;

@@ -58,6 +58,15 @@ typedef struct RAMPlacer RAMPlacer;
  * sync and answers CKPT_ACK with it, so the source falls back to advise.
  */
 #define CKPT_CTL_ADVISE_STREAMED 0x80000002u
+/*
+ * The same, from a source on a fast link (max-bandwidth above 1 GiB/s or
+ * unlimited): pages will come faster than the checkpoint is indexed, so
+ * the destination's indexing yields the processors to the load
+ * (SCHED_IDLE) from then on.
+ */
+#define CKPT_CTL_ADVISE_STREAMED_FAST 0x80000003u
+/* The max-bandwidth (bytes/s) above which a link counts as fast. */
+#define CKPT_FAST_LINK (1ull << 30)
 typedef struct CkptKeySet CkptKeySet;
 
 /* Register the return-path handlers.  Start-up, main thread. */

@@ -435,6 +435,10 @@ static int ram_load_checkpoint(RAMLoadState *ls, QEMUFile *f, uint64_t addr,
     if (ret < 0) {
         return ret;
     }
+    if (ls->prefault) {
+        /* the page is placed soon, by a verification worker */
+        ram_prefault_note(ls->prefault, ls->last_recv_block, addr);
+    }
     return ls->ckpt->load_page(ls->placer, ls->last_recv_block, host, addr,
                                digest, errp);
 }

@@ -80,7 +80,7 @@
  * page), and whole pages on such a link cost about as much CPU as hashing
  * and verifying them.
  */
-#define CKPT_HASH_IDLE_ABOVE (1ull << 30)
+#define CKPT_HASH_IDLE_ABOVE CKPT_FAST_LINK
 /* The sender wakes the hash threads after this many pages. */
 #define CKPT_HASH_KICK 1024
 /* Stamp bit: the page was zero (not hashed). */
