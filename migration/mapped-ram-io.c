@@ -187,9 +187,10 @@ MappedRamIO *mapped_ram_io_new(int base_fd, bool write, int nthreads,
     return io;
 }
 
-int mapped_ram_io_queue(MappedRamIO *io, void *buf, size_t len, uint64_t off)
+/* Queue on worker w, or run on the caller's thread without workers. */
+static int mr_io_queue_on(MappedRamIO *io, MRWorker *w, void *buf, size_t len,
+                          uint64_t off)
 {
-    MRWorker *w;
     MRJob *job;
 
     if (__atomic_load_n(&io->failed, __ATOMIC_RELAXED)) {
@@ -205,7 +206,6 @@ int mapped_ram_io_queue(MappedRamIO *io, void *buf, size_t len, uint64_t off)
         io->bytes += len;
         return 0;
     }
-    w = &io->workers[(off / MAPPED_RAM_FILE_ALIGNMENT) % io->n];
     job = g_new(MRJob, 1);
     job->buf = buf;
     job->len = len;
@@ -221,6 +221,27 @@ int mapped_ram_io_queue(MappedRamIO *io, void *buf, size_t len, uint64_t off)
     g_cond_broadcast(&w->cond);
     g_mutex_unlock(&w->lock);
     return 0;
+}
+
+int mapped_ram_io_queue(MappedRamIO *io, void *buf, size_t len, uint64_t off)
+{
+    MRWorker *w =
+        io->n ? &io->workers[(off / MAPPED_RAM_FILE_ALIGNMENT) % io->n] : NULL;
+
+    return mr_io_queue_on(io, w, buf, len, off);
+}
+
+int mapped_ram_io_queue_read_on(MappedRamIO *io, unsigned worker, void *buf,
+                                size_t len, uint64_t off)
+{
+    g_assert(!io->write);
+    return mr_io_queue_on(io, io->n ? &io->workers[worker % io->n] : NULL, buf,
+                          len, off);
+}
+
+unsigned mapped_ram_io_workers(MappedRamIO *io)
+{
+    return io->n;
 }
 
 int mapped_ram_io_drain(MappedRamIO *io, Error **errp)

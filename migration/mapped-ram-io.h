@@ -47,6 +47,20 @@ MappedRamIO *mapped_ram_io_new(int base_fd, bool write, int nthreads,
 int mapped_ram_io_queue(MappedRamIO *io, void *buf, size_t len, uint64_t off);
 
 /*
+ * A read queued on worker number worker (modulo the workers; on the
+ * caller's thread without workers), whatever its offset: reads need no
+ * order among themselves, and a reader that is handed one contiguous
+ * stretch of the file reads it sequentially, which the kernel's
+ * readahead follows (interleaved chunks it follows poorly).  Otherwise
+ * as mapped_ram_io_queue().  Read pools only.
+ */
+int mapped_ram_io_queue_read_on(MappedRamIO *io, unsigned worker, void *buf,
+                                size_t len, uint64_t off);
+
+/* The pool's worker threads (0: transfers run on the caller's thread). */
+unsigned mapped_ram_io_workers(MappedRamIO *io);
+
+/*
  * Wait for every queued transfer.  0, or -1 with errp set to the first
  * failure (e.g. ENOSPC, or a short read past the end of the file).
  */

@@ -9,7 +9,8 @@
  * size), read the bitmap at bitmap_offset, read every run of present
  * pages straight into guest RAM in transfers of at most one 1 MiB chunk
  * of the file (transfer pool of mapped-ram-io.h: this thread, or
- * multifd-channels readers with their own descriptors), wait for them,
+ * multifd-channels readers with their own descriptors, each reading one
+ * contiguous stretch of the block in order), wait for them,
  * and move the stream to the end of the block's region.  Absent pages
  * stay as they are: zero in fresh guest RAM.
  *
@@ -71,34 +72,79 @@ void ram_load_mapped_free(RAMLoadMapped *lm)
     }
 }
 
-/* Queue the reads of the present pages of rb; false after a failure. */
+/* One reader's contiguous stretch of a block's pages. */
+typedef struct MappedSpan {
+    uint64_t next; /* first page not queued yet */
+    uint64_t end;  /* the span's pages end here */
+    RAMPrefaultCursor cur;
+} MappedSpan;
+
+/*
+ * Queue the next read of span (the present pages from its next one, at
+ * most to the end of their file chunk) on worker w.  1 when queued, 0
+ * when the span is done, -1 after a failure.
+ */
+static int ram_load_mapped_next(RAMLoadMapped *lm, RAMBlock *rb,
+                                const MappedRamHeader *h,
+                                const unsigned long *bmap, MappedSpan *span,
+                                unsigned w)
+{
+    uint64_t chunk_pages = MAPPED_RAM_FILE_ALIGNMENT / TARGET_PAGE_SIZE;
+    uint64_t start = find_next_bit(bmap, span->end, span->next);
+    uint64_t end, file_off, room, n;
+
+    if (start >= span->end) {
+        span->next = span->end;
+        return 0;
+    }
+    end = find_next_zero_bit(bmap, span->end, start);
+    file_off = h->pages_offset + (start << TARGET_PAGE_BITS);
+    room =
+        chunk_pages - (file_off % MAPPED_RAM_FILE_ALIGNMENT) / TARGET_PAGE_SIZE;
+    n = MIN(end - start, room);
+    ram_prefault_note_at(lm->pf, &span->cur, rb, start << TARGET_PAGE_BITS);
+    if (mapped_ram_io_queue_read_on(lm->io, w,
+                                    rb->host + (start << TARGET_PAGE_BITS),
+                                    n << TARGET_PAGE_BITS, file_off) < 0) {
+        return -1;
+    }
+    span->next = start + n;
+    return 1;
+}
+
+/*
+ * Queue the reads of the present pages of rb; false after a failure.
+ * Each reader gets one contiguous stretch of the block (split at chunk
+ * boundaries), and the stretches are queued a transfer at a time in
+ * turn, so every reader has work while each reads sequentially.
+ */
 static bool ram_load_mapped_pages(RAMLoadMapped *lm, RAMBlock *rb,
                                   const MappedRamHeader *h,
                                   const unsigned long *bmap)
 {
     uint64_t pages = ram_block_pages(rb);
     uint64_t chunk_pages = MAPPED_RAM_FILE_ALIGNMENT / TARGET_PAGE_SIZE;
-    uint64_t start = find_next_bit(bmap, pages, 0);
+    unsigned nspans = MAX(mapped_ram_io_workers(lm->io), 1);
+    g_autofree MappedSpan *spans = g_new0(MappedSpan, nspans);
+    bool busy = true;
 
-    while (start < pages) {
-        uint64_t end = find_next_zero_bit(bmap, pages, start);
+    for (unsigned i = 0; i < nspans; i++) {
+        spans[i].next = QEMU_ALIGN_DOWN(pages * i / nspans, chunk_pages);
+        spans[i].end =
+            i + 1 < nspans
+                ? QEMU_ALIGN_DOWN(pages * (i + 1) / nspans, chunk_pages)
+                : pages;
+    }
+    while (busy) {
+        busy = false;
+        for (unsigned i = 0; i < nspans; i++) {
+            int ret = ram_load_mapped_next(lm, rb, h, bmap, &spans[i], i);
 
-        while (start < end) {
-            uint64_t file_off = h->pages_offset + (start << TARGET_PAGE_BITS);
-            uint64_t room =
-                chunk_pages -
-                (file_off % MAPPED_RAM_FILE_ALIGNMENT) / TARGET_PAGE_SIZE;
-            uint64_t n = MIN(end - start, room);
-
-            ram_prefault_note(lm->pf, rb, start << TARGET_PAGE_BITS);
-            if (mapped_ram_io_queue(lm->io,
-                                    rb->host + (start << TARGET_PAGE_BITS),
-                                    n << TARGET_PAGE_BITS, file_off) < 0) {
+            if (ret < 0) {
                 return false;
             }
-            start += n;
+            busy |= ret > 0;
         }
-        start = end < pages ? find_next_bit(bmap, pages, end) : pages;
     }
     return true;
 }

@@ -6,7 +6,9 @@
  * second wins, as a page saved again in a later pass must); reads put
  * the file back into memory; a read past the end of the file and a
  * write to a full device (/dev/full: ENOSPC) fail the drain with the
- * error, and later transfers are refused.
+ * error, and later transfers are refused; reads queued on a chosen
+ * worker (any number, whatever the offset: one contiguous stretch each,
+ * as the loader hands them out) land where they belong.
  */
 #include "qemu/osdep.h"
 #include "../../migration/mapped-ram-format.h"
@@ -108,6 +110,38 @@ static void test_enospc(gconstpointer opaque)
     close(fd);
 }
 
+static void test_read_on(gconstpointer opaque)
+{
+    int workers = GPOINTER_TO_INT(opaque);
+    size_t size = CHUNKS * CHUNK;
+    g_autofree uint8_t *data = g_malloc(size);
+    g_autofree uint8_t *back = g_malloc0(size);
+    Error *err = NULL;
+    MappedRamIO *io;
+    int fd = tmp_file();
+
+    fill(data, size, 5);
+    g_assert_cmpint(pwrite(fd, data, size, 0), ==, size);
+    io = mapped_ram_io_new(fd, false, workers, false, &err);
+    g_assert_nonnull(io);
+    g_assert_cmpuint(mapped_ram_io_workers(io), ==, workers);
+    /* worker w reads the w-th stretch, pieces queued in turn (as the
+     * loader does), plus worker numbers past the pool's size */
+    for (size_t off = 0; off < size / 2; off += PIECE) {
+        g_assert_cmpint(
+            mapped_ram_io_queue_read_on(io, 0, back + off, PIECE, off), ==, 0);
+        g_assert_cmpint(mapped_ram_io_queue_read_on(io, 7,
+                                                    back + size / 2 + off,
+                                                    PIECE, size / 2 + off),
+                        ==, 0);
+    }
+    g_assert_cmpint(mapped_ram_io_drain(io, &err), ==, 0);
+    g_assert_cmpuint(mapped_ram_io_bytes(io), ==, size);
+    g_assert_true(memcmp(back, data, size) == 0);
+    mapped_ram_io_free(io);
+    close(fd);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -121,5 +155,9 @@ int main(int argc, char **argv)
                          test_enospc);
     g_test_add_data_func("/mapped-ram-io/2-workers/enospc", GINT_TO_POINTER(2),
                          test_enospc);
+    g_test_add_data_func("/mapped-ram-io/inline/read-on", GINT_TO_POINTER(0),
+                         test_read_on);
+    g_test_add_data_func("/mapped-ram-io/2-workers/read-on", GINT_TO_POINTER(2),
+                         test_read_on);
     return g_test_run();
 }
