@@ -493,7 +493,13 @@ static int ckpt_src_handle_offer(const MigRPMessage *msg, Error **errp)
         return -EINVAL;
     }
     g_mutex_lock(&ckpt_src.lock);
-    if (!ckpt_src.active || ckpt_src.offered) {
+    if (!ckpt_src.active) {
+        /* the end of a streamed offer after our last page: too late */
+        g_mutex_unlock(&ckpt_src.lock);
+        checkpoint_offer_free(o);
+        return 0;
+    }
+    if (ckpt_src.offered) {
         g_mutex_unlock(&ckpt_src.lock);
         checkpoint_offer_free(o);
         error_setg(errp, "checkpoint: offer not asked for");
@@ -537,8 +543,13 @@ static int ckpt_src_handle_part(const MigRPMessage *msg, Error **errp)
         return -EINVAL;
     }
     g_mutex_lock(&ckpt_src.lock);
-    if (!ckpt_src.active || ckpt_src.offered ||
-        ckpt_src.mode == CKPT_SRC_WHOLE) {
+    if (!ckpt_src.active) {
+        /* a piece that comes after our last page: too late to matter */
+        g_mutex_unlock(&ckpt_src.lock);
+        g_free(p.keys);
+        return 0;
+    }
+    if (ckpt_src.offered || ckpt_src.mode == CKPT_SRC_WHOLE) {
         g_mutex_unlock(&ckpt_src.lock);
         g_free(p.keys);
         error_setg(errp, "checkpoint: offer piece not asked for");
