@@ -23,8 +23,9 @@ given as the cases' limit; each run's save and restore is also given as
 The best durable write found by any method on this disk (several
 O_DIRECT writers with 8 MiB writes into a preallocated file, then
 fsync: faster than either dd here) is measured too, and each save is
-given as % of it: no save can pass 100 %, so 100 / QEMU's % is the
-largest save ratio against QEMU the disk allows.  A live case saves a stress guest dirtying 64 MiB/s
+given as % of it: 100 / QEMU's % estimates the largest save ratio
+against QEMU the disk allows (a virtual disk's speed moves between
+measures, so a save can land a little above 100 %).  A live case saves a stress guest dirtying 64 MiB/s
 with mapped-ram and records the file size against RAM (goal: <= 1%).
 """
 import mmap
