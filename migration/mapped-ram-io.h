@@ -52,7 +52,8 @@ int mapped_ram_io_queue(MappedRamIO *io, void *buf, size_t len, uint64_t off);
  * order among themselves, and a reader that is handed one contiguous
  * stretch of the file reads it sequentially, which the kernel's
  * readahead follows (interleaved chunks it follows poorly).  Otherwise
- * as mapped_ram_io_queue().  Read pools only.
+ * as mapped_ram_io_queue(), except that a read may cross chunk
+ * boundaries.  Read pools only.
  */
 int mapped_ram_io_queue_read_on(MappedRamIO *io, unsigned worker, void *buf,
                                 size_t len, uint64_t off);

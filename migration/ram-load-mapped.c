@@ -32,10 +32,17 @@
 #include "ram-load.h"
 #include "ram-prefault.h"
 
+/*
+ * Bytes per O_DIRECT read at most: each is one request to the disk (no
+ * readahead), and 4 MiB ones read faster than 1 MiB ones here.
+ */
+#define MAPPED_RAM_LOAD_DIRECT_READ (4ULL << 20)
+
 struct RAMLoadMapped {
     MappedRamIO *io;
     RAMPrefault *pf;
     uint64_t file_size;
+    uint64_t read_max; /* bytes per read at most, a multiple of 1 MiB */
 };
 
 RAMLoadMapped *ram_load_mapped_new(QEMUFile *f, Error **errp)
@@ -54,6 +61,8 @@ RAMLoadMapped *ram_load_mapped_new(QEMUFile *f, Error **errp)
     lm = g_new0(RAMLoadMapped, 1);
     lm->file_size = st.st_size;
     lm->pf = ram_prefault_new();
+    lm->read_max = n && migrate_direct_io() ? MAPPED_RAM_LOAD_DIRECT_READ
+                                            : MAPPED_RAM_FILE_ALIGNMENT;
     lm->io = mapped_ram_io_new(fd, false, n, n && migrate_direct_io(), errp);
     if (!lm->io) {
         ram_prefault_free(lm->pf);
@@ -81,15 +90,15 @@ typedef struct MappedSpan {
 
 /*
  * Queue the next read of span (the present pages from its next one, at
- * most to the end of their file chunk) on worker w.  1 when queued, 0
- * when the span is done, -1 after a failure.
+ * most to the next multiple of read_max in the file) on worker w.  1 when
+ * queued, 0 when the span is done, -1 after a failure.
  */
 static int ram_load_mapped_next(RAMLoadMapped *lm, RAMBlock *rb,
                                 const MappedRamHeader *h,
                                 const unsigned long *bmap, MappedSpan *span,
                                 unsigned w)
 {
-    uint64_t chunk_pages = MAPPED_RAM_FILE_ALIGNMENT / TARGET_PAGE_SIZE;
+    uint64_t max_pages = lm->read_max / TARGET_PAGE_SIZE;
     uint64_t start = find_next_bit(bmap, span->end, span->next);
     uint64_t end, file_off, room, n;
 
@@ -99,8 +108,7 @@ static int ram_load_mapped_next(RAMLoadMapped *lm, RAMBlock *rb,
     }
     end = find_next_zero_bit(bmap, span->end, start);
     file_off = h->pages_offset + (start << TARGET_PAGE_BITS);
-    room =
-        chunk_pages - (file_off % MAPPED_RAM_FILE_ALIGNMENT) / TARGET_PAGE_SIZE;
+    room = max_pages - (file_off % lm->read_max) / TARGET_PAGE_SIZE;
     n = MIN(end - start, room);
     ram_prefault_note_at(lm->pf, &span->cur, rb, start << TARGET_PAGE_BITS);
     if (mapped_ram_io_queue_read_on(lm->io, w,
