@@ -47,6 +47,7 @@ static struct {
     CkptDstRef *load;   /* the running load's, or NULL (load thread) */
     CkptVerify *verify; /* the load's verification workers, or NULL */
     CkptStream *stream; /* the load's streamed offer, or NULL */
+    bool paused;        /* the load paused its index's indexing */
     uint64_t loaded;    /* pages copied from the checkpoint */
     uint64_t rerequested;
     uint64_t busy; /* of them, because the verification was behind */
@@ -265,8 +266,12 @@ static int ckpt_dst_advise_streamed(bool fast, Error **errp)
         return -EINVAL;
     }
     if (ckpt_dst.load && fast) {
-        /* the pages come faster than indexing: the load goes first */
-        checkpoint_index_set_idle(ckpt_dst.load->ci);
+        /*
+         * Pages come faster than the checkpoint is indexed: the load
+         * keeps the processors, what is indexed already is offered.
+         */
+        checkpoint_index_pause(ckpt_dst.load->ci, true);
+        ckpt_dst.paused = true;
     }
     if (ckpt_dst.load) {
         ckpt_dst.verify =
@@ -367,6 +372,10 @@ void checkpoint_dst_load_end(void)
     ckpt_dst.verify = NULL;
     checkpoint_stream_free(ckpt_dst.stream);
     ckpt_dst.stream = NULL;
+    if (ckpt_dst.paused) {
+        checkpoint_index_pause(ckpt_dst.load->ci, false);
+        ckpt_dst.paused = false;
+    }
     ckpt_dst_unref(ckpt_dst.load);
     ckpt_dst.load = NULL;
 }

@@ -29,7 +29,6 @@
 #include <elf.h>
 #include <sys/stat.h>
 #include "qemu/bitmap.h"
-#include "qemu/thread.h"
 #include "sysemu/ramblock.h"
 #include "checkpoint-index.h"
 #include "mapped-ram-format.h"
@@ -58,7 +57,7 @@ struct CheckpointIndex {
     int fd;
     GThread *thread;
     bool cancel; /* atomic: stop indexing */
-    bool idle;   /* atomic: the indexing threads go to SCHED_IDLE */
+    bool paused; /* set under lock, read atomic: the threads wait */
 
     GMutex lock;
     GCond cond;
@@ -324,6 +323,16 @@ static void checkpoint_index_chunk_done(CheckpointIndex *ci, guint i)
     g_mutex_unlock(&ci->ready_lock);
 }
 
+/* Wait while the indexing is paused (or until it is stopped). */
+static void checkpoint_index_wait_resumed(CheckpointIndex *ci)
+{
+    g_mutex_lock(&ci->lock);
+    while (ci->paused && !__atomic_load_n(&ci->cancel, __ATOMIC_RELAXED)) {
+        g_cond_wait(&ci->cond, &ci->lock);
+    }
+    g_mutex_unlock(&ci->lock);
+}
+
 /* The work shared by the indexing threads. */
 typedef struct CkptIndexJob {
     CheckpointIndex *ci;
@@ -341,14 +350,12 @@ static gpointer checkpoint_index_worker(gpointer opaque)
     g_autofree uint8_t *buf =
         g_malloc(CKPT_INDEX_CHUNK_PAGES * TARGET_PAGE_SIZE);
     Error *err = NULL;
-    bool idle = false;
     guint i;
 
     while ((i = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED)) <
            job->chunks->len) {
-        if (!idle && __atomic_load_n(&ci->idle, __ATOMIC_RELAXED)) {
-            qemu_thread_set_idle();
-            idle = true;
+        if (__atomic_load_n(&ci->paused, __ATOMIC_RELAXED)) {
+            checkpoint_index_wait_resumed(ci);
         }
         if (__atomic_load_n(&ci->cancel, __ATOMIC_RELAXED)) {
             error_setg(&err, "checkpoint '%s': indexing stopped", ci->path);
@@ -665,9 +672,12 @@ bool checkpoint_index_read(CheckpointIndex *ci, const CkptIndexEntry *e,
     return true;
 }
 
-void checkpoint_index_set_idle(CheckpointIndex *ci)
+void checkpoint_index_pause(CheckpointIndex *ci, bool paused)
 {
-    __atomic_store_n(&ci->idle, true, __ATOMIC_RELAXED);
+    g_mutex_lock(&ci->lock);
+    __atomic_store_n(&ci->paused, paused, __ATOMIC_RELAXED);
+    g_cond_broadcast(&ci->cond);
+    g_mutex_unlock(&ci->lock);
 }
 
 void checkpoint_index_free(CheckpointIndex *ci)
@@ -676,6 +686,7 @@ void checkpoint_index_free(CheckpointIndex *ci)
         return;
     }
     __atomic_store_n(&ci->cancel, true, __ATOMIC_RELAXED);
+    checkpoint_index_pause(ci, false); /* wakes paused threads */
     g_thread_join(ci->thread);
     g_free(ci->by_digest);
     g_free(ci->by_gpa);

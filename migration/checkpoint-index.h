@@ -107,10 +107,12 @@ bool checkpoint_index_read(CheckpointIndex *ci, const CkptIndexEntry *e,
                            uint8_t *buf, Error **errp);
 
 /*
- * From now on the indexing threads run at SCHED_IDLE (best effort): a
- * migration at full speed needs the processors more.  Any thread.
+ * Pause the indexing (its threads stop after their current chunk and
+ * use no processor) or resume it: a migration at full speed needs the
+ * processors more than an index it cannot wait for.  The index time
+ * counts the pause.  Any thread.
  */
-void checkpoint_index_set_idle(CheckpointIndex *ci);
+void checkpoint_index_pause(CheckpointIndex *ci, bool paused);
 
 /* Stop indexing if it still runs, close the file, free (NULL is fine). */
 void checkpoint_index_free(CheckpointIndex *ci);
