@@ -145,19 +145,6 @@ static void ckpt_dst_offer_block(CheckpointIndex *ci, CkptOffer *o,
     }
 }
 
-/* An indexed page at no address of our blocks: an extra key. */
-static void ckpt_dst_offer_extra(const CkptIndexEntry *e, void *opaque)
-{
-    GArray *extra = opaque;
-    uint64_t key;
-
-    if (e->gpa != CKPT_NO_GPA && ram_gpa_to_host(e->gpa, TARGET_PAGE_SIZE)) {
-        return;
-    }
-    key = checkpoint_digest_key(e->digest);
-    g_array_append_val(extra, key);
-}
-
 static CkptOffer *ckpt_dst_offer(CheckpointIndex *ci)
 {
     CkptOffer *o = checkpoint_offer_new();
@@ -169,7 +156,7 @@ static CkptOffer *ckpt_dst_offer(CheckpointIndex *ci)
         {
             ckpt_dst_offer_block(ci, o, rb);
         }
-        checkpoint_index_foreach(ci, ckpt_dst_offer_extra, extra);
+        checkpoint_index_foreach(ci, checkpoint_stream_extra_key, extra);
     }
     o->nr_extra = extra->len;
     o->extra = (uint64_t *)g_array_free(extra, false);

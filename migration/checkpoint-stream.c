@@ -124,8 +124,7 @@ static void ckpt_stream_advance(CkptStream *st)
     ckpt_stream_flush(st);
 }
 
-/* An indexed page at no address of our blocks: an extra key. */
-static void ckpt_stream_extra(const CkptIndexEntry *e, void *opaque)
+void checkpoint_stream_extra_key(const CkptIndexEntry *e, void *opaque)
 {
     GArray *extra = opaque;
     uint64_t key;
@@ -147,7 +146,7 @@ static void ckpt_stream_final(CkptStream *st)
     Error *err = NULL;
 
     if (st->ci && checkpoint_index_wait(st->ci, &err)) {
-        checkpoint_index_foreach(st->ci, ckpt_stream_extra, extra);
+        checkpoint_index_foreach(st->ci, checkpoint_stream_extra_key, extra);
     } else if (err) {
         warn_report("%s", error_get_pretty(err));
         error_free(err);

@@ -46,6 +46,13 @@ const CkptIndexEntry *checkpoint_stream_lookup(CkptStream *st, RAMBlock *rb,
                                                uint64_t addr,
                                                const uint8_t *digest);
 
+/*
+ * A checkpoint_index_foreach() callback: appends the key of e to the
+ * GArray of uint64_t opaque when e is at no address of our RAM blocks
+ * (an "extra" key of the final offer, for pages that moved).
+ */
+void checkpoint_stream_extra_key(const CkptIndexEntry *e, void *opaque);
+
 /* Stop sending (if still), free (NULL is fine).  Load thread. */
 void checkpoint_stream_free(CkptStream *st);
 
