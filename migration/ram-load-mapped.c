@@ -110,7 +110,8 @@ static int ram_load_mapped_next(RAMLoadMapped *lm, RAMBlock *rb,
     file_off = h->pages_offset + (start << TARGET_PAGE_BITS);
     room = max_pages - (file_off % lm->read_max) / TARGET_PAGE_SIZE;
     n = MIN(end - start, room);
-    ram_prefault_note_at(lm->pf, &span->cur, rb, start << TARGET_PAGE_BITS);
+    ram_prefault_note_range(lm->pf, &span->cur, rb, start << TARGET_PAGE_BITS,
+                            n << TARGET_PAGE_BITS);
     if (mapped_ram_io_queue_read_on(lm->io, w,
                                     rb->host + (start << TARGET_PAGE_BITS),
                                     n << TARGET_PAGE_BITS, file_off) < 0) {

@@ -131,6 +131,17 @@ void ram_prefault_note_at(RAMPrefault *pf, RAMPrefaultCursor *cur, RAMBlock *rb,
     g_mutex_unlock(&pf->lock);
 }
 
+void ram_prefault_note_range(RAMPrefault *pf, RAMPrefaultCursor *cur,
+                             RAMBlock *rb, uint64_t addr, uint64_t len)
+{
+    uint64_t end = addr + len;
+
+    for (uint64_t a = addr; a < end;
+         a = QEMU_ALIGN_DOWN(a, RAM_PREFAULT_CHUNK) + RAM_PREFAULT_CHUNK) {
+        ram_prefault_note_at(pf, cur, rb, a);
+    }
+}
+
 void ram_prefault_note(RAMPrefault *pf, RAMBlock *rb, uint64_t addr)
 {
     ram_prefault_note_at(pf, &pf->own, rb, addr);

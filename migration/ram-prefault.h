@@ -51,6 +51,14 @@ void ram_prefault_note(RAMPrefault *pf, RAMBlock *rb, uint64_t addr);
 void ram_prefault_note_at(RAMPrefault *pf, RAMPrefaultCursor *cur, RAMBlock *rb,
                           uint64_t addr);
 
+/*
+ * ram_prefault_note_at() for every chunk that [addr, addr + len) of rb
+ * touches: one write landing across several chunks takes each of them,
+ * so the helper populates none of them under the writer.
+ */
+void ram_prefault_note_range(RAMPrefault *pf, RAMPrefaultCursor *cur,
+                             RAMBlock *rb, uint64_t addr, uint64_t len);
+
 /* Stop and join the helper and free pf (NULL is fine); its owner. */
 void ram_prefault_free(RAMPrefault *pf);
 
