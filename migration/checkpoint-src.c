@@ -32,9 +32,9 @@
 /* How often a waiting migration thread looks for cancel or failure. */
 #define CKPT_WAIT_POLL_MS 50
 /*
- * The longest the sender waits for the streamed offer to reach a page,
- * and the link speed (bytes/s) from which it never waits: there whole
- * pages cost less time than the wait.
+ * The longest the sender waits for the streamed offer to reach a page
+ * (it never waits on a link faster than CKPT_FAST_LINK: there whole pages
+ * cost less time than the wait; ckpt_src_worth_waiting()).
  */
 #define CKPT_SRC_COVER_WAIT_MS 100
 
