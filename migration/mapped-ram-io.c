@@ -166,6 +166,9 @@ MappedRamIO *mapped_ram_io_new(int base_fd, bool write, int nthreads,
     io->write = write;
     g_mutex_init(&io->lock);
     g_cond_init(&io->done);
+    if (write && direct) {
+        nthreads *= MAPPED_RAM_IO_DIRECT_DEPTH;
+    }
     io->workers = g_new0(MRWorker, MAX(nthreads, 1));
     for (int i = 0; i < nthreads; i++) {
         MRWorker *w = &io->workers[i];
@@ -226,7 +229,7 @@ static int mr_io_queue_on(MappedRamIO *io, MRWorker *w, void *buf, size_t len,
 int mapped_ram_io_queue(MappedRamIO *io, void *buf, size_t len, uint64_t off)
 {
     MRWorker *w =
-        io->n ? &io->workers[(off / MAPPED_RAM_FILE_ALIGNMENT) % io->n] : NULL;
+        io->n ? &io->workers[(off / MAPPED_RAM_IO_STRIPE) % io->n] : NULL;
 
     return mr_io_queue_on(io, w, buf, len, off);
 }

@@ -8,23 +8,28 @@
  * moves the stream past the block's region.  Each data page is then
  * written at pages_offset + its offset in the block, whatever pass it
  * belongs to, so the file never grows past RAM + headers; consecutive
- * pages are gathered into one transfer of up to one 1 MiB chunk of the
- * file, written by the migration thread on the main channel, or with
- * multifd handed to the transfer pool (mapped-ram-io.h:
- * multifd-channels writers with their own descriptors; their bytes
- * count as multifd-bytes).  A zero page is not written: its bit is cleared, so
- * a page that was written in an earlier pass and is zero now loads as zero.
- * section_end waits for the pool, writes the bitmaps that changed (host-order
- * words, at bitmap_offset) and then EOS, so after every section the file
- * describes every page saved so far.
+ * pages are gathered into one transfer (up to one 1 MiB chunk of the
+ * file when the transfer is a CPU copy into the page cache, so the pages
+ * the zero check just read are still in the CPU's cache; up to one
+ * MAPPED_RAM_IO_STRIPE with direct-io, where each write is one disk
+ * request and fewer, larger ones go faster), written by the migration
+ * thread on the main channel, or with multifd handed to the transfer
+ * pool (mapped-ram-io.h: multifd-channels writers with their own
+ * descriptors; their bytes count as multifd-bytes).  A zero page is not
+ * written: its bit is cleared, so a page that was written in an earlier pass
+ * and is zero now loads as zero. section_end waits for the pool, writes the
+ * bitmaps that changed (host-order words, at bitmap_offset) and then EOS, so
+ * after every section the file describes every page saved so far.
  *
  * Disk: a buffered save has a flusher (mapped-ram-flush.h) that starts
  * the writeback while pages are still being written, so the fsync that
- * makes the file durable finds little left.  (Allocating each block's
- * region up front would let ext4 run the direct-io writers' O_DIRECT
- * writes in parallel rather than one at a time, but measured no faster
- * on the bench's disk and would make the file's zero pages take disk
- * space: not done.)
+ * makes the file durable finds little left.  A direct-io save
+ * allocates each block's page region when it lists the block
+ * (fallocate, best effort): its O_DIRECT writes then neither extend
+ * the file nor allocate blocks as they go (ext4 takes the inode's lock
+ * exclusively for an allocating O_DIRECT write, so such writes do not
+ * overlap), and the fsync has no allocation left to journal.  The
+ * cost: the file's zero pages take disk space (its size is unchanged).
  *
  * Threads: every op runs in the migration thread; the pool's workers
  * only read guest RAM and write the file.
@@ -39,9 +44,6 @@
 #include "ram-format.h"
 #include "ram-sink.h"
 
-/* Pages per transfer at most (one file chunk). */
-#define MAPPED_RUN_MAX_PAGES (MAPPED_RAM_FILE_ALIGNMENT / TARGET_PAGE_SIZE)
-
 typedef struct MappedBlock {
     RAMBlock *rb;
     MappedRamHeader hdr;
@@ -51,7 +53,10 @@ typedef struct MappedBlock {
 
 typedef struct RAMMappedSink {
     RAMPageSink base;
-    QEMUFile *f; /* main stream; the caller's */
+    QEMUFile *f;      /* main stream; the caller's */
+    int fd;           /* f's descriptor */
+    bool prealloc;    /* allocate each block's page region up front */
+    uint64_t run_max; /* bytes per transfer at most; divides the stripe */
     MappedRamIO *io;
     MappedRamFlusher *flusher; /* buffered saves only */
     GHashTable *blocks;        /* RAMBlock * -> MappedBlock * */
@@ -141,8 +146,7 @@ static int ram_sink_mapped_save_page(RAMPageSink *sink, RAMBlock *rb,
     migration_stats_account_ram(TARGET_PAGE_SIZE);
     file_off = mb->hdr.pages_offset + (page << TARGET_PAGE_BITS);
     if (ms->run_pages && ms->run_blk == mb &&
-        page == ms->run_first + ms->run_pages &&
-        file_off % MAPPED_RAM_FILE_ALIGNMENT) {
+        page == ms->run_first + ms->run_pages && file_off % ms->run_max) {
         ms->run_pages++;
         return 0;
     }
@@ -174,6 +178,10 @@ static int ram_sink_mapped_block_listed(RAMPageSink *sink, QEMUFile *f,
     mapped_ram_header_layout(&mb->hdr, pos + MAPPED_RAM_HDR_BYTES,
                              rb->used_length);
     mapped_ram_header_encode(&mb->hdr, buf);
+    if (ms->prealloc && rb->used_length) {
+        /* best effort: without it the writes allocate as they go */
+        (void)fallocate(ms->fd, 0, mb->hdr.pages_offset, rb->used_length);
+    }
     qemu_put_buffer(f, buf, sizeof(buf));
     qemu_set_offset(f, mb->hdr.pages_offset + rb->used_length, SEEK_SET);
     return qemu_file_get_error(f);
@@ -253,6 +261,10 @@ RAMPageSink *ram_sink_mapped_new(QEMUFile *f, Error **errp)
     ms = g_new0(RAMMappedSink, 1);
     ms->base.ops = &ram_sink_mapped_ops;
     ms->f = f;
+    ms->fd = fd;
+    ms->prealloc = n && migrate_direct_io();
+    ms->run_max =
+        ms->prealloc ? MAPPED_RAM_IO_STRIPE : MAPPED_RAM_FILE_ALIGNMENT;
     ms->blocks =
         g_hash_table_new_full(NULL, NULL, NULL, ram_sink_mapped_block_free);
     if (!(n && migrate_direct_io())) {
