@@ -21,6 +21,7 @@
 #include "sysemu/ramblock.h"
 #include "migration.h"
 #include "postcopy-blocktime.h"
+#include "postcopy-cpu.h"
 #include "postcopy-preempt.h"
 #include "postcopy-ram.h"
 #include "ram.h"
@@ -349,6 +350,7 @@ static gpointer postcopy_fault_thread(gpointer opaque)
     MigrationIncomingState *mis = opaque;
     unsigned int resumes = __atomic_load_n(&mis->resumes, __ATOMIC_ACQUIRE);
     RAMBlock *last = NULL;
+    int cpu = -1; /* the CPU this thread is held to (postcopy-cpu.h) */
 
     postcopy_thread_prioritise("fault", POSTCOPY_RT_FAULT);
     for (;;) {
@@ -376,6 +378,8 @@ static gpointer postcopy_fault_thread(gpointer opaque)
                                          msg.arg.pagefault.feat.ptid, read_ns);
                 postcopy_fault_maybe_request(mis, msg.arg.pagefault.address,
                                              read_ns, &last, &resumes);
+                /* after the request: off the fault's path */
+                postcopy_cpu_note_fault(read_ns, &cpu);
             }
         }
     }
@@ -448,6 +452,7 @@ static int postcopy_handle_listen(const LoadVMCommand *c, Error **errp)
         return -errno;
     }
     postcopy_blocktime_start();
+    postcopy_cpu_start();
     if (!postcopy_preempt_incoming_start(mis, pci.uffd, errp)) {
         return -EINVAL;
     }
@@ -525,6 +530,7 @@ void postcopy_ram_incoming_end(bool ok)
         close(pci.uffd);
         pci.uffd = -1;
     }
+    postcopy_cpu_end();
     postcopy_state_set(POSTCOPY_INCOMING_NONE);
 }
 

@@ -72,9 +72,10 @@ void postcopy_ram_incoming_end(bool ok);
  * SCHED_FIFO priorities of a fault's path, rising along it: a fault
  * wakes the fault thread, whose request wakes the source's return-path
  * thread, whose page wakes the destination's preempt reader.  Each
- * wakes a thread above itself, which then runs at once on the waker's
- * CPU (no cross-CPU wake-up), the waker's remaining work (back to its
- * poll) waiting a moment.
+ * wakes a thread above itself, which preempts whatever runs on the CPU
+ * it wakes on, the waker's remaining work (back to its poll) waiting a
+ * moment when that is the waker's CPU.  Linux wakes a real-time thread
+ * on the CPU it last ran on: postcopy-cpu.h keeps the path on one CPU.
  */
 #define POSTCOPY_RT_FAULT 1
 #define POSTCOPY_RT_RETURN_PATH 2

@@ -11,6 +11,7 @@
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 #include "postcopy-blocktime.h"
+#include "postcopy-cpu.h"
 #include "postcopy-ram.h"
 #include "ram-place.h"
 
@@ -18,6 +19,7 @@ typedef struct RAMPlacerPostcopy {
     RAMPlacer base;
     int uffd;
     PostcopyVia via;
+    int cpu;      /* preempt: the CPU its reader is held to, -1: none */
     uint8_t *tmp; /* one target page, page aligned */
 } RAMPlacerPostcopy;
 
@@ -33,6 +35,10 @@ static void ram_place_postcopy_done(RAMPlacerPostcopy *pp, RAMBlock *rb,
     };
 
     postcopy_blocktime_placed((uintptr_t)host, &how);
+    if (pp->via == POSTCOPY_VIA_PREEMPT) {
+        /* the next page's wake-up comes sooner on the vCPU's CPU */
+        postcopy_cpu_follow_vcpu(&pp->cpu);
+    }
 }
 
 static int ram_place_postcopy_copy(RAMPlacerPostcopy *pp, RAMBlock *rb,
@@ -122,6 +128,7 @@ RAMPlacer *ram_placer_postcopy_new(int uffd, PostcopyVia via)
     pp->base.ops = &ram_place_postcopy_ops;
     pp->uffd = uffd;
     pp->via = via;
+    pp->cpu = -1;
     if (posix_memalign((void **)&pp->tmp, TARGET_PAGE_SIZE, TARGET_PAGE_SIZE)) {
         g_free(pp);
         return NULL;

@@ -51,6 +51,7 @@
 #include "ram-select.h"
 #include "ram-place.h"
 #include "postcopy-blocktime.h"
+#include "postcopy-cpu.h"
 #include "postcopy-preempt.h"
 #include "postcopy-ram.h"
 #include "return-path.h"
@@ -709,6 +710,8 @@ bool ram_checkpoint_resend(const char *rbname, uint64_t offset, Error **errp)
 static int ram_postcopy_handle_req_pages(const MigRPMessage *msg, Error **errp)
 {
     static __thread bool prioritised;
+    static __thread int cpu = -1; /* the CPU this thread is held to */
+    QEMUFile *rp;
     char name[256];
     const char *rbname = NULL;
 
@@ -716,6 +719,10 @@ static int ram_postcopy_handle_req_pages(const MigRPMessage *msg, Error **errp)
         /* the return-path thread: a destination vCPU waits for it */
         postcopy_thread_prioritise("return path", POSTCOPY_RT_RETURN_PATH);
         prioritised = true;
+    }
+    rp = migrate_get_current()->rp_file; /* what this thread reads */
+    if (rp) {
+        postcopy_cpu_follow_socket(qemu_file_get_ioc(rp), &cpu);
     }
 
     if (msg->type == MIG_RP_MSG_REQ_PAGES_ID) {

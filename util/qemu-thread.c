@@ -23,6 +23,19 @@ bool qemu_thread_set_realtime(int prio)
     return sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) == 0;
 }
 
+bool qemu_thread_set_cpu(int cpu)
+{
+    cpu_set_t set;
+
+    if (cpu < 0 || cpu >= CPU_SETSIZE) {
+        return false;
+    }
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    /* pid 0: the calling thread alone (Linux) */
+    return sched_setaffinity(0, sizeof(set), &set) == 0;
+}
+
 bool qemu_thread_set_idle(void)
 {
     struct sched_param sp = {0};

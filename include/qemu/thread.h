@@ -66,6 +66,14 @@ bool qemu_thread_set_nice(int nice);
 bool qemu_thread_set_realtime(int prio);
 
 /*
+ * Hold the calling thread to CPU cpu alone (sched_setaffinity; Linux
+ * moves it there at once), e.g. to run a chain of wake-ups on the CPU
+ * its data arrives on.  Threads it creates later inherit the mask.
+ * false (nothing changed) when cpu is not one the thread may use.
+ */
+bool qemu_thread_set_cpu(int cpu);
+
+/*
  * Background work that should only use CPU nothing else wants: the
  * calling thread only goes to SCHED_IDLE.  Best effort: false (and
  * nothing changed) when not permitted.

@@ -5,7 +5,8 @@
  * read-modify-writes are atomic across two threads; qemu_thread_set_nice
  * changes the calling thread's nice value and no other thread's, and
  * qemu_thread_set_idle and qemu_thread_set_realtime its scheduling
- * policy alone.
+ * policy alone, qemu_thread_set_cpu its CPU mask alone (to one CPU;
+ * refusing a negative one).
  */
 #include "qemu/osdep.h"
 #include <sched.h>
@@ -194,6 +195,58 @@ static void test_set_realtime_is_per_thread(void)
     g_assert_cmpint(sched_getscheduler(0), ==, mine);
 }
 
+/* The CPU set's members, in order, up to n of them into cpus. */
+static int cpus_of(const cpu_set_t *set, int *cpus, int n)
+{
+    int k = 0;
+
+    for (int c = 0; c < CPU_SETSIZE && k < n; c++) {
+        if (CPU_ISSET(c, set)) {
+            cpus[k++] = c;
+        }
+    }
+    return k;
+}
+
+typedef struct Pinner {
+    int cpu;     /* in: where to go */
+    bool ok;     /* out: qemu_thread_set_cpu() */
+    int on;      /* out: the one CPU of the mask after, -1 other */
+    bool bad_ok; /* out: qemu_thread_set_cpu(-1) */
+} Pinner;
+
+static gpointer pinner(gpointer opaque)
+{
+    Pinner *p = opaque;
+    cpu_set_t set;
+    int cpus[2];
+
+    p->bad_ok = qemu_thread_set_cpu(-1);
+    p->ok = qemu_thread_set_cpu(p->cpu);
+    g_assert_cmpint(sched_getaffinity(0, sizeof(set), &set), ==, 0);
+    p->on = cpus_of(&set, cpus, 2) == 1 ? cpus[0] : -1;
+    return NULL;
+}
+
+static void test_set_cpu_is_per_thread(void)
+{
+    cpu_set_t before, after;
+    int cpus[2], n;
+    Pinner p = {.on = -2};
+
+    g_assert_cmpint(sched_getaffinity(0, sizeof(before), &before), ==, 0);
+    n = cpus_of(&before, cpus, 2);
+    g_assert_cmpint(n, >=, 1);
+    p.cpu = cpus[n - 1]; /* the last allowed CPU, the first if only one */
+    g_thread_join(g_thread_new("pinner", pinner, &p));
+    g_assert_false(p.bad_ok);
+    g_assert_true(p.ok);
+    g_assert_cmpint(p.on, ==, p.cpu);
+    /* the caller's own mask is untouched */
+    g_assert_cmpint(sched_getaffinity(0, sizeof(after), &after), ==, 0);
+    g_assert_true(CPU_EQUAL(&before, &after));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -209,5 +262,6 @@ int main(int argc, char **argv)
     g_test_add_func("/thread/idle/per-thread", test_set_idle_is_per_thread);
     g_test_add_func("/thread/realtime/per-thread",
                     test_set_realtime_is_per_thread);
+    g_test_add_func("/thread/cpu/per-thread", test_set_cpu_is_per_thread);
     return g_test_run();
 }
