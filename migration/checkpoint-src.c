@@ -83,6 +83,7 @@ static CkptSrc ckpt_src;
 /* Statistics of the HASH records and the hashing, counted by the sink. */
 static uint64_t ckpt_src_pages, ckpt_src_moved;
 static uint64_t ckpt_src_hashed, ckpt_src_unhashed;
+static uint64_t ckpt_src_whole, ckpt_src_link_bps, ckpt_src_hash_bps;
 
 static CkptSrcBlock *ckpt_src_block(RAMBlock *rb)
 {
@@ -146,6 +147,7 @@ void checkpoint_src_begin(void)
     __atomic_store_n(&ckpt_src_moved, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&ckpt_src_hashed, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&ckpt_src_unhashed, 0, __ATOMIC_RELAXED);
+    checkpoint_src_count_pace(0, 0, 0);
     g_mutex_unlock(&ckpt_src.lock);
 }
 
@@ -361,6 +363,14 @@ void checkpoint_src_count_hashing(uint64_t hashed, uint64_t unhashed)
 {
     __atomic_store_n(&ckpt_src_hashed, hashed, __ATOMIC_RELAXED);
     __atomic_store_n(&ckpt_src_unhashed, unhashed, __ATOMIC_RELAXED);
+}
+
+void checkpoint_src_count_pace(uint64_t whole, uint64_t link_bps,
+                               uint64_t hash_bps)
+{
+    __atomic_store_n(&ckpt_src_whole, whole, __ATOMIC_RELAXED);
+    __atomic_store_n(&ckpt_src_link_bps, link_bps, __ATOMIC_RELAXED);
+    __atomic_store_n(&ckpt_src_hash_bps, hash_bps, __ATOMIC_RELAXED);
 }
 
 bool checkpoint_src_whole(RAMBlock *rb, uint64_t page)
@@ -643,4 +653,7 @@ void checkpoint_src_info(MigrationCheckpointInfo *info)
     info->offer_time = __atomic_load_n(&ckpt_src.offer_ms, __ATOMIC_RELAXED);
     info->hashed = __atomic_load_n(&ckpt_src_hashed, __ATOMIC_RELAXED);
     info->unhashed = __atomic_load_n(&ckpt_src_unhashed, __ATOMIC_RELAXED);
+    info->whole = __atomic_load_n(&ckpt_src_whole, __ATOMIC_RELAXED);
+    info->link_speed = __atomic_load_n(&ckpt_src_link_bps, __ATOMIC_RELAXED);
+    info->hash_speed = __atomic_load_n(&ckpt_src_hash_bps, __ATOMIC_RELAXED);
 }

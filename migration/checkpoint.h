@@ -129,6 +129,15 @@ void checkpoint_src_count(uint64_t pages, uint64_t moved);
 void checkpoint_src_count_hashing(uint64_t hashed, uint64_t unhashed);
 
 /*
+ * The sink's choice between hashes and whole pages (checkpoint-pace.h):
+ * non-zero pages sent whole because hashing did not pay on the link, the
+ * link's last measured speed and one thread's hash speed (bytes/s).
+ * Migration thread.
+ */
+void checkpoint_src_count_pace(uint64_t whole, uint64_t link_bps,
+                               uint64_t hash_bps);
+
+/*
  * Write sync record n on f, flush, wait for its CKPT_ACK.  Returns how
  * many pages the destination asked for since the previous sync (they are
  * queued), or a negative errno with errp set.  Migration thread.
@@ -182,6 +191,9 @@ typedef struct MigrationCheckpointInfo {
     int64_t offer_time;   /* ms from advise to offer parsed */
     uint64_t hashed;      /* pages hashed ahead of the sender */
     uint64_t unhashed;    /* non-zero pages sent before their hash */
+    uint64_t whole;       /* non-zero pages sent whole: the link was faster */
+    uint64_t link_speed;  /* bytes/s, last measured; 0: not yet */
+    uint64_t hash_speed;  /* bytes/s, one thread */
     /* destination: set when a checkpoint is configured */
     bool has_destination;
     char *file;               /* owned */

@@ -181,9 +181,11 @@ static void hmp_info_migrate_checkpoint(Monitor *mon,
             " moved), %" PRIu64 " kbytes saved, %" PRIu64
             " pages requested again, exchange %" PRIu64 " kbytes in %" PRId64
             " ms, %" PRIu64 " pages hashed ahead, %" PRIu64
-            " sent before their hash\n",
+            " sent before their hash, %" PRIu64 " sent whole (link %" PRIu64
+            " MB/s, hashing %" PRIu64 " MB/s)\n",
             c->pages, c->moved_pages, c->bytes_saved >> 10, c->requested,
-            c->offer_bytes >> 10, c->offer_time, c->hashed, c->unhashed);
+            c->offer_bytes >> 10, c->offer_time, c->hashed, c->unhashed,
+            c->whole, c->link_speed / 1000000, c->hash_speed / 1000000);
     }
     if (c->has_destination) {
         monitor_printf(mon,

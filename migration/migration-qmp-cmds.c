@@ -96,6 +96,9 @@ migration_checkpoint_info_to_json(const MigrationCheckpointInfo *c)
         json_add_i64(o, "exchange-time", c->offer_time);
         json_add_u64(o, "hashed-pages", c->hashed);
         json_add_u64(o, "unhashed-pages", c->unhashed);
+        json_add_u64(o, "whole-pages", c->whole);
+        json_add_u64(o, "link-speed", c->link_speed);
+        json_add_u64(o, "hash-speed", c->hash_speed);
     }
     if (c->has_destination) {
         json_add_str(o, "file", c->file);

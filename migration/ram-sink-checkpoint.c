@@ -30,6 +30,13 @@
  * the pass is still the one it claimed in, so a stale digest never
  * overwrites a current one.
  *
+ * Whether to hash at all is measured (checkpoint-pace.h): a HASH page
+ * costs a SHA-256 pass on each side, so while the link carries whole
+ * pages faster than half one thread's hash speed (a loopback, a fast
+ * network) the hash threads stop and every page goes whole, as with the
+ * stream sink, and the destination has nothing to verify; when the link
+ * is slower (max-bandwidth, a WAN) they run as below.
+ *
  * Priority: with max-bandwidth at most CKPT_HASH_IDLE_ABOVE (a link
  * slower than one thread's hashing, so every hash saves link time worth
  * more than its CPU) the hash threads run at normal priority.  Above it,
@@ -58,6 +65,8 @@
 #include "migration-stats.h"
 #include "checkpoint.h"
 #include "checkpoint-exchange.h"
+#include "checkpoint-pace.h"
+#include "qemu/trace.h"
 #include "ram-format.h"
 #include "ram-sink.h"
 
@@ -108,7 +117,9 @@ typedef struct RAMCkptSink {
     uint32_t sender_pass;    /* sender: the pass it started hashing */
     uint64_t sender_pos;     /* atomic: number of the page sent last */
     uint64_t unhashed;       /* sender: pages reached before their hash */
+    uint64_t whole;          /* sender: sent whole, hashing did not pay */
     unsigned int since_kick; /* sender: pages since it woke the hashing */
+    CkptPace pace;           /* sender: does hashing pay on this link? */
 
     GThread **threads;
     unsigned int nr_threads;
@@ -116,6 +127,7 @@ typedef struct RAMCkptSink {
     GMutex lock;
     GCond cond;
     bool quit;        /* under lock */
+    bool hashing;     /* atomic: pace.hashing, for the hash threads */
     uint32_t pass;    /* under lock: the pass being hashed, 0: none yet */
     uint64_t start;   /* under lock: page number the pass started at */
     uint64_t covered; /* under lock: pages of the pass claimed or skipped */
@@ -166,7 +178,8 @@ static bool ckpt_sink_claim(RAMCkptSink *cs, CkptClaim *c)
     uint64_t next = __atomic_load_n(&cs->sender_pos, __ATOMIC_RELAXED) + 1;
     uint64_t cursor, skip;
 
-    if (cs->covered >= cs->total) {
+    if (cs->covered >= cs->total ||
+        !__atomic_load_n(&cs->hashing, __ATOMIC_RELAXED)) {
         return false;
     }
     cursor = (cs->start + cs->covered) % cs->total;
@@ -359,6 +372,20 @@ static size_t ckpt_sink_put_hashed(RAMCkptSink *cs, CkptHashBlock *hb,
     return ckpt_sink_put_page(cs, hb->rb, page);
 }
 
+/*
+ * The link's measured speed moved across the mark (checkpoint-pace.h):
+ * the hash threads start (from the sender's page on) or stop.
+ */
+static void ckpt_sink_pace_changed(RAMCkptSink *cs)
+{
+    TRACE("migration_ckpt_pace",
+          "link %" PRIu64 " B/s, hashing %" PRIu64 " B/s, cpu %u/1000: %s",
+          cs->pace.link_bps, cs->pace.hash_bps, cs->pace.cpu_share,
+          cs->pace.hashing ? "hash" : "whole");
+    __atomic_store_n(&cs->hashing, cs->pace.hashing, __ATOMIC_RELAXED);
+    ckpt_sink_kick(cs);
+}
+
 static int ckpt_sink_save_page(RAMPageSink *sink, RAMBlock *rb, uint64_t page)
 {
     RAMCkptSink *cs = (RAMCkptSink *)sink;
@@ -378,16 +405,20 @@ static int ckpt_sink_save_page(RAMPageSink *sink, RAMBlock *rb, uint64_t page)
         __atomic_store_n(&cs->sender_pos, hb->base + page, __ATOMIC_RELAXED);
         stamp = __atomic_load_n(&hb->stamp[page], __ATOMIC_ACQUIRE);
     }
-    if (stamp >> 1 == cs->sender_pass && stamp) {
+    if (stamp >> 1 == cs->sender_pass && stamp && cs->pace.hashing) {
         bytes = stamp & CKPT_STAMP_ZERO ? ckpt_sink_put_zero(cs, rb, page)
                                         : ckpt_sink_put_hashed(cs, hb, page);
     } else if (ram_sink_page_is_zero(rb->host + (page << TARGET_PAGE_BITS))) {
         bytes = ckpt_sink_put_zero(cs, rb, page);
     } else {
-        cs->unhashed++;
+        cs->unhashed += cs->pace.hashing;
+        cs->whole += !cs->pace.hashing;
         bytes = ckpt_sink_put_page(cs, rb, page);
     }
     migration_stats_account_ram(bytes);
+    if (checkpoint_pace_account(&cs->pace, bytes)) {
+        ckpt_sink_pace_changed(cs);
+    }
     return qemu_file_get_error(cs->f);
 }
 
@@ -421,6 +452,7 @@ static int ckpt_sink_section_end(RAMPageSink *sink, QEMUFile *f)
 
     checkpoint_src_count_hashing(__atomic_load_n(&cs->hashed, __ATOMIC_RELAXED),
                                  cs->unhashed);
+    checkpoint_src_count_pace(cs->whole, cs->pace.link_bps, cs->pace.hash_bps);
     qemu_put_be64(f, RAM_SAVE_FLAG_EOS);
     migration_stats_account_ram(RAM_RECORD_HEADER_BYTES);
     return cs->err ? cs->err : qemu_file_get_error(f);
@@ -518,6 +550,11 @@ RAMPageSink *ram_sink_checkpoint_new(QEMUFile *f)
     checkpoint_src_begin();
     ckpt_sink_blocks_new(cs);
     cs->sender_pass = stat64_get(&mig_stats.dirty_sync_count);
+    checkpoint_pace_init(&cs->pace, checkpoint_pace_hash_speed(),
+                         migrate_max_bandwidth());
+    cs->hashing = cs->pace.hashing;
+    TRACE("migration_ckpt_pace_start", "hashing %" PRIu64 " B/s: %s",
+          cs->pace.hash_bps, cs->pace.hashing ? "hash" : "whole");
     cs->idle = !migrate_max_bandwidth() ||
                migrate_max_bandwidth() > CKPT_HASH_IDLE_ABOVE;
     cs->nr_threads = MIN(MAX(g_get_num_processors(), 1), CKPT_HASH_MAX_THREADS);

@@ -30,6 +30,18 @@ indexing time (and for warm its CPU seconds) and when the index was
 ready relative to the destination's start and to the migrate command.
 Goals (issue 15): bytes <= 25% of plain; time <= 30% of plain at
 100 MiB/s; no slower than plain at loopback.
+
+Destination RAM is preallocated (memory-backend-ram prealloc=on), in
+every variant alike: on a VM host that takes freed memory back (free
+page reporting, as on the bench machine: page_reporting_order on its
+kernel command line), a process's first touch of 2 GiB costs 0.2-0.4
+CPU s when the memory was freed a moment before and 1-2.4 CPU s when it
+was freed a second or more before (an anonymous 2 GiB
+MADV_POPULATE_WRITE: 0.21-0.38 s after no pause, 0.98-1.89 s after
+1-6 s).  Left in the migration, that swings a 0.8 s plain run by more
+than the difference being measured, and by the order of the runs (a
+warm run first waits for the index, so its RAM was always freed long
+before); preallocated, the migrations compare the work of migrating.
 """
 import os
 import shutil
@@ -56,7 +68,7 @@ def _src_args(mb, ram):
 
 def _dst_args(mb, ckpt):
     args = ['-M', 'none', '-m', f'{mb}M',
-            '-object', f'memory-backend-ram,id=mem,size={mb}M',
+            '-object', f'memory-backend-ram,id=mem,size={mb}M,prealloc=on',
             '-machine', 'none,memory-backend=mem', '-incoming', 'defer']
     return args + (['-checkpoint', ckpt] if ckpt else [])
 
@@ -157,6 +169,9 @@ def _one(tern, mb, ram, ckpt, bw, tmp, poll, port, warm=False):
                       'requested_pages': c['requested-pages'],
                       'hashed_pages': c.get('hashed-pages'),
                       'unhashed_pages': c.get('unhashed-pages'),
+                      'whole_pages': c.get('whole-pages'),
+                      'link_speed': c.get('link-speed'),
+                      'hash_speed': c.get('hash-speed'),
                       'exchange_bytes': c['exchange-bytes'],
                       'exchange_ms': c['exchange-time'],
                       'index_ms': d.get('index-time'),
@@ -219,7 +234,11 @@ def _details(label, variant, c):
            f"| {label} | {variant}: pages as hashes / re-requested | "
            f"{c.get('hash_pages')} / {c.get('requested_pages')} |",
            f"| {label} | {variant}: pages hashed ahead / sent before their "
-           f"hash | {c.get('hashed_pages')} / {c.get('unhashed_pages')} |"]
+           f"hash | {c.get('hashed_pages')} / {c.get('unhashed_pages')} |",
+           f"| {label} | {variant}: pages sent whole, hashing not paying "
+           f"(link / one thread's hashing, MB/s) | {c.get('whole_pages')} "
+           f"({(c.get('link_speed') or 0) // 1000000} / "
+           f"{(c.get('hash_speed') or 0) // 1000000}) |"]
     if variant == 'warm':
         cpu = c.get('index_cpu_s')
         out.append(f"| {label} | warm: destination indexing (before "

@@ -26,7 +26,10 @@ happened to the checkpoint:
      indexes (the offer is streamed in pieces); and against a
      destination that does not stream (TERN_TEST_CKPT_NO_STREAM: it
      answers as the first version of the exchange did, and the source
-     falls back to waiting for the whole offer).
+     falls back to waiting for the whole offer);
+  7. fast link: no max-bandwidth, so the source measures the link
+     against its hash speed and may send every page whole; the guest
+     verifies every page whatever it chose, the counters add up.
 """
 import os
 import random
@@ -112,7 +115,7 @@ def mapped_ram_save(src, path):
 
 
 def migrate(tmp, name, after_dump=None, mutate=None, use_param=False,
-            take=dump, cold=False, dst_env=None):
+            take=dump, cold=False, dst_env=None, params=None):
     """Checkpoint the source (dump, then after_dump(path)), let it dirty
     about a fifth of its pages, start the destination with it, apply
     mutate(path) once indexed, migrate; returns (source info, dest
@@ -138,7 +141,7 @@ def migrate(tmp, name, after_dump=None, mutate=None, use_param=False,
                 check(idx['index-status'] == 'ready', idx)
             if mutate:
                 mutate(ckpt)
-            start_migration(src, dst.uri, caps=CAPS, params=PARAMS)
+            start_migration(src, dst.uri, caps=CAPS, params=params or PARAMS)
             info = wait_migration(src, 120)
             check_verified(src, dst)
             dinfo = dst.cmd('query-migrate')
@@ -245,6 +248,21 @@ def test_cold(tmp):
     check(c['bytes-saved'] == c['pages'] * (PAGE - 32), c)
 
 
+def test_fast_link(tmp):
+    """No max-bandwidth: the source measures the link against its hash
+    speed (checkpoint-pace.c) and may send every page whole; whatever it
+    chose, each page is right and each non-zero page is counted once."""
+    c, info = migrate(tmp, 'fast', params={'max-bandwidth': 100 << 30})
+    print(f"  fast: {c['whole-pages']} pages whole (link "
+          f"{c['link-speed'] >> 20} MiB/s, hashing "
+          f"{c['hash-speed'] >> 20} MiB/s)")
+    check(c['hash-speed'] > 0, c)
+    check(c['failed-pages'] == 0, c)
+    check(c['whole-pages'] + c['unhashed-pages'] <= info['ram']['normal'],
+          (c, info['ram']))
+    check(c['bytes-saved'] == c['pages'] * (PAGE - 32), c)
+
+
 def test_no_stream(tmp):
     """A destination that does not stream: the whole offer, as before."""
     c, _ = migrate(tmp, 'no-stream', dst_env={'TERN_TEST_CKPT_NO_STREAM': '1'})
@@ -290,6 +308,7 @@ def main():
             test_mapped_ram(tmp)
             test_changed_after_index(tmp)
             test_cold(tmp)
+            test_fast_link(tmp)
             test_no_stream(tmp)
 
 
