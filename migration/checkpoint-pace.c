@@ -120,24 +120,24 @@ static bool ckpt_pace_schedstat(uint64_t *run_ns, uint64_t *wait_ns)
 }
 
 /*
- * A window ends: the share of the time the sender wanted a processor that
- * it had one.  Other work on the host (or the destination on the same
- * one) makes hashing cost more time than on an idle processor.
+ * A window of span_us ends (0: the first starts): the share of it the
+ * sender did not spend waiting for a processor.  Other work on the host
+ * (or the destination on the same one) makes hashing take that much
+ * longer than on an idle processor.  A sender that sleeps on a slow link
+ * waits little, whatever it runs.
  */
-static void ckpt_pace_measure_share(CkptPace *p, bool window_end)
+static void ckpt_pace_measure_share(CkptPace *p, int64_t span_us)
 {
-    uint64_t run, wait, d_run, d_wait;
+    uint64_t run, wait;
 
     if (!ckpt_pace_schedstat(&run, &wait)) {
         p->cpu_share = 1000;
         return;
     }
-    d_run = run - p->run_ns;
-    d_wait = wait - p->wait_ns;
-    if (window_end && d_run + d_wait) {
-        p->cpu_share = d_run * 1000 / (d_run + d_wait);
+    if (span_us > 0) {
+        /* ns waited per us of the window is per mille of it */
+        p->cpu_share = 1000 - MIN((wait - p->wait_ns) / span_us, 1000);
     }
-    p->run_ns = run;
     p->wait_ns = wait;
 }
 
@@ -152,7 +152,7 @@ bool checkpoint_pace_account(CkptPace *p, uint64_t bytes)
     p->calls = 0;
     now = g_get_monotonic_time();
     if (!p->win_start_us || now - p->win_start_us >= CKPT_PACE_WINDOW_US) {
-        ckpt_pace_measure_share(p, p->win_start_us);
+        ckpt_pace_measure_share(p, p->win_start_us ? now - p->win_start_us : 0);
     }
     return checkpoint_pace_update(p, now, 0);
 }

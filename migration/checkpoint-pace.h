@@ -13,8 +13,8 @@
  * on it per wall-clock window (CKPT_PACE_WINDOW_US), so max-bandwidth, a
  * slow network and a loopback whose speed is that of the processors are
  * all seen as they are.  On a busy host (the sender waits for a processor
- * part of the time: /proc/thread-self/schedstat) the hash speed counts
- * only for that share, since hashing would wait the same way.  Until the first
+ * part of the window: /proc/thread-self/schedstat) the hash speed counts
+ * only for the rest, since hashing would wait the same way.  Until the first
  * window ends, a max-bandwidth low enough decides (the link cannot be faster
  * than it); without one, pages go whole.  The switch has some hysteresis so a
  * link near the threshold does not flip every window, and hashing starts only
@@ -41,9 +41,9 @@ typedef struct CkptPace {
     uint64_t link_bps;         /* the last window's speed; 0: none yet */
     unsigned int calls;        /* checkpoint_pace_account() since the clock */
     unsigned int slow_windows; /* in a row, slow enough to hash */
-    unsigned int cpu_share;    /* per mille: the sender's processor time
-                                  of the time it wanted one (last window) */
-    uint64_t run_ns, wait_ns;  /* the sender's, at the window's start */
+    unsigned int cpu_share;    /* per mille of the last window the sender
+                                  did not wait for a processor */
+    uint64_t wait_ns;          /* the sender's wait, at the window's start */
     uint32_t switches;         /* decisions changed */
 } CkptPace;
 
