@@ -109,8 +109,9 @@ bool checkpoint_index_read(CheckpointIndex *ci, const CkptIndexEntry *e,
 /*
  * Pause the indexing (its threads stop after their current chunk and
  * use no processor) or resume it: a migration at full speed needs the
- * processors more than an index it cannot wait for.  The index time
- * counts the pause.  Any thread.
+ * processors more than an index it cannot wait for.  Resumed, the
+ * threads that paused go on at SCHED_IDLE.  The index time counts the
+ * pause.  Any thread.
  */
 void checkpoint_index_pause(CheckpointIndex *ci, bool paused);
 
