@@ -4,6 +4,7 @@
  * postcopy-cpu.h).
  */
 #include "qemu/osdep.h"
+#include <sched.h>
 #include <sys/socket.h>
 #include "qemu/thread.h"
 #include "qemu/trace.h"
@@ -68,10 +69,29 @@ static int postcopy_cpu_read_vcpu(void)
     return end != p + 1 && cpu >= 0 && cpu < CPU_SETSIZE ? (int)cpu : -1;
 }
 
+/*
+ * Whether the calling thread may go to cpu: one of the CPUs it was
+ * allowed before its first move (an operator's taskset or the cgroup's
+ * cpuset is kept; a vCPU pinned elsewhere is not followed).
+ */
+static bool postcopy_cpu_allowed(int cpu)
+{
+    static __thread cpu_set_t allowed;
+    static __thread bool known;
+
+    if (!known) {
+        if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0) {
+            CPU_ZERO(&allowed);
+        }
+        known = true;
+    }
+    return cpu >= 0 && cpu < CPU_SETSIZE && CPU_ISSET(cpu, &allowed);
+}
+
 /* Hold the calling thread to cpu if it is not there already. */
 static void postcopy_cpu_move(int cpu, int *mine, const char *why)
 {
-    if (cpu < 0 || cpu == *mine) {
+    if (cpu < 0 || cpu == *mine || !postcopy_cpu_allowed(cpu)) {
         return;
     }
     if (qemu_thread_set_cpu(cpu)) {

@@ -20,10 +20,12 @@
  * on the source the return-path thread runs on the CPU that last took
  * the return path's incoming packets (SO_INCOMING_CPU: the NIC queue's,
  * or on loopback the sender's).  Each thread moves itself
- * (sched_setaffinity to that one CPU) only when the CPU changed.  Best
- * effort: nothing happens where the information or the permission is
- * missing.  The threads are postcopy's own and end with it (the
- * return-path thread with the migration), so nobody is left held.
+ * (sched_setaffinity to that one CPU) only when the CPU changed, and
+ * only to a CPU it was allowed before its first move (an operator's
+ * taskset or cpuset stays in force).  Best effort: nothing happens
+ * where the information or the permission is missing.  The threads are
+ * postcopy's own and end with it (the return-path thread with the migration),
+ * so nobody is left held.
  *
  * Tern has one vCPU (cpus_vcpu_thread_id()).
  */

@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include "qemu/bswap.h"
 #include "qemu/error-report.h"
@@ -32,9 +33,50 @@ typedef struct PostcopyIncoming {
     int uffd;    /* -1 when not listening */
     int quit_fd; /* eventfd: wakes the fault thread to exit */
     GThread *fault_thread;
+    bool load_raised; /* the load thread's nice lowered at LISTEN */
+    int load_nice;    /* its nice value before */
 } PostcopyIncoming;
 
 static PostcopyIncoming pci = {.uffd = -1, .quit_fd = -1};
+
+/*
+ * From LISTEN on, the load thread (the rest of the main stream) is on
+ * the path of every fault whose page the bulk had already taken when
+ * its request came: it runs at nice QEMU_THREAD_NICE_FAULT_PATH until
+ * the end, so that a burst of the bulk does not wait for CPU behind the
+ * vCPU and the host's other work (not SCHED_FIFO: it works for long
+ * stretches, and would starve the vCPU).  Best effort.  Load thread.
+ */
+static void postcopy_load_thread_raise(void)
+{
+    int before;
+
+    errno = 0;
+    before = getpriority(PRIO_PROCESS, syscall(SYS_gettid));
+    if ((before == -1 && errno) || before <= QEMU_THREAD_NICE_FAULT_PATH) {
+        return;
+    }
+    if (!qemu_thread_set_nice(QEMU_THREAD_NICE_FAULT_PATH)) {
+        TRACE("postcopy_thread_priority",
+              "load thread: nice not permitted "
+              "(%s)",
+              strerror(errno));
+        return;
+    }
+    TRACE("postcopy_thread_priority", "load thread: nice %d",
+          QEMU_THREAD_NICE_FAULT_PATH);
+    pci.load_nice = before;
+    pci.load_raised = true;
+}
+
+/* Back to the load thread's nice value before LISTEN.  Load thread. */
+static void postcopy_load_thread_restore(void)
+{
+    if (pci.load_raised) {
+        qemu_thread_set_nice(pci.load_nice);
+        pci.load_raised = false;
+    }
+}
 
 PostcopyIncomingState postcopy_ram_incoming_state(void)
 {
@@ -453,6 +495,7 @@ static int postcopy_handle_listen(const LoadVMCommand *c, Error **errp)
     }
     postcopy_blocktime_start();
     postcopy_cpu_start();
+    postcopy_load_thread_raise();
     if (!postcopy_preempt_incoming_start(mis, pci.uffd, errp)) {
         return -EINVAL;
     }
@@ -531,6 +574,7 @@ void postcopy_ram_incoming_end(bool ok)
         pci.uffd = -1;
     }
     postcopy_cpu_end();
+    postcopy_load_thread_restore();
     postcopy_state_set(POSTCOPY_INCOMING_NONE);
 }
 
