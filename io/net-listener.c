@@ -33,16 +33,14 @@ void qio_net_listener_set_name(QIONetListener *listener, const char *name)
     }
 }
 
-static gboolean qio_net_listener_channel_func(QIOChannel *ioc,
-                                              GIOCondition condition,
-                                              gpointer opaque)
+/* Accept one client on ioc and hand it to the callback; false if none. */
+static bool qio_net_listener_accept_one(QIONetListener *listener,
+                                        QIOChannelSocket *ioc)
 {
-    QIONetListener *listener = opaque;
-    QIOChannelSocket *sioc;
+    QIOChannelSocket *sioc = qio_channel_socket_accept(ioc, NULL);
 
-    sioc = qio_channel_socket_accept(QIO_CHANNEL_SOCKET(ioc), NULL);
     if (!sioc) {
-        return G_SOURCE_CONTINUE; /* client gone already, or EAGAIN */
+        return false; /* client gone already, or EAGAIN */
     }
     qio_net_listener_ref(listener); /* the callback may drop the last */
     if (listener->io_func) {
@@ -50,7 +48,29 @@ static gboolean qio_net_listener_channel_func(QIOChannel *ioc,
     }
     qio_channel_unref(QIO_CHANNEL(sioc));
     qio_net_listener_unref(listener);
+    return true;
+}
+
+static gboolean qio_net_listener_channel_func(QIOChannel *ioc,
+                                              GIOCondition condition,
+                                              gpointer opaque)
+{
+    qio_net_listener_accept_one(opaque, QIO_CHANNEL_SOCKET(ioc));
     return G_SOURCE_CONTINUE;
+}
+
+void qio_net_listener_drain(QIONetListener *listener)
+{
+    qio_net_listener_ref(listener);
+    for (size_t i = 0; listener->connected && i < listener->nsioc; i++) {
+        for (int n = 0; n < QIO_NET_LISTENER_DRAIN_MAX; n++) {
+            if (!listener->connected || !listener->io_func ||
+                !qio_net_listener_accept_one(listener, listener->sioc[i])) {
+                break;
+            }
+        }
+    }
+    qio_net_listener_unref(listener);
 }
 
 static void qio_net_listener_watch(QIONetListener *listener, size_t i)

@@ -301,17 +301,18 @@ static const char *migration_incoming_unwanted(MigrationIncomingState *mis,
     if (type >= MIGRATION_CHANNEL__MAX) {
         return "not a migration stream";
     }
-    if (mis->loading) {
-        return "the migration has all its channels";
-    }
     if (!migration_incoming_accept[type]) {
         return "no receiver for it";
     }
+    /* the precise reason first, whether or not loading began */
     if (migration_incoming_count(mis, type) >=
         migration_incoming_wanted(type)) {
         return type == MIGRATION_CHANNEL_MULTIFD
                    ? "one multifd channel too many"
                    : "a second stream";
+    }
+    if (mis->loading) {
+        return "the migration has all its channels";
     }
     return NULL;
 }
@@ -362,6 +363,7 @@ static void migration_incoming_channel_sorted(QIOChannel *ioc,
             migration_channels_timer = 0;
         }
         mis->loading = true;
+        socket_incoming_drain();
         socket_incoming_stop();
         if (mis->recovering) {
             postcopy_incoming_recover_channel(migration_incoming_main(mis));

@@ -254,6 +254,12 @@ uint64_t migration_transferred_bytes(QEMUFile *main_file);
 
 /* Stop listening on the destination's socket (if it listens). */
 void socket_incoming_stop(void);
+/*
+ * Hand every client the kernel already accepted on the destination's
+ * socket to the channel sorter now (before socket_incoming_stop()), so
+ * a connection too many is dropped with its reason, not reset unseen.
+ */
+void socket_incoming_drain(void);
 /* Is the socket transport still accepting clients (TLS handshakes)? */
 bool socket_incoming_listening(void);
 

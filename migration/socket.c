@@ -124,6 +124,13 @@ void socket_incoming_stop(void)
     qio_net_listener_unref(listener);
 }
 
+void socket_incoming_drain(void)
+{
+    if (socket_listener) {
+        qio_net_listener_drain(socket_listener);
+    }
+}
+
 bool socket_incoming_listening(void)
 {
     return socket_listener != NULL;

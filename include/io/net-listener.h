@@ -86,6 +86,16 @@ void qio_net_listener_set_client_func_full(QIONetListener *listener,
  */
 QIOChannelSocket *qio_net_listener_wait_client(QIONetListener *listener);
 
+/*
+ * Accept every client already waiting (up to QIO_NET_LISTENER_DRAIN_MAX
+ * per socket, never blocking) and hand each to the client callback, as
+ * if the main loop had got to it: call before disconnecting, so that
+ * clients the kernel already accepted get the callback's answer instead
+ * of a reset.
+ */
+#define QIO_NET_LISTENER_DRAIN_MAX 64
+void qio_net_listener_drain(QIONetListener *listener);
+
 /* Stop watching and close every listening socket. */
 void qio_net_listener_disconnect(QIONetListener *listener);
 

@@ -48,6 +48,10 @@ void migration_incoming_fail(Error *err)
     g_assert_not_reached();
 }
 
+void socket_incoming_drain(void)
+{
+}
+
 void socket_incoming_stop(void)
 {
     listener_stops++;
