@@ -180,12 +180,16 @@ def case_keepalive():
         src.cmd('migrate', uri=dst.uri)
         wait_active(src, 1)
         lines = []
-        for _ in range(50):  # until both ends are listed (loaded hosts)
+        # until both ends are listed with their keepalive timer: ss shows
+        # a socket's retransmit timer instead while its data is unacked
+        # (loaded hosts, ASan)
+        for _ in range(100):
             out = subprocess.run(['ss', '-tnoH', 'state', 'established',
                                   f'( sport = :{port} or dport = :{port} )'],
                                  capture_output=True, text=True).stdout
             lines = [ln for ln in out.splitlines() if ln.strip()]
-            if len(lines) >= 2:
+            if len(lines) >= 2 and \
+                    all('timer:(keepalive' in ln for ln in lines):
                 break
             time.sleep(0.1)
         src.cmd('migrate_cancel')
