@@ -47,6 +47,7 @@ before); preallocated, the migrations compare the work of migrating.
 """
 import os
 import shutil
+import statistics
 import time
 
 from tern.migration import set_migration
@@ -194,9 +195,24 @@ def _one(tern, mb, ram, ckpt, bw, tmp, poll, port, warm=False):
             dst.kill()
 
 
-def run_checkpoint_case(tern, ramfile, size, shm, tmp, poll, free_port):
+def _median_run(rs):
+    """The run of rs with the median wall time, with its wall time, bytes
+    and CPU seconds replaced by each figure's median over rs and the
+    per-run wall times kept in 'walls'."""
+    m = dict(sorted(rs, key=lambda r: r['wall_s'])[len(rs) // 2])
+    for k in ('wall_s', 'bytes', 'src_cpu_s', 'dst_cpu_s'):
+        vals = [r[k] for r in rs if r.get(k) is not None]
+        if vals:
+            m[k] = statistics.median(vals)
+    m['walls'] = [round(r['wall_s'], 3) for r in rs]
+    return m
+
+
+def run_checkpoint_case(tern, ramfile, size, shm, tmp, poll, free_port,
+                        runs=1):
     """The whole case: {'loopback'|'100MiBs': {'plain': r, 'cold': r,
-    'warm': r}}."""
+    'warm': r}}, each r the median of `runs` rounds of plain, cold and
+    warm in turn (_median_run)."""
     mb = size >> 20
     ram = os.path.join(shm, 'ckpt-src.ram')
     ckpt = os.path.join(shm, 'ckpt.elf')
@@ -215,14 +231,15 @@ def run_checkpoint_case(tern, ramfile, size, shm, tmp, poll, free_port):
         _one(tern, mb, ram, None, 100 << 30, tmp, poll, free_port())
         out = {'size_mib': mb}
         for label, bw in (('loopback', 100 << 30), ('100MiBs', BW_100)):
-            out[label] = {
-                'plain': _one(tern, mb, ram, None, bw, tmp, poll,
-                              free_port()),
-                'cold': _one(tern, mb, ram, ckpt, bw, tmp, poll,
-                             free_port()),
-                'warm': _one(tern, mb, ram, ckpt, bw, tmp, poll,
-                             free_port(), warm=True),
-            }
+            rounds = {'plain': [], 'cold': [], 'warm': []}
+            for _ in range(max(1, runs)):
+                rounds['plain'].append(_one(tern, mb, ram, None, bw, tmp,
+                                            poll, free_port()))
+                rounds['cold'].append(_one(tern, mb, ram, ckpt, bw, tmp,
+                                           poll, free_port()))
+                rounds['warm'].append(_one(tern, mb, ram, ckpt, bw, tmp,
+                                           poll, free_port(), warm=True))
+            out[label] = {v: _median_run(rs) for v, rs in rounds.items()}
         return out
     finally:
         for p in (ram, ckpt):
@@ -283,7 +300,9 @@ def markdown(case):
            'migrates as soon as the destination listens (it indexes while '
            'the pages go), *warm* once the destination reports its '
            'index ready (a destination started ahead of time).  Ratios are '
-           'checkpoint/plain; CPU s count from the migrate command.', '',
+           'checkpoint/plain; CPU s count from the migrate command.  '
+           'Each figure is the median over the rounds (plain, cold and '
+           'warm in turn); the details come from the median round.', '',
            '| link | figure | plain | cold | cold/plain | warm | warm/plain '
            '| goal |',
            '|---|---|---|---|---|---|---|---|']
@@ -308,6 +327,12 @@ def markdown(case):
                 cells += list(_ratio(c, p, key))
             out.append(f'| {label} | {name} | {p[key]:.6g} | '
                        + ' | '.join(cells) + f' | {goal} |')
+        if 'walls' in p:
+            walls = ', '.join(
+                f"{v} " + ' / '.join(f'{w:.2f}' for w in r['walls'])
+                for v, r in [('plain', p)] + variants if 'walls' in r)
+            out.append(f'| {label} | total s of each round | {walls} '
+                       '| | | | | |')
         c = dict(variants).get('cold', {})
         if c.get('exchange_ms') is not None:
             # the cold source's wait for the offer is mostly the

@@ -1023,7 +1023,7 @@ def main():
                 try:
                     out['runs'] = checkpoint.run_checkpoint_case(
                         tern, ramfile, size, shm, tmp, poll_migration,
-                        free_port)
+                        free_port, runs)
                 except Exception as e:  # reported, not fatal
                     out['error'] = str(e)[:300]
                 continue
