@@ -32,7 +32,7 @@
  *
  * Whether to hash at all is measured (checkpoint-pace.h): a HASH page
  * costs a SHA-256 pass on each side, so while the link carries whole
- * pages faster than half one thread's hash speed (a loopback, a fast
+ * pages faster than a third of one thread's hash speed (a loopback, a fast
  * network) the hash threads stop and every page goes whole, as with the
  * stream sink, and the destination has nothing to verify; when the link
  * is slower (max-bandwidth, a WAN) they run as below.

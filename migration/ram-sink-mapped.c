@@ -54,8 +54,7 @@ typedef struct MappedBlock {
 typedef struct RAMMappedSink {
     RAMPageSink base;
     QEMUFile *f;      /* main stream; the caller's */
-    int fd;           /* f's descriptor */
-    bool prealloc;    /* allocate each block's page region up front */
+    bool direct;      /* direct-io writers: regions allocated up front */
     uint64_t run_max; /* bytes per transfer at most; divides the stripe */
     MappedRamIO *io;
     MappedRamFlusher *flusher; /* buffered saves only */
@@ -178,9 +177,10 @@ static int ram_sink_mapped_block_listed(RAMPageSink *sink, QEMUFile *f,
     mapped_ram_header_layout(&mb->hdr, pos + MAPPED_RAM_HDR_BYTES,
                              rb->used_length);
     mapped_ram_header_encode(&mb->hdr, buf);
-    if (ms->prealloc && rb->used_length) {
+    if (ms->direct && rb->used_length) {
         /* best effort: without it the writes allocate as they go */
-        (void)fallocate(ms->fd, 0, mb->hdr.pages_offset, rb->used_length);
+        (void)fallocate(qio_channel_get_fd(qemu_file_get_ioc(f)), 0,
+                        mb->hdr.pages_offset, rb->used_length);
     }
     qemu_put_buffer(f, buf, sizeof(buf));
     qemu_set_offset(f, mb->hdr.pages_offset + rb->used_length, SEEK_SET);
@@ -261,13 +261,11 @@ RAMPageSink *ram_sink_mapped_new(QEMUFile *f, Error **errp)
     ms = g_new0(RAMMappedSink, 1);
     ms->base.ops = &ram_sink_mapped_ops;
     ms->f = f;
-    ms->fd = fd;
-    ms->prealloc = n && migrate_direct_io();
-    ms->run_max =
-        ms->prealloc ? MAPPED_RAM_IO_STRIPE : MAPPED_RAM_FILE_ALIGNMENT;
+    ms->direct = n && migrate_direct_io();
+    ms->run_max = ms->direct ? MAPPED_RAM_IO_STRIPE : MAPPED_RAM_FILE_ALIGNMENT;
     ms->blocks =
         g_hash_table_new_full(NULL, NULL, NULL, ram_sink_mapped_block_free);
-    if (!(n && migrate_direct_io())) {
+    if (!ms->direct) {
         ms->flusher = mapped_ram_flusher_new(fd);
     }
     if (!n) {
