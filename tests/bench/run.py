@@ -34,6 +34,7 @@ sys.path.insert(0, HERE)
 import saverestore  # noqa: E402
 import libvirt_bench  # noqa: E402
 import checkpoint  # noqa: E402
+import firsttouch  # noqa: E402
 
 QEMU = shutil.which('qemu-system-x86_64')
 CLK_TCK = os.sysconf('SC_CLK_TCK')
@@ -211,6 +212,9 @@ def run_ram_case(system, binary, case, ramfile, size, tmp, tls_dir):
         src_args += ['-object', f'tls-creds-x509,id=tls0,dir={tls_dir},endpoint=client']
         dst_args += ['-object', f'tls-creds-x509,id=tls0,dir={tls_dir},endpoint=server']
         params.update({'tls-creds': 'tls0', 'tls-hostname': 'localhost'})
+    # the destination's first touch drawn the same way in every run
+    # (firsttouch.py): held memory, given back as the destination grows
+    ho = firsttouch.Handover(size) if case.get('handover') else None
     src = vmm(binary, src_args, tmp, f'{system}-src')
     dst = None
     try:
@@ -237,6 +241,8 @@ def run_ram_case(system, binary, case, ramfile, size, tmp, tls_dir):
         cpu_s0 = cpu_seconds(src.proc.pid)
         cpu_d0 = cpu_seconds(dst.proc.pid) if dst else 0
         rd0 = loopback_bytes() if dst else None
+        if ho and dst:
+            ho.start(dst.proc.pid)
         t0 = time.time()
         src.cmd('migrate', uri=out_uri)
         info, series, wall = poll_migration(src, dst, t0, 600)
@@ -258,9 +264,81 @@ def run_ram_case(system, binary, case, ramfile, size, tmp, tls_dir):
             os.unlink(out)
         return res
     finally:
+        if ho:
+            ho.stop()
         src.kill()
         if dst:
             dst.kill()
+
+
+def run_floor_case(build, case, ramfile, size):
+    """The machine's floor for a multifd 'none' case: tests/bench/
+    multifd-floor moves the same RAM file over as many loopback TCP
+    connections into fresh THP memory of another process, with nothing
+    else (no zero check, no protocol, no page tracking), its destination
+    drawing its first touch the same way as the VMMs' (case['handover']).
+    Returns its wall_s, gibs, src_cpu_s and dst_cpu_s."""
+    exe = os.path.join(build, 'tests', 'bench', 'multifd-floor')
+    ho = firsttouch.Handover(size) if case.get('handover') else None
+    p = subprocess.Popen([exe, '--wait', '--channels',
+                          str(case['multifd'][0]), ramfile, str(size >> 20)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         text=True)
+    try:
+        ready = p.stdout.readline().split()  # "ready PID" (the receiver)
+        if len(ready) != 2:
+            raise RuntimeError('multifd-floor did not start')
+        if ho:
+            ho.start(int(ready[1]))
+        p.stdin.write('go\n')
+        p.stdin.flush()
+        line = p.stdout.readline()
+        if p.wait(timeout=600) or not line:
+            raise RuntimeError(f'multifd-floor failed ({p.returncode})')
+        return json.loads(line)
+    finally:
+        if ho:
+            ho.stop()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def floor_summary(results):
+    """For each case run against the floor: its 'limit' cell (the floor's
+    median throughput, each VMM's median as % of it) and lines for a
+    table of the three (medians of GiB/s and CPU s per side)."""
+    out = []
+    for name, case in results['cases'].items():
+        floor = case.get('floor')
+        fg = median([r.get('gibs') for r in floor or []])
+        if not fg:
+            continue
+        rows, pct = [], {}
+        for label, key in (('floor (multifd-floor)', 'floor'),
+                           ('QEMU', 'qemu'), ('Tern', 'tern')):
+            runs = case.get(key, [])
+            g = median([r.get('gibs') for r in runs])
+            if g is None:
+                continue
+            pct[key] = 100 * g / fg
+            rows.append(f"| {label} | {len(runs)} | {g:.2f} | {pct[key]:.0f} | "
+                        f"{fmt(median([r.get('src_cpu_s') for r in runs]))} | "
+                        f"{fmt(median([r.get('dst_cpu_s') for r in runs]))} |")
+        case['limit'] = (f'floor {fg:.2f} GiB/s (multifd-floor, median of '
+                         f'{len(floor)}): QEMU {pct.get("qemu", 0):.0f} %, '
+                         f'Tern {pct.get("tern", 0):.0f} % of it')
+        out += ['', f'### {name} against the machine\'s floor', '',
+                '`tests/bench/multifd-floor`: the same RAM file written '
+                'by as many threads over as many loopback TCP connections '
+                '(512 KiB packets, 16-byte header) into fresh THP memory of '
+                'a second process, nothing else; run in every round '
+                'between the VMMs, every destination (the floor\'s too) '
+                'drawing its first touch from memory the bench process '
+                'gives back just ahead of it (tests/bench/firsttouch.py).', '',
+                '| who | runs | GiB/s | % of floor | src CPU s | dst CPU s |',
+                '|---|---|---|---|---|---|'] + rows
+    return out
 
 
 def run_stress_case(system, binary, case, tmp, guest):
@@ -734,6 +812,7 @@ def markdown(results, rows):
                 '| what | pages/CPU-s |', '|---|---|']
         out += [f'| {k} | {v:.0f} |' for k, v in micro.items()]
     out += compress_vs_multifd(results)
+    out += results.get('floor_lines', [])
     errs = [(n, s, e) for n, c in results['cases'].items()
             for s, e in c.get('errors', {}).items()]
     if errs:
@@ -886,8 +965,11 @@ def main():
         'ram-exec-file': {'kind': 'ram', 'transport': 'exec'},
         'ram-tls': {'kind': 'ram', 'transport': 'tls'},
         # multifd, 2 channels (channels, multifd-compression); random RAM
+        # against the machine's floor (multifd-floor in every round),
+        # every destination given the same first-touch draw
         'multifd-tcp-none': {'kind': 'ram', 'transport': 'tcp',
-                             'multifd': (2, 'none')},
+                             'multifd': (2, 'none'), 'floor': True,
+                             'handover': True},
         'multifd-tcp-zstd': {'kind': 'ram', 'transport': 'tcp',
                              'multifd': (2, 'zstd')},
         'multifd-tcp-zlib': {'kind': 'ram', 'transport': 'tcp',
@@ -1048,15 +1130,23 @@ def main():
                 out['errors']['all'] = f'skipped: {libvirt_bench.unusable()}'
                 continue
             n_runs = ram_runs if case['kind'] == 'ram' else runs
+            systems = (('qemu', QEMU), ('tern', tern))
+            if case.get('floor'):
+                # the machine's floor, interleaved with the VMMs' runs
+                systems += (('floor', None),)
+                out['floor'] = []
             if case['kind'] == 'ram' and not args.quick:
                 # one unrecorded run each first: the first migration after
                 # the RAM file is written meets cold host memory (QEMU's
                 # first ram-tcp run once took 1.17 GiB/s, its others
                 # 1.50-1.87)
-                for system, binary in (('qemu', QEMU), ('tern', tern)):
+                for system, binary in systems:
                     print(f'bench: {name} {system} warm-up run',
                           file=sys.stderr, flush=True)
                     try:
+                        if system == 'floor':
+                            run_floor_case(build, case, ramfile, size)
+                            continue
                         run_ram_case(system, binary, case,
                                      textfile if case.get('content')
                                      else ramfile, size, tmp, tls_dir)
@@ -1064,13 +1154,15 @@ def main():
                         print(f'bench: warm-up failed: {e}', file=sys.stderr)
             case_ram = textfile if case.get('content') else ramfile
             for i in range(n_runs):
-                for system, binary in (('qemu', QEMU), ('tern', tern)):
+                for system, binary in systems:
                     if system in out['errors']:
                         continue
                     print(f'bench: {name} {system} run {i + 1}/{n_runs}',
                           file=sys.stderr, flush=True)
                     try:
-                        if case['kind'] == 'ram':
+                        if system == 'floor':
+                            r = run_floor_case(build, case, case_ram, size)
+                        elif case['kind'] == 'ram':
                             r = run_ram_case(system, binary, case, case_ram,
                                              size, tmp, tls_dir)
                         elif case['kind'] == 'libvirt':
@@ -1097,6 +1189,7 @@ def main():
     plot(results, plotdir)
     if shutil.which('gnuplot'):
         plot_fault_latency(results, plotdir)
+    results['floor_lines'] = floor_summary(results)
     rows = summarize(results)
     md = markdown(results, rows)
     print(md)
