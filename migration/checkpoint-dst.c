@@ -46,8 +46,10 @@ static struct {
     CkptDstRef *cur;    /* the parameter's, or NULL */
     CkptDstRef *load;   /* the running load's, or NULL (load thread) */
     CkptVerify *verify; /* the load's verification workers, or NULL */
-    CkptStream *stream; /* the load's streamed offer, or NULL */
+    CkptStream *stream; /* atomic: the load's streamed offer, or NULL */
     bool paused;        /* the load paused its index's indexing */
+    bool on_demand;     /* an on-demand advise, not asked for yet */
+    bool held;          /* ... and its offer waits for OFFER_NOW */
     uint64_t loaded;    /* pages copied from the checkpoint */
     uint64_t rerequested;
     uint64_t busy; /* of them, because the verification was behind */
@@ -217,10 +219,11 @@ static const CkptIndexEntry *ckpt_dst_lookup(CheckpointIndex *ci, RAMBlock *rb,
                                              uint64_t addr,
                                              const uint8_t *digest)
 {
+    CkptStream *st = __atomic_load_n(&ckpt_dst.stream, __ATOMIC_ACQUIRE);
     const CkptIndexEntry *e = NULL;
 
-    if (ckpt_dst.stream) {
-        e = checkpoint_stream_lookup(ckpt_dst.stream, rb, addr, digest);
+    if (st) {
+        e = checkpoint_stream_lookup(st, rb, addr, digest);
     }
     return e ? e : checkpoint_index_find(ci, digest);
 }
@@ -265,8 +268,62 @@ static int ckpt_dst_advise_streamed(bool fast, Error **errp)
             checkpoint_verify_new(ckpt_dst.load->ci, ckpt_dst_lookup,
                                   ckpt_dst_rerequest, &ckpt_dst.loaded);
     }
-    ckpt_dst.stream =
-        checkpoint_stream_start(ckpt_dst.load ? ckpt_dst.load->ci : NULL);
+    __atomic_store_n(
+        &ckpt_dst.stream,
+        checkpoint_stream_start(ckpt_dst.load ? ckpt_dst.load->ci : NULL, true),
+        __ATOMIC_RELEASE);
+    return 0;
+}
+
+/*
+ * Advise, offer on demand (a fast link): verification starts (any HASH
+ * record is still checked), the indexing pauses, and the answer is an
+ * empty piece; the offer waits for CKPT_CTL_OFFER_NOW.
+ */
+static int ckpt_dst_advise_on_demand(Error **errp)
+{
+    if (!ckpt_dst_begin(errp)) {
+        return -EINVAL;
+    }
+    if (ckpt_dst.load) {
+        checkpoint_index_pause(ckpt_dst.load->ci, true);
+        ckpt_dst.paused = true;
+        ckpt_dst.verify =
+            checkpoint_verify_new(ckpt_dst.load->ci, ckpt_dst_lookup,
+                                  ckpt_dst_rerequest, &ckpt_dst.loaded);
+    }
+    ckpt_dst.on_demand = true;
+    if (ckpt_dst.load && checkpoint_stream_announce()) {
+        ckpt_dst.held = true;
+        return 0;
+    }
+    /* nothing to offer: the final empty offer at once */
+    __atomic_store_n(&ckpt_dst.stream, checkpoint_stream_start(NULL, false),
+                     __ATOMIC_RELEASE);
+    return 0;
+}
+
+/*
+ * The on-demand source asks for the offer (hashing pays on its link):
+ * the indexing resumes at normal priority, the pieces go from the start.
+ */
+static int ckpt_dst_offer_now(Error **errp)
+{
+    if (!ckpt_dst.on_demand) {
+        error_setg(errp, "checkpoint: offer asked for without an on-demand "
+                         "advise, or twice");
+        return -EINVAL;
+    }
+    ckpt_dst.on_demand = false;
+    if (!ckpt_dst.held) {
+        return 0; /* no checkpoint: the empty offer went already */
+    }
+    ckpt_dst.held = false;
+    checkpoint_index_hurry(ckpt_dst.load->ci);
+    ckpt_dst.paused = false;
+    __atomic_store_n(&ckpt_dst.stream,
+                     checkpoint_stream_start(ckpt_dst.load->ci, false),
+                     __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -331,14 +388,21 @@ int checkpoint_dst_control(uint64_t arg, Error **errp)
         return ckpt_dst_advise(errp);
     }
     /*
-     * TERN_TEST_CKPT_NO_STREAM (tests only) answers as a destination that
-     * predates the streamed offer: it takes the record for a sync.
+     * Tests only: TERN_TEST_CKPT_NO_STREAM answers as a destination that
+     * predates the streamed offer, TERN_TEST_CKPT_NO_ON_DEMAND as one
+     * that predates the offer on demand: they take the record for a sync.
      */
     if ((arg == CKPT_CTL_ADVISE_STREAMED ||
          arg == CKPT_CTL_ADVISE_STREAMED_FAST) &&
         !getenv("TERN_TEST_CKPT_NO_STREAM")) {
         return ckpt_dst_advise_streamed(arg == CKPT_CTL_ADVISE_STREAMED_FAST,
                                         errp);
+    }
+    if ((arg == CKPT_CTL_ADVISE_ON_DEMAND || arg == CKPT_CTL_OFFER_NOW) &&
+        !getenv("TERN_TEST_CKPT_NO_STREAM") &&
+        !getenv("TERN_TEST_CKPT_NO_ON_DEMAND")) {
+        return arg == CKPT_CTL_OFFER_NOW ? ckpt_dst_offer_now(errp)
+                                         : ckpt_dst_advise_on_demand(errp);
     }
     if (!mis->to_src_file || arg > UINT32_MAX) {
         error_setg(errp, "checkpoint: sync %" PRIu64 " %s", arg,
@@ -359,6 +423,7 @@ void checkpoint_dst_load_end(void)
     ckpt_dst.verify = NULL;
     checkpoint_stream_free(ckpt_dst.stream);
     ckpt_dst.stream = NULL;
+    ckpt_dst.on_demand = ckpt_dst.held = false;
     if (ckpt_dst.paused) {
         checkpoint_index_pause(ckpt_dst.load->ci, false);
         ckpt_dst.paused = false;

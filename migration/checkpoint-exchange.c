@@ -316,3 +316,15 @@ void checkpoint_keyset_free(CkptKeySet *s)
         g_free(s);
     }
 }
+
+uint32_t checkpoint_advise_first(uint64_t max_bw)
+{
+    return !max_bw || max_bw > CKPT_FAST_LINK ? CKPT_CTL_ADVISE_ON_DEMAND
+                                              : CKPT_CTL_ADVISE_STREAMED;
+}
+
+uint32_t checkpoint_advise_fallback(uint32_t refused)
+{
+    return refused == CKPT_CTL_ADVISE_ON_DEMAND ? CKPT_CTL_ADVISE_STREAMED_FAST
+                                                : 0;
+}

@@ -32,6 +32,50 @@
 /* More blocks than any machine has: an offer with more is invalid. */
 #define CKPT_OFFER_MAX_BLOCKS 64
 
+/*
+ * CKPT_CTL arguments (checkpoint.h has the exchange): 0 advise (the
+ * destination answers with the whole offer once indexed), n = 1, 2, ...
+ * sync n, and the ones below.  This one: advise, streamed offer.  A
+ * destination that does not stream takes it for a sync and answers
+ * CKPT_ACK with it, so the source falls back to advise.
+ */
+#define CKPT_CTL_ADVISE_STREAMED 0x80000002u
+/*
+ * The same, from a source on a fast link (max-bandwidth above 1 GiB/s or
+ * unlimited): pages will come faster than the checkpoint is indexed, so
+ * the destination's indexing yields the processors to the load
+ * (SCHED_IDLE) from then on.
+ */
+#define CKPT_CTL_ADVISE_STREAMED_FAST 0x80000003u
+/*
+ * Advise from a source on a fast link, offer on demand: the destination
+ * starts verifying, pauses its indexing (as for _FAST) and answers with an
+ * empty piece only; it streams the offer (from the start, as for
+ * advise-streamed, indexing resumed at normal priority) when the source
+ * sends CKPT_CTL_OFFER_NOW, which it does once hashing pays on the link
+ * (checkpoint-pace.h).  A destination that predates it answers CKPT_ACK
+ * (a sync); the source then falls back to _FAST.
+ */
+#define CKPT_CTL_ADVISE_ON_DEMAND 0x80000004u
+/* After an on-demand advise: "stream the offer now" (at most once). */
+#define CKPT_CTL_OFFER_NOW 0x80000005u
+/* The max-bandwidth (bytes/s) above which a link counts as fast. */
+#define CKPT_FAST_LINK (1ull << 30)
+
+/*
+ * The advise a source sends first for a link of max_bw bytes/s (0:
+ * unlimited): on a fast link, offer on demand, else streamed.
+ */
+uint32_t checkpoint_advise_first(uint64_t max_bw);
+
+/*
+ * The advise to send after a destination took refused (an advise it
+ * predates) for a sync: on demand -> streamed on a fast link, streamed
+ * (either) -> 0, the first version's advise (the whole offer, once
+ * indexed), after which nothing is left to fall back to.
+ */
+uint32_t checkpoint_advise_fallback(uint32_t refused);
+
 /* digest = SHA-256 of the TARGET_PAGE_SIZE bytes at page. */
 void checkpoint_hash_page(const uint8_t *page, uint8_t *digest);
 

@@ -59,6 +59,7 @@ struct CheckpointIndex {
     GThread *thread;
     bool cancel; /* atomic: stop indexing */
     bool paused; /* set under lock, read atomic: the threads wait */
+    bool idle;   /* set under lock, read atomic: threads at SCHED_IDLE */
 
     GMutex lock;
     GCond cond;
@@ -324,13 +325,7 @@ static void checkpoint_index_chunk_done(CheckpointIndex *ci, guint i)
     g_mutex_unlock(&ci->ready_lock);
 }
 
-/*
- * Wait while the indexing is paused (or until it is stopped).  A pause
- * means a migration wanted the processors (checkpoint_index_pause()):
- * what is left is for a later one, so it goes on at SCHED_IDLE, not
- * against the guest that just started here (at normal priority it took
- * 80 ms from the end of a 1 s loopback migration).
- */
+/* Wait while the indexing is paused (or until it is stopped). */
 static void checkpoint_index_wait_resumed(CheckpointIndex *ci)
 {
     g_mutex_lock(&ci->lock);
@@ -338,7 +333,28 @@ static void checkpoint_index_wait_resumed(CheckpointIndex *ci)
         g_cond_wait(&ci->cond, &ci->lock);
     }
     g_mutex_unlock(&ci->lock);
-    qemu_thread_set_idle(); /* best effort */
+}
+
+/*
+ * Follow ci->idle (*idle: the calling thread's state).  A pause means a
+ * migration wanted the processors (checkpoint_index_pause()): what is
+ * left after it is for a later one, so it goes on at SCHED_IDLE, not
+ * against the guest that just started here (at normal priority it took
+ * 80 ms from the end of a 1 s loopback migration); until a migration
+ * waits for it again (checkpoint_index_hurry()).  Best effort.
+ */
+static void checkpoint_index_follow_idle(CheckpointIndex *ci, bool *idle)
+{
+    bool want = __atomic_load_n(&ci->idle, __ATOMIC_RELAXED);
+
+    if (want != *idle) {
+        *idle = want;
+        if (want) {
+            qemu_thread_set_idle();
+        } else {
+            qemu_thread_set_normal();
+        }
+    }
 }
 
 /* The work shared by the indexing threads. */
@@ -358,6 +374,7 @@ static gpointer checkpoint_index_worker(gpointer opaque)
     g_autofree uint8_t *buf =
         g_malloc(CKPT_INDEX_CHUNK_PAGES * TARGET_PAGE_SIZE);
     Error *err = NULL;
+    bool idle = false;
     guint i;
 
     while ((i = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED)) <
@@ -365,6 +382,7 @@ static gpointer checkpoint_index_worker(gpointer opaque)
         if (__atomic_load_n(&ci->paused, __ATOMIC_RELAXED)) {
             checkpoint_index_wait_resumed(ci);
         }
+        checkpoint_index_follow_idle(ci, &idle);
         if (__atomic_load_n(&ci->cancel, __ATOMIC_RELAXED)) {
             error_setg(&err, "checkpoint '%s': indexing stopped", ci->path);
         } else if (__atomic_load_n(&job->failed, __ATOMIC_RELAXED)) {
@@ -683,7 +701,19 @@ bool checkpoint_index_read(CheckpointIndex *ci, const CkptIndexEntry *e,
 void checkpoint_index_pause(CheckpointIndex *ci, bool paused)
 {
     g_mutex_lock(&ci->lock);
+    if (!paused && ci->paused) {
+        __atomic_store_n(&ci->idle, true, __ATOMIC_RELAXED);
+    }
     __atomic_store_n(&ci->paused, paused, __ATOMIC_RELAXED);
+    g_cond_broadcast(&ci->cond);
+    g_mutex_unlock(&ci->lock);
+}
+
+void checkpoint_index_hurry(CheckpointIndex *ci)
+{
+    g_mutex_lock(&ci->lock);
+    __atomic_store_n(&ci->idle, false, __ATOMIC_RELAXED);
+    __atomic_store_n(&ci->paused, false, __ATOMIC_RELAXED);
     g_cond_broadcast(&ci->cond);
     g_mutex_unlock(&ci->lock);
 }

@@ -115,6 +115,13 @@ bool checkpoint_index_read(CheckpointIndex *ci, const CkptIndexEntry *e,
  */
 void checkpoint_index_pause(CheckpointIndex *ci, bool paused);
 
+/*
+ * A migration waits for the index again (a link slow enough that hashing
+ * pays): resume it if paused, at normal priority, threads that an earlier
+ * resume sent to SCHED_IDLE too.  Any thread.
+ */
+void checkpoint_index_hurry(CheckpointIndex *ci);
+
 /* Stop indexing if it still runs, close the file, free (NULL is fine). */
 void checkpoint_index_free(CheckpointIndex *ci);
 

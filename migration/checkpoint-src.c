@@ -48,8 +48,10 @@ typedef struct CkptSrcBlock {
 
 /* What the destination answered the advise record with (under lock). */
 typedef enum CkptSrcMode {
-    CKPT_SRC_ASKED,    /* advise-streamed sent, no answer yet */
-    CKPT_SRC_STREAMED, /* pieces come, then the final offer */
+    CKPT_SRC_ASKED,    /* advise_arg sent, no answer yet */
+    CKPT_SRC_REFUSED,  /* an older destination took advise_arg for a sync */
+    CKPT_SRC_STREAMED, /* pieces come (on demand: once asked), then the
+                          final offer */
     CKPT_SRC_WHOLE,    /* an older destination: advise, one whole offer */
 } CkptSrcMode;
 
@@ -67,7 +69,9 @@ typedef struct CkptSrc {
     CkptSrcBlock *blocks;
     unsigned int nr_blocks;
     int64_t advise_us;
-    uint32_t advise_arg; /* CKPT_CTL_ADVISE_STREAMED(_FAST) */
+    uint32_t advise_arg; /* CKPT_CTL_ADVISE_*, under lock */
+    int64_t stream_us;   /* when the stream was asked for (migration
+                            thread; on demand: 0 until asked) */
     uint64_t covered;    /* atomic: sum of the blocks' covered */
     uint64_t stalled_at; /* migration thread: covered when a wait for
                             it timed out (+1; 0: none) */
@@ -136,6 +140,7 @@ void checkpoint_src_begin(void)
     ckpt_src.mode = CKPT_SRC_ASKED;
     ckpt_src.offered = false;
     ckpt_src.sync_sent = ckpt_src.sync_acked = 0;
+    ckpt_src.stream_us = 0;
     __atomic_store_n(&ckpt_src.covered, 0, __ATOMIC_RELAXED);
     ckpt_src.stalled_at = 0;
     ckpt_src.requests_at_sync = 0;
@@ -166,18 +171,28 @@ void checkpoint_src_end(void)
     g_mutex_unlock(&ckpt_src.lock);
 }
 
-void checkpoint_src_send_advise(QEMUFile *f)
+/* Write CKPT_CTL arg on f (counted as the exchange's). */
+static void ckpt_src_put_ctl(QEMUFile *f, uint32_t arg)
 {
-    uint64_t bw = migrate_max_bandwidth();
-
-    ckpt_src.advise_us = g_get_monotonic_time();
-    ckpt_src.advise_arg = !bw || bw > CKPT_FAST_LINK
-                              ? CKPT_CTL_ADVISE_STREAMED_FAST
-                              : CKPT_CTL_ADVISE_STREAMED;
-    qemu_put_be64(f, ((uint64_t)ckpt_src.advise_arg << TARGET_PAGE_BITS) |
-                         RAM_SAVE_FLAG_CKPT_CTL);
+    TRACE("migration_ckpt_ctl", "CKPT_CTL 0x%" PRIx32, arg);
+    qemu_put_be64(f,
+                  ((uint64_t)arg << TARGET_PAGE_BITS) | RAM_SAVE_FLAG_CKPT_CTL);
     __atomic_fetch_add(&ckpt_src.offer_bytes, RAM_RECORD_HEADER_BYTES,
                        __ATOMIC_RELAXED);
+}
+
+void checkpoint_src_send_advise(QEMUFile *f)
+{
+    uint32_t arg = checkpoint_advise_first(migrate_max_bandwidth());
+
+    ckpt_src.advise_us = g_get_monotonic_time();
+    /* on a fast link pages go whole until hashing pays: no offer yet */
+    ckpt_src.stream_us =
+        arg == CKPT_CTL_ADVISE_ON_DEMAND ? 0 : ckpt_src.advise_us;
+    g_mutex_lock(&ckpt_src.lock);
+    ckpt_src.advise_arg = arg;
+    g_mutex_unlock(&ckpt_src.lock);
+    ckpt_src_put_ctl(f, ckpt_src.advise_arg);
 }
 
 /* The migration failed, was cancelled, or the stream broke. */
@@ -220,14 +235,6 @@ static bool ckpt_src_wait(QEMUFile *f, bool (*done)(void), Error **errp)
     return ok;
 }
 
-/* The first version's advise record: the whole offer, once indexed. */
-static void ckpt_src_send_advise_whole(QEMUFile *f)
-{
-    qemu_put_be64(f, RAM_SAVE_FLAG_CKPT_CTL);
-    __atomic_fetch_add(&ckpt_src.offer_bytes, RAM_RECORD_HEADER_BYTES,
-                       __ATOMIC_RELAXED);
-}
-
 static bool ckpt_src_offered(void)
 {
     return ckpt_src.offered;
@@ -249,16 +256,27 @@ static void ckpt_src_note_wait(void)
 bool checkpoint_src_wait_offer(QEMUFile *f, Error **errp)
 {
     qemu_fflush(f); /* the advise record may still be in f's buffer */
-    if (!ckpt_src_wait(f, ckpt_src_answered, errp)) {
-        goto fail;
-    }
-    if (ckpt_src.mode == CKPT_SRC_WHOLE) {
-        /* a destination that does not stream: the first-version advise */
-        ckpt_src_send_advise_whole(f);
-        qemu_fflush(f);
-        if (!ckpt_src_wait(f, ckpt_src_offered, errp)) {
+    for (;;) {
+        uint32_t next;
+
+        if (!ckpt_src_wait(f, ckpt_src_answered, errp)) {
             goto fail;
         }
+        if (ckpt_src.mode != CKPT_SRC_REFUSED) {
+            break;
+        }
+        g_mutex_lock(&ckpt_src.lock);
+        next = checkpoint_advise_fallback(ckpt_src.advise_arg);
+        ckpt_src.advise_arg = next;
+        ckpt_src.mode = next ? CKPT_SRC_ASKED : CKPT_SRC_WHOLE;
+        g_mutex_unlock(&ckpt_src.lock);
+        ckpt_src.stream_us = g_get_monotonic_time();
+        ckpt_src_put_ctl(f, next);
+        qemu_fflush(f);
+    }
+    if (ckpt_src.mode == CKPT_SRC_WHOLE &&
+        !ckpt_src_wait(f, ckpt_src_offered, errp)) {
+        goto fail;
     }
     ckpt_src_note_wait();
     return true;
@@ -266,6 +284,25 @@ bool checkpoint_src_wait_offer(QEMUFile *f, Error **errp)
 fail:
     error_prepend(errp, "checkpoint: no offer from the destination: ");
     return false;
+}
+
+void checkpoint_src_offer_now(QEMUFile *f)
+{
+    bool held;
+
+    if (ckpt_src.stream_us) {
+        return; /* asked for already, or streamed from the advise on */
+    }
+    g_mutex_lock(&ckpt_src.lock);
+    held = ckpt_src.advise_arg == CKPT_CTL_ADVISE_ON_DEMAND &&
+           ckpt_src.mode == CKPT_SRC_STREAMED && !ckpt_src.offered;
+    g_mutex_unlock(&ckpt_src.lock);
+    ckpt_src.stream_us = g_get_monotonic_time();
+    if (!held) {
+        return; /* a destination without a checkpoint: nothing to ask */
+    }
+    ckpt_src_put_ctl(f, CKPT_CTL_OFFER_NOW);
+    qemu_fflush(f);
 }
 
 const CkptKeySet *checkpoint_src_keys(void)
@@ -291,9 +328,9 @@ static bool ckpt_src_worth_waiting(void)
 {
     uint64_t period = migration_rate_get(); /* bytes per 100 ms */
     uint64_t covered = __atomic_load_n(&ckpt_src.covered, __ATOMIC_RELAXED);
-    int64_t us = g_get_monotonic_time() - ckpt_src.advise_us;
+    int64_t us = g_get_monotonic_time() - ckpt_src.stream_us;
 
-    if (!period || period >= CKPT_FAST_LINK / 10 ||
+    if (!ckpt_src.stream_us || !period || period >= CKPT_FAST_LINK / 10 ||
         ckpt_src.stalled_at == covered + 1) {
         return false;
     }
@@ -611,8 +648,8 @@ static int ckpt_src_handle_ack(const MigRPMessage *msg, Error **errp)
     g_mutex_lock(&ckpt_src.lock);
     if (seq == ckpt_src.advise_arg && ckpt_src.active &&
         ckpt_src.mode == CKPT_SRC_ASKED && !ckpt_src.offered) {
-        /* a destination that does not stream took it for a sync */
-        ckpt_src.mode = CKPT_SRC_WHOLE;
+        /* an older destination took it for a sync: fall back */
+        ckpt_src.mode = CKPT_SRC_REFUSED;
         g_cond_broadcast(&ckpt_src.cond);
         g_mutex_unlock(&ckpt_src.lock);
         return 0;

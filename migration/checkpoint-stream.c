@@ -177,9 +177,23 @@ static gpointer ckpt_stream_thread(gpointer opaque)
     return NULL;
 }
 
-CkptStream *checkpoint_stream_start(CheckpointIndex *ci)
+bool checkpoint_stream_announce(void)
 {
     MigrationIncomingState *mis = migration_incoming_get_current();
+    RAMBlock *rb = ram_block_first();
+    g_autoptr(GByteArray) wire = NULL;
+
+    if (!rb) {
+        return false;
+    }
+    /* an empty piece of the first block: "the offer is streamed" */
+    wire = checkpoint_part_encode(rb->idstr, ram_block_pages(rb), 0, NULL, 0);
+    migrate_send_rp_ckpt_part(mis, wire->data, wire->len);
+    return true;
+}
+
+CkptStream *checkpoint_stream_start(CheckpointIndex *ci, bool announce)
+{
     CkptStream *st = g_new0(CkptStream, 1);
     RAMBlock *rb;
     unsigned int n = 0;
@@ -199,12 +213,8 @@ CkptStream *checkpoint_stream_start(CheckpointIndex *ci)
         b->slot_of = g_new0(uint32_t, MAX(b->pages, 1));
     }
     st->pend_keys = g_new(uint64_t, CKPT_STREAM_PIECE_KEYS);
-    if (ci && st->nr_blocks) {
-        /* an empty piece: "the offer is streamed", before any indexing */
-        g_autoptr(GByteArray) wire = checkpoint_part_encode(
-            st->blocks[0].rb->idstr, st->blocks[0].pages, 0, NULL, 0);
-
-        migrate_send_rp_ckpt_part(mis, wire->data, wire->len);
+    if (ci && announce) {
+        checkpoint_stream_announce(); /* before any indexing */
     }
     st->thread = g_thread_new("ckpt-offer", ckpt_stream_thread, st);
     return st;

@@ -32,11 +32,19 @@ typedef struct CkptStream CkptStream;
 
 /*
  * Start streaming the offer of ci (NULL: no usable checkpoint, the final
- * empty offer goes at once); the first message is sent before this
- * returns, so the source learns at once that the destination streams.
- * ci must outlive the result.
+ * empty offer goes at once).  announce: the first message is sent before
+ * this returns (an empty piece), so the source learns at once that the
+ * destination streams; without it the caller announced already
+ * (checkpoint_stream_announce()).  ci must outlive the result.
  */
-CkptStream *checkpoint_stream_start(CheckpointIndex *ci);
+CkptStream *checkpoint_stream_start(CheckpointIndex *ci, bool announce);
+
+/*
+ * Send the empty piece that tells the source the offer is streamed (or,
+ * on demand, held until asked for).  False, sending nothing, when there
+ * is no RAM block to name in it.  Load thread.
+ */
+bool checkpoint_stream_announce(void);
 
 /*
  * The entry offered at offset addr of rb if its digest is digest, else

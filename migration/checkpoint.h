@@ -32,10 +32,26 @@
  *   pages requested since: sent, sync
  *   again until none is outstanding
  *
- * A destination that predates the streamed offer answers advise-streamed
- * with CKPT_ACK (it takes it for a sync); the source then sends CKPT_CTL
- * 0 (advise) and waits for the whole offer (one CKPT_OFFER with every
- * block's keys), as in the first version of the exchange.
+ * On a fast link (max-bandwidth unlimited or above CKPT_FAST_LINK) every
+ * page goes whole until the source measures that hashing pays
+ * (checkpoint-pace.h), so the offer waits until asked for:
+ *
+ *   START ... CKPT_CTL advise-on-demand ->  starts verifying, pauses its
+ *                                           indexing
+ *                                       <-  CKPT_PART, empty: nothing more
+ *   pages go whole; if hashing comes
+ *   to pay (the link got slower):
+ *   CKPT_CTL offer-now                  ->  indexing resumes (normal
+ *                                           priority), the offer streams
+ *                                           from the start as above
+ *                                       <-  CKPT_PART ..., CKPT_OFFER
+ *   then as in the streamed case
+ *
+ * A destination that predates an advise takes it for a sync and answers
+ * CKPT_ACK with it; the source falls back: advise-on-demand ->
+ * advise-streamed (fast link), advise-streamed -> CKPT_CTL 0 (advise), for
+ * which it waits for the whole offer (one CKPT_OFFER with every block's
+ * keys), as in the first version of the exchange.
  *
  * checkpoint-src.c is the source side (return-path handlers, the offer,
  * the sync), checkpoint-dst.c the destination side (index, offer, page
@@ -51,22 +67,7 @@
 
 typedef struct RAMPlacer RAMPlacer;
 
-/*
- * CKPT_CTL arguments: 0 advise (the destination answers with the whole
- * offer once indexed), n = 1, 2, ... sync n, and this one: advise,
- * streamed offer.  A destination that does not stream takes it for a
- * sync and answers CKPT_ACK with it, so the source falls back to advise.
- */
-#define CKPT_CTL_ADVISE_STREAMED 0x80000002u
-/*
- * The same, from a source on a fast link (max-bandwidth above 1 GiB/s or
- * unlimited): pages will come faster than the checkpoint is indexed, so
- * the destination's indexing yields the processors to the load
- * (SCHED_IDLE) from then on.
- */
-#define CKPT_CTL_ADVISE_STREAMED_FAST 0x80000003u
-/* The max-bandwidth (bytes/s) above which a link counts as fast. */
-#define CKPT_FAST_LINK (1ull << 30)
+/* CKPT_CTL arguments and CKPT_FAST_LINK: checkpoint-exchange.h */
 typedef struct CkptKeySet CkptKeySet;
 
 /* Register the return-path handlers.  Start-up, main thread. */
@@ -97,6 +98,14 @@ void checkpoint_src_send_advise(QEMUFile *f);
  * False with errp set if the migration fails or is cancelled first.
  */
 bool checkpoint_src_wait_offer(QEMUFile *f, Error **errp);
+
+/*
+ * Hashing pays now (checkpoint-pace.h): if the destination holds the offer
+ * back until asked (on-demand advise), ask for it on f (CKPT_CTL
+ * OFFER_NOW, flushed); its pieces then arrive as in a streamed offer.
+ * Once per migration; a no-op otherwise.  Migration thread.
+ */
+void checkpoint_src_offer_now(QEMUFile *f);
 
 /* The offer's key set (after a successful wait), or NULL. */
 const CkptKeySet *checkpoint_src_keys(void);
@@ -151,7 +160,8 @@ void checkpoint_dst_configure(void);
 
 /*
  * A CKPT_CTL record: arg 0 (advise) waits for the index and sends the
- * offer; arg n answers sync n with CKPT_ACK n.  Load thread.
+ * offer; the CKPT_CTL_* advises start the streamed offer or hold it until
+ * CKPT_CTL_OFFER_NOW; arg n answers sync n with CKPT_ACK n.  Load thread.
  */
 int checkpoint_dst_control(uint64_t arg, Error **errp);
 

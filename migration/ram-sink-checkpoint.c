@@ -35,7 +35,10 @@
  * pages faster than a third of one thread's hash speed (a loopback, a fast
  * network) the hash threads stop and every page goes whole, as with the
  * stream sink, and the destination has nothing to verify; when the link
- * is slower (max-bandwidth, a WAN) they run as below.
+ * is slower (max-bandwidth, a WAN) they run as below.  On a fast link the
+ * destination holds its offer back (on-demand advise) until the sink
+ * first decides to hash: it asks for it then (checkpoint_src_offer_now())
+ * and hashes pages whose keys have arrived, as with a streamed offer.
  *
  * Priority: with max-bandwidth at most CKPT_HASH_IDLE_ABOVE (a link
  * slower than one thread's hashing, so every hash saves link time worth
@@ -383,6 +386,10 @@ static void ckpt_sink_pace_changed(RAMCkptSink *cs)
           cs->pace.link_bps, cs->pace.hash_bps, cs->pace.cpu_share,
           cs->pace.hashing ? "hash" : "whole");
     __atomic_store_n(&cs->hashing, cs->pace.hashing, __ATOMIC_RELAXED);
+    if (cs->pace.hashing && cs->offered) {
+        /* a fast link's destination holds its offer until asked */
+        checkpoint_src_offer_now(cs->f);
+    }
     ckpt_sink_kick(cs);
 }
 
@@ -444,6 +451,9 @@ static void ckpt_sink_section_begin(RAMPageSink *sink, QEMUFile *f)
         return;
     }
     cs->offered = true;
+    if (cs->pace.hashing) {
+        checkpoint_src_offer_now(f);
+    }
 }
 
 static int ckpt_sink_section_end(RAMPageSink *sink, QEMUFile *f)

@@ -44,6 +44,14 @@ bool qemu_thread_set_idle(void)
     return sched_setscheduler(0, SCHED_IDLE, &sp) == 0;
 }
 
+bool qemu_thread_set_normal(void)
+{
+    struct sched_param sp = {0};
+
+    /* pid 0: the calling thread alone (Linux) */
+    return sched_setscheduler(0, SCHED_OTHER, &sp) == 0;
+}
+
 void qemu_sem_init(QemuSemaphore *sem, unsigned int init)
 {
     g_mutex_init(&sem->lock);

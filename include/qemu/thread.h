@@ -80,4 +80,11 @@ bool qemu_thread_set_cpu(int cpu);
  */
 bool qemu_thread_set_idle(void);
 
+/*
+ * Undo qemu_thread_set_idle() (or _realtime()): the calling thread only
+ * goes back to SCHED_OTHER.  Best effort: false (and nothing changed)
+ * when not permitted.
+ */
+bool qemu_thread_set_normal(void);
+
 #endif /* QEMU_THREAD_H */

@@ -29,11 +29,20 @@ happened to the checkpoint:
      falls back to waiting for the whole offer);
   7. fast link: no max-bandwidth, so the source measures the link
      against its hash speed and may send every page whole; the guest
-     verifies every page whatever it chose, the counters add up.
+     verifies every page whatever it chose, the counters add up.  The
+     source advises "offer on demand" (its trace shows the CKPT_CTL
+     records it sent); against a destination that predates it
+     (TERN_TEST_CKPT_NO_ON_DEMAND: it takes that advise for a sync) it
+     falls back to the fast link's streamed advise;
+  8. late offer: the link starts fast (on-demand advise, no offer), then
+     max-bandwidth is lowered as the first pages go (the destination is
+     held with SIGSTOP around that), so the source asks for the offer
+     (OFFER_NOW) once it measures that hashing pays: pages go as hashes.
 """
 import os
 import random
 import re
+import signal
 import sys
 import tempfile
 import time
@@ -52,6 +61,10 @@ CAPS = {'return-path': True, 'x-checkpoint-assisted': True}
 # checks below need a few thousand of the ~20,000 data pages as hashes;
 # the hashing also runs while the source waits for the offer.
 PARAMS = {'max-bandwidth': 32 << 20}
+FAST = {'max-bandwidth': 100 << 30}
+# The source's trace of the CKPT_CTL records it sends.
+TRACE = ['-trace', 'migration_ckpt_ctl']
+ON_DEMAND, STREAMED_FAST, OFFER_NOW = 0x80000004, 0x80000003, 0x80000005
 
 
 def soft_args(append=APPEND, extra=()):
@@ -114,14 +127,51 @@ def mapped_ram_save(src, path):
     src.cmd('cont')
 
 
+def ctl_sent(info):
+    """The CKPT_CTL arguments the source sent, in order (its trace)."""
+    return [int(x, 16) for x in
+            re.findall(r'migration_ckpt_ctl CKPT_CTL 0x([0-9a-f]+)',
+                       info['src-stderr'])]
+
+
+def start_late(src, dst, params):
+    """Migrate on a fast link, then lower max-bandwidth to params' once the
+    first pages went.  The destination is stopped (SIGSTOP) until the
+    source's setup (and its advise) is done, and again right after the
+    source's first pages (it answered), for long enough that what went at
+    full speed is at most what the socket buffers held, and that the
+    source applies the new limit (at the end of its first 100 ms period,
+    after the first 50 ms call of sending pages)."""
+    pid = dst.proc.pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        start_migration(src, dst.uri, caps=CAPS, params=FAST)
+        deadline = time.time() + 30
+        while src.cmd('query-migrate').get('status') != 'active':
+            check(time.time() < deadline, 'source not active')
+            time.sleep(0.01)
+        src.cmd('migrate-set-parameters', **params)
+        os.kill(pid, signal.SIGCONT)
+        while True:
+            ram = src.cmd('query-migrate').get('ram', {})
+            if ram.get('normal', 0) + ram.get('duplicate', 0) > 0:
+                break
+            check(time.time() < deadline, 'no page sent')
+        os.kill(pid, signal.SIGSTOP)
+        time.sleep(0.3)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
 def migrate(tmp, name, after_dump=None, mutate=None, use_param=False,
-            take=dump, cold=False, dst_env=None, params=None):
+            take=dump, cold=False, dst_env=None, params=None, late=False):
     """Checkpoint the source (dump, then after_dump(path)), let it dirty
     about a fifth of its pages, start the destination with it, apply
-    mutate(path) once indexed, migrate; returns (source info, dest
-    info)."""
+    mutate(path) once indexed, migrate (late: start_late()); returns
+    (source's checkpoint info, source info with its stderr as
+    'src-stderr')."""
     ckpt = os.path.join(tmp, name + '.elf')
-    with Vm(soft_args(), name='src') as src:
+    with Vm(soft_args(extra=TRACE), name='src') as src:
         src.wait_serial('stress: ok pass=1', 60)
         take(src, ckpt)
         if after_dump:
@@ -141,8 +191,13 @@ def migrate(tmp, name, after_dump=None, mutate=None, use_param=False,
                 check(idx['index-status'] == 'ready', idx)
             if mutate:
                 mutate(ckpt)
-            start_migration(src, dst.uri, caps=CAPS, params=params or PARAMS)
+            if late:
+                start_late(src, dst, params or PARAMS)
+            else:
+                start_migration(src, dst.uri, caps=CAPS,
+                                params=params or PARAMS)
             info = wait_migration(src, 120)
+            info['src-stderr'] = src.stderr()
             check_verified(src, dst)
             dinfo = dst.cmd('query-migrate')
             hmp = src.hmp('info migrate')
@@ -252,7 +307,7 @@ def test_fast_link(tmp):
     """No max-bandwidth: the source measures the link against its hash
     speed (checkpoint-pace.c) and may send every page whole; whatever it
     chose, each page is right and each non-zero page is counted once."""
-    c, info = migrate(tmp, 'fast', params={'max-bandwidth': 100 << 30})
+    c, info = migrate(tmp, 'fast', params=FAST)
     print(f"  fast: {c['whole-pages']} pages whole (link "
           f"{c['link-speed'] >> 20} MiB/s, hashing "
           f"{c['hash-speed'] >> 20} MiB/s)")
@@ -261,12 +316,41 @@ def test_fast_link(tmp):
     check(c['whole-pages'] + c['unhashed-pages'] <= info['ram']['normal'],
           (c, info['ram']))
     check(c['bytes-saved'] == c['pages'] * (PAGE - 32), c)
+    # offer on demand; asked for only if hashing came to pay
+    sent = ctl_sent(info)
+    check(sent[0] == ON_DEMAND and
+          all(x == OFFER_NOW or x < ON_DEMAND for x in sent[1:]), sent)
+
+
+def test_no_on_demand(tmp):
+    """A fast link against a destination that predates the offer on
+    demand: it takes the advise for a sync, the source falls back to the
+    fast link's streamed advise (and the destination streams)."""
+    c, info = migrate(tmp, 'no-on-demand', params=FAST,
+                      dst_env={'TERN_TEST_CKPT_NO_ON_DEMAND': '1'})
+    sent = ctl_sent(info)
+    check(sent[:2] == [ON_DEMAND, STREAMED_FAST], sent)
+    check(OFFER_NOW not in sent and 0 not in sent, sent)
+    check(c['failed-pages'] == 0, c)
+    check(c['bytes-saved'] == c['pages'] * (PAGE - 32), c)
+
+
+def test_late_offer(tmp):
+    """The link starts fast, max-bandwidth is lowered before the first
+    page: the source asks for the offer once hashing pays."""
+    c, info = migrate(tmp, 'late', late=True)
+    sent = ctl_sent(info)
+    check(sent[:2] == [ON_DEMAND, OFFER_NOW], sent)
+    check(c['pages'] > 0 and c['failed-pages'] == 0, c)
+    check(c['bytes-saved'] == c['pages'] * (PAGE - 32), c)
 
 
 def test_no_stream(tmp):
     """A destination that does not stream: the whole offer, as before."""
-    c, _ = migrate(tmp, 'no-stream', dst_env={'TERN_TEST_CKPT_NO_STREAM': '1'})
+    c, info = migrate(tmp, 'no-stream',
+                      dst_env={'TERN_TEST_CKPT_NO_STREAM': '1'})
     check(c['pages'] > 4000 and c['failed-pages'] == 0, c)
+    check(ctl_sent(info)[:2] == [0x80000002, 0], ctl_sent(info))
     # the offer lists every page of the 96 MiB guest (8 bytes each)
     check(c['exchange-bytes'] > (96 << 20) // PAGE * 8, c)
 
@@ -309,6 +393,8 @@ def main():
             test_changed_after_index(tmp)
             test_cold(tmp)
             test_fast_link(tmp)
+            test_no_on_demand(tmp)
+            test_late_offer(tmp)
             test_no_stream(tmp)
 
 

@@ -230,6 +230,38 @@ static void test_part_malformed(void)
     expect_bad_part(b->data, b->len, "NUL");
 }
 
+/*
+ * The advise a source starts with, and the chain it falls back along
+ * while the destination takes each advise for a sync: on demand, then
+ * streamed (fast link), then 0 (whole offer), which ends it.
+ */
+static void test_advise_fallback(void)
+{
+    uint32_t arg = checkpoint_advise_first(0), chain[4];
+    unsigned int n = 0;
+
+    g_assert_cmphex(checkpoint_advise_first(CKPT_FAST_LINK + 1), ==,
+                    CKPT_CTL_ADVISE_ON_DEMAND);
+    g_assert_cmphex(checkpoint_advise_first(CKPT_FAST_LINK), ==,
+                    CKPT_CTL_ADVISE_STREAMED);
+    g_assert_cmphex(checkpoint_advise_first(100 << 20), ==,
+                    CKPT_CTL_ADVISE_STREAMED);
+    do {
+        chain[n++] = arg;
+        arg = checkpoint_advise_fallback(arg);
+    } while (chain[n - 1] && n < G_N_ELEMENTS(chain));
+    g_assert_cmpuint(n, ==, 3);
+    g_assert_cmphex(chain[0], ==, CKPT_CTL_ADVISE_ON_DEMAND);
+    g_assert_cmphex(chain[1], ==, CKPT_CTL_ADVISE_STREAMED_FAST);
+    g_assert_cmphex(chain[2], ==, 0);
+    /* a slow link's streamed advise falls back to the whole offer */
+    g_assert_cmphex(checkpoint_advise_fallback(CKPT_CTL_ADVISE_STREAMED), ==,
+                    0);
+    /* none of them can be taken for an early sync number, nor each other */
+    g_assert_cmphex(CKPT_CTL_OFFER_NOW, >, 0x80000000u);
+    g_assert_cmphex(CKPT_CTL_OFFER_NOW, !=, CKPT_CTL_ADVISE_ON_DEMAND);
+}
+
 static void test_index_dump(void)
 {
     enum { N1 = 6, N2 = 2 };
@@ -316,6 +348,7 @@ int main(int argc, char **argv)
     g_test_add_func("/checkpoint/offer-malformed", test_offer_malformed);
     g_test_add_func("/checkpoint/part-roundtrip", test_part_roundtrip);
     g_test_add_func("/checkpoint/part-malformed", test_part_malformed);
+    g_test_add_func("/checkpoint/advise-fallback", test_advise_fallback);
     g_test_add_func("/checkpoint/index-dump", test_index_dump);
     g_test_add_func("/checkpoint/index-not-a-dump", test_index_not_a_dump);
     return g_test_run();
