@@ -5,7 +5,9 @@
 Each case runs QEMU -> QEMU and Tern -> Tern alternately (median of N runs
 each) and records total time, throughput, CPU seconds of each side,
 downtime and bytes sent, plus a time series of remaining RAM and
-throughput sampled from query-migrate.  Output:
+throughput sampled from query-migrate.  multifd-tcp-none also runs the
+machine's floor (tests/bench/multifd-floor) in every round, and gives
+every destination the same first-touch draw (firsttouch.py).  Output:
   - a markdown table on stdout and in docs/benchmarks.md,
   - raw results as JSON (docs/bench/results.json),
   - PNG plots drawn with gnuplot (docs/bench/*.png).
