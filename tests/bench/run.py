@@ -37,6 +37,7 @@ import saverestore  # noqa: E402
 import libvirt_bench  # noqa: E402
 import checkpoint  # noqa: E402
 import firsttouch  # noqa: E402
+import wake_floor  # noqa: E402
 
 QEMU = shutil.which('qemu-system-x86_64')
 CLK_TCK = os.sysconf('SC_CLK_TCK')
@@ -594,6 +595,9 @@ def run_postcopy_case(system, binary, case, tmp, guest, ramfile, size):
                **ram_counts(info), 'series': series}
         if case['kind'] == 'postcopy-ram':
             res['gibs'] = size / (1 << 30) / wall
+        else:
+            res['postcopy_bulk_mibs'] = wake_floor.bulk_mibs(
+                series, t_switch - t0)
         if system == 'tern':
             res.update(fault_latency(dst.stderr()))
             if case.get('hops'):
@@ -704,6 +708,8 @@ METRICS = [  # key, label, better
     ('switch_ms', 'postcopy switch ms', 'lower'),
     ('blocktime_ms', 'postcopy blocktime ms', 'lower'),
     ('postcopy_requests', 'page requests', 'context'),
+    ('postcopy_bulk_mibs', 'postcopy MiB/s sent (bulk + requested pages)',
+     'context'),
     ('fault_p50_us', 'fault latency p50 us', 'lower'),
     ('fault_p99_us', 'fault latency p99 us', 'lower'),
     ('fault_max_us', 'fault latency max us', 'lower'),
@@ -805,6 +811,10 @@ def markdown(results, rows):
                        f"its {case['rate']} (this host's KVM cannot run it "
                        'at speed, see docs/machine.md); the stress-sw cases '
                        'have a guest that writes at its rate.')
+    for name, case in results['cases'].items():
+        if case.get('floor'):
+            out += wake_floor.sentence(name, case['floor'],
+                                       case.get('tern', []))
     micro = results.get('xbzrle_micro')
     if micro:
         out += ['', '## XBZRLE encoder, pages per CPU second', '',
@@ -1047,7 +1057,10 @@ def main():
                                                 else '')] = {
             'kind': 'postcopy-stress', 'rate': 16, 'preempt': preempt,
             'mem_mb': 256, 'stress_mb': 128, 'precopy_bw': 64 << 20,
-            'postcopy_bw': 32 << 20}
+            'postcopy_bw': 32 << 20,
+            # with preempt, the machine's floor under the same load
+            # beside each Tern run (tests/bench/wake_floor.py)
+            'floor': preempt}
     for c in cases.values():
         if args.hops and c['kind'].startswith('postcopy'):
             c['hops'] = True
@@ -1179,6 +1192,16 @@ def main():
                         out[system].append(r)
                     except Exception as e:  # a failed run is reported, not fatal
                         out['errors'][system] = str(e)[:300]
+                    if system == 'tern' and case.get('floor'):
+                        print(f'bench: {name} loaded floor {i + 1}/{n_runs}',
+                              file=sys.stderr, flush=True)
+                        rate = (out['tern'][-1].get('postcopy_bulk_mibs')
+                                if out['tern'] else None)
+                        out.setdefault('floor', []).append(
+                            wake_floor.run_floor(
+                                build, rate or case['postcopy_bw'] / 2**20))
+            if out.get('floor'):
+                out['limit'] = wake_floor.limit_text(out['floor'])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(shm, ignore_errors=True)
