@@ -20,12 +20,14 @@
  * on the source the return-path thread runs on the CPU that last took
  * the return path's incoming packets (SO_INCOMING_CPU: the NIC queue's,
  * or on loopback the sender's).  Each thread moves itself
- * (sched_setaffinity to that one CPU) only when the CPU changed, and
- * only to a CPU it was allowed before its first move (an operator's
- * taskset or cpuset stays in force).  Best effort: nothing happens
- * where the information or the permission is missing.  The threads are
- * postcopy's own and end with it (the return-path thread with the migration),
- * so nobody is left held.
+ * (sched_setaffinity to that one CPU) once its part of a fault is done
+ * (a move costs the stopper thread on the old CPU and a wake-up on the
+ * new one: inside the path it was most of the slowest faults,
+ * docs/benchmarks.md), only when the CPU changed, and only to a CPU it was
+ * allowed before its first move (an operator's taskset or cpuset stays in
+ * force).  Best effort: nothing happens where the information or the permission
+ * is missing.  The threads are postcopy's own and end with it (the return-path
+ * thread with the migration), so nobody is left held.
  *
  * Tern has one vCPU (cpus_vcpu_thread_id()).
  */
@@ -54,7 +56,8 @@ void postcopy_cpu_note_fault(int64_t now_ns, int *mine);
 void postcopy_cpu_follow_vcpu(int *mine);
 
 /*
- * Source's return-path thread, per page request read from ioc: move to
+ * Source's return-path thread, per page request read from ioc and
+ * served (a move is off the path only once the page went out): move to
  * the CPU that took ioc's last incoming packets if that changed.
  */
 void postcopy_cpu_follow_socket(QIOChannel *ioc, int *mine);

@@ -344,6 +344,16 @@ void postcopy_thread_prioritise(const char *thread, int rt_prio)
     }
 }
 
+void postcopy_rp_thread_prioritise(void)
+{
+    static __thread bool prioritised;
+
+    if (!prioritised) {
+        postcopy_thread_prioritise("return path", POSTCOPY_RT_RETURN_PATH);
+        prioritised = true;
+    }
+}
+
 /* One fault (read at read_ns): ask the source for its page. */
 static void postcopy_fault(MigrationIncomingState *mis, uint64_t addr,
                            int64_t read_ns, RAMBlock **last)

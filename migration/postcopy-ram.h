@@ -91,6 +91,13 @@ void postcopy_ram_incoming_end(bool ok);
  */
 void postcopy_thread_prioritise(const char *thread, int rt_prio);
 
+/*
+ * The source's return-path thread, once per thread: prioritised as
+ * above when postcopy starts (so the first page request does not meet
+ * it at normal priority behind the bulk).
+ */
+void postcopy_rp_thread_prioritise(void);
+
 /* The userfaultfd guest RAM is registered with, or -1. */
 int postcopy_ram_uffd(void);
 

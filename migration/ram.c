@@ -709,21 +709,13 @@ bool ram_checkpoint_resend(const char *rbname, uint64_t offset, Error **errp)
  */
 static int ram_postcopy_handle_req_pages(const MigRPMessage *msg, Error **errp)
 {
-    static __thread bool prioritised;
     static __thread int cpu = -1; /* the CPU this thread is held to */
     QEMUFile *rp;
     char name[256];
     const char *rbname = NULL;
 
-    if (!prioritised) {
-        /* the return-path thread: a destination vCPU waits for it */
-        postcopy_thread_prioritise("return path", POSTCOPY_RT_RETURN_PATH);
-        prioritised = true;
-    }
+    postcopy_rp_thread_prioritise();     /* a destination vCPU waits for it */
     rp = migrate_get_current()->rp_file; /* what this thread reads */
-    if (rp) {
-        postcopy_cpu_follow_socket(qemu_file_get_ioc(rp), &cpu);
-    }
 
     if (msg->type == MIG_RP_MSG_REQ_PAGES_ID) {
         size_t name_len = msg->len > 12 ? msg->data[12] : 0;
@@ -740,6 +732,14 @@ static int ram_postcopy_handle_req_pages(const MigRPMessage *msg, Error **errp)
     if (!ram_postcopy_request(rbname, ldq_be_p(msg->data),
                               ldl_be_p(msg->data + 8), errp)) {
         return -EINVAL;
+    }
+    if (rp) {
+        /*
+         * After the page went out: moving this thread (the stopper on
+         * its CPU, then a wake-up on the other) before serving the
+         * request put that move on the fault's path.
+         */
+        postcopy_cpu_follow_socket(qemu_file_get_ioc(rp), &cpu);
     }
     return 0;
 }

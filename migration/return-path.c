@@ -22,6 +22,7 @@
 #include "qemu/error-report.h"
 #include "qemu/trace.h"
 #include "migration.h"
+#include "postcopy-ram.h"
 #include "recv-bitmap.h"
 #include "return-path.h"
 #include "watchdog.h"
@@ -498,6 +499,10 @@ static gpointer migrate_rp_thread(gpointer opaque)
 
     do {
         ret = migrate_rp_read_message(s, s->rp_file, &err);
+        if (migration_status() == MIGRATION_STATUS_POSTCOPY_ACTIVE) {
+            /* the PONG right after the switch: before the first request */
+            postcopy_rp_thread_prioritise();
+        }
     } while (ret == 0);
     if (ret != MIG_RP_END || !s->rp_shut_received) {
         /* no error of ours: the channel broke (postcopy may pause) */

@@ -2,10 +2,12 @@
 /*
  * stubs/migration.c: migration_incoming_get_current() and
  * migrate_set_error() without the rest of migration.c (see migration.h),
- * and a migration_progress_beat() that does nothing (watchdog.h).
+ * a migration_progress_beat() that does nothing (watchdog.h), and a
+ * status that is never postcopy-active (no postcopy-ram.c here).
  */
 #include "qemu/osdep.h"
 #include "migration.h"
+#include "../../../migration/postcopy-ram.h"
 #include "../../../migration/watchdog.h"
 
 static MigrationIncomingState stub_incoming;
@@ -26,5 +28,14 @@ void migrate_set_error(MigrationState *s, const Error *err)
 
 /* The watchdog (watchdog.c) is not part of these tests. */
 void migration_progress_beat(void)
+{
+}
+
+MigrationStatus migration_status(void)
+{
+    return MIGRATION_STATUS_NONE;
+}
+
+void postcopy_rp_thread_prioritise(void)
 {
 }
