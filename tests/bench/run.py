@@ -812,8 +812,8 @@ def markdown(results, rows):
                        'at speed, see docs/machine.md); the stress-sw cases '
                        'have a guest that writes at its rate.')
     for name, case in results['cases'].items():
-        if case.get('floor'):
-            out += wake_floor.sentence(name, case['floor'],
+        if case.get('rtt_floor'):
+            out += wake_floor.sentence(name, case['rtt_floor'],
                                        case.get('tern', []))
     micro = results.get('xbzrle_micro')
     if micro:
@@ -1060,7 +1060,7 @@ def main():
             'postcopy_bw': 32 << 20,
             # with preempt, the machine's floor under the same load
             # beside each Tern run (tests/bench/wake_floor.py)
-            'floor': preempt}
+            'rtt_floor': preempt}
     for c in cases.values():
         if args.hops and c['kind'].startswith('postcopy'):
             c['hops'] = True
@@ -1192,16 +1192,16 @@ def main():
                         out[system].append(r)
                     except Exception as e:  # a failed run is reported, not fatal
                         out['errors'][system] = str(e)[:300]
-                    if system == 'tern' and case.get('floor'):
+                    if system == 'tern' and case.get('rtt_floor'):
                         print(f'bench: {name} loaded floor {i + 1}/{n_runs}',
                               file=sys.stderr, flush=True)
                         rate = (out['tern'][-1].get('postcopy_bulk_mibs')
                                 if out['tern'] else None)
-                        out.setdefault('floor', []).append(
+                        out.setdefault('rtt_floor', []).append(
                             wake_floor.run_floor(
                                 build, rate or case['postcopy_bw'] / 2**20))
-            if out.get('floor'):
-                out['limit'] = wake_floor.limit_text(out['floor'])
+            if out.get('rtt_floor'):
+                out['limit'] = wake_floor.limit_text(out['rtt_floor'])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(shm, ignore_errors=True)
