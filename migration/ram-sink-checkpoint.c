@@ -405,7 +405,8 @@ static int ckpt_sink_save_page(RAMPageSink *sink, RAMBlock *rb, uint64_t page)
     }
     ckpt_sink_check_pass(cs);
     hb = ckpt_sink_block(cs, rb);
-    if (++cs->since_kick >= CKPT_HASH_KICK) {
+    if (cs->pace.hashing && ++cs->since_kick >= CKPT_HASH_KICK) {
+        /* not hashing, the threads could claim nothing: let them sleep */
         ckpt_sink_kick(cs);
     }
     if (hb && page < hb->pages) {
