@@ -30,8 +30,13 @@ within the fault); another task switched in on the path's CPU
 meanwhile; or none of those: the chain ran uninterrupted on one CPU and
 every step was slower (the nested VM's CPU itself slow).
 
-Usage: postcopy_attrib.py [--build build] [--runs N] [--keep DIR]
-Prints one JSON line per run and a summary.
+Usage (as root: tracefs): postcopy_attrib.py [--build build] [--runs N]
+                          [--keep DIR]
+Prints one JSON line per run (the segments' medians below and above p99,
+the classes' counts, NET_RX time in ksoftirqd and inline); each run's
+stderr, trace and attrib.json (every fault above p99 with its segments,
+wakers and class) stay in DIR/run-*.  Figures: docs/benchmarks.md,
+"Postcopy fault latency: the loaded floor, the slow faults traced".
 """
 import argparse
 import bisect
@@ -212,7 +217,7 @@ def fault_split(tl, t):
             'others': tl.others({e[1] for e in (r1, r2) if e}, req, placed)}
 
 
-def cause_of(d, med):
+def cause_of(d):
     """The class of one slow fault (see the notebook)."""
     w1, w2, seg = d['w1'], d['w2'], d['seg']
     if w1 and w1[3] >= 100:
@@ -270,7 +275,7 @@ def attribute(dst_err, src_err, trace_path):
     for t, d in zip(faults[k99 + 1:], splits[k99 + 1:]):
         d['total_us'] = (t[5] - t[0]) / 1e3
         d['stamps'] = t
-        d['cause'] = cause_of(d, med)
+        d['cause'] = cause_of(d)
         d['others'] = d['others'][:4]
         slow.append(d)
     slow_med = {}
@@ -282,7 +287,7 @@ def attribute(dst_err, src_err, trace_path):
         causes[d['cause']] = causes.get(d['cause'], 0) + 1
     fast_causes = {}
     for d in splits[:k99]:
-        c = cause_of(d, med)
+        c = cause_of(d)
         fast_causes[c] = fast_causes.get(c, 0) + 1
     ksirq, inline = netrx_ms(evs)
     return {'netrx_ms_in_ksoftirqd': ksirq, 'netrx_ms_inline': inline,
