@@ -319,6 +319,41 @@ static void test_index_dump(void)
     unlink(path);
 }
 
+/*
+ * Paused, the indexing goes on when resumed (at SCHED_IDLE) and when
+ * hurried (at normal priority, also after such a resume): every page is
+ * indexed either way.
+ */
+static void test_index_pause_hurry(void)
+{
+    enum { N = 64 * 8 }; /* 8 chunks */
+    g_autofree uint8_t *pages = g_malloc0(N * TARGET_PAGE_SIZE);
+    g_autofree char *path = NULL;
+    CkptIndexStats st;
+
+    for (unsigned i = 0; i < N; i++) {
+        fill_page(pages + i * TARGET_PAGE_SIZE, i);
+    }
+    path = write_dump(pages, N, 0);
+    for (int round = 0; round < 2; round++) {
+        CheckpointIndex *ci = checkpoint_index_start(path, &error_abort);
+
+        checkpoint_index_pause(ci, true);
+        if (round) {
+            /* resumed to SCHED_IDLE, paused again, then hurried */
+            checkpoint_index_pause(ci, false);
+            checkpoint_index_pause(ci, true);
+        }
+        checkpoint_index_hurry(ci);
+        g_assert_true(checkpoint_index_wait(ci, &error_abort));
+        checkpoint_index_stats(ci, &st);
+        g_assert_cmpuint(st.pages, ==, N);
+        g_assert_cmpuint(checkpoint_index_ready_slots(ci), ==, N);
+        checkpoint_index_free(ci);
+    }
+    unlink(path);
+}
+
 static void test_index_not_a_dump(void)
 {
     g_autofree char *path = NULL;
@@ -350,6 +385,7 @@ int main(int argc, char **argv)
     g_test_add_func("/checkpoint/part-malformed", test_part_malformed);
     g_test_add_func("/checkpoint/advise-fallback", test_advise_fallback);
     g_test_add_func("/checkpoint/index-dump", test_index_dump);
+    g_test_add_func("/checkpoint/index-pause-hurry", test_index_pause_hurry);
     g_test_add_func("/checkpoint/index-not-a-dump", test_index_not_a_dump);
     return g_test_run();
 }
