@@ -12,7 +12,9 @@ One case, one run each way (issue 15's benchmark):
        cold: migrate sent as soon as the destination listens, so the
              destination still indexes while pages go (it streams the
              offer as it indexes; an older destination made the source
-             wait for the whole index);
+             wait for the whole index); at loopback the source asks for
+             no offer until hashing pays (offer on demand), which it
+             does not, so the destination pauses its indexing instead;
        warm: the bench first waits until the destination's query-migrate
              says checkpoint index-status "ready" (what a management tool
              that starts the destination ahead of time sees), then
