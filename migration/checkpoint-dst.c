@@ -247,6 +247,31 @@ static bool ckpt_dst_begin(Error **errp)
 }
 
 /*
+ * The load's verification workers start (if there is a checkpoint);
+ * pause: its indexing pauses first, leaving the processors to the load.
+ */
+static void ckpt_dst_verify_start(bool pause)
+{
+    if (!ckpt_dst.load) {
+        return;
+    }
+    if (pause) {
+        checkpoint_index_pause(ckpt_dst.load->ci, true);
+        ckpt_dst.paused = true;
+    }
+    ckpt_dst.verify =
+        checkpoint_verify_new(ckpt_dst.load->ci, ckpt_dst_lookup,
+                              ckpt_dst_rerequest, &ckpt_dst.loaded);
+}
+
+/* Start streaming ci's offer (checkpoint_stream_start()), for lookups. */
+static void ckpt_dst_stream_start(CheckpointIndex *ci, bool announce)
+{
+    __atomic_store_n(&ckpt_dst.stream, checkpoint_stream_start(ci, announce),
+                     __ATOMIC_RELEASE);
+}
+
+/*
  * Advise, streamed: verification starts at once and the offer goes in
  * pieces as the index grows (checkpoint-stream.h); the load goes on.
  */
@@ -255,23 +280,12 @@ static int ckpt_dst_advise_streamed(bool fast, Error **errp)
     if (!ckpt_dst_begin(errp)) {
         return -EINVAL;
     }
-    if (ckpt_dst.load && fast) {
-        /*
-         * Pages come faster than the checkpoint is indexed: the load
-         * keeps the processors, what is indexed already is offered.
-         */
-        checkpoint_index_pause(ckpt_dst.load->ci, true);
-        ckpt_dst.paused = true;
-    }
-    if (ckpt_dst.load) {
-        ckpt_dst.verify =
-            checkpoint_verify_new(ckpt_dst.load->ci, ckpt_dst_lookup,
-                                  ckpt_dst_rerequest, &ckpt_dst.loaded);
-    }
-    __atomic_store_n(
-        &ckpt_dst.stream,
-        checkpoint_stream_start(ckpt_dst.load ? ckpt_dst.load->ci : NULL, true),
-        __ATOMIC_RELEASE);
+    /*
+     * fast: pages come faster than the checkpoint is indexed, the load
+     * keeps the processors, what is indexed already is offered.
+     */
+    ckpt_dst_verify_start(fast);
+    ckpt_dst_stream_start(ckpt_dst.load ? ckpt_dst.load->ci : NULL, true);
     return 0;
 }
 
@@ -285,21 +299,14 @@ static int ckpt_dst_advise_on_demand(Error **errp)
     if (!ckpt_dst_begin(errp)) {
         return -EINVAL;
     }
-    if (ckpt_dst.load) {
-        checkpoint_index_pause(ckpt_dst.load->ci, true);
-        ckpt_dst.paused = true;
-        ckpt_dst.verify =
-            checkpoint_verify_new(ckpt_dst.load->ci, ckpt_dst_lookup,
-                                  ckpt_dst_rerequest, &ckpt_dst.loaded);
-    }
+    ckpt_dst_verify_start(true);
     ckpt_dst.on_demand = true;
     if (ckpt_dst.load && checkpoint_stream_announce()) {
         ckpt_dst.held = true;
         return 0;
     }
     /* nothing to offer: the final empty offer at once */
-    __atomic_store_n(&ckpt_dst.stream, checkpoint_stream_start(NULL, false),
-                     __ATOMIC_RELEASE);
+    ckpt_dst_stream_start(NULL, false);
     return 0;
 }
 
@@ -321,9 +328,7 @@ static int ckpt_dst_offer_now(Error **errp)
     ckpt_dst.held = false;
     checkpoint_index_hurry(ckpt_dst.load->ci);
     ckpt_dst.paused = false;
-    __atomic_store_n(&ckpt_dst.stream,
-                     checkpoint_stream_start(ckpt_dst.load->ci, false),
-                     __ATOMIC_RELEASE);
+    ckpt_dst_stream_start(ckpt_dst.load->ci, false);
     return 0;
 }
 
@@ -348,11 +353,7 @@ static int ckpt_dst_advise(Error **errp)
         ckpt_dst_unref(ckpt_dst.load);
         ckpt_dst.load = NULL;
     }
-    if (ckpt_dst.load) {
-        ckpt_dst.verify =
-            checkpoint_verify_new(ckpt_dst.load->ci, ckpt_dst_lookup,
-                                  ckpt_dst_rerequest, &ckpt_dst.loaded);
-    }
+    ckpt_dst_verify_start(false);
     o = ckpt_dst_offer(ckpt_dst.load ? ckpt_dst.load->ci : NULL);
     wire = checkpoint_offer_encode(o);
     checkpoint_offer_free(o);

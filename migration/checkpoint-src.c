@@ -192,7 +192,7 @@ void checkpoint_src_send_advise(QEMUFile *f)
     g_mutex_lock(&ckpt_src.lock);
     ckpt_src.advise_arg = arg;
     g_mutex_unlock(&ckpt_src.lock);
-    ckpt_src_put_ctl(f, ckpt_src.advise_arg);
+    ckpt_src_put_ctl(f, arg);
 }
 
 /* The migration failed, was cancelled, or the stream broke. */
