@@ -124,6 +124,19 @@ def hdr_config(name=b'none', name_len=None):
     return b'QEVM\0\0\0\3' + b'\x07' + struct.pack('>I', n) + name
 
 
+def with_ram_record(good, record):
+    """good with the be64 RAM record inserted after the block list of its
+    RAM section's START (the first record the source would send)."""
+    at = good.index(b'\x03ram') + 4 + 8  # idstr, instance, version
+    total = struct.unpack('>Q', good[at:at + 8])[0] & ~0xfff
+    at += 8
+    while total:
+        n = good[at]
+        total -= struct.unpack('>Q', good[at + 1 + n:at + 9 + n])[0]
+        at += 9 + n
+    return good[:at] + struct.pack('>Q', record) + good[at:]
+
+
 def destination(tmp):
     good = save_stream(tmp)
     check(good[:4] == b'QEVM', 'saved stream')
@@ -162,6 +175,10 @@ def destination(tmp):
     many = b''.join(b'\x04' + struct.pack('>I', 1000 + i) + body +
                     struct.pack('>I', 1000 + i) for i in range(5000))
     cases.append(('5000 sections', good[:t] + many + good[t:]))
+    # a checkpoint-assisted "offer now" (Tern only) with no on-demand
+    # advise before it, right after the RAM section's block list
+    cases.append(('checkpoint offer-now without advise',
+                  with_ram_record(good, (0x80000005 << 12) | 0x400)))
     # the real stream cut at assorted places (including mid-header)
     for cut in sorted({1, 7, 8, 12, 17, 40, 100, len(good) // 3,
                        len(good) // 2, len(good) - 300, len(good) - 20,
@@ -180,6 +197,8 @@ def destination(tmp):
         'huge capability count': 'Received 4294967295 capabilities',
         'huge PACKAGED length': 'Unreasonably large packaged state',
         'huge configuration name length': 'tern:',
+        'checkpoint offer-now without advise':
+            'checkpoint: offer asked for without an on-demand advise',
     }
     for what, stream in cases:
         if (what.startswith('corrupt') or what == 'huge vmdesc length' or
