@@ -15,6 +15,7 @@
 #include "migration/register.h"
 #include "sysemu/sysemu.h"
 #include "migration.h"
+#include "postcopy-preempt.h"
 #include "precopy-recover.h"
 #include "return-path.h"
 
@@ -38,11 +39,19 @@ static bool migration_local_uuid(uint8_t uuid[16])
     return true;
 }
 
-/* PONG with the PING's value, or x-precopy-recover's answer. */
+/*
+ * PONG with the PING's value, or the answer of a Tern extension
+ * (x-precopy-recover's, requests on the preempt channel).
+ */
 static bool migration_answer_ping(uint32_t value, Error **errp)
 {
-    return migrate_rp_answer_ping(
-        precopy_incoming_ping(migration_incoming_get_current(), value), errp);
+    MigrationIncomingState *mis = migration_incoming_get_current();
+    uint32_t answer = precopy_incoming_ping(mis, value);
+
+    if (answer == value) {
+        answer = postcopy_preempt_incoming_ping(mis, value);
+    }
+    return migrate_rp_answer_ping(answer, errp);
 }
 
 static const SaveVMHooks migration_savevm_hooks = {

@@ -281,8 +281,11 @@ static MigrationNext migration_phase_setup(MigrationRun *run)
         qemu_savevm_send_open_return_path(run->f);
         qemu_savevm_send_ping(run->f, MIGRATION_FIRST_PING);
     }
-    /* every migration: forget a previous one's agreement */
+    /* every migration: forget a previous one's agreements */
     precopy_recover_setup(run->f, s->rp_thread != NULL);
+    if (s->rp_thread) {
+        postcopy_preempt_ask_requests(s, run->f);
+    }
     if (migrate_postcopy_ram()) {
         migration_postcopy_send_advise(run->f);
         /*

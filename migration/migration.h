@@ -150,6 +150,8 @@ typedef struct MigrationIncomingState {
     bool cancelled;       /* migrate_cancel here: no precopy pause */
     /* x-precopy-recover: the source asked, we agreed (precopy-recover.h) */
     bool precopy_armed;
+    /* page requests on the preempt channel agreed (postcopy-preempt.h) */
+    bool preempt_requests;
     Error *pause_err; /* why it paused (query-migrate's error-desc) */
 } MigrationIncomingState;
 

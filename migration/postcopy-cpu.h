@@ -13,23 +13,24 @@
  * inter-processor interrupt and a wake-up of the other CPU (on a 2-vCPU
  * nested VM, ~10 us more per hop at the median and most of the p99).
  *
- * So the path's threads follow the data instead of staying where they
- * were: on the destination the fault thread and the preempt reader run
- * on the CPU the vCPU thread last ran on (re-read from /proc, ~10 us, at
- * most every POSTCOPY_CPU_CHECK_NS, after a fault's request went out);
- * on the source the return-path thread runs on the CPU that last took
- * the return path's incoming packets (SO_INCOMING_CPU: the NIC queue's,
- * or on loopback the sender's).  Each thread moves itself
- * (sched_setaffinity to that one CPU) once its part of a fault is done
- * (a move costs the stopper thread on the old CPU and a wake-up on the
- * new one: inside the path it was most of the slowest faults,
- * docs/benchmarks.md), only when the CPU changed, and only to a CPU it was
- * allowed before its first move (an operator's taskset or cpuset stays in
- * force).  Best effort: nothing happens where the information or the permission
- * is missing.  The threads are postcopy's own and end with it (the return-path
- * thread with the migration), so nobody is left held.
+ * So the three threads hold one CPU together for the whole of postcopy:
+ * the fault thread stays on the CPU it starts on, the preempt reader
+ * joins it, and the source's return-path thread runs on the CPU that
+ * takes the return path's incoming packets (SO_INCOMING_CPU: the NIC
+ * queue's, or on loopback the sender's, so the fault thread's).  The
+ * vCPU is left to the scheduler: its two hops (its fault to the fault
+ * thread, the page's placement to its wake-up) cross CPUs when it runs
+ * elsewhere.  An earlier policy moved the path after the vCPU, which
+ * the scheduler moves hundreds of times a second; each move
+ * (sched_setaffinity: the stopper thread on the old CPU, a wake-up on
+ * the new one) took 0.1-0.5 ms of a path thread, and faults that came
+ * meanwhile waited for it (docs/benchmarks.md).
  *
- * Tern has one vCPU (cpus_vcpu_thread_id()).
+ * A thread moves only to a CPU it was allowed before its first move (an
+ * operator's taskset or cpuset stays in force), and only when the CPU
+ * changed.  Best effort: nothing happens where the information or the
+ * permission is missing.  The threads are postcopy's own and end with it
+ * (the return-path thread with the migration), so nobody is left held.
  */
 #ifndef MIGRATION_POSTCOPY_CPU_H
 #define MIGRATION_POSTCOPY_CPU_H
@@ -37,23 +38,21 @@
 #include "qemu/osdep.h"
 #include "io/channel.h"
 
-/* The longest the destination goes without re-reading the vCPU's CPU. */
-#define POSTCOPY_CPU_CHECK_NS (5 * 1000 * 1000)
-
-/* LISTEN (load thread): start watching the vCPU thread's CPU. */
+/* LISTEN (load thread): no fault path CPU yet. */
 void postcopy_cpu_start(void);
 
 /* End of postcopy (load thread, after the path's threads are gone). */
 void postcopy_cpu_end(void);
 
 /*
- * Fault thread, on a fault read at now_ns: re-read the vCPU's CPU when
- * due, and move there.  *mine: the CPU the caller is held to, -1 none.
+ * Fault thread, before its first fault: stay on the CPU it runs on and
+ * make that the fault path's CPU.  *mine: the CPU the caller is held
+ * to, -1 none.
  */
-void postcopy_cpu_note_fault(int64_t now_ns, int *mine);
+void postcopy_cpu_hold_fault_path(int *mine);
 
-/* Preempt reader, per page placed: move to the vCPU's CPU if it moved. */
-void postcopy_cpu_follow_vcpu(int *mine);
+/* Preempt reader, per page placed: join the fault path's CPU. */
+void postcopy_cpu_join_fault_path(int *mine);
 
 /*
  * Source's return-path thread, per page request read from ioc and

@@ -13,8 +13,54 @@
 #include "postcopy-ram.h"
 #include "ram-format.h"
 #include "ram-load.h"
+#include "return-path.h"
+#include "migration/savevm.h"
 
 /* ---------------- source ---------------- */
+
+/* The reader of page requests on the preempt channel; s->preempt_lock. */
+typedef struct PreemptRequests {
+    bool agreed; /* the destination answered the PING */
+    GThread *thread;
+    QEMUFile *in; /* the preempt channel's other direction */
+} PreemptRequests;
+
+static PreemptRequests prq;
+
+/* Read requests until the channel ends; a bad message fails the migration. */
+static gpointer postcopy_preempt_requests_thread(gpointer opaque)
+{
+    MigrationState *s = opaque;
+    Error *err = NULL;
+    unsigned int n = 0;
+    int ret;
+
+    while ((ret = migrate_rp_read_request(s, prq.in, &err)) == 0) {
+        n++;
+    }
+    TRACE("postcopy_preempt_requests_end", "%u requests, ret %d%s%s", n, ret,
+          err ? ": " : "", err ? error_get_pretty(err) : "");
+    if (err) {
+        migrate_rp_fail_message(s, err);
+    }
+    /*
+     * A channel that ended or broke says nothing more: the destination
+     * closes it at the end, and a cut breaks the main connection too,
+     * whose return-path thread pauses the migration.
+     */
+    return NULL;
+}
+
+/* Start the reader once both the agreement and the channel are there. */
+static void postcopy_preempt_requests_maybe_start(MigrationState *s)
+{
+    if (!prq.agreed || !s->preempt_file || prq.thread) {
+        return;
+    }
+    prq.in = qemu_file_get_return_path(s->preempt_file);
+    prq.thread =
+        g_thread_new("preempt requests", postcopy_preempt_requests_thread, s);
+}
 
 void postcopy_preempt_set_channel(MigrationState *s, QIOChannel *ioc)
 {
@@ -22,7 +68,31 @@ void postcopy_preempt_set_channel(MigrationState *s, QIOChannel *ioc)
 
     g_mutex_lock(&s->preempt_lock);
     s->preempt_file = f;
+    postcopy_preempt_requests_maybe_start(s);
     g_mutex_unlock(&s->preempt_lock);
+}
+
+void postcopy_preempt_ask_requests(MigrationState *s, QEMUFile *f)
+{
+    g_mutex_lock(&s->preempt_lock);
+    prq.agreed = false;
+    g_mutex_unlock(&s->preempt_lock);
+    if (migrate_cap(MIGRATION_CAPABILITY_POSTCOPY_PREEMPT)) {
+        qemu_savevm_send_ping(f, POSTCOPY_PREEMPT_PING_REQUESTS);
+    }
+}
+
+bool postcopy_preempt_pong(MigrationState *s, uint32_t value)
+{
+    if (value != POSTCOPY_PREEMPT_PONG_REQUESTS) {
+        return false;
+    }
+    TRACE("postcopy_preempt_requests", "destination agreed");
+    g_mutex_lock(&s->preempt_lock);
+    prq.agreed = true;
+    postcopy_preempt_requests_maybe_start(s);
+    g_mutex_unlock(&s->preempt_lock);
+    return true;
 }
 
 QEMUFile *postcopy_preempt_get(MigrationState *s)
@@ -57,12 +127,25 @@ int postcopy_preempt_send_eos(MigrationState *s)
 
 void postcopy_preempt_close(MigrationState *s)
 {
-    QEMUFile *f;
+    QEMUFile *f, *in;
+    GThread *thread;
 
     g_mutex_lock(&s->preempt_lock);
     f = s->preempt_file;
     s->preempt_file = NULL;
+    in = prq.in;
+    thread = prq.thread;
     g_mutex_unlock(&s->preempt_lock);
+    if (thread) {
+        /* the reader may be serving a request: it takes preempt_lock */
+        qemu_file_shutdown(in);
+        g_thread_join(thread);
+        g_mutex_lock(&s->preempt_lock);
+        prq.thread = NULL;
+        prq.in = NULL;
+        g_mutex_unlock(&s->preempt_lock);
+        qemu_fclose(in);
+    }
     if (f) {
         qemu_fclose(f);
     }
@@ -75,6 +158,11 @@ typedef struct PreemptIncoming {
     GThread *thread;
     QEMUFile *f;
     RAMLoadState *ls;
+    /* page requests (fault thread) on f's other direction, under lock */
+    GMutex lock;
+    QEMUFile *out;  /* NULL: none */
+    bool failed;    /* a write on out failed: requests go on the return path */
+    RAMBlock *last; /* the block the last request on out named */
 } PreemptIncoming;
 
 static PreemptIncoming pin;
@@ -134,6 +222,11 @@ bool postcopy_preempt_incoming_start(MigrationIncomingState *mis, int uffd,
         return false;
     }
     pin.f = qemu_file_new_input(ioc);
+    g_mutex_lock(&pin.lock);
+    pin.out = qemu_file_get_return_path(pin.f);
+    pin.failed = false;
+    pin.last = NULL;
+    g_mutex_unlock(&pin.lock);
     pin.ls = ram_load_state_new();
     ram_load_state_stop_prefault(pin.ls);
     ram_load_state_set_placer(pin.ls, pl);
@@ -143,16 +236,62 @@ bool postcopy_preempt_incoming_start(MigrationIncomingState *mis, int uffd,
 
 void postcopy_preempt_incoming_stop(bool abort)
 {
+    QEMUFile *out;
+
     if (!pin.thread) {
         return;
     }
     if (abort) {
-        qemu_file_shutdown(pin.f);
+        qemu_file_shutdown(pin.f); /* wakes a request blocked in its write */
     }
+    g_mutex_lock(&pin.lock);
+    out = pin.out; /* closed with pin.f: the reader still reads the channel */
+    pin.out = NULL;
+    g_mutex_unlock(&pin.lock);
     g_thread_join(pin.thread);
     pin.thread = NULL;
     ram_load_state_free(pin.ls);
     pin.ls = NULL;
+    if (out) {
+        qemu_fclose(out);
+    }
     qemu_fclose(pin.f);
     pin.f = NULL;
+}
+
+uint32_t postcopy_preempt_incoming_ping(MigrationIncomingState *mis,
+                                        uint32_t value)
+{
+    if (value != POSTCOPY_PREEMPT_PING_REQUESTS ||
+        !migrate_cap(MIGRATION_CAPABILITY_POSTCOPY_PREEMPT)) {
+        return value;
+    }
+    __atomic_store_n(&mis->preempt_requests, true, __ATOMIC_RELEASE);
+    TRACE("postcopy_preempt_requests", "source asked");
+    return POSTCOPY_PREEMPT_PONG_REQUESTS;
+}
+
+bool postcopy_preempt_send_request(MigrationIncomingState *mis, RAMBlock *rb,
+                                   uint64_t start, uint32_t len)
+{
+    bool sent = false;
+
+    if (!__atomic_load_n(&mis->preempt_requests, __ATOMIC_ACQUIRE)) {
+        return false;
+    }
+    g_mutex_lock(&pin.lock);
+    if (pin.out && !pin.failed) {
+        migrate_put_rp_req_pages(pin.out, rb == pin.last ? NULL : rb->idstr,
+                                 start, len);
+        sent = qemu_fflush(pin.out) >= 0;
+        pin.last = rb;
+        if (!sent) {
+            /* the rest go on the return path (a cut pauses via main) */
+            TRACE("postcopy_preempt_requests",
+                  "channel failed: requests go on the return path");
+            pin.failed = true;
+        }
+    }
+    g_mutex_unlock(&pin.lock);
+    return sent;
 }

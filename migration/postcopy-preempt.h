@@ -15,6 +15,21 @@
  * The destination reads it on its own thread from LISTEN until EOS,
  * placing pages through its own postcopy placer.  A recovery opens both
  * channels again, main first.
+ *
+ * Page requests on the preempt channel (Tern only, docs/wire-format.md
+ * section 14).  In 7.2 requests go on the return path, the main
+ * connection's other direction, which the bulk keeps busy: the kernel
+ * serialises a socket's two directions (its lock), so a request waited
+ * for the bulk's write on the source and the load thread's read on the
+ * destination.  A Tern source with postcopy-preempt asks with PING
+ * POSTCOPY_PREEMPT_PING_REQUESTS after PING 1; a Tern destination with
+ * the capability answers PONG POSTCOPY_PREEMPT_PONG_REQUESTS (QEMU
+ * echoes the PING's value) and from then on writes its page requests
+ * (REQ_PAGES_ID / REQ_PAGES, the return path's encoding, the first on
+ * each channel naming its block) on the preempt channel's other
+ * direction whenever its preempt reader runs; the source reads them
+ * there on a thread of its own and serves them as the return path's.
+ * Every other message stays on the return path.
  */
 #ifndef MIGRATION_POSTCOPY_PREEMPT_H
 #define MIGRATION_POSTCOPY_PREEMPT_H
@@ -26,6 +41,10 @@
 
 typedef struct MigrationState MigrationState;
 typedef struct MigrationIncomingState MigrationIncomingState;
+typedef struct RAMBlock RAMBlock;
+
+#define POSTCOPY_PREEMPT_PING_REQUESTS 0x54505131u /* "TPQ1" */
+#define POSTCOPY_PREEMPT_PONG_REQUESTS 0x54505141u /* "TPQA" */
 
 /* ---- source ---- */
 
@@ -45,6 +64,20 @@ int postcopy_preempt_send_eos(MigrationState *s);
 /* Close the preempt stream (end, failure, pause).  Migration thread. */
 void postcopy_preempt_close(MigrationState *s);
 
+/*
+ * Source, setup (migration thread): forget an earlier migration's
+ * agreement and, with postcopy-preempt, ask for requests on the preempt
+ * channel (PING on f, which has a return path).
+ */
+void postcopy_preempt_ask_requests(MigrationState *s, QEMUFile *f);
+
+/*
+ * Source, return-path thread: a PONG of value.  True if it was the
+ * destination's agreement (the request reader starts once the channel
+ * is there), false for any other value.
+ */
+bool postcopy_preempt_pong(MigrationState *s, uint32_t value);
+
 /* ---- destination ---- */
 
 /*
@@ -60,5 +93,22 @@ bool postcopy_preempt_incoming_start(MigrationIncomingState *mis, int uffd,
  * down first (abort true: failure, pause).  Any thread but the reader.
  */
 void postcopy_preempt_incoming_stop(bool abort);
+
+/*
+ * Destination, load thread: a PING of value; the PONG value to answer
+ * (the agreement for POSTCOPY_PREEMPT_PING_REQUESTS with the
+ * capability, otherwise value itself).
+ */
+uint32_t postcopy_preempt_incoming_ping(MigrationIncomingState *mis,
+                                        uint32_t value);
+
+/*
+ * Destination, fault thread: send the request for [start, start + len)
+ * of rb on the preempt channel.  False when requests do not go there
+ * (not agreed, no reader running, or the channel failed): the caller
+ * sends it on the return path.
+ */
+bool postcopy_preempt_send_request(MigrationIncomingState *mis, RAMBlock *rb,
+                                   uint64_t start, uint32_t len);
 
 #endif /* MIGRATION_POSTCOPY_PREEMPT_H */

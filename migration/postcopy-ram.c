@@ -368,12 +368,14 @@ static void postcopy_fault(MigrationIncomingState *mis, uint64_t addr,
     offset = (addr - (uintptr_t)rb->host) & TARGET_PAGE_MASK;
     TRACE("postcopy_fault", "%s:0x%" PRIx64, rb->idstr, offset);
     req_ns = postcopy_clock_ns();
-    migrate_send_rp_req_pages(mis, rb == *last ? NULL : rb->idstr, offset,
-                              TARGET_PAGE_SIZE);
+    if (!postcopy_preempt_send_request(mis, rb, offset, TARGET_PAGE_SIZE)) {
+        migrate_send_rp_req_pages(mis, rb == *last ? NULL : rb->idstr, offset,
+                                  TARGET_PAGE_SIZE);
+        *last = rb; /* the return path's own "previous block" */
+    }
     TRACE("postcopy_hop_req",
           "%s:0x%" PRIx64 " fault %" PRId64 " req %" PRId64 " written %" PRId64,
           rb->idstr, offset, read_ns, req_ns, postcopy_clock_ns());
-    *last = rb;
 }
 
 /*
@@ -405,6 +407,7 @@ static gpointer postcopy_fault_thread(gpointer opaque)
     int cpu = -1; /* the CPU this thread is held to (postcopy-cpu.h) */
 
     postcopy_thread_prioritise("fault", POSTCOPY_RT_FAULT);
+    postcopy_cpu_hold_fault_path(&cpu);
     for (;;) {
         struct pollfd pfd[2] = {
             {.fd = pci.uffd, .events = POLLIN},
@@ -430,8 +433,6 @@ static gpointer postcopy_fault_thread(gpointer opaque)
                                          msg.arg.pagefault.feat.ptid, read_ns);
                 postcopy_fault_maybe_request(mis, msg.arg.pagefault.address,
                                              read_ns, &last, &resumes);
-                /* after the request: off the fault's path */
-                postcopy_cpu_note_fault(read_ns, &cpu);
             }
         }
     }

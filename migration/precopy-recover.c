@@ -19,6 +19,7 @@
 #include "migration/savevm.h"
 #include "sysemu/main-loop.h"
 #include "migration.h"
+#include "postcopy-preempt.h"
 #include "postcopy-recover.h"
 #include "precopy-recover.h"
 #include "ram.h"
@@ -63,7 +64,9 @@ static int precopy_rp_handle_pong(const MigRPMessage *msg, Error **errp)
     uint32_t value = ldl_be_p(msg->data);
 
     TRACE("migration_rp_recv_pong", "value %u", value);
-    precopy_recover_pong(value);
+    if (!precopy_recover_pong(value)) {
+        postcopy_preempt_pong(msg->s, value);
+    }
     return 0;
 }
 

@@ -36,8 +36,8 @@ static void ram_place_postcopy_done(RAMPlacerPostcopy *pp, RAMBlock *rb,
 
     postcopy_blocktime_placed((uintptr_t)host, &how);
     if (pp->via == POSTCOPY_VIA_PREEMPT) {
-        /* the next page's wake-up comes sooner on the vCPU's CPU */
-        postcopy_cpu_follow_vcpu(&pp->cpu);
+        /* the next page's wake-up comes sooner on the fault path's CPU */
+        postcopy_cpu_join_fault_path(&pp->cpu);
     }
 }
 

@@ -97,7 +97,8 @@ typedef struct RAMState {
     double dirty_rate;        /* bytes per ms; < 0: unknown */
 
     /* Block of the last page request (return-path thread only). */
-    RAMBlock *rp_last_block;
+    RAMBlock *rp_last_block; /* of the return path's requests */
+    RAMBlock *rq_last_block; /* of the preempt channel's (a Tern peer) */
 
     /* x-precopy-recover: pages sent, not yet acknowledged (or NULL) */
     RAMUnacked *unacked;
@@ -611,10 +612,13 @@ static bool ram_preempt_send(RAMBlock *rb, uint64_t start, uint64_t len,
 }
 
 bool ram_postcopy_request(const char *rbname, uint64_t start, uint64_t len,
-                          Error **errp)
+                          bool preempt, Error **errp)
 {
     RAMState *rs = ram_migration_rs();
-    RAMBlock *rb = rs ? rs->rp_last_block : NULL;
+    RAMBlock **last = !rs       ? NULL
+                      : preempt ? &rs->rq_last_block
+                                : &rs->rp_last_block;
+    RAMBlock *rb = last ? *last : NULL;
     int64_t t_rp = postcopy_clock_ns(), t_tx;
 
     if (rbname) {
@@ -631,7 +635,7 @@ bool ram_postcopy_request(const char *rbname, uint64_t start, uint64_t len,
         error_setg(errp, "page request with no outgoing RAM migration");
         return false;
     }
-    rs->rp_last_block = rb;
+    *last = rb;
     if (start > rb->used_length || len > rb->used_length - start) {
         error_setg(errp,
                    "ram_save_queue_pages request overrun, offset=0x%" PRIx64
@@ -675,6 +679,7 @@ void ram_resume_prepare(QEMUFile *f)
     rs->sink = ram_sink_stream_new(f);
     rs->f = f;
     rs->rp_last_block = NULL;
+    rs->rq_last_block = NULL;
 }
 
 bool ram_checkpoint_resend(const char *rbname, uint64_t offset, Error **errp)
@@ -714,8 +719,8 @@ static int ram_postcopy_handle_req_pages(const MigRPMessage *msg, Error **errp)
     char name[256];
     const char *rbname = NULL;
 
-    postcopy_rp_thread_prioritise();     /* a destination vCPU waits for it */
-    rp = migrate_get_current()->rp_file; /* what this thread reads */
+    postcopy_rp_thread_prioritise(); /* a destination vCPU waits for it */
+    rp = msg->rp;                    /* what this thread reads */
 
     if (msg->type == MIG_RP_MSG_REQ_PAGES_ID) {
         size_t name_len = msg->len > 12 ? msg->data[12] : 0;
@@ -730,7 +735,7 @@ static int ram_postcopy_handle_req_pages(const MigRPMessage *msg, Error **errp)
         rbname = name;
     }
     if (!ram_postcopy_request(rbname, ldq_be_p(msg->data),
-                              ldl_be_p(msg->data + 8), errp)) {
+                              ldl_be_p(msg->data + 8), msg->preempt, errp)) {
         return -EINVAL;
     }
     if (rp) {

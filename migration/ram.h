@@ -42,12 +42,14 @@ uint64_t ram_pagesize_summary(void);
 int ram_postcopy_send_discard(QEMUFile *f);
 
 /*
- * Source, return-path thread: the destination asks for len bytes at
- * start of the block named rbname (NULL: the block of the previous
- * request).  Queued as urgent.  false with errp set on a bad request.
+ * Source, return-path thread or the preempt channel's request reader
+ * (preempt): the destination asks for len bytes at start of the block
+ * named rbname (NULL: the block of the previous request on the same
+ * channel).  Sent at once on the preempt channel, or queued as urgent.
+ * false with errp set on a bad request.
  */
 bool ram_postcopy_request(const char *rbname, uint64_t start, uint64_t len,
-                          Error **errp);
+                          bool preempt, Error **errp);
 
 /*
  * Source, any thread: in postcopy, a page request is queued and not

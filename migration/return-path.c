@@ -80,15 +80,22 @@ void migrate_rp_register_handler(enum mig_rp_message_type type,
 
 /* ---------------- destination ---------------- */
 
+/* One message on f, not flushed. */
+static void migrate_put_rp_message_to(QEMUFile *f, uint16_t type, uint16_t len,
+                                      const uint8_t *data)
+{
+    TRACE("migration_rp_send", "%s (0x%04x) len %u", migrate_rp_msg_name(type),
+          type, len);
+    qemu_put_be16(f, type);
+    qemu_put_be16(f, len);
+    qemu_put_buffer(f, data, len);
+}
+
 /* One message on the open return path (rp_lock held), not flushed. */
 static void migrate_put_rp_message(MigrationIncomingState *mis, uint16_t type,
                                    uint16_t len, const uint8_t *data)
 {
-    TRACE("migration_rp_send", "%s (0x%04x) len %u", migrate_rp_msg_name(type),
-          type, len);
-    qemu_put_be16(mis->to_src_file, type);
-    qemu_put_be16(mis->to_src_file, len);
-    qemu_put_buffer(mis->to_src_file, data, len);
+    migrate_put_rp_message_to(mis->to_src_file, type, len, data);
 }
 
 static void migrate_send_rp_message(MigrationIncomingState *mis, uint16_t type,
@@ -148,8 +155,8 @@ void migrate_send_rp_resume_ack(MigrationIncomingState *mis, uint32_t value)
     migrate_send_rp_u32(mis, MIG_RP_MSG_RESUME_ACK, value);
 }
 
-void migrate_send_rp_req_pages(MigrationIncomingState *mis, const char *rbname,
-                               uint64_t start, uint32_t len)
+void migrate_put_rp_req_pages(QEMUFile *f, const char *rbname, uint64_t start,
+                              uint32_t len)
 {
     uint8_t buf[MIG_RP_MSG_REQ_PAGES_ID_MAX_LEN];
     size_t n = 12;
@@ -163,8 +170,19 @@ void migrate_send_rp_req_pages(MigrationIncomingState *mis, const char *rbname,
         memcpy(buf + n, rbname, name_len);
         n += name_len;
     }
-    migrate_send_rp_message(
-        mis, rbname ? MIG_RP_MSG_REQ_PAGES_ID : MIG_RP_MSG_REQ_PAGES, n, buf);
+    migrate_put_rp_message_to(
+        f, rbname ? MIG_RP_MSG_REQ_PAGES_ID : MIG_RP_MSG_REQ_PAGES, n, buf);
+}
+
+void migrate_send_rp_req_pages(MigrationIncomingState *mis, const char *rbname,
+                               uint64_t start, uint32_t len)
+{
+    g_mutex_lock(&mis->rp_lock);
+    if (mis->to_src_file) {
+        migrate_put_rp_req_pages(mis->to_src_file, rbname, start, len);
+        qemu_fflush(mis->to_src_file);
+    }
+    g_mutex_unlock(&mis->rp_lock);
 }
 
 /* A message of type carrying be64 len, then len bytes of data. */
@@ -425,12 +443,13 @@ migrate_rp_check_header(uint16_t type, uint16_t len, Error **errp)
     return def;
 }
 
-/* See return-path.h. */
-int migrate_rp_read_message(MigrationState *s, QEMUFile *rp, Error **errp)
+/* One message from rp (preempt: the postcopy-preempt channel's). */
+static int migrate_rp_read(MigrationState *s, QEMUFile *rp, bool preempt,
+                           Error **errp)
 {
     g_autofree uint8_t *data = NULL;
     const MigRPMessageDef *def;
-    MigRPMessage msg = {.s = s, .rp = rp};
+    MigRPMessage msg = {.s = s, .rp = rp, .preempt = preempt};
 
     msg.type = qemu_get_be16(rp);
     msg.len = qemu_get_be16(rp);
@@ -441,6 +460,15 @@ int migrate_rp_read_message(MigrationState *s, QEMUFile *rp, Error **errp)
           migrate_rp_msg_name(msg.type), msg.type, msg.len);
     def = migrate_rp_check_header(msg.type, msg.len, errp);
     if (!def) {
+        return -EINVAL;
+    }
+    if (preempt && msg.type != MIG_RP_MSG_REQ_PAGES &&
+        msg.type != MIG_RP_MSG_REQ_PAGES_ID) {
+        error_setg(errp,
+                   "RP: Received '%s' message (0x%04x) on the "
+                   "postcopy-preempt channel, which carries page requests "
+                   "only",
+                   def->name, msg.type);
         return -EINVAL;
     }
     if (msg.len) {
@@ -461,6 +489,18 @@ int migrate_rp_read_message(MigrationState *s, QEMUFile *rp, Error **errp)
     return def->handler(&msg, errp);
 }
 
+/* See return-path.h. */
+int migrate_rp_read_message(MigrationState *s, QEMUFile *rp, Error **errp)
+{
+    return migrate_rp_read(s, rp, false, errp);
+}
+
+/* See return-path.h. */
+int migrate_rp_read_request(MigrationState *s, QEMUFile *rp, Error **errp)
+{
+    return migrate_rp_read(s, rp, true, errp);
+}
+
 /*
  * The reader failed.  A bad or failing message (SHUT with an error: the
  * destination's own verdict) is recorded as the migration's error now,
@@ -470,6 +510,8 @@ int migrate_rp_read_message(MigrationState *s, QEMUFile *rp, Error **errp)
  * stream error, our own shutdown), which the migration thread records
  * first; migration_run_fail() falls back to rp_err.
  */
+static GMutex rp_fail_lock; /* two readers may fail at once */
+
 static void migrate_rp_fail(MigrationState *s, QEMUFile *rp, Error *err)
 {
     if (err) {
@@ -487,8 +529,19 @@ static void migrate_rp_fail(MigrationState *s, QEMUFile *rp, Error *err)
                              "destination finished");
         }
     }
-    s->rp_err = err;
+    g_mutex_lock(&rp_fail_lock);
+    if (s->rp_err) {
+        error_free(err); /* the first reader's error stands */
+    } else {
+        s->rp_err = err;
+    }
     __atomic_store_n(&s->rp_error, -EIO, __ATOMIC_RELEASE);
+    g_mutex_unlock(&rp_fail_lock);
+}
+
+void migrate_rp_fail_message(MigrationState *s, Error *err)
+{
+    migrate_rp_fail(s, NULL, err);
 }
 
 static gpointer migrate_rp_thread(gpointer opaque)

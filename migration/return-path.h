@@ -30,6 +30,7 @@ typedef struct MigRPMessage {
     uint16_t type;       /* enum mig_rp_message_type */
     uint16_t len;        /* checked against the type's row */
     const uint8_t *data; /* len bytes (NULL when len is 0) */
+    bool preempt;        /* read from the postcopy-preempt channel */
 } MigRPMessage;
 
 /* A handler's answer that the destination ended the return path. */
@@ -58,6 +59,20 @@ void migrate_rp_register_handler(enum mig_rp_message_type type,
  */
 int migrate_rp_read_message(MigrationState *s, QEMUFile *rp, Error **errp);
 
+/*
+ * Source: the same for a Tern destination's page requests on the
+ * postcopy-preempt channel's other direction (postcopy-preempt.h): only
+ * REQ_PAGES and REQ_PAGES_ID are valid there.
+ */
+int migrate_rp_read_request(MigrationState *s, QEMUFile *rp, Error **errp);
+
+/*
+ * Source: a reader of destination messages other than the return-path
+ * thread found a bad message: the migration fails with err (taken), as
+ * for a bad message on the return path.  The first such error is kept.
+ */
+void migrate_rp_fail_message(MigrationState *s, Error *err);
+
 /* Register precopy's handlers (SHUT, PONG).  Start-up, main thread. */
 void migrate_rp_init(void);
 
@@ -76,6 +91,14 @@ bool migrate_rp_answer_ping(uint32_t value, Error **errp);
  * at SHUT 1 and never sees the reason.  Nothing without a return path.
  */
 void migrate_send_rp_failure(MigrationIncomingState *mis, const char *reason);
+
+/*
+ * Destination: write the page request for [start, start + len) of the
+ * block named rbname (NULL: the block of the previous request on the
+ * same channel) to f, REQ_PAGES_ID or REQ_PAGES, not flushed.
+ */
+void migrate_put_rp_req_pages(QEMUFile *f, const char *rbname, uint64_t start,
+                              uint32_t len);
 
 /*
  * Destination, checkpoint-assisted migration (Tern only, sent when the

@@ -209,13 +209,25 @@ def real_cut():
         finish(src, dst)
 
 
+def preempt_requests(src):
+    """The request counts of the source's preempt-channel readers (one
+    per channel: before the pause, after the recovery)."""
+    return [int(line.split('postcopy_preempt_requests_end')[1].split()[0])
+            for line in src.stderr().splitlines()
+            if 'postcopy_preempt_requests_end' in line]
+
+
 def preempt():
     """postcopy-preempt: requested pages on the second channel; a
-    recovery opens both channels again."""
-    with MigrationPair(vm_args()) as pair:
+    recovery opens both channels again.  Between two Terns the page
+    requests too go on the preempt channel (its other direction), before
+    the pause and after the recovery."""
+    trace = ['-trace', 'postcopy_preempt_requests*']
+    with MigrationPair(vm_args() + trace) as pair:
         src, dst = pair
         start_postcopy(pair, ['postcopy-preempt'])
         # faults are served at once: the guest pulls its RAM in quickly
+        time.sleep(0.3)
         src.cmd('migrate-pause')
         both_paused(src, dst)
         recover(src, dst)
@@ -223,6 +235,11 @@ def preempt():
         print(f'preempt: requests {info["ram"]["postcopy-requests"]}, '
               f'postcopy-bytes {info["ram"]["postcopy-bytes"]}')
         check(info['ram']['postcopy-requests'] > 0, f'no requests: {info}')
+        check('destination agreed' in src.stderr(), src.stderr()[-2000:])
+        check('source asked' in dst.stderr(), dst.stderr()[-2000:])
+        counts = preempt_requests(src)
+        print(f'preempt: requests read on the preempt channel {counts}')
+        check(len(counts) == 2 and all(counts), f'readers: {counts}')
 
 
 def kvm_pause():

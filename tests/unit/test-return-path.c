@@ -260,6 +260,71 @@ static void test_new_rows(void)
     g_string_free(handled, true);
 }
 
+static int test_req_preempt(const MigRPMessage *msg, Error **errp)
+{
+    g_string_append_printf(handled, "%s%s ",
+                           msg->type == MIG_RP_MSG_REQ_PAGES ? "REQ_PAGES"
+                                                             : "REQ_PAGES_ID",
+                           msg->preempt ? "@preempt" : "");
+    return 0;
+}
+
+/*
+ * Page requests on the postcopy-preempt channel (a Tern destination's):
+ * the same encoding as on the return path, handlers told which channel;
+ * any other message there is an error.
+ */
+static void test_preempt_requests(void)
+{
+    uint8_t data[MIG_RP_MSG_MAX_LEN] = {0};
+    MigrationState s = {0};
+    Error *err = NULL;
+    QIOChannel *ioc, *peer;
+    QEMUFile *dst, *in;
+    int sv[2];
+
+    handled = g_string_new(NULL);
+    migrate_rp_register_handler(MIG_RP_MSG_REQ_PAGES_ID, test_req_preempt);
+    migrate_rp_register_handler(MIG_RP_MSG_REQ_PAGES, test_req_preempt);
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+    ioc = QIO_CHANNEL(qio_channel_socket_new_fd(sv[0], &error_abort));
+    in = qemu_file_new_input(ioc);
+    peer = QIO_CHANNEL(qio_channel_socket_new_fd(sv[1], &error_abort));
+    dst = qemu_file_new_output(peer);
+
+    /* what the destination writes, as the return path would */
+    migrate_put_rp_req_pages(dst, "pc.ram", 0x2000, 4096);
+    migrate_put_rp_req_pages(dst, NULL, 0x3000, 4096);
+    g_assert_cmpint(qemu_fflush(dst), ==, 0);
+    g_assert_cmpint(migrate_rp_read_request(&s, in, &error_abort), ==, 0);
+    g_assert_cmpint(migrate_rp_read_request(&s, in, &error_abort), ==, 0);
+    migrate_put_rp_req_pages(dst, NULL, 0x4000, 4096);
+    g_assert_cmpint(qemu_fflush(dst), ==, 0);
+    g_assert_cmpint(migrate_rp_read_message(&s, in, &error_abort), ==, 0);
+    g_assert_cmpstr(handled->str, ==,
+                    "REQ_PAGES_ID@preempt REQ_PAGES@preempt REQ_PAGES ");
+
+    /* nothing but requests there */
+    stl_be_p(data, 0x00020004);
+    stl_be_p(data + 4, 7);
+    qemu_put_buffer(dst, data, 8);
+    g_assert_cmpint(qemu_fflush(dst), ==, 0);
+    g_assert_cmpint(migrate_rp_read_request(&s, in, &err), ==, -EINVAL);
+    g_assert_cmpstr(error_get_pretty(err), ==,
+                    "RP: Received 'PONG' message (0x0002) on the "
+                    "postcopy-preempt channel, which carries page requests "
+                    "only");
+    error_free(err);
+
+    migrate_rp_register_handler(MIG_RP_MSG_REQ_PAGES_ID, NULL);
+    migrate_rp_register_handler(MIG_RP_MSG_REQ_PAGES, NULL);
+    qemu_fclose(dst);
+    qemu_fclose(in);
+    qio_channel_unref(peer);
+    qio_channel_unref(ioc);
+    g_string_free(handled, true);
+}
+
 /* Destination: OPEN_RETURN_PATH, PONG and SHUT bytes. */
 static void test_destination(void)
 {
@@ -308,5 +373,6 @@ int main(int argc, char **argv)
     g_test_add_func("/return-path/unexpected", test_unexpected);
     g_test_add_func("/return-path/new-rows", test_new_rows);
     g_test_add_func("/return-path/destination", test_destination);
+    g_test_add_func("/return-path/preempt-requests", test_preempt_requests);
     return g_test_run();
 }
