@@ -16,10 +16,13 @@
  *         the rest is read message by message (migrate_rp_read_message)
  *         until an error or the end: RECV_BITMAP with its raw bitmap
  *         (recv-bitmap.c), RESUME_ACK, REQ_PAGES(_ID), PONG, SHUT.
+ *         With bit 1 set too, the same bytes go to the reader of a Tern
+ *         destination's page requests on the postcopy-preempt channel
+ *         (migrate_rp_read_request), where only REQ_PAGES(_ID) is valid.
  * Any input must end in success or an Error; crashes, hangs and
  * sanitizer reports are bugs.
  *
- * Entry points and plain run: fuzz-driver.h (5 built-in exchanges named
+ * Entry points and plain run: fuzz-driver.h (7 built-in exchanges named
  * seed-N, each taken or refused as it should be; 20000 mutations by
  * default).
  */
@@ -132,8 +135,11 @@ static int fuzz_destination(const uint8_t *data, size_t size)
     return ret < 0 ? ret : 0;
 }
 
-/* The source's return-path reader; 0 when every message was taken. */
-static int fuzz_return_path(const uint8_t *data, size_t size)
+/*
+ * The source's return-path reader, or (preempt) its reader of requests
+ * on the preempt channel; 0 when every message was taken.
+ */
+static int fuzz_return_path(const uint8_t *data, size_t size, bool preempt)
 {
     MigrationState *s = migrate_get_current();
     QEMUFile *rp = fuzz_file_new_input(data, size);
@@ -148,7 +154,8 @@ static int fuzz_return_path(const uint8_t *data, size_t size)
         if (qemu_file_try_peek_byte(rp) < 0) {
             break; /* all read */
         }
-        ret = migrate_rp_read_message(s, rp, &err);
+        ret = preempt ? migrate_rp_read_request(s, rp, &err)
+                      : migrate_rp_read_message(s, rp, &err);
         if (ret < 0 && !err && !qemu_file_get_error(rp)) {
             fprintf(stderr,
                     "fuzz-postcopy-cmd: RP failure %d without an "
@@ -172,7 +179,7 @@ static int fuzz_one(const uint8_t *data, size_t size)
     if (!size) {
         return 1;
     }
-    return (data[0] & 1) ? fuzz_return_path(data + 1, size - 1)
+    return (data[0] & 1) ? fuzz_return_path(data + 1, size - 1, data[0] & 2)
                          : fuzz_destination(data + 1, size - 1);
 }
 
@@ -272,23 +279,49 @@ static GByteArray *seed_return_path(int kind)
     return b;
 }
 
-#define FUZZ_SEEDS 5
+/*
+ * The preempt channel's request reader: a request (kind 0), or a PONG,
+ * which only the return path may carry (kind 1).
+ */
+static GByteArray *seed_preempt_requests(int kind)
+{
+    GByteArray *b = g_byte_array_new();
+    GByteArray *d = g_byte_array_new();
+    uint8_t three = 3;
+
+    g_byte_array_append(b, &three, 1); /* odd, bit 1: preempt requests */
+    if (kind == 0) {
+        byte_array_put_be64(d, TARGET_PAGE_SIZE);
+        byte_array_put_be32(d, TARGET_PAGE_SIZE);
+        byte_array_put_str8(d, FUZZ_RAM_NAME);
+        put_rp(b, MIG_RP_MSG_REQ_PAGES_ID, d);
+    } else {
+        byte_array_put_be32(d, 1);
+        put_rp(b, MIG_RP_MSG_PONG, d);
+    }
+    g_byte_array_free(d, true);
+    return b;
+}
+
+#define FUZZ_SEEDS 7
 
 static GByteArray *fuzz_seed(unsigned i)
 {
-    return i < 3 ? seed_destination(i) : seed_return_path(i - 3);
+    return i < 3   ? seed_destination(i)
+           : i < 5 ? seed_return_path(i - 3)
+                   : seed_preempt_requests(i - 5);
 }
 
 /*
  * Every built-in input is a well-formed exchange, taken except 2 (asks
- * to listen without a return path) and 4 (requests a page with no
- * outgoing migration).
+ * to listen without a return path), 4 and 5 (request a page with no
+ * outgoing migration) and 6 (a PONG on the preempt channel).
  */
 static bool fuzz_seed_check(unsigned i, const char *name, const GByteArray *b)
 {
     int ret = fuzz_one(b->data, b->len);
 
-    if ((ret == 0) != (i != 2 && i != 4)) {
+    if ((ret == 0) != (i != 2 && i < 4)) {
         fprintf(stderr, "fuzz-postcopy-cmd: %s: %d\n", name, ret);
         return false;
     }
