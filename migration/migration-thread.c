@@ -223,6 +223,7 @@ static MigrationNext migration_phase_connect(MigrationRun *run)
     if (!migration_multifd_allowed(s, &run->err)) {
         return MIGRATION_NEXT_FAIL;
     }
+    postcopy_preempt_requests_reset(s);
     ioc = migrate_transport_open(s, MIGRATION_CHANNEL_MAIN, &run->err);
     if (!ioc) {
         return MIGRATION_NEXT_FAIL;

@@ -72,11 +72,15 @@ void postcopy_preempt_set_channel(MigrationState *s, QIOChannel *ioc)
     g_mutex_unlock(&s->preempt_lock);
 }
 
-void postcopy_preempt_ask_requests(MigrationState *s, QEMUFile *f)
+void postcopy_preempt_requests_reset(MigrationState *s)
 {
     g_mutex_lock(&s->preempt_lock);
     prq.agreed = false;
     g_mutex_unlock(&s->preempt_lock);
+}
+
+void postcopy_preempt_ask_requests(MigrationState *s, QEMUFile *f)
+{
     if (migrate_cap(MIGRATION_CAPABILITY_POSTCOPY_PREEMPT)) {
         qemu_savevm_send_ping(f, POSTCOPY_PREEMPT_PING_REQUESTS);
     }

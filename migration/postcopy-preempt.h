@@ -65,9 +65,15 @@ int postcopy_preempt_send_eos(MigrationState *s);
 void postcopy_preempt_close(MigrationState *s);
 
 /*
- * Source, setup (migration thread): forget an earlier migration's
- * agreement and, with postcopy-preempt, ask for requests on the preempt
- * channel (PING on f, which has a return path).
+ * Source, a new migration's first step (migration thread), before its
+ * channels connect: forget an earlier migration's agreement (a
+ * recovery keeps it).
+ */
+void postcopy_preempt_requests_reset(MigrationState *s);
+
+/*
+ * Source, setup (migration thread): with postcopy-preempt, ask for
+ * requests on the preempt channel (PING on f, which has a return path).
  */
 void postcopy_preempt_ask_requests(MigrationState *s, QEMUFile *f);
 

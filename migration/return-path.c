@@ -273,6 +273,8 @@ bool migrate_rp_open_incoming(QEMUFile *f, Error **errp)
     g_mutex_lock(&mis->rp_lock);
     mis->to_src_file = rp;
     g_mutex_unlock(&mis->rp_lock);
+    /* a new migration: its source asks anew (postcopy-preempt.h) */
+    __atomic_store_n(&mis->preempt_requests, false, __ATOMIC_RELEASE);
     return true;
 }
 
