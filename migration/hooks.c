@@ -11,6 +11,8 @@
  * own hooks instead.
  */
 #include "qemu/osdep.h"
+#include "qemu/bswap.h"
+#include "qemu/trace.h"
 #include "migration/options.h"
 #include "migration/register.h"
 #include "sysemu/sysemu.h"
@@ -54,6 +56,22 @@ static bool migration_answer_ping(uint32_t value, Error **errp)
     return migrate_rp_answer_ping(answer, errp);
 }
 
+/*
+ * Source, return-path thread: a PONG; a Tern extension's answer
+ * (x-precopy-recover's, requests on the preempt channel) is taken, any
+ * other value needs nothing.
+ */
+static int migration_rp_handle_pong(const MigRPMessage *msg, Error **errp)
+{
+    uint32_t value = ldl_be_p(msg->data);
+
+    TRACE("migration_rp_recv_pong", "value %u", value);
+    if (!precopy_recover_pong(value)) {
+        postcopy_preempt_pong(msg->s, value);
+    }
+    return 0;
+}
+
 static const SaveVMHooks migration_savevm_hooks = {
     .validated_capability = migration_validated_capability,
     .send_uuid = migrate_validate_uuid,
@@ -67,5 +85,6 @@ void migration_register_hooks(void)
 {
     savevm_set_hooks(&migration_savevm_hooks);
     migrate_rp_init();
-    precopy_recover_init(); /* after: its PONG handler replaces precopy's */
+    /* after: replaces precopy's PONG handler */
+    migrate_rp_register_handler(MIG_RP_MSG_PONG, migration_rp_handle_pong);
 }

@@ -18,11 +18,6 @@ void postcopy_cpu_start(void)
     __atomic_store_n(&postcopy_path_cpu, -1, __ATOMIC_RELAXED);
 }
 
-void postcopy_cpu_end(void)
-{
-    __atomic_store_n(&postcopy_path_cpu, -1, __ATOMIC_RELAXED);
-}
-
 static bool postcopy_cpu_allowed(int cpu)
 {
     static __thread cpu_set_t allowed;

@@ -38,11 +38,11 @@
 #include "qemu/osdep.h"
 #include "io/channel.h"
 
-/* LISTEN (load thread): no fault path CPU yet. */
+/*
+ * LISTEN (load thread, before the path's threads start): no fault path
+ * CPU yet (an earlier postcopy's is forgotten).
+ */
 void postcopy_cpu_start(void);
-
-/* End of postcopy (load thread, after the path's threads are gone). */
-void postcopy_cpu_end(void);
 
 /*
  * Fault thread, before its first fault: stay on the CPU it runs on and

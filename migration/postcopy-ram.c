@@ -584,7 +584,6 @@ void postcopy_ram_incoming_end(bool ok)
         close(pci.uffd);
         pci.uffd = -1;
     }
-    postcopy_cpu_end();
     postcopy_load_thread_restore();
     postcopy_state_set(POSTCOPY_INCOMING_NONE);
 }

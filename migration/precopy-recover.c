@@ -19,12 +19,10 @@
 #include "migration/savevm.h"
 #include "sysemu/main-loop.h"
 #include "migration.h"
-#include "postcopy-preempt.h"
 #include "postcopy-recover.h"
 #include "precopy-recover.h"
 #include "ram.h"
 #include "ram-unacked.h"
-#include "return-path.h"
 #include "watchdog.h"
 
 #define PRECOPY_PING_ARM 0x54505231u    /* "TPR1": pause if cut? */
@@ -56,23 +54,6 @@ void precopy_recover_setup(QEMUFile *f, bool return_path)
 bool precopy_recover_armed(void)
 {
     return __atomic_load_n(&precopy_src.armed, __ATOMIC_ACQUIRE);
-}
-
-/* PONG: x-precopy-recover's answers; any other value needs nothing. */
-static int precopy_rp_handle_pong(const MigRPMessage *msg, Error **errp)
-{
-    uint32_t value = ldl_be_p(msg->data);
-
-    TRACE("migration_rp_recv_pong", "value %u", value);
-    if (!precopy_recover_pong(value)) {
-        postcopy_preempt_pong(msg->s, value);
-    }
-    return 0;
-}
-
-void precopy_recover_init(void)
-{
-    migrate_rp_register_handler(MIG_RP_MSG_PONG, precopy_rp_handle_pong);
 }
 
 bool precopy_recover_pong(uint32_t value)

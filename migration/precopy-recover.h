@@ -53,12 +53,6 @@ typedef struct MigrationState MigrationState;
 typedef struct MigrationIncomingState MigrationIncomingState;
 
 /*
- * Register the return-path PONG handler that sees our answers (it
- * replaces precopy's, return-path.c).  Start-up, after migrate_rp_init().
- */
-void precopy_recover_init(void);
-
-/*
  * Source, migration thread, setup of every migration: forget any earlier
  * agreement; with the capability and a return path, ask the destination
  * (PING TPR1).
