@@ -59,7 +59,7 @@ static void postcopy_preempt_requests_maybe_start(MigrationState *s)
     }
     prq.in = qemu_file_get_return_path(s->preempt_file);
     prq.thread =
-        g_thread_new("preempt requests", postcopy_preempt_requests_thread, s);
+        g_thread_new("mig/src/preempt", postcopy_preempt_requests_thread, s);
 }
 
 void postcopy_preempt_set_channel(MigrationState *s, QIOChannel *ioc)

@@ -23,6 +23,7 @@
 #include "migration.h"
 #include "postcopy-blocktime.h"
 #include "postcopy-cpu.h"
+#include "postcopy-idle-poll.h"
 #include "postcopy-preempt.h"
 #include "postcopy-ram.h"
 #include "ram.h"
@@ -433,6 +434,7 @@ static gpointer postcopy_fault_thread(gpointer opaque)
                                          msg.arg.pagefault.feat.ptid, read_ns);
                 postcopy_fault_maybe_request(mis, msg.arg.pagefault.address,
                                              read_ns, &last, &resumes);
+                postcopy_idle_poll_kick(read_ns);
             }
         }
     }
@@ -467,6 +469,12 @@ static bool postcopy_register_ram(Error **errp)
     }
     return true;
 }
+
+/*
+ * The idle pollers' CPUs (postcopy-idle-poll.h): the vCPU's (Tern's
+ * machines have one, sysemu/cpus.h) and the fault path's.
+ */
+#define POSTCOPY_IDLE_POLLERS 2
 
 /* LISTEN: from now on missing pages are requested, pages placed atomically. */
 static int postcopy_handle_listen(const LoadVMCommand *c, Error **errp)
@@ -510,6 +518,7 @@ static int postcopy_handle_listen(const LoadVMCommand *c, Error **errp)
     if (!postcopy_preempt_incoming_start(mis, pci.uffd, errp)) {
         return -EINVAL;
     }
+    postcopy_idle_poll_start(POSTCOPY_IDLE_POLLERS);
     pci.fault_thread =
         g_thread_new("mig/dst/fault", postcopy_fault_thread, mis);
     migrate_incoming_set_status(mis, MIGRATION_STATUS_POSTCOPY_ACTIVE);
@@ -569,6 +578,7 @@ void postcopy_ram_incoming_end(bool ok)
         g_thread_join(pci.fault_thread);
         pci.fault_thread = NULL;
     }
+    postcopy_idle_poll_stop(); /* after its last kick */
     if (pci.quit_fd >= 0) {
         close(pci.quit_fd);
         pci.quit_fd = -1;

@@ -11,8 +11,10 @@ the run's p99 is split at the fault path's own kernel events:
 
   send_req  REQ_PAGES about to be written -> NET_RX softirq entered in
             the fault thread (the send path down to the loopback)
-  rx_req    -> the return-path thread woken (TCP receive of the request)
-  wait_rp   -> the return-path thread running
+  rx_req    -> the source's request reader woken (TCP receive of the
+            request): "mig/src/preempt" where requests go on the
+            preempt connection (two Terns), else the return-path thread
+  wait_rp   -> the request reader running
   rp_work   -> NET_RX entered in it (parse, follow the socket's CPU,
             build and write the page on the preempt channel)
   rx_page   -> the preempt reader woken
@@ -127,7 +129,8 @@ def netrx_ms(evs):
     return round(ksirq / 1e6, 1), round(inline / 1e6, 1)
 
 
-PATH = ('mig/dst/fault', 'return path', 'mig/dst/preempt')
+PATH = ('mig/dst/fault', 'mig/src/preempt', 'mig/dst/preempt')
+RP_THREAD = 'return path'  # reads the requests when the preempt one does not
 SEGS = ('send_req', 'rx_req', 'wait_rp', 'rp_work', 'rx_page', 'wait_rd',
         'rd_work')
 
@@ -143,7 +146,7 @@ class Timeline:
         self.sw = []      # (ns, cpu, prev comm, next comm)
         self.pids = {}
         for ns, cpu, comm, pid, name, rest in evs:
-            if comm in PATH:
+            if comm in PATH or comm == RP_THREAD:
                 self.pids.setdefault(comm, {})
                 self.pids[comm][pid] = self.pids[comm].get(pid, 0) + 1
             if name == 'softirq_entry':
@@ -176,6 +179,8 @@ class Timeline:
                 return sum(1 for t in faults[::20]
                            if self.first(self.run.get(pid, []), t[1], t[5]))
             chosen[comm] = max(cands, key=hits)
+        if PATH[1] not in chosen and RP_THREAD in chosen:
+            chosen[PATH[1]] = chosen[RP_THREAD]  # requests on the return path
         self.pids = chosen
 
     def others(self, cpus, t0, t1):
@@ -184,7 +189,8 @@ class Timeline:
         i = bisect.bisect_left(self.sw_ts, t0)
         names = []
         while i < len(self.sw) and self.sw[i][0] <= t1:
-            if self.sw[i][1] in cpus and self.sw[i][3] not in PATH:
+            if self.sw[i][1] in cpus and self.sw[i][3] not in PATH + (
+                    RP_THREAD,):
                 names.append((self.sw[i][1], self.sw[i][3]))
             i += 1
         return names

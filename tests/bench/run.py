@@ -576,6 +576,8 @@ def run_postcopy_case(system, binary, case, tmp, guest, ramfile, size):
         elif case['kind'] != 'postcopy-ram':
             time.sleep(case.get('warm_s', 3))
         t0 = time.time()
+        cpu_s0 = cpu_seconds(src.proc.pid)
+        cpu_d0 = cpu_seconds(dst.proc.pid)
         src.cmd('migrate', uri=f'tcp:127.0.0.1:{port}')
         if case['kind'] != 'postcopy-ram':
             time.sleep(case.get('precopy_s', 1))
@@ -592,6 +594,9 @@ def run_postcopy_case(system, binary, case, tmp, guest, ramfile, size):
                'blocktime_ms': dinfo.get('postcopy-blocktime'),
                'postcopy_requests': info.get('ram', {}).get(
                    'postcopy-requests'),
+               # from migrate to completed, the guest's own work included
+               'src_cpu_s': cpu_seconds(src.proc.pid) - cpu_s0,
+               'dst_cpu_s': cpu_seconds(dst.proc.pid) - cpu_d0,
                **ram_counts(info), 'series': series}
         if case['kind'] == 'postcopy-ram':
             res['gibs'] = size / (1 << 30) / wall

@@ -17,7 +17,9 @@
    MIGRATION events on both sides go through postcopy-active
    (KVM: goes on with its page checks without a MISMATCH); with
    postcopy-blocktime on the destination, its query-migrate and info
-   migrate show the vCPU's blocktime (ms) once completed.
+   migrate show the vCPU's blocktime (ms) once completed; the
+   destination's idle pollers (postcopy-idle-poll.h) ran (soft: spun
+   while the guest faulted) and are gone at the end.
 3. Zero pages: a `-M none` guest whose RAM is all zero, precopy and
    postcopy throttled hard.  Reading (HMP xp) on the destination during
    postcopy a page the precopy sent as a zero record answers at once
@@ -134,8 +136,36 @@ def start_postcopy(pair, accel='soft'):
                           20, 0.01)
 
 
+def thread_names(vm):
+    """The names of vm's process's threads."""
+    names = []
+    task = f'/proc/{vm.proc.pid}/task'
+    for tid in os.listdir(task):
+        try:
+            with open(f'{task}/{tid}/comm') as f:
+                names.append(f.read().strip())
+        except OSError:  # the thread ended meanwhile
+            pass
+    return names
+
+
+def idle_poll_trace(dst):
+    """The destination's postcopy_idle_poll line at the end of postcopy:
+    (pollers, ms spun), waiting for it at most 10 s."""
+    deadline = time.time() + 10
+    while True:
+        for line in dst.stderr().splitlines():
+            if ':postcopy_idle_poll ' in line and ' spun ' in line:
+                w = line.split(':postcopy_idle_poll ', 1)[1].split()
+                return int(w[0]), float(w[3])
+        check(time.time() < deadline, 'no postcopy_idle_poll trace: ' +
+              dst.stderr()[-2000:])
+        time.sleep(0.1)
+
+
 def postcopy_ok(accel):
-    with MigrationPair(vm_args(accel)) as pair:
+    dst_args = vm_args(accel) + ['-trace', 'postcopy_idle_poll']
+    with MigrationPair(vm_args(accel), dst_args) as pair:
         src, dst = pair
         t0 = time.time()
         start_postcopy(pair, accel)
@@ -185,6 +215,12 @@ def postcopy_ok(accel):
         check('MISMATCH' not in dst.serial(), dst.serial())
         check(dst.cmd('query-status')['status'] == 'running', 'dst')
         check(src.cmd('query-status')['status'] == 'postmigrate', 'src')
+        # the idle pollers ran while the guest faulted, and ended
+        pollers, spun = idle_poll_trace(dst)
+        print(f'postcopy ({accel}): {pollers} idle pollers spun {spun} ms')
+        check(pollers >= 1 and (accel != 'soft' or spun > 0),
+              f'idle pollers: {pollers}, spun {spun} ms')
+        check('mig/dst/poll' not in thread_names(dst), 'pollers left')
 
 
 def postcopy_zero_pages():
