@@ -8,16 +8,16 @@
  * Prints the round trip's p50/p90/p99/p99.9/max in us as JSON.
  *
  *   wake-pingpong [--bytes N] [--reply-bytes N] [--rounds N] [--gap-us N]
- *                 [--fifo] [--cpu C | --follow] [--load-mibs R]
+ *                 [--fifo] [--cpu C] [--idle-poll] [--load-mibs R]
  *                 [--load-vcpu]
  *     --bytes        message size (32: a page request; 4120: a page
  *                    record); the reply is as long unless --reply-bytes
  *     --fifo         both processes SCHED_FIFO (the fault path's policy)
- *     --cpu          both processes held to CPU C (else free to move)
- *     --follow       Tern's postcopy CPU policy (postcopy-cpu.c): the
- *                    requester follows the busy "vCPU" process's CPU
- *                    (checked at most every 5 ms, after a request), the
- *                    echo follows SO_INCOMING_CPU of its socket
+ *     --cpu          both processes held to CPU C (else free to move);
+ *                    the fault path's policy (postcopy-cpu.c)
+ *     --idle-poll    one more process per CPU (at most 2), held to it at
+ *                    SCHED_IDLE, spinning throughout: the destination's
+ *                    idle pollers while faults come (postcopy-idle-poll.c)
  *     --load-mibs    a bulk loopback TCP stream between two more
  *                    processes at R MiB/s, paced as Tern's rate limit
  *                    (a burst of R/10 MiB every 100 ms, 64 KiB writes);
@@ -38,7 +38,6 @@
 #include <sys/wait.h>
 
 #define PINGPONG_MAX_BYTES 65536
-#define PINGPONG_FOLLOW_NS 5000000 /* postcopy-cpu.c's check period */
 #define LOAD_PERIOD_NS 100000000   /* the rate limiter's period */
 #define LOAD_WRITE 65536           /* bytes per bulk write */
 #define LOAD_PAGE 4096
@@ -56,8 +55,9 @@ static int64_t pingpong_now_ns(void)
 
 static int opt_bytes = 32, opt_reply = -1, opt_rounds = 5000, opt_cpu = -1;
 static int opt_gap_us = 200, opt_load_mibs;
-static bool opt_fifo, opt_follow, opt_load_vcpu;
-static pid_t vcpu_pid = -1;
+static bool opt_fifo, opt_idle_poll, opt_load_vcpu;
+
+#define PINGPONG_POLLERS 2 /* as POSTCOPY_IDLE_POLLERS */
 
 /* Hold the calling process to cpu. */
 static void pingpong_set_cpu(int cpu)
@@ -118,53 +118,12 @@ static bool pingpong_send(int fd, const char *buf, int n)
     return true;
 }
 
-/* --follow, echo side: go where the socket's packets are processed. */
-static void pingpong_follow_socket(int fd, int *mine)
-{
-    int cpu = -1;
-    socklen_t len = sizeof(cpu);
-
-    if (getsockopt(fd, SOL_SOCKET, SO_INCOMING_CPU, &cpu, &len) == 0 &&
-        cpu >= 0 && cpu != *mine) {
-        pingpong_set_cpu(cpu);
-        *mine = cpu;
-    }
-}
-
-/* The CPU process pid last ran on (field 39 of its stat), or -1. */
-static int pingpong_cpu_of(pid_t pid)
-{
-    char path[64], buf[1024], *p;
-    int fd, n, i;
-
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        return -1;
-    }
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0) {
-        return -1;
-    }
-    buf[n] = '\0';
-    p = strrchr(buf, ')');
-    for (i = 0; p && i < 37; i++) {
-        p = strchr(p + 1, ' ');
-    }
-    return p ? atoi(p + 1) : -1;
-}
-
 static void pingpong_echo(int fd)
 {
     static char buf[PINGPONG_MAX_BYTES];
-    int mine = -1;
 
     pingpong_sched(2);
     while (pingpong_recv(fd, buf, opt_bytes)) {
-        if (opt_follow) {
-            pingpong_follow_socket(fd, &mine);
-        }
         if (!pingpong_send(fd, buf, opt_reply)) {
             break;
         }
@@ -294,12 +253,33 @@ static void load_vcpu_fn(int fd)
     load_vcpu();
 }
 
-/* Start the load processes the options ask for (pids in pids[3]). */
+/* --idle-poll: spin on CPU cpu at SCHED_IDLE (no PAUSE, as the pollers). */
+static void idle_poll_fn(int cpu)
+{
+    struct sched_param sp = {0};
+    volatile uint64_t spins = 0;
+
+    pingpong_set_cpu(cpu);
+    if (sched_setscheduler(0, SCHED_IDLE, &sp) < 0) {
+        perror("SCHED_IDLE");
+        exit(1);
+    }
+    for (;;) {
+        spins++;
+    }
+}
+
+#define LOAD_PROCS (3 + PINGPONG_POLLERS)
+
+/* Start the load processes the options ask for (pids in pids[LOAD_PROCS]). */
 static void load_start(pid_t *pids)
 {
+    cpu_set_t allowed;
     int a, b;
 
-    pids[0] = pids[1] = pids[2] = -1;
+    for (int i = 0; i < LOAD_PROCS; i++) {
+        pids[i] = -1;
+    }
     if (opt_load_mibs > 0) {
         pingpong_connect(&a, &b);
         pids[0] = load_fork(load_send, a, b);
@@ -307,15 +287,23 @@ static void load_start(pid_t *pids)
         close(a);
         close(b);
     }
-    if (opt_load_vcpu || opt_follow) {
-        pids[2] = vcpu_pid = load_fork(load_vcpu_fn, -1, -1);
+    if (opt_load_vcpu) {
+        pids[2] = load_fork(load_vcpu_fn, -1, -1);
+    }
+    if (opt_idle_poll && sched_getaffinity(0, sizeof(allowed), &allowed) == 0) {
+        for (int cpu = 0, n = 0; cpu < CPU_SETSIZE && n < PINGPONG_POLLERS;
+             cpu++) {
+            if (CPU_ISSET(cpu, &allowed)) {
+                pids[3 + n++] = load_fork(idle_poll_fn, cpu, -1);
+            }
+        }
     }
     usleep(300000); /* let the stream and the vCPU settle */
 }
 
 static void load_stop(pid_t *pids)
 {
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < LOAD_PROCS; i++) {
         if (pids[i] > 0) {
             kill(pids[i], SIGKILL);
             waitpid(pids[i], NULL, 0);
@@ -327,7 +315,7 @@ static void pingpong_usage(const char *argv0)
 {
     fprintf(stderr,
             "usage: %s [--bytes N] [--reply-bytes N] [--rounds N] "
-            "[--gap-us N] [--fifo] [--cpu C | --follow] [--load-mibs R] "
+            "[--gap-us N] [--fifo] [--cpu C] [--idle-poll] [--load-mibs R] "
             "[--load-vcpu]\n",
             argv0);
     exit(2);
@@ -347,8 +335,8 @@ static void pingpong_options(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--fifo")) {
             opt_fifo = true;
-        } else if (!strcmp(argv[i], "--follow")) {
-            opt_follow = true;
+        } else if (!strcmp(argv[i], "--idle-poll")) {
+            opt_idle_poll = true;
         } else if (!strcmp(argv[i], "--load-vcpu")) {
             opt_load_vcpu = true;
         } else if (!strcmp(argv[i], "--bytes")) {
@@ -372,43 +360,32 @@ static void pingpong_options(int argc, char **argv)
     }
     if (opt_bytes < 1 || opt_bytes > PINGPONG_MAX_BYTES || opt_reply < 1 ||
         opt_reply > PINGPONG_MAX_BYTES || opt_rounds < 1 || opt_gap_us < 0 ||
-        opt_load_mibs < 0 || (opt_follow && opt_cpu >= 0)) {
-        fprintf(stderr, "bad --bytes, --reply-bytes, --rounds, --gap-us, "
-                        "--load-mibs, or --cpu with --follow\n");
+        opt_load_mibs < 0) {
+        fprintf(stderr, "bad --bytes, --reply-bytes, --rounds, --gap-us or "
+                        "--load-mibs\n");
         exit(2);
     }
 }
 
 /* One request and its reply; the round trip in ns. */
-static int64_t pingpong_round(int fd, int *mine, int64_t *checked)
+static int64_t pingpong_round(int fd)
 {
     static char buf[PINGPONG_MAX_BYTES];
-    int64_t t0 = pingpong_now_ns(), t1;
+    int64_t t0 = pingpong_now_ns();
 
     if (!pingpong_send(fd, buf, opt_bytes) ||
         !pingpong_recv(fd, buf, opt_reply)) {
         perror("round trip");
         exit(1);
     }
-    t1 = pingpong_now_ns();
-    if (opt_follow && t1 - *checked >= PINGPONG_FOLLOW_NS) {
-        /* as postcopy-cpu.c: after the request, at most every 5 ms */
-        int cpu = pingpong_cpu_of(vcpu_pid);
-
-        *checked = t1;
-        if (cpu >= 0 && cpu != *mine) {
-            pingpong_set_cpu(cpu);
-            *mine = cpu;
-        }
-    }
-    return t1 - t0;
+    return pingpong_now_ns() - t0;
 }
 
 int main(int argc, char **argv)
 {
-    int64_t *rtt, checked = 0;
-    int a, b, n, mine = -1;
-    pid_t child, load[3];
+    int64_t *rtt;
+    int a, b, n;
+    pid_t child, load[LOAD_PROCS];
 
     pingpong_options(argc, argv);
     n = opt_rounds;
@@ -423,7 +400,7 @@ int main(int argc, char **argv)
     pingpong_sched(1);
     rtt = g_new(int64_t, n);
     for (int i = 0; i < n; i++) {
-        rtt[i] = pingpong_round(a, &mine, &checked);
+        rtt[i] = pingpong_round(a);
         g_usleep(opt_gap_us);
     }
     close(a);
@@ -431,12 +408,12 @@ int main(int argc, char **argv)
     load_stop(load);
     qsort(rtt, n, sizeof(*rtt), pingpong_cmp);
     printf("{\"bytes\": %d, \"reply_bytes\": %d, \"fifo\": %s, \"cpu\": %d, "
-           "\"follow\": %s, \"load_mibs\": %d, \"load_vcpu\": %s, "
+           "\"idle_poll\": %s, \"load_mibs\": %d, \"load_vcpu\": %s, "
            "\"rounds\": %d, \"gap_us\": %d, "
            "\"rtt_p50_us\": %.1f, \"rtt_p90_us\": %.1f, \"rtt_p99_us\": %.1f, "
            "\"rtt_p999_us\": %.1f, \"rtt_max_us\": %.1f}\n",
            opt_bytes, opt_reply, opt_fifo ? "true" : "false", opt_cpu,
-           opt_follow ? "true" : "false", opt_load_mibs,
+           opt_idle_poll ? "true" : "false", opt_load_mibs,
            load[2] > 0 ? "true" : "false", n, opt_gap_us, rtt[n / 2] / 1e3,
            rtt[n * 9 / 10] / 1e3, rtt[n * 99 / 100] / 1e3,
            rtt[n * 999 / 1000] / 1e3, rtt[n - 1] / 1e3);
