@@ -22,9 +22,9 @@ typedef struct PostcopyIdlePoll {
     bool quit;        /* atomic */
     GMutex lock;      /* with cond: a poller's sleep, the kick's wake */
     GCond cond;
-    int64_t spun_ns;    /* all pollers' spinning; atomic */
-    unsigned int wakes; /* atomic */
-    int64_t window_ns;  /* the kick's: fault thread, atomic for stats */
+    int64_t spun_ns;      /* all pollers' spinning; atomic */
+    unsigned int wakes;   /* atomic */
+    int64_t window_ns;    /* the kick's: fault thread, atomic for stats */
     int64_t last_kick_ns; /* fault thread only; 0: none yet */
 } PostcopyIdlePoll;
 

@@ -43,9 +43,9 @@
 
 /* What the pollers are doing (tests, the trace at the end). */
 typedef struct PostcopyIdlePollStats {
-    int pollers;     /* running: held to their CPU at SCHED_IDLE */
-    int sleeping;    /* of those, waiting for a fault */
-    int64_t spun_ns; /* the time all of them spun so far */
+    int pollers;        /* running: held to their CPU at SCHED_IDLE */
+    int sleeping;       /* of those, waiting for a fault */
+    int64_t spun_ns;    /* the time all of them spun so far */
     unsigned int wakes; /* kicks that had to wake sleeping pollers */
     int64_t window_ns;  /* the window after the last kick */
 } PostcopyIdlePollStats;

@@ -38,8 +38,8 @@
 #include <sys/wait.h>
 
 #define PINGPONG_MAX_BYTES 65536
-#define LOAD_PERIOD_NS 100000000   /* the rate limiter's period */
-#define LOAD_WRITE 65536           /* bytes per bulk write */
+#define LOAD_PERIOD_NS 100000000 /* the rate limiter's period */
+#define LOAD_WRITE 65536         /* bytes per bulk write */
 #define LOAD_PAGE 4096
 #define VCPU_RAM (128 << 20) /* the stress guest's range */
 #define VCPU_MIBS 16         /* its write rate */

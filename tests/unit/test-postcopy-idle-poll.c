@@ -8,8 +8,8 @@
  * gaps above the maximum (at least POSTCOPY_IDLE_POLL_MIN_NS); a kick
  * makes them spin, and they go back to sleep once the window passed
  * without another (and then no longer spin); a kick while they spin
- * wakes nobody; stop ends them all and forgets their figures.  Waits have a generous deadline only to fail instead of
- * hang.
+ * wakes nobody; stop ends them all and forgets their figures.  Waits have a
+ * generous deadline only to fail instead of hang.
  */
 #include "qemu/osdep.h"
 #include <dirent.h>
@@ -115,10 +115,10 @@ static void test_idle_poll(void)
         static const struct {
             int64_t gap_us, window_us;
         } steps[] = {
-            {0, POSTCOPY_IDLE_POLL_MIN_NS / 1000}, /* first: the minimum */
+            {0, POSTCOPY_IDLE_POLL_MIN_NS / 1000},   /* first: the minimum */
             {200, POSTCOPY_IDLE_POLL_MIN_NS / 1000}, /* within: kept */
-            {5000, 10000},  /* slept through, below the maximum: 2 x gap */
-            {3000, 10000},  /* within: kept */
+            {5000, 10000}, /* slept through, below the maximum: 2 x gap */
+            {3000, 10000}, /* within: kept */
             {15000, POSTCOPY_IDLE_POLL_MAX_NS / 1000}, /* 2 x gap capped */
             {50000, POSTCOPY_IDLE_POLL_MAX_NS / 2000}, /* too sparse: halved */
             {50000, POSTCOPY_IDLE_POLL_MAX_NS / 4000},
@@ -157,7 +157,8 @@ static void test_idle_poll(void)
     wait_all_asleep(want, false);
     get(&st);
     g_assert_cmpint(st.spun_ns, >, spun);
-    g_assert_cmpint(st.spun_ns, <, spun + (int64_t)want * 10 * POSTCOPY_IDLE_POLL_MAX_NS);
+    g_assert_cmpint(st.spun_ns, <,
+                    spun + (int64_t)want * 10 * POSTCOPY_IDLE_POLL_MAX_NS);
     spun = st.spun_ns;
     g_usleep(50 * 1000);
     get(&st);
