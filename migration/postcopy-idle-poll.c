@@ -8,6 +8,7 @@
 #include <sched.h>
 #include "qemu/thread.h"
 #include "qemu/trace.h"
+#include "postcopy-blocktime.h"
 #include "postcopy-idle-poll.h"
 
 /* Empty iterations between two looks at the clock while spinning. */
@@ -17,7 +18,7 @@ typedef struct PostcopyIdlePoll {
     GThread **threads;
     int n;            /* threads started */
     int running;      /* of those, held to their CPU at SCHED_IDLE; atomic */
-    int64_t until_ns; /* spin until then (CLOCK_MONOTONIC); atomic */
+    int64_t until_ns; /* spin until then (postcopy_clock_ns); atomic */
     int sleeping;     /* pollers waiting on cond; atomic */
     bool quit;        /* atomic */
     GMutex lock;      /* with cond: a poller's sleep, the kick's wake */
@@ -30,24 +31,16 @@ typedef struct PostcopyIdlePoll {
 
 static PostcopyIdlePoll pip;
 
-static int64_t postcopy_idle_poll_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static bool postcopy_idle_poll_due(void)
 {
-    return postcopy_idle_poll_now() <
+    return postcopy_clock_ns() <
            __atomic_load_n(&pip.until_ns, __ATOMIC_SEQ_CST);
 }
 
 /* Spin while the deadline is ahead; the time spun. */
 static int64_t postcopy_idle_poll_spin(void)
 {
-    int64_t start = postcopy_idle_poll_now(), now = start;
+    int64_t start = postcopy_clock_ns(), now = start;
 
     while (!__atomic_load_n(&pip.quit, __ATOMIC_RELAXED)) {
         /* no PAUSE: a hypervisor may take a pause loop for a lock holder's
@@ -55,7 +48,7 @@ static int64_t postcopy_idle_poll_spin(void)
         for (int i = 0; i < POSTCOPY_IDLE_POLL_SPIN_CHECK; i++) {
             __atomic_signal_fence(__ATOMIC_SEQ_CST);
         }
-        now = postcopy_idle_poll_now();
+        now = postcopy_clock_ns();
         if (now >= __atomic_load_n(&pip.until_ns, __ATOMIC_RELAXED)) {
             break;
         }
@@ -101,14 +94,8 @@ void postcopy_idle_poll_start(int max_pollers)
         sched_getaffinity(0, sizeof(allowed), &allowed) < 0) {
         return;
     }
-    pip.running = 0;
-    pip.until_ns = 0;
-    pip.sleeping = 0;
-    pip.quit = false;
-    pip.spun_ns = 0;
-    pip.wakes = 0;
+    /* the rest as stop (or the start of the process) left it */
     pip.window_ns = POSTCOPY_IDLE_POLL_MIN_NS;
-    pip.last_kick_ns = 0;
     pip.threads = g_new0(GThread *, max_pollers);
     for (int cpu = 0; cpu < CPU_SETSIZE && pip.n < max_pollers; cpu++) {
         if (CPU_ISSET(cpu, &allowed)) {
@@ -178,11 +165,15 @@ void postcopy_idle_poll_stop(void)
     postcopy_idle_poll_get_stats(&st);
     TRACE("postcopy_idle_poll", "%d pollers spun %.1f ms, woken by %u faults",
           st.pollers, st.spun_ns / 1e6, st.wakes);
+    /* back to the state start expects; the pollers are gone */
     g_free(pip.threads);
     pip.threads = NULL;
     pip.n = 0;
-    __atomic_store_n(&pip.running, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&pip.spun_ns, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&pip.wakes, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&pip.window_ns, 0, __ATOMIC_RELAXED);
+    pip.running = 0;
+    pip.until_ns = 0;
+    pip.quit = false;
+    pip.spun_ns = 0;
+    pip.wakes = 0;
+    pip.window_ns = 0;
+    pip.last_kick_ns = 0;
 }

@@ -57,10 +57,10 @@ typedef struct PostcopyIdlePollStats {
 void postcopy_idle_poll_start(int max_pollers);
 
 /*
- * Fault thread, after each fault read at now_ns (CLOCK_MONOTONIC ns, as
- * postcopy_clock_ns()) was handled: adapt the window and poll for that
- * long, waking sleeping pollers.  Cheap when they are already spinning:
- * a few stores and one load.
+ * Fault thread, after each fault read at now_ns (postcopy_clock_ns())
+ * was handled: adapt the window and poll for that long, waking sleeping
+ * pollers.  Cheap when they are already spinning: a few stores and one
+ * load.
  */
 void postcopy_idle_poll_kick(int64_t now_ns);
 

@@ -14,15 +14,8 @@
 #include "qemu/osdep.h"
 #include <dirent.h>
 #include <sched.h>
+#include "../../migration/postcopy-blocktime.h"
 #include "../../migration/postcopy-idle-poll.h"
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static void get(PostcopyIdlePollStats *st)
 {
@@ -78,6 +71,20 @@ static int poller_threads(const char *name, int *policy, cpu_set_t *cpus)
     return n;
 }
 
+/*
+ * Wait (at most 30 s) until no thread is named as a poller: a joined
+ * thread's /proc entry may outlive the join for a moment.
+ */
+static void wait_no_pollers(int *policy, cpu_set_t *cpus)
+{
+    gint64 deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+
+    while (poller_threads("mig/dst/poll", policy, cpus)) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(1000);
+    }
+}
+
 static void test_idle_poll(void)
 {
     cpu_set_t allowed, cpus[2];
@@ -111,7 +118,7 @@ static void test_idle_poll(void)
 
     /* the window, with kicks dated a second ago (nothing left to spin) */
     {
-        int64_t t = now_ns() - G_USEC_PER_SEC * 1000;
+        int64_t t = postcopy_clock_ns() - G_USEC_PER_SEC * 1000;
         static const struct {
             int64_t gap_us, window_us;
         } steps[] = {
@@ -134,7 +141,7 @@ static void test_idle_poll(void)
             get(&st);
             g_assert_cmpint(st.window_ns, ==, steps[i].window_us * 1000);
         }
-        g_assert_cmpint(t, <, now_ns() - POSTCOPY_IDLE_POLL_MAX_NS);
+        g_assert_cmpint(t, <, postcopy_clock_ns() - POSTCOPY_IDLE_POLL_MAX_NS);
         wait_all_asleep(want, false);
     }
     spun = st.spun_ns; /* ~0: woken to find the window already past */
@@ -142,10 +149,10 @@ static void test_idle_poll(void)
     /* a kick: they spin, a second kick meanwhile wakes nobody */
     get(&st);
     wakes = st.wakes;
-    postcopy_idle_poll_kick(now_ns());
+    postcopy_idle_poll_kick(postcopy_clock_ns());
     get(&st);
     g_assert_cmpuint(st.wakes, ==, wakes + 1);
-    postcopy_idle_poll_kick(now_ns());
+    postcopy_idle_poll_kick(postcopy_clock_ns());
     get(&st);
     g_assert_cmpuint(st.wakes, <=, wakes + 2); /* +2: one had not woken yet */
 
@@ -169,10 +176,10 @@ static void test_idle_poll(void)
     get(&st);
     g_assert_cmpint(st.pollers, ==, 0);
     g_assert_cmpint(st.spun_ns, ==, 0);
-    g_assert_cmpint(poller_threads("mig/dst/poll", policy, cpus), ==, 0);
+    wait_no_pollers(policy, cpus);
 
     /* a kick after stop does nothing; stop again is harmless */
-    postcopy_idle_poll_kick(now_ns());
+    postcopy_idle_poll_kick(postcopy_clock_ns());
     postcopy_idle_poll_stop();
 }
 
